@@ -1,0 +1,64 @@
+/**
+ * Handler failures and the exit codes the extension manager understands (DESIGN section 3).
+ * The exit code always agrees with the status written for the same run.
+ */
+export const ExitCode = {
+  Success: 0,
+  Failure: 1,
+  PrerequisiteFailed: 51,
+  MissingDependency: 52,
+  BadConfiguration: 53,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** A failure the handler reports with a specific exit code and a message meant for the machine's owner. */
+export class HandlerError extends Error {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Bad settings (exit 53). The message names the field, the value received and what is accepted,
+ * so an owner can fix the settings without reading logs.
+ */
+export class ConfigurationError extends HandlerError {
+  constructor(
+    readonly field: string,
+    received: string,
+    accepted: string,
+  ) {
+    super(ExitCode.BadConfiguration, `Invalid setting '${field}': received ${received}; ${accepted}.`);
+  }
+}
+
+/** Something the handler needs from its host is missing or unreadable (exit 52). */
+export class MissingDependencyError extends HandlerError {
+  constructor(message: string) {
+    super(ExitCode.MissingDependency, message);
+  }
+}
+
+/** A prerequisite check failed (exit 51). */
+export class PrerequisiteError extends HandlerError {
+  constructor(message: string) {
+    super(ExitCode.PrerequisiteFailed, message);
+  }
+}
+
+/** Shows a received value in an error message: short, quoted, with control characters made visible. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing (the field is missing)';
+  if (value === null) return 'null';
+  if (typeof value === 'string') {
+    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(shown);
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return `an array of ${value.length} item(s)`;
+  return 'an object';
+}
