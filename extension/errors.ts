@@ -32,7 +32,7 @@ export class ConfigurationError extends HandlerError {
     received: string,
     accepted: string,
   ) {
-    super(ExitCode.BadConfiguration, `Invalid setting '${field}': received ${received}; ${accepted}.`);
+    super(ExitCode.BadConfiguration, `Invalid setting '${field}': received ${received}. Accepted: ${accepted}.`);
   }
 }
 

@@ -1,0 +1,42 @@
+import { promises as fs } from 'fs';
+import path from 'path';
+import lockfile from 'proper-lockfile';
+import { HandlerError, ExitCode } from './errors';
+
+export interface LockOptions {
+  /** How long to wait for another handler run to finish. The manager kills a command after ~5 minutes. */
+  waitMs?: number;
+  /** A lock not refreshed for this long belongs to a run that was killed, and is taken over. */
+  staleMs?: number;
+}
+
+/**
+ * Makes sure two handler runs never overlap (the manager can start `enable` while a killed
+ * `update` left its lock, or two versions run back to back during an upgrade). Runs `work` while
+ * holding `<lockPath>` and always releases it.
+ */
+export async function withLock<T>(lockPath: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const waitMs = options.waitMs ?? 120_000;
+  const staleMs = options.staleMs ?? 30_000;
+  await fs.mkdir(path.dirname(lockPath), { recursive: true });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(lockPath, {
+      realpath: false,
+      stale: staleMs,
+      update: Math.min(10_000, staleMs / 2),
+      retries: { retries: Math.max(1, Math.ceil(waitMs / 500)), factor: 1, minTimeout: 500, maxTimeout: 500 },
+    });
+  } catch (error) {
+    throw new HandlerError(
+      ExitCode.Failure,
+      `Another run of this extension's handler still holds ${lockPath} after ${Math.round(waitMs / 1000)} s (${(error as Error).message}). ` +
+        'It will be retried by the extension manager; if this persists, check the handler log for a run that does not finish.',
+    );
+  }
+  try {
+    return await work();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

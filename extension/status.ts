@@ -1,0 +1,119 @@
+import { promises as fs } from 'fs';
+import path from 'path';
+import writeFileAtomic from 'write-file-atomic';
+
+export type StatusValue = 'transitioning' | 'success' | 'warning' | 'error';
+
+export interface SubStatus {
+  name: string;
+  status: StatusValue;
+  code: number;
+  message: string;
+}
+
+export interface StatusReport {
+  /** The handler operation this status reports, e.g. "Enable". */
+  operation: string;
+  status: StatusValue;
+  code: number;
+  message: string;
+  substatus?: SubStatus[];
+}
+
+/** Limits the extension manager enforces on what it uploads. */
+export const MAX_MESSAGE_BYTES = 1024;
+export const MAX_STATUS_FILE_BYTES = 128 * 1024;
+
+/**
+ * Writes `<statusFolder>/<N>.status` in the array form the extension managers read. The write is
+ * atomic (temporary file, then rename) so the manager never reads half a file, and a finished
+ * status of the same N is never turned back into `transitioning` (enable runs again with the same
+ * N after every reboot; the owner must keep seeing the last result until a new one exists).
+ */
+export class StatusWriter {
+  constructor(
+    private readonly statusFolder: string,
+    private readonly handlerName: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  fileFor(sequenceNumber: number): string {
+    return path.join(this.statusFolder, `${sequenceNumber}.status`);
+  }
+
+  /** Reports work in progress, unless a finished status for this N is already there. Returns whether it wrote. */
+  async transitioning(sequenceNumber: number, operation: string, message: string): Promise<boolean> {
+    const current = await this.read(sequenceNumber);
+    if (current && current !== 'transitioning') return false;
+    await this.write(sequenceNumber, { operation, status: 'transitioning', code: 0, message });
+    return true;
+  }
+
+  async write(sequenceNumber: number, report: StatusReport): Promise<void> {
+    const text = JSON.stringify(this.document(report));
+    await fs.mkdir(this.statusFolder, { recursive: true });
+    await writeFileAtomic(this.fileFor(sequenceNumber), text, { encoding: 'utf8' });
+  }
+
+  /** The status value currently on disk for N, if the file is readable. */
+  async read(sequenceNumber: number): Promise<StatusValue | undefined> {
+    try {
+      const document = JSON.parse(await fs.readFile(this.fileFor(sequenceNumber), 'utf8'));
+      return document?.[0]?.status?.status;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private document(report: StatusReport): unknown[] {
+    const substatus = (report.substatus ?? []).map((item) => ({
+      name: item.name,
+      status: item.status,
+      code: item.code,
+      formattedMessage: { lang: 'en-US', message: truncateUtf8(item.message, MAX_MESSAGE_BYTES) },
+    }));
+    const build = (items: typeof substatus) => [
+      {
+        version: '1.0',
+        timestampUTC: this.clock().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        status: {
+          name: this.handlerName,
+          operation: report.operation,
+          status: report.status,
+          code: report.code,
+          formattedMessage: { lang: 'en-US', message: truncateUtf8(report.message, MAX_MESSAGE_BYTES) },
+          substatus: items,
+        },
+      },
+    ];
+    // Keep the file under the limit by dropping trailing substatus entries (a tenth at a time) and saying so.
+    let kept = substatus;
+    let document = build(kept);
+    while (Buffer.byteLength(JSON.stringify(document)) >= MAX_STATUS_FILE_BYTES && kept.length > 0) {
+      kept = kept.slice(0, kept.length - Math.ceil(kept.length / 10));
+      const omitted = {
+        name: 'omitted',
+        status: 'warning' as const,
+        code: 0,
+        formattedMessage: { lang: 'en-US', message: `${substatus.length - kept.length} more substatus entries were omitted to keep the status under 128 KB.` },
+      };
+      document = build([...kept, omitted]);
+    }
+    return document;
+  }
+}
+
+/** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character, marking the cut. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const marker = '...';
+  let cut = '';
+  let bytes = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character, 'utf8');
+    if (bytes + size > maxBytes - marker.length) break;
+    cut += character;
+    bytes += size;
+  }
+  return cut + marker;
+}
