@@ -1,0 +1,174 @@
+import { ConfigurationError, ExitCode, HandlerError } from './errors';
+import { readHandlerEnvironment, type HandlerEnvironment } from './handler-environment';
+import { withLock } from './lock';
+import { Logger } from './logger';
+import type { ProtectedSettingsDecryptor } from './protected-settings';
+import { Redactor } from './redaction';
+import { resolveSequenceNumber } from './sequence-number';
+import { readSettingsFile } from './settings-file';
+import type { SettingsSchema } from './settings-schema';
+import { StatusWriter, type StatusValue, type SubStatus } from './status';
+
+export const OPERATIONS = ['install', 'enable', 'update', 'disable', 'uninstall'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** Settings of this run: public ones checked against the schema, protected ones decrypted. */
+export interface LoadedSettings {
+  sequenceNumber: number;
+  /** No settings were sent yet (missing or empty file). */
+  empty: boolean;
+  publicSettings: Record<string, unknown>;
+  protectedSettings?: Record<string, unknown>;
+}
+
+export interface OperationContext {
+  operation: Operation;
+  extensionRoot: string;
+  handlerEnvironment: HandlerEnvironment;
+  /** Undefined when the manager has sent no settings yet (for example before the first enable). */
+  sequenceNumber?: number;
+  environment: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Reads, validates and decrypts this run's settings; throws ConfigurationError on bad input. */
+  loadSettings(): Promise<LoadedSettings>;
+}
+
+export interface OperationResult {
+  status: Exclude<StatusValue, 'transitioning'>;
+  message: string;
+  substatus?: SubStatus[];
+}
+
+export type OperationHandler = (context: OperationContext) => Promise<OperationResult>;
+
+export interface RuntimeConfig {
+  /** `<Publisher>.<Type>`, the name in every status file. */
+  handlerName: string;
+  version: string;
+  handlers: Record<Operation, OperationHandler>;
+  settingsSchema: SettingsSchema;
+  decryptor: (extensionRoot: string, environment: NodeJS.ProcessEnv) => ProtectedSettingsDecryptor;
+  /** The file that serialises handler runs; shared by every installed version. */
+  lockPath: (context: OperationContext) => string;
+}
+
+export interface RunOptions {
+  environment?: NodeJS.ProcessEnv;
+  extensionRoot?: string;
+  stderr?: (text: string) => void;
+}
+
+/**
+ * `handler <operation>`: the whole protocol around one lifecycle command. Reads the handler
+ * environment, resolves the sequence number, serialises runs with a lock, reports transitioning
+ * and then the final status, logs with secrets redacted, and returns the exit code that agrees
+ * with the status.
+ */
+export async function runHandler(argv: string[], config: RuntimeConfig, options: RunOptions = {}): Promise<number> {
+  const stderr = options.stderr ?? ((text: string) => process.stderr.write(text));
+  const environment = options.environment ?? process.env;
+  const extensionRoot = options.extensionRoot ?? process.cwd();
+  const operation = argv[0] as Operation;
+  if (!OPERATIONS.includes(operation)) {
+    stderr(`usage: handler <${OPERATIONS.join('|')}> (received ${JSON.stringify(argv[0] ?? '')})\n`);
+    return ExitCode.Failure;
+  }
+
+  let handlerEnvironment: HandlerEnvironment;
+  try {
+    handlerEnvironment = await readHandlerEnvironment(extensionRoot);
+  } catch (error) {
+    stderr(`${config.handlerName} ${operation}: ${(error as Error).message}\n`);
+    return error instanceof HandlerError ? error.exitCode : ExitCode.MissingDependency;
+  }
+
+  const redactor = new Redactor();
+  const logger = new Logger(handlerEnvironment.logFolder, redactor);
+  const status = new StatusWriter(handlerEnvironment.statusFolder, config.handlerName);
+  const sequenceNumber = await resolveSequenceNumber(environment, handlerEnvironment.configFolder);
+  const statusOperation = operation[0]!.toUpperCase() + operation.slice(1);
+  logger.info(`${config.handlerName} ${config.version} ${operation} started`, { sequenceNumber, environment: protocolEnvironment(environment) });
+
+  const context: OperationContext = {
+    operation,
+    extensionRoot,
+    handlerEnvironment,
+    sequenceNumber,
+    environment,
+    logger,
+    loadSettings: () => loadSettings(handlerEnvironment, sequenceNumber, config.settingsSchema, config.decryptor(extensionRoot, environment), redactor),
+  };
+
+  let exitCode: number;
+  let result: OperationResult;
+  try {
+    result = await withLock(config.lockPath(context), async () => {
+      if (sequenceNumber !== undefined) await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`);
+      return config.handlers[operation](context);
+    });
+    exitCode = result.status === 'error' ? ExitCode.Failure : ExitCode.Success;
+  } catch (error) {
+    const known = error instanceof HandlerError;
+    exitCode = known ? error.exitCode : ExitCode.Failure;
+    const message = known ? error.message : `Unexpected failure during ${operation}: ${(error as Error).message ?? String(error)}`;
+    result = { status: 'error', message: redactor.redact(message) };
+    if (!known) logger.error((error as Error).stack ?? String(error));
+  }
+
+  if (sequenceNumber !== undefined) {
+    await status.write(sequenceNumber, {
+      operation: statusOperation,
+      status: result.status,
+      code: exitCode,
+      message: redactor.redact(result.message),
+      substatus: result.substatus?.map((item) => ({ ...item, message: redactor.redact(item.message) })),
+    });
+  }
+  logger.info(`${operation} finished with exit code ${exitCode}: ${result.message}`);
+  return exitCode;
+}
+
+/**
+ * The variables through which the extension manager tells a handler about its run. None is secret;
+ * they are logged and recorded so an operator can see what the manager asked for.
+ */
+export function protocolEnvironment(environment: NodeJS.ProcessEnv): Record<string, string> {
+  const names = Object.keys(environment).filter((name) => name === 'ConfigSequenceNumber' || name === 'VERSION' || name.startsWith('AZURE_GUEST_AGENT_'));
+  return Object.fromEntries(names.sort().map((name) => [name, environment[name] ?? '']));
+}
+
+const THUMBPRINT = /^[0-9a-fA-F]{40}$/;
+
+async function loadSettings(
+  handlerEnvironment: HandlerEnvironment,
+  sequenceNumber: number | undefined,
+  schema: SettingsSchema,
+  decryptor: ProtectedSettingsDecryptor,
+  redactor: Redactor,
+): Promise<LoadedSettings> {
+  if (sequenceNumber === undefined) return { sequenceNumber: 0, empty: true, publicSettings: {} };
+  const file = await readSettingsFile(handlerEnvironment.configFolder, sequenceNumber);
+  // The ciphertext is not the secret itself, but nothing about protected settings belongs in logs.
+  if (file.protectedSettings) redactor.add(file.protectedSettings);
+  schema.check(file.publicSettings);
+  const loaded: LoadedSettings = { sequenceNumber, empty: file.empty, publicSettings: file.publicSettings };
+  if (file.protectedSettings === undefined) return loaded;
+
+  const thumbprint = file.protectedSettingsCertThumbprint ?? '';
+  if (!THUMBPRINT.test(thumbprint)) {
+    throw new ConfigurationError('protectedSettingsCertThumbprint', JSON.stringify(thumbprint.slice(0, 80)), 'the certificate\'s SHA-1 thumbprint as 40 hexadecimal characters');
+  }
+  const plaintext = await decryptor.decrypt(file.protectedSettings, thumbprint);
+  let decrypted: unknown;
+  try {
+    decrypted = JSON.parse(plaintext);
+  } catch {
+    decrypted = undefined;
+  }
+  redactor.add(plaintext);
+  redactor.add(decrypted);
+  if (typeof decrypted !== 'object' || decrypted === null || Array.isArray(decrypted)) {
+    throw new ConfigurationError('protectedSettings', 'decrypted data that is not a JSON object', 'a JSON object encrypted to the certificate named by protectedSettingsCertThumbprint');
+  }
+  return { ...loaded, protectedSettings: decrypted as Record<string, unknown> };
+}

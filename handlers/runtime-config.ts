@@ -1,0 +1,44 @@
+import path from 'path';
+import type { RuntimeConfig } from '../extension/dispatcher';
+import { OpensslDecryptor } from '../extension/decrypt-openssl';
+import { PowerShellDecryptor } from '../extension/decrypt-powershell';
+import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
+import { SettingsSchema } from '../extension/settings-schema';
+import settingsSchema from '../manifests/settings.schema.json';
+import validateSettings from '../manifests/settings.validator';
+import { dataFolder, dataPaths } from './data-folder';
+import { lifecycleHandlers } from './lifecycle';
+
+export interface ExtensionIdentity {
+  publisher: string;
+  type: string;
+  version: string;
+}
+
+/** Wires the protocol runtime to this extension's lifecycle. */
+export function createRuntimeConfig(identity: ExtensionIdentity, now?: () => Date): RuntimeConfig {
+  return {
+    handlerName: `${identity.publisher}.${identity.type}`,
+    version: identity.version,
+    handlers: lifecycleHandlers({ version: identity.version, now }),
+    settingsSchema: new SettingsSchema(validateSettings, settingsSchema),
+    decryptor: platformDecryptor,
+    lockPath: (context) => dataPaths(dataFolder(context.environment)).lock,
+  };
+}
+
+/**
+ * Windows: .NET EnvelopedCms in Windows PowerShell with the certificate from LocalMachine\My.
+ * Elsewhere (the Linux agent in tests): openssl with the agent's `<thumbprint>.crt/.prv`, which
+ * it keeps in its lib folder, the parent of the extension folder.
+ */
+function platformDecryptor(extensionRoot: string, environment: NodeJS.ProcessEnv): ProtectedSettingsDecryptor {
+  if (process.platform === 'win32') {
+    const systemRoot = environment.SystemRoot ?? 'C:\\Windows';
+    return new PowerShellDecryptor({
+      powershellExe: path.win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
+      scriptPath: path.join(extensionRoot, 'scripts', 'Unprotect-ProtectedSettings.ps1'),
+    });
+  }
+  return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? path.dirname(extensionRoot) });
+}

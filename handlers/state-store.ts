@@ -1,0 +1,118 @@
+import { promises as fs } from 'fs';
+import writeFileAtomic from 'write-file-atomic';
+import type { DesiredState } from './domain/desired-state';
+import { dataPaths } from './data-folder';
+
+/** The desired state as stored: dates as ISO strings. */
+export interface StoredDesiredState {
+  retentionDays: number;
+  grant?: {
+    level: string;
+    grantId: string;
+    expiresAt: string;
+    supportRequestId: string;
+    consent: { termsVersion: string; acceptedAt: string; acceptedBy: string };
+  };
+}
+
+/** What the handler last did on this machine; survives package versions. */
+export interface RecordedState {
+  schemaVersion: 1;
+  extensionVersion: string;
+  enabled: boolean;
+  applied?: {
+    sequenceNumber: number;
+    appliedAt: string;
+    desired: StoredDesiredState;
+    protectedSettingsPresent: boolean;
+  };
+}
+
+export interface UpgradeMarker {
+  fromVersion: string;
+  toVersion: string;
+  writtenAt: string;
+}
+
+export type ReadResult<T> = { kind: 'missing' } | { kind: 'corrupt'; problem: string } | { kind: 'ok'; value: T };
+
+/** Reads and writes the files in the data folder; every write is atomic. */
+export class StateStore {
+  readonly paths: ReturnType<typeof dataPaths>;
+
+  constructor(root: string) {
+    this.paths = dataPaths(root);
+  }
+
+  readState(): Promise<ReadResult<RecordedState>> {
+    return readJson<RecordedState>(this.paths.state, (value) => value.schemaVersion === 1 && typeof value.extensionVersion === 'string');
+  }
+
+  writeState(state: RecordedState): Promise<void> {
+    return this.writeJson(this.paths.state, state);
+  }
+
+  readUpgradeMarker(): Promise<ReadResult<UpgradeMarker>> {
+    return readJson<UpgradeMarker>(this.paths.upgradeMarker, (value) => typeof value.fromVersion === 'string' && typeof value.toVersion === 'string');
+  }
+
+  writeUpgradeMarker(marker: UpgradeMarker): Promise<void> {
+    return this.writeJson(this.paths.upgradeMarker, marker);
+  }
+
+  async removeUpgradeMarker(): Promise<void> {
+    await fs.rm(this.paths.upgradeMarker, { force: true });
+  }
+
+  /**
+   * One line per handler run: what ran, which version, which settings, with what result. Written
+   * only while the folder exists, so a run after a full uninstall leaves no trace behind.
+   */
+  async appendOperationIfPresent(entry: Record<string, unknown>): Promise<void> {
+    try {
+      await fs.appendFile(this.paths.operations, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', flag: 'a' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  async removeEverything(): Promise<void> {
+    await fs.rm(this.paths.root, { recursive: true, force: true });
+  }
+
+  private async writeJson(file: string, value: unknown): Promise<void> {
+    await fs.mkdir(this.paths.root, { recursive: true });
+    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { encoding: 'utf8' });
+  }
+}
+
+async function readJson<T>(file: string, isValid: (value: T) => boolean): Promise<ReadResult<T>> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'corrupt', problem: (error as Error).message };
+  }
+  try {
+    const value = JSON.parse(text) as T;
+    if (value && typeof value === 'object' && isValid(value)) return { kind: 'ok', value };
+    return { kind: 'corrupt', problem: `${file} does not have the expected fields` };
+  } catch (error) {
+    return { kind: 'corrupt', problem: `${file} is not JSON (${(error as Error).message})` };
+  }
+}
+
+export function storeDesiredState(desired: DesiredState): StoredDesiredState {
+  const { grant } = desired;
+  return {
+    retentionDays: desired.retentionDays,
+    grant: grant && {
+      level: grant.level,
+      grantId: grant.grantId,
+      expiresAt: grant.expiresAt.toISOString(),
+      supportRequestId: grant.supportRequestId,
+      consent: { ...grant.consent, acceptedAt: grant.consent.acceptedAt.toISOString() },
+    },
+  };
+}
