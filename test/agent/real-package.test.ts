@@ -1,0 +1,154 @@
+/**
+ * The real extension package, built and zipped by `npm run package`, unzipped and driven by the
+ * real Linux Azure guest agent (Debian's waagent) through its own orchestration: install, enable,
+ * new settings, enable after a reboot, update to a higher version in the agent's order, disable,
+ * uninstall. Every status file must pass the agent's own parser.
+ */
+import execa from 'execa';
+import { promises as fs } from 'fs';
+import path from 'path';
+import { buildPackage } from '../../scripts/build/package';
+import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
+import { grantSettings } from '../support/extension-fixture';
+import { runAgentStep, type AgentStepRequest, type AgentStepResult } from '../support/waagent';
+
+const PUBLISHER = 'ArcRemoteSupport';
+const TYPE = 'WindowsRemoteSupport';
+const SECRET = 'engineer-broker-token-5521';
+const NOW = new Date();
+
+describe('the real package driven by the real Linux Azure agent', () => {
+  let work: string;
+  let libDir: string;
+  let dataFolder: string;
+  let certificate: TestCertificate;
+  let certDir: string;
+  const packages: Record<string, string> = {};
+
+  beforeAll(async () => {
+    work = await makeTempDir('ars-agent');
+    libDir = path.join(work, 'lib');
+    dataFolder = path.join(work, 'ProgramData', 'ArcRemoteSupport');
+    certDir = path.join(work, 'certs');
+    certificate = await createTestCertificate(certDir);
+    await fs.rm(certificate.pfxPath);
+    for (const version of ['1.0.0', '1.0.1']) {
+      const built = await buildPackage({ version, outDir: path.join(work, `dist-${version}`), log: () => undefined });
+      const unzipped = path.join(work, `unzipped-${version}`);
+      await execa('unzip', ['-q', built.zipPath, '-d', unzipped]);
+      packages[version] = unzipped;
+    }
+  }, 120_000);
+
+  afterAll(() => fs.rm(work, { recursive: true, force: true }));
+
+  const step = (request: Partial<AgentStepRequest> & Pick<AgentStepRequest, 'op'>): Promise<AgentStepResult> =>
+    runAgentStep({
+      libDir,
+      publisher: PUBLISHER,
+      type: TYPE,
+      version: '1.0.0',
+      packageDir: packages[request.version ?? '1.0.0'],
+      certDir,
+      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder },
+      ...request,
+    });
+
+  const protectedGrant = async (overrides: Record<string, unknown> = {}) => ({
+    publicSettings: grantSettings(NOW, overrides),
+    protectedSettings: await encryptToCms(JSON.stringify({ brokerToken: SECRET }), certificate.crtPath, 'aes256'),
+    protectedSettingsCertThumbprint: certificate.thumbprint,
+  });
+
+  const commands = (result: AgentStepResult) => result.commandsRun.map((run) => `${run.command} ${run.version} -> ${run.exitCode}`);
+  const state = async () => JSON.parse(await fs.readFile(path.join(dataFolder, 'state.json'), 'utf8'));
+
+  const expectParsedStatus = (result: AgentStepResult, expected: { operation: string; status: string; code: number }) => {
+    expect(result.statusParseError).toBeNull();
+    expect(result.status).toMatchObject(expected);
+    expect(result.status?.message ?? '').not.toContain(SECRET);
+  };
+
+  it('runs the whole lifecycle', async () => {
+    const install = await step({ op: 'install' });
+    expect(install.agentError).toBeNull();
+    expect(commands(install)).toEqual(['install 1.0.0 -> 0']);
+    expect(await state()).toMatchObject({ extensionVersion: '1.0.0', enabled: false });
+
+    // Grant Diagnostics for 8 hours, with protected settings decrypted from the agent's certificate layout.
+    const enable = await step({ op: 'enable', seq: 0, settings: await protectedGrant() });
+    expect(commands(enable)).toEqual(['enable 1.0.0 -> 0']);
+    expectParsedStatus(enable, { operation: 'Enable', status: 'success', code: 0 });
+    expect(enable.status?.message).toMatch(/^Access: Diagnostics for support request TKT-2611240001 until \S+Z \(7 h 5\d min left\)\. Settings 0 applied\.$/);
+    expect(enable.commandsRun[0]?.env).toMatchObject({ ConfigSequenceNumber: '0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0' });
+    const granted = await state();
+    expect(granted.applied).toMatchObject({ sequenceNumber: 0, protectedSettingsPresent: true });
+    const expiresAt = granted.applied.desired.grant.expiresAt;
+
+    // New settings: the level changes, the expiry does not.
+    const configure = await step({ op: 'enable', seq: 1, settings: await protectedGrant({ level: 'DiagnosticsAndRepair' }) });
+    expect(commands(configure)).toEqual(['enable 1.0.0 -> 0']);
+    expectParsedStatus(configure, { operation: 'Enable', status: 'success', code: 0 });
+    expect(configure.status?.message).toContain('Access: DiagnosticsAndRepair');
+
+    // After a reboot the agent runs enable again with the same sequence number: nothing is extended.
+    const again = await step({ op: 'enable', seq: 1, settings: await protectedGrant({ level: 'DiagnosticsAndRepair' }) });
+    expectParsedStatus(again, { operation: 'Enable', status: 'success', code: 0 });
+    expect((await state()).applied.desired.grant.expiresAt).toBe(expiresAt);
+
+    // Update to 1.0.1 in the agent's own order.
+    const update = await step({ op: 'update', version: '1.0.1', fromVersion: '1.0.0', seq: 2, settings: await protectedGrant({ level: 'DiagnosticsAndRepair' }) });
+    expect(update.agentError).toBeNull();
+    expect(commands(update)).toEqual(['disable 1.0.0 -> 0', 'update 1.0.1 -> 0', 'uninstall 1.0.0 -> 0', 'install 1.0.1 -> 0', 'enable 1.0.1 -> 0']);
+    const updateRun = update.commandsRun.find((run) => run.command === 'update');
+    expect(updateRun?.env).toMatchObject({ AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1' });
+    expectParsedStatus(update, { operation: 'Enable', status: 'success', code: 0 });
+    // The old version's uninstall ran after the new update and destroyed nothing the new version needs.
+    const updated = await state();
+    expect(updated).toMatchObject({ extensionVersion: '1.0.1', enabled: true });
+    expect(updated.applied.desired.grant).toMatchObject({ level: 'DiagnosticsAndRepair', expiresAt });
+    await expect(fs.access(path.join(dataFolder, 'upgrade.json'))).rejects.toThrow();
+    const journal = (await fs.readFile(path.join(dataFolder, 'operations.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    expect(journal.map((entry) => `${entry.operation} ${entry.version}`)).toEqual([
+      'install 1.0.0', 'enable 1.0.0', 'enable 1.0.0', 'enable 1.0.0',
+      'disable 1.0.0', 'update 1.0.1', 'uninstall 1.0.0', 'install 1.0.1', 'enable 1.0.1',
+    ]);
+
+    const disable = await step({ op: 'disable', version: '1.0.1', seq: 2 });
+    expect(commands(disable)).toEqual(['disable 1.0.1 -> 0']);
+    expect(await state()).toMatchObject({ enabled: false, extensionVersion: '1.0.1' });
+
+    const uninstall = await step({ op: 'uninstall', version: '1.0.1', seq: 2 });
+    expect(commands(uninstall)).toEqual(['uninstall 1.0.1 -> 0']);
+    await expect(fs.access(dataFolder)).rejects.toThrow();
+
+    // No secret anywhere the agent or the handler wrote.
+    const logs = await execa('grep', ['-r', '-l', SECRET, libDir, `${libDir}-log`], { reject: false });
+    expect(logs.stdout).toBe('');
+  }, 300_000);
+
+  it.each([
+    ['settings that are not JSON', { rawSettings: '{"runtimeSettings": [' }, "'settings file'"],
+    ['an unknown access level', { settings: { publicSettings: grantSettings(NOW, { level: 'Administrator' }) } }, "'access.level'"],
+  ])('reports %s as error 53 through the agent', async (_name, request, field) => {
+    const badLib = path.join(work, `lib-bad-${field.replace(/\W/g, '')}`);
+    const result = await runAgentStep({
+      libDir: badLib,
+      publisher: PUBLISHER,
+      type: TYPE,
+      version: '1.0.0',
+      packageDir: packages['1.0.0'],
+      op: 'enable',
+      seq: 0,
+      env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, `data-${field.replace(/\W/g, '')}`) },
+      ...request,
+    });
+    expect(result.commandsRun.map((run) => [run.command, run.exitCode])).toEqual([
+      ['install', 0],
+      ['enable', 53],
+    ]);
+    expect(result.statusParseError).toBeNull();
+    expect(result.status).toMatchObject({ operation: 'Enable', status: 'error', code: 53 });
+    expect(result.status?.message).toContain(field);
+  }, 120_000);
+});
