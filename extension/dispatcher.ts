@@ -47,7 +47,8 @@ export interface RuntimeConfig {
   version: string;
   handlers: Record<Operation, OperationHandler>;
   settingsSchema: SettingsSchema;
-  decryptor: (extensionRoot: string, environment: NodeJS.ProcessEnv) => ProtectedSettingsDecryptor;
+  /** Made only when a run has protected settings, so its process-launching code loads only then. */
+  decryptor: (extensionRoot: string, environment: NodeJS.ProcessEnv) => Promise<ProtectedSettingsDecryptor>;
   /** The file that serialises handler runs; shared by every installed version. */
   lockPath: (context: OperationContext) => string;
 }
@@ -96,7 +97,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     sequenceNumber,
     environment,
     logger,
-    loadSettings: () => loadSettings(handlerEnvironment, sequenceNumber, config.settingsSchema, config.decryptor(extensionRoot, environment), redactor),
+    loadSettings: () => loadSettings(handlerEnvironment, sequenceNumber, config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor),
   };
 
   let exitCode: number;
@@ -110,7 +111,9 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   } catch (error) {
     const known = error instanceof HandlerError;
     exitCode = known ? error.exitCode : ExitCode.Failure;
-    const message = known ? error.message : `Unexpected failure during ${operation}: ${(error as Error).message ?? String(error)}`;
+    let message = known ? error.message : `Unexpected failure during ${operation}: ${(error as Error).message ?? String(error)}`;
+    // Bad settings are rejected before anything is applied; say so, the owner's first worry.
+    if (error instanceof ConfigurationError) message += ' These settings were not applied; the configuration in force before is unchanged.';
     result = { status: 'error', message: redactor.redact(message) };
     if (!known) logger.error((error as Error).stack ?? String(error));
   }
@@ -143,7 +146,7 @@ async function loadSettings(
   handlerEnvironment: HandlerEnvironment,
   sequenceNumber: number | undefined,
   schema: SettingsSchema,
-  decryptor: ProtectedSettingsDecryptor,
+  decryptor: () => Promise<ProtectedSettingsDecryptor>,
   redactor: Redactor,
 ): Promise<LoadedSettings> {
   if (sequenceNumber === undefined) return { sequenceNumber: 0, empty: true, publicSettings: {} };
@@ -158,7 +161,7 @@ async function loadSettings(
   if (!THUMBPRINT.test(thumbprint)) {
     throw new ConfigurationError('protectedSettingsCertThumbprint', JSON.stringify(thumbprint.slice(0, 80)), 'the certificate\'s SHA-1 thumbprint as 40 hexadecimal characters');
   }
-  const plaintext = await decryptor.decrypt(file.protectedSettings, thumbprint);
+  const plaintext = await (await decryptor()).decrypt(file.protectedSettings, thumbprint);
   let decrypted: unknown;
   try {
     decrypted = JSON.parse(plaintext);

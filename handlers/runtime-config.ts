@@ -1,7 +1,5 @@
 import path from 'path';
 import type { RuntimeConfig } from '../extension/dispatcher';
-import { OpensslDecryptor } from '../extension/decrypt-openssl';
-import { PowerShellDecryptor } from '../extension/decrypt-powershell';
 import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
 import { SettingsSchema } from '../extension/settings-schema';
 import settingsSchema from '../manifests/settings.schema.json';
@@ -32,13 +30,15 @@ export function createRuntimeConfig(identity: ExtensionIdentity, now?: () => Dat
  * Elsewhere (the Linux agent in tests): openssl with the agent's `<thumbprint>.crt/.prv`, which
  * it keeps in its lib folder, the parent of the extension folder.
  */
-function platformDecryptor(extensionRoot: string, environment: NodeJS.ProcessEnv): ProtectedSettingsDecryptor {
+async function platformDecryptor(extensionRoot: string, environment: NodeJS.ProcessEnv): Promise<ProtectedSettingsDecryptor> {
   if (process.platform === 'win32') {
+    const { PowerShellDecryptor } = await import('../extension/decrypt-powershell');
     const systemRoot = environment.SystemRoot ?? 'C:\\Windows';
     return new PowerShellDecryptor({
       powershellExe: path.win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
       scriptPath: path.join(extensionRoot, 'scripts', 'Unprotect-ProtectedSettings.ps1'),
     });
   }
+  const { OpensslDecryptor } = await import('../extension/decrypt-openssl');
   return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? path.dirname(extensionRoot) });
 }

@@ -1,0 +1,89 @@
+/**
+ * `npm run bench`: one JSON object per line. Timings are ratios measured side by side in one run
+ * (interleaved), because the machines this runs on are shared and noisy.
+ */
+import execa from 'execa';
+import { promises as fs } from 'fs';
+import { tmpdir } from 'os';
+import path from 'path';
+import { bundleHandler } from '../../scripts/build/bundle';
+import { loadExtensionIdentity } from '../../scripts/build/extension-identity';
+import { buildPackage } from '../../scripts/build/package';
+import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function emit(record: Record<string, unknown>): void {
+  console.log(JSON.stringify(record));
+}
+
+async function timeRun(command: string, args: string[], options: execa.Options): Promise<number> {
+  const started = process.hrtime.bigint();
+  const result = await execa(command, args, { ...options, reject: false });
+  if (result.exitCode !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}: ${result.stderr}`);
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/** Peak resident memory of one run, from GNU time (Debian package `time`). */
+async function peakMemoryKb(args: string[], options: execa.Options): Promise<number> {
+  const result = await execa('/usr/bin/time', ['-f', '%M', process.execPath, ...args], { ...options, reject: false });
+  const kb = Number(String(result.stderr).trim().split('\n').pop());
+  if (!Number.isFinite(kb)) throw new Error(`cannot read peak memory from: ${result.stderr}`);
+  return kb;
+}
+
+async function main(): Promise<void> {
+  const identity = loadExtensionIdentity();
+  const work = await fs.mkdtemp(path.join(tmpdir(), 'ars-bench-'));
+  try {
+    const handler = path.join(work, 'handler.js');
+    const { size: bundleBytes } = await bundleHandler({ identity, outFile: handler });
+    emit({ metric: 'bundle_size', bytes: bundleBytes });
+
+    const built = await buildPackage({ outDir: path.join(work, 'dist'), log: () => undefined });
+    emit({ metric: 'zip_size', bytes: built.size, sha256: built.sha256 });
+
+    // A no-op enable: the manager has sent no settings yet.
+    const root = path.join(work, 'ext');
+    await layOutExtensionFolder(root, `${identity.publisher}.${identity.type}`);
+    await fs.writeFile(path.join(root, 'config', '0.settings'), '');
+    const options: execa.Options = { cwd: root, env: { ConfigSequenceNumber: '0', ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data') } };
+
+    await timeRun(process.execPath, [handler, 'enable'], options); // warm the file cache for both
+    await timeRun(process.execPath, ['-e', '0'], options);
+    const handlerTimes: number[] = [];
+    const bareTimes: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      handlerTimes.push(await timeRun(process.execPath, [handler, 'enable'], options));
+      bareTimes.push(await timeRun(process.execPath, ['-e', '0'], options));
+    }
+    const ratio = median(handlerTimes) / median(bareTimes);
+    emit({
+      metric: 'cold_start_noop_enable_vs_bare_node',
+      runs_each: RUNS,
+      handler_median_ms: Number(median(handlerTimes).toFixed(1)),
+      bare_node_median_ms: Number(median(bareTimes).toFixed(1)),
+      ratio: Number(ratio.toFixed(2)),
+      target: '<= 1.5',
+      met: ratio <= 1.5,
+    });
+
+    const peaks: number[] = [];
+    for (let run = 0; run < 5; run++) peaks.push(await peakMemoryKb([handler, 'enable'], options));
+    const peakMb = Math.max(...peaks) / 1024;
+    emit({ metric: 'handler_peak_memory', runs: peaks.length, max_mb: Number(peakMb.toFixed(1)), target: '< 80 MB', met: peakMb < 80 });
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,8 @@
+import { generateValidatorSource, validatorFile } from '../../scripts/build/generate-validator';
+import { promises as fs } from 'fs';
+
+describe('settings schema', () => {
+  it('ships a generated validator that matches the schema (run npm run build after editing the schema)', async () => {
+    expect(await fs.readFile(validatorFile, 'utf8')).toBe(await generateValidatorSource());
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * The bad-settings corpus: every case must give status `error`, exit code 53 and a message that
+ * names the field, shows the value received and says what is accepted, while the access applied
+ * before (settings 0, a valid grant) stays exactly as it was.
+ */
+import { promises as fs } from 'fs';
+import path from 'path';
+import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
+import { ExtensionFixture, grantSettings, iso } from '../support/extension-fixture';
+
+const NOW = new Date();
+const SECRET = 'pr0tected-Secret-Value-4417';
+const hours = (count: number) => new Date(NOW.getTime() + count * 3_600_000);
+
+type Case = {
+  name: string;
+  /** The quoted field the message must name. */
+  field: string;
+  /** A fragment of the value received that the message must show. */
+  received: string;
+  settings: (certificates: Certificates) => Promise<Record<string, unknown> | string | Buffer>;
+};
+
+interface Certificates {
+  mine: TestCertificate;
+  other: TestCertificate;
+}
+
+const grant = (overrides: Record<string, unknown> = {}) => grantSettings(NOW, overrides);
+const withPublic = (publicSettings: unknown) => ({ publicSettings });
+const withAccess = (access: Record<string, unknown>) => withPublic({ schemaVersion: 1, access });
+const consent = (overrides: Record<string, unknown>) => ({ termsVersion: '2026.1', acceptedAt: iso(NOW), acceptedBy: 'owner@contoso.example', ...overrides });
+const runtime = (handlerSettings: unknown) => JSON.stringify({ runtimeSettings: [{ handlerSettings }] });
+const constant = (value: Record<string, unknown> | string | Buffer) => async () => value;
+
+const cases: Case[] = [
+  { name: 'text that is not JSON', field: 'settings file', received: 'not JSON', settings: constant('{"runtimeSettings": [') },
+  { name: 'a JSON array instead of an object', field: 'settings file', received: 'an array', settings: constant('[1, 2]') },
+  { name: 'no runtimeSettings', field: 'runtimeSettings', received: 'nothing', settings: constant('{"settings": {}}') },
+  { name: 'runtimeSettings not an array', field: 'runtimeSettings', received: 'an object', settings: constant('{"runtimeSettings": {"handlerSettings": {}}}') },
+  { name: 'runtimeSettings empty', field: 'runtimeSettings', received: '0 item', settings: constant('{"runtimeSettings": []}') },
+  { name: 'runtimeSettings with two elements', field: 'runtimeSettings', received: '2 item', settings: constant('{"runtimeSettings": [{"handlerSettings": {}}, {"handlerSettings": {}}]}') },
+  { name: 'handlerSettings a string', field: 'runtimeSettings[0].handlerSettings', received: '"x"', settings: constant(runtime('x')) },
+  { name: 'publicSettings an array', field: 'publicSettings', received: 'an array', settings: constant(runtime({ publicSettings: [1] })) },
+  { name: 'a misspelt top-level property', field: 'acess', received: 'does not know', settings: constant(runtime({ publicSettings: { acess: { level: 'None' } } })) },
+  { name: 'an unknown schema version', field: 'schemaVersion', received: 'number 2', settings: constant(runtime({ publicSettings: { schemaVersion: 2 } })) },
+  { name: 'access a string', field: 'access', received: '"Diagnostics"', settings: constant(runtime(withPublic({ access: 'Diagnostics' }))) },
+  { name: 'an unknown access level', field: 'access.level', received: '"Administrator"', settings: async () => runtime(withPublic(grant({ level: 'Administrator' }))) },
+  { name: 'an access level of the wrong type', field: 'access.level', received: 'number 5', settings: async () => runtime(withPublic(grant({ level: 5 }))) },
+  { name: 'no access level', field: 'access.level', received: 'nothing', settings: constant(runtime(withAccess({ grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f' }))) },
+  { name: 'an unknown access property', field: 'access.duration', received: 'does not know', settings: async () => runtime(withPublic(grant({ duration: 'PT8H' }))) },
+  { name: 'no grant id', field: 'access.grantId', received: 'nothing', settings: async () => runtime(withPublic(grant({ grantId: undefined }))) },
+  { name: 'a grant id that is not a UUID', field: 'access.grantId', received: '"grant-1"', settings: async () => runtime(withPublic(grant({ grantId: 'grant-1' }))) },
+  { name: 'an expiry that is not a time', field: 'access.expiresAt', received: '"tomorrow"', settings: async () => runtime(withPublic(grant({ expiresAt: 'tomorrow' }))) },
+  { name: 'an expiry without a UTC zone', field: 'access.expiresAt', received: '"2026-11-25T04:00:00"', settings: async () => runtime(withPublic(grant({ expiresAt: '2026-11-25T04:00:00' }))) },
+  { name: 'an expiry on a day that does not exist', field: 'access.expiresAt', received: '"2027-02-30T04:00:00Z"', settings: async () => runtime(withPublic(grant({ expiresAt: '2027-02-30T04:00:00Z' }))) },
+  {
+    name: 'an expiry in the past',
+    field: 'access.expiresAt',
+    received: 'already passed',
+    settings: async () => runtime(withPublic(grant({ grantId: 'a1b2c3d4-0000-4000-8000-000000000001', expiresAt: iso(hours(-2)), consent: consent({ acceptedAt: iso(hours(-10)) }) }))),
+  },
+  { name: 'an expiry 59 minutes after consent', field: 'access.expiresAt', received: '59 min after the consent', settings: async () => runtime(withPublic(grant({ expiresAt: iso(new Date(NOW.getTime() + 59 * 60_000)), consent: consent({}) }))) },
+  { name: 'an expiry over 14 days after consent', field: 'access.expiresAt', received: '14 d 1 min after', settings: async () => runtime(withPublic(grant({ expiresAt: iso(new Date(NOW.getTime() + (14 * 24 * 60 + 1) * 60_000)), consent: consent({}) }))) },
+  { name: 'an expiry before the consent', field: 'access.expiresAt', received: 'before the consent', settings: async () => runtime(withPublic(grant({ expiresAt: iso(hours(-1)), consent: consent({}) }))) },
+  { name: 'no consent', field: 'access.consent', received: 'nothing', settings: async () => runtime(withPublic(grant({ consent: undefined }))) },
+  { name: 'consent without who accepted', field: 'access.consent.acceptedBy', received: 'nothing', settings: async () => runtime(withPublic(grant({ consent: { termsVersion: '2026.1', acceptedAt: iso(NOW) } }))) },
+  { name: 'a terms version of the wrong type', field: 'access.consent.termsVersion', received: 'number 3', settings: async () => runtime(withPublic(grant({ consent: consent({ termsVersion: 3 }) }))) },
+  { name: 'consent accepted in the future', field: 'access.consent.acceptedAt', received: iso(hours(1)).slice(0, 16), settings: async () => runtime(withPublic(grant({ expiresAt: iso(hours(9)), consent: consent({ acceptedAt: iso(hours(1)) }) }))) },
+  { name: 'a ticket id with control characters', field: 'access.supportRequestId', received: '"TKT\\n1"', settings: async () => runtime(withPublic(grant({ supportRequestId: 'TKT\n1' }))) },
+  { name: 'a ticket id over 64 characters', field: 'access.supportRequestId', received: '"TTTTT', settings: async () => runtime(withPublic(grant({ supportRequestId: 'T'.repeat(65) }))) },
+  { name: 'a retention of 91 days', field: 'retentionDays', received: 'number 91', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 91 })) },
+  { name: 'a retention of 0 days', field: 'retentionDays', received: 'number 0', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 0 })) },
+  { name: 'a retention of a fraction of days', field: 'retentionDays', received: 'number 30.5', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 30.5 })) },
+  { name: 'a retention given as text', field: 'retentionDays', received: '"30"', settings: async () => runtime(withPublic({ ...grant(), retentionDays: '30' })) },
+  { name: 'an oversize settings file', field: 'settings file', received: 'bytes in 1.settings', settings: async () => runtime({ publicSettings: grant(), padding: 'x'.repeat(70 * 1024) }) },
+  { name: 'protected settings without a thumbprint', field: 'protectedSettingsCertThumbprint', received: 'nothing', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettings: await encryptToCms(`{"token":"${SECRET}"}`, mine.crtPath, 'aes256') }) },
+  { name: 'a thumbprint that is not hexadecimal', field: 'protectedSettingsCertThumbprint', received: '"not-a-thumbprint"', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: 'not-a-thumbprint', protectedSettings: await encryptToCms(`{"token":"${SECRET}"}`, mine.crtPath, 'aes256') }) },
+  { name: 'a thumbprint of a certificate that is not installed', field: 'protectedSettingsCertThumbprint', received: '0123456789ABCDEF0123456789ABCDEF01234567', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: '0123456789ABCDEF0123456789ABCDEF01234567', protectedSettings: await encryptToCms(`{"token":"${SECRET}"}`, mine.crtPath, 'aes256') }) },
+  { name: 'protected settings that are not base64', field: 'protectedSettings', received: 'base64', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: '%%% not base64 %%%' }) },
+  { name: 'protected settings that are base64 but not CMS', field: 'protectedSettings', received: 'CMS', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: Buffer.from('just some bytes, not CMS').toString('base64') }) },
+  { name: 'protected settings encrypted to another certificate', field: 'protectedSettings', received: 'could not be decrypted', settings: async ({ mine, other }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: await encryptToCms(`{"token":"${SECRET}"}`, other.crtPath, 'des3') }) },
+  { name: 'protected settings that decrypt to text, not JSON', field: 'protectedSettings', received: 'not a JSON object', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: await encryptToCms(`token=${SECRET}`, mine.crtPath, 'aes256') }) },
+  { name: 'protected settings that decrypt to a JSON array', field: 'protectedSettings', received: 'not a JSON object', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: await encryptToCms(`["${SECRET}"]`, mine.crtPath, 'des3') }) },
+  { name: 'protected settings that are a number', field: 'protectedSettings', received: 'type number', settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: 12345 }) },
+];
+
+describe('bad settings', () => {
+  let certificates: Certificates;
+  let certificateFolder: string;
+
+  beforeAll(async () => {
+    certificateFolder = await makeTempDir('ars-bad-certs');
+    const otherFolder = await makeTempDir('ars-other-cert');
+    certificates = { mine: await createTestCertificate(certificateFolder), other: await createTestCertificate(otherFolder) };
+  });
+
+  afterAll(async () => {
+    await fs.rm(certificateFolder, { recursive: true, force: true });
+  });
+
+  it('has at least 30 cases, each with its own name', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(cases.map((item) => item.name)).size).toBe(cases.length);
+  });
+
+  it.each(cases.map((item) => [item.name, item] as const))('%s: error, exit 53, the field named, nothing applied changes', async (_name, item) => {
+    const fixture = await ExtensionFixture.create();
+    try {
+      expect((await fixture.run('install')).exitCode).toBe(0);
+      await fixture.writeSettings(0, { publicSettings: grant() });
+      expect((await fixture.run('enable', { sequenceNumber: 0, certDir: certificateFolder })).exitCode).toBe(0);
+      const appliedBefore = await fixture.stateText();
+      const statusBefore = await fixture.status(0);
+
+      const settings = await item.settings(certificates);
+      await fixture.writeSettingsText(1, typeof settings === 'string' || Buffer.isBuffer(settings) ? settings : JSON.stringify(settings));
+      const result = await fixture.run('enable', { sequenceNumber: 1, certDir: certificateFolder });
+
+      const status = await fixture.status(1);
+      expect(result.exitCode).toBe(53);
+      expect(status.status.status).toBe('error');
+      expect(status.status.code).toBe(53);
+      const message = status.status.formattedMessage.message;
+      expect(message).toContain(`'${item.field}'`);
+      expect(message).toContain(item.received);
+      expect(message).toMatch(/Accepted: (?!accepted)\S/i);
+      // The grant applied by settings 0 is untouched, and so is its status.
+      expect(await fixture.stateText()).toBe(appliedBefore);
+      expect(await fixture.status(0)).toEqual(statusBefore);
+      // Whatever the protected settings held never reaches status or logs.
+      expect(message).not.toContain(SECRET);
+      expect(await fixture.logText()).not.toContain(SECRET);
+    } finally {
+      await fixture.remove();
+    }
+  });
+
+  it('accepts an empty settings file as "no settings yet"', async () => {
+    const fixture = await ExtensionFixture.create();
+    try {
+      await fixture.writeSettingsText(0, '');
+      const result = await fixture.run('enable', { sequenceNumber: 0 });
+      expect(result.exitCode).toBe(0);
+      const status = await fixture.status(0);
+      expect(status.status.status).toBe('success');
+      expect(status.status.formattedMessage.message).toBe('Access: none. No settings received yet.');
+    } finally {
+      await fixture.remove();
+    }
+  });
+
+  it.each([
+    ['missing', null],
+    ['not JSON', '{"handlerEnvironment": '],
+    ['without a status folder', JSON.stringify([{ version: 1, handlerEnvironment: { logFolder: '/tmp', configFolder: '/tmp' } }])],
+  ])('a %s HandlerEnvironment.json gives a clear message on stderr and exit 52', async (_name, content) => {
+    const fixture = await ExtensionFixture.create();
+    try {
+      const file = path.join(fixture.root, 'HandlerEnvironment.json');
+      if (content === null) await fs.rm(file);
+      else await fs.writeFile(file, content);
+      const result = await fixture.run('enable', { sequenceNumber: 0 });
+      expect(result.exitCode).toBe(52);
+      expect(result.stderr).toContain('HandlerEnvironment.json');
+      expect(result.stderr).toMatch(/reinstall the extension/);
+    } finally {
+      await fixture.remove();
+    }
+  });
+});

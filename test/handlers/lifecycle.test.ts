@@ -1,0 +1,90 @@
+/**
+ * The lifecycle commands in-process: what an owner sees in the status, and what is recorded in
+ * the data folder, across re-runs, expiry and the upgrade marker protocol.
+ */
+import { promises as fs } from 'fs';
+import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
+
+describe('lifecycle commands', () => {
+  let fixture: ExtensionFixture;
+  const start = new Date('2026-11-24T20:00:00Z');
+  const later = (minutes: number) => new Date(start.getTime() + minutes * 60_000);
+
+  beforeEach(async () => {
+    fixture = await ExtensionFixture.create();
+  });
+  afterEach(() => fixture.remove());
+
+  it('records a grant and tells the owner level, ticket, expiry and time left', async () => {
+    expect((await fixture.run('install', { now: start })).exitCode).toBe(0);
+    await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
+    expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
+    const status = await fixture.status(0);
+    expect(status.status).toMatchObject({ operation: 'Enable', status: 'success', code: 0 });
+    expect(status.status.formattedMessage.message).toBe(
+      'Access: Diagnostics for support request TKT-2611240001 until 2026-11-25T03:59:00Z (7 h 59 min left). Settings 0 applied.',
+    );
+    const state = await fixture.state();
+    expect(state.applied.desired.grant).toMatchObject({ level: 'Diagnostics', expiresAt: '2026-11-25T03:59:00.000Z' });
+  });
+
+  it('never extends a grant when enable runs again with the same settings (after a reboot)', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    await fixture.run('enable', { sequenceNumber: 0, now: later(180) });
+    expect((await fixture.state()).applied.desired.grant.expiresAt).toBe('2026-11-25T03:59:00.000Z');
+    expect((await fixture.status(0)).status.formattedMessage.message).toContain('until 2026-11-25T03:59:00Z (4 h 59 min left)');
+  });
+
+  it('reports an applied grant whose expiry passed as expired, not as bad settings', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    const afterExpiry = await fixture.run('enable', { sequenceNumber: 0, now: later(9 * 60) });
+    expect(afterExpiry.exitCode).toBe(0);
+    expect((await fixture.status(0)).status.formattedMessage.message).toMatch(/^Access: none \(the Diagnostics grant for support request TKT-2611240001 expired at 2026-11-25T03:59:00Z\)/);
+  });
+
+  it('accepts the DiagnosticsRepair alias as DiagnosticsAndRepair and level None as a revoke', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, { publicSettings: grantSettings(start, { level: 'DiagnosticsRepair' }) });
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    expect((await fixture.state()).applied.desired.grant.level).toBe('DiagnosticsAndRepair');
+    await fixture.writeSettings(1, { publicSettings: { schemaVersion: 1, access: { level: 'None' } } });
+    expect((await fixture.run('enable', { sequenceNumber: 1, now: later(5) })).exitCode).toBe(0);
+    expect((await fixture.state()).applied.desired.grant).toBeUndefined();
+    expect((await fixture.status(1)).status.formattedMessage.message).toBe('Access: none. Settings 1 applied.');
+  });
+
+  it('keeps state through the upgrade marker protocol and removes everything on a real uninstall', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    // The manager runs the NEW version's update, then the OLD version's uninstall.
+    const update = await fixture.runAs('1.1.0', 'update', { env: { AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0' }, now: later(1) });
+    expect(update.exitCode).toBe(0);
+    expect(JSON.parse(await fs.readFile(`${fixture.dataFolder}/upgrade.json`, 'utf8'))).toMatchObject({ fromVersion: '1.0.0', toVersion: '1.1.0' });
+    expect((await fixture.run('uninstall', { now: later(2) })).exitCode).toBe(0);
+    expect((await fixture.state()).applied.desired.grant.grantId).toBe('3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f');
+    await fixture.runAs('1.1.0', 'install', { now: later(3) });
+    await expect(fs.access(`${fixture.dataFolder}/upgrade.json`)).rejects.toThrow();
+    expect((await fixture.state()).extensionVersion).toBe('1.1.0');
+    // A plain uninstall of the current version leaves nothing behind.
+    expect((await fixture.runAs('1.1.0', 'uninstall', { now: later(4) })).exitCode).toBe(0);
+    await expect(fs.access(fixture.dataFolder)).rejects.toThrow();
+  });
+
+  it('journals every run with the manager environment, failures included', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettingsText(0, '{broken');
+    await fixture.run('enable', { sequenceNumber: 0, now: start, env: { AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0' } });
+    const lines = (await fs.readFile(`${fixture.dataFolder}/operations.jsonl`, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((line) => [line.operation, line.status])).toEqual([
+      ['install', 'success'],
+      ['enable', 'error'],
+    ]);
+    expect(lines[1].environment).toEqual({ AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0', ConfigSequenceNumber: '0' });
+    expect(lines[1].problem).toContain("Invalid setting 'settings file'");
+  });
+});
