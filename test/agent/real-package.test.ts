@@ -71,6 +71,9 @@ describe('the real package driven by the real Linux Azure agent', () => {
 
   it('runs the whole lifecycle', async () => {
     const install = await step({ op: 'install' });
+    // No settings yet, so no extension status; the agent's own handler status says installed.
+    expect(install.status).toBeNull();
+    expect(install.handlerStatus).toMatchObject({ version: '1.0.0', status: 'NotReady', message: 'Plugin installed but not enabled' });
     expect(install.agentError).toBeNull();
     expect(commands(install)).toEqual(['install 1.0.0 -> 0']);
     expect(await state()).toMatchObject({ extensionVersion: '1.0.0', enabled: false });
@@ -113,13 +116,22 @@ describe('the real package driven by the real Linux Azure agent', () => {
       'install 1.0.0', 'enable 1.0.0', 'enable 1.0.0', 'enable 1.0.0',
       'disable 1.0.0', 'update 1.0.1', 'uninstall 1.0.0', 'install 1.0.1', 'enable 1.0.1',
     ]);
+    // The environment each handler run saw, as the handler itself recorded it.
+    expect(journal[5].environment).toMatchObject({ AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1', ConfigSequenceNumber: '2' });
+    expect(journal[6].environment).toMatchObject({ AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0', ConfigSequenceNumber: '2' });
 
     const disable = await step({ op: 'disable', version: '1.0.1', seq: 2 });
     expect(commands(disable)).toEqual(['disable 1.0.1 -> 0']);
+    expectParsedStatus(disable, { operation: 'Disable', status: 'success', code: 0 });
+    expect(disable.status?.message).toBe('Disabled: access is off; the installation is kept.');
+    expect(disable.handlerStatus).toMatchObject({ version: '1.0.1', message: 'Plugin disabled' });
     expect(await state()).toMatchObject({ enabled: false, extensionVersion: '1.0.1' });
 
     const uninstall = await step({ op: 'uninstall', version: '1.0.1', seq: 2 });
     expect(commands(uninstall)).toEqual(['uninstall 1.0.1 -> 0']);
+    // The agent removes the version folder, status included; nothing of ours is left either.
+    expect(uninstall.agentError).toBeNull();
+    expect(uninstall.handlerState).toEqual({});
     await expect(fs.access(dataFolder)).rejects.toThrow();
 
     // No secret anywhere the agent or the handler wrote.
