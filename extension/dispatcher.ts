@@ -140,8 +140,6 @@ export function protocolEnvironment(environment: NodeJS.ProcessEnv): Record<stri
   return Object.fromEntries(names.sort().map((name) => [name, environment[name] ?? '']));
 }
 
-const THUMBPRINT = /^[0-9a-fA-F]{40}$/;
-
 async function loadSettings(
   handlerEnvironment: HandlerEnvironment,
   sequenceNumber: number | undefined,
@@ -157,11 +155,7 @@ async function loadSettings(
   const loaded: LoadedSettings = { sequenceNumber, empty: file.empty, publicSettings: file.publicSettings };
   if (file.protectedSettings === undefined) return loaded;
 
-  const thumbprint = file.protectedSettingsCertThumbprint ?? '';
-  if (!THUMBPRINT.test(thumbprint)) {
-    throw new ConfigurationError('protectedSettingsCertThumbprint', JSON.stringify(thumbprint.slice(0, 80)), 'the certificate\'s SHA-1 thumbprint as 40 hexadecimal characters');
-  }
-  const plaintext = await (await decryptor()).decrypt(file.protectedSettings, thumbprint);
+  const plaintext = await (await decryptor()).decrypt(file.protectedSettings, file.protectedSettingsCertThumbprint ?? '');
   let decrypted: unknown;
   try {
     decrypted = JSON.parse(plaintext);

@@ -9,11 +9,17 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tool_dir="$repo/.tools/pwsh"
 pwsh="$tool_dir/pwsh"
+export POWERSHELL_TELEMETRY_OPTOUT=1
+# Pinned so every machine tests against the same PowerShell; override with PWSH_VERSION.
+PWSH_VERSION="${PWSH_VERSION:-7.6.9}"
 
-# Already installed and runnable: nothing to do.
-if [ -x "$pwsh" ] && "$pwsh" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' >/dev/null 2>&1; then
-  echo "$pwsh"
-  exit 0
+# Already installed, runnable and the pinned version: nothing to do (bumping the pin reinstalls).
+if [ -x "$pwsh" ]; then
+  installed="$("$pwsh" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null || true)"
+  if [ -n "$installed" ] && [ "$installed" = "$PWSH_VERSION" ]; then
+    echo "$pwsh"
+    exit 0
+  fi
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
@@ -28,12 +34,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 rm -rf "$tool_dir"
 mkdir -p "$tool_dir"
 
-args=(tool install PowerShell --tool-path "$tool_dir")
-# Pinned so every machine tests against the same PowerShell; override with PWSH_VERSION.
-PWSH_VERSION="${PWSH_VERSION:-7.6.9}"
-if [ -n "$PWSH_VERSION" ]; then
-  args+=(--version "$PWSH_VERSION")
-fi
+args=(tool install PowerShell --tool-path "$tool_dir" --version "$PWSH_VERSION")
 echo "install-pwsh: dotnet ${args[*]}" >&2
 dotnet "${args[@]}" >&2
 
