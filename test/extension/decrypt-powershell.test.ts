@@ -8,6 +8,7 @@ import * as path from 'path';
 import execa from 'execa';
 import { PowerShellDecryptor } from '../../extension/decrypt-powershell';
 import { ConfigurationError, ExitCode, HandlerError, MissingDependencyError } from '../../extension/errors';
+import { describeDecryptorContract, ErrorCollector, PLAINTEXT, type ContractSubject } from '../support/decryptor-contract';
 import {
   createTestCertificate,
   encryptToCms,
@@ -19,9 +20,6 @@ import {
 } from '../support/cms';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'scripts', 'node', 'Unprotect-ProtectedSettings.ps1');
-// Distinctive, non-ASCII plaintext so that a leak into any error message is easy to spot.
-const SECRET = 'Sup3r-Secret-Ünïcødé-Pässwörd';
-const PLAINTEXT = JSON.stringify({ supportPassword: SECRET, note: 'protected' });
 
 let pwsh: string;
 let root: string;
@@ -30,8 +28,7 @@ let cert: TestCertificate;
 let other: TestCertificate;
 let keyless: TestCertificate;
 let decryptor: PowerShellDecryptor;
-/** Every error the failure cases produced, checked at the end for the plaintext. */
-const errors: unknown[] = [];
+const collector = new ErrorCollector();
 
 beforeAll(async () => {
   pwsh = findPwsh();
@@ -56,23 +53,8 @@ afterAll(async () => {
   if (root !== undefined) await fs.rm(root, { recursive: true, force: true });
 });
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    errors.push(error);
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
-
-async function expectConfigurationError(promise: Promise<unknown>, field: string): Promise<ConfigurationError> {
-  const error = await rejection(promise);
-  expect(error).toBeInstanceOf(ConfigurationError);
-  expect((error as ConfigurationError).field).toBe(field);
-  expect(error.message).toContain(`'${field}'`);
-  return error as ConfigurationError;
-}
+const rejection = (promise: Promise<unknown>) => collector.rejection(promise);
+const expectConfigurationError = (promise: Promise<unknown>, field: string) => collector.configurationError(promise, field);
 
 /** A stand-in for powershell.exe: a shell script, for the cases the real one cannot produce. */
 async function fakeExe(name: string, body: string): Promise<string> {
@@ -81,57 +63,13 @@ async function fakeExe(name: string, body: string): Promise<string> {
   return file;
 }
 
+describeDecryptorContract('PowerShellDecryptor with the real pwsh', (): ContractSubject => ({ decryptor, certificate: cert, stranger: other }), collector);
+
 describe('PowerShellDecryptor with the real pwsh', () => {
-  test.each(['des3', 'aes256'] as const)('decrypts CMS made with %s', async (cipher) => {
-    const base64 = await encryptToCms(PLAINTEXT, cert.crtPath, cipher);
-    await expect(decryptor.decrypt(base64, cert.thumbprint)).resolves.toBe(PLAINTEXT);
-  });
-
-  test('returns the plaintext byte for byte, with a final newline', async () => {
-    const base64 = await encryptToCms(`${PLAINTEXT}\n`, cert.crtPath, 'aes256');
-    await expect(decryptor.decrypt(base64, cert.thumbprint)).resolves.toBe(`${PLAINTEXT}\n`);
-  });
-
-  test('accepts the thumbprint in lower case', async () => {
-    const base64 = await encryptToCms(PLAINTEXT, cert.crtPath, 'des3');
-    await expect(decryptor.decrypt(base64, cert.thumbprint.toLowerCase())).resolves.toBe(PLAINTEXT);
-  });
-
-  test('an unknown thumbprint names protectedSettingsCertThumbprint and the thumbprint', async () => {
-    const base64 = await encryptToCms(PLAINTEXT, cert.crtPath, 'aes256');
-    const unknown = 'cd'.repeat(20);
-    const error = await expectConfigurationError(decryptor.decrypt(base64, unknown), 'protectedSettingsCertThumbprint');
-    expect(error.message).toContain(unknown);
-  });
-
   test('a certificate without its private key names protectedSettingsCertThumbprint', async () => {
     const base64 = await encryptToCms(PLAINTEXT, keyless.crtPath, 'aes256');
     const error = await expectConfigurationError(decryptor.decrypt(base64, keyless.thumbprint), 'protectedSettingsCertThumbprint');
     expect(error.message).toContain('no private key');
-  });
-
-  test.each([
-    ['characters outside the alphabet', '!!!not*base64!!!'],
-    ['a bad length', 'QUJDRA='],
-    ['an empty string', ''],
-  ])('corrupt base64 (%s) names protectedSettings', async (_name, bad) => {
-    await expectConfigurationError(decryptor.decrypt(bad, cert.thumbprint), 'protectedSettings');
-  });
-
-  test('valid base64 that is not CMS names protectedSettings', async () => {
-    const notCms = Buffer.from(PLAINTEXT, 'utf8').toString('base64');
-    await expectConfigurationError(decryptor.decrypt(notCms, cert.thumbprint), 'protectedSettings');
-  });
-
-  test('CMS encrypted to another certificate names protectedSettings', async () => {
-    const base64 = await encryptToCms(PLAINTEXT, other.crtPath, 'des3');
-    await expectConfigurationError(decryptor.decrypt(base64, cert.thumbprint), 'protectedSettings');
-  });
-
-  test('tampered ciphertext names protectedSettings', async () => {
-    const der = Buffer.from(await encryptToCms(PLAINTEXT, cert.crtPath, 'aes256'), 'base64');
-    der[der.length - 1] = (der[der.length - 1] ?? 0) ^ 0xff;
-    await expectConfigurationError(decryptor.decrypt(der.toString('base64'), cert.thumbprint), 'protectedSettings');
   });
 
   test('a missing PowerShell executable is a missing dependency naming it', async () => {
@@ -151,12 +89,8 @@ describe('PowerShellDecryptor with the real pwsh', () => {
   });
 
   test('the plaintext never appears in an error', () => {
-    expect(errors.length).toBeGreaterThanOrEqual(9);
-    for (const error of errors) {
-      const shown = `${String(error)} ${(error as Error).stack ?? ''} ${JSON.stringify(error)}`;
-      expect(shown).not.toContain(SECRET);
-      expect(shown).not.toContain('supportPassword');
-    }
+    expect(collector.errors.length).toBeGreaterThanOrEqual(9);
+    collector.expectNoPlaintextShown();
   });
 });
 
@@ -266,9 +200,6 @@ describe('PowerShellDecryptor process handling (stand-in executables)', () => {
   });
 
   test('the plaintext never appears in these errors either', () => {
-    for (const error of errors) {
-      const shown = `${String(error)} ${(error as Error).stack ?? ''} ${JSON.stringify(error)}`;
-      expect(shown).not.toContain(SECRET);
-    }
+    collector.expectNoPlaintextShown();
   });
 });
