@@ -114,7 +114,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     let message = known ? error.message : `Unexpected failure during ${operation}: ${(error as Error).message ?? String(error)}`;
     // Bad settings are rejected before anything is applied; say so, the owner's first worry.
     if (error instanceof ConfigurationError) message += ' These settings were not applied; the configuration in force before is unchanged.';
-    result = { status: 'error', message: redactor.redact(message) };
+    result = { status: 'error', message: redactor.redact(message), substatus: known ? error.details : undefined };
     if (!known) logger.error((error as Error).stack ?? String(error));
   }
 

@@ -11,11 +11,21 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** One line of detail under a status (a check, a node), as the status file carries it. */
+export interface ErrorDetail {
+  name: string;
+  status: 'success' | 'warning' | 'error';
+  code: number;
+  message: string;
+}
+
 /** A failure the handler reports with a specific exit code and a message meant for the machine's owner. */
 export class HandlerError extends Error {
   constructor(
     readonly exitCode: ExitCode,
     message: string,
+    /** Shown as substatus entries, e.g. one per prerequisite check. */
+    readonly details: ErrorDetail[] = [],
   ) {
     super(message);
     this.name = new.target.name;
@@ -45,8 +55,8 @@ export class MissingDependencyError extends HandlerError {
 
 /** A prerequisite check failed (exit 51). */
 export class PrerequisiteError extends HandlerError {
-  constructor(message: string) {
-    super(ExitCode.PrerequisiteFailed, message);
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super(ExitCode.PrerequisiteFailed, message, details);
   }
 }
 

@@ -1,0 +1,105 @@
+/**
+ * The operations of the Windows host port: everything the product does to a Windows node. Each
+ * is a plain JSON object (it crosses into PowerShell as JSON), and each has a typed result. A
+ * handler phase sends a list of them in one batch, so one PowerShell process does a whole phase.
+ *
+ * Paths are Windows paths on a real node. Names of groups, session configurations and tasks are
+ * local to the node. Every operation is idempotent: running it twice leaves the node as running it
+ * once, and its result says whether it changed anything.
+ */
+
+/**
+ * Access to a file or folder as an SDDL security descriptor (owner, group, DACL), for example
+ * `O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)`: SYSTEM and Administrators only, nothing
+ * inherited. SDDL is exact, survives JSON, and Set-Acl applies it as one unit (see acl.ts).
+ */
+export type Sddl = string;
+
+export type TaskState = 'Ready' | 'Running' | 'Disabled' | 'Queued' | 'Unknown';
+export type ClusterNodeState = 'Up' | 'Down' | 'Paused' | 'Joining' | 'Unknown';
+export type ArcAgentStatus = 'Connected' | 'Disconnected' | 'Expired' | 'NotInstalled';
+export type EventLevel = 'Information' | 'Warning' | 'Error';
+
+export interface ProbeResult {
+  computerName: string;
+  os: {
+    caption: string;
+    /** Win32_OperatingSystem.BuildNumber. */
+    buildNumber: number;
+    /** Win32_OperatingSystem.ProductType: 1 workstation, 2 domain controller, 3 server. */
+    productType: number;
+    /** "Server", "Server Core", "Client" (registry InstallationType). */
+    installationType: string;
+  };
+  memory: {
+    /** Sum of Win32_PhysicalMemory capacities (what SMBIOS says is installed). */
+    installedBytes: number;
+    /** Win32_ComputerSystem.TotalPhysicalMemory (reads lower than installed). */
+    usableBytes: number;
+  };
+  arc: {
+    status: ArcAgentStatus;
+    /** The ARM id of this Arc machine, when the agent knows it. */
+    resourceId: string | null;
+    agentVersion: string | null;
+  };
+  /** Null when the node is not in a failover cluster. */
+  cluster: null | { name: string; nodes: Array<{ name: string; state: ClusterNodeState }> };
+}
+
+/** Operation name -> [request fields, result]. */
+export interface OperationCatalog {
+  probe: [{}, ProbeResult];
+
+  ensureDirectory: [{ path: string; sddl?: Sddl }, { created: boolean }];
+  /** Writes UTF-8 text, or bytes when `encoding` is base64 (task XML is UTF-16LE). */
+  writeFile: [{ path: string; content: string; encoding?: 'utf8' | 'base64'; sddl?: Sddl }, { changed: boolean }];
+  readFile: [{ path: string; encoding?: 'utf8' | 'base64' }, { exists: boolean; content: string | null }];
+  /** Files and folders; a folder with everything in it. */
+  removePath: [{ path: string }, { removed: boolean }];
+  getPath: [{ path: string }, { exists: boolean; type: 'file' | 'directory' | null; sddl: Sddl | null }];
+  listDirectory: [{ path: string }, { exists: boolean; entries: Array<{ name: string; type: 'file' | 'directory'; lastWriteTimeUtc: string }> }];
+
+  ensureLocalGroup: [{ name: string; description: string }, { created: boolean }];
+  removeLocalGroup: [{ name: string }, { removed: boolean }];
+  getLocalGroup: [{ name: string }, { exists: boolean; members: string[] }];
+  /** Makes the membership exactly `members` (names as DOMAIN\user or COMPUTER\user). */
+  setLocalGroupMembers: [{ name: string; members: string[] }, { added: string[]; removed: string[] }];
+
+  /** Registers a JEA endpoint from a .pssc file. Restarts WinRM: every remote session drops. */
+  registerSessionConfiguration: [{ name: string; path: string }, { registered: boolean }];
+  unregisterSessionConfiguration: [{ name: string }, { removed: boolean }];
+  getSessionConfiguration: [{ name: string }, { exists: boolean; configFilePath: string | null }];
+  /** Open WinRM shells of an endpoint. */
+  listSessions: [{ configurationName: string }, { sessions: Array<{ id: string; user: string; startedAtUtc: string }> }];
+  endSessions: [{ configurationName: string }, { ended: number }];
+
+  /** Registers (or replaces) a task in `folder` from task XML, as SYSTEM. */
+  registerTask: [{ folder: string; name: string; xml: string }, { replaced: boolean }];
+  getTask: [{ folder: string; name: string }, { exists: boolean; state: TaskState | null; enabled: boolean | null; xml: string | null }];
+  setTaskEnabled: [{ folder: string; name: string; enabled: boolean }, { changed: boolean }];
+  deleteTask: [{ folder: string; name: string }, { removed: boolean }];
+  listTasks: [{ folder: string }, { names: string[] }];
+
+  /** Writes to the Application log, creating the source when missing. */
+  writeEvent: [{ source: string; eventId: number; level: EventLevel; message: string }, { written: boolean }];
+  readEvents: [{ source: string }, { events: Array<{ eventId: number; level: EventLevel; message: string; timeUtc: string }> }];
+}
+
+export type OperationName = keyof OperationCatalog;
+export type OperationRequest<N extends OperationName = OperationName> = N extends OperationName ? { op: N } & OperationCatalog[N][0] : never;
+export type OperationResultOf<N extends OperationName> = OperationCatalog[N][1];
+
+export const OPERATION_NAMES: readonly OperationName[] = [
+  'probe',
+  'ensureDirectory', 'writeFile', 'readFile', 'removePath', 'getPath', 'listDirectory',
+  'ensureLocalGroup', 'removeLocalGroup', 'getLocalGroup', 'setLocalGroupMembers',
+  'registerSessionConfiguration', 'unregisterSessionConfiguration', 'getSessionConfiguration', 'listSessions', 'endSessions',
+  'registerTask', 'getTask', 'setTaskEnabled', 'deleteTask', 'listTasks',
+  'writeEvent', 'readEvents',
+];
+
+/** Builds a typed operation; `op('getTask', { folder, name })`. */
+export function op<N extends OperationName>(name: N, fields: OperationCatalog[N][0]): OperationRequest<N> {
+  return { op: name, ...fields } as OperationRequest<N>;
+}
