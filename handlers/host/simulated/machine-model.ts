@@ -27,6 +27,10 @@ export interface NodeModel {
   remoteAccess: 'Allowed' | 'Denied';
   /** Cluster state when powered on (default Up). */
   clusterState?: ClusterNodeState;
+  /** When the node last booted (simulation.powerOn); boot triggers count from it. Unset: before the simulation began. */
+  lastBootUtc?: string;
+  /** Set by simulation.powerOff until the next power on: runs due in between are missed runs. */
+  poweredOffAtUtc?: string;
   os: { caption: string; buildNumber: number; productType: number; installationType: string };
   memory: { moduleBytes: number[]; usableBytes: number };
   arc: { status: ArcAgentStatus; resourceId: string | null; agentVersion: string | null };

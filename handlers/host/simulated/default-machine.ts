@@ -1,0 +1,60 @@
+/**
+ * The embedded default machine for `npm start` and the tests: a failover cluster ARC-CLUSTER of
+ * Windows Server 2022 Datacenter nodes (ARC-NODE-1 is local), each 16 GiB as two 8 GiB modules,
+ * Arc Connected with its own resource id, Pay-as-you-go licensed, readable by its managed
+ * identity, and nothing of ours installed yet.
+ */
+import type { MachineModel, NodeModel } from './machine-model';
+import { formatUtc, parseUtc } from './utc';
+
+export { readMachine, writeMachine, updateMachine } from './model-store';
+
+const GIB = 1024 ** 3;
+const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+
+export interface DefaultMachineOptions {
+  /** The simulated clock's start; default the real time now (whole seconds). */
+  nowUtc?: string;
+  /** Cluster nodes (default 2); 1 gives a stand-alone server, not a one-node cluster. */
+  nodes?: number;
+}
+
+export function arcResourceId(computerName: string): string {
+  return `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/machines/${computerName}`;
+}
+
+export function createDefaultNode(computerName: string): NodeModel {
+  return {
+    power: 'On',
+    remoteAccess: 'Allowed',
+    clusterState: 'Up',
+    os: { caption: 'Microsoft Windows Server 2022 Datacenter', buildNumber: 20348, productType: 3, installationType: 'Server' },
+    // SMBIOS reports the modules; Windows keeps some memory for hardware, so usable reads lower.
+    memory: { moduleBytes: [8 * GIB, 8 * GIB], usableBytes: 16 * GIB - 190 * 1024 ** 2 },
+    arc: { status: 'Connected', resourceId: arcResourceId(computerName), agentVersion: '1.47.02795.1899' },
+    azure: { managedIdentityCanReadMachine: true, softwareAssuranceCustomer: false, productType: 'WindowsServer', subscriptionStatus: 'Enabled' },
+    files: {},
+    groups: {},
+    sessionConfigurations: {},
+    winrmRestarts: 0,
+    sessions: [],
+    tasks: {},
+    eventSources: [],
+    events: [],
+  };
+}
+
+export function createDefaultMachine(options: DefaultMachineOptions = {}): MachineModel {
+  const count = options.nodes ?? 2;
+  if (!Number.isInteger(count) || count < 1) throw new Error(`nodes must be a whole number of at least 1, not ${count}`);
+  const nodes: Record<string, NodeModel> = {};
+  for (let index = 1; index <= count; index++) nodes[`ARC-NODE-${index}`] = createDefaultNode(`ARC-NODE-${index}`);
+  return {
+    schemaVersion: 1,
+    clock: { nowUtc: formatUtc(options.nowUtc !== undefined ? parseUtc(options.nowUtc) : Math.floor(Date.now() / 1000) * 1000) },
+    localNode: 'ARC-NODE-1',
+    cluster: count > 1 ? { name: 'ARC-CLUSTER' } : null,
+    nodes,
+    faults: [],
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The simulated machine lives in one JSON file that several processes share (the handler run by
+ * the real Linux agent, the test, the scheduled tasks' agent runs). Every change happens under
+ * `<file>.lock` (proper-lockfile) and is written atomically, so no process loses another's write
+ * and a process killed mid-way leaves the last complete model.
+ */
+import { promises as fs } from 'fs';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import type { MachineModel } from './machine-model';
+
+export async function readMachine(modelPath: string): Promise<MachineModel> {
+  const text = await fs.readFile(modelPath, 'utf8');
+  const model = JSON.parse(text) as MachineModel;
+  if (model?.schemaVersion !== 1 || typeof model.nodes !== 'object' || typeof model.clock?.nowUtc !== 'string') {
+    throw new Error(`${modelPath} is not a simulated machine model (schemaVersion 1)`);
+  }
+  return model;
+}
+
+export function serializeMachine(model: MachineModel): string {
+  return `${JSON.stringify(model, null, 2)}\n`;
+}
+
+/**
+ * Writes the whole model atomically (temp file, then rename). Does not take the lock. No fsync:
+ * the rename is what protects against a killed process; a simulated machine need not survive a
+ * power cut of the real one, and fsync would make every simulated operation cost milliseconds.
+ */
+export async function writeMachine(modelPath: string, model: MachineModel): Promise<void> {
+  await writeFileAtomic(modelPath, serializeMachine(model), { encoding: 'utf8', fsync: false });
+}
+
+export interface MachineLockOptions {
+  /** How long to wait for another process (default 60 s). */
+  waitMs?: number;
+}
+
+/**
+ * Runs `work` holding the model's lock. A lock left by a killed process is taken over once it is
+ * older than 5 s (proper-lockfile refreshes a live lock every second).
+ */
+export async function withMachineLock<T>(modelPath: string, work: () => Promise<T>, options: MachineLockOptions = {}): Promise<T> {
+  const waitMs = options.waitMs ?? 60_000;
+  const release = await lockfile.lock(modelPath, {
+    realpath: false,
+    stale: 5_000,
+    update: 1_000,
+    retries: { retries: Math.ceil(waitMs / 25), factor: 1, minTimeout: 10, maxTimeout: 40, randomize: true },
+    // The critical section is short and its write is atomic; a lock judged compromised (event
+    // loop stalled past `stale`) must not crash the process from a timer.
+    onCompromised: () => undefined,
+  });
+  try {
+    return await work();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+/**
+ * Loads the model under the lock, lets `change` edit it, and writes it back when it changed.
+ * Returns what `change` returns.
+ */
+export async function updateMachine<T>(modelPath: string, change: (model: MachineModel) => T | Promise<T>, options?: MachineLockOptions): Promise<T> {
+  return withMachineLock(
+    modelPath,
+    async () => {
+      const model = await readMachine(modelPath);
+      const before = serializeMachine(model);
+      const result = await change(model);
+      if (serializeMachine(model) !== before) await writeMachine(modelPath, model);
+      return result;
+    },
+    options,
+  );
+}
