@@ -29,8 +29,11 @@ export interface OperationContext {
   sequenceNumber?: number;
   environment: NodeJS.ProcessEnv;
   logger: Logger;
-  /** Reads, validates and decrypts this run's settings; throws ConfigurationError on bad input. */
-  loadSettings(): Promise<LoadedSettings>;
+  /**
+   * Reads, validates and decrypts this run's settings; throws ConfigurationError on bad input.
+   * `publicOnly` skips decryption (on Windows a PowerShell launch) for callers that need none.
+   */
+  loadSettings(options?: { publicOnly?: boolean }): Promise<LoadedSettings>;
 }
 
 export interface OperationResult {
@@ -97,7 +100,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     sequenceNumber,
     environment,
     logger,
-    loadSettings: () => loadSettings(handlerEnvironment, sequenceNumber, config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor),
+    loadSettings: (options) => loadSettings(handlerEnvironment, sequenceNumber, config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor, options?.publicOnly ?? false),
   };
 
   let exitCode: number;
@@ -116,6 +119,8 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     if (error instanceof ConfigurationError) message += ' These settings were not applied; the configuration in force before is unchanged.';
     result = { status: 'error', message: redactor.redact(message), substatus: known ? error.details : undefined };
     if (!known) logger.error((error as Error).stack ?? String(error));
+    // The manager keeps a command's stderr in its own log, which is where an operator looks first.
+    stderr(`${config.handlerName} ${operation} failed (exit code ${exitCode}): ${result.message}\n`);
   }
 
   if (sequenceNumber !== undefined) {
@@ -146,6 +151,7 @@ async function loadSettings(
   schema: SettingsSchema,
   decryptor: () => Promise<ProtectedSettingsDecryptor>,
   redactor: Redactor,
+  publicOnly: boolean,
 ): Promise<LoadedSettings> {
   if (sequenceNumber === undefined) return { sequenceNumber: 0, empty: true, publicSettings: {} };
   const file = await readSettingsFile(handlerEnvironment.configFolder, sequenceNumber);
@@ -153,7 +159,7 @@ async function loadSettings(
   if (file.protectedSettings) redactor.add(file.protectedSettings);
   schema.check(file.publicSettings);
   const loaded: LoadedSettings = { sequenceNumber, empty: file.empty, publicSettings: file.publicSettings };
-  if (file.protectedSettings === undefined) return loaded;
+  if (file.protectedSettings === undefined || publicOnly) return loaded;
 
   const plaintext = await (await decryptor()).decrypt(file.protectedSettings, file.protectedSettingsCertThumbprint ?? '');
   let decrypted: unknown;

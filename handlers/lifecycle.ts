@@ -3,11 +3,16 @@ import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from './access-summary';
 import { dataFolder } from './data-folder';
 import { checkConsentTime, isExpired, rejectExpiredNewGrant, toDesiredState } from './domain/desired-state';
+import { selectHost, type HostBinding } from './host/select-host';
+import type { ObservedLicenseSetting } from './license/license-source';
+import { probeAndCheck, requirePrerequisites } from './phases/prerequisites';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
 
 export interface LifecycleOptions {
   version: string;
   now?: () => Date;
+  /** The Windows host and license source for a run; default chosen from the environment. */
+  bindHost?: (context: OperationContext) => Promise<HostBinding>;
 }
 
 /**
@@ -20,6 +25,11 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
   const now = options.now ?? (() => new Date());
   const version = options.version;
   const storeFor = (context: OperationContext) => new StateStore(dataFolder(context.environment));
+  const bindHost = options.bindHost ?? ((context: OperationContext) => selectHost(context.environment, context.extensionRoot));
+  const checkPrerequisites = async (context: OperationContext, observedLicense: ObservedLicenseSetting | undefined) => {
+    const binding = await bindHost(context);
+    requirePrerequisites(await probeAndCheck(binding.host, binding.license, observedLicense));
+  };
 
   // Every run is journaled, failures included, except where uninstall has removed the folder.
   const journaled =
@@ -47,7 +57,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
     };
 
   return {
-    install: journaled(async (_context, store) => {
+    install: journaled(async (context, store) => {
+      await checkPrerequisites(context, await observedLicenseIfReadable(context));
       const marker = await store.readUpgradeMarker();
       const state = await currentState(store, version);
       await store.writeState({ ...state, extensionVersion: version });
@@ -68,6 +79,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         checkConsentTime(desired.grant, at);
         const alreadyApplied = state.applied?.desired.grant?.grantId === desired.grant.grantId;
         if (isExpired(desired.grant, at) && !alreadyApplied) rejectExpiredNewGrant(desired.grant, at);
+        // Only granting needs an eligible machine: revoking must always work.
+        if (!isExpired(desired.grant, at)) await checkPrerequisites(context, observedLicenseOf(settings.publicSettings));
       }
       await store.writeState({
         ...state,
@@ -106,6 +119,19 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.' };
     }),
   };
+}
+
+function observedLicenseOf(publicSettings: Record<string, unknown>): ObservedLicenseSetting | undefined {
+  return publicSettings.observedLicense as ObservedLicenseSetting | undefined;
+}
+
+/** Install does not judge the settings (enable reports bad ones) but uses a license they carry. */
+async function observedLicenseIfReadable(context: OperationContext): Promise<ObservedLicenseSetting | undefined> {
+  try {
+    return observedLicenseOf((await context.loadSettings({ publicOnly: true })).publicSettings);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The recorded state, or a fresh one. Unreadable state counts as none: access fails closed. */

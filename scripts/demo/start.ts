@@ -10,6 +10,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { bundleHandler } from '../build/bundle';
 import { loadExtensionIdentity, REPO_ROOT } from '../build/extension-identity';
+import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
 import { layOutExtensionFolder, writeHandlerSettings } from './extension-folder';
 
 interface Step {
@@ -50,11 +51,20 @@ async function main(): Promise<void> {
   const handlerScript = path.join(REPO_ROOT, 'build', 'demo', 'handler.js');
   await bundleHandler({ identity, outFile: handlerScript });
   await layOutExtensionFolder(root, handlerName);
-  console.log(`${handlerName} ${identity.version}: the handler run as an extension manager runs it, in ${root}\n`);
+  // The embedded default: a simulated two-node Windows Server failover cluster.
+  const machinePath = path.join(work, 'machine.json');
+  const machine = createDefaultMachine();
+  await writeMachine(machinePath, machine);
+  const local = machine.nodes[machine.localNode]!;
+  console.log(`${handlerName} ${identity.version}: the handler run as an extension manager runs it, in ${root}`);
+  console.log(
+    `Simulated machine: ${machine.localNode} of cluster ${machine.cluster?.name ?? '(none)'} (${Object.keys(machine.nodes).join(', ')}), ` +
+      `${local.os.caption} build ${local.os.buildNumber}, Arc ${local.arc.status}, license ${local.azure.productType === 'WindowsServer' ? 'Pay-as-you-go' : 'other'}, model in ${machinePath}\n`,
+  );
 
   for (const [index, step] of story(new Date()).entries()) {
     if (step.publicSettings && step.sequenceNumber !== undefined) await writeHandlerSettings(root, step.sequenceNumber, { publicSettings: step.publicSettings });
-    const environment = { ARC_REMOTE_SUPPORT_DATA: dataFolder, ...(step.sequenceNumber === undefined ? {} : { ConfigSequenceNumber: String(step.sequenceNumber) }) };
+    const environment = { ARC_REMOTE_SUPPORT_DATA: dataFolder, ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}`, ...(step.sequenceNumber === undefined ? {} : { ConfigSequenceNumber: String(step.sequenceNumber) }) };
     const run = await execa(process.execPath, [handlerScript, step.operation], { cwd: root, env: environment, reject: false });
     console.log(`${index + 1}. ${step.title}\n   handler ${step.operation} -> exit code ${run.exitCode}`);
     if (step.sequenceNumber !== undefined) {

@@ -11,6 +11,7 @@ import { buildPackage } from '../../scripts/build/package';
 import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { runAgentStep, type AgentStepRequest, type AgentStepResult } from '../support/waagent';
+import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
 
 const PUBLISHER = 'ArcRemoteSupport';
 const TYPE = 'WindowsRemoteSupport';
@@ -21,6 +22,7 @@ describe('the real package driven by the real Linux Azure agent', () => {
   let work: string;
   let libDir: string;
   let dataFolder: string;
+  let machinePath: string;
   let certificate: TestCertificate;
   let certDir: string;
   const packages: Record<string, string> = {};
@@ -30,6 +32,9 @@ describe('the real package driven by the real Linux Azure agent', () => {
     libDir = path.join(work, 'lib');
     dataFolder = path.join(work, 'ProgramData', 'ArcRemoteSupport');
     certDir = path.join(work, 'certs');
+    // The handler runs on Linux here, so it works on the simulated Windows machine.
+    machinePath = path.join(work, 'machine.json');
+    await writeMachine(machinePath, createDefaultMachine());
     certificate = await createTestCertificate(certDir);
     await fs.rm(certificate.pfxPath);
     for (const version of ['1.0.0', '1.0.1']) {
@@ -50,7 +55,7 @@ describe('the real package driven by the real Linux Azure agent', () => {
       version: '1.0.0',
       packageDir: packages[request.version ?? '1.0.0'],
       certDir,
-      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder },
+      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` },
       ...request,
     });
 
@@ -152,7 +157,7 @@ describe('the real package driven by the real Linux Azure agent', () => {
       packageDir: packages['1.0.0'],
       op: 'enable',
       seq: 0,
-      env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, `data-${field.replace(/\W/g, '')}`) },
+      env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, `data-${field.replace(/\W/g, '')}`), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` },
       ...request,
     });
     expect(result.commandsRun.map((run) => [run.command, run.exitCode])).toEqual([

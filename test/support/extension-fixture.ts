@@ -8,6 +8,8 @@ import path from 'path';
 import { runHandler } from '../../extension/dispatcher';
 import { createRuntimeConfig } from '../../handlers/runtime-config';
 import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
+import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import type { MachineModel } from '../../handlers/host/simulated/machine-model';
 
 export const TEST_IDENTITY = { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' };
 
@@ -43,12 +45,24 @@ export class ExtensionFixture {
     readonly dataFolder: string,
   ) {}
 
-  static async create(): Promise<ExtensionFixture> {
+  /** A handler folder beside a simulated machine (the default two-node cluster unless changed). */
+  static async create(change?: (machine: MachineModel) => void): Promise<ExtensionFixture> {
     const base = await fs.mkdtemp(path.join(tmpdir(), 'ars-ext-'));
     const root = path.join(base, 'ArcRemoteSupport.WindowsRemoteSupport-1.0.0');
     const fixture = new ExtensionFixture(base, root, path.join(base, 'data'));
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
+    const machine = createDefaultMachine();
+    change?.(machine);
+    await writeMachine(fixture.machinePath, machine);
     return fixture;
+  }
+
+  get machinePath(): string {
+    return path.join(this.base, 'machine.json');
+  }
+
+  machine(): Promise<MachineModel> {
+    return readMachine(this.machinePath);
   }
 
   get configFolder(): string {
@@ -72,6 +86,7 @@ export class ExtensionFixture {
     let stderr = '';
     const environment: NodeJS.ProcessEnv = {
       ARC_REMOTE_SUPPORT_DATA: this.dataFolder,
+      ARC_REMOTE_SUPPORT_HOST: `simulated:${this.machinePath}`,
       ARC_REMOTE_SUPPORT_CERT_DIR: options.certDir ?? this.base,
       ...(options.sequenceNumber === undefined ? {} : { ConfigSequenceNumber: String(options.sequenceNumber) }),
       ...options.env,

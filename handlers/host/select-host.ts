@@ -1,0 +1,36 @@
+/**
+ * Which Windows the handler works on. On Windows: this machine, through Windows PowerShell, with
+ * the license read by the machine's managed identity. `ARC_REMOTE_SUPPORT_HOST=simulated:<file>`
+ * selects the simulated machine kept in that file (the demo, the tests, and the Linux agent).
+ */
+import path from 'path';
+import { MissingDependencyError } from '../../extension/errors';
+import { managedIdentityLicenseSource, type AzureLicenseSource } from '../license/license-source';
+import type { WindowsHost } from './port';
+
+export interface HostBinding {
+  host: WindowsHost;
+  license: AzureLicenseSource;
+}
+
+export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
+
+export async function selectHost(environment: NodeJS.ProcessEnv, extensionRoot: string): Promise<HostBinding> {
+  const choice = environment[HOST_VARIABLE];
+  if (choice?.startsWith('simulated:')) {
+    const modelPath = choice.slice('simulated:'.length);
+    const [{ SimulatedHost }, { simulatedLicenseSource }] = await Promise.all([import('./simulated/simulated-host'), import('./simulated/simulated-license')]);
+    return { host: new SimulatedHost(modelPath), license: simulatedLicenseSource(modelPath) };
+  }
+  if (choice) {
+    throw new MissingDependencyError(`${HOST_VARIABLE} is ${JSON.stringify(choice)}; the accepted value is simulated:<path of a machine model file>, or nothing on Windows.`);
+  }
+  if (process.platform !== 'win32') {
+    throw new MissingDependencyError(`This handler manages Windows and runs here on ${process.platform}: set ${HOST_VARIABLE}=simulated:<machine model file> to run it against the simulated machine.`);
+  }
+  const { PowerShellHost } = await import('./powershell-host');
+  return {
+    host: new PowerShellHost({ scriptsDir: path.join(extensionRoot, 'scripts') }),
+    license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),
+  };
+}
