@@ -81,11 +81,17 @@ function restartWinRm(ctx: NodeContext): void {
   ctx.node.sessions = [];
 }
 
+/** The built-in endpoints (Microsoft.PowerShell and its kin) are never registered or removed. */
+function requireOwnEndpoint(name: string): string {
+  if (/^microsoft\./i.test(name.trim())) throw new OperationFailure('InvalidRequest', `The built-in endpoint '${name}' is never changed`, name);
+  return requireEndpointName(name);
+}
+
 export function registerSessionConfiguration(
   ctx: NodeContext,
   request: Request<'registerSessionConfiguration'>,
 ): Result<'registerSessionConfiguration'> {
-  const name = requireEndpointName(request.name);
+  const name = requireOwnEndpoint(request.name);
   const file = ctx.node.files[requirePath(request.path).key];
   if (file?.type !== 'file') throw new OperationFailure('NotFound', `The session configuration file '${request.path}' does not exist`, request.path);
   ctx.node.sessionConfigurations[name.toLowerCase()] = { name, configFilePath: request.path };
@@ -97,7 +103,7 @@ export function unregisterSessionConfiguration(
   ctx: NodeContext,
   request: Request<'unregisterSessionConfiguration'>,
 ): Result<'unregisterSessionConfiguration'> {
-  const key = requireEndpointName(request.name).toLowerCase();
+  const key = requireOwnEndpoint(request.name).toLowerCase();
   if (!ctx.node.sessionConfigurations[key]) return { removed: false };
   delete ctx.node.sessionConfigurations[key];
   restartWinRm(ctx);

@@ -111,6 +111,8 @@ export function writeEvent(ctx: NodeContext, request: Request<'writeEvent'>): Re
   if (!Number.isInteger(request.eventId) || request.eventId < 0 || request.eventId > 65535) {
     throw new OperationFailure('InvalidRequest', `Event id ${request.eventId} is not a whole number from 0 to 65535`, request.source);
   }
+  // Write-EventLog cannot write an empty message.
+  if (request.message.trim() === '') throw new OperationFailure('InvalidRequest', 'The event message is empty', request.source);
   let source = ctx.node.eventSources.find((known) => sameName(known, request.source));
   if (!source) {
     source = request.source;

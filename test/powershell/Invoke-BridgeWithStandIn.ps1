@@ -1,0 +1,21 @@
+<#
+.SYNOPSIS
+Runs scripts/node/HostBridge.ps1 on Linux pwsh against the stand-in Windows (WindowsStandIn.psm1).
+
+.DESCRIPTION
+The entry script PowerShellHost starts in tests instead of HostBridge.ps1: it loads the stand-in
+commands into the global scope (where the bridge's module finds them before any real cmdlet),
+makes the model's local node current with its C: drive, then runs the real bridge, which reads the
+request from this process's stdin. Needs $env:ARS_MACHINE_MODEL and $env:ARS_MACHINE_ROOT.
+#>
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+Import-Module (Join-Path $PSScriptRoot 'WindowsStandIn.psm1') -Global -Force -DisableNameChecking
+Initialize-StandIn
+
+$bridge = Join-Path $PSScriptRoot (Join-Path '..' (Join-Path '..' (Join-Path 'scripts' (Join-Path 'node' 'HostBridge.ps1'))))
+& $bridge
+exit $LASTEXITCODE
