@@ -5,7 +5,7 @@ import { SettingsSchema } from '../extension/settings-schema';
 import settingsSchema from '../manifests/settings.schema.json';
 import validateSettings from '../manifests/settings.validator';
 import { dataFolder, dataPaths } from './data-folder';
-import { lifecycleHandlers } from './lifecycle';
+import { lifecycleHandlers, type LifecycleOptions } from './lifecycle';
 
 export interface ExtensionIdentity {
   publisher: string;
@@ -13,12 +13,12 @@ export interface ExtensionIdentity {
   version: string;
 }
 
-/** Wires the protocol runtime to this extension's lifecycle. */
-export function createRuntimeConfig(identity: ExtensionIdentity, now?: () => Date): RuntimeConfig {
+/** Wires the protocol runtime to this extension's lifecycle; tests may set the clock and the host. */
+export function createRuntimeConfig(identity: ExtensionIdentity, options: Omit<LifecycleOptions, 'version'> = {}): RuntimeConfig {
   return {
     handlerName: `${identity.publisher}.${identity.type}`,
     version: identity.version,
-    handlers: lifecycleHandlers({ version: identity.version, now }),
+    handlers: lifecycleHandlers({ ...options, version: identity.version }),
     settingsSchema: new SettingsSchema(validateSettings, settingsSchema),
     decryptor: platformDecryptor,
     lockPath: (context) => dataPaths(dataFolder(context.environment)).lock,

@@ -11,7 +11,7 @@ import os from 'os';
 import path from 'path';
 import execa from 'execa';
 import * as yauzl from 'yauzl';
-import { identityDefines } from '../scripts/build/bundle';
+import { identityDefines, LAZY_MODULES } from '../scripts/build/bundle';
 import {
   REPO_ROOT,
   loadExtensionIdentity,
@@ -116,7 +116,7 @@ describe('package', () => {
   });
 
   it('holds exactly the expected files, sorted, with a fixed time and mode', async () => {
-    const expected = ['HandlerManifest.json', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe'];
+    const expected = ['HandlerManifest.json', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)];
     for (const folder of PACKAGE_FOLDERS) {
       const from = path.join(REPO_ROOT, folder.from);
       const present = await fs.stat(from).then(
@@ -169,16 +169,19 @@ describe('package', () => {
     expect(hm).toMatchObject({ rebootAfterInstall: false, reportHeartbeat: false, updateMode: 'UpdateWithInstall' });
   });
 
-  it('bundles the handler as one file with the identity baked in and no source map', () => {
+  it('bundles the handler as one script (plus modules loaded only when needed) with the identity baked in and no source map', () => {
     const bundle = dataOf(entries, 'bin/handler.js').toString('utf8');
     expect(bundle).toContain(identityDefines(identity).__EXTENSION_VERSION__);
     expect(bundle).not.toContain('sourceMappingURL');
     expect(bundle).not.toMatch(/__EXTENSION_(VERSION|PUBLISHER|TYPE)__/);
-    expect(entries.filter((e) => e.name.startsWith('bin/')).map((e) => e.name)).toEqual([
-      'bin/handler.cmd',
-      'bin/handler.js',
-      'bin/node.exe',
-    ]);
+    expect(entries.filter((e) => e.name.startsWith('bin/')).map((e) => e.name)).toEqual(
+      ['bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)].sort(),
+    );
+    // handler.js loads the lazy modules from beside itself, and carries none of their code.
+    for (const lazy of LAZY_MODULES) {
+      expect(bundle).toContain(`import("./${lazy.file}")`);
+      expect(bundle).not.toContain(`// ${lazy.source}`);
+    }
   });
 
   it('builds a version override under its own name, carrying that version', async () => {

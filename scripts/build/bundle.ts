@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { ExtensionIdentity, REPO_ROOT } from './extension-identity';
 
 export const HANDLER_ENTRY = path.join(REPO_ROOT, 'handlers', 'main.ts');
@@ -35,25 +35,52 @@ export function identityDefines(identity: BundleOptions['identity']): Record<str
   };
 }
 
+/**
+ * Modules bundled into their own file beside handler.js and loaded only when a run needs them.
+ * The Azure identity and Resource Manager packages are most of the code, and only reading the
+ * license from Azure uses them: parsing them on every start would double a no-op enable's time.
+ * Each is imported with `import('./<name>')` from exactly one place.
+ */
+export const LAZY_MODULES: ReadonlyArray<{ source: string; file: string }> = [
+  { source: 'handlers/license/azure-license-reader.ts', file: 'azure-license-reader.js' },
+  // The simulated machine serves the demo and the tests; a Windows node never loads it.
+  { source: 'handlers/host/simulated/simulated-host.ts', file: 'simulated-host.js' },
+  { source: 'handlers/host/simulated/simulated-license.ts', file: 'simulated-license.js' },
+];
+
+/** Leaves `import('./azure-license-reader')` as a runtime require of the file beside handler.js. */
+const keepLazyModulesOutside: Plugin = {
+  name: 'keep-lazy-modules-outside',
+  setup(builder) {
+    for (const lazy of LAZY_MODULES) {
+      const stem = path.basename(lazy.source, '.ts');
+      builder.onResolve({ filter: new RegExp(`/${stem}$`) }, (args) => (args.kind === 'dynamic-import' ? { path: `./${lazy.file}`, external: true } : undefined));
+    }
+  },
+};
+
+/** Bundles handler.js, and each lazy module beside it; returns handler.js and its size. */
 export async function bundleHandler(options: BundleOptions): Promise<{ outFile: string; size: number }> {
   await fs.mkdir(path.dirname(options.outFile), { recursive: true });
-  await build({
-    entryPoints: [options.entry ?? HANDLER_ENTRY],
-    outfile: options.outFile,
+  const common = {
     bundle: true,
-    platform: 'node',
+    platform: 'node' as const,
     target: NODE_TARGET,
-    format: 'cjs',
+    format: 'cjs' as const,
     define: identityDefines(options.identity),
     minify: options.minify ?? false,
     sourcemap: false,
     // Paths in the output's comments are relative to this, so a clone anywhere builds the same bytes.
     absWorkingDir: REPO_ROOT,
-    charset: 'ascii',
-    legalComments: 'eof',
-    logLevel: 'warning',
+    charset: 'ascii' as const,
+    legalComments: 'eof' as const,
+    logLevel: 'warning' as const,
     write: true,
-  });
+  };
+  for (const lazy of LAZY_MODULES) {
+    await build({ ...common, entryPoints: [path.join(REPO_ROOT, lazy.source)], outfile: path.join(path.dirname(options.outFile), lazy.file) });
+  }
+  await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [options.entry ?? HANDLER_ENTRY], outfile: options.outFile });
   const { size } = await fs.stat(options.outFile);
   return { outFile: options.outFile, size };
 }

@@ -10,6 +10,7 @@ import { bundleHandler } from '../../scripts/build/bundle';
 import { loadExtensionIdentity } from '../../scripts/build/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
 import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
+import { benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
@@ -78,6 +79,9 @@ async function main(): Promise<void> {
     for (let run = 0; run < 5; run++) peaks.push(await peakMemoryKb([handler, 'enable'], options));
     const peakMb = Math.max(...peaks) / 1024;
     emit({ metric: 'handler_peak_memory', runs: peaks.length, max_mb: Number(peakMb.toFixed(1)), target: '< 80 MB', met: peakMb < 80 });
+
+    await benchLaunchesPerCommand(emit);
+    await benchBatchedPhase(emit);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -92,7 +92,7 @@ export class ExtensionFixture {
       ...options.env,
     };
     const now = options.now;
-    const exitCode = await runHandler([operation], createRuntimeConfig({ ...TEST_IDENTITY, version }, now ? () => now : undefined), {
+    const exitCode = await runHandler([operation], createRuntimeConfig({ ...TEST_IDENTITY, version }, { now: now ? () => now : undefined }), {
       environment,
       extensionRoot: this.root,
       stderr: (text) => {
