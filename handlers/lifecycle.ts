@@ -3,7 +3,9 @@ import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from './access-summary';
 import { dataFolder } from './data-folder';
 import { checkConsentTime, isExpired, rejectExpiredNewGrant, toDesiredState } from './domain/desired-state';
+import { HostBatchError } from './host/port';
 import { selectHost, type HostBinding } from './host/select-host';
+import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
 import { probeAndCheck, requirePrerequisites } from './phases/prerequisites';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
@@ -52,6 +54,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         return result;
       } catch (error) {
         await record('error', (error as Error).message).catch(() => undefined);
+        // A host phase that failed as a whole already says which phase and operation: report it as is.
+        if (error instanceof HostBatchError) throw new HandlerError(ExitCode.Failure, error.message);
         throw error;
       }
     };

@@ -74,3 +74,24 @@ describe('prerequisites in the handler', () => {
     expect((await fixture.state()).applied.desired.grant).toBeUndefined();
   });
 });
+
+describe('host failures in the handler', () => {
+  let fixture: ExtensionFixture | undefined;
+  afterEach(() => fixture?.remove());
+
+  it('installs on a cluster whose peer node is down without failing', async () => {
+    fixture = await ExtensionFixture.create((machine) => (machine.nodes['ARC-NODE-2']!.power = 'Off'));
+    expect((await fixture.run('install', { sequenceNumber: 0 })).exitCode).toBe(0);
+  });
+
+  it('reports a Windows host that cannot be read as a failure naming the phase and operation', async () => {
+    fixture = await ExtensionFixture.create();
+    const { promises: fs } = await import('fs');
+    await fs.writeFile(fixture.machinePath, '{ not a machine');
+    const result = await fixture.run('install', { sequenceNumber: 0 });
+    expect(result.exitCode).toBe(1);
+    const message = (await fixture.status(0)).status.formattedMessage.message;
+    expect(message).toMatch(/^Windows host phase 'prerequisites' failed/);
+    expect(message).not.toContain('Unexpected failure');
+  });
+});

@@ -22,8 +22,8 @@ const NOW = '2026-11-24T20:00:00Z';
 const FOLDER = '\\ArcRemoteSupport';
 
 /**
- * Task XML as our handler writes it (Task Scheduler 2.0 schema; every example here was checked with
- * xmllint against TaskSchedulerV2Schema.xsd). `triggers` is the content of <Triggers>.
+ * Task XML in the Task Scheduler 2.0 schema, as our handler writes it. `triggers` is the content
+ * of <Triggers>.
  */
 function taskXml(triggers: string, settings = '<StartWhenAvailable>false</StartWhenAvailable>'): string {
   return `<?xml version="1.0" encoding="UTF-16"?>
