@@ -10,6 +10,7 @@ import { OPERATION_NAMES, op, type OperationRequest } from '../../handlers/host/
 import { HostBatchError, type OperationOutcome } from '../../handlers/host/port';
 import { PowerShellHost } from '../../handlers/host/powershell-host';
 import type { MachineModel, NodeModel } from '../../handlers/host/simulated/machine-model';
+import { createDefaultNode } from '../../handlers/host/simulated/default-machine';
 import { findPwsh, makeTempDir } from '../support/cms';
 import { parsePowerShellFiles } from '../support/powershell-parse';
 
@@ -28,24 +29,15 @@ const TASK_XML =
   '<Settings><Enabled>true</Enabled><StartWhenAvailable>true</StartWhenAvailable></Settings>' +
   '<Actions><Exec><Command>cmd.exe</Command></Exec></Actions></Task>';
 
+/** A default node with the differences this suite tests, e.g. Server Core with 8 GiB and SA. */
 function makeNode(overrides: Partial<NodeModel> = {}): NodeModel {
-  return {
-    power: 'On',
-    remoteAccess: 'Allowed',
-    os: { caption: 'Microsoft Windows Server 2022 Datacenter', buildNumber: 20348, productType: 3, installationType: 'Server Core' },
-    memory: { moduleBytes: [4294967296, 4294967296], usableBytes: 8455716864 },
-    arc: { status: 'Connected', resourceId: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/node1', agentVersion: '1.50.02875.1000' },
-    azure: { managedIdentityCanReadMachine: true, softwareAssuranceCustomer: true, productType: null, subscriptionStatus: null },
-    files: {},
-    groups: {},
-    sessionConfigurations: {},
-    winrmRestarts: 0,
-    sessions: [],
-    tasks: {},
-    eventSources: [],
-    events: [],
-    ...overrides,
-  };
+  const node = createDefaultNode('node1');
+  node.os.installationType = 'Server Core';
+  node.memory = { moduleBytes: [4294967296, 4294967296], usableBytes: 8455716864 };
+  node.arc = { status: 'Connected', resourceId: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/node1', agentVersion: '1.50.02875.1000' };
+  node.azure = { managedIdentityCanReadMachine: true, softwareAssuranceCustomer: true, productType: null, subscriptionStatus: null };
+  delete node.clusterState;
+  return { ...node, ...overrides };
 }
 
 /** A four-node cluster: NODE1 runs the handler; NODE2 answers; NODE3 is off; NODE4 refuses us. */
