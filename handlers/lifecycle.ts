@@ -7,7 +7,9 @@ import { HostBatchError } from './host/port';
 import { selectHost, type HostBinding } from './host/select-host';
 import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
-import { probeAndCheck, requirePrerequisites } from './phases/prerequisites';
+import type { DesiredRecord } from './domain/desired-record';
+import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
+import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/node-access';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
 
 export interface LifecycleOptions {
@@ -28,10 +30,6 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
   const version = options.version;
   const storeFor = (context: OperationContext) => new StateStore(dataFolder(context.environment));
   const bindHost = options.bindHost ?? ((context: OperationContext) => selectHost(context.environment, context.extensionRoot));
-  const checkPrerequisites = async (context: OperationContext, observedLicense: ObservedLicenseSetting | undefined) => {
-    const binding = await bindHost(context);
-    requirePrerequisites(await probeAndCheck(binding.host, binding.license, observedLicense));
-  };
 
   // Every run is journaled, failures included, except where uninstall has removed the folder.
   const journaled =
@@ -60,17 +58,33 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       }
     };
 
+  const jeaFor = (context: OperationContext) => (computerName: string) => loadJeaDefinition(context.extensionRoot, computerName);
+  const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'now' | 'jea' | 'jeaFilePaths'>) =>
+    convergeLocalNode(await bindHost(context), { ...request, now: now(), jea: jeaFor(context), jeaFilePaths: JEA_NODE_FILE_PATHS });
+  const failIfNodeFailed = (report: LocalConvergeReport, message: string) => {
+    const failure = report.result.failure;
+    if (failure) throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
+  };
+
   return {
     install: journaled(async (context, store) => {
-      await checkPrerequisites(context, await observedLicenseIfReadable(context));
       const marker = await store.readUpgradeMarker();
+      // Installs the JEA module, groups, endpoint, tasks and data folder; keeps any access already recorded.
+      const report = await converge(context, {
+        phase: 'install',
+        target: (current) => current,
+        changedBy: 'install',
+        checkPrerequisites: 'always',
+        observedLicense: await observedLicenseIfReadable(context),
+      });
+      failIfNodeFailed(report, 'Install');
       const state = await currentState(store, version);
       await store.writeState({ ...state, extensionVersion: version });
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
-        return { status: 'success', message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.` };
+        return { status: 'success', message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.`, substatus: report.substatus };
       }
-      return { status: 'success', message: `Installed version ${version}.` };
+      return { status: 'success', message: `Installed version ${version}.`, substatus: report.substatus };
     }),
 
     enable: journaled(async (context, store) => {
@@ -83,9 +97,17 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         checkConsentTime(desired.grant, at);
         const alreadyApplied = state.applied?.desired.grant?.grantId === desired.grant.grantId;
         if (isExpired(desired.grant, at) && !alreadyApplied) rejectExpiredNewGrant(desired.grant, at);
-        // Only granting needs an eligible machine: revoking must always work.
-        if (!isExpired(desired.grant, at)) await checkPrerequisites(context, observedLicenseOf(settings.publicSettings));
       }
+      const record: DesiredRecord = { enabled: true, retentionDays: desired.retentionDays, grant: desired.grant ?? null };
+      const report = await converge(context, {
+        phase: 'enable',
+        target: () => record,
+        changedBy: desired.grant?.consent.acceptedBy ?? 'extension settings',
+        // Only giving access needs an eligible machine: revoking must always work.
+        checkPrerequisites: 'when-granting',
+        observedLicense: observedLicenseOf(settings.publicSettings),
+      });
+      failIfNodeFailed(report, 'Enable');
       await store.writeState({
         ...state,
         extensionVersion: version,
@@ -97,7 +119,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
           protectedSettingsPresent: settings.protectedSettings !== undefined,
         },
       });
-      return { status: 'success', message: `${describeAccess(desired, at)} ${settingsNote(settings.empty, settings.sequenceNumber)}` };
+      return { status: 'success', message: `${describeAccess(desired, at)} ${settingsNote(settings.empty, settings.sequenceNumber)}`, substatus: report.substatus };
     }),
 
     update: journaled(async (context, store) => {
@@ -108,21 +130,35 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       return { status: 'success', message: `Updated from version ${fromVersion} to ${version}; state and access kept.` };
     }),
 
-    disable: journaled(async (_context, store) => {
+    disable: journaled(async (context, store) => {
+      const upgrading = await isBeingReplaced(store, version);
+      // The old version's disable during an update keeps access: the new version takes over at once.
+      if (!upgrading) {
+        const report = await converge(context, { phase: 'disable', target: (current) => ({ ...current, enabled: false }), changedBy: 'disable', checkPrerequisites: 'never' });
+        failIfNodeFailed(report, 'Disable');
+      }
       const state = await currentState(store, version);
       await store.writeState({ ...state, enabled: false });
       return { status: 'success', message: `Disabled: access is off; the installation is kept.` };
     }),
 
-    uninstall: journaled(async (_context, store) => {
+    uninstall: journaled(async (context, store) => {
       const marker = await store.readUpgradeMarker();
       if (marker.kind === 'ok' && marker.value.fromVersion === version && marker.value.toVersion !== version) {
         return { status: 'success', message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.` };
       }
+      const report = await converge(context, { phase: 'uninstall', target: 'remove', changedBy: 'uninstall', checkPrerequisites: 'never' });
+      failIfNodeFailed(report, 'Uninstall');
       await store.removeEverything();
-      return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.' };
+      return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.', substatus: report.substatus };
     }),
   };
+}
+
+/** Whether a newer version's update named this version as the one it replaces. */
+async function isBeingReplaced(store: StateStore, version: string): Promise<boolean> {
+  const marker = await store.readUpgradeMarker();
+  return marker.kind === 'ok' && marker.value.fromVersion === version && marker.value.toVersion !== version;
 }
 
 function observedLicenseOf(publicSettings: Record<string, unknown>): ObservedLicenseSetting | undefined {

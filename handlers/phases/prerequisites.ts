@@ -1,27 +1,14 @@
 /**
- * The prerequisites phase: one probe batch (one PowerShell launch), then the license from Azure or
- * the control plane, then the pure checks. Fails the command with exit 51 and one substatus per
- * check when any check fails.
+ * Turns the prerequisite checks (run on the probe of the observe batch, so no extra PowerShell
+ * launch) into exit 51 with every failed check in the message and one substatus per check.
  */
-import { ExitCode, HandlerError, PrerequisiteError } from '../../extension/errors';
-import { checkPrerequisites, describeFailures, type CheckResult } from '../domain/prerequisites';
-import { op, type ProbeResult } from '../host/operations';
-import type { WindowsHost } from '../host/port';
-import { resolveLicense, type AzureLicenseSource, type ObservedLicenseSetting } from '../license/license-source';
+import { ExitCode, PrerequisiteError } from '../../extension/errors';
+import { describeFailures, type CheckResult } from '../domain/prerequisites';
+import type { ProbeResult } from '../host/operations';
 
 export interface PrerequisiteReport {
   probe: ProbeResult;
   results: CheckResult[];
-}
-
-export async function probeAndCheck(host: WindowsHost, license: AzureLicenseSource, observedLicense?: ObservedLicenseSetting): Promise<PrerequisiteReport> {
-  const [outcome] = await host.execute([op('probe', {})], { phase: 'prerequisites' });
-  if (!outcome?.ok) {
-    const reason = outcome && !outcome.ok ? outcome.error.message : 'no result';
-    throw new HandlerError(ExitCode.Failure, `Could not read this machine's operating system, memory and Arc agent state: ${reason}.`);
-  }
-  const probe = outcome.value as ProbeResult;
-  return { probe, results: checkPrerequisites(probe, await resolveLicense(license, probe.arc.resourceId, observedLicense)) };
 }
 
 /** Throws exit 51 with every failed check in the message and one substatus per check. */

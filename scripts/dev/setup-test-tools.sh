@@ -6,12 +6,13 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Debian packages: openssl (CMS), unzip (the package as the manager sees it), Debian's python3 (the
-# agent), GNU time (benchmark peak memory).
+# agent), GNU time (benchmark peak memory), xmllint from libxml2-utils (task XML against the XSD).
 needed=()
 command -v openssl >/dev/null 2>&1 || needed+=(openssl)
 command -v unzip >/dev/null 2>&1 || needed+=(unzip)
 [ -x /usr/bin/python3 ] || needed+=(python3)
 [ -x /usr/bin/time ] || needed+=(time)
+command -v xmllint >/dev/null 2>&1 || needed+=(libxml2-utils)
 if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-test-tools: missing Debian packages: ${needed[*]}; run: sudo apt-get update && sudo apt-get install -y ${needed[*]}" >&2

@@ -1,0 +1,96 @@
+/**
+ * The node agent's commands, run by the scheduled tasks from the stable agent folder:
+ * `reconcile` converges the node to its desired-state record (failing closed), `expire --grant <id>`
+ * does the same at a grant's expiry (its task is then no longer wanted and is deleted),
+ * `retention` deletes transcripts and history older than the retention period, and `status`
+ * prints the access in force. The same plan and apply code as the handlers.
+ */
+import { parseDesiredRecord } from '../handlers/domain/desired-record';
+import { formatUtc } from '../handlers/domain/desired-state';
+import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../handlers/domain/node-layout';
+import { buildNodeIntent, grantInForce } from '../handlers/domain/node-intent';
+import { op } from '../handlers/host/operations';
+import type { WindowsHost } from '../handlers/host/port';
+import { convergeNode } from '../handlers/phases/converge-node';
+
+export interface AgentResult {
+  exitCode: number;
+  output: string;
+}
+
+export const AGENT_USAGE = 'usage: agent <reconcile | expire --grant <id> | retention | status>';
+
+export async function runAgentCommand(argv: string[], host: WindowsHost, now: Date): Promise<AgentResult> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'reconcile':
+      return converge(host, now, 'reconcile');
+    case 'expire': {
+      const grantId = rest[0] === '--grant' ? rest[1] : undefined;
+      if (!grantId) return { exitCode: 2, output: `expire needs --grant <id>. ${AGENT_USAGE}` };
+      return converge(host, now, `expire ${grantId}`);
+    }
+    case 'retention':
+      return retention(host, now);
+    case 'status':
+      return status(host, now);
+    default:
+      return { exitCode: 2, output: AGENT_USAGE };
+  }
+}
+
+async function converge(host: WindowsHost, now: Date, phase: string): Promise<AgentResult> {
+  let problem: string | undefined;
+  const result = await convergeNode(host, {
+    phase,
+    jeaFilePaths: [],
+    intentFor: (observed) => {
+      const parsed = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null);
+      problem = parsed.problem;
+      return buildNodeIntent({ record: parsed.record, previous: parsed.record, observed, now, changedBy: `agent ${phase}` });
+    },
+  });
+  const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
+  if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}` };
+  return { exitCode: 0, output: `${phase}: ${done}${problem ? ` (${problem})` : ''}` };
+}
+
+/** Deletes transcripts and history entries older than the retention period (at most 90 days). */
+async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
+  const [record, history, transcripts] = await host.execute(
+    [op('readFile', { path: DESIRED_STATE_FILE }), op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
+    { phase: 'retention: observe', stopOnError: false },
+  );
+  const read = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { exists: boolean; content: string | null }) : { exists: false, content: null });
+  const days = Math.min(90, parseDesiredRecord(read(record).content).record.retentionDays);
+  const cutoff = now.getTime() - days * 86_400_000;
+  const operations = [];
+  const entries = transcripts?.ok ? (transcripts.value as { entries: Array<{ name: string; lastWriteTimeUtc: string }> }).entries : [];
+  const old = entries.filter((entry) => Date.parse(entry.lastWriteTimeUtc) < cutoff);
+  for (const entry of old) operations.push(op('removePath', { path: `${TRANSCRIPT_FOLDER}\\${entry.name}` }));
+  const lines = (read(history).content ?? '').split('\n').filter(Boolean);
+  const kept = lines.filter((line) => {
+    try {
+      return Date.parse(JSON.parse(line).at) >= cutoff;
+    } catch {
+      return false;
+    }
+  });
+  if (kept.length !== lines.length) operations.push(op('writeFile', { path: HISTORY_FILE, content: kept.map((line) => `${line}\n`).join('') }));
+  if (operations.length > 0) {
+    const results = await host.execute(operations, { phase: 'retention: purge' });
+    const failed = results.find((result) => !result.ok);
+    if (failed && !failed.ok) return { exitCode: 1, output: `retention: ${failed.error.message}` };
+  }
+  return { exitCode: 0, output: `retention: kept ${days} days; removed ${old.length} transcript(s) and ${lines.length - kept.length} history entr${lines.length - kept.length === 1 ? 'y' : 'ies'}` };
+}
+
+async function status(host: WindowsHost, now: Date): Promise<AgentResult> {
+  const [record] = await host.execute([op('readFile', { path: DESIRED_STATE_FILE })], { phase: 'status' });
+  const content = record?.ok ? (record.value as { content: string | null }).content : null;
+  const grant = grantInForce(parseDesiredRecord(content).record, now);
+  return {
+    exitCode: 0,
+    output: grant ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.` : 'Access: none.',
+  };
+}

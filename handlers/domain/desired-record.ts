@@ -1,0 +1,61 @@
+/**
+ * desired.json on each node: what access the node must have, for the agent's Reconcile and Expire
+ * tasks to converge to without the extension manager. Written without timestamps, so the same
+ * desire gives the same bytes and re-running changes nothing.
+ */
+import { DEFAULT_RETENTION_DAYS, type Grant, type GrantLevel } from './desired-state';
+
+export interface DesiredRecord {
+  enabled: boolean;
+  retentionDays: number;
+  grant: Grant | null;
+}
+
+export const NO_ACCESS: DesiredRecord = { enabled: true, retentionDays: DEFAULT_RETENTION_DAYS, grant: null };
+
+export function serializeDesiredRecord(record: DesiredRecord): string {
+  const grant = record.grant && {
+    level: record.grant.level,
+    grantId: record.grant.grantId,
+    expiresAt: record.grant.expiresAt.toISOString(),
+    supportRequestId: record.grant.supportRequestId,
+    consent: { termsVersion: record.grant.consent.termsVersion, acceptedAt: record.grant.consent.acceptedAt.toISOString(), acceptedBy: record.grant.consent.acceptedBy },
+  };
+  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, grant: grant ?? null }, null, 2)}\n`;
+}
+
+/**
+ * Reads desired.json. Missing means nothing was ever granted. Unreadable or corrupt means the
+ * same, with the problem named: access fails closed.
+ */
+export function parseDesiredRecord(text: string | null): { record: DesiredRecord; problem?: string } {
+  if (text === null) return { record: NO_ACCESS };
+  try {
+    const value = JSON.parse(text);
+    if (value?.schemaVersion !== 1 || typeof value.enabled !== 'boolean') throw new Error('unexpected fields');
+    const grant = value.grant;
+    return {
+      record: {
+        enabled: value.enabled,
+        retentionDays: Number.isInteger(value.retentionDays) ? value.retentionDays : DEFAULT_RETENTION_DAYS,
+        grant: grant
+          ? {
+              level: grant.level as GrantLevel,
+              grantId: String(grant.grantId),
+              expiresAt: validDate(grant.expiresAt),
+              supportRequestId: String(grant.supportRequestId),
+              consent: { termsVersion: String(grant.consent.termsVersion), acceptedAt: validDate(grant.consent.acceptedAt), acceptedBy: String(grant.consent.acceptedBy) },
+            }
+          : null,
+      },
+    };
+  } catch (error) {
+    return { record: { ...NO_ACCESS }, problem: `the desired-state record is unreadable (${(error as Error).message}); access is off until it is written again` };
+  }
+}
+
+function validDate(text: unknown): Date {
+  const date = new Date(String(text));
+  if (Number.isNaN(date.getTime())) throw new Error(`bad time ${JSON.stringify(text)}`);
+  return date;
+}

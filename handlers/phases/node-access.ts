@@ -1,0 +1,85 @@
+/**
+ * The handler's part on the local node: observe, check prerequisites when access is being given,
+ * converge, and report one substatus per cluster node. Peers are reported, not managed: each node
+ * is its own Arc machine and runs its own extension.
+ */
+import { ExitCode, HandlerError } from '../../extension/errors';
+import type { ErrorDetail } from '../../extension/errors';
+import { parseDesiredRecord, type DesiredRecord } from '../domain/desired-record';
+import { formatUtc } from '../domain/desired-state';
+import { DESIRED_STATE_FILE } from '../domain/node-layout';
+import { buildNodeIntent, grantInForce, type JeaDefinition } from '../domain/node-intent';
+import { checkPrerequisites } from '../domain/prerequisites';
+import type { NodeIntent, ObservedNode } from '../domain/node-plan';
+import type { ProbeResult } from '../host/operations';
+import type { HostBinding } from '../host/select-host';
+import { resolveLicense, type ObservedLicenseSetting } from '../license/license-source';
+import { convergeNode, type ConvergeResult } from './converge-node';
+import { requirePrerequisites } from './prerequisites';
+
+export interface LocalConvergeRequest {
+  phase: string;
+  now: Date;
+  /** The record to converge to, given the one the node has; 'remove' uninstalls. */
+  target: ((current: DesiredRecord) => DesiredRecord) | 'remove';
+  changedBy: string;
+  /** Check prerequisites when the target gives access (install checks always). */
+  checkPrerequisites: 'always' | 'when-granting' | 'never';
+  observedLicense?: ObservedLicenseSetting;
+  jea: (computerName: string) => Promise<JeaDefinition>;
+  jeaFilePaths: string[];
+}
+
+export interface LocalConvergeReport {
+  record: DesiredRecord;
+  result: ConvergeResult;
+  substatus: ErrorDetail[];
+}
+
+export async function convergeLocalNode(binding: HostBinding, request: LocalConvergeRequest): Promise<LocalConvergeReport> {
+  let record: DesiredRecord = parseDesiredRecord(null).record;
+  const result = await convergeNode(binding.host, {
+    phase: request.phase,
+    jeaFilePaths: request.jeaFilePaths,
+    intentFor: async (observed: ObservedNode, probe: ProbeResult | null): Promise<NodeIntent> => {
+      if (!probe) throw new HandlerError(ExitCode.Failure, "Could not read this machine's operating system, memory and Arc agent state.");
+      const current = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null).record;
+      if (request.target === 'remove') return removal();
+      record = request.target(current);
+      const granting = grantInForce(record, request.now) !== undefined;
+      if (request.checkPrerequisites === 'always' || (request.checkPrerequisites === 'when-granting' && granting)) {
+        const license = await resolveLicense(binding.license, probe.arc.resourceId, request.observedLicense);
+        requirePrerequisites({ probe, results: checkPrerequisites(probe, license) });
+      }
+      return buildNodeIntent({ record, previous: current, observed, now: request.now, changedBy: request.changedBy, jea: await request.jea(probe.computerName) });
+    },
+  });
+  return { record, result, substatus: nodeSubstatus(result, record, request.now, request.target === 'remove') };
+}
+
+function removal(): NodeIntent {
+  return { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
+}
+
+/** One substatus per cluster node: the local one with what was done, peers as not managed from here. */
+function nodeSubstatus(result: ConvergeResult, record: DesiredRecord, now: Date, removed: boolean): ErrorDetail[] {
+  const local = result.probe?.computerName ?? 'this node';
+  const grant = grantInForce(record, now);
+  const state = removed ? 'everything of the extension removed' : grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off';
+  const changes = result.steps.length === 0 ? 'no change needed' : `${result.steps.length} change(s) applied`;
+  const items: ErrorDetail[] = [
+    result.failure
+      ? { name: `Node ${local}`, status: 'error', code: ExitCode.Failure, message: `Failed at '${result.failure.step.description}': ${result.failure.message}. Run enable again; the node converges from where it stopped.` }
+      : { name: `Node ${local}`, status: 'success', code: 0, message: `${state}; ${changes}.` },
+  ];
+  for (const peer of result.probe?.cluster?.nodes ?? []) {
+    if (peer.name.toLowerCase() === local.toLowerCase()) continue;
+    items.push({
+      name: `Node ${peer.name}`,
+      status: 'success',
+      code: 0,
+      message: `cluster node ${peer.state}; not managed from ${local}: each node is its own Arc machine, so deploy the extension on ${peer.name} too.`,
+    });
+  }
+  return items;
+}
