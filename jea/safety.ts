@@ -281,12 +281,13 @@ export function compileConstraint(rule: ParameterRule): ((value: string, ignoreC
   return (value, ignoreCase) => (ignoreCase ? folded : exact).test(value);
 }
 
-/**
- * The probes a -Name constraint lets through, with or without case folding; a string when the
- * pattern cannot be tested here (JavaScript regexes lack some .NET syntax).
- */
 let defaultProbes: string[] | undefined;
 
+/**
+ * The probes a -Name constraint lets through, with or without case folding; a string when the
+ * pattern cannot be tested here (JavaScript regexes lack some .NET syntax). The runspace test runs
+ * the same probes through .NET's regex against the deployed .psrc.
+ */
 export function acceptedServiceNames(rule: ParameterRule, probes?: readonly string[]): string[] | string | 'unconstrained' {
   const candidates = probes ?? (defaultProbes ??= protectedServiceProbes());
   let accepts: ReturnType<typeof compileConstraint>;

@@ -82,7 +82,10 @@ export interface AzureMachineView {
 }
 
 export interface Fault {
-  operation: OperationName;
+  /** An operation name, or '*' for any operation (crash tests kill at the n-th operation of a run). */
+  operation: OperationName | '*';
+  /** How many matching operations to let pass before it hits (default 0). */
+  skip?: number;
   /** Default: any node. */
   node?: string;
   /** fail: the operation returns this error; kill: the process running the batch dies before it. */

@@ -142,11 +142,15 @@ export class SimulatedHost implements WindowsHost {
   }
 }
 
-/** Takes one hit off the first fault that matches, removing it when used up. */
+/** Takes one hit off the first fault that matches (after its `skip` passes), removing it when used up. */
 function consumeFault(model: MachineModel, operation: OperationName, nodeKey: string): Fault | null {
-  const index = model.faults.findIndex((fault) => fault.operation === operation && (fault.node === undefined || sameName(fault.node, nodeKey)));
+  const index = model.faults.findIndex((fault) => (fault.operation === '*' || fault.operation === operation) && (fault.node === undefined || sameName(fault.node, nodeKey)));
   const fault = model.faults[index];
   if (!fault) return null;
+  if ((fault.skip ?? 0) > 0) {
+    fault.skip = fault.skip! - 1;
+    return null;
+  }
   const remaining = (fault.remaining ?? 1) - 1;
   if (remaining > 0) fault.remaining = remaining;
   else model.faults.splice(index, 1);
