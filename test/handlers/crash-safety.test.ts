@@ -1,0 +1,118 @@
+/**
+ * Crash safety: the handler is killed (SIGKILL, for real) at every host operation of install,
+ * enable with a grant, enable with a revoke, and uninstall. After each kill the same command runs
+ * again, and the machine must end exactly where an uninterrupted run ends: no group, task,
+ * endpoint, file or membership left over, none missing.
+ */
+import execa from 'execa';
+import { promises as fs } from 'fs';
+import path from 'path';
+import { GROUPS } from '../../handlers/domain/node-layout';
+import { op } from '../../handlers/host/operations';
+import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import type { MachineModel } from '../../handlers/host/simulated/machine-model';
+import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { bundleHandler } from '../../scripts/build/bundle';
+import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
+import { makeTempDir } from '../support/cms';
+import { grantSettings } from '../support/extension-fixture';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const NOW = new Date();
+
+interface Scenario {
+  name: string;
+  operation: string;
+  /** Brings a fresh machine to the state before the command. */
+  before: string[];
+}
+
+const scenarios: Scenario[] = [
+  { name: 'install', operation: 'install', before: [] },
+  { name: 'enable with a grant', operation: 'enable:grant', before: ['install'] },
+  { name: 'enable with a revoke', operation: 'enable:revoke', before: ['install', 'enable:grant'] },
+  { name: 'uninstall', operation: 'uninstall', before: ['install', 'enable:grant'] },
+];
+
+/** What must match after a re-run: everything of ours on the node, without times and counters. */
+function footprint(model: MachineModel): unknown {
+  const node = model.nodes[model.localNode]!;
+  return {
+    groups: Object.values(node.groups).map((group) => `${group.name}: ${[...group.members].sort().join(',')}`).sort(),
+    endpoints: Object.values(node.sessionConfigurations).map((endpoint) => `${endpoint.name} ${endpoint.configFilePath}`).sort(),
+    tasks: Object.values(node.tasks).map((task) => `${task.folder}${task.name} enabled=${task.enabled}`).sort(),
+    // History lines carry the time of the run that wrote them; every other file must match to the byte.
+    files: Object.values(node.files).map((file) => `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${file.contentBase64 ?? ''} ${file.sddl ?? ''}`}`).sort(),
+    sessions: node.sessions.length,
+  };
+}
+
+describe('crash safety', () => {
+  let work: string;
+  let handler: string;
+
+  beforeAll(async () => {
+    work = await makeTempDir('ars-crash');
+    handler = path.join(work, 'bin', 'handler.js');
+    await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: handler });
+  }, 60_000);
+  afterAll(() => fs.rm(work, { recursive: true, force: true }));
+
+  /** A machine and extension folder of their own, under `name`. */
+  async function setUp(name: string) {
+    const base = path.join(work, name);
+    const root = path.join(base, 'ext');
+    await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
+    await fs.cp(path.join(REPO, 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
+    await writeHandlerSettings(root, 1, { publicSettings: grantSettings(NOW) });
+    await writeHandlerSettings(root, 2, { publicSettings: { schemaVersion: 1, access: { level: 'None' } } });
+    const machinePath = path.join(base, 'machine.json');
+    await writeMachine(machinePath, createDefaultMachine());
+    const data = path.join(base, 'data');
+    const run = async (step: string) => {
+      const [command, variant] = step.split(':');
+      const sequence = variant === 'grant' ? '1' : variant === 'revoke' ? '2' : '0';
+      return execa(process.execPath, [handler, command!], {
+        cwd: root,
+        reject: false,
+        env: { ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}`, ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: sequence },
+      });
+    };
+    return { base, machinePath, data, run };
+  }
+
+  it.each(scenarios.map((scenario) => [scenario.name, scenario] as const))('%s converges after a kill at every host operation', async (_name, scenario) => {
+    // The reference: the command run once, uninterrupted.
+    const reference = await setUp(`${scenario.name}-reference`);
+    for (const step of scenario.before) expect((await reference.run(step)).exitCode).toBe(0);
+    await new SimulatedHost(reference.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' }).catch(() => undefined);
+    expect((await reference.run(scenario.operation)).exitCode).toBe(0);
+    const expected = footprint(await readMachine(reference.machinePath));
+
+    let killPoints = 0;
+    for (let skip = 0; ; skip++) {
+      const attempt = await setUp(`${scenario.name}-${skip}`);
+      for (const step of scenario.before) expect((await attempt.run(step)).exitCode).toBe(0);
+      await new SimulatedHost(attempt.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' }).catch(() => undefined);
+      const model = await readMachine(attempt.machinePath);
+      model.faults = [{ operation: '*', skip, action: 'kill' }];
+      await writeMachine(attempt.machinePath, model);
+
+      const killed = await attempt.run(scenario.operation);
+      if (killed.signal !== 'SIGKILL') {
+        // The run outlived every kill point: all operations of this command have been covered.
+        expect(killed.exitCode).toBe(0);
+        break;
+      }
+      killPoints += 1;
+      // Time passes before the manager retries: the dead run's lock has gone stale.
+      // (proper-lockfile keeps its lock as the folder `<lock path>.lock`).
+      await fs.rm(`${attempt.data}.lock.lock`, { recursive: true, force: true });
+      const again = await attempt.run(scenario.operation);
+      expect({ skip, exitCode: again.exitCode, stderr: again.stderr }).toEqual({ skip, exitCode: 0, stderr: '' });
+      expect(footprint(await readMachine(attempt.machinePath))).toEqual(expected);
+      await fs.rm(attempt.base, { recursive: true, force: true });
+    }
+    expect(killPoints).toBeGreaterThan(5);
+  }, 600_000);
+});
