@@ -11,7 +11,12 @@ import { buildPackage } from '../../scripts/build/package';
 import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { runAgentStep, type AgentStepRequest, type AgentStepResult } from '../support/waagent';
-import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import { agentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
+import { GROUPS } from '../../handlers/domain/node-layout';
+import { op } from '../../handlers/host/operations';
+import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { advanceClock } from '../../handlers/host/simulated/simulation';
 
 const PUBLISHER = 'ArcRemoteSupport';
 const TYPE = 'WindowsRemoteSupport';
@@ -74,38 +79,72 @@ describe('the real package driven by the real Linux Azure agent', () => {
     expect(result.status?.message ?? '').not.toContain(SECRET);
   };
 
-  it('runs the whole lifecycle', async () => {
+  /** Everything of ours on a node, without times and counters (the event log keeps its entries). */
+  const footprint = async () => {
+    const node = (await readMachine(machinePath)).nodes['ARC-NODE-1']!;
+    return {
+      groups: Object.values(node.groups).map((group) => `${group.name}: ${group.members.join(',')}`).sort(),
+      endpoints: Object.keys(node.sessionConfigurations).sort(),
+      tasks: Object.values(node.tasks).map((task) => `${task.name} ${task.enabled}`).sort(),
+      files: Object.values(node.files).map((file) => file.path).sort(),
+    };
+  };
+  const members = async () => {
+    const node = (await readMachine(machinePath)).nodes['ARC-NODE-1']!;
+    return { diagnostics: node.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? [], repair: node.groups[GROUPS.repair.toLowerCase()]?.members ?? [] };
+  };
+
+  it('plays the owner story: grant, configure, reboot, expiry, grant again, update, revoke, uninstall', async () => {
+    const pristine = await footprint();
     const install = await step({ op: 'install' });
     // No settings yet, so no extension status; the agent's own handler status says installed.
     expect(install.status).toBeNull();
     expect(install.handlerStatus).toMatchObject({ version: '1.0.0', status: 'NotReady', message: 'Plugin installed but not enabled' });
-    expect(install.agentError).toBeNull();
     expect(commands(install)).toEqual(['install 1.0.0 -> 0']);
     expect(await state()).toMatchObject({ extensionVersion: '1.0.0', enabled: false });
+    // The owner names the support engineers once.
+    await new SimulatedHost(machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
 
     // Grant Diagnostics for 8 hours, with protected settings decrypted from the agent's certificate layout.
     const enable = await step({ op: 'enable', seq: 0, settings: await protectedGrant() });
     expect(commands(enable)).toEqual(['enable 1.0.0 -> 0']);
     expectParsedStatus(enable, { operation: 'Enable', status: 'success', code: 0 });
     expect(enable.status?.message).toMatch(/^Access: Diagnostics for support request TKT-2611240001 until \S+Z \(7 h 5\d min left\)\. Settings 0 applied\.$/);
+    expect(enable.status?.substatus.map((item) => [item.name, item.status])).toEqual([['Node ARC-NODE-1', 'success'], ['Node ARC-NODE-2', 'success']]);
     expect(enable.commandsRun[0]?.env).toMatchObject({ ConfigSequenceNumber: '0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0' });
+    expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
     const granted = await state();
     expect(granted.applied).toMatchObject({ sequenceNumber: 0, protectedSettingsPresent: true });
     const expiresAt = granted.applied.desired.grant.expiresAt;
+    const restartsAfterInstall = (await readMachine(machinePath)).nodes['ARC-NODE-1']!.winrmRestarts;
 
-    // New settings: the level changes, the expiry does not.
+    // Configure: the level changes, the expiry does not.
     const configure = await step({ op: 'enable', seq: 1, settings: await protectedGrant({ level: 'DiagnosticsAndRepair' }) });
-    expect(commands(configure)).toEqual(['enable 1.0.0 -> 0']);
     expectParsedStatus(configure, { operation: 'Enable', status: 'success', code: 0 });
     expect(configure.status?.message).toContain('Access: DiagnosticsAndRepair');
+    expect(await members()).toEqual({ diagnostics: [], repair: ['CONTOSO\\engineer1'] });
 
     // After a reboot the agent runs enable again with the same sequence number: nothing is extended.
     const again = await step({ op: 'enable', seq: 1, settings: await protectedGrant({ level: 'DiagnosticsAndRepair' }) });
     expectParsedStatus(again, { operation: 'Enable', status: 'success', code: 0 });
     expect((await state()).applied.desired.grant.expiresAt).toBe(expiresAt);
+    // Grant and configure never re-register the endpoint (that would restart WinRM).
+    expect((await readMachine(machinePath)).nodes['ARC-NODE-1']!.winrmRestarts).toBe(restartsAfterInstall);
 
-    // Update to 1.0.1 in the agent's own order.
-    const update = await step({ op: 'update', version: '1.0.1', fromVersion: '1.0.0', seq: 2, settings: await protectedGrant({ level: 'DiagnosticsAndRepair' }) });
+    // The clock moves past the expiry: the Reconcile task (and the grant's Expire task) turn access off.
+    const runs: AgentRun[] = [];
+    await advanceClock(machinePath, new Date(Date.parse(expiresAt) + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), agentTaskRunner(machinePath, runs));
+    expect(runs.map((run) => run.task)).toEqual(expect.arrayContaining(['Reconcile']));
+    expect(runs.every((run) => run.exitCode === 0)).toBe(true);
+    expect(await members()).toEqual({ diagnostics: [], repair: [] });
+
+    // Grant again (a new grant), then update to 1.0.1 in the agent's own order: the grant survives.
+    const regrant = await step({ op: 'enable', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }) });
+    expectParsedStatus(regrant, { operation: 'Enable', status: 'success', code: 0 });
+    expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
+    const regrantExpiry = (await state()).applied.desired.grant.expiresAt;
+
+    const update = await step({ op: 'update', version: '1.0.1', fromVersion: '1.0.0', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }) });
     expect(update.agentError).toBeNull();
     expect(commands(update)).toEqual(['disable 1.0.0 -> 0', 'update 1.0.1 -> 0', 'uninstall 1.0.0 -> 0', 'install 1.0.1 -> 0', 'enable 1.0.1 -> 0']);
     const updateRun = update.commandsRun.find((run) => run.command === 'update');
@@ -114,30 +153,27 @@ describe('the real package driven by the real Linux Azure agent', () => {
     // The old version's uninstall ran after the new update and destroyed nothing the new version needs.
     const updated = await state();
     expect(updated).toMatchObject({ extensionVersion: '1.0.1', enabled: true });
-    expect(updated.applied.desired.grant).toMatchObject({ level: 'DiagnosticsAndRepair', expiresAt });
+    expect(updated.applied.desired.grant).toMatchObject({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f', expiresAt: regrantExpiry });
+    expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
     await expect(fs.access(path.join(dataFolder, 'upgrade.json'))).rejects.toThrow();
     const journal = (await fs.readFile(path.join(dataFolder, 'operations.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
-    expect(journal.map((entry) => `${entry.operation} ${entry.version}`)).toEqual([
-      'install 1.0.0', 'enable 1.0.0', 'enable 1.0.0', 'enable 1.0.0',
-      'disable 1.0.0', 'update 1.0.1', 'uninstall 1.0.0', 'install 1.0.1', 'enable 1.0.1',
-    ]);
+    const updateEntries = journal.slice(-5);
+    expect(updateEntries.map((entry) => `${entry.operation} ${entry.version}`)).toEqual(['disable 1.0.0', 'update 1.0.1', 'uninstall 1.0.0', 'install 1.0.1', 'enable 1.0.1']);
     // The environment each handler run saw, as the handler itself recorded it.
-    expect(journal[5].environment).toMatchObject({ AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1', ConfigSequenceNumber: '2' });
-    expect(journal[6].environment).toMatchObject({ AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0', ConfigSequenceNumber: '2' });
+    expect(updateEntries[1].environment).toMatchObject({ AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1', ConfigSequenceNumber: '2' });
 
-    const disable = await step({ op: 'disable', version: '1.0.1', seq: 2 });
-    expect(commands(disable)).toEqual(['disable 1.0.1 -> 0']);
-    expectParsedStatus(disable, { operation: 'Disable', status: 'success', code: 0 });
-    expect(disable.status?.message).toBe('Disabled: access is off; the installation is kept.');
-    expect(disable.handlerStatus).toMatchObject({ version: '1.0.1', message: 'Plugin disabled' });
-    expect(await state()).toMatchObject({ enabled: false, extensionVersion: '1.0.1' });
+    // Revoke.
+    const revoke = await step({ op: 'enable', version: '1.0.1', seq: 3, settings: { publicSettings: { schemaVersion: 1, access: { level: 'None' } } } });
+    expectParsedStatus(revoke, { operation: 'Enable', status: 'success', code: 0 });
+    expect(revoke.status?.message).toBe('Access: none. Settings 3 applied.');
+    expect(await members()).toEqual({ diagnostics: [], repair: [] });
 
-    const uninstall = await step({ op: 'uninstall', version: '1.0.1', seq: 2 });
-    expect(commands(uninstall)).toEqual(['uninstall 1.0.1 -> 0']);
-    // The agent removes the version folder, status included; nothing of ours is left either.
+    const uninstall = await step({ op: 'uninstall', version: '1.0.1', seq: 3 });
+    expect(commands(uninstall)).toEqual(['disable 1.0.1 -> 0', 'uninstall 1.0.1 -> 0']);
     expect(uninstall.agentError).toBeNull();
-    expect(uninstall.handlerState).toEqual({});
     await expect(fs.access(dataFolder)).rejects.toThrow();
+    // The machine is back to exactly what it was before install.
+    expect(await footprint()).toEqual(pristine);
 
     // No secret anywhere the agent or the handler wrote.
     const logs = await execa('grep', ['-r', '-l', SECRET, libDir, `${libDir}-log`], { reject: false });

@@ -10,11 +10,14 @@ import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../handlers/host/acl';
 import { op, type OperationRequest } from '../../handlers/host/operations';
 import type { OperationOutcome } from '../../handlers/host/port';
 import { HostBatchError } from '../../handlers/host/port';
-import { createDefaultMachine, readMachine, updateMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import { createDefaultMachine, createDefaultNode, readMachine, updateMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
 import { DEFAULT_VOLUME_SDDL } from '../../handlers/host/simulated/file-system';
 import type { Fault, MachineModel } from '../../handlers/host/simulated/machine-model';
 import { SimulatedHost, SimulatedKillError } from '../../handlers/host/simulated/simulated-host';
 import { createTestCertificate, encryptToCms, makeTempDir } from '../support/cms';
+
+/** The folders the default machine has before anything runs. */
+const BUILT_IN_FOLDERS = new Set(Object.keys(createDefaultNode('X').files));
 
 const REPO = path.resolve(__dirname, '..', '..');
 const HOST_MODULE = path.join(REPO, 'handlers', 'host', 'simulated', 'simulated-host');
@@ -124,7 +127,7 @@ describe('files', () => {
       { exists: false, type: null, sddl: null },
     ]);
     const files = (await readMachine(modelPath)).nodes['ARC-NODE-1']!.files;
-    expect(Object.keys(files).sort()).toEqual(['c:\\programdata', 'c:\\programdata\\arcremotesupport', 'c:\\programdata\\arcremotesupport\\transcripts']);
+    expect(Object.keys(files).filter((key) => !BUILT_IN_FOLDERS.has(key)).sort()).toEqual(['c:\\programdata\\arcremotesupport', 'c:\\programdata\\arcremotesupport\\transcripts']);
     expect(files['c:\\programdata\\arcremotesupport\\transcripts']!.path).toBe(`${BASE}\\transcripts`);
   });
 
@@ -564,7 +567,7 @@ describe('faults', () => {
     expect(child.stdout).not.toContain('survived');
     const model = await readMachine(modelPath);
     const node = model.nodes['ARC-NODE-1']!;
-    expect(Object.keys(node.files)).toEqual(['c:\\data']);
+    expect(Object.keys(node.files).filter((key) => !BUILT_IN_FOLDERS.has(key))).toEqual(['c:\\data']);
     expect(Object.keys(node.groups)).toEqual(['g']);
     expect(node.events).toEqual([]);
     expect(model.faults).toEqual([]);
