@@ -26,19 +26,19 @@ export interface LifecycleOptions {
  * and keeps everything; the new version's `install` removes the marker.
  */
 export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, OperationHandler> {
-  const now = options.now ?? (() => new Date());
   const version = options.version;
   const storeFor = (context: OperationContext) => new StateStore(dataFolder(context.environment));
   const bindHost = options.bindHost ?? ((context: OperationContext) => selectHost(context.environment, context.extensionRoot));
 
   // Every run is journaled, failures included, except where uninstall has removed the folder.
   const journaled =
-    (handler: (context: OperationContext, store: StateStore) => Promise<OperationResult>): OperationHandler =>
+    (handler: (context: OperationContext, store: StateStore, at: Date) => Promise<OperationResult>): OperationHandler =>
     async (context) => {
       const store = storeFor(context);
+      let at = new Date();
       const record = (status: string, problem?: string) =>
         store.appendOperationIfPresent({
-          at: now().toISOString(),
+          at: at.toISOString(),
           operation: context.operation,
           version,
           sequenceNumber: context.sequenceNumber ?? null,
@@ -47,7 +47,9 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
           environment: protocolEnvironment(context.environment),
         });
       try {
-        const result = await handler(context, store);
+        // One time for the whole run: the machine's clock (the simulated machine keeps its own).
+        at = options.now?.() ?? (await (await bindHost(context)).clock?.()) ?? at;
+        const result = await handler(context, store, at);
         await record(result.status);
         return result;
       } catch (error) {
@@ -59,19 +61,20 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
     };
 
   const jeaFor = (context: OperationContext) => (computerName: string) => loadJeaDefinition(context.extensionRoot, computerName);
-  const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'now' | 'jea' | 'jeaFilePaths'>) =>
-    convergeLocalNode(await bindHost(context), { ...request, now: now(), jea: jeaFor(context), jeaFilePaths: JEA_NODE_FILE_PATHS });
+  const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'jea' | 'jeaFilePaths'>) =>
+    convergeLocalNode(await bindHost(context), { ...request, jea: jeaFor(context), jeaFilePaths: JEA_NODE_FILE_PATHS });
   const failIfNodeFailed = (report: LocalConvergeReport, message: string) => {
     const failure = report.result.failure;
     if (failure) throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
   };
 
   return {
-    install: journaled(async (context, store) => {
+    install: journaled(async (context, store, at) => {
       const marker = await store.readUpgradeMarker();
       // Installs the JEA module, groups, endpoint, tasks and data folder; keeps any access already recorded.
       const report = await converge(context, {
         phase: 'install',
+        now: at,
         target: (current) => current,
         changedBy: 'install',
         checkPrerequisites: 'always',
@@ -87,12 +90,11 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       return { status: 'success', message: `Installed version ${version}.`, substatus: report.substatus };
     }),
 
-    enable: journaled(async (context, store) => {
+    enable: journaled(async (context, store, at) => {
       // Bad settings throw before anything is written: what was applied before stays in force.
       const settings = await context.loadSettings();
       const desired = toDesiredState(settings.publicSettings);
       const state = await currentState(store, version);
-      const at = now();
       if (desired.grant) {
         checkConsentTime(desired.grant, at);
         const alreadyApplied = state.applied?.desired.grant?.grantId === desired.grant.grantId;
@@ -101,6 +103,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const record: DesiredRecord = { enabled: true, retentionDays: desired.retentionDays, grant: desired.grant ?? null };
       const report = await converge(context, {
         phase: 'enable',
+        now: at,
         target: () => record,
         changedBy: desired.grant?.consent.acceptedBy ?? 'extension settings',
         // Only giving access needs an eligible machine: revoking must always work.
@@ -119,22 +122,26 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
           protectedSettingsPresent: settings.protectedSettings !== undefined,
         },
       });
-      return { status: 'success', message: `${describeAccess(desired, at)} ${settingsNote(settings.empty, settings.sequenceNumber)}`, substatus: report.substatus };
+      const revokedOnNode = desired.grant && !report.record.grant;
+      const access = revokedOnNode
+        ? `Access: none (grant ${desired.grant!.grantId} was revoked on the machine by its owner; grant again to give access).`
+        : describeAccess(desired, at);
+      return { status: revokedOnNode ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}`, substatus: report.substatus };
     }),
 
-    update: journaled(async (context, store) => {
+    update: journaled(async (context, store, at) => {
       const state = await currentState(store, version);
       const fromVersion = context.environment.AZURE_GUEST_AGENT_UPDATING_FROM_VERSION || state.extensionVersion;
-      await store.writeUpgradeMarker({ fromVersion, toVersion: version, writtenAt: now().toISOString() });
+      await store.writeUpgradeMarker({ fromVersion, toVersion: version, writtenAt: at.toISOString() });
       await store.writeState({ ...state, extensionVersion: version });
       return { status: 'success', message: `Updated from version ${fromVersion} to ${version}; state and access kept.` };
     }),
 
-    disable: journaled(async (context, store) => {
+    disable: journaled(async (context, store, at) => {
       const upgrading = await isBeingReplaced(store, version);
       // The old version's disable during an update keeps access: the new version takes over at once.
       if (!upgrading) {
-        const report = await converge(context, { phase: 'disable', target: (current) => ({ ...current, enabled: false }), changedBy: 'disable', checkPrerequisites: 'never' });
+        const report = await converge(context, { phase: 'disable', now: at, target: (current) => ({ ...current, enabled: false }), changedBy: 'disable', checkPrerequisites: 'never' });
         failIfNodeFailed(report, 'Disable');
       }
       const state = await currentState(store, version);
@@ -142,12 +149,12 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       return { status: 'success', message: `Disabled: access is off; the installation is kept.` };
     }),
 
-    uninstall: journaled(async (context, store) => {
+    uninstall: journaled(async (context, store, at) => {
       const marker = await store.readUpgradeMarker();
       if (marker.kind === 'ok' && marker.value.fromVersion === version && marker.value.toVersion !== version) {
         return { status: 'success', message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.` };
       }
-      const report = await converge(context, { phase: 'uninstall', target: 'remove', changedBy: 'uninstall', checkPrerequisites: 'never' });
+      const report = await converge(context, { phase: 'uninstall', now: at, target: 'remove', changedBy: 'uninstall', checkPrerequisites: 'never' });
       failIfNodeFailed(report, 'Uninstall');
       await store.removeEverything();
       return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.', substatus: report.substatus };

@@ -11,6 +11,8 @@ import type { WindowsHost } from './port';
 export interface HostBinding {
   host: WindowsHost;
   license: AzureLicenseSource;
+  /** The machine's own clock, where it is not this process's (the simulated machine's). */
+  clock?: () => Promise<Date>;
 }
 
 export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
@@ -20,7 +22,8 @@ export async function selectHost(environment: NodeJS.ProcessEnv, extensionRoot: 
   if (choice?.startsWith('simulated:')) {
     const modelPath = choice.slice('simulated:'.length);
     const [{ SimulatedHost }, { simulatedLicenseSource }] = await Promise.all([import('./simulated/simulated-host'), import('./simulated/simulated-license')]);
-    return { host: new SimulatedHost(modelPath), license: simulatedLicenseSource(modelPath) };
+    const host = new SimulatedHost(modelPath);
+    return { host, license: simulatedLicenseSource(modelPath), clock: () => host.now() };
   }
   if (choice) {
     throw new MissingDependencyError(`${HOST_VARIABLE} is ${JSON.stringify(choice)}; the accepted value is simulated:<path of a machine model file>, or nothing on Windows.`);

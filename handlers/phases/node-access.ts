@@ -7,7 +7,7 @@ import { ExitCode, HandlerError } from '../../extension/errors';
 import type { ErrorDetail } from '../../extension/errors';
 import { parseDesiredRecord, type DesiredRecord } from '../domain/desired-record';
 import { formatUtc } from '../domain/desired-state';
-import { DESIRED_STATE_FILE } from '../domain/node-layout';
+import { DESIRED_STATE_FILE, HISTORY_FILE } from '../domain/node-layout';
 import { buildNodeIntent, grantInForce, type JeaDefinition } from '../domain/node-intent';
 import { checkPrerequisites } from '../domain/prerequisites';
 import type { NodeIntent, ObservedNode } from '../domain/node-plan';
@@ -45,7 +45,7 @@ export async function convergeLocalNode(binding: HostBinding, request: LocalConv
       if (!probe) throw new HandlerError(ExitCode.Failure, "Could not read this machine's operating system, memory and Arc agent state.");
       const current = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null).record;
       if (request.target === 'remove') return removal();
-      record = request.target(current);
+      record = withoutLocallyRevokedGrant(request.target(current), observed.files[HISTORY_FILE] ?? null);
       const granting = grantInForce(record, request.now) !== undefined;
       if (request.checkPrerequisites === 'always' || (request.checkPrerequisites === 'when-granting' && granting)) {
         const license = await resolveLicense(binding.license, probe.arc.resourceId, request.observedLicense);
@@ -55,6 +55,24 @@ export async function convergeLocalNode(binding: HostBinding, request: LocalConv
     },
   });
   return { record, result, substatus: nodeSubstatus(result, record, request.now, request.target === 'remove') };
+}
+
+/**
+ * The owner's local revoke (Disable-RemoteSupport on the node) wins over settings that still carry
+ * the same grant: only a new grant, with a new id, gives access again.
+ */
+export function withoutLocallyRevokedGrant(record: DesiredRecord, history: string | null): DesiredRecord {
+  const grantId = record.grant?.grantId;
+  if (!grantId || !history) return record;
+  const revokedLocally = history.split('\n').some((line) => {
+    try {
+      const entry = JSON.parse(line);
+      return entry.change === 'revoked' && entry.grantId === grantId && String(entry.by).endsWith('(local)');
+    } catch {
+      return false;
+    }
+  });
+  return revokedLocally ? { ...record, grant: null } : record;
 }
 
 function removal(): NodeIntent {

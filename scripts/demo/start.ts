@@ -1,82 +1,115 @@
 /**
- * `npm start`: builds the bundled handler and plays the owner's story through it, as an extension
- * manager would run it (one process per command, from the extension folder, with
- * ConfigSequenceNumber set), printing after each step the status the owner sees in Azure.
+ * `npm start`: builds the handler and plays the owner's story on the embedded default, a simulated
+ * two-node Windows Server failover cluster, running each command as an extension manager does
+ * (one process per command, from the extension folder, ConfigSequenceNumber set) and printing after
+ * each step the status the owner sees in Azure, one line per node.
  */
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import { randomUUID } from 'crypto';
 import { tmpdir } from 'os';
 import path from 'path';
+import { agentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
+import { GROUPS } from '../../handlers/domain/node-layout';
+import { op } from '../../handlers/host/operations';
+import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { advanceClock } from '../../handlers/host/simulated/simulation';
 import { bundleHandler } from '../build/bundle';
 import { loadExtensionIdentity, REPO_ROOT } from '../build/extension-identity';
-import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
 import { layOutExtensionFolder, writeHandlerSettings } from './extension-folder';
-
-interface Step {
-  title: string;
-  operation: string;
-  sequenceNumber?: number;
-  publicSettings?: Record<string, unknown>;
-}
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function story(now: Date): Step[] {
-  const consent = { termsVersion: '2026.1', acceptedAt: iso(now), acceptedBy: 'owner@contoso.example' };
-  const grant = (level: string, hours: number, grantId: string) => ({
-    schemaVersion: 1,
-    access: { level, grantId, expiresAt: iso(new Date(now.getTime() + hours * 3_600_000)), supportRequestId: 'TKT-2611240001', consent },
-    retentionDays: 30,
-  });
-  const first = randomUUID();
-  return [
-    { title: 'Install the extension', operation: 'install' },
-    { title: 'Grant Diagnostics for 8 hours', operation: 'enable', sequenceNumber: 0, publicSettings: grant('Diagnostics', 8, first) },
-    { title: 'Configure: DiagnosticsAndRepair, same expiry', operation: 'enable', sequenceNumber: 1, publicSettings: grant('DiagnosticsAndRepair', 8, first) },
-    { title: 'Reboot: enable runs again with the same settings', operation: 'enable', sequenceNumber: 1 },
-    { title: 'A typo in the settings (level "Admin")', operation: 'enable', sequenceNumber: 2, publicSettings: grant('Admin', 8, first) },
-    { title: 'Revoke', operation: 'enable', sequenceNumber: 3, publicSettings: { schemaVersion: 1, access: { level: 'None' } } },
-    { title: 'Disable', operation: 'disable', sequenceNumber: 3 },
-    { title: 'Uninstall', operation: 'uninstall', sequenceNumber: 3 },
-  ];
-}
-
 async function main(): Promise<void> {
   const identity = loadExtensionIdentity();
+  const next = { ...identity, version: identity.version.replace(/\d+$/, (patch) => String(Number(patch) + 1)) };
   const handlerName = `${identity.publisher}.${identity.type}`;
   const work = await fs.mkdtemp(path.join(tmpdir(), 'arc-remote-support-demo-'));
-  const root = path.join(work, `${handlerName}-${identity.version}`);
-  const dataFolder = path.join(work, 'ProgramData', 'ArcRemoteSupport');
-  const handlerScript = path.join(REPO_ROOT, 'build', 'demo', 'handler.js');
-  await bundleHandler({ identity, outFile: handlerScript });
-  await layOutExtensionFolder(root, handlerName);
-  // The embedded default: a simulated two-node Windows Server failover cluster.
   const machinePath = path.join(work, 'machine.json');
+  const dataFolder = path.join(work, 'ProgramData', 'ArcRemoteSupportExtension');
+  const versions: Record<string, { root: string; handler: string }> = {};
+  for (const build of [identity, next]) {
+    const root = path.join(work, `${handlerName}-${build.version}`);
+    const handler = path.join(REPO_ROOT, 'build', 'demo', build.version, 'handler.js');
+    await bundleHandler({ identity: build, outFile: handler });
+    await layOutExtensionFolder(root, handlerName);
+    await fs.cp(path.join(REPO_ROOT, 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
+    versions[build.version] = { root, handler };
+  }
   const machine = createDefaultMachine();
   await writeMachine(machinePath, machine);
   const local = machine.nodes[machine.localNode]!;
-  console.log(`${handlerName} ${identity.version}: the handler run as an extension manager runs it, in ${root}`);
-  console.log(
-    `Simulated machine: ${machine.localNode} of cluster ${machine.cluster?.name ?? '(none)'} (${Object.keys(machine.nodes).join(', ')}), ` +
-      `${local.os.caption} build ${local.os.buildNumber}, Arc ${local.arc.status}, license ${local.azure.productType === 'WindowsServer' ? 'Pay-as-you-go' : 'other'}, model in ${machinePath}\n`,
-  );
+  console.log(`${handlerName}: the owner's story on a simulated cluster ${machine.cluster?.name} (${Object.keys(machine.nodes).join(', ')}),`);
+  console.log(`${local.os.caption} build ${local.os.buildNumber}, Arc ${local.arc.status}, Pay-as-you-go. Handler runs from ${versions[identity.version]!.root}\n`);
 
-  for (const [index, step] of story(new Date()).entries()) {
-    if (step.publicSettings && step.sequenceNumber !== undefined) await writeHandlerSettings(root, step.sequenceNumber, { publicSettings: step.publicSettings });
-    const environment = { ARC_REMOTE_SUPPORT_DATA: dataFolder, ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}`, ...(step.sequenceNumber === undefined ? {} : { ConfigSequenceNumber: String(step.sequenceNumber) }) };
-    const run = await execa(process.execPath, [handlerScript, step.operation], { cwd: root, env: environment, reject: false });
-    console.log(`${index + 1}. ${step.title}\n   handler ${step.operation} -> exit code ${run.exitCode}`);
-    if (step.sequenceNumber !== undefined) {
-      const [document] = JSON.parse(await fs.readFile(path.join(root, 'status', `${step.sequenceNumber}.status`), 'utf8'));
-      const status = document.status;
-      console.log(`   status ${status.status} (${status.operation}, code ${status.code}): ${status.formattedMessage.message}`);
-    }
-    if (run.stderr) console.log(`   stderr: ${run.stderr}`);
-    console.log('');
-  }
-  const leftOver = await fs.access(dataFolder).then(() => 'still there', () => 'removed');
-  console.log(`After uninstall the extension's data folder is ${leftOver}.`);
+  let step = 0;
+  const say = (title: string) => console.log(`${++step}. ${title}`);
+  const run = async (version: string, operation: string, sequenceNumber: number, environment: Record<string, string> = {}) => {
+    const { root, handler } = versions[version]!;
+    const result = await execa(process.execPath, [handler, operation], {
+      cwd: root,
+      reject: false,
+      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}`, ConfigSequenceNumber: String(sequenceNumber), ...environment },
+    });
+    const status = await fs.readFile(path.join(root, 'status', `${sequenceNumber}.status`), 'utf8').then((text) => JSON.parse(text)[0].status, () => null);
+    console.log(`   ${version} ${operation} -> exit ${result.exitCode}${status ? `, status ${status.status}: ${status.formattedMessage.message}` : ''}`);
+    for (const item of status?.substatus ?? []) console.log(`     ${item.name}: ${item.formattedMessage.message}`);
+    return result.exitCode;
+  };
+  const settings = async (sequenceNumber: number, publicSettings: Record<string, unknown>) => {
+    for (const { root } of Object.values(versions)) await writeHandlerSettings(root, sequenceNumber, { publicSettings });
+  };
+
+  const now = new Date();
+  const consent = { termsVersion: '2026.1', acceptedAt: iso(now), acceptedBy: 'owner@contoso.example' };
+  const grant = (level: string, grantId: string, from = now) => ({
+    schemaVersion: 1,
+    access: { level, grantId, expiresAt: iso(new Date(from.getTime() + 8 * 3_600_000)), supportRequestId: 'TKT-2611240001', consent: { ...consent, acceptedAt: iso(from) } },
+    retentionDays: 30,
+  });
+  const first = randomUUID();
+
+  say('Install the extension (prerequisites, JEA module and endpoint, groups, scheduled tasks)');
+  await run(identity.version, 'install', 0);
+  say(`The owner names the support engineers once: CONTOSO\\engineer1 in '${GROUPS.engineers}'`);
+  await new SimulatedHost(machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
+  say('Grant Diagnostics for 8 hours, after accepting the terms');
+  await settings(1, grant('Diagnostics', first));
+  await run(identity.version, 'enable', 1);
+  say('Configure: DiagnosticsAndRepair, same expiry');
+  await settings(2, grant('DiagnosticsAndRepair', first));
+  await run(identity.version, 'enable', 2);
+  say('Reboot: the manager runs enable again with the same settings (nothing is extended)');
+  await run(identity.version, 'enable', 2);
+  say('A typo in the settings (level "Admin"): refused, access unchanged');
+  await settings(3, grant('Admin', first));
+  await run(identity.version, 'enable', 3);
+
+  say('Eight hours pass with no extension manager run: the Expire task ends access');
+  const runs: AgentRun[] = [];
+  await advanceClock(machinePath, iso(new Date(now.getTime() + 8 * 3_600_000 + 60_000)), agentTaskRunner(machinePath, runs));
+  for (const agentRun of runs.filter((item) => !item.output.endsWith('nothing to change'))) console.log(`   task ${agentRun.task} at ${agentRun.timeUtc}: ${agentRun.output}`);
+  const simulatedNow = new Date((await readMachine(machinePath)).clock.nowUtc);
+
+  say('Grant Diagnostics again for a new support request');
+  await settings(4, grant('Diagnostics', randomUUID(), simulatedNow));
+  await run(identity.version, 'enable', 4);
+  say(`Update to ${next.version} in the manager's order (old disable, new update, old uninstall, new install, new enable)`);
+  await run(identity.version, 'disable', 4);
+  await run(next.version, 'update', 4, { AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: identity.version });
+  await run(identity.version, 'uninstall', 4);
+  await run(next.version, 'install', 4);
+  await run(next.version, 'enable', 4);
+  say('Revoke');
+  await settings(5, { schemaVersion: 1, access: { level: 'None' } });
+  await run(next.version, 'enable', 5);
+  say('Uninstall');
+  await run(next.version, 'uninstall', 5);
+
+  const node = (await readMachine(machinePath)).nodes[machine.localNode]!;
+  const left = [...Object.keys(node.groups), ...Object.keys(node.tasks), ...Object.keys(node.sessionConfigurations)];
+  console.log(`\nLeft on ${machine.localNode} after uninstall: ${left.length === 0 ? 'nothing of the extension' : left.join(', ')}.`);
   await fs.rm(work, { recursive: true, force: true });
 }
 

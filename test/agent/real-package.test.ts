@@ -64,8 +64,8 @@ describe('the real package driven by the real Linux Azure agent', () => {
       ...request,
     });
 
-  const protectedGrant = async (overrides: Record<string, unknown> = {}) => ({
-    publicSettings: grantSettings(NOW, overrides),
+  const protectedGrant = async (overrides: Record<string, unknown> = {}, from = NOW) => ({
+    publicSettings: grantSettings(from, overrides),
     protectedSettings: await encryptToCms(JSON.stringify({ brokerToken: SECRET }), certificate.crtPath, 'aes256'),
     protectedSettingsCertThumbprint: certificate.thumbprint,
   });
@@ -133,18 +133,20 @@ describe('the real package driven by the real Linux Azure agent', () => {
 
     // The clock moves past the expiry: the Reconcile task (and the grant's Expire task) turn access off.
     const runs: AgentRun[] = [];
-    await advanceClock(machinePath, new Date(Date.parse(expiresAt) + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), agentTaskRunner(machinePath, runs));
+    const afterExpiry = new Date(Date.parse(expiresAt) + 60_000);
+    await advanceClock(machinePath, afterExpiry.toISOString().replace(/\.\d{3}Z$/, 'Z'), agentTaskRunner(machinePath, runs));
     expect(runs.map((run) => run.task)).toEqual(expect.arrayContaining(['Reconcile']));
     expect(runs.every((run) => run.exitCode === 0)).toBe(true);
     expect(await members()).toEqual({ diagnostics: [], repair: [] });
 
     // Grant again (a new grant), then update to 1.0.1 in the agent's own order: the grant survives.
-    const regrant = await step({ op: 'enable', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }) });
+    // The machine lives in the simulated time now: the new consent and expiry are in it too.
+    const regrant = await step({ op: 'enable', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }, afterExpiry) });
     expectParsedStatus(regrant, { operation: 'Enable', status: 'success', code: 0 });
     expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
     const regrantExpiry = (await state()).applied.desired.grant.expiresAt;
 
-    const update = await step({ op: 'update', version: '1.0.1', fromVersion: '1.0.0', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }) });
+    const update = await step({ op: 'update', version: '1.0.1', fromVersion: '1.0.0', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }, afterExpiry) });
     expect(update.agentError).toBeNull();
     expect(commands(update)).toEqual(['disable 1.0.0 -> 0', 'update 1.0.1 -> 0', 'uninstall 1.0.0 -> 0', 'install 1.0.1 -> 0', 'enable 1.0.1 -> 0']);
     const updateRun = update.commandsRun.find((run) => run.command === 'update');

@@ -120,3 +120,19 @@ describe('plan', () => {
     ]);
   });
 });
+
+describe("the owner's local revoke", () => {
+  const { withoutLocallyRevokedGrant } = jest.requireActual('../../handlers/phases/node-access') as typeof import('../../handlers/phases/node-access');
+  const record: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const line = (by: string, grantId = grant.grantId) => JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by, grantId });
+
+  it('keeps a grant the owner revoked on the node from coming back with unchanged settings', () => {
+    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)')}\n`).grant).toBeNull();
+  });
+
+  it('lets a new grant, or one revoked from Azure, through', () => {
+    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)', 'another-grant')}\n`).grant).toEqual(grant);
+    expect(withoutLocallyRevokedGrant(record, `${line('extension settings')}\n`).grant).toEqual(grant);
+    expect(withoutLocallyRevokedGrant(record, null).grant).toEqual(grant);
+  });
+});

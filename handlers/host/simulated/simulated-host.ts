@@ -61,6 +61,15 @@ export class SimulatedHost implements WindowsHost {
     return this.launchCount;
   }
 
+  /** The simulated machine's clock: handlers and agents on it live in its time. */
+  async now(): Promise<Date> {
+    try {
+      return new Date((await readMachine(this.modelPath)).clock.nowUtc);
+    } catch (error) {
+      throw new HostBatchError('clock', null, 'NotStarted', `the simulated machine ${this.modelPath} could not be used: ${(error as Error).message}`);
+    }
+  }
+
   decryptor(): ProtectedSettingsDecryptor {
     return new OpensslDecryptor({ certDir: this.options.certDir ?? path.join(path.dirname(this.modelPath), 'certificates') });
   }
