@@ -10,7 +10,8 @@ import { bundleHandler } from '../../scripts/build/bundle';
 import { loadExtensionIdentity } from '../../scripts/build/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
 import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
-import { benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
+import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
@@ -54,7 +55,12 @@ async function main(): Promise<void> {
     const root = path.join(work, 'ext');
     await layOutExtensionFolder(root, `${identity.publisher}.${identity.type}`);
     await fs.writeFile(path.join(root, 'config', '0.settings'), '');
-    const options: execa.Options = { cwd: root, env: { ConfigSequenceNumber: '0', ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data') } };
+    await fs.cp(path.join(__dirname, '..', '..', 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
+    const machinePath = path.join(work, 'machine.json');
+    await writeMachine(machinePath, createDefaultMachine());
+    const options: execa.Options = { cwd: root, env: { ConfigSequenceNumber: '0', ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` } };
+    // Installed once, so that the measured enable finds nothing to change.
+    await timeRun(process.execPath, [handler, 'install'], options);
 
     await timeRun(process.execPath, [handler, 'enable'], options); // warm the file cache for both
     await timeRun(process.execPath, ['-e', '0'], options);
@@ -67,6 +73,7 @@ async function main(): Promise<void> {
     const ratio = median(handlerTimes) / median(bareTimes);
     emit({
       metric: 'cold_start_noop_enable_vs_bare_node',
+      note: 'enable with no settings on an installed simulated node: one observe batch, nothing to change',
       runs_each: RUNS,
       handler_median_ms: Number(median(handlerTimes).toFixed(1)),
       bare_node_median_ms: Number(median(bareTimes).toFixed(1)),
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
 
     await benchLaunchesPerCommand(emit);
     await benchBatchedPhase(emit);
+    await benchAccessChanges(emit);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
