@@ -116,7 +116,7 @@ describe('package', () => {
   });
 
   it('holds exactly the expected files, sorted, with a fixed time and mode', async () => {
-    const expected = ['HandlerManifest.json', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)];
+    const expected = ['HandlerManifest.json', 'bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)];
     for (const folder of PACKAGE_FOLDERS) {
       const from = path.join(REPO_ROOT, folder.from);
       const present = await fs.stat(from).then(
@@ -175,7 +175,7 @@ describe('package', () => {
     expect(bundle).not.toContain('sourceMappingURL');
     expect(bundle).not.toMatch(/__EXTENSION_(VERSION|PUBLISHER|TYPE)__/);
     expect(entries.filter((e) => e.name.startsWith('bin/')).map((e) => e.name)).toEqual(
-      ['bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)].sort(),
+      ['bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)].sort(),
     );
     // handler.js loads the lazy modules from beside itself, and carries none of their code.
     for (const lazy of LAZY_MODULES) {

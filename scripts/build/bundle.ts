@@ -10,6 +10,7 @@ import { build, type Plugin } from 'esbuild';
 import { ExtensionIdentity, REPO_ROOT } from './extension-identity';
 
 export const HANDLER_ENTRY = path.join(REPO_ROOT, 'handlers', 'main.ts');
+export const AGENT_ENTRY = path.join(REPO_ROOT, 'agent', 'main.ts');
 /** Node major of the carried node.exe (nodeRuntime.version in extension.yaml). */
 const NODE_TARGET = 'node22';
 
@@ -81,6 +82,8 @@ export async function bundleHandler(options: BundleOptions): Promise<{ outFile: 
     await build({ ...common, entryPoints: [path.join(REPO_ROOT, lazy.source)], outfile: path.join(path.dirname(options.outFile), lazy.file) });
   }
   await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [options.entry ?? HANDLER_ENTRY], outfile: options.outFile });
+  // The node agent the scheduled tasks run, beside the handler and sharing its lazy modules.
+  await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [AGENT_ENTRY], outfile: path.join(path.dirname(options.outFile), 'agent.js') });
   const { size } = await fs.stat(options.outFile);
   return { outFile: options.outFile, size };
 }

@@ -1,0 +1,31 @@
+/**
+ * The node agent's entry: `node.exe agent.js <reconcile | expire --grant <id> | retention | status>`,
+ * started by the scheduled tasks from the stable agent folder (SYSTEM). Exit code 0 on success.
+ */
+import { existsSync } from 'fs';
+import path from 'path';
+import { selectHost } from '../handlers/host/select-host';
+import { runAgentCommand } from './commands';
+
+/** The folder whose `scripts` holds the node's PowerShell: beside agent.js, or one up (bin/ in the package). */
+function agentRoot(): string {
+  return existsSync(path.join(__dirname, 'scripts')) ? __dirname : path.dirname(__dirname);
+}
+
+async function main(): Promise<number> {
+  const binding = await selectHost(process.env, agentRoot());
+  const now = (await binding.clock?.()) ?? new Date();
+  const result = await runAgentCommand(process.argv.slice(2), binding.host, now);
+  (result.exitCode === 0 ? process.stdout : process.stderr).write(`${result.output}\n`);
+  return result.exitCode;
+}
+
+main().then(
+  (exitCode) => {
+    process.exitCode = exitCode;
+  },
+  (error: unknown) => {
+    process.stderr.write(`agent failed: ${(error as Error).message ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
