@@ -126,7 +126,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const access = revokedOnNode
         ? `Access: none (grant ${desired.grant!.grantId} was revoked on the machine by its owner; grant again to give access).`
         : describeAccess(desired, at);
-      return { status: revokedOnNode ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}`, substatus: report.substatus };
+      const warned = revokedOnNode || report.substatus.some((item) => item.status === 'warning');
+      return { status: warned ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}`, substatus: report.substatus };
     }),
 
     update: journaled(async (context, store, at) => {

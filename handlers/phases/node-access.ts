@@ -7,7 +7,7 @@ import { ExitCode, HandlerError } from '../../extension/errors';
 import type { ErrorDetail } from '../../extension/errors';
 import { parseDesiredRecord, type DesiredRecord } from '../domain/desired-record';
 import { formatUtc } from '../domain/desired-state';
-import { DESIRED_STATE_FILE, HISTORY_FILE } from '../domain/node-layout';
+import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../domain/node-layout';
 import { buildNodeIntent, grantInForce, type JeaDefinition } from '../domain/node-intent';
 import { checkPrerequisites } from '../domain/prerequisites';
 import type { NodeIntent, ObservedNode } from '../domain/node-plan';
@@ -88,7 +88,9 @@ function nodeSubstatus(result: ConvergeResult, record: DesiredRecord, now: Date,
   const items: ErrorDetail[] = [
     result.failure
       ? { name: `Node ${local}`, status: 'error', code: ExitCode.Failure, message: `Failed at '${result.failure.step.description}': ${result.failure.message}. Run enable again; the node converges from where it stopped.` }
-      : { name: `Node ${local}`, status: 'success', code: 0, message: `${state}; ${changes}.` },
+      : grant && result.observed.groups.engineers.members.length === 0
+        ? { name: `Node ${local}`, status: 'warning', code: 0, message: `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${local}; ${changes}.` }
+        : { name: `Node ${local}`, status: 'success', code: 0, message: `${state}; ${changes}.` },
   ];
   for (const peer of result.probe?.cluster?.nodes ?? []) {
     if (peer.name.toLowerCase() === local.toLowerCase()) continue;

@@ -3,6 +3,9 @@
  * the data folder, across re-runs, expiry and the upgrade marker protocol.
  */
 import { promises as fs } from 'fs';
+import { GROUPS } from '../../handlers/domain/node-layout';
+import { op } from '../../handlers/host/operations';
+import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
 
 describe('lifecycle commands', () => {
@@ -17,6 +20,7 @@ describe('lifecycle commands', () => {
 
   it('records a grant and tells the owner level, ticket, expiry and time left', async () => {
     expect((await fixture.run('install', { now: start })).exitCode).toBe(0);
+    await new SimulatedHost(fixture.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
     await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
     expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
     const status = await fixture.status(0);
@@ -86,5 +90,23 @@ describe('lifecycle commands', () => {
     ]);
     expect(lines[1].environment).toEqual({ AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0', ConfigSequenceNumber: '0' });
     expect(lines[1].problem).toContain("Invalid setting 'settings file'");
+  });
+});
+
+describe('a grant nobody can use', () => {
+  it('warns the owner when the engineers group is empty, naming the group and the node', async () => {
+    const fixture = await ExtensionFixture.create();
+    try {
+      const now = new Date((await fixture.machine()).clock.nowUtc);
+      await fixture.run('install', { sequenceNumber: 0 });
+      await fixture.writeSettings(1, { publicSettings: grantSettings(now) });
+      expect((await fixture.run('enable', { sequenceNumber: 1 })).exitCode).toBe(0);
+      const status = (await fixture.status(1)).status;
+      expect(status.status).toBe('warning');
+      expect(status.substatus[0]).toMatchObject({ name: 'Node ARC-NODE-1', status: 'warning' });
+      expect(status.substatus[0]!.formattedMessage.message).toContain("the group 'ArcRemoteSupport Engineers' is empty. Add the support engineers' accounts to it on ARC-NODE-1");
+    } finally {
+      await fixture.remove();
+    }
   });
 });
