@@ -55,6 +55,12 @@ export interface OperationCatalog {
   /** Writes UTF-8 text, or bytes when `encoding` is base64 (task XML is UTF-16LE). */
   writeFile: [{ path: string; content: string; encoding?: 'utf8' | 'base64'; sddl?: Sddl }, { changed: boolean }];
   readFile: [{ path: string; encoding?: 'utf8' | 'base64' }, { exists: boolean; content: string | null }];
+  /**
+   * Copies a file of the machine running the handler (`source`, a local path there: the package)
+   * to `path` on the node, unless the node's file already has the same bytes. The folder must
+   * exist. For the agent's runtime, too large to travel in a batch as content.
+   */
+  copyFromHandler: [{ source: string; path: string }, { copied: boolean }];
   /** Files and folders; a folder with everything in it. */
   removePath: [{ path: string }, { removed: boolean }];
   getPath: [{ path: string }, { exists: boolean; type: 'file' | 'directory' | null; sddl: Sddl | null }];
@@ -92,7 +98,7 @@ export type OperationResultOf<N extends OperationName> = OperationCatalog[N][1];
 
 export const OPERATION_NAMES: readonly OperationName[] = [
   'probe',
-  'ensureDirectory', 'writeFile', 'readFile', 'removePath', 'getPath', 'listDirectory',
+  'ensureDirectory', 'writeFile', 'readFile', 'copyFromHandler', 'removePath', 'getPath', 'listDirectory',
   'ensureLocalGroup', 'removeLocalGroup', 'getLocalGroup', 'setLocalGroupMembers',
   'registerSessionConfiguration', 'unregisterSessionConfiguration', 'getSessionConfiguration', 'listSessions', 'endSessions',
   'registerTask', 'getTask', 'setTaskEnabled', 'deleteTask', 'listTasks',

@@ -118,7 +118,7 @@ function Get-OpTarget($Op) {
     $name = [string] (Get-ObjectProperty $Op 'op')
     $field = $null
     switch -Regex ($name) {
-        '^(ensureDirectory|writeFile|readFile|removePath|getPath|listDirectory)$' { $field = 'path' }
+        '^(ensureDirectory|writeFile|readFile|copyFromHandler|removePath|getPath|listDirectory)$' { $field = 'path' }
         '^(ensureLocalGroup|removeLocalGroup|getLocalGroup|setLocalGroupMembers)$' { $field = 'name' }
         '^(registerSessionConfiguration|unregisterSessionConfiguration|getSessionConfiguration)$' { $field = 'name' }
         '^(listSessions|endSessions)$' { $field = 'configurationName' }
@@ -368,6 +368,27 @@ function Invoke-WriteFile($Op) {
         if (Set-PathSddl $path.Text $sddl) { $changed = $true }
     }
     return [ordered]@{ changed = $changed }
+}
+
+# Copies a file of the machine running the handler (the package) to the node, unless the node's
+# copy already has the same bytes (compared by SHA-256: the runtime is tens of megabytes).
+function Invoke-CopyFromHandler($Op) {
+    $path = Get-OpPath $Op
+    $source = Get-OpField $Op 'source'
+    $full = $path.Full
+    if (-not [System.IO.File]::Exists($source)) {
+        throw (New-HostError 'NotFound' "The file '$source' to copy does not exist on the machine running the handler." $source)
+    }
+    if ($path.IsRoot -or [System.IO.Directory]::Exists($full)) { throw (New-HostError 'Failed' "'$($path.Text)' is a folder, not a file." $null) }
+    if (-not [System.IO.Directory]::Exists([System.IO.Path]::GetDirectoryName($full))) {
+        throw (New-HostError 'NotFound' "Cannot write '$($path.Text)': the folder '$($path.Parent)' does not exist." $path.Parent)
+    }
+    if ([System.IO.File]::Exists($full)) {
+        $same = (Get-FileHash -LiteralPath $source -Algorithm SHA256).Hash -eq (Get-FileHash -LiteralPath $full -Algorithm SHA256).Hash
+        if ($same) { return [ordered]@{ copied = $false } }
+    }
+    [System.IO.File]::Copy($source, $full, $true)
+    return [ordered]@{ copied = $true }
 }
 
 function Invoke-ReadFile($Op) {
@@ -858,6 +879,7 @@ $script:OperationFunctions = @{
     ensureDirectory                = 'Invoke-EnsureDirectory'
     writeFile                      = 'Invoke-WriteFile'
     readFile                       = 'Invoke-ReadFile'
+    copyFromHandler                = 'Invoke-CopyFromHandler'
     removePath                     = 'Invoke-RemovePath'
     getPath                        = 'Invoke-GetPath'
     listDirectory                  = 'Invoke-ListDirectory'

@@ -126,6 +126,32 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
     ]);
   });
 
+  it('copies a file from the machine running the handler, once', async () => {
+    const source = path.join(work, 'node.exe');
+    const bytes = Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0xff, 0x0a, 0x0d]);
+    await fs.writeFile(source, bytes);
+    expect(
+      await run(
+        [
+          op('copyFromHandler', { source, path: `${BASE}\\node.exe` }),
+          op('ensureDirectory', { path: BASE }),
+          op('copyFromHandler', { source, path: `${BASE}\\node.exe` }),
+          op('copyFromHandler', { source, path: `${BASE}\\node.exe` }),
+          op('readFile', { path: `${BASE}\\node.exe`, encoding: 'base64' }),
+          op('copyFromHandler', { source: path.join(work, 'missing.exe'), path: `${BASE}\\missing.exe` }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([
+      { error: { operation: 'copyFromHandler', code: 'NotFound' } },
+      { created: true },
+      { copied: true },
+      { copied: false },
+      { exists: true, content: bytes.toString('base64') },
+      { error: { operation: 'copyFromHandler', code: 'NotFound' } },
+    ]);
+  });
+
   it('refuses a file in a missing folder and removes folders with their contents', async () => {
     expect(
       await run(

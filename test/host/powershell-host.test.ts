@@ -103,6 +103,9 @@ describe('PowerShellHost with the stand-in Windows', () => {
   test('one batch runs every operation type, in one PowerShell process', async () => {
     const { host, readModel, root } = await setup();
     const state = '{"grant":"é","n":1}\n';
+    // A file of the machine running the handler, as the package's agent.js would be.
+    const agentSource = path.join(root, 'agent-source.js');
+    await fs.writeFile(agentSource, 'console.log("agent");\n');
     const batch: OperationRequest[] = [
       op('probe', {}),
       op('ensureDirectory', { path: FOLDER, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
@@ -132,6 +135,7 @@ describe('PowerShellHost with the stand-in Windows', () => {
       op('readEvents', { source: 'ArcRemoteSupport' }),
       op('removeLocalGroup', { name: 'ArcRemoteSupport Diagnostics' }),
       op('removePath', { path: `${FOLDER}\\Expire.xml` }),
+      op('copyFromHandler', { source: agentSource, path: `${FOLDER}\\agent.js` }),
     ];
     expect(new Set(batch.map((o) => o.op))).toEqual(new Set(OPERATION_NAMES));
 
@@ -189,6 +193,7 @@ describe('PowerShellHost with the stand-in Windows', () => {
       { events: [{ eventId: 1001, level: 'Warning', message: 'Access granted until 2026-03-03T09:30:00Z', timeUtc: NOW }] },
       { removed: true },
       { removed: true },
+      { copied: true },
     ]);
 
     // Files are real, on the node's C: drive; the model holds their SDDL and Windows' other state.

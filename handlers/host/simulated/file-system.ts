@@ -16,6 +16,8 @@
  * - last write times: a written file and a created folder take the clock's time, and so does the
  *   folder an entry is added to or removed from (NTFS); setting an SDDL changes no time.
  */
+import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
 import type { OperationCatalog } from '../operations';
 import type { FileEntry, NodeModel } from './machine-model';
 import { compareNames } from './names';
@@ -116,12 +118,44 @@ function encodeContent(content: string, encoding: 'utf8' | 'base64', target: str
   return Buffer.from(compact, 'base64');
 }
 
+export function copyFromHandler(ctx: NodeContext, request: Request<'copyFromHandler'>): Result<'copyFromHandler'> {
+  const path = requirePath(request.path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(request.source);
+  } catch {
+    throw new OperationFailure('NotFound', `The file '${request.source}' to copy does not exist on the machine running the handler`, request.source);
+  }
+  const existing = lookup(ctx.node, path);
+  if (existing?.type === 'directory') throw new OperationFailure('Failed', `Cannot write '${path.text}': it is a folder`, request.path);
+  const parent = parentOf(path);
+  if (parent && lookup(ctx.node, parent)?.type !== 'directory') {
+    throw new OperationFailure('NotFound', `Cannot write '${path.text}': the folder '${parent.text}' does not exist`, parent.text);
+  }
+  const copiedFrom = { source: request.source, sha256: createHash('sha256').update(bytes).digest('hex') };
+  if (existing && 'path' in existing) {
+    if (existing.copiedFrom?.sha256 === copiedFrom.sha256 || (existing.contentBase64 !== undefined && Buffer.from(existing.contentBase64, 'base64').equals(bytes))) return { copied: false };
+    delete existing.contentBase64;
+    existing.copiedFrom = copiedFrom;
+    existing.lastWriteTimeUtc = ctx.now;
+    return { copied: true };
+  }
+  addEntry(ctx, path, { type: 'file', copiedFrom });
+  return { copied: true };
+}
+
+/** A file's bytes: its content, or what it was copied from. */
+function bytesOf(entry: { contentBase64?: string; copiedFrom?: { source: string } }): Buffer {
+  if (entry.copiedFrom) return readFileSync(entry.copiedFrom.source);
+  return Buffer.from(entry.contentBase64 ?? '', 'base64');
+}
+
 export function readFile(ctx: NodeContext, request: Request<'readFile'>): Result<'readFile'> {
   const path = requirePath(request.path);
   const entry = lookup(ctx.node, path);
   if (!entry) return { exists: false, content: null };
   if (entry.type === 'directory') throw new OperationFailure('Failed', `Cannot read '${path.text}': it is a folder`, request.path);
-  const bytes = Buffer.from('contentBase64' in entry ? (entry.contentBase64 ?? '') : '', 'base64');
+  const bytes = bytesOf(entry);
   return { exists: true, content: (request.encoding ?? 'utf8') === 'base64' ? bytes.toString('base64') : decodeText(bytes) };
 }
 

@@ -57,6 +57,11 @@ export interface FileEntry {
   type: 'file' | 'directory';
   /** File content as base64. */
   contentBase64?: string;
+  /**
+   * A file copied from the handler's machine (copyFromHandler) is kept as a reference to that
+   * file and its SHA-256, not as content: the agent's runtime is tens of megabytes.
+   */
+  copiedFrom?: { source: string; sha256: string };
   sddl?: Sddl;
   lastWriteTimeUtc: string;
 }
