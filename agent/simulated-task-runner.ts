@@ -1,9 +1,10 @@
 /**
  * What Task Scheduler does on the simulated machine when one of our tasks fires: it starts the
- * agent's command line from the task's action. Here the agent runs in this process against the
- * simulated node the task belongs to, at the task's time.
+ * agent's command line from the task's action, against the simulated node the task belongs to.
  */
 import type { RunTaskAction } from '../handlers/host/simulated/simulation';
+import execa from 'execa';
+import { readMachine } from '../handlers/host/simulated/default-machine';
 import { SimulatedHost } from '../handlers/host/simulated/simulated-host';
 import { AGENT_SCRIPT } from '../handlers/domain/node-layout';
 import { runAgentCommand, type AgentResult } from './commands';
@@ -13,6 +14,27 @@ export interface AgentRun extends AgentResult {
   task: string;
   timeUtc: string;
   argv: string[];
+}
+
+/**
+ * Runs the agent that install copied onto the node: the task's command line, with the node's
+ * agent.js found in the simulated file system (a copy of the package's) and run as a process.
+ * A node without the agent fails the task, as Windows would.
+ */
+export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []): RunTaskAction {
+  return async (node, task) => {
+    for (const action of task.actions) {
+      const [script, ...argv] = action.arguments;
+      const model = await readMachine(modelPath);
+      const installed = model.nodes[node]?.files[(script ?? '').toLowerCase()]?.copiedFrom?.source;
+      if (!installed) {
+        log.push({ node, task: task.name, timeUtc: task.timeUtc, argv: action.arguments, exitCode: 2, output: `${script} does not exist on ${node}` });
+        continue;
+      }
+      const run = await execa(process.execPath, [installed, ...argv], { reject: false, env: { ARC_REMOTE_SUPPORT_HOST: `simulated:${modelPath}#${node}` } });
+      log.push({ node, task: task.name, timeUtc: task.timeUtc, argv, exitCode: run.exitCode, output: (run.exitCode === 0 ? run.stdout : run.stderr).trim() });
+    }
+  };
 }
 
 export function agentTaskRunner(modelPath: string, log: AgentRun[] = []): RunTaskAction {

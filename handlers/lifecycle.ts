@@ -8,6 +8,7 @@ import { selectHost, type HostBinding } from './host/select-host';
 import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
 import type { DesiredRecord } from './domain/desired-record';
+import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/node-access';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
@@ -61,8 +62,13 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
     };
 
   const jeaFor = (context: OperationContext) => (computerName: string) => loadJeaDefinition(context.extensionRoot, computerName);
-  const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'jea' | 'jeaFilePaths'>) =>
-    convergeLocalNode(await bindHost(context), { ...request, jea: jeaFor(context), jeaFilePaths: JEA_NODE_FILE_PATHS });
+  const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'jea' | 'jeaFilePaths' | 'agent'>) =>
+    convergeLocalNode(await bindHost(context), {
+      ...request,
+      jea: jeaFor(context),
+      jeaFilePaths: JEA_NODE_FILE_PATHS,
+      agent: () => agentInstallation(context.extensionRoot, version),
+    });
   const failIfNodeFailed = (report: LocalConvergeReport, message: string) => {
     const failure = report.result.failure;
     if (failure) throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);

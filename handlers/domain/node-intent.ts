@@ -7,7 +7,7 @@ import { expireTask, reconcileTask, retentionTask } from './task-definitions';
 import { formatUtc, isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
 import { expireTaskName } from './node-layout';
-import type { ManagedFile, NodeIntent, ObservedNode } from './node-plan';
+import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 
 export interface JeaDefinition {
   files: ManagedFile[];
@@ -22,8 +22,9 @@ export interface IntentInputs {
   now: Date;
   /** Who made this change, for the history: the owner's consent identity, "expiry", a local user. */
   changedBy: string;
-  /** The handler installs JEA; the node agent leaves it alone. */
+  /** The handler installs JEA and the agent; the node agent leaves them alone. */
   jea?: JeaDefinition;
+  agent?: AgentInstallation;
 }
 
 export type AccessChange = 'granted' | 'changed' | 'revoked' | 'expired' | null;
@@ -67,6 +68,7 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
     historyLines,
     events,
     jea: jea && { files: jea.files, sessionConfiguration: jea.sessionConfiguration },
+    agent: inputs.agent,
     tasks: {
       reconcile: reconcileTask({ registeredAt: now }),
       retention: retentionTask({ registeredAt: now }),

@@ -9,6 +9,11 @@ export const PRODUCT_NAME = 'ArcRemoteSupport';
 export const AGENT_FOLDER = 'C:\\Program Files\\ArcRemoteSupport';
 export const AGENT_NODE = `${AGENT_FOLDER}\\node.exe`;
 export const AGENT_SCRIPT = `${AGENT_FOLDER}\\agent.js`;
+export const AGENT_SCRIPTS_FOLDER = `${AGENT_FOLDER}\\scripts`;
+/** The version of the agent files in the folder, written after them: a half copy is copied again. */
+export const AGENT_VERSION_FILE = `${AGENT_FOLDER}\\version.txt`;
+/** The owner's module (Get-RemoteSupportAccess, Disable-RemoteSupport...) on PSModulePath. */
+export const OWNER_MODULE_FOLDER = 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupport';
 
 /** State, history and transcripts. */
 export const DATA_FOLDER = 'C:\\ProgramData\\ArcRemoteSupport';

@@ -11,7 +11,7 @@ import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../host/acl';
 import { op, type OperationRequest } from '../host/operations';
 import type { Grant } from './desired-state';
 import {
-  DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER,
+  AGENT_FOLDER, AGENT_VERSION_FILE, DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER, OWNER_MODULE_FOLDER,
   RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER, expireTaskName,
 } from './node-layout';
 
@@ -53,7 +53,15 @@ export interface NodeIntent {
    * the node agent: it manages access, and leaves the installation to the handler.
    */
   jea?: { files: ManagedFile[]; sessionConfiguration: string };
+  /** The agent's runtime and the owner's module, copied from the package (handler only). */
+  agent?: AgentInstallation;
   tasks: { reconcile: string; retention: string; expire?: { name: string; xml: string; replace: boolean } };
+}
+
+export interface AgentInstallation {
+  version: string;
+  folders: string[];
+  files: Array<{ source: string; path: string }>;
 }
 
 export interface Step {
@@ -76,7 +84,9 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
     op('getPath', { path: DATA_FOLDER }),
     op('getPath', { path: TRANSCRIPT_FOLDER }),
     op('getPath', { path: JEA_MODULE_FOLDER }),
-    ...[DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, ...jeaFiles].map((path) => op('readFile', { path })),
+    op('getPath', { path: AGENT_FOLDER }),
+    op('getPath', { path: OWNER_MODULE_FOLDER }),
+    ...[DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].map((path) => op('readFile', { path })),
   ];
 }
 
@@ -88,8 +98,8 @@ export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }
   const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index).enabled !== false : undefined);
   const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
   const files: Record<string, string | null> = {};
-  [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, ...jeaFiles].forEach((path, offset) => {
-    const read = value(11 + offset);
+  [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].forEach((path, offset) => {
+    const read = value(13 + offset);
     files[path] = read?.exists ? read.content : null;
   });
   return {
@@ -98,7 +108,13 @@ export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }
     openSessions: (value(4)?.sessions ?? []).length,
     tasks: ((value(5)?.names ?? []) as string[]).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
     files,
-    folders: { [DATA_FOLDER]: value(8)?.exists === true, [TRANSCRIPT_FOLDER]: value(9)?.exists === true, [JEA_MODULE_FOLDER]: value(10)?.exists === true },
+    folders: {
+      [DATA_FOLDER]: value(8)?.exists === true,
+      [TRANSCRIPT_FOLDER]: value(9)?.exists === true,
+      [JEA_MODULE_FOLDER]: value(10)?.exists === true,
+      [AGENT_FOLDER]: value(11)?.exists === true,
+      [OWNER_MODULE_FOLDER]: value(12)?.exists === true,
+    },
   };
 }
 
@@ -136,6 +152,13 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     const endpointChanged = !sameFile(SESSION_CONFIGURATION_FILE, intent.jea.sessionConfiguration);
     if (endpointChanged) add('write the JEA session configuration', op('writeFile', { path: SESSION_CONFIGURATION_FILE, content: intent.jea.sessionConfiguration, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
     if (endpointChanged || !observed.endpointRegistered) add(`register the JEA endpoint ${ENDPOINT_NAME}`, op('registerSessionConfiguration', { name: ENDPOINT_NAME, path: SESSION_CONFIGURATION_FILE }));
+  }
+
+  // The agent the tasks run, from its stable folder; the version file last, so a half copy is redone.
+  if (intent.agent && observed.files[AGENT_VERSION_FILE] !== intent.agent.version) {
+    for (const folder of intent.agent.folders) add(`create ${folder}`, op('ensureDirectory', { path: folder }));
+    for (const file of intent.agent.files) add(`copy ${file.path}`, op('copyFromHandler', file));
+    add(`record agent version ${intent.agent.version}`, op('writeFile', { path: AGENT_VERSION_FILE, content: intent.agent.version }));
   }
 
   // Tasks: the expiry task exists before anyone is given access.
@@ -186,6 +209,8 @@ function planRemoval(observed: ObservedNode): Step[] {
     if (observed.groups[key].exists) add(`remove group ${GROUPS[key]}`, op('removeLocalGroup', { name: GROUPS[key] }));
   }
   if (observed.folders[JEA_MODULE_FOLDER]) add('remove the JEA module', op('removePath', { path: JEA_MODULE_FOLDER }));
+  if (observed.folders[OWNER_MODULE_FOLDER]) add("remove the owner's module", op('removePath', { path: OWNER_MODULE_FOLDER }));
+  if (observed.folders[AGENT_FOLDER]) add('remove the agent', op('removePath', { path: AGENT_FOLDER }));
   if (observed.folders[DATA_FOLDER]) add('remove the data folder', op('removePath', { path: DATA_FOLDER }));
   return steps;
 }

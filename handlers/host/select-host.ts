@@ -1,7 +1,8 @@
 /**
  * Which Windows the handler works on. On Windows: this machine, through Windows PowerShell, with
  * the license read by the machine's managed identity. `ARC_REMOTE_SUPPORT_HOST=simulated:<file>`
- * selects the simulated machine kept in that file (the demo, the tests, and the Linux agent).
+ * selects the simulated machine kept in that file (the demo, the tests, and the Linux agent);
+ * `simulated:<file>#<node>` runs as another node of its cluster.
  */
 import path from 'path';
 import { MissingDependencyError } from '../../extension/errors';
@@ -20,9 +21,10 @@ export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
 export async function selectHost(environment: NodeJS.ProcessEnv, extensionRoot: string): Promise<HostBinding> {
   const choice = environment[HOST_VARIABLE];
   if (choice?.startsWith('simulated:')) {
-    const modelPath = choice.slice('simulated:'.length);
+    // simulated:<file>[#<node>]: the node this process runs on, when not the model's local node.
+    const [modelPath = '', localNode] = choice.slice('simulated:'.length).split('#');
     const [{ SimulatedHost }, { simulatedLicenseSource }] = await Promise.all([import('./simulated/simulated-host'), import('./simulated/simulated-license')]);
-    const host = new SimulatedHost(modelPath);
+    const host = new SimulatedHost(modelPath, { localNode });
     return { host, license: simulatedLicenseSource(modelPath), clock: () => host.now() };
   }
   if (choice) {

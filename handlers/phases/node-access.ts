@@ -10,7 +10,7 @@ import { formatUtc } from '../domain/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../domain/node-layout';
 import { buildNodeIntent, grantInForce, type JeaDefinition } from '../domain/node-intent';
 import { checkPrerequisites } from '../domain/prerequisites';
-import type { NodeIntent, ObservedNode } from '../domain/node-plan';
+import type { AgentInstallation, NodeIntent, ObservedNode } from '../domain/node-plan';
 import type { ProbeResult } from '../host/operations';
 import type { HostBinding } from '../host/select-host';
 import { resolveLicense, type ObservedLicenseSetting } from '../license/license-source';
@@ -28,6 +28,7 @@ export interface LocalConvergeRequest {
   observedLicense?: ObservedLicenseSetting;
   jea: (computerName: string) => Promise<JeaDefinition>;
   jeaFilePaths: string[];
+  agent: () => Promise<AgentInstallation>;
 }
 
 export interface LocalConvergeReport {
@@ -51,7 +52,15 @@ export async function convergeLocalNode(binding: HostBinding, request: LocalConv
         const license = await resolveLicense(binding.license, probe.arc.resourceId, request.observedLicense);
         requirePrerequisites({ probe, results: checkPrerequisites(probe, license) });
       }
-      return buildNodeIntent({ record, previous: current, observed, now: request.now, changedBy: request.changedBy, jea: await request.jea(probe.computerName) });
+      return buildNodeIntent({
+        record,
+        previous: current,
+        observed,
+        now: request.now,
+        changedBy: request.changedBy,
+        jea: await request.jea(probe.computerName),
+        agent: await request.agent(),
+      });
     },
   });
   return { record, result, substatus: nodeSubstatus(result, record, request.now, request.target === 'remove') };

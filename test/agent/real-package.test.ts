@@ -11,8 +11,8 @@ import { buildPackage } from '../../scripts/build/package';
 import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { runAgentStep, type AgentStepRequest, type AgentStepResult } from '../support/waagent';
-import { agentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
-import { GROUPS } from '../../handlers/domain/node-layout';
+import { installedAgentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
+import { AGENT_FOLDER, AGENT_VERSION_FILE, GROUPS, OWNER_MODULE_FOLDER } from '../../handlers/domain/node-layout';
 import { op } from '../../handlers/host/operations';
 import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
 import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
@@ -102,6 +102,14 @@ describe('the real package driven by the real Linux Azure agent', () => {
     expect(install.handlerStatus).toMatchObject({ version: '1.0.0', status: 'NotReady', message: 'Plugin installed but not enabled' });
     expect(commands(install)).toEqual(['install 1.0.0 -> 0']);
     expect(await state()).toMatchObject({ extensionVersion: '1.0.0', enabled: false });
+    // The agent's runtime and the owner's module were copied from the package onto the node.
+    const installedFiles = Object.values((await readMachine(machinePath)).nodes['ARC-NODE-1']!.files).map((file) => file.path);
+    expect(installedFiles).toEqual(
+      expect.arrayContaining([
+        `${AGENT_FOLDER}\\node.exe`, `${AGENT_FOLDER}\\agent.js`, `${AGENT_FOLDER}\\scripts\\HostBridge.ps1`, `${AGENT_FOLDER}\\scripts\\ArcRemoteSupport.Host.psm1`,
+        `${OWNER_MODULE_FOLDER}\\ArcRemoteSupport.psm1`, `${OWNER_MODULE_FOLDER}\\ArcRemoteSupport.psd1`, AGENT_VERSION_FILE,
+      ]),
+    );
     // The owner names the support engineers once.
     await new SimulatedHost(machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
 
@@ -131,11 +139,12 @@ describe('the real package driven by the real Linux Azure agent', () => {
     // Grant and configure never re-register the endpoint (that would restart WinRM).
     expect((await readMachine(machinePath)).nodes['ARC-NODE-1']!.winrmRestarts).toBe(restartsAfterInstall);
 
-    // The clock moves past the expiry: the Reconcile task (and the grant's Expire task) turn access off.
+    // The clock moves past the expiry: the tasks run the agent installed on the node, which turns access off.
     const runs: AgentRun[] = [];
     const afterExpiry = new Date(Date.parse(expiresAt) + 60_000);
-    await advanceClock(machinePath, afterExpiry.toISOString().replace(/\.\d{3}Z$/, 'Z'), agentTaskRunner(machinePath, runs));
-    expect(runs.map((run) => run.task)).toEqual(expect.arrayContaining(['Reconcile']));
+    await advanceClock(machinePath, afterExpiry.toISOString().replace(/\.\d{3}Z$/, 'Z'), installedAgentTaskRunner(machinePath, runs));
+    expect(runs.map((run) => run.task)).toEqual(expect.arrayContaining(['Reconcile', `Expire-${granted.applied.desired.grant.grantId}`]));
+    expect(runs.find((run) => run.task.startsWith('Expire-'))?.output).toContain('remove repair access');
     expect(runs.every((run) => run.exitCode === 0)).toBe(true);
     expect(await members()).toEqual({ diagnostics: [], repair: [] });
 
@@ -155,6 +164,9 @@ describe('the real package driven by the real Linux Azure agent', () => {
     // The old version's uninstall ran after the new update and destroyed nothing the new version needs.
     const updated = await state();
     expect(updated).toMatchObject({ extensionVersion: '1.0.1', enabled: true });
+    // The new version's agent replaced the old one on the node.
+    const versionFile = (await readMachine(machinePath)).nodes['ARC-NODE-1']!.files[AGENT_VERSION_FILE.toLowerCase()];
+    expect(Buffer.from(versionFile?.contentBase64 ?? '', 'base64').toString()).toBe('1.0.1');
     expect(updated.applied.desired.grant).toMatchObject({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f', expiresAt: regrantExpiry });
     expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
     await expect(fs.access(path.join(dataFolder, 'upgrade.json'))).rejects.toThrow();

@@ -1,0 +1,26 @@
+/**
+ * What the node agent needs on the node, taken from the package the handler runs from: the
+ * runtime (node.exe, agent.js and the modules it loads) into the stable agent folder, the
+ * PowerShell it drives Windows with into its scripts folder, and the owner's module onto
+ * PSModulePath. Files the package does not have are simply not copied (a development checkout).
+ */
+import { promises as fs } from 'fs';
+import path from 'path';
+import { AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER } from '../domain/node-layout';
+import type { AgentInstallation } from '../domain/node-plan';
+
+/** Package files the agent runs: handler-only files (handler.js, handler.cmd, the Azure SDK) stay behind. */
+const RUNTIME = ['node.exe', 'agent.js', 'simulated-host.js', 'simulated-license.js'];
+const AGENT_SCRIPTS = ['HostBridge.ps1', 'ArcRemoteSupport.Host.psm1'];
+const OWNER_MODULE = ['ArcRemoteSupport.psm1', 'ArcRemoteSupport.psd1'];
+
+export async function agentInstallation(extensionRoot: string, version: string): Promise<AgentInstallation> {
+  const files: AgentInstallation['files'] = [];
+  const offer = async (source: string, destination: string) => {
+    if (await fs.stat(source).then((stat) => stat.isFile(), () => false)) files.push({ source, path: destination });
+  };
+  for (const name of RUNTIME) await offer(path.join(extensionRoot, 'bin', name), `${AGENT_FOLDER}\\${name}`);
+  for (const name of AGENT_SCRIPTS) await offer(path.join(extensionRoot, 'scripts', name), `${AGENT_SCRIPTS_FOLDER}\\${name}`);
+  for (const name of OWNER_MODULE) await offer(path.join(extensionRoot, 'scripts', 'ArcRemoteSupport', name), `${OWNER_MODULE_FOLDER}\\${name}`);
+  return { version, folders: [AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER], files };
+}
