@@ -82,7 +82,7 @@ handle_disable / handle_uninstall, fed a one-handler goal state):
 Patched in the agent, at runtime only:
   * package download -> copy packageDir to <libDir>/<Publisher>.<Type>-<version>/;
   * HandlerManifest loading -> `bin\\handler.cmd <op>` becomes the Linux shim;
-  * the protocol -> a local stub that lists the requested versions (no network);
+  * the protocol -> a local stand-in that lists the requested versions (no network);
   * rawSettings -> substituted at the agent's own settings-file write
     (update_settings_file), because the agent only writes json.dumps() of a
     settings object and cannot produce malformed content itself;
@@ -189,7 +189,7 @@ def run_step(req, conf, event, logger, exthandlers):
             if item.endswith((".crt", ".prv")):
                 shutil.copy2(os.path.join(req["certDir"], item), os.path.join(lib_dir, item))
 
-    # --- Packages the stub protocol offers: the requested version(s) and whatever is installed.
+    # --- Packages the stand-in protocol offers: the requested version(s) and whatever is installed.
     packages = {}
     if req.get("version") and req.get("packageDir"):
         packages[req["version"]] = os.path.abspath(req["packageDir"])

@@ -47,7 +47,7 @@ function Get-StandInParameters($command) {
     return $names
 }
 
-function New-StubCmdletSource($command, $index) {
+function New-StandInCmdletSource($command, $index) {
     $verb, $noun = $command.name -split '-', 2
     $properties = foreach ($p in Get-StandInParameters $command) {
         $type = 'object'
@@ -56,7 +56,7 @@ function New-StubCmdletSource($command, $index) {
     }
     @"
     [Cmdlet("$verb", "$noun")]
-    public class Stub$index : PSCmdlet
+    public class StandIn$index : PSCmdlet
     {
 $($properties -join "`n")
         protected override void EndProcessing() { WriteObject(Echo.Of("$($command.name)", MyInvocation.BoundParameters)); }
@@ -64,7 +64,7 @@ $($properties -join "`n")
 "@
 }
 
-function New-StubFunctionSource($command) {
+function New-StandInFunctionSource($command) {
     $params = foreach ($p in Get-StandInParameters $command) {
         if ($switchNames -contains $p) { "[switch] `$$p" } else { "`$$p" }
     }
@@ -120,18 +120,18 @@ foreach ($target in $targets.Keys) {
     $cmdlets = @($targets[$target].cmdlets)
     $functions = @($targets[$target].functions)
     if ($cmdlets.Count -gt 0) {
-        $namespace = 'ArsStub_' + ($target -replace '\W', '_')
-        $stubs = foreach ($c in $cmdlets | Where-Object { $serviceCmdlets -notcontains $_.name }) { $index++; New-StubCmdletSource $c $index }
-        $stubFile = Join-Path $in.work "$namespace.cs"
-        Set-Content -Path $stubFile -Value "using System; using System.Linq; using System.Management.Automation;`nnamespace $namespace {`n$echoSource`n$($stubs -join "`n")`n}"
-        $sourceFiles = @($stubFile)
+        $namespace = 'ArsStandIn_' + ($target -replace '\W', '_')
+        $standIns = foreach ($c in $cmdlets | Where-Object { $serviceCmdlets -notcontains $_.name }) { $index++; New-StandInCmdletSource $c $index }
+        $standInFile = Join-Path $in.work "$namespace.cs"
+        Set-Content -Path $standInFile -Value "using System; using System.Linq; using System.Management.Automation;`nnamespace $namespace {`n$echoSource`n$($standIns -join "`n")`n}"
+        $sourceFiles = @($standInFile)
         if (@($cmdlets | Where-Object { $serviceCmdlets -contains $_.name }).Count -gt 0) { $sourceFiles += $in.serviceSource }
         Add-Type -Path $sourceFiles -OutputAssembly (Join-Path $folder "$target.dll") -OutputType Library
         $manifest.NestedModules += "$target.dll"
         $manifest.CmdletsToExport = @($cmdlets | ForEach-Object { $_.name })
     }
     if ($functions.Count -gt 0) {
-        Set-Content -Path (Join-Path $folder "$target.psm1") -Value (@($functions | ForEach-Object { New-StubFunctionSource $_ }) -join "`n")
+        Set-Content -Path (Join-Path $folder "$target.psm1") -Value (@($functions | ForEach-Object { New-StandInFunctionSource $_ }) -join "`n")
         $manifest.RootModule = "$target.psm1"
         $manifest.FunctionsToExport = @($functions | ForEach-Object { $_.name })
     }
