@@ -29,7 +29,13 @@ export interface LifecycleOptions {
 export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, OperationHandler> {
   const version = options.version;
   const storeFor = (context: OperationContext) => new StateStore(dataFolder(context.environment));
-  const bindHost = options.bindHost ?? ((context: OperationContext) => selectHost(context.environment, context.extensionRoot));
+  // One binding per run: the clock and the phases share it.
+  const bindings = new WeakMap<OperationContext, Promise<HostBinding>>();
+  const chooseHost = options.bindHost ?? ((context: OperationContext) => selectHost(context.environment, context.extensionRoot));
+  const bindHost = (context: OperationContext): Promise<HostBinding> => {
+    if (!bindings.has(context)) bindings.set(context, chooseHost(context));
+    return bindings.get(context)!;
+  };
 
   // Every run is journaled, failures included, except where uninstall has removed the folder.
   const journaled =

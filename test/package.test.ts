@@ -179,7 +179,7 @@ describe('package', () => {
     );
     // handler.js loads the lazy modules from beside itself, and carries none of their code.
     for (const lazy of LAZY_MODULES) {
-      expect(bundle).toContain(`import("./${lazy.file}")`);
+      expect(bundle).toContain(`require("./${lazy.file}")`);
       expect(bundle).not.toContain(`// ${lazy.source}`);
     }
   });

@@ -23,9 +23,11 @@ export async function selectHost(environment: NodeJS.ProcessEnv, extensionRoot: 
   if (choice?.startsWith('simulated:')) {
     // simulated:<file>[#<node>]: the node this process runs on, when not the model's local node.
     const [modelPath = '', localNode] = choice.slice('simulated:'.length).split('#');
-    const [{ SimulatedHost }, { simulatedLicenseSource }] = await Promise.all([import('./simulated/simulated-host'), import('./simulated/simulated-license')]);
+    const { SimulatedHost } = await import('./simulated/simulated-host');
     const host = new SimulatedHost(modelPath, { localNode });
-    return { host, license: simulatedLicenseSource(modelPath), clock: () => host.now() };
+    // Loaded only when a check needs the license: most runs never ask.
+    const license: AzureLicenseSource = { read: async (resourceId) => (await import('./simulated/simulated-license')).simulatedLicenseSource(modelPath).read(resourceId) };
+    return { host, license, clock: () => host.now() };
   }
   if (choice) {
     throw new MissingDependencyError(`${HOST_VARIABLE} is ${JSON.stringify(choice)}; the accepted value is simulated:<path of a machine model file>, or nothing on Windows.`);

@@ -76,6 +76,9 @@ export async function bundleHandler(options: BundleOptions): Promise<{ outFile: 
     charset: 'ascii' as const,
     legalComments: 'eof' as const,
     logLevel: 'warning' as const,
+    // Lazy modules load through require(): a real import() of a CommonJS file makes Node run its
+    // ESM loader and module lexer over it, which costs more than the whole handler start.
+    supported: { 'dynamic-import': false },
     write: true,
   };
   for (const lazy of LAZY_MODULES) {
