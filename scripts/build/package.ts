@@ -24,8 +24,8 @@ export interface PackageFolder {
 export const PACKAGE_FOLDERS: readonly PackageFolder[] = [
   // The PowerShell that runs on the node.
   { from: 'scripts/node', to: 'scripts', required: true },
-  // JEA role capability and session configuration files, when the generator has produced them.
-  { from: 'jea/generated', to: 'jea', required: false },
+  // The JEA module (role capabilities and manifest): the handler installs it on every node.
+  { from: 'jea/generated', to: 'jea', required: true },
 ];
 
 const HANDLER_MANIFEST = path.join(REPO_ROOT, 'manifests', 'HandlerManifest.json');

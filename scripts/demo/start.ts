@@ -34,7 +34,6 @@ async function main(): Promise<void> {
     const handler = path.join(REPO_ROOT, 'build', 'demo', build.version, 'handler.js');
     await bundleHandler({ identity: build, outFile: handler });
     await layOutExtensionFolder(root, handlerName);
-    await fs.cp(path.join(REPO_ROOT, 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
     versions[build.version] = { root, handler };
   }
   const machine = createDefaultMachine();

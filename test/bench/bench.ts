@@ -55,7 +55,6 @@ async function main(): Promise<void> {
     const root = path.join(work, 'ext');
     await layOutExtensionFolder(root, `${identity.publisher}.${identity.type}`);
     await fs.writeFile(path.join(root, 'config', '0.settings'), '');
-    await fs.cp(path.join(__dirname, '..', '..', 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
     const machinePath = path.join(work, 'machine.json');
     await writeMachine(machinePath, createDefaultMachine());
     const options: execa.Options = { cwd: root, env: { ConfigSequenceNumber: '0', ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` } };

@@ -27,7 +27,6 @@ export async function benchLaunchesPerCommand(emit: Emit): Promise<void> {
     const root = path.join(work, 'ext');
     const machinePath = path.join(work, 'machine.json');
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
-    await fs.cp(path.join(REPO, 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
     await writeMachine(machinePath, createDefaultMachine());
     const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` };
     const now = new Date();
@@ -120,7 +119,6 @@ export async function benchAccessChanges(emit: Emit): Promise<void> {
     const root = path.join(work, 'ext');
     const machinePath = path.join(work, 'machine.json');
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
-    await fs.cp(path.join(REPO, 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
     const start = new Date('2026-11-24T20:00:00Z');
     await writeMachine(machinePath, createDefaultMachine({ nowUtc: iso(start) }));
     const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` };

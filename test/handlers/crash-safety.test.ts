@@ -63,7 +63,6 @@ describe('crash safety', () => {
     const base = path.join(work, name);
     const root = path.join(base, 'ext');
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
-    await fs.cp(path.join(REPO, 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
     await writeHandlerSettings(root, 1, { publicSettings: grantSettings(NOW) });
     await writeHandlerSettings(root, 2, { publicSettings: { schemaVersion: 1, access: { level: 'None' } } });
     const machinePath = path.join(base, 'machine.json');

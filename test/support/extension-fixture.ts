@@ -51,8 +51,6 @@ export class ExtensionFixture {
     const root = path.join(base, 'ArcRemoteSupport.WindowsRemoteSupport-1.0.0');
     const fixture = new ExtensionFixture(base, root, path.join(base, 'data'));
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
-    // The JEA module files, where the package carries them.
-    await fs.cp(path.join(__dirname, '..', '..', 'jea', 'generated'), path.join(root, 'jea'), { recursive: true });
     const machine = createDefaultMachine();
     change?.(machine);
     await writeMachine(fixture.machinePath, machine);
