@@ -2,7 +2,8 @@ import path from 'path';
 
 /**
  * Where the extension keeps what must outlive one version of the package: state, history, the
- * upgrade marker and the handler lock. On Windows that is `%ProgramData%\ArcRemoteSupport`
+ * upgrade marker and the handler lock. On Windows this is the node's data folder too (DATA_FOLDER
+ * in node-layout.ts): install creates it SYSTEM and Administrators only, and uninstall removes it. On Windows that is `%ProgramData%\ArcRemoteSupport`
  * (readable by SYSTEM and Administrators); `ARC_REMOTE_SUPPORT_DATA` overrides it for tests
  * and the simulated machine (elsewhere than Windows the default is /var/lib/arc-remote-support).
  */

@@ -79,9 +79,14 @@ describe('host failures in the handler', () => {
   let fixture: ExtensionFixture | undefined;
   afterEach(() => fixture?.remove());
 
-  it('installs on a cluster whose peer node is down without failing', async () => {
+  it('installs on a cluster whose peer node is down, naming that node, its state and the fix', async () => {
     fixture = await ExtensionFixture.create((machine) => (machine.nodes['ARC-NODE-2']!.power = 'Off'));
     expect((await fixture.run('install', { sequenceNumber: 0 })).exitCode).toBe(0);
+    const substatus = (await fixture.status(0)).status.substatus;
+    expect(substatus.map((item) => item.name)).toEqual(['Node ARC-NODE-1', 'Node ARC-NODE-2']);
+    expect(substatus[1]!.formattedMessage.message).toBe(
+      'cluster node Down; not managed from ARC-NODE-1: each node is its own Arc machine, so deploy the extension on ARC-NODE-2 too.',
+    );
   });
 
   it('reports a Windows host that cannot be read as a failure naming the phase and operation', async () => {
