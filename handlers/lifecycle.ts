@@ -11,6 +11,8 @@ import type { DesiredRecord } from './domain/desired-record';
 import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/node-access';
+import { convergePeers, peersOf, unmanagedPeerSubstatus, type PeerNode } from './phases/peer-nodes';
+import type { ErrorDetail } from '../extension/errors';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
 
 export interface LifecycleOptions {
@@ -68,38 +70,76 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
     };
 
   const jeaFor = (context: OperationContext) => (computerName: string) => loadJeaDefinition(context.extensionRoot, computerName);
+  const agentFor = (context: OperationContext) => () => agentInstallation(context.extensionRoot, version);
   const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'jea' | 'jeaFilePaths' | 'agent'>) =>
-    convergeLocalNode(await bindHost(context), {
-      ...request,
-      jea: jeaFor(context),
-      jeaFilePaths: JEA_NODE_FILE_PATHS,
-      agent: () => agentInstallation(context.extensionRoot, version),
-    });
+    convergeLocalNode(await bindHost(context), { ...request, jea: jeaFor(context), jeaFilePaths: JEA_NODE_FILE_PATHS, agent: agentFor(context) });
   const failIfNodeFailed = (report: LocalConvergeReport, message: string) => {
     const failure = report.result.failure;
     if (failure) throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
   };
 
+  /**
+   * After the local node: the cluster's other nodes. `cover` converges every peer (installOnPeers);
+   * `keep` converges only the peers covered before (disable); `release` cleans the peers covered
+   * before and reports the rest. Returns the substatus of the whole cluster and the peers covered now.
+   */
+  const withPeers = async (
+    context: OperationContext,
+    state: RecordedState,
+    local: LocalConvergeReport,
+    request: { mode: 'cover' | 'keep' | 'release'; phase: string; now: Date; changedBy: string; checkPrerequisites: 'always' | 'when-granting' | 'never'; target: (current: DesiredRecord) => DesiredRecord },
+  ): Promise<{ substatus: ErrorDetail[]; coveredPeers: string[]; peerProblems: number }> => {
+    const localName = local.result.probe?.computerName ?? 'this node';
+    const covered = new Set((state.coveredPeers ?? []).map((name) => name.toUpperCase()));
+    const cluster = peersOf(local.result.probe);
+    // Covered peers that left the cluster's list are still ours to clean.
+    const known = [...cluster, ...[...covered].filter((name) => !cluster.some((peer) => peer.name.toUpperCase() === name)).map((name): PeerNode => ({ name, state: 'Unknown' }))];
+    const chosen = request.mode === 'cover' ? known : known.filter((peer) => covered.has(peer.name.toUpperCase()));
+    const others = cluster.filter((peer) => !chosen.includes(peer));
+    const reports = chosen.length
+      ? await convergePeers(await bindHost(context), {
+          phase: request.phase,
+          now: request.now,
+          localNode: localName,
+          peers: chosen,
+          mode: request.mode === 'release' ? 'release' : 'cover',
+          target: request.target,
+          changedBy: request.changedBy,
+          checkPrerequisites: request.checkPrerequisites,
+          previouslyCovered: [...covered],
+          jea: jeaFor(context),
+          jeaFilePaths: JEA_NODE_FILE_PATHS,
+          agent: agentFor(context),
+        })
+      : [];
+    for (const report of reports) {
+      if (report.mayHoldOurs) covered.add(report.name.toUpperCase());
+      else covered.delete(report.name.toUpperCase());
+    }
+    return {
+      substatus: [...local.substatus, ...reports.map((report) => report.substatus), ...unmanagedPeerSubstatus(others, localName)],
+      coveredPeers: [...covered].sort(),
+      peerProblems: reports.filter((report) => report.substatus.status !== 'success').length,
+    };
+  };
+
   return {
     install: journaled(async (context, store, at) => {
       const marker = await store.readUpgradeMarker();
+      const publicSettings = await publicSettingsIfReadable(context);
       // Installs the JEA module, groups, endpoint, tasks and data folder; keeps any access already recorded.
-      const report = await converge(context, {
-        phase: 'install',
-        now: at,
-        target: (current) => current,
-        changedBy: 'install',
-        checkPrerequisites: 'always',
-        observedLicense: await observedLicenseIfReadable(context),
-      });
+      const request = { phase: 'install', now: at, target: (current: DesiredRecord) => current, changedBy: 'install', checkPrerequisites: 'always' as const };
+      const report = await converge(context, { ...request, observedLicense: observedLicenseOf(publicSettings) });
       failIfNodeFailed(report, 'Install');
       const state = await currentState(store, version);
-      await store.writeState({ ...state, extensionVersion: version });
+      const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(publicSettings) ? 'cover' : 'release' });
+      await store.writeState({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers });
+      const status = cluster.peerProblems ? 'warning' : 'success';
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
-        return { status: 'success', message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.`, substatus: report.substatus };
+        return { status, message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${peerNote(cluster)}`, substatus: cluster.substatus };
       }
-      return { status: 'success', message: `Installed version ${version}.`, substatus: report.substatus };
+      return { status, message: `Installed version ${version}.${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     enable: journaled(async (context, store, at) => {
@@ -113,20 +153,22 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         if (isExpired(desired.grant, at) && !alreadyApplied) rejectExpiredNewGrant(desired.grant, at);
       }
       const record: DesiredRecord = { enabled: true, retentionDays: desired.retentionDays, grant: desired.grant ?? null };
-      const report = await converge(context, {
+      const request = {
         phase: 'enable',
         now: at,
         target: () => record,
         changedBy: desired.grant?.consent.acceptedBy ?? 'extension settings',
         // Only giving access needs an eligible machine: revoking must always work.
-        checkPrerequisites: 'when-granting',
-        observedLicense: observedLicenseOf(settings.publicSettings),
-      });
+        checkPrerequisites: 'when-granting' as const,
+      };
+      const report = await converge(context, { ...request, observedLicense: observedLicenseOf(settings.publicSettings) });
       failIfNodeFailed(report, 'Enable');
+      const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release' });
       await store.writeState({
         ...state,
         extensionVersion: version,
         enabled: true,
+        coveredPeers: cluster.coveredPeers,
         applied: {
           sequenceNumber: settings.sequenceNumber,
           appliedAt: at.toISOString(),
@@ -138,8 +180,9 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const access = revokedOnNode
         ? `Access: none (grant ${desired.grant!.grantId} was revoked on the machine by its owner; grant again to give access).`
         : describeAccess(desired, at);
-      const warned = revokedOnNode || report.substatus.some((item) => item.status === 'warning');
-      return { status: warned ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}`, substatus: report.substatus };
+      const pinned = versionMarkerNote(settings.publicSettings, version);
+      const warned = revokedOnNode || pinned !== '' || cluster.substatus.some((item) => item.status !== 'success');
+      return { status: warned ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}${pinned}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     update: journaled(async (context, store, at) => {
@@ -152,14 +195,18 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
 
     disable: journaled(async (context, store, at) => {
       const upgrading = await isBeingReplaced(store, version);
-      // The old version's disable during an update keeps access: the new version takes over at once.
-      if (!upgrading) {
-        const report = await converge(context, { phase: 'disable', now: at, target: (current) => ({ ...current, enabled: false }), changedBy: 'disable', checkPrerequisites: 'never' });
-        failIfNodeFailed(report, 'Disable');
-      }
       const state = await currentState(store, version);
-      await store.writeState({ ...state, enabled: false });
-      return { status: 'success', message: `Disabled: access is off; the installation is kept.` };
+      // The old version's disable during an update keeps access: the new version takes over at once.
+      if (upgrading) {
+        await store.writeState({ ...state, enabled: false });
+        return { status: 'success', message: `Disabled: access is off; the installation is kept.` };
+      }
+      const request = { phase: 'disable', now: at, target: (current: DesiredRecord) => ({ ...current, enabled: false }), changedBy: 'disable', checkPrerequisites: 'never' as const };
+      const report = await converge(context, request);
+      failIfNodeFailed(report, 'Disable');
+      const cluster = await withPeers(context, state, report, { ...request, mode: 'keep' });
+      await store.writeState({ ...state, enabled: false, coveredPeers: cluster.coveredPeers });
+      return { status: cluster.peerProblems ? 'warning' : 'success', message: `Disabled: access is off; the installation is kept.${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     uninstall: journaled(async (context, store, at) => {
@@ -169,8 +216,12 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       }
       const report = await converge(context, { phase: 'uninstall', now: at, target: 'remove', changedBy: 'uninstall', checkPrerequisites: 'never' });
       failIfNodeFailed(report, 'Uninstall');
+      const cluster = await withPeers(context, await currentState(store, version), report, { phase: 'uninstall', now: at, target: (current) => current, changedBy: 'uninstall', checkPrerequisites: 'never', mode: 'release' });
       await store.removeEverything();
-      return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.', substatus: report.substatus };
+      if (cluster.peerProblems) {
+        return { status: 'warning', message: `Uninstalled from this node; ${cluster.peerProblems} covered peer(s) could not be cleaned (see each node).`, substatus: cluster.substatus };
+      }
+      return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.', substatus: cluster.substatus };
     }),
   };
 }
@@ -185,13 +236,29 @@ function observedLicenseOf(publicSettings: Record<string, unknown>): ObservedLic
   return publicSettings.observedLicense as ObservedLicenseSetting | undefined;
 }
 
-/** Install does not judge the settings (enable reports bad ones) but uses a license they carry. */
-async function observedLicenseIfReadable(context: OperationContext): Promise<ObservedLicenseSetting | undefined> {
+/** Install does not judge the settings (enable reports bad ones) but uses what they carry. */
+async function publicSettingsIfReadable(context: OperationContext): Promise<Record<string, unknown>> {
   try {
-    return observedLicenseOf((await context.loadSettings({ publicOnly: true })).publicSettings);
+    return (await context.loadSettings({ publicOnly: true })).publicSettings;
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+function installOnPeersOf(publicSettings: Record<string, unknown>): boolean {
+  return (publicSettings.cluster as { installOnPeers?: boolean } | undefined)?.installOnPeers === true;
+}
+
+/** The version an Azure Policy assignment pins (major.minor), when it is not the one running. */
+function versionMarkerNote(publicSettings: Record<string, unknown>, version: string): string {
+  const marker = publicSettings.versionMarker;
+  if (typeof marker !== 'string') return '';
+  const running = version.split('.').slice(0, 2).join('.');
+  return marker === running ? '' : ` The settings pin version ${marker} (versionMarker) but ${version} runs: update the extension to ${marker}, or change the marker.`;
+}
+
+function peerNote(cluster: { substatus: ErrorDetail[]; peerProblems: number }): string {
+  return cluster.peerProblems ? ` ${cluster.peerProblems} cluster node(s) need attention (see each node).` : '';
 }
 
 /** The recorded state, or a fresh one. Unreadable state counts as none: access fails closed. */

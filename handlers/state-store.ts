@@ -20,6 +20,8 @@ export interface RecordedState {
   schemaVersion: 1;
   extensionVersion: string;
   enabled: boolean;
+  /** Cluster peers this node's extension covers (cluster.installOnPeers): uninstall cleans them. */
+  coveredPeers?: string[];
   applied?: {
     sequenceNumber: number;
     appliedAt: string;

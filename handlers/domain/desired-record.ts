@@ -9,6 +9,11 @@ export interface DesiredRecord {
   enabled: boolean;
   retentionDays: number;
   grant: Grant | null;
+  /**
+   * Set on a cluster peer the extension of another node covers (`cluster.installOnPeers`): that
+   * node's name. Absent on a node whose own extension manages it.
+   */
+  managedFrom?: string;
 }
 
 export const NO_ACCESS: DesiredRecord = { enabled: true, retentionDays: DEFAULT_RETENTION_DAYS, grant: null };
@@ -21,7 +26,8 @@ export function serializeDesiredRecord(record: DesiredRecord): string {
     supportRequestId: record.grant.supportRequestId,
     consent: { termsVersion: record.grant.consent.termsVersion, acceptedAt: record.grant.consent.acceptedAt.toISOString(), acceptedBy: record.grant.consent.acceptedBy },
   };
-  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, grant: grant ?? null }, null, 2)}\n`;
+  const managedFrom = record.managedFrom ? { managedFrom: record.managedFrom } : {};
+  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null }, null, 2)}\n`;
 }
 
 /**
@@ -38,6 +44,7 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
       record: {
         enabled: value.enabled,
         retentionDays: Number.isInteger(value.retentionDays) ? value.retentionDays : DEFAULT_RETENTION_DAYS,
+        ...(typeof value.managedFrom === 'string' && value.managedFrom ? { managedFrom: value.managedFrom } : {}),
         grant: grant
           ? {
               level: grant.level as GrantLevel,

@@ -1,7 +1,6 @@
 /**
  * The handler's part on the local node: observe, check prerequisites when access is being given,
- * converge, and report one substatus per cluster node. Peers are reported, not managed: each node
- * is its own Arc machine and runs its own extension.
+ * converge, and report the node's substatus. The cluster's other nodes are peer-nodes.ts' part.
  */
 import { ExitCode, HandlerError } from '../../extension/errors';
 import type { ErrorDetail } from '../../extension/errors';
@@ -46,7 +45,9 @@ export async function convergeLocalNode(binding: HostBinding, request: LocalConv
       if (!probe) throw new HandlerError(ExitCode.Failure, "Could not read this machine's operating system, memory and Arc agent state.");
       const current = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null).record;
       if (request.target === 'remove') return removal();
-      record = withoutLocallyRevokedGrant(request.target(current), observed.files[HISTORY_FILE] ?? null);
+      // This node's own extension manages it from now on, even if a peer's extension covered it before.
+      const { managedFrom: _coveredBefore, ...target } = request.target(current);
+      record = withoutLocallyRevokedGrant(target, observed.files[HISTORY_FILE] ?? null);
       const granting = grantInForce(record, request.now) !== undefined;
       if (request.checkPrerequisites === 'always' || (request.checkPrerequisites === 'when-granting' && granting)) {
         const license = await resolveLicense(binding.license, probe.arc.resourceId, request.observedLicense);
@@ -84,11 +85,12 @@ export function withoutLocallyRevokedGrant(record: DesiredRecord, history: strin
   return revokedLocally ? { ...record, grant: null } : record;
 }
 
-function removal(): NodeIntent {
+/** The intent that removes everything of the extension from a node. */
+export function removal(): NodeIntent {
   return { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
 }
 
-/** One substatus per cluster node: the local one with what was done, peers as not managed from here. */
+/** The local node's substatus: what was done, and the access it has now. */
 function nodeSubstatus(result: ConvergeResult, record: DesiredRecord, now: Date, removed: boolean): ErrorDetail[] {
   const local = result.probe?.computerName ?? 'this node';
   const grant = grantInForce(record, now);
@@ -101,14 +103,5 @@ function nodeSubstatus(result: ConvergeResult, record: DesiredRecord, now: Date,
         ? { name: `Node ${local}`, status: 'warning', code: 0, message: `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${local}; ${changes}.` }
         : { name: `Node ${local}`, status: 'success', code: 0, message: `${state}; ${changes}.` },
   ];
-  for (const peer of result.probe?.cluster?.nodes ?? []) {
-    if (peer.name.toLowerCase() === local.toLowerCase()) continue;
-    items.push({
-      name: `Node ${peer.name}`,
-      status: 'success',
-      code: 0,
-      message: `cluster node ${peer.state}; not managed from ${local}: each node is its own Arc machine, so deploy the extension on ${peer.name} too.`,
-    });
-  }
   return items;
 }

@@ -79,6 +79,19 @@ describe('lifecycle commands', () => {
     await expect(fs.access(fixture.dataFolder)).rejects.toThrow();
   });
 
+  it('warns when the version an Azure Policy pins (versionMarker) is not the one running', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '1.0' } });
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    expect((await fixture.status(0)).status).toMatchObject({ status: 'success', formattedMessage: { message: 'Access: none. Settings 0 applied.' } });
+    await fixture.writeSettings(1, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '1.1' } });
+    expect((await fixture.run('enable', { sequenceNumber: 1, now: start })).exitCode).toBe(0);
+    expect((await fixture.status(1)).status).toMatchObject({
+      status: 'warning',
+      formattedMessage: { message: 'Access: none. Settings 1 applied. The settings pin version 1.1 (versionMarker) but 1.0.0 runs: update the extension to 1.1, or change the marker.' },
+    });
+  });
+
   it('journals every run with the manager environment, failures included', async () => {
     await fixture.run('install', { now: start });
     await fixture.writeSettingsText(0, '{broken');

@@ -85,7 +85,7 @@ describe('host failures in the handler', () => {
     const substatus = (await fixture.status(0)).status.substatus;
     expect(substatus.map((item) => item.name)).toEqual(['Node ARC-NODE-1', 'Node ARC-NODE-2']);
     expect(substatus[1]!.formattedMessage.message).toBe(
-      'cluster node Down; not managed from ARC-NODE-1: each node is its own Arc machine, so deploy the extension on ARC-NODE-2 too.',
+      'cluster node Down; not managed from ARC-NODE-1: each node is its own Arc machine, so deploy the extension on ARC-NODE-2 too (or set cluster.installOnPeers to cover it from ARC-NODE-1).',
     );
   });
 

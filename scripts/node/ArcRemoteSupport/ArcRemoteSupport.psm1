@@ -152,7 +152,7 @@ desired.json as handlers/domain/desired-record.ts parseDesiredRecord reads it: m
 grant; unreadable or unexpected means no grant too (access fails closed), with Problem saying why.
 #>
 function Read-DesiredRecord {
-    $record = @{ Exists = $false; Problem = $null; Enabled = $true; RetentionDays = $script:DefaultRetentionDays; Grant = $null }
+    $record = @{ Exists = $false; Problem = $null; Enabled = $true; RetentionDays = $script:DefaultRetentionDays; Grant = $null; ManagedFrom = $null }
     $full = Resolve-LocalPath $script:DesiredStateFile
     if (-not [System.IO.File]::Exists($full)) { return $record }
     $record.Exists = $true
@@ -166,6 +166,9 @@ function Read-DesiredRecord {
     $record.Enabled = [bool] $value.enabled
     $days = Get-ObjectProperty $value 'retentionDays'
     if ($days -is [int] -or $days -is [long]) { $record.RetentionDays = [int] $days }
+    # A cluster peer covered by another node's extension names that node; kept when rewritten.
+    $managedFrom = Get-ObjectProperty $value 'managedFrom'
+    if ($managedFrom -is [string] -and $managedFrom.Length -gt 0) { $record.ManagedFrom = $managedFrom }
     $grant = Get-ObjectProperty $value 'grant'
     if ($null -ne $grant) {
         $consent = Get-ObjectProperty $grant 'consent'
@@ -188,9 +191,11 @@ function Read-DesiredRecord {
 }
 
 # desired.json with no grant, byte for byte as serializeDesiredRecord writes it.
-function Format-NoGrantRecord([bool] $Enabled, [int] $RetentionDays) {
+function Format-NoGrantRecord([bool] $Enabled, [int] $RetentionDays, [string] $ManagedFrom) {
     $lines = @('{', '  "schemaVersion": 1,', ('  "enabled": ' + (ConvertTo-JsonValue $Enabled) + ','),
-        ('  "retentionDays": ' + $RetentionDays + ','), '  "grant": null', '}')
+        ('  "retentionDays": ' + $RetentionDays + ','))
+    if ($ManagedFrom) { $lines += ('  "managedFrom": ' + (ConvertTo-JsonValue $ManagedFrom) + ',') }
+    $lines += @('  "grant": null', '}')
     return ($lines -join "`n") + "`n"
 }
 
@@ -561,7 +566,7 @@ function Disable-RemoteSupport {
     try {
         $full = Resolve-LocalPath $script:DesiredStateFile
         if ([System.IO.Directory]::Exists((Resolve-LocalPath $script:DataFolder))) {
-            $text = Format-NoGrantRecord $record.Enabled $record.RetentionDays
+            $text = Format-NoGrantRecord $record.Enabled $record.RetentionDays $record.ManagedFrom
             $current = $null
             if ([System.IO.File]::Exists($full)) { $current = [System.IO.File]::ReadAllText($full) }
             if ($current -cne $text) { Write-FileAtomically $full $text; $summary.RecordCleared = $true }
