@@ -371,10 +371,15 @@ function Invoke-WriteFile($Op) {
 }
 
 # Copies a file of the machine running the handler (the package) to the node, unless the node's
-# copy already has the same bytes (compared by SHA-256: the runtime is tens of megabytes).
+# copy already has the same bytes (compared by SHA-256: the runtime is tens of megabytes). On a
+# peer node the bridge has staged the file there first and passes the SHA-256 it sent: a staged
+# file that no longer has it is not copied.
 function Invoke-CopyFromHandler($Op) {
     $path = Get-OpPath $Op
     $source = Get-OpField $Op 'source'
+    $expected = Get-OpField $Op 'sha256' -Optional
+    # A Windows path resolves through the drive (the same path on Windows; the node's drive in tests).
+    if ($source -match '^[A-Za-z]:\\') { $source = Resolve-WindowsPath $source }
     $full = $path.Full
     if (-not [System.IO.File]::Exists($source)) {
         throw (New-HostError 'NotFound' "The file '$source' to copy does not exist on the machine running the handler." $source)
@@ -383,9 +388,12 @@ function Invoke-CopyFromHandler($Op) {
     if (-not [System.IO.Directory]::Exists([System.IO.Path]::GetDirectoryName($full))) {
         throw (New-HostError 'NotFound' "Cannot write '$($path.Text)': the folder '$($path.Parent)' does not exist." $path.Parent)
     }
+    $sourceHash = (Get-FileHash -LiteralPath $source -Algorithm SHA256).Hash
+    if ($null -ne $expected -and $sourceHash -ne $expected) {
+        throw (New-HostError 'Failed' "The copy of '$($path.Text)' sent to this node changed before it was used (SHA-256 $sourceHash, sent $expected)." $path.Text)
+    }
     if ([System.IO.File]::Exists($full)) {
-        $same = (Get-FileHash -LiteralPath $source -Algorithm SHA256).Hash -eq (Get-FileHash -LiteralPath $full -Algorithm SHA256).Hash
-        if ($same) { return [ordered]@{ copied = $false } }
+        if ($sourceHash -eq (Get-FileHash -LiteralPath $full -Algorithm SHA256).Hash) { return [ordered]@{ copied = $false } }
     }
     [System.IO.File]::Copy($source, $full, $true)
     return [ordered]@{ copied = $true }

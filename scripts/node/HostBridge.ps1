@@ -17,9 +17,12 @@ start of powershell.exe costs hundreds of milliseconds. Protocol with handlers/h
   exit 1  the batch could not run (unreadable request, module missing); one line on stderr says why.
 
 After a failed operation with stopOnError (the default), the rest are reported with code Skipped.
-A batch for another node of the cluster runs there through Invoke-Command, carrying the module's
-text; if the node cannot be reached, every operation without a result is reported NodeUnreachable
-(or AccessDenied when the node refused the connection).
+A batch for another node of the cluster runs there in one PSSession, carrying the module's text;
+if the node cannot be reached, every operation without a result is reported NodeUnreachable (or
+AccessDenied when the node refused the connection). copyFromHandler reads a file of this machine,
+which the other node cannot see (remoting does not hand on credentials): each such file is first
+sent with Copy-Item -ToSession into a staging folder there, unless the destination already has the
+same bytes, and the operation then copies from that folder, checking the SHA-256 it was sent with.
 #>
 
 Set-StrictMode -Version 3.0
@@ -78,17 +81,72 @@ function Get-RemoteFailureCode($ErrorRecord) {
     return 'Failed'
 }
 
-# Runs on the other node: loads the module from its text and runs the same batch loop there.
+# Runs on the other node: loads the module from its text and runs the same batch loop there, with
+# the sources of copyFromHandler replaced by the files staged there (index -> source, sha256).
 $RemoteBatch = {
-    param([string] $ModuleText, [string] $RequestText)
+    param([string] $ModuleText, [string] $RequestText, [hashtable] $StagedSources)
     $ErrorActionPreference = 'Stop'
     $ProgressPreference = 'SilentlyContinue'
     $WarningPreference = 'SilentlyContinue'
     $null = New-Module -Name 'ArcRemoteSupport.Host' -ScriptBlock ([ScriptBlock]::Create($ModuleText)) | Import-Module
     $request = ConvertFrom-RequestJson $RequestText
+    $all = @($request.operations)
+    foreach ($key in @($StagedSources.Keys)) {
+        $staged = $StagedSources[$key]
+        $all[[int] $key].source = [string] $staged.source
+        $all[[int] $key] | Add-Member -NotePropertyName 'sha256' -NotePropertyValue ([string] $staged.sha256) -Force
+    }
     $stopOnError = $true
     if ($null -ne $request.PSObject.Properties['stopOnError'] -and $request.stopOnError -is [bool]) { $stopOnError = $request.stopOnError }
-    Invoke-HostBatch -Operations @($request.operations) -StopOnError $stopOnError 3>$null 4>$null 5>$null 6>$null
+    Invoke-HostBatch -Operations $all -StopOnError $stopOnError 3>$null 4>$null 5>$null 6>$null
+}
+
+# Sends the sources of the batch's copyFromHandler operations to the other node. A destination that
+# already has the bytes is its own source (the copy is then a no-op there); other files go to a
+# staging folder under the node's Windows\Temp. Returns the folder (or $null) and index -> source.
+function Send-CopySources($Session, [object[]] $Operations) {
+    $sources = @{}
+    $wanted = @{}
+    for ($i = 0; $i -lt $Operations.Count; $i++) {
+        $op = $Operations[$i]
+        if ([string] (Get-ObjectField $op 'op') -ne 'copyFromHandler') { continue }
+        $source = [string] (Get-ObjectField $op 'source')
+        # A missing source is left as it is: the operation reports it, named, on the node.
+        if (-not [System.IO.File]::Exists($source)) { continue }
+        $sources[[string] $i] = @{ source = $source; path = [string] (Get-ObjectField $op 'path'); sha256 = (Get-FileHash -LiteralPath $source -Algorithm SHA256).Hash }
+    }
+    if ($sources.Count -eq 0) { return @{ Folder = $null; Staged = @{} } }
+    $destinations = @{}
+    foreach ($key in $sources.Keys) { $destinations[$key] = $sources[$key].path }
+    $present = Invoke-Command -Session $Session -ErrorAction Stop -ArgumentList $destinations -ScriptBlock {
+        param([hashtable] $Destinations)
+        $hashes = @{}
+        foreach ($key in @($Destinations.Keys)) {
+            try { $hashes[$key] = (Get-FileHash -LiteralPath $Destinations[$key] -Algorithm SHA256 -ErrorAction Stop).Hash } catch { $hashes[$key] = $null }
+        }
+        $hashes
+    }
+    $folder = 'C:\Windows\Temp\ArcRemoteSupport-' + [Guid]::NewGuid().ToString('N')
+    $created = $false
+    foreach ($key in @($sources.Keys)) {
+        $entry = $sources[$key]
+        if ($present[$key] -eq $entry.sha256) { $wanted[$key] = @{ source = $entry.path; sha256 = $entry.sha256 }; continue }
+        if (-not $created) {
+            Invoke-Command -Session $Session -ErrorAction Stop -ArgumentList $folder -ScriptBlock { param([string] $Folder) $null = New-Item -ItemType Directory -Path $Folder -Force }
+            $created = $true
+        }
+        $staged = $folder + '\' + $key + '.bin'
+        Copy-Item -LiteralPath $entry.source -Destination $staged -ToSession $Session -ErrorAction Stop
+        $wanted[$key] = @{ source = $staged; sha256 = $entry.sha256 }
+    }
+    if (-not $created) { $folder = $null }
+    return @{ Folder = $folder; Staged = $wanted }
+}
+
+function Get-ObjectField($Object, [string] $Name) {
+    $property = $Object.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return $property.Value
 }
 
 try {
@@ -117,8 +175,13 @@ try {
         # midway reports exactly the operations that have no result.
         $reported = 0
         $moduleText = [System.IO.File]::ReadAllText($modulePath)
+        $session = $null
+        $staging = $null
         try {
-            Invoke-Command -ComputerName ([string] $node) -ScriptBlock $RemoteBatch -ArgumentList $moduleText, $received.Text `
+            $session = New-PSSession -ComputerName ([string] $node) -ErrorAction Stop
+            $sent = Send-CopySources $session $operations
+            $staging = $sent.Folder
+            Invoke-Command -Session $session -ScriptBlock $RemoteBatch -ArgumentList $moduleText, $received.Text, $sent.Staged `
                 -ErrorAction Stop 3>$null 4>$null 5>$null 6>$null |
                 ForEach-Object { Write-ProtocolLine ([string] $_); $reported++ }
         }
@@ -127,6 +190,17 @@ try {
             $message = Get-ShortMessage ("Node '$node': " + $_.Exception.Message)
             for ($i = $reported; $i -lt $operations.Count; $i++) {
                 Write-ProtocolLine (Format-ErrorLine $i $operations[$i] $code $message (Get-OpTarget $operations[$i]))
+            }
+        }
+        finally {
+            if ($null -ne $session) {
+                if ($null -ne $staging) {
+                    # Best effort: the batch's results stand either way (stderr would fail the batch), and
+                    # what is left is a copy of the package's public files in the node's temp folder.
+                    try { Invoke-Command -Session $session -ArgumentList $staging -ScriptBlock { param([string] $Folder) Remove-Item -LiteralPath $Folder -Recurse -Force } -ErrorAction Stop }
+                    catch { $null = $_ }
+                }
+                Remove-PSSession -Session $session -ErrorAction SilentlyContinue
             }
         }
     }

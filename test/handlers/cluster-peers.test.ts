@@ -121,7 +121,7 @@ describe('cluster.installOnPeers', () => {
     });
     expect(await peer()).toEqual(peerBefore);
 
-    await powerOn(fixture.machinePath, PEER);
+    await powerOn(fixture.machinePath, PEER, agentTaskRunner(fixture.machinePath, []));
     await nameEngineers();
     expect((await fixture.run('enable', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
     expect(await nodeLine(1, PEER)).toMatchObject({ status: 'success' });

@@ -32,11 +32,17 @@ const scenarios: Scenario[] = [
   { name: 'enable with a grant', operation: 'enable:grant', before: ['install'] },
   { name: 'enable with a revoke', operation: 'enable:revoke', before: ['install', 'enable:grant'] },
   { name: 'uninstall', operation: 'uninstall', before: ['install', 'enable:grant'] },
+  // cluster.installOnPeers: the same commands also converge the peer, ARC-NODE-2.
+  { name: 'enable with a grant covering the peer', operation: 'enable:cluster', before: ['install'] },
+  { name: 'uninstall from a covered peer', operation: 'uninstall', before: ['install', 'enable:cluster'] },
 ];
 
-/** What must match after a re-run: everything of ours on the node, without times and counters. */
+/** What must match after a re-run: everything of ours on every node, without times and counters. */
 function footprint(model: MachineModel): unknown {
-  const node = model.nodes[model.localNode]!;
+  return Object.fromEntries(Object.entries(model.nodes).map(([name, node]) => [name, nodeFootprint(node)]));
+}
+
+function nodeFootprint(node: MachineModel['nodes'][string]): unknown {
   return {
     groups: Object.values(node.groups).map((group) => `${group.name}: ${[...group.members].sort().join(',')}`).sort(),
     endpoints: Object.values(node.sessionConfigurations).map((endpoint) => `${endpoint.name} ${endpoint.configFilePath}`).sort(),
@@ -45,6 +51,14 @@ function footprint(model: MachineModel): unknown {
     files: Object.values(node.files).map((file) => `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${file.contentBase64 ?? ''} ${file.sddl ?? ''}`}`).sort(),
     sessions: node.sessions.length,
   };
+}
+
+/** The owner lists the engineers on every node that has the group (install made it). */
+async function nameEngineers(machinePath: string): Promise<void> {
+  const host = new SimulatedHost(machinePath);
+  for (const node of Object.keys((await readMachine(machinePath)).nodes)) {
+    await host.execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner', node }).catch(() => undefined);
+  }
 }
 
 describe('crash safety', () => {
@@ -65,12 +79,13 @@ describe('crash safety', () => {
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
     await writeHandlerSettings(root, 1, { publicSettings: grantSettings(NOW) });
     await writeHandlerSettings(root, 2, { publicSettings: { schemaVersion: 1, access: { level: 'None' } } });
+    await writeHandlerSettings(root, 3, { publicSettings: { ...grantSettings(NOW), cluster: { installOnPeers: true } } });
     const machinePath = path.join(base, 'machine.json');
     await writeMachine(machinePath, createDefaultMachine());
     const data = path.join(base, 'data');
     const run = async (step: string) => {
       const [command, variant] = step.split(':');
-      const sequence = variant === 'grant' ? '1' : variant === 'revoke' ? '2' : '0';
+      const sequence = { grant: '1', revoke: '2', cluster: '3' }[variant ?? ''] ?? '0';
       return execa(process.execPath, [handler, command!], {
         cwd: root,
         reject: false,
@@ -84,7 +99,7 @@ describe('crash safety', () => {
     // The reference: the command run once, uninterrupted.
     const reference = await setUp(`${scenario.name}-reference`);
     for (const step of scenario.before) expect((await reference.run(step)).exitCode).toBe(0);
-    await new SimulatedHost(reference.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' }).catch(() => undefined);
+    await nameEngineers(reference.machinePath);
     expect((await reference.run(scenario.operation)).exitCode).toBe(0);
     const expected = footprint(await readMachine(reference.machinePath));
 
@@ -92,7 +107,7 @@ describe('crash safety', () => {
     for (let skip = 0; ; skip++) {
       const attempt = await setUp(`${scenario.name}-${skip}`);
       for (const step of scenario.before) expect((await attempt.run(step)).exitCode).toBe(0);
-      await new SimulatedHost(attempt.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' }).catch(() => undefined);
+      await nameEngineers(attempt.machinePath);
       const model = await readMachine(attempt.machinePath);
       model.faults = [{ operation: '*', skip, action: 'kill' }];
       await writeMachine(attempt.machinePath, model);

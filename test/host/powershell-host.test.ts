@@ -67,6 +67,7 @@ function makeModel(): MachineModel {
 interface Fixture {
   host: PowerShellHost;
   root: string;
+  dir: string;
   readModel(): MachineModel;
 }
 
@@ -75,7 +76,7 @@ afterAll(async () => {
   await Promise.all(tempDirs.map((d) => fs.rm(d, { recursive: true, force: true })));
 });
 
-async function setup(model: MachineModel = makeModel()): Promise<Fixture> {
+async function setup(model: MachineModel = makeModel(), env: Record<string, string> = {}): Promise<Fixture> {
   const dir = await makeTempDir('powershell-host');
   tempDirs.push(dir);
   const modelPath = path.join(dir, 'model.json');
@@ -86,9 +87,9 @@ async function setup(model: MachineModel = makeModel()): Promise<Fixture> {
     powershellExe: pwsh,
     scriptsDir,
     entryScript: standInEntry,
-    env: { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: root },
+    env: { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: root, ...env },
   });
-  return { host, root, readModel: () => JSON.parse(readFileSync(modelPath, 'utf8')) as MachineModel };
+  return { host, root, dir, readModel: () => JSON.parse(readFileSync(modelPath, 'utf8')) as MachineModel };
 }
 
 function values(outcomes: OperationOutcome[]): unknown[] {
@@ -262,6 +263,48 @@ describe('PowerShellHost with the stand-in Windows', () => {
     expect(readFileSync(path.join(root, 'NODE2', 'C', 'ProgramData', 'ArcRemoteSupport', 'peer.txt'), 'utf8')).toBe('peer');
     expect(existsSync(path.join(root, 'NODE1', 'C', 'ProgramData', 'ArcRemoteSupport', 'peer.txt'))).toBe(false);
     expect(host.launches).toBe(1);
+  });
+
+  test('copyFromHandler to another node sends the file with Copy-Item -ToSession, only when its bytes differ there', async () => {
+    const work = await makeTempDir('powershell-host-copy');
+    tempDirs.push(work);
+    const copyLog = path.join(work, 'copies.log');
+    const { host, root } = await setup(makeModel(), { ARS_STANDIN_COPY_LOG: copyLog });
+    const source = path.join(work, 'agent.js');
+    await fs.writeFile(source, 'agent version 1\n');
+    const agentFolder = 'C:\\Program Files\\ArcRemoteSupport';
+    const batch = [op('ensureDirectory', { path: agentFolder }), op('copyFromHandler', { source, path: `${agentFolder}\\agent.js` })];
+    const sent = () => fs.readFile(copyLog, 'utf8').then((text) => text.trim().split('\n'), () => []);
+    const onPeer = path.join(root, 'NODE2', 'C', 'Program Files', 'ArcRemoteSupport', 'agent.js');
+    const staging = () => fs.readdir(path.join(root, 'NODE2', 'C', 'Windows', 'Temp')).then((names) => names.filter((name) => name.startsWith('ArcRemoteSupport-')), () => []);
+
+    expect(values(await host.execute(batch, { phase: 'peer install', node: 'NODE2' }))).toEqual([{ created: true }, { copied: true }]);
+    expect(readFileSync(onPeer, 'utf8')).toBe('agent version 1\n');
+    expect(existsSync(path.join(root, 'NODE1', 'C', 'Program Files', 'ArcRemoteSupport', 'agent.js'))).toBe(false);
+    expect(await sent()).toEqual([expect.stringMatching(/^NODE2 C:\\Windows\\Temp\\ArcRemoteSupport-[0-9a-f]{32}\\1\.bin$/)]);
+    expect(await staging()).toEqual([]);
+
+    // The same bytes are already there: nothing crosses the network.
+    expect(values(await host.execute(batch, { phase: 'peer install', node: 'NODE2' }))).toEqual([{ created: false }, { copied: false }]);
+    expect(await sent()).toHaveLength(1);
+
+    await fs.writeFile(source, 'agent version 2\n');
+    expect(values(await host.execute(batch, { phase: 'peer update', node: 'NODE2' }))).toEqual([{ created: false }, { copied: true }]);
+    expect(readFileSync(onPeer, 'utf8')).toBe('agent version 2\n');
+    expect(await sent()).toHaveLength(2);
+
+    const missing = await host.execute([op('copyFromHandler', { source: path.join(work, 'nothing.js'), path: `${agentFolder}\\x.js` })], { phase: 'peer install', node: 'NODE2' });
+    expect(missing[0]).toMatchObject({ ok: false, error: { code: 'NotFound', message: expect.stringContaining('nothing.js') } });
+  });
+
+  test('a staged copy whose SHA-256 is not the one sent is not used', async () => {
+    const { host, dir } = await setup();
+    const source = path.join(dir, 'agent.js');
+    await fs.writeFile(source, 'changed on the way\n');
+    const staged = { ...op('copyFromHandler', { source, path: `${FOLDER}\\agent.js` }), sha256: 'A'.repeat(64) } as OperationRequest;
+    const [outcome] = await host.execute([op('ensureDirectory', { path: FOLDER }), staged], { phase: 'peer install' }).then((all) => all.slice(1));
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'Failed', message: expect.stringMatching(/changed before it was used/) } });
+    expect(existsSync(path.join(dir, 'machines', 'NODE1', 'C', 'ProgramData', 'ArcRemoteSupport', 'agent.js'))).toBe(false);
   });
 
   const everyKind: OperationRequest[] = [

@@ -287,6 +287,14 @@ describe('Disable-RemoteSupport', () => {
     expect((await fs.readFile(m.onDisk(layout.HISTORY_FILE), 'utf8')).split('\n')).toHaveLength(5);
   });
 
+  it('on a peer covered from another node, keeps that mark: the covering node still manages it', async () => {
+    const m = await machine({ ...ACTIVE, managedFrom: 'ARC-NODE-2' });
+    const { errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+    expect(errors).toEqual([]);
+    const text = await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8');
+    expect(text).toBe(serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null, managedFrom: 'ARC-NODE-2' }));
+  });
+
   it('changes nothing with -WhatIf, nor when it cannot ask for confirmation', async () => {
     const m = await machine(ACTIVE);
     const model = JSON.stringify(m.readModel());

@@ -98,40 +98,97 @@ function Initialize-StandIn {
     Set-StandInNode ([string] (Read-StandInModel).localNode)
 }
 
-# Invoke-Command -ComputerName: the node must be on and must let us in; the script block then runs
-# "there" (current node and C: switched), from its text as a remote session would receive it.
-function Invoke-Command {
-    [CmdletBinding()]
-    param([Parameter(Mandatory = $true)] [string[]] $ComputerName, [Parameter(Mandatory = $true)] [scriptblock] $ScriptBlock,
-        [object[]] $ArgumentList = @())
-    $name = ([string] $ComputerName[0]).Split('.')[0].ToUpperInvariant()
+# Whether a remoting connection to $Name would open: the node must be on and must let us in. When
+# not, writes the error Windows PowerShell writes (through $Cmdlet) and returns $false.
+function Test-StandInConnection($Cmdlet, [string] $Name, [string] $Activity) {
     $model = Read-StandInModel
-    $node = $model.nodes[$name]
+    $node = $model.nodes[$Name]
     if ($null -eq $node -or $node.power -eq 'Off') {
         $exception = New-Object System.Management.Automation.Remoting.PSRemotingTransportException(
-            "Connecting to remote server $name failed with the following error message : WinRM cannot complete the operation. " +
+            "Connecting to remote server $Name failed with the following error message : WinRM cannot complete the operation. " +
             'Verify that the specified computer name is valid, that the computer is accessible over the network, and that a ' +
             'firewall exception for the WinRM service is enabled and allows access from this computer.')
         $exception.ErrorCode = 53
-        $PSCmdlet.WriteError((New-StandInError $exception.Message 'WinRMOperationTimeout,PSSessionStateBroken' OpenError $name $exception))
-        return
+        $Cmdlet.WriteError((New-StandInError $exception.Message "WinRMOperationTimeout,$Activity" OpenError $Name $exception))
+        return $false
     }
     if ($node.remoteAccess -eq 'Denied') {
         $exception = New-Object System.Management.Automation.Remoting.PSRemotingTransportException(
-            "Connecting to remote server $name failed with the following error message : Access is denied.")
+            "Connecting to remote server $Name failed with the following error message : Access is denied.")
         $exception.ErrorCode = 5
-        $PSCmdlet.WriteError((New-StandInError $exception.Message 'AccessDenied,PSSessionStateBroken' OpenError $name $exception))
+        $Cmdlet.WriteError((New-StandInError $exception.Message "AccessDenied,$Activity" OpenError $Name $exception))
+        return $false
+    }
+    return $true
+}
+
+# Runs $Action with $Name as the current node (its computer name and C: drive), then switches back.
+function Invoke-OnStandInNode([string] $Name, [scriptblock] $Action) {
+    $previous = Get-CurrentNodeName
+    Set-StandInNode $Name
+    try { & $Action }
+    finally { Set-StandInNode $previous }
+}
+
+function ConvertTo-StandInNodeName([string] $ComputerName) { return $ComputerName.Split('.')[0].ToUpperInvariant() }
+
+# New-PSSession -ComputerName: a session object naming the node, once the connection would open.
+function New-PSSession {
+    [CmdletBinding()]
+    param([Parameter(Mandatory = $true)] [string[]] $ComputerName)
+    $name = ConvertTo-StandInNodeName ([string] $ComputerName[0])
+    if (-not (Test-StandInConnection $PSCmdlet $name 'PSSessionOpenFailed')) { return }
+    [pscustomobject]@{ ComputerName = $name; State = 'Opened'; Availability = 'Available' }
+}
+
+function Remove-PSSession {
+    [CmdletBinding()]
+    param([Parameter(Mandatory = $true)] $Session)
+    $Session.State = 'Closed'
+}
+
+# Invoke-Command -ComputerName or -Session: the script block runs "there" (current node and C:
+# switched), from its text as a remote session would receive it.
+function Invoke-Command {
+    [CmdletBinding(DefaultParameterSetName = 'ComputerName')]
+    param([Parameter(Mandatory = $true, ParameterSetName = 'ComputerName')] [string[]] $ComputerName,
+        [Parameter(Mandatory = $true, ParameterSetName = 'Session')] $Session,
+        [Parameter(Mandatory = $true)] [scriptblock] $ScriptBlock,
+        [object[]] $ArgumentList = @())
+    if ($PSCmdlet.ParameterSetName -eq 'Session') {
+        if ($Session.State -ne 'Opened') { throw 'The session is closed.' }
+        $name = [string] $Session.ComputerName
+    }
+    else {
+        $name = ConvertTo-StandInNodeName ([string] $ComputerName[0])
+        if (-not (Test-StandInConnection $PSCmdlet $name 'PSSessionStateBroken')) { return }
+    }
+    $remote = [scriptblock]::Create($ScriptBlock.ToString())
+    Invoke-OnStandInNode $name { & $remote @ArgumentList }
+}
+
+# Copy-Item -ToSession copies a file of this machine to the session's node (its C: drive); the
+# real Copy-Item does everything else. $env:ARS_STANDIN_COPY_LOG, when set, gets one line per
+# file sent, so tests can tell what crossed to the node.
+function Copy-Item {
+    [CmdletBinding()]
+    param([string[]] $LiteralPath, [string[]] $Path, [Parameter(Position = 1)] [string] $Destination, $ToSession, [switch] $Force, [switch] $Recurse)
+    if ($null -eq $ToSession) {
+        $null = $PSBoundParameters.Remove('ToSession')
+        Microsoft.PowerShell.Management\Copy-Item @PSBoundParameters
         return
     }
-    $previous = Get-CurrentNodeName
-    Set-StandInNode $name
-    try {
-        $remote = [scriptblock]::Create($ScriptBlock.ToString())
-        & $remote @ArgumentList
+    $source = Select-FirstPath $LiteralPath $Path
+    if ($ToSession.State -ne 'Opened') { throw 'The session is closed.' }
+    $node = [string] $ToSession.ComputerName
+    Invoke-OnStandInNode $node {
+        $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination)
+        if (-not [System.IO.Directory]::Exists([System.IO.Path]::GetDirectoryName($target))) {
+            throw (New-StandInError "Could not find a part of the path '$Destination'." 'CopyError,Microsoft.PowerShell.Commands.CopyItemCommand' WriteError $Destination (New-Object System.IO.DirectoryNotFoundException("Could not find a part of the path '$Destination'.")))
+        }
+        [System.IO.File]::Copy($source, $target, $true)
     }
-    finally {
-        Set-StandInNode $previous
-    }
+    if ($env:ARS_STANDIN_COPY_LOG) { [System.IO.File]::AppendAllText($env:ARS_STANDIN_COPY_LOG, "$node $Destination`n") }
 }
 
 #endregion
@@ -775,7 +832,7 @@ function Get-WinEvent {
 #endregion
 
 Export-ModuleMember -Function @(
-    'Initialize-StandIn', 'Invoke-Command',
+    'Initialize-StandIn', 'Invoke-Command', 'New-PSSession', 'Remove-PSSession', 'Copy-Item',
     'Get-CimInstance', 'Get-ItemProperty', 'azcmagent',
     'Get-Acl', 'Set-Acl', 'Remove-Item',
     'Get-LocalGroup', 'New-LocalGroup', 'Set-LocalGroup', 'Remove-LocalGroup',
