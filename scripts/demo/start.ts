@@ -66,13 +66,20 @@ async function main(): Promise<void> {
     schemaVersion: 1,
     access: { level, grantId, expiresAt: iso(new Date(from.getTime() + 8 * 3_600_000)), supportRequestId: 'TKT-2611240001', consent: { ...consent, acceptedAt: iso(from) } },
     retentionDays: 30,
+    // This node's extension also covers the cluster's other node.
+    cluster: { installOnPeers: true },
   });
   const first = randomUUID();
 
   say('Install the extension (prerequisites, JEA module and endpoint, groups, scheduled tasks)');
   await run(identity.version, 'install', 0);
   say(`The owner names the support engineers once: CONTOSO\\engineer1 in '${GROUPS.engineers}'`);
-  await new SimulatedHost(machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
+  for (const node of Object.keys(machine.nodes)) {
+    await new SimulatedHost(machinePath).execute(
+      [op('ensureLocalGroup', { name: GROUPS.engineers, description: 'Support engineers' }), op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })],
+      { phase: 'owner', node },
+    );
+  }
   say('Grant Diagnostics for 8 hours, after accepting the terms');
   await settings(1, grant('Diagnostics', first));
   await run(identity.version, 'enable', 1);
@@ -88,7 +95,7 @@ async function main(): Promise<void> {
   say('Eight hours pass with no extension manager run: the Expire task ends access');
   const runs: AgentRun[] = [];
   await advanceClock(machinePath, iso(new Date(now.getTime() + 8 * 3_600_000 + 60_000)), agentTaskRunner(machinePath, runs));
-  for (const agentRun of runs.filter((item) => !item.output.endsWith('nothing to change'))) console.log(`   task ${agentRun.task} at ${agentRun.timeUtc}: ${agentRun.output}`);
+  for (const agentRun of runs.filter((item) => !item.output.endsWith('nothing to change'))) console.log(`   task ${agentRun.task} on ${agentRun.node} at ${agentRun.timeUtc}: ${agentRun.output}`);
   const simulatedNow = new Date((await readMachine(machinePath)).clock.nowUtc);
 
   say('Grant Diagnostics again for a new support request');
@@ -101,14 +108,15 @@ async function main(): Promise<void> {
   await run(next.version, 'install', 4);
   await run(next.version, 'enable', 4);
   say('Revoke');
-  await settings(5, { schemaVersion: 1, access: { level: 'None' } });
+  await settings(5, { schemaVersion: 1, access: { level: 'None' }, cluster: { installOnPeers: true } });
   await run(next.version, 'enable', 5);
   say('Uninstall');
   await run(next.version, 'uninstall', 5);
 
-  const node = (await readMachine(machinePath)).nodes[machine.localNode]!;
-  const left = [...Object.keys(node.groups), ...Object.keys(node.tasks), ...Object.keys(node.sessionConfigurations)];
-  console.log(`\nLeft on ${machine.localNode} after uninstall: ${left.length === 0 ? 'nothing of the extension' : left.join(', ')}.`);
+  for (const [name, node] of Object.entries((await readMachine(machinePath)).nodes)) {
+    const left = [...Object.keys(node.groups), ...Object.keys(node.tasks), ...Object.keys(node.sessionConfigurations)];
+    console.log(`${name === machine.localNode ? '\n' : ''}Left on ${name} after uninstall: ${left.length === 0 ? 'nothing of the extension' : left.join(', ')}.`);
+  }
   await fs.rm(work, { recursive: true, force: true });
 }
 

@@ -4,6 +4,7 @@
  * new settings, enable after a reboot, update to a higher version in the agent's order, disable,
  * uninstall. Every status file must pass the agent's own parser.
  */
+import { createHash } from 'crypto';
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import path from 'path';
@@ -192,6 +193,47 @@ describe('the real package driven by the real Linux Azure agent', () => {
     // No secret anywhere the agent or the handler wrote.
     const logs = await execa('grep', ['-r', '-l', SECRET, libDir, `${libDir}-log`], { reject: false });
     expect(logs.stdout).toBe('');
+  }, 300_000);
+
+  it("covers the cluster's other node with cluster.installOnPeers: the package's agent runs there and ends access at the expiry", async () => {
+    const clusterMachine = path.join(work, 'cluster-machine.json');
+    await writeMachine(clusterMachine, createDefaultMachine());
+    const peerFootprint = async () => {
+      const node = (await readMachine(clusterMachine)).nodes['ARC-NODE-2']!;
+      return { groups: Object.keys(node.groups).sort(), tasks: Object.keys(node.tasks).sort(), files: Object.values(node.files).map((file) => file.path).sort() };
+    };
+    const pristine = await peerFootprint();
+    const clusterStep = (request: Partial<AgentStepRequest> & Pick<AgentStepRequest, 'op'>) =>
+      step({ libDir: path.join(work, 'lib-cluster'), env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data-cluster'), ARC_REMOTE_SUPPORT_HOST: `simulated:${clusterMachine}` }, ...request });
+    const host = new SimulatedHost(clusterMachine);
+    expect(commands(await clusterStep({ op: 'install' }))).toEqual(['install 1.0.0 -> 0']);
+    for (const node of ['ARC-NODE-1', 'ARC-NODE-2']) {
+      await host.execute([op('ensureLocalGroup', { name: GROUPS.engineers, description: 'engineers' }), op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner', node });
+    }
+
+    const grant = grantSettings(NOW) as { access: { expiresAt: string } };
+    const settings = { publicSettings: { ...grant, cluster: { installOnPeers: true } } };
+    const enable = await clusterStep({ op: 'enable', seq: 0, settings });
+    expectParsedStatus(enable, { operation: 'Enable', status: 'success', code: 0 });
+    const peerLine = enable.status?.substatus.find((item) => item.name === 'Node ARC-NODE-2');
+    expect(peerLine?.message).toMatch(/^access Diagnostics until \S+Z, covered from ARC-NODE-1; \d+ change\(s\) applied\.$/);
+    // The peer got the package's own agent runtime, byte for byte.
+    const peer = (await readMachine(clusterMachine)).nodes['ARC-NODE-2']!;
+    const copied = peer.files[`${AGENT_FOLDER}\\agent.js`.toLowerCase()];
+    expect(copied?.copiedFrom?.sha256).toBe(createHash('sha256').update(await fs.readFile(path.join(packages['1.0.0']!, 'bin', 'agent.js'))).digest('hex'));
+    const peerMembers = async () => (await readMachine(clusterMachine)).nodes['ARC-NODE-2']!.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? [];
+    expect(await peerMembers()).toEqual(['CONTOSO\\engineer1']);
+
+    // Past the expiry, the peer's own Expire task runs the agent installed there.
+    const runs: AgentRun[] = [];
+    const expiresAt = Date.parse(grant.access.expiresAt);
+    await advanceClock(clusterMachine, new Date(expiresAt + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), installedAgentTaskRunner(clusterMachine, runs));
+    expect(runs.filter((run) => run.node === 'ARC-NODE-2' && run.task.startsWith('Expire-')).map((run) => run.exitCode)).toEqual([0]);
+    expect(await peerMembers()).toEqual([]);
+
+    const uninstall = await clusterStep({ op: 'uninstall', seq: 0 });
+    expect(uninstall.agentError).toBeNull();
+    expect(await peerFootprint()).toEqual(pristine);
   }, 300_000);
 
   it.each([
