@@ -249,12 +249,17 @@ function installOnPeersOf(publicSettings: Record<string, unknown>): boolean {
   return (publicSettings.cluster as { installOnPeers?: boolean } | undefined)?.installOnPeers === true;
 }
 
-/** The version an Azure Policy assignment pins (major.minor), when it is not the one running. */
+/**
+ * The version an Azure Policy assignment asks for (major.minor). Automatic upgrade brings newer
+ * minor versions of the same major, so only an older minor or another major is worth a warning.
+ */
 function versionMarkerNote(publicSettings: Record<string, unknown>, version: string): string {
   const marker = publicSettings.versionMarker;
   if (typeof marker !== 'string') return '';
-  const running = version.split('.').slice(0, 2).join('.');
-  return marker === running ? '' : ` The settings pin version ${marker} (versionMarker) but ${version} runs: update the extension to ${marker}, or change the marker.`;
+  const [wantedMajor, wantedMinor] = marker.split('.').map(Number);
+  const [major, minor] = version.split('.').map(Number);
+  if (major === wantedMajor && (minor ?? 0) >= (wantedMinor ?? 0)) return '';
+  return ` The settings ask for version ${marker} (versionMarker) but ${version} runs: update the extension to ${marker}, or change the marker.`;
 }
 
 function peerNote(cluster: { substatus: ErrorDetail[]; peerProblems: number }): string {

@@ -79,7 +79,7 @@ describe('lifecycle commands', () => {
     await expect(fs.access(fixture.dataFolder)).rejects.toThrow();
   });
 
-  it('warns when the version an Azure Policy pins (versionMarker) is not the one running', async () => {
+  it('warns when the version an Azure Policy asks for (versionMarker) is newer, or of another major, than the one running', async () => {
     await fixture.run('install', { now: start });
     await fixture.writeSettings(0, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '1.0' } });
     await fixture.run('enable', { sequenceNumber: 0, now: start });
@@ -88,8 +88,15 @@ describe('lifecycle commands', () => {
     expect((await fixture.run('enable', { sequenceNumber: 1, now: start })).exitCode).toBe(0);
     expect((await fixture.status(1)).status).toMatchObject({
       status: 'warning',
-      formattedMessage: { message: 'Access: none. Settings 1 applied. The settings pin version 1.1 (versionMarker) but 1.0.0 runs: update the extension to 1.1, or change the marker.' },
+      formattedMessage: { message: 'Access: none. Settings 1 applied. The settings ask for version 1.1 (versionMarker) but 1.0.0 runs: update the extension to 1.1, or change the marker.' },
     });
+    // A newer minor version came by automatic upgrade: what the marker asked for, or better.
+    await fixture.writeSettings(2, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '1.0' } });
+    await fixture.runAs('1.2.0', 'enable', { sequenceNumber: 2, now: start });
+    expect((await fixture.status(2)).status.status).toBe('success');
+    await fixture.writeSettings(3, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '2.0' } });
+    await fixture.runAs('1.2.0', 'enable', { sequenceNumber: 3, now: start });
+    expect((await fixture.status(3)).status.status).toBe('warning');
   });
 
   it('journals every run with the manager environment, failures included', async () => {
