@@ -1,0 +1,110 @@
+/** The emulator's public types: what tests and the CLI's tests code against. */
+import type { TokenCredential } from '@azure/core-auth';
+
+export type MachineStatus = 'Connected' | 'Disconnected' | 'Expired';
+export type MachineLicense = 'PayAsYouGo' | 'SoftwareAssurance' | 'None';
+
+export interface EmulatedMachineSpec {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  /** Default 'westeurope'. */
+  location?: string;
+  /** Default 'Connected'. Only a Connected machine runs extension operations. */
+  status?: MachineStatus;
+  /** Default 'windows'. */
+  osName?: 'windows' | 'linux';
+  tags?: Record<string, string>;
+  /**
+   * Default 'PayAsYouGo'. Shapes `properties.licenseProfile` and `licenseProfiles/default` as Azure
+   * does for Windows machines; a Linux machine has no Windows license, so no license profile.
+   */
+  license?: MachineLicense;
+}
+
+export type ExtensionRunKind = 'create' | 'update' | 'delete' | 'upgrade';
+
+export interface ExtensionRun {
+  /** The machine as it is now. */
+  machine: EmulatedMachineSpec;
+  extensionName: string;
+  kind: ExtensionRunKind;
+  /**
+   * The extension's configuration after the write (publisher, type, typeHandlerVersion, settings,
+   * protectedSettings, enableAutomaticUpgrade, forceUpdateTag, ...); for 'upgrade' the new
+   * typeHandlerVersion is set; for 'delete' the configuration being removed.
+   */
+  properties: Record<string, any>;
+  /** The configuration before the write (null on create). */
+  previousProperties: Record<string, any> | null;
+}
+
+export interface ExtensionInstanceView {
+  name?: string;
+  type?: string;
+  typeHandlerVersion?: string;
+  status: { code: string; level: 'Info' | 'Warning' | 'Error'; displayStatus?: string; message: string; time?: string };
+}
+
+export interface ExtensionRunResult {
+  provisioningState: 'Succeeded' | 'Failed';
+  instanceView?: ExtensionInstanceView;
+}
+
+export interface ArmEmulatorOptions {
+  machines: EmulatedMachineSpec[];
+  /** Per subscription; counts PUT/PATCH/DELETE/POST. Default: no limit. */
+  writeBucket?: { burst: number; refillPerSecond: number };
+  /** How long a long-running operation stays InProgress before runExtension is called (default 30). */
+  operationMs?: number;
+  /** What the machine's extension manager does with a write. Default: Succeeded with a plain instance view. */
+  runExtension?: (run: ExtensionRun) => Promise<ExtensionRunResult>;
+  /** Record traffic for validateTraffic (default true). */
+  validate?: boolean;
+  /** Machines per page in list responses before a nextLink (default 100). */
+  pageSize?: number;
+}
+
+export interface TrafficRecord {
+  method: string;
+  /** The absolute URL the client asked for. */
+  url: string;
+  requestHeaders: Record<string, string>;
+  requestBody: unknown;
+  status: number;
+  responseHeaders: Record<string, string>;
+  responseBody: unknown;
+}
+
+export interface ArmEmulatorCounters {
+  /** Writes (PUT/PATCH/DELETE/POST) that passed authentication, api-version and the write throttle. */
+  writes: number;
+  throttled: number;
+  conflicts: number;
+  unauthorized: number;
+}
+
+export interface ArmEmulator {
+  /** 'https://127.0.0.1:<port>' (TLS with a certificate made at start with openssl; its CA in caFile). */
+  endpoint: string;
+  caFile: string;
+  /** PEM. */
+  ca: string;
+  /**
+   * Env vars for a child process so that DefaultAzureCredential gets a token from the emulator through
+   * the real Azure Arc managed identity flow: IDENTITY_ENDPOINT, IMDS_ENDPOINT, NODE_EXTRA_CA_CERTS.
+   */
+  credentialEnvironment(): Record<string, string>;
+  /** A TokenCredential for in-process use of the SDK (returns the emulator's token). */
+  credential: TokenCredential;
+  traffic: TrafficRecord[];
+  counters: ArmEmulatorCounters;
+  machine(subscriptionId: string, resourceGroup: string, name: string): EmulatedMachineSpec | undefined;
+  /** A machine that becomes Connected runs the operations queued while it was away. */
+  setMachineStatus(subscriptionId: string, resourceGroup: string, name: string, status: MachineStatus): void;
+  /** The stored resource as GET returns it. */
+  extension(subscriptionId: string, resourceGroup: string, machine: string, extensionName: string): Record<string, any> | undefined;
+  /** Validates every recorded request and response against HybridCompute.json with oav; human-readable problems (empty when all valid). */
+  validateTraffic(): Promise<string[]>;
+  close(): Promise<void>;
+}
