@@ -545,3 +545,23 @@ describe('the initiative', () => {
     for (const reference of references_) expect(section).toContain(String(reference.policyDefinitionReferenceId));
   });
 });
+
+describe('the emulated Resource Manager', () => {
+  it("accepts the remediation's extension PUT, and the request and response pass the API document", async () => {
+    const { startArmEmulator } = await import('../support/arm-emulator');
+    const { rawRequest } = await import('../arm-emulator/emulator-clients');
+    const subscriptionId = '00000000-0000-0000-0000-000000000001';
+    const emulator = await startArmEmulator({ operationMs: 5, machines: [{ subscriptionId, resourceGroup: 'servers', name: 'fs01' }] });
+    try {
+      const [put] = remediationFor(windowsMachine);
+      const [machineName, extensionName] = String(put!.name).split('/');
+      const url = `${String(windowsMachine.id).replace(/\/fs01$/, `/${machineName}`)}/extensions/${extensionName}?api-version=${String(put!.apiVersion)}`;
+      const response = await rawRequest(emulator, 'PUT', url, { body: { location: put!.location, properties: put!.properties } });
+      expect([200, 201, 202]).toContain(response.status);
+      expect(emulator.extension(subscriptionId, 'servers', 'fs01', String(extensionName))?.properties).toMatchObject({ enableAutomaticUpgrade: true, settings: { access: { level: 'None' } } });
+      expect(await emulator.validateTraffic()).toEqual([]);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
