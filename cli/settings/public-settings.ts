@@ -1,0 +1,96 @@
+/**
+ * The public settings the CLI sends (DESIGN section 4), built from the extension's current
+ * settings so that what the CLI does not manage (e.g. `cluster`, a policy's `versionMarker`) is kept.
+ */
+import { DEFAULT_RETENTION_DAYS, type GrantLevel } from '../../handlers/domain/desired-state';
+import { checkPublicSettings } from './settings-check';
+
+export type LicenseKind = 'PayAsYouGo' | 'SoftwareAssurance';
+
+export interface ObservedLicense {
+  kind: LicenseKind;
+  observedAt: string;
+}
+
+export interface Consent {
+  termsVersion: string;
+  acceptedAt: string;
+  acceptedBy: string;
+}
+
+/** The grant made once per run and sent, identical, to every target. */
+export interface GrantRecord {
+  level: GrantLevel;
+  grantId: string;
+  expiresAt: string;
+  supportRequestId: string;
+  consent: Consent;
+}
+
+export type AccessSettings = { level: 'None' } | GrantRecord;
+
+export interface PublicSettings extends Record<string, unknown> {
+  schemaVersion: 1;
+  access: AccessSettings;
+  retentionDays: number;
+  observedLicense?: ObservedLicense;
+}
+
+type Current = Record<string, unknown> | undefined;
+
+function currentRetention(current: Current): number {
+  const days = current?.retentionDays;
+  return typeof days === 'number' ? days : DEFAULT_RETENTION_DAYS;
+}
+
+function finish(settings: PublicSettings): PublicSettings {
+  checkPublicSettings(settings);
+  return settings;
+}
+
+/**
+ * Deploying a new extension starts with no access. Deploying over an existing one keeps its access
+ * and retention: a redeploy must not silently revoke (or keep a stale) grant the owner set.
+ */
+export function deploySettings(current: Current, options: { retentionDays?: number; observedLicense: ObservedLicense }): PublicSettings {
+  const keptAccess = current?.access as AccessSettings | undefined;
+  return finish({
+    ...(current ?? {}),
+    schemaVersion: 1,
+    access: keptAccess ?? { level: 'None' },
+    retentionDays: options.retentionDays ?? currentRetention(current),
+    observedLicense: options.observedLicense,
+  });
+}
+
+export function grantSettings(current: Current, grant: GrantRecord, observedLicense: ObservedLicense): PublicSettings {
+  return finish({ ...(current ?? {}), schemaVersion: 1, access: { ...grant }, retentionDays: currentRetention(current), observedLicense });
+}
+
+/**
+ * Changes level and/or retention; the grant id, expiry and consent stay those the owner accepted.
+ * A grant that has expired is sent as no access: it must never come back.
+ */
+export function configureSettings(current: Current, change: { level?: GrantLevel; retentionDays?: number }, now: Date): { settings: PublicSettings; droppedExpiredGrant: boolean } {
+  const access = current?.access as AccessSettings | undefined;
+  const grant = activeGrant(current, now);
+  const droppedExpiredGrant = access !== undefined && access.level !== 'None' && !grant;
+  const nextAccess: AccessSettings = grant ? { ...grant, ...(change.level ? { level: change.level } : {}) } : { level: 'None' };
+  return {
+    droppedExpiredGrant,
+    settings: finish({ ...(current ?? {}), schemaVersion: 1, access: nextAccess, retentionDays: change.retentionDays ?? currentRetention(current) }),
+  };
+}
+
+export function revokeSettings(current: Current): PublicSettings {
+  return finish({ ...(current ?? {}), schemaVersion: 1, access: { level: 'None' }, retentionDays: currentRetention(current) });
+}
+
+/** The grant in force in these settings, if any and not yet expired. */
+export function activeGrant(current: Current, now: Date): GrantRecord | undefined {
+  const access = current?.access as Partial<GrantRecord> | { level: 'None' } | undefined;
+  if (!access || access.level === 'None' || access.level === undefined) return undefined;
+  const grant = access as GrantRecord;
+  const expires = Date.parse(grant.expiresAt ?? '');
+  return Number.isFinite(expires) && expires > now.getTime() ? grant : undefined;
+}
