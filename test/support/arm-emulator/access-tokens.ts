@@ -22,6 +22,12 @@ export class TokenIssuer {
   readonly objectId = randomUUID();
   private readonly issued = new Map<string, IssuedToken>();
   private readonly byResource = new Map<string, IssuedToken>();
+  /** ARM's own audience, and the emulator's URL, which a client pointed at it may ask a token for. */
+  private readonly audiences = new Set([ARM_AUDIENCE]);
+
+  allowAudience(uri: string): void {
+    this.audiences.add(normaliseResource(uri));
+  }
 
   /** A token for `resource` (reused while it has at least five minutes left, as a token cache would). */
   issue(resource: string): IssuedToken {
@@ -60,8 +66,8 @@ export class TokenIssuer {
     if (issued.expiresOn <= Math.floor(Date.now() / 1000)) {
       return { ok: false, code: 'ExpiredAuthenticationToken', message: 'The access token expiry UTC time is earlier than current UTC time.' };
     }
-    if (issued.resource !== ARM_AUDIENCE) {
-      return { ok: false, code: 'InvalidAuthenticationTokenAudience', message: `The access token has been obtained for wrong audience or resource '${issued.resource}'. It should exactly match with one of the allowed audiences '${ARM_AUDIENCE}'.` };
+    if (!this.audiences.has(issued.resource)) {
+      return { ok: false, code: 'InvalidAuthenticationTokenAudience', message: `The access token has been obtained for wrong audience or resource '${issued.resource}'. It should exactly match with one of the allowed audiences '${[...this.audiences].join("', '")}'.` };
     }
     return { ok: true };
   }

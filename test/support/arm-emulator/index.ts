@@ -61,6 +61,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   const server = await startArmHttpsServer(certificate, (request) => handle(request), (entry) => {
     if (recording) traffic.push(entry);
   });
+  tokens.allowAudience(server.endpoint);
   const state: EmulatorState = { machines, extensions, operations, counters, tenantId: tokens.tenantId, endpoint: server.endpoint, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE };
   handle = frontDoor({ tokens, throttle, apiVersions: supportedApiVersions(), counters }, (request) => routeArmRequest(state, request));
 
@@ -91,6 +92,14 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       if (!machine) throw new Error(`the emulator has no machine ${subscriptionId}/${resourceGroup}/${name}`);
       machines.setStatus(machine, status);
       if (status === 'Connected') operations.resume(machine);
+    },
+    setMachineLicense(subscriptionId, resourceGroup, name, license) {
+      const machine = machines.find(subscriptionId, resourceGroup, name);
+      if (!machine) throw new Error(`the emulator has no machine ${subscriptionId}/${resourceGroup}/${name}`);
+      machine.license = license;
+    },
+    addMachine(spec) {
+      machines.add(spec);
     },
     extension(subscriptionId, resourceGroup, machineName, extensionName) {
       const machine = machines.find(subscriptionId, resourceGroup, machineName);

@@ -32,26 +32,28 @@ export class MachineStore {
   private readonly resourceGroups = new Set<string>();
 
   constructor(specs: EmulatedMachineSpec[]) {
-    const now = new Date().toISOString();
-    for (const spec of specs) {
-      const key = machineKey(spec.subscriptionId, spec.resourceGroup, spec.name);
-      if (this.machines.has(key)) throw new Error(`machine ${spec.name} is listed twice in resource group ${spec.resourceGroup}`);
-      this.machines.set(key, {
-        subscriptionId: spec.subscriptionId,
-        resourceGroup: spec.resourceGroup,
-        name: spec.name,
-        location: spec.location ?? 'westeurope',
-        status: spec.status ?? 'Connected',
-        osName: spec.osName ?? 'windows',
-        tags: { ...spec.tags },
-        license: spec.license ?? 'PayAsYouGo',
-        vmId: randomUUID(),
-        lastStatusChange: now,
-        key,
-      });
-      this.subscriptions.add(spec.subscriptionId.toLowerCase());
-      this.resourceGroups.add(`${spec.subscriptionId}/${spec.resourceGroup}`.toLowerCase());
-    }
+    for (const spec of specs) this.add(spec);
+  }
+
+  /** A machine onboarded to Arc (throws if its name is taken in that resource group). */
+  add(spec: EmulatedMachineSpec): void {
+    const key = machineKey(spec.subscriptionId, spec.resourceGroup, spec.name);
+    if (this.machines.has(key)) throw new Error(`machine ${spec.name} is listed twice in resource group ${spec.resourceGroup}`);
+    this.machines.set(key, {
+      subscriptionId: spec.subscriptionId,
+      resourceGroup: spec.resourceGroup,
+      name: spec.name,
+      location: spec.location ?? 'westeurope',
+      status: spec.status ?? 'Connected',
+      osName: spec.osName ?? 'windows',
+      tags: { ...spec.tags },
+      license: spec.license ?? 'PayAsYouGo',
+      vmId: randomUUID(),
+      lastStatusChange: new Date().toISOString(),
+      key,
+    });
+    this.subscriptions.add(spec.subscriptionId.toLowerCase());
+    this.resourceGroups.add(`${spec.subscriptionId}/${spec.resourceGroup}`.toLowerCase());
   }
 
   find(subscriptionId: string, resourceGroup: string, name: string): MachineRecord | undefined {

@@ -102,6 +102,10 @@ export interface ArmEmulator {
   machine(subscriptionId: string, resourceGroup: string, name: string): EmulatedMachineSpec | undefined;
   /** A machine that becomes Connected runs the operations queued while it was away. */
   setMachineStatus(subscriptionId: string, resourceGroup: string, name: string, status: MachineStatus): void;
+  /** Azure's view of the machine's license changes (e.g. Software Assurance attested). */
+  setMachineLicense(subscriptionId: string, resourceGroup: string, name: string, license: MachineLicense): void;
+  /** A machine onboarded to Arc after the emulator started. */
+  addMachine(spec: EmulatedMachineSpec): void;
   /** The stored resource as GET returns it. */
   extension(subscriptionId: string, resourceGroup: string, machine: string, extensionName: string): Record<string, any> | undefined;
   /** Validates every recorded request and response against HybridCompute.json with oav; human-readable problems (empty when all valid). */

@@ -1,0 +1,69 @@
+import { describeDuration } from '../../handlers/domain/desired-state';
+import type { TargetOutcome } from '../fleet/outcome';
+import { machineId, type MachineRef } from '../input/azure-names';
+import { machineSummary, parseNodeLines } from '../targets/node-lines';
+import { failureOutcome } from './failure';
+import type { RunContext } from './run-context';
+
+export interface NodeStatus {
+  node: string;
+  message: string;
+}
+
+/** One machine's access as Azure knows it: the desired state in the settings and what the handler reported. */
+export interface MachineStatus {
+  machine: string;
+  id: string;
+  agentStatus?: string;
+  provisioningState: string;
+  level: string;
+  supportRequestId?: string;
+  grantId?: string;
+  expiresAt?: string;
+  /** `7 h 59 min`, `Expired`, or `-` when there is no grant. */
+  timeLeft: string;
+  message: string;
+  nodes: NodeStatus[];
+}
+
+export async function statusOne(ctx: RunContext, ref: MachineRef, label: string): Promise<{ outcome: TargetOutcome; status?: MachineStatus }> {
+  try {
+    const machine = await ctx.api.getMachine(ref);
+    if (!machine) {
+      return { outcome: { result: 'failed', detail: `machine ${ref.name} was not found in resource group ${ref.resourceGroup} of subscription ${ref.subscriptionId}` } };
+    }
+    const extension = await ctx.api.getExtension(ref);
+    const status = describeStatus(label, ref, machine.status, extension, ctx.now());
+    return { outcome: { result: 'ok', detail: status.message || status.provisioningState }, status };
+  } catch (error) {
+    return { outcome: await failureOutcome(ctx, ref, error) };
+  }
+}
+
+export function describeStatus(
+  label: string,
+  ref: MachineRef,
+  agentStatus: string | undefined,
+  extension: { provisioningState?: string; settings?: Record<string, unknown>; message?: string } | undefined,
+  now: Date,
+): MachineStatus {
+  const base = { machine: label, id: machineId(ref), ...(agentStatus ? { agentStatus } : {}) };
+  if (!extension) {
+    return { ...base, provisioningState: 'NotDeployed', level: '-', timeLeft: '-', message: 'the extension is not deployed', nodes: [] };
+  }
+  const access = (extension.settings?.access ?? {}) as { level?: string; grantId?: string; expiresAt?: string; supportRequestId?: string };
+  const hasGrant = access.level !== undefined && access.level !== 'None';
+  const expires = hasGrant && access.expiresAt ? Date.parse(access.expiresAt) : Number.NaN;
+  const timeLeft = !hasGrant ? '-' : !Number.isFinite(expires) ? 'unknown' : expires <= now.getTime() ? 'Expired' : describeDuration(expires - now.getTime());
+  return {
+    ...base,
+    provisioningState: extension.provisioningState ?? 'unknown',
+    level: access.level ?? 'None',
+    ...(hasGrant && access.supportRequestId ? { supportRequestId: access.supportRequestId } : {}),
+    ...(hasGrant && access.grantId ? { grantId: access.grantId } : {}),
+    ...(hasGrant && access.expiresAt ? { expiresAt: access.expiresAt } : {}),
+    timeLeft,
+    message: machineSummary(extension.message),
+    nodes: parseNodeLines(extension.message).map((line) => ({ node: line.node, message: line.text })),
+  };
+}

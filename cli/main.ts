@@ -1,0 +1,64 @@
+/**
+ * arc-remote-support: the control plane CLI. `runCli` is the whole program with its outside world
+ * passed in; `bin/arc-remote-support.js` calls it with the process's. Parsing and input checks load
+ * nothing from Azure; the SDK and identity packages load only when a command runs.
+ */
+import { CommanderError } from 'commander';
+import { loadExtensionIdentity } from '../scripts/build/extension-identity';
+import { CliError } from './errors';
+import { ExitCode } from './exit-codes';
+import { toInvocation } from './invocation';
+import { resolveIo, type CliIo } from './io';
+import { buildProgram, type RawCommandLine } from './program';
+
+export type { CliIo } from './io';
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const resolved = resolveIo(io);
+  try {
+    const identity = loadExtensionIdentity();
+    let line: RawCommandLine | undefined;
+    const output = { writeOut: (text: string) => void io.stdout.write(text), writeErr: (text: string) => void io.stderr.write(text) };
+    const program = buildProgram(identity.version, output, (chosen) => {
+      line = chosen;
+    });
+    try {
+      await program.parseAsync(argv, { from: 'user' });
+    } catch (error) {
+      if (error instanceof CommanderError) {
+        // Help and version end with 0; anything else commander refused is bad input.
+        return error.exitCode === 0 ? ExitCode.Success : ExitCode.BadInput;
+      }
+      throw error;
+    }
+    if (!line) {
+      program.outputHelp({ error: true });
+      return ExitCode.BadInput;
+    }
+    const invocation = toInvocation(line, resolved.env);
+    // Loaded only now: it brings the Azure SDK. require(), because tsx's CommonJS hooks do not
+    // compile a real import() and Node's ESM loader would cost more than the SDK.
+    const { executeInvocation } = require('./run-invocation') as typeof import('./run-invocation');
+    return await executeInvocation(invocation, resolved, identity);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr.write(`arc-remote-support: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`arc-remote-support: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return ExitCode.Unexpected;
+  }
+}
+
+/** Runs as the process: exit code set, streams flushed by Node on exit. */
+export async function main(): Promise<void> {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    cwd: process.cwd(),
+  });
+}
+
+// `tsx cli/main.ts ...` runs it too; importing it (tests, bin/) does not.
+if (require.main === module) void main();

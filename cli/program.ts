@@ -1,0 +1,82 @@
+/**
+ * The command-line surface (commander). It only collects raw strings; `invocation.ts` checks them
+ * all in one place, so every bad value gets the same kind of message and exit code 2.
+ */
+import { Command, Option } from 'commander';
+import { EXIT_CODES_HELP } from './exit-codes';
+import type { CommandName } from './fleet/journal';
+
+export interface RawCommandLine {
+  command: CommandName;
+  options: Record<string, unknown>;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+const TARGETS_HELP = `
+Targets:
+  --machine <name|id>        repeatable; a bare name needs --resource-group (and a subscription)
+  --resource-group <rg>      without --machine: every Arc machine of the group carrying all --tag
+  --cluster                  also the other cluster nodes the extension reports (Node <NAME>: lines)`;
+
+function addCommonOptions(command: Command, update: boolean): Command {
+  command
+    .option('--machine <name|id>', 'Arc machine name or ARM id (repeatable)', collect)
+    .option('--resource-group <rg>', 'resource group of bare machine names, or whose machines to list')
+    .option('--tag <key=value>', 'with --resource-group: only machines carrying this tag (repeatable, all must match)', collect)
+    .option('--cluster', 'add the other nodes of each machine\'s failover cluster')
+    .option('--subscription <id>', 'subscription id (default: AZURE_SUBSCRIPTION_ID)')
+    .option('--output <format>', 'table, json or yaml', 'table')
+    .option('--what-if', 'print the requests that would be sent (method, URL, body) and send no write')
+    .option('--endpoint <url>', 'Azure Resource Manager endpoint', 'https://management.azure.com')
+    .option('--audience <uri>', 'token audience when it is not the endpoint (Azure Stack Hub, a local emulator)')
+    .option('--timeout <duration>', 'per operation, e.g. 15m, 90s, PT1H', '15m')
+    .option('--concurrency <n>', 'most machines worked on at once (adapts down when Azure throttles)', '16')
+    .option('--journal <file>', 'where to write the run\'s journal (default ./arc-remote-support-<command>-<time>.json)')
+    .option('--resume <journal>', 'run the journal\'s command again, same grant, for the machines that did not succeed');
+  if (update) command.option('--protected-settings-file <json>', 'protected settings to send with every update (never printed)');
+  return command.addHelpText('after', `${TARGETS_HELP}\n\n${EXIT_CODES_HELP}`);
+}
+
+/**
+ * Output and exit handling are set before the subcommands are made: commander copies them into
+ * each subcommand at creation, and a subcommand without them would end the process itself.
+ */
+export function buildProgram(
+  version: string,
+  output: { writeOut: (text: string) => void; writeErr: (text: string) => void },
+  onCommand: (line: RawCommandLine) => void,
+): Command {
+  const program = new Command('arc-remote-support')
+    .exitOverride()
+    .configureOutput(output)
+    .description('Deploy Arc Remote Support and grant, change, revoke and watch support access on Arc-enabled Windows Server, one machine, a cluster or a fleet.')
+    .version(version, '-V, --cli-version', 'print the extension version this CLI deploys')
+    .enablePositionalOptions()
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+
+  const define = (name: CommandName, description: string, update: boolean, configure: (command: Command) => Command = (c) => c) => {
+    const command = configure(program.command(name).description(description));
+    addCommonOptions(command, update).action((options: Record<string, unknown>) => onCommand({ command: name, options }));
+  };
+
+  define('deploy', 'install the extension (no access granted; automatic upgrade on); checks Connected, Windows and license first', true, (c) =>
+    c.option('--retention-days <n>', 'days of transcripts and history kept on the machine, 1-90 (default 90, or the current value)'),
+  );
+  define('grant', 'grant support access after the terms are accepted: one grant id and expiry for every target', true, (c) =>
+    c
+      .option('--level <level>', 'Diagnostics or DiagnosticsAndRepair (alias DiagnosticsRepair)')
+      .option('--duration <duration>', 'how long access lasts, 60 minutes to 14 days: 90m, 8h, 2d, PT8H')
+      .option('--support-request <id>', 'the support ticket the access is for')
+      .option('--accept-terms', 'accept the terms shown (required when stdin is not a terminal)'),
+  );
+  define('configure', 'change the level of the grant in force and/or the retention; expiry and consent stay', true, (c) =>
+    c.option('--level <level>', 'Diagnostics or DiagnosticsAndRepair').option('--retention-days <n>', 'days kept on the machine, 1-90'),
+  );
+  define('revoke', 'end access now (level None); sent to disconnected machines too, applied when they reconnect', true);
+  define('status', 'show provisioning, the handler\'s message, level, ticket, expiry and time left, per machine and node', false);
+  define('upgrade', 'upgrade the extension to a version (Azure upgradeExtensions)', false, (c) => c.addOption(new Option('--version <version>', 'target extension version, e.g. 1.0.1')));
+  define('remove', 'remove the extension; its uninstall removes access, JEA, tasks and data', false);
+  return program;
+}
