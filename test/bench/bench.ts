@@ -11,6 +11,7 @@ import { loadExtensionIdentity } from '../../scripts/build/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
 import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
     await benchLaunchesPerCommand(emit);
     await benchBatchedPhase(emit);
     await benchAccessChanges(emit);
+    const fleet = await benchFleetGrant();
+    emit({ ...fleet, met: fleet.ratio !== undefined && Number(fleet.ratio) <= 1.15 && fleet.machines_failed === 0 });
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

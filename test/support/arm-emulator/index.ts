@@ -98,6 +98,9 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       if (!machine) throw new Error(`the emulator has no machine ${subscriptionId}/${resourceGroup}/${name}`);
       machine.license = license;
     },
+    setWriteBucket(bucket) {
+      throttle.change(bucket);
+    },
     addMachine(spec) {
       machines.add(spec);
     },

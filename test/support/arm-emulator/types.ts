@@ -104,6 +104,8 @@ export interface ArmEmulator {
   setMachineStatus(subscriptionId: string, resourceGroup: string, name: string, status: MachineStatus): void;
   /** Azure's view of the machine's license changes (e.g. Software Assurance attested). */
   setMachineLicense(subscriptionId: string, resourceGroup: string, name: string, license: MachineLicense): void;
+  /** Changes the write limit (or removes it); every subscription starts again with a full bucket. */
+  setWriteBucket(bucket: { burst: number; refillPerSecond: number } | undefined): void;
   /** A machine onboarded to Arc after the emulator started. */
   addMachine(spec: EmulatedMachineSpec): void;
   /** The stored resource as GET returns it. */

@@ -12,10 +12,17 @@ export type ThrottleDecision =
 export class WriteThrottle {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly bucket: WriteBucket | undefined, private readonly now: () => number = Date.now) {
+  constructor(private bucket: WriteBucket | undefined, private readonly now: () => number = Date.now) {
+    this.change(bucket);
+  }
+
+  /** A new limit (or none), every subscription starting with a full bucket. */
+  change(bucket: WriteBucket | undefined): void {
     if (bucket && (bucket.burst < 1 || bucket.refillPerSecond <= 0)) {
       throw new Error(`writeBucket needs burst >= 1 and refillPerSecond > 0, got ${JSON.stringify(bucket)}`);
     }
+    this.bucket = bucket;
+    this.buckets.clear();
   }
 
   /** Takes one write token for the subscription, or says how long until the next one. */
