@@ -59,3 +59,14 @@ export async function requireEligibleLicense(api: ArcMachines, machine: MachineV
       `(${observation.detail}, in ${source}). Fix: enable Windows Server Pay-as-you-go or attest Software Assurance for this machine in Azure (Azure Arc, Licenses), then run again.`,
   );
 }
+
+/**
+ * What deploy and grant require before they send anything: the machine exists, is Connected, runs
+ * Windows, and is Pay-as-you-go or Software Assurance. Returns it with the license seen.
+ */
+export async function requireEligibleMachine(api: ArcMachines, ref: MachineRef, now: Date): Promise<{ machine: MachineView; observedLicense: ObservedLicense }> {
+  const machine = await requireMachine(api, ref);
+  requireConnected(machine);
+  requireWindows(machine);
+  return { machine, observedLicense: await requireEligibleLicense(api, machine, now) };
+}

@@ -1,4 +1,4 @@
-import { requireConnected, requireEligibleLicense, requireMachine, requireWindows } from '../checks/machine-checks';
+import { requireEligibleMachine } from '../checks/machine-checks';
 import type { TargetOutcome } from '../fleet/outcome';
 import type { MachineRef } from '../input/azure-names';
 import { deploySettings } from '../settings/public-settings';
@@ -16,10 +16,7 @@ export interface DeployRequest {
 export async function deployOne(ctx: RunContext, ref: MachineRef, request: DeployRequest): Promise<TargetOutcome> {
   let settings;
   try {
-    const machine = await requireMachine(ctx.api, ref);
-    requireConnected(machine);
-    requireWindows(machine);
-    const observedLicense = await requireEligibleLicense(ctx.api, machine, ctx.now());
+    const { machine, observedLicense } = await requireEligibleMachine(ctx.api, ref, ctx.now());
     const current = await ctx.api.getExtension(ref);
     settings = deploySettings(current?.settings, { retentionDays: request.retentionDays, observedLicense });
     const typeHandlerVersion = higherVersion(majorMinor(ctx.extension.version), current?.typeHandlerVersion);

@@ -1,4 +1,4 @@
-import { requireConnected, requireEligibleLicense, requireMachine, requireWindows } from '../checks/machine-checks';
+import { requireEligibleMachine } from '../checks/machine-checks';
 import type { TargetOutcome } from '../fleet/outcome';
 import type { MachineRef } from '../input/azure-names';
 import { grantSettings, type GrantRecord } from '../settings/public-settings';
@@ -9,10 +9,7 @@ import type { RunContext } from './run-context';
 /** Sends the run's one grant (same id, expiry and consent on every machine) with a fresh license observation. */
 export async function grantOne(ctx: RunContext, ref: MachineRef, grant: GrantRecord): Promise<TargetOutcome> {
   try {
-    const machine = await requireMachine(ctx.api, ref);
-    requireConnected(machine);
-    requireWindows(machine);
-    const observedLicense = await requireEligibleLicense(ctx.api, machine, ctx.now());
+    const { observedLicense } = await requireEligibleMachine(ctx.api, ref, ctx.now());
     const current = await ctx.api.getExtension(ref);
     if (!current) return notDeployed(ref);
     const settings = grantSettings(current.settings, grant, observedLicense);
