@@ -11,8 +11,7 @@ import type { DesiredRecord } from './domain/desired-record';
 import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/node-access';
-import { convergePeers, peersOf, unmanagedPeerSubstatus, type PeerNode } from './phases/peer-nodes';
-import type { ErrorDetail } from '../extension/errors';
+import { convergeCluster, type ClusterRequest } from './phases/peer-nodes';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
 
 export interface LifecycleOptions {
@@ -78,49 +77,15 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
     if (failure) throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
   };
 
-  /**
-   * After the local node: the cluster's other nodes. `cover` converges every peer (installOnPeers);
-   * `keep` converges only the peers covered before (disable); `release` cleans the peers covered
-   * before and reports the rest. Returns the substatus of the whole cluster and the peers covered now.
-   */
-  const withPeers = async (
-    context: OperationContext,
-    state: RecordedState,
-    local: LocalConvergeReport,
-    request: { mode: 'cover' | 'keep' | 'release'; phase: string; now: Date; changedBy: string; checkPrerequisites: 'always' | 'when-granting' | 'never'; target: (current: DesiredRecord) => DesiredRecord },
-  ): Promise<{ substatus: ErrorDetail[]; coveredPeers: string[]; peerProblems: number }> => {
-    const localName = local.result.probe?.computerName ?? 'this node';
-    const covered = new Set((state.coveredPeers ?? []).map((name) => name.toUpperCase()));
-    const cluster = peersOf(local.result.probe);
-    // Covered peers that left the cluster's list are still ours to clean.
-    const known = [...cluster, ...[...covered].filter((name) => !cluster.some((peer) => peer.name.toUpperCase() === name)).map((name): PeerNode => ({ name, state: 'Unknown' }))];
-    const chosen = request.mode === 'cover' ? known : known.filter((peer) => covered.has(peer.name.toUpperCase()));
-    const others = cluster.filter((peer) => !chosen.includes(peer));
-    const reports = chosen.length
-      ? await convergePeers(await bindHost(context), {
-          phase: request.phase,
-          now: request.now,
-          localNode: localName,
-          peers: chosen,
-          mode: request.mode === 'release' ? 'release' : 'cover',
-          target: request.target,
-          changedBy: request.changedBy,
-          checkPrerequisites: request.checkPrerequisites,
-          previouslyCovered: [...covered],
-          jea: jeaFor(context),
-          jeaFilePaths: JEA_NODE_FILE_PATHS,
-          agent: agentFor(context),
-        })
-      : [];
-    for (const report of reports) {
-      if (report.mayHoldOurs) covered.add(report.name.toUpperCase());
-      else covered.delete(report.name.toUpperCase());
-    }
-    return {
-      substatus: [...local.substatus, ...reports.map((report) => report.substatus), ...unmanagedPeerSubstatus(others, localName)],
-      coveredPeers: [...covered].sort(),
-      peerProblems: reports.filter((report) => report.substatus.status !== 'success').length,
-    };
+  /** After the local node, the cluster's other nodes; the substatus of every node, local first. */
+  const withPeers = async (context: OperationContext, state: RecordedState, local: LocalConvergeReport, request: Omit<ClusterRequest, 'jea' | 'jeaFilePaths' | 'agent'>) => {
+    const peers = await convergeCluster(await bindHost(context), local.result.probe, state.coveredPeers ?? [], {
+      ...request,
+      jea: jeaFor(context),
+      jeaFilePaths: JEA_NODE_FILE_PATHS,
+      agent: agentFor(context),
+    });
+    return { ...peers, substatus: [...local.substatus, ...peers.substatus] };
   };
 
   return {
@@ -134,7 +99,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const state = await currentState(store, version);
       const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(publicSettings) ? 'cover' : 'release' });
       await store.writeState({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers });
-      const status = cluster.peerProblems ? 'warning' : 'success';
+      const status = cluster.problems ? 'warning' : 'success';
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
         return { status, message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${peerNote(cluster)}`, substatus: cluster.substatus };
@@ -206,7 +171,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       failIfNodeFailed(report, 'Disable');
       const cluster = await withPeers(context, state, report, { ...request, mode: 'keep' });
       await store.writeState({ ...state, enabled: false, coveredPeers: cluster.coveredPeers });
-      return { status: cluster.peerProblems ? 'warning' : 'success', message: `Disabled: access is off; the installation is kept.${peerNote(cluster)}`, substatus: cluster.substatus };
+      return { status: cluster.problems ? 'warning' : 'success', message: `Disabled: access is off; the installation is kept.${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     uninstall: journaled(async (context, store, at) => {
@@ -218,8 +183,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       failIfNodeFailed(report, 'Uninstall');
       const cluster = await withPeers(context, await currentState(store, version), report, { phase: 'uninstall', now: at, target: (current) => current, changedBy: 'uninstall', checkPrerequisites: 'never', mode: 'release' });
       await store.removeEverything();
-      if (cluster.peerProblems) {
-        return { status: 'warning', message: `Uninstalled from this node; ${cluster.peerProblems} covered peer(s) could not be cleaned (see each node).`, substatus: cluster.substatus };
+      if (cluster.problems) {
+        return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node).`, substatus: cluster.substatus };
       }
       return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.', substatus: cluster.substatus };
     }),
@@ -262,8 +227,8 @@ function versionMarkerNote(publicSettings: Record<string, unknown>, version: str
   return ` The settings ask for version ${marker} (versionMarker) but ${version} runs: update the extension to ${marker}, or change the marker.`;
 }
 
-function peerNote(cluster: { substatus: ErrorDetail[]; peerProblems: number }): string {
-  return cluster.peerProblems ? ` ${cluster.peerProblems} cluster node(s) need attention (see each node).` : '';
+function peerNote(cluster: { problems: number }): string {
+  return cluster.problems ? ` ${cluster.problems} cluster node(s) need attention (see each node).` : '';
 }
 
 /** The recorded state, or a fresh one. Unreadable state counts as none: access fails closed. */

@@ -26,27 +26,76 @@ export interface PeerNode {
   state: ClusterNodeState;
 }
 
-export interface PeerConvergeRequest {
+/** What to do on a peer: 'cover' converges it to the target; 'release' removes everything of ours. */
+type PeerTask = PeerNode & { mode: 'cover' | 'release' };
+
+export interface ClusterRequest {
   phase: string;
   now: Date;
-  /** This node's computer name: the mark covered peers carry. */
-  localNode: string;
-  peers: PeerNode[];
-  /** 'cover' converges each peer to `target`; 'release' removes everything from peers covered from here. */
-  mode: 'cover' | 'release';
+  /**
+   * 'cover' (installOnPeers): every peer converges to `target`. 'keep' (disable): only the peers
+   * covered before do. 'release': the peers covered before are cleaned. Covered peers that left the
+   * cluster are cleaned in every mode; the other peers are reported as their own extension's.
+   */
+  mode: 'cover' | 'keep' | 'release';
   target: (current: DesiredRecord) => DesiredRecord;
   changedBy: string;
   checkPrerequisites: 'always' | 'when-granting' | 'never';
-  /** Peers this node covered before: their record may be unreadable and still be ours. */
-  previouslyCovered: string[];
   jea: (computerName: string) => Promise<JeaDefinition>;
   jeaFilePaths: string[];
   agent: () => Promise<AgentInstallation>;
 }
 
-export type PeerOutcome = 'covered' | 'removed' | 'own-extension' | 'other-node' | 'not-reached' | 'not-eligible' | 'failed';
+export interface ClusterReport {
+  /** One substatus per peer. */
+  substatus: ErrorDetail[];
+  /** The peers that may hold files, groups or tasks of ours now: what uninstall must clean. */
+  coveredPeers: string[];
+  /** Peers not covered or cleaned as asked (warning or error substatus). */
+  problems: number;
+}
 
-export interface PeerReport {
+interface PeerRun extends Omit<ClusterRequest, 'mode'> {
+  localNode: string;
+  previouslyCovered: string[];
+}
+
+/**
+ * The cluster's peers, after the local node converged (`probe` is its probe): each peer
+ * converged or cleaned as the mode says, one at a time (each is a PowerShell remoting session).
+ */
+export async function convergeCluster(binding: HostBinding, probe: ProbeResult | null, coveredBefore: string[], request: ClusterRequest): Promise<ClusterReport> {
+  const localNode = probe?.computerName ?? 'this node';
+  const covered = new Set(coveredBefore.map((name) => name.toUpperCase()));
+  const cluster = peersOf(probe);
+  const inCluster = new Set(cluster.map((peer) => peer.name.toUpperCase()));
+  const tasks: PeerTask[] = [];
+  const others: PeerNode[] = [];
+  for (const peer of cluster) {
+    const wasCovered = covered.has(peer.name.toUpperCase());
+    if (request.mode === 'cover' || (request.mode === 'keep' && wasCovered)) tasks.push({ ...peer, mode: 'cover' });
+    else if (wasCovered) tasks.push({ ...peer, mode: 'release' });
+    else others.push(peer);
+  }
+  for (const name of covered) if (!inCluster.has(name)) tasks.push({ name, state: 'Unknown', mode: 'release' });
+
+  const run: PeerRun = { ...request, localNode, previouslyCovered: [...covered] };
+  const reports: PeerReport[] = [];
+  for (const task of tasks) reports.push(await convergePeer(binding, run, task));
+  for (const report of reports) {
+    if (report.mayHoldOurs) covered.add(report.name.toUpperCase());
+    else covered.delete(report.name.toUpperCase());
+  }
+  return {
+    substatus: [...reports.map((report) => report.substatus), ...unmanagedPeerSubstatus(others, localNode)],
+    coveredPeers: [...covered].sort(),
+    problems: reports.filter((report) => report.substatus.status !== 'success').length,
+  };
+}
+
+type PeerOutcome = 'covered' | 'removed' | 'own-extension' | 'other-node' | 'not-reached' | 'not-eligible' | 'failed';
+
+interface PeerReport {
   name: string;
   outcome: PeerOutcome;
   /** Whether files, groups or tasks of ours may be on the peer after this run (uninstall removes them). */
@@ -54,21 +103,14 @@ export interface PeerReport {
   substatus: ErrorDetail;
 }
 
-/** Peers, one at a time: each is its own PowerShell remoting session, and a fleet of nodes is small. */
-export async function convergePeers(binding: HostBinding, request: PeerConvergeRequest): Promise<PeerReport[]> {
-  const reports: PeerReport[] = [];
-  for (const peer of request.peers) reports.push(await convergePeer(binding, request, peer));
-  return reports;
-}
-
 /** The peers of a probe: every cluster node but this one. */
-export function peersOf(probe: ProbeResult | null): PeerNode[] {
+function peersOf(probe: ProbeResult | null): PeerNode[] {
   const local = probe?.computerName.toLowerCase();
   return (probe?.cluster?.nodes ?? []).filter((node) => node.name.toLowerCase() !== local);
 }
 
 /** Without `cluster.installOnPeers`: each peer named, as its own extension's business. */
-export function unmanagedPeerSubstatus(peers: PeerNode[], localNode: string): ErrorDetail[] {
+function unmanagedPeerSubstatus(peers: PeerNode[], localNode: string): ErrorDetail[] {
   return peers.map((peer) => ({
     name: `Node ${peer.name}`,
     status: 'success',
@@ -87,7 +129,7 @@ class PeerLeftAlone extends Error {
   }
 }
 
-async function convergePeer(binding: HostBinding, request: PeerConvergeRequest, peer: PeerNode): Promise<PeerReport> {
+async function convergePeer(binding: HostBinding, request: PeerRun, peer: PeerTask): Promise<PeerReport> {
   const { localNode } = request;
   const wasCovered = request.previouslyCovered.some((name) => name.toLowerCase() === peer.name.toLowerCase());
   const report = (outcome: PeerOutcome, status: ErrorDetail['status'], message: string, mayHoldOurs: boolean): PeerReport => ({
@@ -96,7 +138,7 @@ async function convergePeer(binding: HostBinding, request: PeerConvergeRequest, 
     mayHoldOurs,
     substatus: { name: `Node ${peer.name}`, status, code: status === 'error' ? ExitCode.Failure : 0, message },
   });
-  const releasing = request.mode === 'release';
+  const releasing = peer.mode === 'release';
   const notReached = (why: string, fix: string) =>
     report(
       'not-reached',
@@ -151,8 +193,8 @@ async function convergePeer(binding: HostBinding, request: PeerConvergeRequest, 
 
 async function peerIntent(
   binding: HostBinding,
-  request: PeerConvergeRequest,
-  peer: PeerNode,
+  request: PeerRun,
+  peer: PeerTask,
   wasCovered: boolean,
   observed: ObservedNode,
   probe: ProbeResult | null,
@@ -167,7 +209,7 @@ async function peerIntent(
   if (owner.kind === 'other-node' && owner.node.toLowerCase() !== localNode.toLowerCase()) {
     throw new PeerLeftAlone('other-node', `covered from ${owner.node}; left alone by ${localNode}.`);
   }
-  if (request.mode === 'release') return removal();
+  if (peer.mode === 'release') return removal();
   if (!probe) throw new HandlerError(ExitCode.Failure, `Could not read ${peer.name}'s operating system, memory and Arc agent state.`);
   const current = parseDesiredRecord(text).record;
   const record: DesiredRecord = { ...withoutLocallyRevokedGrant(request.target(current), observed.files[HISTORY_FILE] ?? null), managedFrom: localNode };

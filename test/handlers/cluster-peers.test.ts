@@ -228,4 +228,56 @@ describe('cluster.installOnPeers', () => {
     expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(/^not cleaned: the node is down \(cluster state Down\)\. Anything of the extension there stays, and its own tasks still end access at its expiry;/);
     expect(await fixture.stateText()).toBeUndefined();
   });
+
+  it('reports a peer whose change failed as an error of that node, and converges it on the next run', async () => {
+    await create();
+    await nameEngineers();
+    await fixture.run('install', { sequenceNumber: 0, now: START });
+    await updateMachine(fixture.machinePath, (machine) => {
+      machine.faults = [{ operation: 'setLocalGroupMembers', node: PEER, action: 'fail', code: 'Failed', message: 'The member could not be added' }];
+    });
+    expect((await grant(1)).exitCode).toBe(0);
+    const status = await fixture.status(1);
+    expect(status.status.status).toBe('warning');
+    expect(await nodeLine(1, 'ARC-NODE-1')).toMatchObject({ status: 'success' });
+    expect((await nodeLine(1, PEER))?.status).toBe('error');
+    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(new RegExp(`^Failed at '.+' on ${PEER}: Failed: The member could not be added\\. Run the command again; the node converges from where it stopped\\.$`));
+    expect((await fixture.state()).coveredPeers).toEqual([PEER]);
+
+    expect((await fixture.run('enable', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
+    expect(await nodeLine(1, PEER)).toMatchObject({ status: 'success' });
+    expect(members(await peer(), GROUPS.diagnostics)).toEqual(['CONTOSO\\engineer1']);
+  });
+
+  it('names a covered peer that is down at disable, and turns access off there once it is back', async () => {
+    await create();
+    await nameEngineers();
+    await fixture.run('install', { sequenceNumber: 0, now: START });
+    await grant(1);
+    await updateMachine(fixture.machinePath, (machine) => {
+      machine.nodes[PEER]!.power = 'Off';
+    });
+    expect((await fixture.run('disable', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
+    expect((await fixture.status(1)).status.status).toBe('warning');
+    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(/^not covered: the node is down \(cluster state Down\)\. Access there is unchanged;/);
+    expect((await fixture.state()).coveredPeers).toEqual([PEER]);
+
+    await powerOn(fixture.machinePath, PEER, agentTaskRunner(fixture.machinePath, []));
+    await fixture.run('disable', { sequenceNumber: 1, now: START });
+    expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
+  });
+
+  it('tries to clean a covered peer that left the cluster, and names it while it cannot', async () => {
+    await create();
+    await nameEngineers();
+    await fixture.run('install', { sequenceNumber: 0, now: START });
+    await grant(1);
+    // Evicted from the cluster and gone from the network.
+    await updateMachine(fixture.machinePath, (machine) => {
+      delete machine.nodes[PEER];
+    });
+    expect((await grant(2)).exitCode).toBe(0);
+    expect((await nodeLine(2, PEER))?.formattedMessage.message).toMatch(new RegExp(`^not cleaned: ${PEER} did not answer`));
+    expect((await fixture.state()).coveredPeers).toEqual([PEER]);
+  });
 });
