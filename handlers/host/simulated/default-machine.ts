@@ -17,6 +17,8 @@ export interface DefaultMachineOptions {
   nowUtc?: string;
   /** Cluster nodes (default 2); 1 gives a stand-alone server, not a one-node cluster. */
   nodes?: number;
+  /** The nodes' computer names instead (the first is local); overrides `nodes`. */
+  names?: string[];
 }
 
 export function arcResourceId(computerName: string): string {
@@ -51,14 +53,15 @@ export function createDefaultNode(computerName: string): NodeModel {
 }
 
 export function createDefaultMachine(options: DefaultMachineOptions = {}): MachineModel {
-  const count = options.nodes ?? 2;
+  const count = options.names?.length ?? options.nodes ?? 2;
   if (!Number.isInteger(count) || count < 1) throw new Error(`nodes must be a whole number of at least 1, not ${count}`);
+  const names = options.names ?? Array.from({ length: count }, (_, index) => `ARC-NODE-${index + 1}`);
   const nodes: Record<string, NodeModel> = {};
-  for (let index = 1; index <= count; index++) nodes[`ARC-NODE-${index}`] = createDefaultNode(`ARC-NODE-${index}`);
+  for (const name of names) nodes[name] = createDefaultNode(name);
   return {
     schemaVersion: 1,
     clock: { nowUtc: formatUtc(options.nowUtc !== undefined ? parseUtc(options.nowUtc) : Math.floor(Date.now() / 1000) * 1000) },
-    localNode: 'ARC-NODE-1',
+    localNode: names[0]!,
     cluster: count > 1 ? { name: 'ARC-CLUSTER' } : null,
     nodes,
     faults: [],

@@ -13,8 +13,7 @@
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import path from 'path';
-import { createDefaultNode } from '../../../handlers/host/simulated/default-machine';
-import { writeMachine } from '../../../handlers/host/simulated/default-machine';
+import { createDefaultMachine, writeMachine } from '../../../handlers/host/simulated/default-machine';
 import type { MachineModel } from '../../../handlers/host/simulated/machine-model';
 import { layOutExtensionFolder } from '../../../scripts/demo/extension-folder';
 import { createTestCertificate, encryptToCms, type TestCertificate } from '../cms';
@@ -69,14 +68,7 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
         modelPath,
         (async () => {
           const names = (clusterOf(machine) ?? [machine.name]).map((name) => name.toUpperCase());
-          const model: MachineModel = {
-            schemaVersion: 1,
-            clock: { nowUtc: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
-            localNode: names[0]!,
-            cluster: names.length > 1 ? { name: `CLUSTER-${names[0]}` } : null,
-            nodes: Object.fromEntries(names.map((name) => [name, createDefaultNode(name)])),
-            faults: [],
-          };
+          const model = createDefaultMachine({ names });
           for (const name of names) {
             model.nodes[name]!.arc.resourceId = `/subscriptions/${machine.subscriptionId}/resourceGroups/${machine.resourceGroup}/providers/Microsoft.HybridCompute/machines/${name}`;
           }
