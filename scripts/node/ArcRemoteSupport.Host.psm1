@@ -955,4 +955,4 @@ function Invoke-HostBatch {
 
 #endregion
 
-Export-ModuleMember -Function Invoke-HostBatch, ConvertFrom-RequestJson, Format-ErrorLine, Get-OpTarget, Get-ShortMessage, ConvertTo-BridgeJson
+Export-ModuleMember -Function Invoke-HostBatch, ConvertFrom-RequestJson, Format-ErrorLine, Get-OpTarget, Get-ShortMessage, ConvertTo-BridgeJson, Get-ObjectProperty

@@ -109,11 +109,11 @@ function Send-CopySources($Session, [object[]] $Operations) {
     $wanted = @{}
     for ($i = 0; $i -lt $Operations.Count; $i++) {
         $op = $Operations[$i]
-        if ([string] (Get-ObjectField $op 'op') -ne 'copyFromHandler') { continue }
-        $source = [string] (Get-ObjectField $op 'source')
+        if ([string] (Get-ObjectProperty $op 'op') -ne 'copyFromHandler') { continue }
+        $source = [string] (Get-ObjectProperty $op 'source')
         # A missing source is left as it is: the operation reports it, named, on the node.
         if (-not [System.IO.File]::Exists($source)) { continue }
-        $sources[[string] $i] = @{ source = $source; path = [string] (Get-ObjectField $op 'path'); sha256 = (Get-FileHash -LiteralPath $source -Algorithm SHA256).Hash }
+        $sources[[string] $i] = @{ source = $source; path = [string] (Get-ObjectProperty $op 'path'); sha256 = (Get-FileHash -LiteralPath $source -Algorithm SHA256).Hash }
     }
     if ($sources.Count -eq 0) { return @{ Folder = $null; Staged = @{} } }
     $destinations = @{}
@@ -141,12 +141,6 @@ function Send-CopySources($Session, [object[]] $Operations) {
     }
     if (-not $created) { $folder = $null }
     return @{ Folder = $folder; Staged = $wanted }
-}
-
-function Get-ObjectField($Object, [string] $Name) {
-    $property = $Object.PSObject.Properties[$Name]
-    if ($null -eq $property) { return $null }
-    return $property.Value
 }
 
 try {
