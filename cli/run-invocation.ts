@@ -47,6 +47,7 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
   if (resume) {
     announceResume(resume, resumeFile!, note);
     if (resume.targets.length === 0) return 0;
+    refuseExpiredGrant(resume, io.now());
   }
   const input = inv.input;
   if (input?.command === 'grant') {
@@ -86,7 +87,7 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
   }
 
   // 5. What every target gets: for grant, the one grant of this run.
-  const request: ResumableRequest | { command: 'status' } = resume ? resumableFromJournal(resume, io.now()) : await buildRequest(inv, identity, targets, token.token, io, interactive, note);
+  const request: ResumableRequest | { command: 'status' } = resume ? resume.journal.request : await buildRequest(inv, identity, targets, token.token, io, interactive, note);
   const ctx: RunContext = {
     api,
     now: io.now,
@@ -208,13 +209,12 @@ async function buildRequest(
   }
 }
 
-/** A resumed grant is the same grant; it cannot be finished once it has expired. */
-function resumableFromJournal(resume: ResumePlan, now: Date): ResumableRequest {
+/** A resumed grant is the same grant; it cannot be finished once it has expired (refused before Azure is asked anything). */
+function refuseExpiredGrant(resume: ResumePlan, now: Date): void {
   const request = resume.journal.request;
   if (request.command === 'grant' && Date.parse(request.grant.expiresAt) <= now.getTime()) {
     throw new InputError('--resume', `grant ${request.grant.grantId}`, `That grant expired at ${request.grant.expiresAt}; there is nothing left to finish. Grant access again (arc-remote-support grant ...).`);
   }
-  return request;
 }
 
 function announceResume(resume: ResumePlan, file: string, note: (text: string) => void): void {

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'fs';
 import type { ExtensionRun, ExtensionRunResult } from '../support/arm-emulator';
-import { startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from './support/cli-harness';
+import { runOffline, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from './support/cli-harness';
 
 const RG = 'rg-fleet';
 
@@ -99,6 +99,19 @@ describe('a fleet with a machine that drops off, one not eligible and one unknow
     const { code, stderr } = await cli.run(['grant', '--resume', 'done.json']);
     expect(code).toBe(0);
     expect(stderr).toMatch(/nothing to do, 7 machine\(s\) already succeeded/);
+  });
+
+  it('refuses to resume a grant that has expired, before asking Azure anything', async () => {
+    const journal = JSON.parse(await fs.readFile(`${cli.folder}/grant.json`, 'utf8'));
+    journal.request.grant.expiresAt = '2020-01-01T00:00:00Z';
+    for (const target of journal.targets) target.result = 'failed';
+    await fs.writeFile(`${cli.folder}/expired.json`, JSON.stringify(journal));
+    let asked = false;
+    const credential = { getToken: async () => ((asked = true), null) };
+    const { code, stderr } = await runOffline(['grant', '--resume', 'expired.json'], { cwd: cli.folder, credential });
+    expect(code).toBe(2);
+    expect(stderr).toContain(`That grant expired at 2020-01-01T00:00:00Z; there is nothing left to finish. Grant access again`);
+    expect(asked).toBe(false);
   });
 
   it('the traffic matches HybridCompute.json', async () => {
