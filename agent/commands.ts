@@ -5,12 +5,12 @@
  * `retention` deletes transcripts and history older than the retention period, and `status`
  * prints the access in force. The same plan and apply code as the handlers.
  */
-import { parseDesiredRecord } from '../handlers/domain/desired-record';
-import { formatUtc } from '../handlers/domain/desired-state';
-import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../handlers/domain/node-layout';
-import { buildNodeIntent, grantInForce } from '../handlers/domain/node-intent';
-import { op } from '../handlers/host/operations';
-import type { WindowsHost } from '../handlers/host/port';
+import { parseDesiredRecord } from '../core/desired-record';
+import { formatUtc } from '../core/desired-state';
+import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { op } from '../windows/operations';
+import type { WindowsHost } from '../windows/port';
 import { convergeNode } from '../handlers/phases/converge-node';
 
 export interface AgentResult {

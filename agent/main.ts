@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'fs';
 import path from 'path';
-import { selectHost } from '../handlers/host/select-host';
+import { composeNode } from '../handlers/compose';
 import { runAgentCommand } from './commands';
 
 /** The folder whose `scripts` holds the node's PowerShell: beside agent.js, or one up (bin/ in the package). */
@@ -13,7 +13,7 @@ function agentRoot(): string {
 }
 
 async function main(): Promise<number> {
-  const binding = await selectHost(process.env, agentRoot());
+  const binding = await composeNode(process.env, agentRoot());
   const now = (await binding.clock?.()) ?? new Date();
   const result = await runAgentCommand(process.argv.slice(2), binding.host, now);
   (result.exitCode === 0 ? process.stdout : process.stderr).write(`${result.output}\n`);

@@ -2,7 +2,7 @@
  * Checks every option before anything is sent, and turns the raw command line into typed values.
  * Each refusal is an InputError (exit 2) naming the option, the value received and the fix.
  */
-import type { GrantLevel } from '../handlers/domain/desired-state';
+import type { GrantLevel } from '../core/desired-state';
 import { InputError } from './errors';
 import type { CommandName } from './fleet/journal';
 import { parseGrantLevel } from './input/access-level';

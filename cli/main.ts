@@ -4,7 +4,7 @@
  * nothing from Azure; the SDK and identity packages load only when a command runs.
  */
 import { CommanderError } from 'commander';
-import { loadExtensionIdentity } from '../scripts/build/extension-identity';
+import { loadExtensionIdentity } from '../manifests/extension-identity';
 import { CliError } from './errors';
 import { ExitCode } from './exit-codes';
 import { toInvocation } from './invocation';

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'crypto';
 import path from 'path';
-import { describeDuration, formatUtc } from '../handlers/domain/desired-state';
-import type { ExtensionIdentity as ManifestIdentity } from '../scripts/build/extension-identity';
+import { describeDuration, formatUtc } from '../core/desired-state';
+import type { ExtensionIdentity as ManifestIdentity } from '../manifests/extension-identity';
 import { openAzureSession } from './arm/azure-session';
 import { armScope, defaultCredential, firstToken } from './arm/credential';
 import { configureOne } from './commands/configure';

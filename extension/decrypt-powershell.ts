@@ -1,5 +1,5 @@
 /**
- * Protected settings decryption on Windows: scripts/node/Unprotect-ProtectedSettings.ps1 decrypts
+ * Protected settings decryption on Windows: extension/powershell/Unprotect-ProtectedSettings.ps1 decrypts
  * with .NET EnvelopedCms and the certificate from Cert:\LocalMachine\My (DESIGN section 3).
  * The ciphertext goes in on stdin and the plaintext comes back on stdout; neither is ever on a
  * command line. See the script's header for the exit code / stdout protocol.

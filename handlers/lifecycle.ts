@@ -1,13 +1,13 @@
 import type { Operation, OperationContext, OperationHandler, OperationResult } from '../extension/dispatcher';
 import { protocolEnvironment } from '../extension/dispatcher';
-import { describeAccess } from './access-summary';
+import { describeAccess } from '../core/access-summary';
 import { dataFolder } from './data-folder';
-import { checkConsentTime, isExpired, rejectExpiredNewGrant, toDesiredState } from './domain/desired-state';
-import { HostBatchError } from './host/port';
-import { selectHost, type HostBinding } from './host/select-host';
+import { checkConsentTime, isExpired, rejectExpiredNewGrant, toDesiredState } from '../core/desired-state';
+import { HostBatchError } from '../windows/port';
+import { composeNode, type NodeAdapters } from './compose';
 import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
-import type { DesiredRecord } from './domain/desired-record';
+import type { DesiredRecord } from '../core/desired-record';
 import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/node-access';
@@ -18,7 +18,7 @@ export interface LifecycleOptions {
   version: string;
   now?: () => Date;
   /** The Windows host and license source for a run; default chosen from the environment. */
-  bindHost?: (context: OperationContext) => Promise<HostBinding>;
+  bindHost?: (context: OperationContext) => Promise<NodeAdapters>;
 }
 
 /**
@@ -31,9 +31,9 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
   const version = options.version;
   const storeFor = (context: OperationContext) => new StateStore(dataFolder(context.environment));
   // One binding per run: the clock and the phases share it.
-  const bindings = new WeakMap<OperationContext, Promise<HostBinding>>();
-  const chooseHost = options.bindHost ?? ((context: OperationContext) => selectHost(context.environment, context.extensionRoot));
-  const bindHost = (context: OperationContext): Promise<HostBinding> => {
+  const bindings = new WeakMap<OperationContext, Promise<NodeAdapters>>();
+  const chooseHost = options.bindHost ?? ((context: OperationContext) => composeNode(context.environment, context.extensionRoot));
+  const bindHost = (context: OperationContext): Promise<NodeAdapters> => {
     if (!bindings.has(context)) bindings.set(context, chooseHost(context));
     return bindings.get(context)!;
   };

@@ -1,6 +1,6 @@
 import { promises as fs } from 'fs';
 import writeFileAtomic from 'write-file-atomic';
-import type { DesiredState } from './domain/desired-state';
+import type { DesiredState } from '../core/desired-state';
 import { dataPaths } from './data-folder';
 
 /** The desired state as stored: dates as ISO strings. */

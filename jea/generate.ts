@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'fs';
 import * as path from 'path';
-import { JEA_MODULE_FOLDER, JEA_MODULE_NAME } from '../handlers/domain/node-layout';
+import { JEA_MODULE_FOLDER, JEA_MODULE_NAME } from '../core/node-layout';
 import { PsdHashtable, PsdScriptBlock, PsdValue, renderDataFile } from './psd1';
 import { CommandRule, ROLES_DIR, RoleDefinition, loadRoles } from './role-model';
 import { checkRoleSetSafety } from './safety';

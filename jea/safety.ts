@@ -3,7 +3,7 @@
  * returns problems as "<rule>: <what>"; an empty list means the role passes. The rules are the
  * JEA list of DESIGN.md section 4 plus what JEA's own mechanics make necessary (see each rule).
  */
-import { PROTECTED_SERVICES } from '../handlers/domain/node-layout';
+import { PROTECTED_SERVICES } from '../core/node-layout';
 import { CommandRule, ParameterRule, RoleDefinition } from './role-model';
 
 /** Commands that give a way out of the role (run code, gain rights, hide tracks). Lower case. */

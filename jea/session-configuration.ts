@@ -3,7 +3,7 @@
  * COMPUTERNAME\Group, so it is made per node at run time; it reads no files, so the handler bundle
  * can import it. The node writes it to SESSION_CONFIGURATION_FILE (not into the module folder).
  */
-import { GROUPS, TRANSCRIPT_FOLDER } from '../handlers/domain/node-layout';
+import { GROUPS, TRANSCRIPT_FOLDER } from '../core/node-layout';
 import { renderDataFile } from './psd1';
 
 /** Role capability names: the .psrc file names in the module's RoleCapabilities folder. */

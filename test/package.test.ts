@@ -17,7 +17,7 @@ import {
   loadExtensionIdentity,
   packageName,
   parseExtensionIdentity,
-} from '../scripts/build/extension-identity';
+} from '../manifests/extension-identity';
 import { fileIntegrity, tarballPath, verifiedTarball } from '../scripts/build/node-runtime';
 import { BuiltPackage, HANDLER_COMMANDS, PACKAGE_FOLDERS, buildPackage } from '../scripts/build/package';
 import { listFiles } from '../scripts/build/zip';

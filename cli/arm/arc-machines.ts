@@ -4,7 +4,7 @@
  */
 import type { HybridComputeManagementClient, Machine, MachineExtension } from '@azure/arm-hybridcompute';
 import { createPipelineRequest, isRestError } from '@azure/core-rest-pipeline';
-import type { MachineLicenseProfile } from '../../handlers/license/interpret-license';
+import type { MachineLicenseProfile } from '../../core/interpret-license';
 import { machineId, type MachineRef } from '../input/azure-names';
 import { ARM_API_VERSION } from './api-version-policy';
 import { withDeadline } from './deadline';

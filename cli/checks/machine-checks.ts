@@ -4,8 +4,8 @@
  * Windows, and for deploy and grant its license is Pay-as-you-go or Software Assurance.
  * Each refusal names the machine, what was seen and the fix.
  */
-import { formatUtc } from '../../handlers/domain/desired-state';
-import { interpretLicenseProfile } from '../../handlers/license/interpret-license';
+import { formatUtc } from '../../core/desired-state';
+import { interpretLicenseProfile } from '../../core/interpret-license';
 import type { ArcMachines, MachineView } from '../arm/arc-machines';
 import type { MachineRef } from '../input/azure-names';
 import type { ObservedLicense } from '../settings/public-settings';

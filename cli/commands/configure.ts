@@ -1,4 +1,4 @@
-import type { GrantLevel } from '../../handlers/domain/desired-state';
+import type { GrantLevel } from '../../core/desired-state';
 import { TargetRefused, requireConnected, requireMachine } from '../checks/machine-checks';
 import type { TargetOutcome } from '../fleet/outcome';
 import type { MachineRef } from '../input/azure-names';

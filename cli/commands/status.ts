@@ -1,4 +1,4 @@
-import { describeDuration } from '../../handlers/domain/desired-state';
+import { describeDuration } from '../../core/desired-state';
 import type { TargetOutcome } from '../fleet/outcome';
 import { machineId, type MachineRef } from '../input/azure-names';
 import { machineSummary, parseNodeLines } from '../targets/node-lines';

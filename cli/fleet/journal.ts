@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import type { GrantLevel } from '../../handlers/domain/desired-state';
+import type { GrantLevel } from '../../core/desired-state';
 import { InputError } from '../errors';
 import type { GrantRecord } from '../settings/public-settings';
 import type { TargetOutcome, TargetResult } from './outcome';

@@ -1,5 +1,5 @@
 import { InputError } from '../errors';
-import type { GrantLevel } from '../../handlers/domain/desired-state';
+import type { GrantLevel } from '../../core/desired-state';
 
 /** The levels a grant can give, with the alias the settings schema also accepts. */
 const LEVELS: Record<string, GrantLevel> = {

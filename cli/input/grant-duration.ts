@@ -1,4 +1,4 @@
-import { describeDuration, MAX_GRANT_DAYS, MIN_GRANT_MINUTES } from '../../handlers/domain/desired-state';
+import { describeDuration, MAX_GRANT_DAYS, MIN_GRANT_MINUTES } from '../../core/desired-state';
 import { InputError } from '../errors';
 import { DURATION_FORMS, parseDurationMs } from './duration';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'crypto';
-import { formatUtc, type GrantLevel } from '../../handlers/domain/desired-state';
+import { formatUtc, type GrantLevel } from '../../core/desired-state';
 import { InputError } from '../errors';
 import { TERMS_VERSION } from '../terms';
 import type { GrantRecord } from './public-settings';

@@ -2,7 +2,7 @@
  * The public settings the CLI sends (DESIGN section 4), built from the extension's current
  * settings so that what the CLI does not manage (e.g. `cluster`, a policy's `versionMarker`) is kept.
  */
-import { DEFAULT_RETENTION_DAYS, type GrantLevel } from '../../handlers/domain/desired-state';
+import { DEFAULT_RETENTION_DAYS, type GrantLevel } from '../../core/desired-state';
 import { checkPublicSettings } from './settings-check';
 
 export type LicenseKind = 'PayAsYouGo' | 'SoftwareAssurance';

@@ -4,8 +4,8 @@
  * pins an old api-version without license profiles, so the request names 2024-07-10 itself.
  * Loaded only when a check needs it: the identity and SDK packages are large.
  */
-import type { LicenseObservation } from '../domain/prerequisites';
-import { interpretLicenseProfile, type MachineLicenseProfile } from './interpret-license';
+import type { LicenseObservation } from '../../core/prerequisites';
+import { interpretLicenseProfile, type MachineLicenseProfile } from '../../core/interpret-license';
 
 export const LICENSE_API_VERSION = '2024-07-10';
 const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';

@@ -3,7 +3,7 @@
  * resource), then what the control plane saw and passed in settings. Neither saying eligible
  * fails the check: an unknown license is not eligible.
  */
-import type { LicenseObservation } from '../domain/prerequisites';
+import type { LicenseObservation } from '../../core/prerequisites';
 import type { AzureLicenseRead } from './azure-license-reader';
 
 /** Reads the license Azure holds for a machine resource; the real one uses the managed identity. */

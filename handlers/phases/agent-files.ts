@@ -6,11 +6,11 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import { AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER } from '../domain/node-layout';
-import type { AgentInstallation } from '../domain/node-plan';
+import { AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER } from '../../core/node-layout';
+import type { AgentInstallation } from '../../core/node-plan';
 
 /** Package files the agent runs: handler-only files (handler.js, handler.cmd, the Azure SDK) stay behind. */
-const RUNTIME = ['node.exe', 'agent.js', 'simulated-host.js', 'simulated-license.js'];
+const RUNTIME = ['node.exe', 'agent.js'];
 const AGENT_SCRIPTS = ['HostBridge.ps1', 'ArcRemoteSupport.Host.psm1'];
 const OWNER_MODULE = ['ArcRemoteSupport.psm1', 'ArcRemoteSupport.psd1'];
 

@@ -3,9 +3,9 @@
  * apply the steps (a second batch, only when something differs). The handlers and the node agent
  * both use this, so a handler run, a Reconcile and an Expire all end in the same place.
  */
-import type { ProbeResult } from '../host/operations';
-import type { WindowsHost } from '../host/port';
-import { observeOperations, planNode, readObservation, type NodeIntent, type ObservedNode, type Step } from '../domain/node-plan';
+import type { ProbeResult } from '../../windows/operations';
+import type { WindowsHost } from '../../windows/port';
+import { observeOperations, planNode, readObservation, type NodeIntent, type ObservedNode, type Step } from '../../core/node-plan';
 
 export interface ConvergeResult {
   probe: ProbeResult | null;

@@ -5,8 +5,8 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import { JEA_MODULE_FOLDER } from '../domain/node-layout';
-import type { JeaDefinition } from '../domain/node-intent';
+import { JEA_MODULE_FOLDER } from '../../core/node-layout';
+import type { JeaDefinition } from '../../core/node-intent';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
 
 /** The module's files, relative to the module folder (and to the package's jea/ folder). */

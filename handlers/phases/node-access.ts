@@ -4,14 +4,14 @@
  */
 import { ExitCode, HandlerError } from '../../extension/errors';
 import type { ErrorDetail } from '../../extension/errors';
-import { parseDesiredRecord, type DesiredRecord } from '../domain/desired-record';
-import { formatUtc } from '../domain/desired-state';
-import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../domain/node-layout';
-import { buildNodeIntent, grantInForce, type JeaDefinition } from '../domain/node-intent';
-import { checkPrerequisites } from '../domain/prerequisites';
-import type { AgentInstallation, NodeIntent, ObservedNode } from '../domain/node-plan';
-import type { ProbeResult } from '../host/operations';
-import type { HostBinding } from '../host/select-host';
+import { parseDesiredRecord, type DesiredRecord } from '../../core/desired-record';
+import { formatUtc } from '../../core/desired-state';
+import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../../core/node-layout';
+import { buildNodeIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
+import { checkPrerequisites } from '../../core/prerequisites';
+import type { AgentInstallation, NodeIntent, ObservedNode } from '../../core/node-plan';
+import type { ProbeResult } from '../../windows/operations';
+import type { NodeAdapters } from '../compose';
 import { resolveLicense, type ObservedLicenseSetting } from '../license/license-source';
 import { convergeNode, type ConvergeResult } from './converge-node';
 import { requirePrerequisites } from './prerequisites';
@@ -36,7 +36,7 @@ export interface LocalConvergeReport {
   substatus: ErrorDetail[];
 }
 
-export async function convergeLocalNode(binding: HostBinding, request: LocalConvergeRequest): Promise<LocalConvergeReport> {
+export async function convergeLocalNode(binding: NodeAdapters, request: LocalConvergeRequest): Promise<LocalConvergeReport> {
   let record: DesiredRecord = parseDesiredRecord(null).record;
   const result = await convergeNode(binding.host, {
     phase: request.phase,

@@ -7,15 +7,15 @@
  * eligible is named with the fix, never a failure of this node's command.
  */
 import { ExitCode, HandlerError, type ErrorDetail } from '../../extension/errors';
-import { parseDesiredRecord, type DesiredRecord } from '../domain/desired-record';
-import { formatUtc } from '../domain/desired-state';
-import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../domain/node-layout';
-import { buildNodeIntent, grantInForce, type JeaDefinition } from '../domain/node-intent';
-import type { AgentInstallation, NodeIntent, ObservedNode } from '../domain/node-plan';
-import { checkPrerequisites } from '../domain/prerequisites';
-import type { ClusterNodeState, ProbeResult } from '../host/operations';
-import { HostBatchError } from '../host/port';
-import type { HostBinding } from '../host/select-host';
+import { parseDesiredRecord, type DesiredRecord } from '../../core/desired-record';
+import { formatUtc } from '../../core/desired-state';
+import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../../core/node-layout';
+import { buildNodeIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
+import type { AgentInstallation, NodeIntent, ObservedNode } from '../../core/node-plan';
+import { checkPrerequisites } from '../../core/prerequisites';
+import type { ClusterNodeState, ProbeResult } from '../../windows/operations';
+import { HostBatchError } from '../../windows/port';
+import type { NodeAdapters } from '../compose';
 import { resolveLicense } from '../license/license-source';
 import { convergeNode, NodeNotReachable } from './converge-node';
 import { removal, withoutLocallyRevokedGrant } from './node-access';
@@ -64,7 +64,7 @@ interface PeerRun extends Omit<ClusterRequest, 'mode'> {
  * The cluster's peers, after the local node converged (`probe` is its probe): each peer
  * converged or cleaned as the mode says, one at a time (each is a PowerShell remoting session).
  */
-export async function convergeCluster(binding: HostBinding, probe: ProbeResult | null, coveredBefore: string[], request: ClusterRequest): Promise<ClusterReport> {
+export async function convergeCluster(binding: NodeAdapters, probe: ProbeResult | null, coveredBefore: string[], request: ClusterRequest): Promise<ClusterReport> {
   const localNode = probe?.computerName ?? 'this node';
   const covered = new Set(coveredBefore.map((name) => name.toUpperCase()));
   const cluster = peersOf(probe);
@@ -129,7 +129,7 @@ class PeerLeftAlone extends Error {
   }
 }
 
-async function convergePeer(binding: HostBinding, request: PeerRun, peer: PeerTask): Promise<PeerReport> {
+async function convergePeer(binding: NodeAdapters, request: PeerRun, peer: PeerTask): Promise<PeerReport> {
   const { localNode } = request;
   const wasCovered = request.previouslyCovered.some((name) => name.toLowerCase() === peer.name.toLowerCase());
   const report = (outcome: PeerOutcome, status: ErrorDetail['status'], message: string, mayHoldOurs: boolean): PeerReport => ({
@@ -192,7 +192,7 @@ async function convergePeer(binding: HostBinding, request: PeerRun, peer: PeerTa
 }
 
 async function peerIntent(
-  binding: HostBinding,
+  binding: NodeAdapters,
   request: PeerRun,
   peer: PeerTask,
   wasCovered: boolean,

@@ -3,8 +3,8 @@
  * launch) into exit 51 with every failed check in the message and one substatus per check.
  */
 import { ExitCode, PrerequisiteError } from '../../extension/errors';
-import { describeFailures, type CheckResult } from '../domain/prerequisites';
-import type { ProbeResult } from '../host/operations';
+import { describeFailures, type CheckResult } from '../../core/prerequisites';
+import type { ProbeResult } from '../../windows/operations';
 
 export interface PrerequisiteReport {
   probe: ProbeResult;

@@ -5,7 +5,7 @@
 import path from 'path';
 import execa from 'execa';
 import { bundleHandler } from './bundle';
-import { REPO_ROOT, loadExtensionIdentity } from './extension-identity';
+import { REPO_ROOT, loadExtensionIdentity } from '../../manifests/extension-identity';
 
 export const BUILD_DIR = path.join(REPO_ROOT, 'build');
 

@@ -7,7 +7,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { build, type Plugin } from 'esbuild';
-import { ExtensionIdentity, REPO_ROOT } from './extension-identity';
+import { ExtensionIdentity, REPO_ROOT } from '../../manifests/extension-identity';
 
 export const HANDLER_ENTRY = path.join(REPO_ROOT, 'handlers', 'main.ts');
 export const AGENT_ENTRY = path.join(REPO_ROOT, 'agent', 'main.ts');
@@ -44,9 +44,6 @@ export function identityDefines(identity: BundleOptions['identity']): Record<str
  */
 export const LAZY_MODULES: ReadonlyArray<{ source: string; file: string }> = [
   { source: 'handlers/license/azure-license-reader.ts', file: 'azure-license-reader.js' },
-  // The simulated machine serves the demo and the tests; a Windows node never loads it.
-  { source: 'handlers/host/simulated/simulated-host.ts', file: 'simulated-host.js' },
-  { source: 'handlers/host/simulated/simulated-license.ts', file: 'simulated-license.js' },
 ];
 
 /** Leaves `import('./azure-license-reader')` as a runtime require of the file beside handler.js. */

@@ -9,7 +9,7 @@ import { createHash } from 'crypto';
 import { createReadStream, promises as fs } from 'fs';
 import path from 'path';
 import execa from 'execa';
-import { NodeRuntimePin, REPO_ROOT } from './extension-identity';
+import { NodeRuntimePin, REPO_ROOT } from '../../manifests/extension-identity';
 
 export const DEFAULT_CACHE_DIR = path.join(REPO_ROOT, '.cache');
 const NPM_TIMEOUT_MS = 120_000;

@@ -8,7 +8,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { bundleHandler } from './bundle';
-import { ExtensionIdentity, REPO_ROOT, isVersion, loadExtensionIdentity, packageName } from './extension-identity';
+import { ExtensionIdentity, REPO_ROOT, isVersion, loadExtensionIdentity, packageName } from '../../manifests/extension-identity';
 import { obtainNodeExe } from './node-runtime';
 import { sha256File, zipFolder } from './zip';
 
@@ -23,7 +23,9 @@ export interface PackageFolder {
 }
 export const PACKAGE_FOLDERS: readonly PackageFolder[] = [
   // The PowerShell that runs on the node.
-  { from: 'scripts/node', to: 'scripts', required: true },
+  { from: 'windows/powershell', to: 'scripts', required: true },
+  // Protected-settings decryption on Windows (the protocol's own script).
+  { from: 'extension/powershell', to: 'scripts', required: true },
   // The JEA module (role capabilities and manifest): the handler installs it on every node.
   { from: 'jea/generated', to: 'jea', required: true },
 ];

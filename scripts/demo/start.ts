@@ -9,15 +9,16 @@ import { promises as fs } from 'fs';
 import { randomUUID } from 'crypto';
 import { tmpdir } from 'os';
 import path from 'path';
-import { agentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
-import { GROUPS } from '../../handlers/domain/node-layout';
-import { op } from '../../handlers/host/operations';
-import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
-import { advanceClock } from '../../handlers/host/simulated/simulation';
+import { agentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
+import { GROUPS } from '../../core/node-layout';
+import { op } from '../../windows/operations';
+import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
+import { advanceClock } from '../../sim/windows/simulation';
 import { bundleHandler } from '../build/bundle';
-import { loadExtensionIdentity, REPO_ROOT } from '../build/extension-identity';
+import { loadExtensionIdentity, REPO_ROOT } from '../../manifests/extension-identity';
 import { layOutExtensionFolder, writeHandlerSettings } from './extension-folder';
+import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     const result = await execa(process.execPath, [handler, operation], {
       cwd: root,
       reject: false,
-      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}`, ConfigSequenceNumber: String(sequenceNumber), ...environment },
+      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }), ConfigSequenceNumber: String(sequenceNumber), ...environment },
     });
     const status = await fs.readFile(path.join(root, 'status', `${sequenceNumber}.status`), 'utf8').then((text) => JSON.parse(text)[0].status, () => null);
     console.log(`   ${version} ${operation} -> exit ${result.exitCode}${status ? `, status ${status.status}: ${status.formattedMessage.message}` : ''}`);

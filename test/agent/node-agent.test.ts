@@ -5,19 +5,22 @@
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import path from 'path';
-import { DESIRED_STATE_FILE, GROUPS } from '../../handlers/domain/node-layout';
-import { op } from '../../handlers/host/operations';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { DESIRED_STATE_FILE, GROUPS } from '../../core/node-layout';
+import { op } from '../../windows/operations';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { bundleHandler } from '../../scripts/build/bundle';
 import { makeTempDir } from '../support/cms';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
+import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 describe('the node agent executable', () => {
   let bin: string;
   let fixture: ExtensionFixture;
   let host: SimulatedHost;
+  let simulator: string;
 
   beforeAll(async () => {
+    simulator = await simulatorBundle();
     bin = await makeTempDir('ars-agent-bin');
     await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: path.join(bin, 'handler.js') });
     fixture = await ExtensionFixture.create();
@@ -33,7 +36,7 @@ describe('the node agent executable', () => {
   });
 
   const agent = (...argv: string[]) =>
-    execa(process.execPath, [path.join(bin, 'agent.js'), ...argv], { reject: false, env: { ARC_REMOTE_SUPPORT_HOST: `simulated:${fixture.machinePath}` } });
+    execa(process.execPath, [path.join(bin, 'agent.js'), ...argv], { reject: false, env: simulatorEnvironment(fixture.machinePath, { simulator }) });
 
   it('reports the access in force', async () => {
     const status = await agent('status');

@@ -12,12 +12,13 @@ import { buildPackage } from '../../scripts/build/package';
 import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { runAgentStep, type AgentStepRequest, type AgentStepResult } from '../support/waagent';
-import { installedAgentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
-import { AGENT_FOLDER, AGENT_VERSION_FILE, GROUPS, OWNER_MODULE_FOLDER } from '../../handlers/domain/node-layout';
-import { op } from '../../handlers/host/operations';
-import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
-import { advanceClock } from '../../handlers/host/simulated/simulation';
+import { installedAgentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
+import { AGENT_FOLDER, AGENT_VERSION_FILE, GROUPS, OWNER_MODULE_FOLDER } from '../../core/node-layout';
+import { op } from '../../windows/operations';
+import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
+import { advanceClock } from '../../sim/windows/simulation';
+import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 const PUBLISHER = 'ArcRemoteSupport';
 const TYPE = 'WindowsRemoteSupport';
@@ -31,9 +32,11 @@ describe('the real package driven by the real Linux Azure agent', () => {
   let machinePath: string;
   let certificate: TestCertificate;
   let certDir: string;
+  let simulator: string;
   const packages: Record<string, string> = {};
 
   beforeAll(async () => {
+    simulator = await simulatorBundle();
     work = await makeTempDir('ars-agent');
     libDir = path.join(work, 'lib');
     dataFolder = path.join(work, 'ProgramData', 'ArcRemoteSupport');
@@ -61,7 +64,7 @@ describe('the real package driven by the real Linux Azure agent', () => {
       version: '1.0.0',
       packageDir: packages[request.version ?? '1.0.0'],
       certDir,
-      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` },
+      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ...simulatorEnvironment(machinePath, { simulator }) },
       ...request,
     });
 
@@ -204,7 +207,7 @@ describe('the real package driven by the real Linux Azure agent', () => {
     };
     const pristine = await peerFootprint();
     const clusterStep = (request: Partial<AgentStepRequest> & Pick<AgentStepRequest, 'op'>) =>
-      step({ libDir: path.join(work, 'lib-cluster'), env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data-cluster'), ARC_REMOTE_SUPPORT_HOST: `simulated:${clusterMachine}` }, ...request });
+      step({ libDir: path.join(work, 'lib-cluster'), env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data-cluster'), ...simulatorEnvironment(clusterMachine, { simulator }) }, ...request });
     const host = new SimulatedHost(clusterMachine);
     expect(commands(await clusterStep({ op: 'install' }))).toEqual(['install 1.0.0 -> 0']);
     for (const node of ['ARC-NODE-1', 'ARC-NODE-2']) {
@@ -249,7 +252,7 @@ describe('the real package driven by the real Linux Azure agent', () => {
       packageDir: packages['1.0.0'],
       op: 'enable',
       seq: 0,
-      env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, `data-${field.replace(/\W/g, '')}`), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` },
+      env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, `data-${field.replace(/\W/g, '')}`), ...simulatorEnvironment(machinePath, { simulator }) },
       ...request,
     });
     expect(result.commandsRun.map((run) => [run.command, run.exitCode])).toEqual([

@@ -7,12 +7,13 @@ import { promises as fs } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { bundleHandler } from '../../scripts/build/bundle';
-import { loadExtensionIdentity } from '../../scripts/build/extension-identity';
+import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
 import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
-import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
+import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
 import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
+import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     await fs.writeFile(path.join(root, 'config', '0.settings'), '');
     const machinePath = path.join(work, 'machine.json');
     await writeMachine(machinePath, createDefaultMachine());
-    const options: execa.Options = { cwd: root, env: { ConfigSequenceNumber: '0', ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` } };
+    const options: execa.Options = { cwd: root, env: { ConfigSequenceNumber: '0', ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }) } };
     // Installed once, so that the measured enable finds nothing to change.
     await timeRun(process.execPath, [handler, 'install'], options);
 

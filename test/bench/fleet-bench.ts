@@ -9,7 +9,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { PassThrough } from 'stream';
 import { runCli } from '../../cli/main';
-import { startArmEmulator } from '../support/arm-emulator';
+import { startArmEmulator } from '../../sim/arm';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-00000000f1ee';
 

@@ -6,15 +6,16 @@ import { promises as fs } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { runHandler } from '../../extension/dispatcher';
-import { op } from '../../handlers/host/operations';
-import type { WindowsHost } from '../../handlers/host/port';
-import { PowerShellHost } from '../../handlers/host/powershell-host';
-import { selectHost } from '../../handlers/host/select-host';
-import { createDefaultMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { op } from '../../windows/operations';
+import type { WindowsHost } from '../../windows/port';
+import { PowerShellHost } from '../../windows/powershell-host';
+import { composeNode } from '../../handlers/compose';
+import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { createRuntimeConfig } from '../../handlers/runtime-config';
 import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
 import { findPwsh } from '../support/cms';
+import { simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 type Emit = (record: Record<string, unknown>) => void;
 const REPO = path.resolve(__dirname, '..', '..');
@@ -28,7 +29,7 @@ export async function benchLaunchesPerCommand(emit: Emit): Promise<void> {
     const machinePath = path.join(work, 'machine.json');
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
     await writeMachine(machinePath, createDefaultMachine());
-    const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` };
+    const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ...simulatorEnvironment(machinePath) };
     const now = new Date();
     const consent = { termsVersion: '2026.1', acceptedAt: iso(now), acceptedBy: 'owner@contoso.example' };
     const grant = { schemaVersion: 1, access: { level: 'Diagnostics', grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f', expiresAt: iso(new Date(now.getTime() + 8 * 3_600_000)), supportRequestId: 'TKT-1', consent } };
@@ -46,7 +47,7 @@ export async function benchLaunchesPerCommand(emit: Emit): Promise<void> {
         { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' },
         {
           bindHost: async (context) => {
-            const binding = await selectHost(context.environment, context.extensionRoot);
+            const binding = await composeNode(context.environment, context.extensionRoot);
             hosts.push(binding.host);
             return binding;
           },
@@ -70,7 +71,7 @@ export async function benchBatchedPhase(emit: Emit, rounds = 3): Promise<void> {
     await writeMachine(modelPath, createDefaultMachine());
     const host = new PowerShellHost({
       powershellExe: findPwsh(),
-      scriptsDir: path.join(REPO, 'scripts', 'node'),
+      scriptsDir: path.join(REPO, 'windows', 'powershell'),
       entryScript: path.join(REPO, 'test', 'powershell', 'Invoke-BridgeWithStandIn.ps1'),
       env: { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: path.join(work, 'drives') },
     });
@@ -110,10 +111,10 @@ export async function benchBatchedPhase(emit: Emit, rounds = 3): Promise<void> {
 
 /** Access changes on the simulated machine: WinRM restarts they cause, and how late expiry bites. */
 export async function benchAccessChanges(emit: Emit): Promise<void> {
-  const { agentTaskRunner } = await import('../../agent/simulated-task-runner');
-  const { advanceClock } = await import('../../handlers/host/simulated/simulation');
-  const { readMachine } = await import('../../handlers/host/simulated/default-machine');
-  const { GROUPS } = await import('../../handlers/domain/node-layout');
+  const { agentTaskRunner } = await import('../../sim/windows/agent-task-runner');
+  const { advanceClock } = await import('../../sim/windows/simulation');
+  const { readMachine } = await import('../../sim/windows/default-machine');
+  const { GROUPS } = await import('../../core/node-layout');
   const work = await fs.mkdtemp(path.join(tmpdir(), 'ars-bench-access-'));
   try {
     const root = path.join(work, 'ext');
@@ -121,7 +122,7 @@ export async function benchAccessChanges(emit: Emit): Promise<void> {
     await layOutExtensionFolder(root, 'ArcRemoteSupport.WindowsRemoteSupport');
     const start = new Date('2026-11-24T20:00:00Z');
     await writeMachine(machinePath, createDefaultMachine({ nowUtc: iso(start) }));
-    const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}` };
+    const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ...simulatorEnvironment(machinePath) };
     const config = createRuntimeConfig({ publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' });
     const run = (operation: string, sequenceNumber: number) =>
       runHandler([operation], config, { environment: { ...environment, ConfigSequenceNumber: String(sequenceNumber) }, extensionRoot: root, stderr: () => undefined });

@@ -3,7 +3,7 @@ import { AdaptiveLimiter } from '../../cli/fleet/adaptive-limiter';
 import { runFleet } from '../../cli/fleet/run-fleet';
 import { noProgress } from '../../cli/fleet/progress';
 import { exitCodeFor } from '../../cli/fleet/outcome';
-import { SimulatedClock, settle } from './support/simulated-clock';
+import { SimulatedClock, settle } from '../support/simulated-clock';
 
 /** Starts `count` acquisitions and tells how many got a slot. */
 function contenders(limiter: AdaptiveLimiter, count: number) {

@@ -6,7 +6,7 @@
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import path from 'path';
-import { ARM_AUDIENCE, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from './support/cli-harness';
+import { ARM_AUDIENCE, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'arc-remote-support.js');
 const RG = 'rg-bin';

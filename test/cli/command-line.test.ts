@@ -1,5 +1,5 @@
 /** The command line itself: help, exit codes, and every bad input refused with exit 2 before anything is sent. */
-import { runOffline } from './support/cli-harness';
+import { runOffline } from '../support/cli-harness';
 
 const SUB = '6b3e1c2d-9f8a-4b7c-8d6e-5f4a3b2c1d0e';
 const NO_AZURE = {

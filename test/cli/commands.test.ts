@@ -5,9 +5,9 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import type { ExtensionRun, ExtensionRunResult } from '../support/arm-emulator';
+import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
-import { capture, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from './support/cli-harness';
+import { capture, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 
 const RG = 'rg-support';
 const EXTENSION = 'WindowsRemoteSupport';

@@ -3,8 +3,8 @@
  * journal, --resume with the same grant for only what did not succeed, 409 retried, 429 adapted.
  */
 import { promises as fs } from 'fs';
-import type { ExtensionRun, ExtensionRunResult } from '../support/arm-emulator';
-import { runOffline, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from './support/cli-harness';
+import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
+import { runOffline, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 
 const RG = 'rg-fleet';
 

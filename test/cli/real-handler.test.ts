@@ -7,8 +7,8 @@ import execa from 'execa';
 import { promises as fs } from 'fs';
 import path from 'path';
 import { buildPackage } from '../../scripts/build/package';
-import { handlerPackageRunner, type HandlerPackageRunner } from '../support/arm-emulator/handler-package-runner';
-import { startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from './support/cli-harness';
+import { handlerPackageRunner, type HandlerPackageRunner } from '../../sim/arm/handler-package-runner';
+import { startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 
 const RG = 'rg-cluster';
 

@@ -1,6 +1,6 @@
 /** The settings the CLI builds pass the extension's own schema validator and the handler's rules. */
 import { ConfigurationError } from '../../extension/errors';
-import { toDesiredState } from '../../handlers/domain/desired-state';
+import { toDesiredState } from '../../core/desired-state';
 import { InputError } from '../../cli/errors';
 import { checkSupportRequestId, newGrant } from '../../cli/settings/new-grant';
 import { ProtectedSettings, REDACTED, redactRequestBody } from '../../cli/settings/protected-settings';

@@ -19,7 +19,7 @@ import {
   type TestCertificate,
 } from '../support/cms';
 
-const SCRIPT = path.resolve(__dirname, '..', '..', 'scripts', 'node', 'Unprotect-ProtectedSettings.ps1');
+const SCRIPT = path.resolve(__dirname, '..', '..', 'extension', 'powershell', 'Unprotect-ProtectedSettings.ps1');
 
 let pwsh: string;
 let root: string;

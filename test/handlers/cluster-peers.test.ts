@@ -7,15 +7,16 @@
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import path from 'path';
-import { agentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
-import { parseDesiredRecord } from '../../handlers/domain/desired-record';
-import { AGENT_SCRIPT, DESIRED_STATE_FILE, ENDPOINT_NAME, GROUPS, expireTaskName } from '../../handlers/domain/node-layout';
-import { op } from '../../handlers/host/operations';
-import type { NodeModel } from '../../handlers/host/simulated/machine-model';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
-import { advanceClock, powerOn } from '../../handlers/host/simulated/simulation';
-import { updateMachine } from '../../handlers/host/simulated/default-machine';
+import { agentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
+import { parseDesiredRecord } from '../../core/desired-record';
+import { AGENT_SCRIPT, DESIRED_STATE_FILE, ENDPOINT_NAME, GROUPS, expireTaskName } from '../../core/node-layout';
+import { op } from '../../windows/operations';
+import type { NodeModel } from '../../sim/windows/machine-model';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
+import { advanceClock, powerOn } from '../../sim/windows/simulation';
+import { updateMachine } from '../../sim/windows/default-machine';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
+import { simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 const START = new Date('2026-11-24T20:00:00Z');
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -154,7 +155,7 @@ describe('cluster.installOnPeers', () => {
     await create();
     await nameEngineers();
     // ARC-NODE-2's own extension: the same package, run as that node, with its own data folder.
-    const own = { env: { ARC_REMOTE_SUPPORT_HOST: `simulated:${fixture.machinePath}#${PEER}`, ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` } };
+    const own = { env: { ...simulatorEnvironment(fixture.machinePath, { node: PEER }), ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` } };
     expect((await fixture.run('install', { sequenceNumber: 0, now: START, ...own })).exitCode).toBe(0);
     const ownRecord = await peerRecord();
 
@@ -171,7 +172,7 @@ describe('cluster.installOnPeers', () => {
     await nameEngineers();
     await fixture.run('install', { sequenceNumber: 0, now: START });
     await grant(1);
-    const own = { env: { ARC_REMOTE_SUPPORT_HOST: `simulated:${fixture.machinePath}#${PEER}`, ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` } };
+    const own = { env: { ...simulatorEnvironment(fixture.machinePath, { node: PEER }), ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` } };
     expect((await fixture.run('install', { sequenceNumber: 0, now: START, ...own })).exitCode).toBe(0);
     // The peer's own extension keeps the access in force and drops the mark.
     expect(parseDesiredRecord(await peerRecord()).record).toMatchObject({ grant: { grantId: GRANT_ID } });

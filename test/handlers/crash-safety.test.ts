@@ -7,15 +7,16 @@
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import path from 'path';
-import { GROUPS } from '../../handlers/domain/node-layout';
-import { op } from '../../handlers/host/operations';
-import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
-import type { MachineModel } from '../../handlers/host/simulated/machine-model';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { GROUPS } from '../../core/node-layout';
+import { op } from '../../windows/operations';
+import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
+import type { MachineModel } from '../../sim/windows/machine-model';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { bundleHandler } from '../../scripts/build/bundle';
 import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
 import { makeTempDir } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
+import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const NOW = new Date();
@@ -64,11 +65,13 @@ async function nameEngineers(machinePath: string): Promise<void> {
 describe('crash safety', () => {
   let work: string;
   let handler: string;
+  let simulator: string;
 
   beforeAll(async () => {
     work = await makeTempDir('ars-crash');
     handler = path.join(work, 'bin', 'handler.js');
     await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: handler });
+    simulator = await simulatorBundle();
   }, 60_000);
   afterAll(() => fs.rm(work, { recursive: true, force: true }));
 
@@ -89,7 +92,7 @@ describe('crash safety', () => {
       return execa(process.execPath, [handler, command!], {
         cwd: root,
         reject: false,
-        env: { ARC_REMOTE_SUPPORT_HOST: `simulated:${machinePath}`, ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: sequence },
+        env: { ...simulatorEnvironment(machinePath, { simulator }), ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: sequence },
       });
     };
     return { base, machinePath, data, run };

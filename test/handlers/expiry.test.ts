@@ -3,11 +3,11 @@
  * Expire task even if the extension manager never runs again; a node powered off across the
  * expiry revokes at boot; a corrupt desired-state record revokes.
  */
-import { agentTaskRunner, type AgentRun } from '../../agent/simulated-task-runner';
-import { GROUPS, DESIRED_STATE_FILE, expireTaskName } from '../../handlers/domain/node-layout';
-import { op } from '../../handlers/host/operations';
-import { advanceClock, powerOff, powerOn } from '../../handlers/host/simulated/simulation';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { agentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
+import { GROUPS, DESIRED_STATE_FILE, expireTaskName } from '../../core/node-layout';
+import { op } from '../../windows/operations';
+import { advanceClock, powerOff, powerOn } from '../../sim/windows/simulation';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
 
 const START = new Date('2026-11-24T20:00:00Z');

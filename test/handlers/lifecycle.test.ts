@@ -3,9 +3,9 @@
  * the data folder, across re-runs, expiry and the upgrade marker protocol.
  */
 import { promises as fs } from 'fs';
-import { GROUPS } from '../../handlers/domain/node-layout';
-import { op } from '../../handlers/host/operations';
-import { SimulatedHost } from '../../handlers/host/simulated/simulated-host';
+import { GROUPS } from '../../core/node-layout';
+import { op } from '../../windows/operations';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
 
 describe('lifecycle commands', () => {

@@ -3,7 +3,7 @@
  * with exit 51, a message naming each failed check and one substatus per check; revoking works
  * on any machine.
  */
-import type { MachineModel } from '../../handlers/host/simulated/machine-model';
+import type { MachineModel } from '../../sim/windows/machine-model';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
 
 const GIB = 1024 ** 3;
@@ -60,7 +60,7 @@ describe('prerequisites in the handler', () => {
 
     const machine = await fixture.machine();
     local(machine).arc.status = 'Disconnected';
-    const { writeMachine } = await import('../../handlers/host/simulated/default-machine');
+    const { writeMachine } = await import('../../sim/windows/default-machine');
     await writeMachine(fixture.machinePath, machine);
 
     await fixture.writeSettings(1, { publicSettings: grantSettings(now, { level: 'DiagnosticsAndRepair', grantId: 'b1b2c3d4-0000-4000-8000-000000000002' }) });

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { TRANSCRIPT_FOLDER } from '../../handlers/domain/node-layout';
+import { TRANSCRIPT_FOLDER } from '../../core/node-layout';
 import { GENERATED_DIR, compareWithFolder, generateJeaFiles, nodePath } from '../../jea/generate';
 import { writeGenerated } from '../../jea/generate-cli';
 import { renderDataFile, quote } from '../../jea/psd1';

@@ -10,7 +10,7 @@
  * applied by WinRM, not by the InitialSessionState, so they are not exercised here.
  */
 import { promises as fs } from 'fs';
-import { PROTECTED_SERVICES } from '../../handlers/domain/node-layout';
+import { PROTECTED_SERVICES } from '../../core/node-layout';
 import { generateJeaFiles } from '../../jea/generate';
 import { protectedServiceProbes } from '../../jea/safety';
 import { accessGroups } from '../../jea/session-configuration';

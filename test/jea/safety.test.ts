@@ -1,7 +1,7 @@
 /**
  * The safety rules: the shipped roles pass, and each rule catches a role that breaks it.
  */
-import { PROTECTED_SERVICES } from '../../handlers/domain/node-layout';
+import { PROTECTED_SERVICES } from '../../core/node-layout';
 import { RoleDefinition, loadRoles } from '../../jea/role-model';
 import {
   acceptedServiceNames, caseVariants, checkRoleSafety, checkRoleSetSafety, compileConstraint, protectedServiceProbes,

@@ -548,8 +548,8 @@ describe('the initiative', () => {
 
 describe('the emulated Resource Manager', () => {
   it("accepts the remediation's extension PUT, and the request and response pass the API document", async () => {
-    const { startArmEmulator } = await import('../support/arm-emulator');
-    const { rawRequest } = await import('../arm-emulator/emulator-clients');
+    const { startArmEmulator } = await import('../../sim/arm');
+    const { rawRequest } = await import('../sim/arm/emulator-clients');
     const subscriptionId = '00000000-0000-0000-0000-000000000001';
     const emulator = await startArmEmulator({ operationMs: 5, machines: [{ subscriptionId, resourceGroup: 'servers', name: 'fs01' }] });
     try {

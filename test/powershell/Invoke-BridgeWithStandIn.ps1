@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-Runs scripts/node/HostBridge.ps1 on Linux pwsh against the stand-in Windows (WindowsStandIn.psm1).
+Runs windows/powershell/HostBridge.ps1 on Linux pwsh against the stand-in Windows (WindowsStandIn.psm1).
 
 .DESCRIPTION
 The entry script PowerShellHost starts in tests instead of HostBridge.ps1: it loads the stand-in

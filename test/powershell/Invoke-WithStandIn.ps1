@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-Runs one command of the owner's module (scripts/node/ArcRemoteSupport) on Linux pwsh against the
+Runs one command of the owner's module (windows/powershell/ArcRemoteSupport) on Linux pwsh against the
 stand-in Windows (WindowsStandIn.psm1), and prints what it returned as one JSON document.
 
 .DESCRIPTION

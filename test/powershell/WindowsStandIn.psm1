@@ -1,10 +1,10 @@
 <#
 .SYNOPSIS
-Stand-in Windows commands for running scripts/node/HostBridge.ps1 on Linux pwsh in tests.
+Stand-in Windows commands for running windows/powershell/HostBridge.ps1 on Linux pwsh in tests.
 
 .DESCRIPTION
 Every Windows-only command the bridge uses is a function here, working on the machine model
-(handlers/host/simulated/machine-model.ts) in the JSON file $env:ARS_MACHINE_MODEL: the file is
+(sim/windows/machine-model.ts) in the JSON file $env:ARS_MACHINE_MODEL: the file is
 read at each call and written back (temporary file, then rename) after each change, so the test,
 the simulated host and this stand-in all see one machine. Imported with -Global, these functions
 take precedence over cmdlets of the same name.
@@ -289,7 +289,7 @@ function azcmagent {
 #region Files: ACLs as SDDL
 
 # What a drive root reports, and what an item without SDDL on it or above it inherits: the
-# simulated host's DEFAULT_VOLUME_SDDL (handlers/host/simulated/file-system.ts).
+# simulated host's DEFAULT_VOLUME_SDDL (sim/windows/file-system.ts).
 $script:DefaultVolumeSddl = 'O:SYG:SYD:AI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)'
 
 # The item's own SDDL, else its nearest ancestor's (inheritance, simplified as the simulated host

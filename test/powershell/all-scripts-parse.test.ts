@@ -52,7 +52,7 @@ describe('every PowerShell file', () => {
   beforeAll(async () => {
     work = await makeTempDir('ars-parse');
     const built = await buildPackage({ outDir: path.join(work, 'dist'), log: () => undefined });
-    const repoFiles = (await Promise.all(['scripts', 'jea', 'test'].map((folder) => filesUnder(path.join(REPO, folder)).catch(() => [])))).flat();
+    const repoFiles = (await Promise.all(['windows', 'extension', 'scripts', 'jea', 'test', 'sim'].map((folder) => filesUnder(path.join(REPO, folder)).catch(() => [])))).flat();
     files = [...repoFiles, ...(await filesUnder(built.stagingDir))];
   }, 120_000);
   afterAll(() => fs.rm(work, { recursive: true, force: true }));

@@ -8,8 +8,9 @@ import path from 'path';
 import { runHandler } from '../../extension/dispatcher';
 import { createRuntimeConfig } from '../../handlers/runtime-config';
 import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
-import { createDefaultMachine, readMachine, writeMachine } from '../../handlers/host/simulated/default-machine';
-import type { MachineModel } from '../../handlers/host/simulated/machine-model';
+import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
+import type { MachineModel } from '../../sim/windows/machine-model';
+import { simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 export const TEST_IDENTITY = { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' };
 
@@ -86,7 +87,7 @@ export class ExtensionFixture {
     let stderr = '';
     const environment: NodeJS.ProcessEnv = {
       ARC_REMOTE_SUPPORT_DATA: this.dataFolder,
-      ARC_REMOTE_SUPPORT_HOST: `simulated:${this.machinePath}`,
+      ...simulatorEnvironment(this.machinePath),
       ARC_REMOTE_SUPPORT_CERT_DIR: options.certDir ?? this.base,
       ...(options.sequenceNumber === undefined ? {} : { ConfigSequenceNumber: String(options.sequenceNumber) }),
       ...options.env,

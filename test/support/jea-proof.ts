@@ -6,7 +6,7 @@
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { JEA_MODULE_NAME } from '../../handlers/domain/node-layout';
+import { JEA_MODULE_NAME } from '../../core/node-layout';
 import { GeneratedJeaFiles } from '../../jea/generate';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
 

@@ -1,0 +1,135 @@
+import { ConfigurationError } from '../extension/errors';
+
+/**
+ * The access the machine's owner wants, as typed values. Public settings are first checked
+ * against the JSON Schema (shape, enums, patterns); this module adds what a schema cannot say:
+ * real dates, and the expiry window measured from the owner's consent.
+ */
+export type GrantLevel = 'Diagnostics' | 'DiagnosticsAndRepair';
+
+export interface Consent {
+  termsVersion: string;
+  acceptedAt: Date;
+  acceptedBy: string;
+}
+
+export interface Grant {
+  level: GrantLevel;
+  grantId: string;
+  /** Absolute UTC expiry. Never recomputed from a duration: enable re-runs after every reboot. */
+  expiresAt: Date;
+  supportRequestId: string;
+  consent: Consent;
+}
+
+export interface DesiredState {
+  /** Undefined means no access (level None, or no settings at all). */
+  grant?: Grant;
+  retentionDays: number;
+}
+
+export const DEFAULT_RETENTION_DAYS = 90;
+export const MIN_GRANT_MINUTES = 60;
+export const MAX_GRANT_DAYS = 14;
+/** Consent times from a clock slightly ahead of the machine's are tolerated, not more. */
+export const CONSENT_CLOCK_SKEW_MINUTES = 5;
+
+const LEVEL_ALIASES: Record<string, GrantLevel | 'None'> = {
+  None: 'None',
+  Diagnostics: 'Diagnostics',
+  DiagnosticsAndRepair: 'DiagnosticsAndRepair',
+  DiagnosticsRepair: 'DiagnosticsAndRepair',
+};
+
+interface SchemaCheckedSettings {
+  access?: {
+    level: string;
+    grantId?: string;
+    expiresAt?: string;
+    supportRequestId?: string;
+    consent?: { termsVersion: string; acceptedAt: string; acceptedBy: string };
+  };
+  retentionDays?: number;
+}
+
+/**
+ * Turns schema-checked public settings into the desired state. Does not judge whether the grant
+ * has already expired: that depends on what was applied before (see `isExpired`).
+ */
+export function toDesiredState(publicSettings: Record<string, unknown>): DesiredState {
+  const settings = publicSettings as SchemaCheckedSettings;
+  const retentionDays = settings.retentionDays ?? DEFAULT_RETENTION_DAYS;
+  const access = settings.access;
+  const level = access ? LEVEL_ALIASES[access.level] : 'None';
+  if (!access || level === 'None' || level === undefined) return { retentionDays };
+
+  const consent = access.consent!;
+  const acceptedAt = parseUtc('access.consent.acceptedAt', consent.acceptedAt);
+  const expiresAt = parseUtc('access.expiresAt', access.expiresAt!);
+  const minutes = (expiresAt.getTime() - acceptedAt.getTime()) / 60_000;
+  if (minutes < MIN_GRANT_MINUTES || minutes > MAX_GRANT_DAYS * 24 * 60) {
+    throw new ConfigurationError(
+      'access.expiresAt',
+      `${JSON.stringify(access.expiresAt)}, ${describeDuration(Math.abs(minutes) * 60_000)} ${minutes < 0 ? 'before' : 'after'} the consent at ${consent.acceptedAt}`,
+      `an expiry between ${MIN_GRANT_MINUTES} minutes and ${MAX_GRANT_DAYS} days after access.consent.acceptedAt`,
+    );
+  }
+  return {
+    retentionDays,
+    grant: {
+      level,
+      grantId: access.grantId!.toLowerCase(),
+      expiresAt,
+      supportRequestId: access.supportRequestId!,
+      consent: { termsVersion: consent.termsVersion, acceptedAt, acceptedBy: consent.acceptedBy },
+    },
+  };
+}
+
+/** Rejects consent given in the future (by more than a little clock skew): it cannot be real. */
+export function checkConsentTime(grant: Grant, now: Date): void {
+  if (grant.consent.acceptedAt.getTime() - now.getTime() > CONSENT_CLOCK_SKEW_MINUTES * 60_000) {
+    throw new ConfigurationError(
+      'access.consent.acceptedAt',
+      JSON.stringify(formatUtc(grant.consent.acceptedAt)),
+      `a time no later than this machine's clock (${formatUtc(now)}) plus ${CONSENT_CLOCK_SKEW_MINUTES} minutes; check the clock of the machine that recorded the consent`,
+    );
+  }
+}
+
+export function isExpired(grant: Grant, now: Date): boolean {
+  return grant.expiresAt.getTime() <= now.getTime();
+}
+
+/** A new grant that has already expired is bad input: it would give nothing, and was surely a mistake. */
+export function rejectExpiredNewGrant(grant: Grant, now: Date): never {
+  throw new ConfigurationError(
+    'access.expiresAt',
+    `${JSON.stringify(formatUtc(grant.expiresAt))}, which has already passed (now ${formatUtc(now)})`,
+    'a future UTC time; grant access again with a new expiry',
+  );
+}
+
+export function formatUtc(date: Date): string {
+  return date.toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** "7 h 59 min" style, for status lines an owner reads. */
+export function describeDuration(milliseconds: number): string {
+  const totalMinutes = Math.max(0, Math.floor(milliseconds / 60_000));
+  const days = Math.floor(totalMinutes / (24 * 60));
+  const hours = Math.floor((totalMinutes % (24 * 60)) / 60);
+  const minutes = totalMinutes % 60;
+  const parts = [days ? `${days} d` : '', hours ? `${hours} h` : '', `${minutes} min`].filter(Boolean);
+  return parts.join(' ');
+}
+
+/** The schema guarantees the shape; this rejects impossible dates such as 2026-02-30. */
+function parseUtc(field: string, text: string): Date {
+  const date = new Date(text);
+  const sameCalendarDay = !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 19) === text.slice(0, 19);
+  if (!sameCalendarDay) {
+    throw new ConfigurationError(field, JSON.stringify(text), 'a real calendar date and time in UTC, such as 2026-11-25T04:00:00Z');
+  }
+  return date;
+}

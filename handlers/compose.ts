@@ -1,0 +1,89 @@
+/**
+ * The one place that picks adapters: which Windows the handler and the agent work on, where the
+ * license is read, what the clock is, and how protected settings are decrypted.
+ *
+ * On Windows: this machine through Windows PowerShell, the license read with the machine's managed
+ * identity, .NET EnvelopedCms for protected settings. Elsewhere (the demo, the tests, the Linux
+ * agent): `ARC_REMOTE_SUPPORT_HOST=simulated:<model file>[#<node>]` selects the simulated machine,
+ * loaded from `ARC_REMOTE_SUPPORT_SIMULATOR` (build/sim/simulator.js, or sim/windows/simulator.ts
+ * from source), never from the package: the customer's zip carries no simulator, and a Windows node
+ * never accepts one in place of itself.
+ */
+import path from 'path';
+import { MissingDependencyError } from '../extension/errors';
+import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
+import type { WindowsHost } from '../windows/port';
+import { managedIdentityLicenseSource, type AzureLicenseSource } from './license/license-source';
+
+export interface NodeAdapters {
+  host: WindowsHost;
+  license: AzureLicenseSource;
+  /** The machine's own clock, where it is not this process's (the simulated machine's). */
+  clock?: () => Promise<Date>;
+}
+
+export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
+export const SIMULATOR_VARIABLE = 'ARC_REMOTE_SUPPORT_SIMULATOR';
+
+/** What a simulator module exports (sim/windows/simulator.ts). */
+interface SimulatorModule {
+  simulatedNode(modelPath: string, localNode?: string): NodeAdapters;
+}
+
+export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot: string): Promise<NodeAdapters> {
+  const choice = environment[HOST_VARIABLE];
+  if (choice?.startsWith('simulated:') && process.platform !== 'win32') {
+    // simulated:<file>[#<node>]: the node this process runs on, when not the model's local node.
+    const [modelPath = '', localNode] = choice.slice('simulated:'.length).split('#');
+    return loadSimulator(environment).simulatedNode(modelPath, localNode);
+  }
+  if (choice) {
+    throw new MissingDependencyError(
+      process.platform === 'win32'
+        ? `${HOST_VARIABLE} is set to ${JSON.stringify(choice)}; on Windows the handler only manages this machine: remove the variable.`
+        : `${HOST_VARIABLE} is ${JSON.stringify(choice)}; the accepted value is simulated:<path of a machine model file>.`,
+    );
+  }
+  if (process.platform !== 'win32') {
+    throw new MissingDependencyError(`This handler manages Windows and runs here on ${process.platform}: set ${HOST_VARIABLE}=simulated:<machine model file> and ${SIMULATOR_VARIABLE}=<simulator module> to run it against the simulated machine.`);
+  }
+  const { PowerShellHost } = await import('../windows/powershell-host');
+  return {
+    host: new PowerShellHost({ scriptsDir: path.join(extensionRoot, 'scripts') }),
+    license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),
+  };
+}
+
+function loadSimulator(environment: NodeJS.ProcessEnv): SimulatorModule {
+  const modulePath = environment[SIMULATOR_VARIABLE];
+  if (!modulePath || !path.isAbsolute(modulePath)) {
+    throw new MissingDependencyError(
+      `${HOST_VARIABLE} selects the simulated machine, which is not part of the extension package: set ${SIMULATOR_VARIABLE} to the absolute path of the simulator module (npm run build writes build/sim/simulator.js); received ${JSON.stringify(modulePath ?? null)}.`,
+    );
+  }
+  try {
+    // A path known only at run time: the bundler leaves this require to Node.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(modulePath) as SimulatorModule;
+  } catch (error) {
+    throw new MissingDependencyError(`The simulator module ${modulePath} (${SIMULATOR_VARIABLE}) could not be loaded: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * Windows: .NET EnvelopedCms in Windows PowerShell with the certificate from LocalMachine\My.
+ * Elsewhere (the Linux agent in tests): openssl with the agent's `<thumbprint>.crt/.prv`, which
+ * it keeps in its lib folder, the parent of the extension folder.
+ */
+export async function platformDecryptor(extensionRoot: string, environment: NodeJS.ProcessEnv): Promise<ProtectedSettingsDecryptor> {
+  if (process.platform === 'win32') {
+    const { PowerShellDecryptor } = await import('../extension/decrypt-powershell');
+    const systemRoot = environment.SystemRoot ?? 'C:\\Windows';
+    return new PowerShellDecryptor({
+      powershellExe: path.win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
+      scriptPath: path.join(extensionRoot, 'scripts', 'Unprotect-ProtectedSettings.ps1'),
+    });
+  }
+  const { OpensslDecryptor } = await import('../extension/decrypt-openssl');
+  return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? path.dirname(extensionRoot) });
+}

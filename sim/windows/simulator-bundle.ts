@@ -1,0 +1,50 @@
+/**
+ * How a process outside this one (the bundled handler, the installed agent, the Linux agent's run of
+ * the package) gets the simulated Windows: the simulator bundled on its own into
+ * build/sim/simulator.js, beside the package and never in it, and named by the environment
+ * (handlers/compose.ts reads it).
+ */
+import { promises as fs } from 'fs';
+import path from 'path';
+import { build } from 'esbuild';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** The simulator's source, for the handler or agent run in this very process (jest, tsx). */
+export const SIMULATOR_SOURCE = path.join(__dirname, 'simulator.ts');
+export const SIMULATOR_BUNDLE = path.join(REPO_ROOT, 'build', 'sim', 'simulator.js');
+
+let built: Promise<string> | undefined;
+
+/** Bundles the simulator once per process (written atomically: parallel test workers share it). */
+export function simulatorBundle(): Promise<string> {
+  built ??= (async () => {
+    const result = await build({
+      entryPoints: [SIMULATOR_SOURCE],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      write: false,
+      absWorkingDir: REPO_ROOT,
+      logLevel: 'warning',
+      outfile: SIMULATOR_BUNDLE,
+    });
+    await fs.mkdir(path.dirname(SIMULATOR_BUNDLE), { recursive: true });
+    const temp = `${SIMULATOR_BUNDLE}.${process.pid}.tmp`;
+    await fs.writeFile(temp, result.outputFiles[0]!.contents);
+    await fs.rename(temp, SIMULATOR_BUNDLE);
+    return SIMULATOR_BUNDLE;
+  })();
+  return built;
+}
+
+/**
+ * The environment that runs a handler or agent against node `node` of the model in `modelPath`:
+ * from source in this process by default, or from the bundle (`simulator`: simulatorBundle()).
+ */
+export function simulatorEnvironment(modelPath: string, options: { node?: string; simulator?: string } = {}): Record<string, string> {
+  return {
+    ARC_REMOTE_SUPPORT_HOST: `simulated:${modelPath}${options.node ? `#${options.node}` : ''}`,
+    ARC_REMOTE_SUPPORT_SIMULATOR: options.simulator ?? SIMULATOR_SOURCE,
+  };
+}

@@ -1,0 +1,369 @@
+/**
+ * The owner's module (windows/powershell/ArcRemoteSupport) in the real pwsh over the stand-in Windows:
+ * a machine model with our groups, endpoint sessions and tasks, and desired.json, history.jsonl
+ * and transcripts laid out on the node's mapped C: drive. Each command runs in its own pwsh
+ * through test/powershell/Invoke-WithStandIn.ps1, which prints what it returned as JSON.
+ *
+ * The module uses the real clock, so every time here is relative to now. pwsh runs in
+ * Europe/Berlin: transcript headers carry local times, and the module must return them as UTC.
+ */
+import execa from 'execa';
+import { promises as fs, readFileSync } from 'fs';
+import path from 'path';
+import { runAgentCommand } from '../../agent/commands';
+import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
+import { formatUtc } from '../../core/desired-state';
+import * as layout from '../../core/node-layout';
+import { PowerShellHost } from '../../windows/powershell-host';
+import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
+import type { MachineModel, TaskEntry } from '../../sim/windows/machine-model';
+import { findPwsh, makeTempDir } from '../support/cms';
+
+const repo = path.resolve(__dirname, '..', '..');
+const wrapper = path.join(repo, 'test', 'powershell', 'Invoke-WithStandIn.ps1');
+const manifest = path.join(repo, 'windows', 'powershell', 'ArcRemoteSupport', 'ArcRemoteSupport.psd1');
+const pwsh = findPwsh();
+const NODE = 'ARC-NODE-1';
+const TZ = 'Europe/Berlin';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+// Whole seconds, as the records hold them.
+const NOW = Math.floor(Date.now() / 1000) * 1000;
+const at = (offsetMs: number) => new Date(NOW + offsetMs);
+
+const consent = { termsVersion: '2026.1', acceptedAt: at(-2 * HOUR), acceptedBy: 'owner@contoso.example' };
+const ACTIVE: DesiredRecord = {
+  enabled: true,
+  retentionDays: 30,
+  grant: { level: 'DiagnosticsAndRepair', grantId: 'g-now', expiresAt: at(4 * HOUR), supportRequestId: 'SR-2002', consent },
+};
+const EXPIRED: DesiredRecord = { ...ACTIVE, grant: { ...ACTIVE.grant!, expiresAt: at(-HOUR) } };
+
+/** history.jsonl lines as node-intent.ts writes them, oldest first. */
+function historyLine(offsetMs: number, change: string, by: string, level: string, grantId: string, expiresInMs: number, supportRequestId: string): string {
+  return JSON.stringify({ at: formatUtc(at(offsetMs)), change, by, level, grantId, expiresAt: formatUtc(at(expiresInMs)), supportRequestId, termsVersion: '2026.1' });
+}
+const HISTORY = [
+  historyLine(-10 * DAY, 'granted', 'owner@contoso.example', 'Diagnostics', 'g-old', -9 * DAY, 'SR-1001'),
+  historyLine(-9.5 * DAY, 'revoked', 'extension settings', 'None', 'g-old', -9 * DAY, 'SR-1001'),
+  historyLine(-2 * HOUR, 'granted', 'owner@contoso.example', 'DiagnosticsAndRepair', 'g-now', 4 * HOUR, 'SR-2002'),
+];
+
+/** yyyyMMddHHmmss in Europe/Berlin, as a Windows PowerShell transcript stamps its times. */
+function localStamp(date: Date): string {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  }).formatToParts(date);
+  const part = (type: string) => parts.find((p) => p.type === type)!.value;
+  return `${part('year')}${part('month')}${part('day')}${part('hour')}${part('minute')}${part('second')}`;
+}
+
+/** A JEA session transcript as Windows PowerShell 5.1 writes it: UTF-8 with BOM, CRLF. */
+function transcript(user: string, start: Date, end: Date | null, body: string): string {
+  const stars = '**********************';
+  const lines = [
+    stars, 'Windows PowerShell transcript start', `Start time: ${localStamp(start)}`, `Username: ${user}`,
+    `RunAs User: WinRM Virtual Users\\WinRM VA_1_${user.replace('\\', '_')}`, 'Configuration Name: ArcRemoteSupport',
+    `Machine: ${NODE} (Microsoft Windows NT 10.0.20348.0)`, 'Host Application: C:\\Windows\\system32\\wsmprovhost.exe -Embedding',
+    'Process ID: 4242', 'PSVersion: 5.1.20348.2849', 'PSEdition: Desktop', stars, body,
+    ...(end ? [stars, 'Windows PowerShell transcript end', `End time: ${localStamp(end)}`, stars] : []),
+  ];
+  return `\ufeff${lines.join('\r\n')}\r\n`;
+}
+const OLD_SESSION = { start: at(-5 * DAY), end: at(-5 * DAY + 15 * 60_000), body: 'PS>Get-Service -Name WinRM\r\n\r\nStatus   Name\r\n------   ----\r\nRunning  WinRM' };
+const NEW_SESSION = { start: at(-HOUR), body: 'PS>Get-ClusterNode\r\nNODE1 Up' };
+
+function task(name: string): TaskEntry {
+  return { folder: '\\ArcRemoteSupport', name, xml: '<Task/>', enabled: true, state: 'Ready', lastRunTimeUtc: null, runCount: 0 };
+}
+
+interface Machine {
+  root: string;
+  modelPath: string;
+  readModel(): MachineModel;
+  /** The file behind a path on the node's C: drive. */
+  onDisk(windowsPath: string): string;
+  run(command: string): Promise<{ output: any[]; warnings: string[]; errors: string[]; host: string }>;
+}
+
+const tempDirs: string[] = [];
+afterAll(() => Promise.all(tempDirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
+
+async function machine(record: DesiredRecord | null): Promise<Machine> {
+  const dir = await makeTempDir('owner-module');
+  tempDirs.push(dir);
+  const modelPath = path.join(dir, 'model.json');
+  const root = path.join(dir, 'machines');
+  const model = createDefaultMachine({ nowUtc: formatUtc(at(0)) });
+  const node = model.nodes[NODE]!;
+  const group = (name: string, members: string[]) => ({ name, description: 'Arc remote support', members });
+  node.groups = {
+    [layout.GROUPS.engineers.toLowerCase()]: group(layout.GROUPS.engineers, ['CONTOSO\\eng1', 'CONTOSO\\eng2']),
+    [layout.GROUPS.diagnostics.toLowerCase()]: group(layout.GROUPS.diagnostics, ['CONTOSO\\stale']),
+    [layout.GROUPS.repair.toLowerCase()]: group(layout.GROUPS.repair, ['CONTOSO\\eng1', 'CONTOSO\\eng2']),
+  };
+  node.sessionConfigurations = { [layout.ENDPOINT_NAME.toLowerCase()]: { name: layout.ENDPOINT_NAME, configFilePath: layout.SESSION_CONFIGURATION_FILE } };
+  node.sessions = [
+    { id: 'S1', configurationName: layout.ENDPOINT_NAME, user: 'CONTOSO\\eng1', startedAtUtc: formatUtc(at(-HOUR)) },
+    { id: 'S2', configurationName: layout.ENDPOINT_NAME, user: 'CONTOSO\\eng2', startedAtUtc: formatUtc(at(-30 * 60_000)) },
+    { id: 'ADMIN', configurationName: 'Microsoft.PowerShell', user: 'CONTOSO\\admin', startedAtUtc: formatUtc(at(-2 * HOUR)) },
+  ];
+  for (const name of [layout.RECONCILE_TASK, layout.RETENTION_TASK, layout.expireTaskName('g-now')]) node.tasks[`\\arcremotesupport\\${name.toLowerCase()}`] = task(name);
+  node.eventSources = [layout.EVENT_SOURCE];
+  await writeMachine(modelPath, model);
+
+  const onDisk = (windowsPath: string) => path.join(root, NODE, 'C', ...windowsPath.slice(3).split('\\'));
+  const write = async (windowsPath: string, content: string) => {
+    await fs.mkdir(path.dirname(onDisk(windowsPath)), { recursive: true });
+    await fs.writeFile(onDisk(windowsPath), content);
+  };
+  await fs.mkdir(onDisk(layout.TRANSCRIPT_FOLDER), { recursive: true });
+  if (record) await write(layout.DESIRED_STATE_FILE, serializeDesiredRecord(record));
+  await write(layout.HISTORY_FILE, HISTORY.map((line) => `${line}\n`).join(''));
+  await write(`${layout.TRANSCRIPT_FOLDER}\\PowerShell_transcript.${NODE}.Ab3dEf9h.${localStamp(OLD_SESSION.start)}.txt`, transcript('CONTOSO\\eng1', OLD_SESSION.start, OLD_SESSION.end, OLD_SESSION.body));
+  // A live session's transcript has no end yet; this one sits in a folder of its day.
+  await write(`${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`, transcript('CONTOSO\\eng2', NEW_SESSION.start, null, NEW_SESSION.body));
+
+  const env = { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: root, POWERSHELL_TELEMETRY_OPTOUT: '1', TZ };
+  return {
+    root,
+    modelPath,
+    readModel: () => JSON.parse(readFileSync(modelPath, 'utf8')) as MachineModel,
+    onDisk,
+    run: async (command) => {
+      const { stdout } = await execa(pwsh, ['-NoProfile', '-NonInteractive', '-File', wrapper, '-Command', command], { env });
+      // The JSON is the last line; anything before it went to the host (What if: ...).
+      const lines = stdout.split('\n');
+      return { ...JSON.parse(lines.pop()!), host: lines.join('\n') };
+    },
+  };
+}
+
+const time = (value: string | null) => (value === null ? null : new Date(value).getTime());
+
+describe('Get-RemoteSupportAccess', () => {
+  it('shows the grant in force with its level, expiry, support request and engineers', async () => {
+    const m = await machine(ACTIVE);
+    const { output, warnings, errors } = await m.run('Get-RemoteSupportAccess');
+    expect({ warnings, errors }).toEqual({ warnings: [], errors: [] });
+    expect(output).toHaveLength(1);
+    const grant = output[0];
+    expect(grant).toMatchObject({
+      Level: 'DiagnosticsAndRepair', State: 'Active', GrantId: 'g-now', SupportRequestId: 'SR-2002', TermsVersion: '2026.1',
+      AcceptedBy: 'owner@contoso.example', Engineers: ['CONTOSO\\eng1', 'CONTOSO\\eng2'], EndedAt: null,
+    });
+    expect(time(grant.ExpiresAt)).toBe(ACTIVE.grant!.expiresAt.getTime());
+    expect(time(grant.AcceptedAt)).toBe(consent.acceptedAt.getTime());
+    // About four hours left (the test itself takes some seconds).
+    expect(grant.TimeLeft.TotalHours).toBeGreaterThan(3.9);
+    expect(grant.TimeLeft.TotalHours).toBeLessThanOrEqual(4);
+  });
+
+  it('returns nothing once the grant has expired, and with -IncludeExpired the expired grant and the past ones from the history', async () => {
+    const m = await machine(EXPIRED);
+    const now = await m.run('Get-RemoteSupportAccess');
+    expect(now.output).toEqual([]);
+    // The stand-in's groups still hold the engineers: access nobody recorded is named.
+    expect(now.warnings.join('\n')).toMatch(/No grant is in force, but 'ArcRemoteSupport Repair' still has members: CONTOSO\\eng1, CONTOSO\\eng2/);
+
+    const { output, errors } = await m.run('Get-RemoteSupportAccess -IncludeExpired');
+    expect(errors).toEqual([]);
+    expect(output.map((g: any) => [g.GrantId, g.State, g.Level])).toEqual([
+      ['g-now', 'Expired', 'DiagnosticsAndRepair'],
+      ['g-old', 'Revoked', 'Diagnostics'],
+    ]);
+    const [expired, old] = output;
+    expect(time(expired.ExpiresAt)).toBe(EXPIRED.grant!.expiresAt.getTime());
+    expect(expired).toMatchObject({ EndedBy: 'expiry', TimeLeft: expect.objectContaining({ Ticks: 0 }) });
+    expect(old).toMatchObject({ SupportRequestId: 'SR-1001', AcceptedBy: 'owner@contoso.example', EndedBy: 'extension settings', Engineers: [] });
+    expect(time(old.AcceptedAt)).toBe(at(-10 * DAY).getTime());
+    expect(time(old.EndedAt)).toBe(at(-9.5 * DAY).getTime());
+    expect(time(old.ExpiresAt)).toBe(at(-9 * DAY).getTime());
+  });
+
+  it('reports an unreadable record and shows no access (fail closed)', async () => {
+    const m = await machine(null);
+    await fs.writeFile(m.onDisk(layout.DESIRED_STATE_FILE), '{"schemaVersion": 1, "enabled": tru');
+    const { output, warnings } = await m.run('Get-RemoteSupportAccess');
+    expect(output).toEqual([]);
+    expect(warnings[0]).toMatch(/desired\.json is unreadable or not a desired-state record; access is off/);
+  });
+});
+
+describe('Get-RemoteSupportSessionHistory', () => {
+  it('lists access changes and sessions newest first, with transcript times as UTC', async () => {
+    const m = await machine(ACTIVE);
+    const { output, errors } = await m.run('Get-RemoteSupportSessionHistory');
+    expect(errors).toEqual([]);
+    expect(output.map((e: any) => [e.Kind, e.By, time(e.Time)])).toEqual([
+      ['Session', 'CONTOSO\\eng2', NEW_SESSION.start.getTime()],
+      ['Granted', 'owner@contoso.example', at(-2 * HOUR).getTime()],
+      ['Session', 'CONTOSO\\eng1', OLD_SESSION.start.getTime()],
+      ['Revoked', 'extension settings', at(-9.5 * DAY).getTime()],
+      ['Granted', 'owner@contoso.example', at(-10 * DAY).getTime()],
+    ]);
+    const [live, granted, old] = output;
+    expect(live).toMatchObject({ RunAsUser: 'WinRM Virtual Users\\WinRM VA_1_CONTOSO_eng2', EndTime: null, Transcript: null });
+    expect(live.Path).toBe(`${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`);
+    expect(time(old.EndTime)).toBe(OLD_SESSION.end.getTime());
+    expect(granted).toMatchObject({ Level: 'DiagnosticsAndRepair', GrantId: 'g-now', SupportRequestId: 'SR-2002', TermsVersion: '2026.1' });
+  });
+
+  it('filters by -FromDate and adds the transcript text with -IncludeTranscript', async () => {
+    const m = await machine(ACTIVE);
+    const from = formatUtc(at(-3 * DAY));
+    const { output, errors } = await m.run(`Get-RemoteSupportSessionHistory -FromDate '${from}' -IncludeTranscript`);
+    expect(errors).toEqual([]);
+    expect(output.map((e: any) => e.Kind)).toEqual(['Session', 'Granted']);
+    expect(output[0].Transcript).toContain('Windows PowerShell transcript start');
+    expect(output[0].Transcript).toContain('PS>Get-ClusterNode');
+    expect(output[0].Transcript.startsWith('\ufeff')).toBe(false);
+    expect(output[1].Transcript).toBeNull();
+
+    const older = await m.run(`Get-RemoteSupportSessionHistory -FromDate '${formatUtc(at(-6 * DAY))}' -IncludeTranscript`);
+    const session = older.output.find((e: any) => e.By === 'CONTOSO\\eng1');
+    expect(session.Transcript).toContain('Running  WinRM');
+    expect(older.output.map((e: any) => e.Kind)).toEqual(['Session', 'Granted', 'Session']);
+  });
+});
+
+describe('Disable-RemoteSupport', () => {
+  it('revokes locally: groups emptied, endpoint sessions ended, record cleared, expiry task gone, history and event written', async () => {
+    const m = await machine(ACTIVE);
+    const before = Date.now();
+    const { output, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+    expect(errors).toEqual([]);
+    expect(output).toEqual([
+      {
+        ComputerName: NODE, GrantId: 'g-now', Level: 'DiagnosticsAndRepair',
+        MembersRemoved: ['ArcRemoteSupport Diagnostics: CONTOSO\\stale', 'ArcRemoteSupport Repair: CONTOSO\\eng1', 'ArcRemoteSupport Repair: CONTOSO\\eng2'],
+        SessionsEnded: 2, ExpireTasksRemoved: ['Expire-g-now'], RecordCleared: true, HistoryWritten: true,
+      },
+    ]);
+
+    const node = m.readModel().nodes[NODE]!;
+    expect(node.groups[layout.GROUPS.diagnostics.toLowerCase()]!.members).toEqual([]);
+    expect(node.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
+    // The owner's list of engineers stays; only access is taken away.
+    expect(node.groups[layout.GROUPS.engineers.toLowerCase()]!.members).toEqual(['CONTOSO\\eng1', 'CONTOSO\\eng2']);
+    expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
+    expect(Object.values(node.tasks).map((t) => t.name).sort()).toEqual([layout.RECONCILE_TASK, layout.RETENTION_TASK]);
+    expect(node.events).toEqual([
+      expect.objectContaining({ source: layout.EVENT_SOURCE, eventId: 1003, level: 'Warning', message: expect.stringMatching(/^Remote support access revoked: level None, grant g-now, .*support request SR-2002, terms 2026\.1, by .+ \(local\)\.$/) }),
+    ]);
+
+    // desired.json: the same bytes the handler would write for "no grant", enabled and retention kept.
+    const text = await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8');
+    expect(text).toBe(serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null }));
+    expect(parseDesiredRecord(text)).toEqual({ record: { enabled: true, retentionDays: 30, grant: null } });
+
+    const lines = (await fs.readFile(m.onDisk(layout.HISTORY_FILE), 'utf8')).split('\n');
+    expect(lines.slice(0, 3)).toEqual(HISTORY);
+    expect(lines[4]).toBe('');
+    const revoked = JSON.parse(lines[3]!);
+    expect(Object.keys(revoked)).toEqual(['at', 'change', 'by', 'level', 'grantId', 'expiresAt', 'supportRequestId', 'termsVersion']);
+    expect(revoked).toMatchObject({ change: 'revoked', level: 'None', grantId: 'g-now', expiresAt: formatUtc(ACTIVE.grant!.expiresAt), supportRequestId: 'SR-2002', termsVersion: '2026.1' });
+    expect(revoked.by).toMatch(/^.+\\.+ \(local\)$/);
+    expect(revoked.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Date.parse(revoked.at)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(Date.parse(revoked.at)).toBeLessThanOrEqual(Date.now());
+
+    // No access is shown any more, and the history has the local revoke.
+    expect(await m.run('Get-RemoteSupportAccess')).toEqual({ output: [], warnings: [], errors: [], host: '' });
+    const history = await m.run(`Get-RemoteSupportSessionHistory -FromDate '${formatUtc(at(-60_000))}'`);
+    expect(history.output.map((e: any) => [e.Kind, e.GrantId])).toEqual([['Revoked', 'g-now']]);
+
+    // The node agent's Reconcile converges to desired.json: it keeps access off and changes nothing.
+    const host = new PowerShellHost({
+      powershellExe: pwsh,
+      scriptsDir: path.join(repo, 'windows', 'powershell'),
+      entryScript: path.join(repo, 'test', 'powershell', 'Invoke-BridgeWithStandIn.ps1'),
+      env: { ARS_MACHINE_MODEL: m.modelPath, ARS_MACHINE_ROOT: m.root },
+    });
+    const reconcile = await runAgentCommand(['reconcile'], host, new Date());
+    expect(reconcile).toEqual({ exitCode: 0, output: 'reconcile: nothing to change' });
+    expect(m.readModel().nodes[NODE]!.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
+    expect((await fs.readFile(m.onDisk(layout.HISTORY_FILE), 'utf8')).split('\n')).toHaveLength(5);
+  });
+
+  it('on a peer covered from another node, keeps that mark: the covering node still manages it', async () => {
+    const m = await machine({ ...ACTIVE, managedFrom: 'ARC-NODE-2' });
+    const { errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+    expect(errors).toEqual([]);
+    const text = await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8');
+    expect(text).toBe(serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null, managedFrom: 'ARC-NODE-2' }));
+  });
+
+  it('changes nothing with -WhatIf, nor when it cannot ask for confirmation', async () => {
+    const m = await machine(ACTIVE);
+    const model = JSON.stringify(m.readModel());
+    const record = await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8');
+
+    const whatIf = await m.run('Disable-RemoteSupport -WhatIf');
+    expect(whatIf).toMatchObject({ output: [], errors: [] });
+    expect(whatIf.host).toMatch(/What if: Performing the operation "Revoke: .*" on target "remote support access on ARC-NODE-1"/);
+    // ConfirmImpact High: without -Confirm:$false it asks, which a non-interactive session cannot.
+    const unconfirmed = await m.run('Disable-RemoteSupport');
+    expect(unconfirmed.output).toEqual([]);
+    expect(unconfirmed.errors.join('\n')).toMatch(/NonInteractive/i);
+
+    expect(JSON.stringify(m.readModel())).toBe(model);
+    expect(await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8')).toBe(record);
+    expect((await fs.readFile(m.onDisk(layout.HISTORY_FILE), 'utf8')).split('\n')).toHaveLength(4);
+  });
+
+  it('after expiry clears the record without writing a revoke, since the grant already ended', async () => {
+    const m = await machine(EXPIRED);
+    // The Expire task already ran: access groups empty, no sessions.
+    const model = m.readModel();
+    const node = model.nodes[NODE]!;
+    node.groups[layout.GROUPS.diagnostics.toLowerCase()]!.members = [];
+    node.groups[layout.GROUPS.repair.toLowerCase()]!.members = [];
+    node.sessions = node.sessions.filter((s) => s.configurationName !== layout.ENDPOINT_NAME);
+    await writeMachine(m.modelPath, model);
+
+    const { output, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+    expect(errors).toEqual([]);
+    expect(output[0]).toMatchObject({ GrantId: 'g-now', MembersRemoved: [], SessionsEnded: 0, ExpireTasksRemoved: ['Expire-g-now'], RecordCleared: true, HistoryWritten: false });
+    expect(parseDesiredRecord(await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8')).record.grant).toBeNull();
+    expect(m.readModel().nodes[NODE]!.events).toEqual([]);
+  });
+});
+
+describe('the module', () => {
+  it('uses the paths and names of core/node-layout.ts, exports the three commands, each with help', async () => {
+    const script = `
+      $ErrorActionPreference = 'Stop'
+      $module = Import-Module '${manifest}' -PassThru -Force
+      $layout = & $module {
+        [ordered]@{
+          dataFolder = $script:DataFolder; desiredStateFile = $script:DesiredStateFile; historyFile = $script:HistoryFile
+          transcriptFolder = $script:TranscriptFolder; taskFolder = $script:TaskFolder; expireTask = $script:ExpireTaskPrefix + 'GRANT'
+          endpoint = $script:EndpointName; eventSource = $script:EventSource
+          groups = [ordered]@{ engineers = $script:Groups.Engineers; diagnostics = $script:Groups.Diagnostics; repair = $script:Groups.Repair }
+          defaultRetentionDays = $script:DefaultRetentionDays
+        }
+      }
+      $commands = @($module.ExportedCommands.Keys | Sort-Object)
+      $synopses = [ordered]@{}
+      foreach ($name in $commands) { $synopses[$name] = [string] (Get-Help $name).Synopsis }
+      ConvertTo-Json -InputObject ([ordered]@{ layout = $layout; commands = $commands; synopses = $synopses }) -Depth 4 -Compress`;
+    const { stdout } = await execa(pwsh, ['-NoProfile', '-NonInteractive', '-Command', script], { env: { POWERSHELL_TELEMETRY_OPTOUT: '1' } });
+    const result = JSON.parse(stdout);
+    expect(result.layout).toEqual({
+      dataFolder: layout.DATA_FOLDER,
+      desiredStateFile: layout.DESIRED_STATE_FILE,
+      historyFile: layout.HISTORY_FILE,
+      transcriptFolder: layout.TRANSCRIPT_FOLDER,
+      taskFolder: layout.TASK_FOLDER,
+      expireTask: layout.expireTaskName('GRANT'),
+      endpoint: layout.ENDPOINT_NAME,
+      eventSource: layout.EVENT_SOURCE,
+      groups: { ...layout.GROUPS },
+      defaultRetentionDays: parseDesiredRecord(null).record.retentionDays,
+    });
+    expect(result.commands).toEqual(['Disable-RemoteSupport', 'Get-RemoteSupportAccess', 'Get-RemoteSupportSessionHistory']);
+    for (const name of result.commands) expect(result.synopses[name]).toMatch(/^[A-Z].{20,}/);
+  });
+});

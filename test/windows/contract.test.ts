@@ -1,0 +1,391 @@
+/**
+ * One contract for the Windows host port, run against both implementations: the simulated
+ * machine, and the real PowerShell scripts in a real pwsh over stand-in Windows cmdlets. The same
+ * operations on the same machine must give the same results (times left out).
+ */
+import { promises as fs } from 'fs';
+import path from 'path';
+import { daclOf, SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
+import { op, type OperationRequest } from '../../windows/operations';
+import type { OperationOutcome, WindowsHost } from '../../windows/port';
+import { PowerShellHost } from '../../windows/powershell-host';
+import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
+import type { MachineModel } from '../../sim/windows/machine-model';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
+import { findPwsh, makeTempDir } from '../support/cms';
+
+const REPO = path.resolve(__dirname, '..', '..');
+
+interface Subject {
+  name: string;
+  create(modelPath: string, work: string): WindowsHost;
+}
+
+const subjects: Subject[] = [
+  { name: 'simulated machine', create: (modelPath) => new SimulatedHost(modelPath) },
+  {
+    name: 'PowerShell scripts on stand-in Windows',
+    create: (modelPath, work) =>
+      new PowerShellHost({
+        powershellExe: findPwsh(),
+        scriptsDir: path.join(REPO, 'windows', 'powershell'),
+        entryScript: path.join(REPO, 'test', 'powershell', 'Invoke-BridgeWithStandIn.ps1'),
+        env: { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: path.join(work, 'drives') },
+      }),
+  },
+];
+
+const NOW = '2026-11-24T20:00:00Z';
+const BASE = 'C:\\ProgramData\\ArcRemoteSupport';
+
+/** Outcomes with volatile fields (times, task XML as Windows re-renders it) taken out. */
+function normalize(outcomes: OperationOutcome[]): unknown[] {
+  return outcomes.map((outcome) => {
+    if (!outcome.ok) return { error: { operation: outcome.error.operation, code: outcome.error.code } };
+    return JSON.parse(
+      JSON.stringify(outcome.value, (key, value) => {
+        if (/TimeUtc$|startedAtUtc|timeUtc/.test(key)) return typeof value === 'string' ? 'time' : value;
+        if (key === 'xml') return typeof value === 'string' ? value.includes('<Task') : value;
+        if (key === 'sddl') return daclOf(value);
+        return value;
+      }),
+    );
+  });
+}
+
+describe.each(subjects)('the Windows host contract: $name', (subject) => {
+  let work: string;
+  let modelPath: string;
+  let host: WindowsHost;
+
+  async function machine(change?: (model: MachineModel) => void): Promise<void> {
+    const model = createDefaultMachine({ nowUtc: NOW });
+    change?.(model);
+    await writeMachine(modelPath, model);
+  }
+
+  const run = async (operations: OperationRequest[], options: { node?: string; stopOnError?: boolean } = {}) =>
+    normalize(await host.execute(operations, { phase: 'contract', ...options }));
+
+  beforeEach(async () => {
+    work = await makeTempDir('ars-contract');
+    modelPath = path.join(work, 'machine.json');
+    await machine();
+    host = subject.create(modelPath, work);
+  });
+  afterEach(() => fs.rm(work, { recursive: true, force: true }));
+
+  it('probes the operating system, memory, Arc agent and cluster', async () => {
+    expect(await run([op('probe', {})])).toEqual([
+      {
+        computerName: 'ARC-NODE-1',
+        os: { caption: 'Microsoft Windows Server 2022 Datacenter', buildNumber: 20348, productType: 3, installationType: 'Server' },
+        memory: { installedBytes: 17179869184, usableBytes: expect.any(Number) },
+        arc: {
+          status: 'Connected',
+          resourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/machines/ARC-NODE-1',
+          agentVersion: expect.any(String),
+        },
+        cluster: { name: 'ARC-CLUSTER', nodes: [{ name: 'ARC-NODE-1', state: 'Up' }, { name: 'ARC-NODE-2', state: 'Up' }] },
+      },
+    ]);
+  });
+
+  it('creates folders and files with their access, idempotently', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<Task/>', 'utf16le')]).toString('base64');
+    expect(
+      await run([
+        op('ensureDirectory', { path: BASE, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+        op('ensureDirectory', { path: BASE, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+        op('getPath', { path: BASE }),
+        op('writeFile', { path: `${BASE}\\state.json`, content: '{"a":1}' }),
+        op('writeFile', { path: `${BASE}\\state.json`, content: '{"a":1}' }),
+        op('writeFile', { path: `${BASE}\\task.xml`, content: utf16, encoding: 'base64' }),
+        op('readFile', { path: `${BASE}\\state.json` }),
+        op('readFile', { path: `${BASE}\\task.xml`, encoding: 'base64' }),
+        op('readFile', { path: `${BASE}\\missing.json` }),
+        op('listDirectory', { path: BASE }),
+      ]),
+    ).toEqual([
+      { created: true },
+      { created: false },
+      { exists: true, type: 'directory', sddl: daclOf(SYSTEM_AND_ADMINISTRATORS_ONLY) },
+      { changed: true },
+      { changed: false },
+      { changed: true },
+      { exists: true, content: '{"a":1}' },
+      { exists: true, content: utf16 },
+      { exists: false, content: null },
+      {
+        exists: true,
+        entries: [
+          { name: 'state.json', type: 'file', lastWriteTimeUtc: 'time' },
+          { name: 'task.xml', type: 'file', lastWriteTimeUtc: 'time' },
+        ],
+      },
+    ]);
+  });
+
+  it('copies a file from the machine running the handler, once', async () => {
+    const source = path.join(work, 'node.exe');
+    const bytes = Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0xff, 0x0a, 0x0d]);
+    await fs.writeFile(source, bytes);
+    expect(
+      await run(
+        [
+          op('copyFromHandler', { source, path: `${BASE}\\node.exe` }),
+          op('ensureDirectory', { path: BASE }),
+          op('copyFromHandler', { source, path: `${BASE}\\node.exe` }),
+          op('copyFromHandler', { source, path: `${BASE}\\node.exe` }),
+          op('readFile', { path: `${BASE}\\node.exe`, encoding: 'base64' }),
+          op('copyFromHandler', { source: path.join(work, 'missing.exe'), path: `${BASE}\\missing.exe` }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([
+      { error: { operation: 'copyFromHandler', code: 'NotFound' } },
+      { created: true },
+      { copied: true },
+      { copied: false },
+      { exists: true, content: bytes.toString('base64') },
+      { error: { operation: 'copyFromHandler', code: 'NotFound' } },
+    ]);
+  });
+
+  it('refuses a file in a missing folder and removes folders with their contents', async () => {
+    expect(
+      await run(
+        [
+          op('writeFile', { path: `${BASE}\\nowhere\\state.json`, content: '{}' }),
+          op('ensureDirectory', { path: `${BASE}\\logs` }),
+          op('writeFile', { path: `${BASE}\\logs\\a.log`, content: 'x' }),
+          op('removePath', { path: BASE }),
+          op('removePath', { path: BASE }),
+          op('getPath', { path: `${BASE}\\logs\\a.log` }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([
+      { error: { operation: 'writeFile', code: 'NotFound' } },
+      { created: true },
+      { changed: true },
+      { removed: true },
+      { removed: false },
+      { exists: false, type: null, sddl: null },
+    ]);
+  });
+
+  it('manages local groups and exact membership', async () => {
+    expect(
+      await run(
+        [
+          op('ensureLocalGroup', { name: 'RemoteSupport-Diagnostics', description: 'Arc remote support: Diagnostics' }),
+          op('ensureLocalGroup', { name: 'RemoteSupport-Diagnostics', description: 'Arc remote support: Diagnostics' }),
+          op('setLocalGroupMembers', { name: 'RemoteSupport-Diagnostics', members: ['CONTOSO\\engineer2', 'CONTOSO\\engineer1'] }),
+          op('setLocalGroupMembers', { name: 'RemoteSupport-Diagnostics', members: ['CONTOSO\\engineer2', 'CONTOSO\\engineer3'] }),
+          op('getLocalGroup', { name: 'RemoteSupport-Diagnostics' }),
+          op('removeLocalGroup', { name: 'RemoteSupport-Diagnostics' }),
+          op('removeLocalGroup', { name: 'RemoteSupport-Diagnostics' }),
+          op('getLocalGroup', { name: 'RemoteSupport-Diagnostics' }),
+          op('setLocalGroupMembers', { name: 'RemoteSupport-Diagnostics', members: [] }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([
+      { created: true },
+      { created: false },
+      { added: ['CONTOSO\\engineer1', 'CONTOSO\\engineer2'], removed: [] },
+      { added: ['CONTOSO\\engineer3'], removed: ['CONTOSO\\engineer1'] },
+      { exists: true, members: ['CONTOSO\\engineer2', 'CONTOSO\\engineer3'] },
+      { removed: true },
+      { removed: false },
+      { exists: false, members: [] },
+      { error: { operation: 'setLocalGroupMembers', code: 'NotFound' } },
+    ]);
+  });
+
+  it('registers the JEA endpoint, lists and ends its sessions, and unregisters it', async () => {
+    await machine((model) => {
+      model.nodes['ARC-NODE-1']!.sessions = [
+        { id: 'A1', configurationName: 'ArcRemoteSupport', user: 'CONTOSO\\engineer1', startedAtUtc: NOW },
+        { id: 'B2', configurationName: 'Microsoft.PowerShell', user: 'CONTOSO\\admin', startedAtUtc: NOW },
+      ];
+    });
+    const pssc = `${BASE}\\ArcRemoteSupport.pssc`;
+    expect(
+      await run([
+        op('ensureDirectory', { path: BASE }),
+        op('writeFile', { path: pssc, content: "@{ SchemaVersion = '2.0.0.0' }" }),
+        op('getSessionConfiguration', { name: 'ArcRemoteSupport' }),
+        op('registerSessionConfiguration', { name: 'ArcRemoteSupport', path: pssc }),
+        op('getSessionConfiguration', { name: 'ArcRemoteSupport' }),
+      ]),
+    ).toEqual([
+      { created: true },
+      { changed: true },
+      { exists: false, configFilePath: null },
+      { registered: true },
+      { exists: true, configFilePath: pssc },
+    ]);
+    // Registering restarted WinRM, which dropped every open session.
+    expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.winrmRestarts).toBe(1);
+    expect(await run([op('listSessions', { configurationName: 'ArcRemoteSupport' })])).toEqual([{ sessions: [] }]);
+
+    await machine((model) => {
+      model.nodes['ARC-NODE-1']!.sessionConfigurations = { arcremotesupport: { name: 'ArcRemoteSupport', configFilePath: pssc } };
+      model.nodes['ARC-NODE-1']!.sessions = [
+        { id: 'A1', configurationName: 'ArcRemoteSupport', user: 'CONTOSO\\engineer1', startedAtUtc: NOW },
+        { id: 'A2', configurationName: 'ArcRemoteSupport', user: 'CONTOSO\\engineer2', startedAtUtc: NOW },
+        { id: 'B2', configurationName: 'Microsoft.PowerShell', user: 'CONTOSO\\admin', startedAtUtc: NOW },
+      ];
+    });
+    expect(
+      await run([
+        op('listSessions', { configurationName: 'ArcRemoteSupport' }),
+        op('endSessions', { configurationName: 'ArcRemoteSupport' }),
+        op('listSessions', { configurationName: 'ArcRemoteSupport' }),
+        op('listSessions', { configurationName: 'Microsoft.PowerShell' }),
+        op('unregisterSessionConfiguration', { name: 'ArcRemoteSupport' }),
+        op('unregisterSessionConfiguration', { name: 'ArcRemoteSupport' }),
+      ]),
+    ).toEqual([
+      {
+        sessions: [
+          { id: 'A1', user: 'CONTOSO\\engineer1', startedAtUtc: 'time' },
+          { id: 'A2', user: 'CONTOSO\\engineer2', startedAtUtc: 'time' },
+        ],
+      },
+      { ended: 2 },
+      { sessions: [] },
+      { sessions: [{ id: 'B2', user: 'CONTOSO\\admin', startedAtUtc: 'time' }] },
+      { removed: true },
+      { removed: false },
+    ]);
+    // Ending sessions does not restart WinRM; unregistering once does.
+    expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.winrmRestarts).toBe(1);
+  });
+
+  it('registers, disables, lists and deletes scheduled tasks', async () => {
+    const folder = '\\ArcRemoteSupport\\';
+    const xml = '<?xml version="1.0" encoding="UTF-16"?><Task version="1.4" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><Triggers><BootTrigger><Enabled>true</Enabled></BootTrigger></Triggers><Principals><Principal id="Author"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal></Principals><Settings><Enabled>true</Enabled><StartWhenAvailable>true</StartWhenAvailable></Settings><Actions Context="Author"><Exec><Command>C:\\Program Files\\ArcRemoteSupport\\node.exe</Command><Arguments>agent.js reconcile</Arguments></Exec></Actions></Task>';
+    expect(
+      await run([
+        op('getTask', { folder, name: 'Reconcile' }),
+        op('registerTask', { folder, name: 'Reconcile', xml }),
+        op('registerTask', { folder, name: 'Reconcile', xml }),
+        op('getTask', { folder, name: 'Reconcile' }),
+        op('setTaskEnabled', { folder, name: 'Reconcile', enabled: false }),
+        op('setTaskEnabled', { folder, name: 'Reconcile', enabled: false }),
+        op('getTask', { folder, name: 'Reconcile' }),
+        op('listTasks', { folder }),
+        op('deleteTask', { folder, name: 'Reconcile' }),
+        op('deleteTask', { folder, name: 'Reconcile' }),
+        op('listTasks', { folder }),
+      ]),
+    ).toEqual([
+      { exists: false, state: null, enabled: null, xml: null },
+      { replaced: false },
+      { replaced: true },
+      { exists: true, state: 'Ready', enabled: true, xml: true },
+      { changed: true },
+      { changed: false },
+      { exists: true, state: 'Disabled', enabled: false, xml: true },
+      { names: ['Reconcile'] },
+      { removed: true },
+      { removed: false },
+      { names: [] },
+    ]);
+  });
+
+  it('writes and reads Application log events', async () => {
+    expect(
+      await run([
+        op('writeEvent', { source: 'ArcRemoteSupport', eventId: 1001, level: 'Information', message: 'Access granted: Diagnostics' }),
+        op('writeEvent', { source: 'ArcRemoteSupport', eventId: 1003, level: 'Warning', message: 'Access revoked' }),
+        op('readEvents', { source: 'ArcRemoteSupport' }),
+      ]),
+    ).toEqual([
+      { written: true },
+      { written: true },
+      {
+        events: [
+          { eventId: 1001, level: 'Information', message: 'Access granted: Diagnostics', timeUtc: 'time' },
+          { eventId: 1003, level: 'Warning', message: 'Access revoked', timeUtc: 'time' },
+        ],
+      },
+    ]);
+  });
+
+  it('never changes the built-in endpoints and rejects events it cannot write', async () => {
+    expect(
+      await run(
+        [
+          op('registerSessionConfiguration', { name: 'Microsoft.PowerShell', path: `${BASE}\\x.pssc` }),
+          op('unregisterSessionConfiguration', { name: 'microsoft.powershell' }),
+          op('writeEvent', { source: 'ArcRemoteSupport', eventId: 1, level: 'Information', message: '' }),
+          op('writeEvent', { source: 'ArcRemoteSupport', eventId: 70000, level: 'Information', message: 'x' }),
+          op('writeEvent', { source: 'ArcRemoteSupport', eventId: 1, level: 'Critical' as 'Error', message: 'x' }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([
+      { error: { operation: 'registerSessionConfiguration', code: 'InvalidRequest' } },
+      { error: { operation: 'unregisterSessionConfiguration', code: 'InvalidRequest' } },
+      { error: { operation: 'writeEvent', code: 'InvalidRequest' } },
+      { error: { operation: 'writeEvent', code: 'InvalidRequest' } },
+      { error: { operation: 'writeEvent', code: 'InvalidRequest' } },
+    ]);
+  });
+
+  it('skips the rest of a batch after a failure unless asked to go on', async () => {
+    const batch = [
+      op('ensureLocalGroup', { name: 'G1', description: 'one' }),
+      op('setLocalGroupMembers', { name: 'NoSuchGroup', members: ['CONTOSO\\x'] }),
+      op('ensureLocalGroup', { name: 'G2', description: 'two' }),
+    ];
+    expect(await run(batch)).toEqual([
+      { created: true },
+      { error: { operation: 'setLocalGroupMembers', code: 'NotFound' } },
+      { error: { operation: 'ensureLocalGroup', code: 'Skipped' } },
+    ]);
+    expect(await run(batch, { stopOnError: false })).toEqual([
+      { created: false },
+      { error: { operation: 'setLocalGroupMembers', code: 'NotFound' } },
+      { created: true },
+    ]);
+  });
+
+  it('reaches a peer node, and reports a node that is down or denies access for every operation', async () => {
+    const batch = [op('probe', {}), op('ensureLocalGroup', { name: 'G1', description: 'one' })];
+    const peer = await run(batch, { node: 'ARC-NODE-2' });
+    expect(peer[0]).toMatchObject({ computerName: 'ARC-NODE-2' });
+    expect(peer[1]).toEqual({ created: true });
+
+    await machine((model) => {
+      model.nodes['ARC-NODE-2']!.power = 'Off';
+    });
+    expect(await run(batch, { node: 'ARC-NODE-2' })).toEqual([
+      { error: { operation: 'probe', code: 'NodeUnreachable' } },
+      { error: { operation: 'ensureLocalGroup', code: 'NodeUnreachable' } },
+    ]);
+    expect(((await run([op('probe', {})]))[0] as { cluster: unknown }).cluster).toEqual({
+      name: 'ARC-CLUSTER',
+      nodes: [{ name: 'ARC-NODE-1', state: 'Up' }, { name: 'ARC-NODE-2', state: 'Down' }],
+    });
+
+    await machine((model) => {
+      model.nodes['ARC-NODE-2']!.remoteAccess = 'Denied';
+    });
+    expect(await run(batch, { node: 'ARC-NODE-2' })).toEqual([
+      { error: { operation: 'probe', code: 'AccessDenied' } },
+      { error: { operation: 'ensureLocalGroup', code: 'AccessDenied' } },
+    ]);
+  });
+
+  it('starts one host process per batch', async () => {
+    const before = host.launches;
+    await host.execute([op('probe', {}), op('listTasks', { folder: '\\ArcRemoteSupport\\' }), op('getLocalGroup', { name: 'x' })], { phase: 'one' });
+    await host.execute([op('probe', {})], { phase: 'two' });
+    expect(host.launches - before).toBe(2);
+  });
+});
