@@ -1,15 +1,21 @@
 /**
- * `npm run build`: typecheck the whole project, then bundle the handler into build/handler.js.
- * No node.exe and no zip: that is `npm run package`.
+ * `npm run build`: check that every generated file is current (`npm run generate` makes them),
+ * typecheck the whole project, then bundle the handler into build/handler.js and the simulated
+ * Windows into build/sim/simulator.js (never part of the package: a run names it with
+ * ARC_REMOTE_SUPPORT_SIMULATOR). No node.exe and no zip: that is `npm run package`.
  */
 import path from 'path';
 import execa from 'execa';
 import { bundleHandler } from './bundle';
+import { StaleGeneratedFilesError, assertGeneratedFilesCurrent } from './generate';
 import { REPO_ROOT, loadExtensionIdentity } from '../../manifests/extension-identity';
+import { simulatorBundle } from '../../sim/windows/simulator-bundle';
 
 export const BUILD_DIR = path.join(REPO_ROOT, 'build');
 
 async function main(): Promise<void> {
+  // A stale validator or JEA role file would be typechecked, bundled and shipped as if current.
+  await assertGeneratedFilesCurrent();
   // esbuild strips types without checking them, so the typecheck is its own step.
   await execa(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', '.'], {
     cwd: REPO_ROOT,
@@ -18,10 +24,13 @@ async function main(): Promise<void> {
   const identity = loadExtensionIdentity();
   const { outFile, size } = await bundleHandler({ identity, outFile: path.join(BUILD_DIR, 'handler.js') });
   console.log(`${path.relative(REPO_ROOT, outFile)}  ${size} bytes  (version ${identity.version})`);
+  const simulator = await simulatorBundle();
+  console.log(`${path.relative(REPO_ROOT, simulator)}  (the simulated Windows, for ARC_REMOTE_SUPPORT_SIMULATOR)`);
 }
 
 main().catch((err: unknown) => {
-  // tsc already printed its errors through the inherited stdio.
-  console.error(`build failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  // tsc already printed its errors through the inherited stdio; the stale list is all to be shown.
+  const message = err instanceof StaleGeneratedFilesError ? err.message : err instanceof Error ? err.message.split('\n')[0] : String(err);
+  console.error(`build failed: ${message}`);
   process.exit(1);
 });

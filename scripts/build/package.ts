@@ -3,11 +3,14 @@
  *
  *   npm run package [-- --version 1.0.1] [-- --out <dir>]
  *
+ * Like `npm run build`, it stops first when a generated file is stale (`npm run generate`).
+ *
  * The unzipped tree is kept beside the zip (stagingDir) for tests that install a package folder.
  */
 import { promises as fs } from 'fs';
 import path from 'path';
 import { bundleHandler } from './bundle';
+import { assertGeneratedFilesCurrent } from './generate';
 import { ExtensionIdentity, REPO_ROOT, isVersion, loadExtensionIdentity, packageName } from '../../manifests/extension-identity';
 import { obtainNodeExe } from './node-runtime';
 import { sha256File, zipFolder } from './zip';
@@ -163,6 +166,8 @@ function parseArgs(argv: string[]): BuildPackageOptions {
 if (require.main === module) {
   (async () => {
     const started = Date.now();
+    // The zip ships jea/generated as it is: never a stale copy of the roles.
+    await assertGeneratedFilesCurrent();
     const built = await buildPackage({ ...parseArgs(process.argv.slice(2)), log: (m) => console.error(m) });
     console.log(built.zipPath);
     console.log(`size    ${built.size} bytes (handler.js ${built.bundleSize} bytes)`);

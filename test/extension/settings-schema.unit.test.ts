@@ -2,7 +2,7 @@ import { generateValidatorSource, validatorFile } from '../../scripts/build/gene
 import { promises as fs } from 'fs';
 
 describe('settings schema', () => {
-  it('ships a generated validator that matches the schema (run npm run build after editing the schema)', async () => {
+  it('ships a generated validator that matches the schema (run npm run generate after editing the schema)', async () => {
     expect(await fs.readFile(validatorFile, 'utf8')).toBe(await generateValidatorSource());
   });
 });
