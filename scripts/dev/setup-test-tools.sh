@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Everything the tests need besides npm packages, installed from scratch and idempotent (a second
-# run takes a second): Debian tools, the real Linux Azure agent unpacked (never installed), and a
-# real PowerShell. Run by `npm test` before jest; safe to run by hand.
+# Everything the tests and the benchmark need besides npm packages, installed from scratch and
+# idempotent (a second run takes a second, and runs apt only for a missing tool): Debian tools, the
+# real Linux Azure agent unpacked (never installed), and a real PowerShell. Run by `npm test` before
+# jest and by `npm run bench` before it measures (their pre scripts); safe to run by hand.
+# `npm run test:unit` needs none of it.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
