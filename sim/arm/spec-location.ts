@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'fs';
 import path from 'path';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
+const REPO = path.resolve(__dirname, '..', '..');
 export const SPECIFICATION_ROOT = path.resolve(REPO, '..', 'shared', 'specs', 'azure-rest-api-specs', 'specification');
 const PROVIDER_FOLDER = path.join(SPECIFICATION_ROOT, 'hybridcompute', 'resource-manager', 'Microsoft.HybridCompute');
 
