@@ -197,7 +197,7 @@ function Copy-Item {
 
 function Get-CimInstance {
     [CmdletBinding()]
-    param([Parameter(Position = 0)] [Alias('Class')] [string] $ClassName, [string] $Namespace = 'root/cimv2')
+    param([Parameter(Position = 0)] [string] $ClassName, [string] $Namespace = 'root/cimv2')
     $model = Read-StandInModel
     $node = Get-StandInNode $model
     $ns = $Namespace.Replace('\', '/').ToLowerInvariant()

@@ -113,10 +113,11 @@ namespace ArsWindowsStandIn
         [Parameter(ParameterSetName = "InputObject", Position = 0, Mandatory = true, ValueFromPipeline = true)]
         public FakeService[] InputObject { get; set; }
 
-        [Parameter] public SwitchParameter Force { get; set; }
         [Parameter] public SwitchParameter PassThru { get; set; }
 
         protected abstract string Verb { get; }
+        /// <summary>-Force of Stop-Service and Restart-Service (Start-Service has no -Force on Windows).</summary>
+        protected virtual bool Forced { get { return false; } }
 
         protected override void ProcessRecord()
         {
@@ -134,7 +135,7 @@ namespace ArsWindowsStandIn
             }
             foreach (var service in targets)
             {
-                if (Verb != "Start" && !Force)
+                if (Verb != "Start" && !Forced)
                 {
                     var running = service.DependentServices.Where(d => ServiceTable.StatusOf(d) == "Running").ToList();
                     if (running.Count > 0)
@@ -154,8 +155,18 @@ namespace ArsWindowsStandIn
     public class StartServiceCommand : ServiceChangeCommand { protected override string Verb { get { return "Start"; } } }
 
     [Cmdlet(VerbsLifecycle.Stop, "Service", DefaultParameterSetName = "Default")]
-    public class StopServiceCommand : ServiceChangeCommand { protected override string Verb { get { return "Stop"; } } }
+    public class StopServiceCommand : ServiceChangeCommand
+    {
+        [Parameter] public SwitchParameter Force { get; set; }
+        protected override string Verb { get { return "Stop"; } }
+        protected override bool Forced { get { return Force; } }
+    }
 
     [Cmdlet(VerbsLifecycle.Restart, "Service", DefaultParameterSetName = "Default")]
-    public class RestartServiceCommand : ServiceChangeCommand { protected override string Verb { get { return "Restart"; } } }
+    public class RestartServiceCommand : ServiceChangeCommand
+    {
+        [Parameter] public SwitchParameter Force { get; set; }
+        protected override string Verb { get { return "Restart"; } }
+        protected override bool Forced { get { return Force; } }
+    }
 }
