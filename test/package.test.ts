@@ -149,6 +149,31 @@ describe('package', () => {
     expect(sha256(nodeExe)).toBe(sha256(fromTarball));
   });
 
+  it('holds only what runs on Windows: this exact file list, and no simulator code in any bundle', () => {
+    expect(entries.map((e) => e.name)).toEqual([
+      'HandlerManifest.json',
+      'bin/agent.js',
+      'bin/azure-license-reader.js',
+      'bin/handler.cmd',
+      'bin/handler.js',
+      'bin/node.exe',
+      'jea/ArcRemoteSupportJea.psd1',
+      'jea/RoleCapabilities/ArcRemoteSupportDiagnostics.psrc',
+      'jea/RoleCapabilities/ArcRemoteSupportRepair.psrc',
+      'scripts/ArcRemoteSupport.Host.psm1',
+      'scripts/ArcRemoteSupport/ArcRemoteSupport.psd1',
+      'scripts/ArcRemoteSupport/ArcRemoteSupport.psm1',
+      'scripts/HostBridge.ps1',
+      'scripts/Unprotect-ProtectedSettings.ps1',
+    ]);
+    // esbuild marks each source file it bundles with a `// <path>` comment (the bundles are not minified).
+    for (const e of entries.filter((entry) => entry.name.endsWith('.js'))) {
+      const code = dataOf(entries, e.name).toString('utf8');
+      expect({ file: e.name, simulator: code.match(/\/\/ sim\/[\w/.-]+/g) ?? [] }).toEqual({ file: e.name, simulator: [] });
+      expect(code).not.toContain('SimulatedHost');
+    }
+  });
+
   it('has a CRLF cmd shim that runs the bundled handler with the carried node.exe', () => {
     const cmd = dataOf(entries, 'bin/handler.cmd').toString('utf8');
     expect(cmd).toMatch(/\r\n$/);
