@@ -9,6 +9,7 @@ import { parseDesiredRecord } from '../core/desired-record';
 import { formatUtc } from '../core/desired-state';
 import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
 import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
 import { convergeNode } from '../handlers/phases/converge-node';
@@ -61,28 +62,19 @@ async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
     [op('readFile', { path: DESIRED_STATE_FILE }), op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
     { phase: 'retention: observe', stopOnError: false },
   );
-  const read = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { exists: boolean; content: string | null }) : { exists: false, content: null });
-  const days = Math.min(90, parseDesiredRecord(read(record).content).record.retentionDays);
-  const cutoff = now.getTime() - days * 86_400_000;
-  const operations = [];
-  const entries = transcripts?.ok ? (transcripts.value as { entries: Array<{ name: string; lastWriteTimeUtc: string }> }).entries : [];
-  const old = entries.filter((entry) => Date.parse(entry.lastWriteTimeUtc) < cutoff);
-  for (const entry of old) operations.push(op('removePath', { path: `${TRANSCRIPT_FOLDER}\\${entry.name}` }));
-  const lines = (read(history).content ?? '').split('\n').filter(Boolean);
-  const kept = lines.filter((line) => {
-    try {
-      return Date.parse(JSON.parse(line).at) >= cutoff;
-    } catch {
-      return false;
-    }
+  const content = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { content: string | null }).content : null);
+  const plan = planRetention({
+    desiredRecord: content(record),
+    history: content(history),
+    transcripts: transcripts?.ok ? (transcripts.value as { entries: RetentionInputs['transcripts'] }).entries : [],
+    now,
   });
-  if (kept.length !== lines.length) operations.push(op('writeFile', { path: HISTORY_FILE, content: kept.map((line) => `${line}\n`).join('') }));
-  if (operations.length > 0) {
-    const results = await host.execute(operations, { phase: 'retention: purge' });
+  if (plan.operations.length > 0) {
+    const results = await host.execute(plan.operations, { phase: 'retention: purge' });
     const failed = results.find((result) => !result.ok);
     if (failed && !failed.ok) return { exitCode: 1, output: `retention: ${failed.error.message}` };
   }
-  return { exitCode: 0, output: `retention: kept ${days} days; removed ${old.length} transcript(s) and ${lines.length - kept.length} history entr${lines.length - kept.length === 1 ? 'y' : 'ies'}` };
+  return { exitCode: 0, output: describeRetention(plan) };
 }
 
 async function status(host: WindowsHost, now: Date): Promise<AgentResult> {
