@@ -12,7 +12,7 @@ import { buildNodeIntent, grantInForce } from '../core/node-intent';
 import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
-import { convergeNode } from '../handlers/phases/converge-node';
+import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
 
 export interface AgentResult {
   exitCode: number;
@@ -41,16 +41,11 @@ export async function runAgentCommand(argv: string[], host: WindowsHost, now: Da
 }
 
 async function converge(host: WindowsHost, now: Date, phase: string): Promise<AgentResult> {
-  let problem: string | undefined;
-  const result = await convergeNode(host, {
-    phase,
-    jeaFilePaths: [],
-    intentFor: (observed) => {
-      const parsed = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null);
-      problem = parsed.problem;
-      return buildNodeIntent({ record: parsed.record, previous: parsed.record, observed, now, changedBy: `agent ${phase}` });
-    },
-  });
+  const seen = await observeNode(host, { phase }, []);
+  if (seen.kind === 'not-reached') throw new NodeNotReachable('local', seen.code, seen.detail);
+  const { record, problem } = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null);
+  const intent = buildNodeIntent({ record, previous: record, observed: seen.observed, now, changedBy: `agent ${phase}` });
+  const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
   if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}` };
   return { exitCode: 0, output: `${phase}: ${done}${problem ? ` (${problem})` : ''}` };
