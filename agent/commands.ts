@@ -9,9 +9,10 @@ import { parseDesiredRecord } from '../core/desired-record';
 import { formatUtc } from '../core/desired-state';
 import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
 import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
-import { convergeNode } from '../handlers/phases/converge-node';
+import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
 
 export interface AgentResult {
   exitCode: number;
@@ -40,16 +41,11 @@ export async function runAgentCommand(argv: string[], host: WindowsHost, now: Da
 }
 
 async function converge(host: WindowsHost, now: Date, phase: string): Promise<AgentResult> {
-  let problem: string | undefined;
-  const result = await convergeNode(host, {
-    phase,
-    jeaFilePaths: [],
-    intentFor: (observed) => {
-      const parsed = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null);
-      problem = parsed.problem;
-      return buildNodeIntent({ record: parsed.record, previous: parsed.record, observed, now, changedBy: `agent ${phase}` });
-    },
-  });
+  const seen = await observeNode(host, { phase }, []);
+  if (seen.kind === 'not-reached') throw new NodeNotReachable('local', seen.code, seen.detail);
+  const { record, problem } = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null);
+  const intent = buildNodeIntent({ record, previous: record, observed: seen.observed, now, changedBy: `agent ${phase}` });
+  const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
   if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}` };
   return { exitCode: 0, output: `${phase}: ${done}${problem ? ` (${problem})` : ''}` };
@@ -61,28 +57,19 @@ async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
     [op('readFile', { path: DESIRED_STATE_FILE }), op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
     { phase: 'retention: observe', stopOnError: false },
   );
-  const read = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { exists: boolean; content: string | null }) : { exists: false, content: null });
-  const days = Math.min(90, parseDesiredRecord(read(record).content).record.retentionDays);
-  const cutoff = now.getTime() - days * 86_400_000;
-  const operations = [];
-  const entries = transcripts?.ok ? (transcripts.value as { entries: Array<{ name: string; lastWriteTimeUtc: string }> }).entries : [];
-  const old = entries.filter((entry) => Date.parse(entry.lastWriteTimeUtc) < cutoff);
-  for (const entry of old) operations.push(op('removePath', { path: `${TRANSCRIPT_FOLDER}\\${entry.name}` }));
-  const lines = (read(history).content ?? '').split('\n').filter(Boolean);
-  const kept = lines.filter((line) => {
-    try {
-      return Date.parse(JSON.parse(line).at) >= cutoff;
-    } catch {
-      return false;
-    }
+  const content = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { content: string | null }).content : null);
+  const plan = planRetention({
+    desiredRecord: content(record),
+    history: content(history),
+    transcripts: transcripts?.ok ? (transcripts.value as { entries: RetentionInputs['transcripts'] }).entries : [],
+    now,
   });
-  if (kept.length !== lines.length) operations.push(op('writeFile', { path: HISTORY_FILE, content: kept.map((line) => `${line}\n`).join('') }));
-  if (operations.length > 0) {
-    const results = await host.execute(operations, { phase: 'retention: purge' });
+  if (plan.operations.length > 0) {
+    const results = await host.execute(plan.operations, { phase: 'retention: purge' });
     const failed = results.find((result) => !result.ok);
     if (failed && !failed.ok) return { exitCode: 1, output: `retention: ${failed.error.message}` };
   }
-  return { exitCode: 0, output: `retention: kept ${days} days; removed ${old.length} transcript(s) and ${lines.length - kept.length} history entr${lines.length - kept.length === 1 ? 'y' : 'ies'}` };
+  return { exitCode: 0, output: describeRetention(plan) };
 }
 
 async function status(host: WindowsHost, now: Date): Promise<AgentResult> {

@@ -84,6 +84,11 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   };
 }
 
+/** The intent that removes everything of the extension from a node. */
+export function removalIntent(): NodeIntent {
+  return { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
+}
+
 const EVENT_IDS: Record<Exclude<AccessChange, null>, number> = { granted: 1001, changed: 1002, revoked: 1003, expired: 1004 };
 
 function accessChange(previousGrant: Grant | null, grant: Grant | undefined, record: DesiredRecord, hadAccess: boolean, now: Date): AccessChange {

@@ -10,8 +10,8 @@ import type { ObservedLicenseSetting } from './license/license-source';
 import type { DesiredRecord } from '../core/desired-record';
 import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
-import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/node-access';
-import { convergeCluster, type ClusterRequest } from './phases/peer-nodes';
+import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/local-node';
+import { convergeCluster, type ClusterRequest } from './phases/cluster-peers';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
 
 export interface LifecycleOptions {
@@ -141,7 +141,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
           protectedSettingsPresent: settings.protectedSettings !== undefined,
         },
       });
-      const revokedOnNode = desired.grant && !report.record.grant;
+      const revokedOnNode = desired.grant && !report.record?.grant;
       const access = revokedOnNode
         ? `Access: none (grant ${desired.grant!.grantId} was revoked on the machine by its owner; grant again to give access).`
         : describeAccess(desired, at);

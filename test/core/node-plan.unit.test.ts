@@ -2,7 +2,8 @@
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
-import { buildNodeIntent } from '../../core/node-intent';
+import { withoutLocallyRevokedGrant } from '../../core/decide-node';
+import { buildNodeIntent, removalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
@@ -104,7 +105,7 @@ describe('plan', () => {
 
   it('uninstalls every trace in an order a re-run can finish', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
-    const removal = planNode({ present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } }, node);
+    const removal = planNode(removalIntent(), node);
     expect(names(removal)).toEqual([
       'remove diagnostics access',
       'end open support sessions',
@@ -122,7 +123,6 @@ describe('plan', () => {
 });
 
 describe("the owner's local revoke", () => {
-  const { withoutLocallyRevokedGrant } = jest.requireActual('../../handlers/phases/node-access') as typeof import('../../handlers/phases/node-access');
   const record: DesiredRecord = { enabled: true, retentionDays: 30, grant };
   const line = (by: string, grantId = grant.grantId) => JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by, grantId });
 
