@@ -16,6 +16,6 @@ $ProgressPreference = 'SilentlyContinue'
 Import-Module (Join-Path $PSScriptRoot 'WindowsStandIn.psm1') -Global -Force -DisableNameChecking
 Initialize-StandIn
 
-$bridge = Join-Path $PSScriptRoot (Join-Path '..' (Join-Path '..' (Join-Path 'scripts' (Join-Path 'node' 'HostBridge.ps1'))))
+$bridge = Join-Path $PSScriptRoot (Join-Path '..' (Join-Path '..' (Join-Path 'windows' (Join-Path 'powershell' 'HostBridge.ps1'))))
 & $bridge
 exit $LASTEXITCODE

@@ -19,7 +19,7 @@ $ProgressPreference = 'SilentlyContinue'
 
 Import-Module (Join-Path $PSScriptRoot 'WindowsStandIn.psm1') -Global -Force -DisableNameChecking
 Initialize-StandIn
-$module = Join-Path $PSScriptRoot (Join-Path '..' (Join-Path '..' (Join-Path 'scripts' (Join-Path 'node' (Join-Path 'ArcRemoteSupport' 'ArcRemoteSupport.psd1')))))
+$module = Join-Path $PSScriptRoot (Join-Path '..' (Join-Path '..' (Join-Path 'windows' (Join-Path 'powershell' (Join-Path 'ArcRemoteSupport' 'ArcRemoteSupport.psd1')))))
 Import-Module $module -Force
 
 $output = New-Object System.Collections.ArrayList
