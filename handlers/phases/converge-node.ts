@@ -4,14 +4,16 @@
  * both use this, so a handler run, a Reconcile and an Expire all end in the same place.
  */
 import type { ProbeResult } from '../../windows/operations';
-import type { WindowsHost } from '../../windows/port';
+import type { OperationOutcome, WindowsHost } from '../../windows/port';
 import { observeOperations, planNode, readObservation, type NodeIntent, type ObservedNode, type Step } from '../../core/node-plan';
 
 export interface ConvergeResult {
   probe: ProbeResult | null;
   observed: ObservedNode;
   steps: Step[];
-  /** The first step that failed, if any (the rest were skipped). */
+  /** Each step's outcome, in the steps' order (none when nothing needed doing). */
+  outcomes: OperationOutcome[];
+  /** The first step that failed, if any (the rest were skipped, unless stopOnError was false). */
   failure: { step: Step; message: string } | null;
 }
 
@@ -19,6 +21,8 @@ export interface ConvergeOptions {
   node?: string;
   phase: string;
   jeaFilePaths: string[];
+  /** Stop at the first failed step (default true); false tries every step and reports each outcome. */
+  stopOnError?: boolean;
   /** Called with what was observed; returns the intent, or throws to stop before any change. */
   intentFor: (observed: ObservedNode, probe: ProbeResult | null) => NodeIntent | Promise<NodeIntent>;
 }
@@ -31,10 +35,10 @@ export async function convergeNode(host: WindowsHost, options: ConvergeOptions):
   const observed = readObservation(outcomes, options.jeaFilePaths);
   const intent = await options.intentFor(observed, probe);
   const steps = planNode(intent, observed);
-  if (steps.length === 0) return { probe, observed, steps, failure: null };
+  if (steps.length === 0) return { probe, observed, steps, outcomes: [], failure: null };
   const results = await host.execute(
     steps.map((step) => step.operation),
-    { phase: `${options.phase}: apply`, node: options.node },
+    { phase: `${options.phase}: apply`, node: options.node, stopOnError: options.stopOnError },
   );
   const index = results.findIndex((result) => !result.ok);
   const failed = index >= 0 ? results[index] : undefined;
@@ -42,6 +46,7 @@ export async function convergeNode(host: WindowsHost, options: ConvergeOptions):
     probe,
     observed,
     steps,
+    outcomes: results,
     failure: failed && !failed.ok ? { step: steps[index]!, message: `${failed.error.code}: ${failed.error.message}` } : null,
   };
 }

@@ -8,6 +8,7 @@ import { parseDesiredRecord, type DesiredRecord } from '../../core/desired-recor
 import { formatUtc } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../../core/node-layout';
 import { buildNodeIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
+import { withoutLocallyRevokedGrant } from '../../core/local-revoke';
 import { checkPrerequisites } from '../../core/prerequisites';
 import type { AgentInstallation, NodeIntent, ObservedNode } from '../../core/node-plan';
 import type { ProbeResult } from '../../windows/operations';
@@ -65,24 +66,6 @@ export async function convergeLocalNode(binding: NodeAdapters, request: LocalCon
     },
   });
   return { record, result, substatus: nodeSubstatus(result, record, request.now, request.target === 'remove') };
-}
-
-/**
- * The owner's local revoke (Disable-RemoteSupport on the node) wins over settings that still carry
- * the same grant: only a new grant, with a new id, gives access again.
- */
-export function withoutLocallyRevokedGrant(record: DesiredRecord, history: string | null): DesiredRecord {
-  const grantId = record.grant?.grantId;
-  if (!grantId || !history) return record;
-  const revokedLocally = history.split('\n').some((line) => {
-    try {
-      const entry = JSON.parse(line);
-      return entry.change === 'revoked' && entry.grantId === grantId && String(entry.by).endsWith('(local)');
-    } catch {
-      return false;
-    }
-  });
-  return revokedLocally ? { ...record, grant: null } : record;
 }
 
 /** The intent that removes everything of the extension from a node. */

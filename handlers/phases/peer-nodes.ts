@@ -11,6 +11,7 @@ import { parseDesiredRecord, type DesiredRecord } from '../../core/desired-recor
 import { formatUtc } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../../core/node-layout';
 import { buildNodeIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
+import { withoutLocallyRevokedGrant } from '../../core/local-revoke';
 import type { AgentInstallation, NodeIntent, ObservedNode } from '../../core/node-plan';
 import { checkPrerequisites } from '../../core/prerequisites';
 import type { ClusterNodeState, ProbeResult } from '../../windows/operations';
@@ -18,7 +19,7 @@ import { HostBatchError } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
 import { resolveLicense } from '../license/license-source';
 import { convergeNode, NodeNotReachable } from './converge-node';
-import { removal, withoutLocallyRevokedGrant } from './node-access';
+import { removal } from './node-access';
 import { requirePrerequisites } from './prerequisites';
 
 export interface PeerNode {
