@@ -1,24 +1,31 @@
 /**
  * The node agent's commands, run by the scheduled tasks from the stable agent folder:
  * `reconcile` converges the node to its desired-state record (failing closed), `expire --grant <id>`
- * does the same at a grant's expiry (its task is then no longer wanted and is deleted),
- * `retention` deletes transcripts and history older than the retention period, and `status`
- * prints the access in force. The same plan and apply code as the handlers.
+ * does the same at a grant's expiry (its task is then no longer wanted and is deleted), and
+ * `retention` deletes transcripts and history older than the retention period. The owner's
+ * module runs the others: `status` (the access in force), `history` (access changes and sessions)
+ * and `revoke --local` (status-command.ts, history-command.ts, revoke-command.ts). The same plan
+ * and apply code as the handlers.
  */
 import { parseDesiredRecord } from '../core/desired-record';
-import { formatUtc } from '../core/desired-state';
 import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
-import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { buildNodeIntent } from '../core/node-intent';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
 import { convergeNode } from '../handlers/phases/converge-node';
+import { historyCommand } from './history-command';
+import { revokeCommand } from './revoke-command';
+import { statusCommand } from './status-command';
 
 export interface AgentResult {
   exitCode: number;
   output: string;
+  /** Default: stdout on success, stderr otherwise. A JSON report goes to stdout whatever the exit code. */
+  stream?: 'stdout' | 'stderr';
 }
 
-export const AGENT_USAGE = 'usage: agent <reconcile | expire --grant <id> | retention | status>';
+export const AGENT_USAGE =
+  'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json]>';
 
 export async function runAgentCommand(argv: string[], host: WindowsHost, now: Date): Promise<AgentResult> {
   const [command, ...rest] = argv;
@@ -33,7 +40,11 @@ export async function runAgentCommand(argv: string[], host: WindowsHost, now: Da
     case 'retention':
       return retention(host, now);
     case 'status':
-      return status(host, now);
+      return statusCommand(rest, host, now);
+    case 'history':
+      return historyCommand(rest, host);
+    case 'revoke':
+      return revokeCommand(rest, host, now);
     default:
       return { exitCode: 2, output: AGENT_USAGE };
   }
@@ -83,14 +94,4 @@ async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
     if (failed && !failed.ok) return { exitCode: 1, output: `retention: ${failed.error.message}` };
   }
   return { exitCode: 0, output: `retention: kept ${days} days; removed ${old.length} transcript(s) and ${lines.length - kept.length} history entr${lines.length - kept.length === 1 ? 'y' : 'ies'}` };
-}
-
-async function status(host: WindowsHost, now: Date): Promise<AgentResult> {
-  const [record] = await host.execute([op('readFile', { path: DESIRED_STATE_FILE })], { phase: 'status' });
-  const content = record?.ok ? (record.value as { content: string | null }).content : null;
-  const grant = grantInForce(parseDesiredRecord(content).record, now);
-  return {
-    exitCode: 0,
-    output: grant ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.` : 'Access: none.',
-  };
 }
