@@ -1,9 +1,11 @@
 /**
  * The node agent's commands, run by the scheduled tasks from the stable agent folder:
  * `reconcile` converges the node to its desired-state record (failing closed), `expire --grant <id>`
- * does the same at a grant's expiry (its task is then no longer wanted and is deleted),
- * `retention` deletes transcripts and history older than the retention period, and `status`
- * prints the access in force. The same plan and apply code as the handlers.
+ * does the same at a grant's expiry (its task is then no longer wanted and is deleted), and
+ * `retention` deletes transcripts and history older than the retention period. The owner's
+ * module runs the others: `status` (the access in force), `history` (access changes and sessions)
+ * and `revoke --local` (status-command.ts, history-command.ts, revoke-command.ts). The same plan
+ * and apply code as the handlers.
  */
 import { parseDesiredRecord } from '../core/desired-record';
 import { formatUtc } from '../core/desired-state';
@@ -12,14 +14,20 @@ import { buildNodeIntent, grantInForce } from '../core/node-intent';
 import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
+import { historyCommand } from './history-command';
+import { revokeCommand } from './revoke-command';
+import { statusCommand } from './status-command';
 import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
 
 export interface AgentResult {
   exitCode: number;
   output: string;
+  /** Default: stdout on success, stderr otherwise. A JSON report goes to stdout whatever the exit code. */
+  stream?: 'stdout' | 'stderr';
 }
 
-export const AGENT_USAGE = 'usage: agent <reconcile | expire --grant <id> | retention | status>';
+export const AGENT_USAGE =
+  'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json]>';
 
 export async function runAgentCommand(argv: string[], host: WindowsHost, now: Date): Promise<AgentResult> {
   const [command, ...rest] = argv;
@@ -34,7 +42,11 @@ export async function runAgentCommand(argv: string[], host: WindowsHost, now: Da
     case 'retention':
       return retention(host, now);
     case 'status':
-      return status(host, now);
+      return statusCommand(rest, host, now);
+    case 'history':
+      return historyCommand(rest, host);
+    case 'revoke':
+      return revokeCommand(rest, host, now);
     default:
       return { exitCode: 2, output: AGENT_USAGE };
   }
@@ -70,14 +82,4 @@ async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
     if (failed && !failed.ok) return { exitCode: 1, output: `retention: ${failed.error.message}` };
   }
   return { exitCode: 0, output: describeRetention(plan) };
-}
-
-async function status(host: WindowsHost, now: Date): Promise<AgentResult> {
-  const [record] = await host.execute([op('readFile', { path: DESIRED_STATE_FILE })], { phase: 'status' });
-  const content = record?.ok ? (record.value as { content: string | null }).content : null;
-  const grant = grantInForce(parseDesiredRecord(content).record, now);
-  return {
-    exitCode: 0,
-    output: grant ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.` : 'Access: none.',
-  };
 }

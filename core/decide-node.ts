@@ -11,6 +11,7 @@ import { DESIRED_STATE_FILE, HISTORY_FILE } from './node-layout';
 import { buildNodeIntent, grantInForce, removalIntent, type JeaDefinition } from './node-intent';
 import type { AgentInstallation, NodeIntent, ObservedNode } from './node-plan';
 import { checkPrerequisites, describeCheck, describeFailures, type CheckResult, type LicenseObservation } from './prerequisites';
+import { withoutLocallyRevokedGrant } from './local-revoke';
 
 /** This node, or a peer this node's extension covers: `from` is this node's name. */
 export type NodeRole = { kind: 'local' } | PeerRole;
@@ -64,24 +65,6 @@ export type NodeDecision =
   | LeaveDecision
   /** The node could not be read well enough to decide: the command fails with this message. */
   | { kind: 'fail'; message: string };
-
-/**
- * The owner's local revoke (Disable-RemoteSupport on the node) wins over settings that still carry
- * the same grant: only a new grant, with a new id, gives access again.
- */
-export function withoutLocallyRevokedGrant(record: DesiredRecord, history: string | null): DesiredRecord {
-  const grantId = record.grant?.grantId;
-  if (!grantId || !history) return record;
-  const revokedLocally = history.split('\n').some((line) => {
-    try {
-      const entry = JSON.parse(line);
-      return entry.change === 'revoked' && entry.grantId === grantId && String(entry.by).endsWith('(local)');
-    } catch {
-      return false;
-    }
-  });
-  return revokedLocally ? { ...record, grant: null } : record;
-}
 
 export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest): FactsToRead {
   const target = targetOf(seen, who, request);

@@ -6,7 +6,8 @@
 import { expireTask, reconcileTask, retentionTask } from './task-definitions';
 import { formatUtc, isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
-import { expireTaskName } from './node-layout';
+import { accessGivenInHistory, formatHistoryLine, type AccessChangeKind, type HistoryEntry } from './access-history';
+import { HISTORY_FILE, expireTaskName } from './node-layout';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 
 export interface JeaDefinition {
@@ -27,7 +28,7 @@ export interface IntentInputs {
   agent?: AgentInstallation;
 }
 
-export type AccessChange = 'granted' | 'changed' | 'revoked' | 'expired' | null;
+export type AccessChange = AccessChangeKind | null;
 
 /** The grant in force: enabled, and not yet expired. */
 export function grantInForce(record: DesiredRecord, now: Date): Grant | undefined {
@@ -37,27 +38,35 @@ export function grantInForce(record: DesiredRecord, now: Date): Grant | undefine
 export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   const { record, previous, observed, now, jea } = inputs;
   const grant = grantInForce(record, now);
-  const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0;
-  const change = accessChange(previous.grant, grant, record, hadAccess, now);
+  // Access was on if anyone holds it, or if the history's last word gave it: removal runs before the
+  // history line is written, so after a crash in between only the history still tells.
+  const given = accessGivenInHistory(observed.files[HISTORY_FILE] ?? null);
+  const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
+  // The grant the change is about: the one in force, else the one that ends, else the history's.
+  const about = grant ?? record.grant ?? previous.grant;
+  const subject = about
+    ? { grantId: about.grantId, expiresAt: about.expiresAt, supportRequestId: about.supportRequestId, termsVersion: about.consent.termsVersion }
+    : given;
+  const change = accessChange(previous.grant, grant, subject?.expiresAt ?? null, hadAccess, now);
   const historyLines: string[] = [];
   const events: NodeIntent['events'] = [];
   if (change) {
-    const subject = grant ?? record.grant ?? previous.grant;
-    const entry = {
-      at: formatUtc(now),
+    const entry: HistoryEntry = {
+      at: now,
       change,
       by: change === 'expired' ? 'expiry' : inputs.changedBy,
       level: grant?.level ?? 'None',
       grantId: subject?.grantId ?? null,
-      expiresAt: subject ? formatUtc(subject.expiresAt) : null,
+      expiresAt: subject?.expiresAt ?? null,
       supportRequestId: subject?.supportRequestId ?? null,
-      termsVersion: subject?.consent.termsVersion ?? null,
+      termsVersion: subject?.termsVersion ?? null,
     };
-    historyLines.push(JSON.stringify(entry));
+    historyLines.push(formatHistoryLine(entry));
+    const expires = entry.expiresAt ? formatUtc(entry.expiresAt) : 'n/a';
     events.push({
       eventId: EVENT_IDS[change],
       level: change === 'granted' || change === 'changed' ? 'Information' : 'Warning',
-      message: `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${entry.expiresAt ?? 'n/a'}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
+      message: `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${expires}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
     });
   }
   return {
@@ -91,11 +100,11 @@ export function removalIntent(): NodeIntent {
 
 const EVENT_IDS: Record<Exclude<AccessChange, null>, number> = { granted: 1001, changed: 1002, revoked: 1003, expired: 1004 };
 
-function accessChange(previousGrant: Grant | null, grant: Grant | undefined, record: DesiredRecord, hadAccess: boolean, now: Date): AccessChange {
+function accessChange(previousGrant: Grant | null, grant: Grant | undefined, endingExpiresAt: Date | null, hadAccess: boolean, now: Date): AccessChange {
   if (grant) {
     if (!hadAccess || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';
     return previousGrant.level !== grant.level || previousGrant.expiresAt.getTime() !== grant.expiresAt.getTime() ? 'changed' : null;
   }
   if (!hadAccess) return null;
-  return record.grant && isExpired(record.grant, now) ? 'expired' : 'revoked';
+  return endingExpiresAt && endingExpiresAt.getTime() <= now.getTime() ? 'expired' : 'revoked';
 }

@@ -4,8 +4,11 @@
  * matches gives none, so applying twice (or again after a crash) converges.
  *
  * Order matters for crash safety: the desired-state record is written first (the Reconcile task
- * converges to it if the handler dies), an expiry task exists before anyone is given access, and on
- * revoke access is removed before anything else is cleaned up.
+ * converges to it if the handler dies), and an expiry task exists before anyone is given access.
+ * Order matters for security too: when access is taken away, the groups are emptied and the open
+ * sessions ended right after the record, before the history line and the event, so that removing
+ * access never waits on the audit write (the intent still writes the line after a crash, from
+ * the history's own last word).
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
 import { op, type OperationRequest } from '../windows/operations';
@@ -136,16 +139,19 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     if (!observed.folders[folder]) add(`create ${folder} for SYSTEM and Administrators only`, op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
   }
   if (!sameFile(DESIRED_STATE_FILE, intent.desiredRecord)) add('record the desired access', op('writeFile', { path: DESIRED_STATE_FILE, content: intent.desiredRecord, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+  for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
+    if (!observed.groups[key].exists) add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
+  }
+  const grant = intent.enabled ? intent.grant : undefined;
+  // Taking access away comes first; giving it comes last, once its expiry task exists.
+  if (!grant) steps.push(...accessSteps(grant, observed));
   if (intent.historyLines.length > 0) {
     const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
     add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
   }
   for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
 
-  // JEA: the module, the groups, the endpoint (registered again only when its file changes: that restarts WinRM).
-  for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
-    if (!observed.groups[key].exists) add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
-  }
+  // JEA: the module and the endpoint (registered again only when its file changes: that restarts WinRM).
   if (intent.jea) {
     if (!observed.folders[JEA_MODULE_FOLDER]) add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
     for (const file of intent.jea.files) if (!sameFile(file.path, file.content)) add(`write ${file.path}`, op('writeFile', { path: file.path, content: file.content }));
@@ -163,7 +169,6 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
 
   // Tasks: the expiry task exists before anyone is given access.
   const wanted = new Map<string, string>([[RECONCILE_TASK, intent.tasks.reconcile], [RETENTION_TASK, intent.tasks.retention]]);
-  const grant = intent.enabled ? intent.grant : undefined;
   if (grant && intent.tasks.expire) wanted.set(intent.tasks.expire.name, intent.tasks.expire.xml);
   const present = new Map(observed.tasks.map((task) => [task.name.toLowerCase(), task]));
   for (const [name, xml] of wanted) {
@@ -174,16 +179,7 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     if ((task && task.enabled !== enabled) || (!task && !enabled)) add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
   }
 
-  // Access: exactly the engineers in the granted level's group, nobody in the other.
-  const target = accessGroupFor(grant);
-  const engineers = observed.groups.engineers.members;
-  for (const key of ['diagnostics', 'repair'] as const) {
-    const members = key === target ? engineers : [];
-    if (!sameMembers(observed.groups[key].members, members) || !observed.groups[key].exists) {
-      add(`${members.length ? 'give' : 'remove'} ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members }));
-    }
-  }
-  if (!grant && observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
+  if (grant) steps.push(...accessSteps(grant, observed));
 
   // Expiry tasks of grants no longer in force.
   const wantedNames = new Set([...wanted.keys()].map((name) => name.toLowerCase()));
@@ -212,6 +208,21 @@ function planRemoval(observed: ObservedNode): Step[] {
   if (observed.folders[OWNER_MODULE_FOLDER]) add("remove the owner's module", op('removePath', { path: OWNER_MODULE_FOLDER }));
   if (observed.folders[AGENT_FOLDER]) add('remove the agent', op('removePath', { path: AGENT_FOLDER }));
   if (observed.folders[DATA_FOLDER]) add('remove the data folder', op('removePath', { path: DATA_FOLDER }));
+  return steps;
+}
+
+/** Access: exactly the engineers in the granted level's group, nobody in the other; no open session without a grant. */
+function accessSteps(grant: Grant | undefined, observed: ObservedNode): Step[] {
+  const steps: Step[] = [];
+  const target = accessGroupFor(grant);
+  const engineers = observed.groups.engineers.members;
+  for (const key of ['diagnostics', 'repair'] as const) {
+    const members = key === target ? engineers : [];
+    if (!sameMembers(observed.groups[key].members, members) || !observed.groups[key].exists) {
+      steps.push({ description: `${members.length ? 'give' : 'remove'} ${key} access`, operation: op('setLocalGroupMembers', { name: GROUPS[key], members }) });
+    }
+  }
+  if (!grant && observed.openSessions > 0) steps.push({ description: 'end open support sessions', operation: op('endSessions', { configurationName: ENDPOINT_NAME }) });
   return steps;
 }
 

@@ -11,7 +11,7 @@ import { observeOperations, planNode, readObservation, type AgentInstallation, t
 import { describeUnreached, type ConvergedNode, type NotReached, type Unreached } from '../../core/node-report';
 import { ExitCode, HandlerError } from '../../extension/errors';
 import type { ProbeResult } from '../../windows/operations';
-import type { WindowsHost } from '../../windows/port';
+import type { OperationOutcome, WindowsHost } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
 import { resolveLicense, type ObservedLicenseSetting } from '../license/license-source';
 
@@ -19,6 +19,8 @@ import { resolveLicense, type ObservedLicenseSetting } from '../license/license-
 export interface NodeTarget {
   node?: string;
   phase: string;
+  /** Stop at the first failed step (default true); false tries every step and reports each outcome. */
+  stopOnError?: boolean;
 }
 
 export type NodeObservation = ({ kind: 'observed' } & SeenNode) | NotReached;
@@ -34,17 +36,22 @@ export async function observeNode(host: WindowsHost, target: NodeTarget, jeaFile
   return { kind: 'observed', probe, observed: readObservation(outcomes, jeaFilePaths) };
 }
 
-/** Plans the node from what was observed and applies the steps, stopping at the first that fails. */
-export async function applyIntent(host: WindowsHost, target: NodeTarget, intent: NodeIntent, observed: ObservedNode): Promise<Pick<ConvergedNode, 'steps' | 'failure'>> {
+/** Plans the node from what was observed and applies the steps, stopping at the first that fails unless told not to. */
+export async function applyIntent(host: WindowsHost, target: NodeTarget, intent: NodeIntent, observed: ObservedNode): Promise<AppliedSteps> {
   const steps = planNode(intent, observed);
-  if (steps.length === 0) return { steps, failure: null };
-  const results = await host.execute(
+  if (steps.length === 0) return { steps, outcomes: [], failure: null };
+  const outcomes = await host.execute(
     steps.map((step) => step.operation),
-    { phase: `${target.phase}: apply`, node: target.node },
+    { phase: `${target.phase}: apply`, node: target.node, stopOnError: target.stopOnError },
   );
-  const index = results.findIndex((result) => !result.ok);
-  const failed = index >= 0 ? results[index] : undefined;
-  return { steps, failure: failed && !failed.ok ? { step: steps[index]!, message: `${failed.error.code}: ${failed.error.message}` } : null };
+  const index = outcomes.findIndex((result) => !result.ok);
+  const failed = index >= 0 ? outcomes[index] : undefined;
+  return { steps, outcomes, failure: failed && !failed.ok ? { step: steps[index]!, message: `${failed.error.code}: ${failed.error.message}` } : null };
+}
+
+export interface AppliedSteps extends Pick<ConvergedNode, 'steps' | 'failure'> {
+  /** Each step's outcome, in the steps' order (none when nothing needed doing). */
+  outcomes: OperationOutcome[];
 }
 
 export interface HandlerNodeRequest extends NodeRequest, NodeTarget {

@@ -2,9 +2,9 @@
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
-import { withoutLocallyRevokedGrant } from '../../core/decide-node';
 import { buildNodeIntent, removalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
+import { withoutLocallyRevokedGrant } from '../../core/local-revoke';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
 const grant: Grant = {
@@ -74,17 +74,38 @@ describe('plan', () => {
     expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({ name: GROUPS.repair, members: ['CONTOSO\\eng1'] });
   });
 
-  it('revokes by removing membership, ending sessions and deleting the expiry task', () => {
+  it('revokes by removing membership and ending sessions before the audit write, then deleting the expiry task', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 2 };
     const revoked: DesiredRecord = { ...granted, grant: null };
     expect(names(planNode(intent(revoked, node, granted), node))).toEqual([
       'record the desired access',
-      'append the access change to the history',
-      'log event 1003',
       'remove diagnostics access',
       'end open support sessions',
+      'append the access change to the history',
+      'log event 1003',
       `delete task ${expireTaskName(grant.grantId)}`,
     ]);
+  });
+
+  it('writes the revoke to the history after a crash that came between removing access and the audit write', () => {
+    // The record already says no grant and the groups are empty: only the history still says access was given.
+    const revoked: DesiredRecord = { ...granted, grant: null };
+    const grantedLine = JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const crashed = after(freshNode(), revoked, undefined);
+    crashed.files[HISTORY_FILE] = `${grantedLine}\n`;
+    const steps = planNode(intent(revoked, crashed), crashed);
+    expect(names(steps)).toEqual(['append the access change to the history', 'log event 1003']);
+    const history = (steps[0]!.operation as { content: string }).content.split('\n');
+    expect(JSON.parse(history[1]!)).toMatchObject({ change: 'revoked', level: 'None' });
+    // Once written, the history's last word is the revoke: nothing more to do.
+    const settled = { ...crashed, files: { ...crashed.files, [HISTORY_FILE]: (steps[0]!.operation as { content: string }).content } };
+    expect(planNode(intent(revoked, settled), settled)).toEqual([]);
+  });
+
+  it('does not repeat a grant in the history while nobody is in the engineers group', () => {
+    const empty = after(freshNode([]), granted, grant);
+    empty.files[HISTORY_FILE] = `${JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId })}\n`;
+    expect(planNode(intent(granted, empty), empty)).toEqual([]);
   });
 
   it('turns an expired grant off with an "expired" history entry, even with nothing else changed', () => {
