@@ -51,6 +51,6 @@ describe('the agent retention command', () => {
     await setClock(daysLater(31));
     expect(await runAgentCommand(['retention'], host, daysLater(31))).toEqual({ exitCode: 0, output: 'retention: kept 30 days; removed 1 transcript(s) and 1 history entry' });
     expect(await transcripts()).toEqual(['day-20.txt']);
-    expect(await history()).toEqual(['revoked']);
+    expect(await history()).toEqual(['expired']);
   });
 });
