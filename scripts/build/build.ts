@@ -1,12 +1,15 @@
 /**
  * `npm run build`: check that every generated file is current (`npm run generate` makes them),
- * typecheck the whole project, then bundle the handler into build/handler.js and the simulated
+ * typecheck the whole project, then bundle the handler into build/handler.js, the simulated
  * Windows into build/sim/simulator.js (never part of the package: a run names it with
- * ARC_REMOTE_SUPPORT_SIMULATOR). No node.exe and no zip: that is `npm run package`.
+ * ARC_REMOTE_SUPPORT_SIMULATOR) and the CLI into build/cli/arc-remote-support.js (what
+ * bin/arc-remote-support.js runs). No node.exe, no zip and no tarball: that is `npm run package`
+ * and `npm run package:cli`.
  */
 import path from 'path';
 import execa from 'execa';
 import { bundleHandler } from './bundle';
+import { bundleCli } from './bundle-cli';
 import { StaleGeneratedFilesError, assertGeneratedFilesCurrent } from './generate';
 import { REPO_ROOT, loadExtensionIdentity } from '../../manifests/extension-identity';
 import { simulatorBundle } from '../../sim/windows/simulator-bundle';
@@ -26,6 +29,8 @@ async function main(): Promise<void> {
   console.log(`${path.relative(REPO_ROOT, outFile)}  ${size} bytes  (version ${identity.version})`);
   const simulator = await simulatorBundle();
   console.log(`${path.relative(REPO_ROOT, simulator)}  (the simulated Windows, for ARC_REMOTE_SUPPORT_SIMULATOR)`);
+  const cli = await bundleCli({ identity });
+  console.log(`${path.relative(REPO_ROOT, cli.outFile)}  ${cli.size} bytes`);
 }
 
 main().catch((err: unknown) => {
