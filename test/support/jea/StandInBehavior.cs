@@ -1,16 +1,15 @@
-// Test-only stand-ins for the Windows service cmdlets, compiled by Invoke-JeaProof.ps1 with
-// Add-Type so that JEA's VisibleCmdlets restrictions (which wrap cmdlets in proxy functions) are
-// exercised on Linux against real [Cmdlet] classes. They work on a fake service table, resolve
-// -Name the way Windows does (wildcards against service names; a plain name also matches a display
-// name), refuse to stop a service with running dependents unless -Force, and carry the parameters
-// the roles must hide (-ComputerName, -Force, -InputObject, -DisplayName) so the tests can show
-// that JEA hides them.
+// Test-only: what the generated stand-ins of the Windows commands do (test/support/jea/stand-ins.ts
+// declares their parameters from the Windows Server 2016 inventory). The service cmdlets work on a
+// fake service table and resolve -Name the way Windows does (wildcards against service names; a
+// plain name also matches a display name) and refuse to stop a service with running dependents
+// unless -Force. Every other command echoes what it was given: "Name Key=Value;Key=Value".
 using System;
+using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 
-namespace ArsWindowsStandIn
+namespace ArsJeaStandIn
 {
     public class FakeService
     {
@@ -26,28 +25,23 @@ namespace ArsWindowsStandIn
         public static readonly List<FakeService> Services = new List<FakeService>();
         /// <summary>What the cmdlets did, in order: "Stop Spooler", "Restart W32Time"...</summary>
         public static readonly List<string> Actions = new List<string>();
+        static readonly List<FakeService> Seeds = new List<FakeService>();
 
-        static ServiceTable() { Reset(); }
+        /// <summary>A service of the table as every run starts with it: running.</summary>
+        public static void Seed(string name, string displayName, string[] dependents)
+        {
+            Seeds.Add(new FakeService { Name = name, DisplayName = displayName, Status = "Running", DependentServices = dependents ?? new string[0] });
+            Reset();
+        }
 
         public static void Reset()
         {
             Services.Clear();
             Actions.Clear();
-            Add("WinRM", "Windows Remote Management (WS-Management)");
-            Add("Schedule", "Task Scheduler");
-            Add("himds", "Azure Hybrid Instance Metadata Service");
-            Add("GCArcService", "Guest Configuration Arc Service");
-            Add("ExtensionService", "Guest Configuration Extension service");
-            Add("ArcProxy", "Azure Arc Proxy");
-            Add("HTTP", "HTTP Service", "WinRM");
-            Add("Spooler", "Print Spooler");
-            Add("W32Time", "Windows Time");
-            Add("Dnscache", "DNS Client");
-        }
-
-        static void Add(string name, string displayName, params string[] dependents)
-        {
-            Services.Add(new FakeService { Name = name, DisplayName = displayName, Status = "Running", DependentServices = dependents });
+            foreach (var seed in Seeds)
+            {
+                Services.Add(new FakeService { Name = seed.Name, DisplayName = seed.DisplayName, Status = "Running", DependentServices = seed.DependentServices });
+            }
         }
 
         public static string StatusOf(string name)
@@ -68,94 +62,114 @@ namespace ArsWindowsStandIn
         }
     }
 
-    [Cmdlet(VerbsCommon.Get, "Service", DefaultParameterSetName = "Default")]
-    public class GetServiceCommand : PSCmdlet
+    public static class Behavior
     {
-        [Parameter(ParameterSetName = "Default", Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("ServiceName")]
-        public string[] Name { get; set; }
-
-        [Parameter(ParameterSetName = "DisplayName", Mandatory = true)]
-        public string[] DisplayName { get; set; }
-
-        [Parameter(ParameterSetName = "InputObject", ValueFromPipeline = true)]
-        public FakeService[] InputObject { get; set; }
-
-        [Parameter] public string[] Include { get; set; }
-        [Parameter] public string[] Exclude { get; set; }
-        [Parameter] public SwitchParameter DependentServices { get; set; }
-        [Parameter] public SwitchParameter RequiredServices { get; set; }
-        [Parameter] [Alias("Cn")] public string[] ComputerName { get; set; }
-
-        protected override void ProcessRecord()
+        /// <summary>What a generated cmdlet does with its bound parameters.</summary>
+        public static void Run(PSCmdlet cmdlet, string name)
         {
-            IEnumerable<FakeService> found;
-            if (InputObject != null) found = InputObject;
-            else if (DisplayName != null)
+            var bound = cmdlet.MyInvocation.BoundParameters;
+            switch (name)
             {
-                var patterns = DisplayName.Select(d => new WildcardPattern(d, WildcardOptions.IgnoreCase)).ToList();
+                case "Get-Service": GetService(cmdlet, bound); break;
+                case "Start-Service": ChangeService(cmdlet, bound, "Start"); break;
+                case "Stop-Service": ChangeService(cmdlet, bound, "Stop"); break;
+                case "Restart-Service": ChangeService(cmdlet, bound, "Restart"); break;
+                default: cmdlet.WriteObject(Echo(name, bound)); break;
+            }
+        }
+
+        public static string Echo(string name, IDictionary<string, object> bound)
+        {
+            var pairs = new List<string>();
+            foreach (var key in bound.Keys.OrderBy(k => k, StringComparer.OrdinalIgnoreCase))
+            {
+                var value = bound[key];
+                var list = value as IEnumerable;
+                pairs.Add(key + "=" + ((list != null && !(value is string)) ? string.Join(",", list.Cast<object>()) : Convert.ToString(value)));
+            }
+            return name + " " + string.Join(";", pairs);
+        }
+
+        static string[] Strings(IDictionary<string, object> bound, string key)
+        {
+            object value;
+            if (!bound.TryGetValue(key, out value) || value == null) return null;
+            return LanguagePrimitives.ConvertTo<string[]>(value);
+        }
+
+        static IEnumerable<FakeService> Services(IDictionary<string, object> bound)
+        {
+            object value;
+            if (!bound.TryGetValue("InputObject", out value) || value == null) return Enumerable.Empty<FakeService>();
+            var items = value is IEnumerable && !(value is string) ? ((IEnumerable)value).Cast<object>() : new[] { value };
+            return items.SelectMany(item =>
+            {
+                var bare = item is PSObject ? ((PSObject)item).BaseObject : item;
+                var service = bare as FakeService;
+                return service != null ? new[] { service } : ServiceTable.Resolve(Convert.ToString(bare));
+            }).ToList();
+        }
+
+        static IEnumerable<FakeService> Filter(IEnumerable<FakeService> found, IDictionary<string, object> bound)
+        {
+            var include = Strings(bound, "Include");
+            var exclude = Strings(bound, "Exclude");
+            return found.Where(s => (include == null || include.Any(p => new WildcardPattern(p, WildcardOptions.IgnoreCase).IsMatch(s.Name)))
+                && (exclude == null || !exclude.Any(p => new WildcardPattern(p, WildcardOptions.IgnoreCase).IsMatch(s.Name))));
+        }
+
+        static void GetService(PSCmdlet cmdlet, IDictionary<string, object> bound)
+        {
+            var names = Strings(bound, "Name");
+            var displayNames = Strings(bound, "DisplayName");
+            IEnumerable<FakeService> found;
+            if (bound.ContainsKey("InputObject")) found = Services(bound);
+            else if (displayNames != null)
+            {
+                var patterns = displayNames.Select(d => new WildcardPattern(d, WildcardOptions.IgnoreCase)).ToList();
                 found = ServiceTable.Services.Where(s => patterns.Any(p => p.IsMatch(s.DisplayName)));
             }
-            else found = (Name ?? new[] { "*" }).SelectMany(ServiceTable.Resolve);
-            foreach (var service in found) WriteObject(service);
+            else found = (names ?? new[] { "*" }).SelectMany(ServiceTable.Resolve);
+            foreach (var service in Filter(found, bound)) cmdlet.WriteObject(service);
         }
-    }
 
-    public abstract class ServiceChangeCommand : PSCmdlet
-    {
-        [Parameter(ParameterSetName = "Default", Position = 0, Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("ServiceName")]
-        public string[] Name { get; set; }
-
-        [Parameter(ParameterSetName = "DisplayName", Mandatory = true)]
-        public string[] DisplayName { get; set; }
-
-        [Parameter(ParameterSetName = "InputObject", Position = 0, Mandatory = true, ValueFromPipeline = true)]
-        public FakeService[] InputObject { get; set; }
-
-        [Parameter] public SwitchParameter Force { get; set; }
-        [Parameter] public SwitchParameter PassThru { get; set; }
-
-        protected abstract string Verb { get; }
-
-        protected override void ProcessRecord()
+        static void ChangeService(PSCmdlet cmdlet, IDictionary<string, object> bound, string verb)
         {
-            var targets = new List<FakeService>();
-            if (InputObject != null) targets.AddRange(InputObject);
-            foreach (var name in DisplayName ?? new string[0]) targets.AddRange(ServiceTable.Services.Where(s => string.Equals(s.DisplayName, name, StringComparison.OrdinalIgnoreCase)));
-            foreach (var name in Name ?? new string[0])
+            var targets = new List<FakeService>(Services(bound));
+            foreach (var name in Strings(bound, "DisplayName") ?? new string[0])
+            {
+                targets.AddRange(ServiceTable.Services.Where(s => string.Equals(s.DisplayName, name, StringComparison.OrdinalIgnoreCase)));
+            }
+            foreach (var name in Strings(bound, "Name") ?? new string[0])
             {
                 var resolved = ServiceTable.Resolve(name).ToList();
                 if (resolved.Count == 0)
                 {
-                    WriteError(new ErrorRecord(new InvalidOperationException("Cannot find any service with service name '" + name + "'."), "NoServiceFoundForGivenName", ErrorCategory.ObjectNotFound, name));
+                    cmdlet.WriteError(new ErrorRecord(new InvalidOperationException("Cannot find any service with service name '" + name + "'."), "NoServiceFoundForGivenName", ErrorCategory.ObjectNotFound, name));
                 }
                 targets.AddRange(resolved);
             }
-            foreach (var service in targets)
+            var force = bound.ContainsKey("Force") && ((SwitchParameter)bound["Force"]).IsPresent;
+            var passThru = bound.ContainsKey("PassThru") && ((SwitchParameter)bound["PassThru"]).IsPresent;
+            foreach (var service in Filter(targets, bound))
             {
-                if (Verb != "Start" && !Force)
+                if (verb != "Start" && !force)
                 {
                     var running = service.DependentServices.Where(d => ServiceTable.StatusOf(d) == "Running").ToList();
                     if (running.Count > 0)
                     {
-                        WriteError(new ErrorRecord(new InvalidOperationException("Cannot stop service '" + service.Name + "' because it has dependent services. It can only be stopped if the Force flag is set."), "ServiceHasDependentServices", ErrorCategory.InvalidOperation, service.Name));
+                        cmdlet.WriteError(new ErrorRecord(new InvalidOperationException("Cannot stop service '" + service.Name + "' because it has dependent services. It can only be stopped if the Force flag is set."), "ServiceHasDependentServices", ErrorCategory.InvalidOperation, service.Name));
                         continue;
                     }
                 }
-                service.Status = Verb == "Stop" ? "Stopped" : "Running";
-                ServiceTable.Actions.Add(Verb + " " + service.Name);
-                if (PassThru) WriteObject(service);
+                if (force)
+                {
+                    foreach (var dependent in service.DependentServices.SelectMany(ServiceTable.Resolve)) dependent.Status = "Stopped";
+                }
+                service.Status = verb == "Stop" ? "Stopped" : "Running";
+                ServiceTable.Actions.Add(verb + " " + service.Name);
+                if (passThru) cmdlet.WriteObject(service);
             }
         }
     }
-
-    [Cmdlet(VerbsLifecycle.Start, "Service", DefaultParameterSetName = "Default")]
-    public class StartServiceCommand : ServiceChangeCommand { protected override string Verb { get { return "Start"; } } }
-
-    [Cmdlet(VerbsLifecycle.Stop, "Service", DefaultParameterSetName = "Default")]
-    public class StopServiceCommand : ServiceChangeCommand { protected override string Verb { get { return "Stop"; } } }
-
-    [Cmdlet(VerbsLifecycle.Restart, "Service", DefaultParameterSetName = "Default")]
-    public class RestartServiceCommand : ServiceChangeCommand { protected override string Verb { get { return "Restart"; } } }
 }
