@@ -128,7 +128,15 @@ $timings['standIns'] = $clock.ElapsedMilliseconds
 
 #region Sessions
 function Open-Runspace($iss, [bool] $everyStandIn) {
-    foreach ($name in $replaced) { $iss.Commands.Remove($name, [System.Management.Automation.Runspaces.SessionStateCmdletEntry]) }
+    # A role that shows a replaced command with all its parameters made the built-in entry public;
+    # its stand-in gets the same visibility once the session is open.
+    $madePublic = @()
+    foreach ($name in $replaced) {
+        foreach ($entry in @($iss.Commands[$name])) {
+            if ($entry -is [System.Management.Automation.Runspaces.SessionStateCmdletEntry] -and $entry.Visibility -eq 'Public') { $madePublic += $entry.PSSnapIn.Name + '\' + $name }
+        }
+        $iss.Commands.Remove($name, [System.Management.Automation.Runspaces.SessionStateCmdletEntry])
+    }
     # A built-in module's stand-ins come with it, as on Windows: when the session imports that
     # module (imported without a role, they would be public).
     foreach ($module in $builtInStandIns) {
@@ -140,6 +148,10 @@ function Open-Runspace($iss, [bool] $everyStandIn) {
     }
     $runspace = [runspacefactory]::CreateRunspace($iss)
     $runspace.Open()
+    foreach ($name in $madePublic) {
+        $command = $runspace.SessionStateProxy.InvokeCommand.GetCommand($name, [System.Management.Automation.CommandTypes]::Cmdlet)
+        if ($null -ne $command) { $command.Visibility = 'Public' }
+    }
     return $runspace
 }
 
