@@ -7,6 +7,7 @@ import { expireTask, reconcileTask, retentionTask } from './task-definitions';
 import { formatUtc, isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
 import { expireTaskName } from './node-layout';
+import { escapeUnsafe } from '../extension/unsafe-text';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 
 export interface JeaDefinition {
@@ -53,11 +54,14 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
       supportRequestId: subject?.supportRequestId ?? null,
       termsVersion: subject?.consent.termsVersion ?? null,
     };
-    historyLines.push(JSON.stringify(entry));
+    // Escaped: whatever reached them (settings are checked, a record on disk may not be) cannot start a line or reorder text.
+    historyLines.push(escapeUnsafe(JSON.stringify(entry)));
     events.push({
       eventId: EVENT_IDS[change],
       level: change === 'granted' || change === 'changed' ? 'Information' : 'Warning',
-      message: `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${entry.expiresAt ?? 'n/a'}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
+      message: escapeUnsafe(
+        `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${entry.expiresAt ?? 'n/a'}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
+      ),
     });
   }
   return {

@@ -1,4 +1,4 @@
-import { ConfigurationError, ExitCode, HandlerError } from './errors';
+import { ConfigurationError, describeValue, ExitCode, HandlerError } from './errors';
 import { readHandlerEnvironment, type HandlerEnvironment } from './handler-environment';
 import { withLock } from './lock';
 import { Logger } from './logger';
@@ -8,6 +8,8 @@ import { resolveSequenceNumber } from './sequence-number';
 import { readSettingsFile } from './settings-file';
 import type { SettingsSchema } from './settings-schema';
 import { StatusWriter, type StatusValue, type SubStatus } from './status';
+import { formatJsonPath, parseStrictJson, StrictJsonError } from './strict-json';
+import { escapeUnsafe } from './unsafe-text';
 
 export const OPERATIONS = ['install', 'enable', 'update', 'disable', 'uninstall'] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -74,7 +76,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   const extensionRoot = options.extensionRoot ?? process.cwd();
   const operation = argv[0] as Operation;
   if (!OPERATIONS.includes(operation)) {
-    stderr(`usage: handler <${OPERATIONS.join('|')}> (received ${JSON.stringify(argv[0] ?? '')})\n`);
+    stderr(`usage: handler <${OPERATIONS.join('|')}> (received ${describeValue(argv[0] ?? '')})\n`);
     return ExitCode.Failure;
   }
 
@@ -82,7 +84,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   try {
     handlerEnvironment = await readHandlerEnvironment(extensionRoot);
   } catch (error) {
-    stderr(`${config.handlerName} ${operation}: ${(error as Error).message}\n`);
+    stderr(`${config.handlerName} ${operation}: ${escapeUnsafe((error as Error).message)}\n`);
     return error instanceof HandlerError ? error.exitCode : ExitCode.MissingDependency;
   }
 
@@ -120,7 +122,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     result = { status: 'error', message: redactor.redact(message), substatus: known ? error.details : undefined };
     if (!known) logger.error((error as Error).stack ?? String(error));
     // The manager keeps a command's stderr in its own log, which is where an operator looks first.
-    stderr(`${config.handlerName} ${operation} failed (exit code ${exitCode}): ${result.message}\n`);
+    stderr(`${config.handlerName} ${operation} failed (exit code ${exitCode}): ${escapeUnsafe(result.message)}\n`);
   }
 
   if (sequenceNumber !== undefined) {
@@ -162,16 +164,31 @@ async function loadSettings(
   if (file.protectedSettings === undefined || publicOnly) return loaded;
 
   const plaintext = await (await decryptor()).decrypt(file.protectedSettings, file.protectedSettingsCertThumbprint ?? '');
-  let decrypted: unknown;
-  try {
-    decrypted = JSON.parse(plaintext);
-  } catch {
-    decrypted = undefined;
-  }
   redactor.add(plaintext);
+  const decrypted = parseProtectedSettings(plaintext);
   redactor.add(decrypted);
   if (typeof decrypted !== 'object' || decrypted === null || Array.isArray(decrypted)) {
     throw new ConfigurationError('protectedSettings', 'decrypted data that is not a JSON object', 'a JSON object encrypted to the certificate named by protectedSettingsCertThumbprint');
   }
   return { ...loaded, protectedSettings: decrypted as Record<string, unknown> };
+}
+
+/**
+ * The decrypted protected settings, read as strictly as the file: a key given twice is refused
+ * (named, never its values: they are secret). Other faults give undefined, reported by the caller
+ * without quoting the plaintext.
+ */
+function parseProtectedSettings(plaintext: string): unknown {
+  try {
+    return parseStrictJson(plaintext);
+  } catch (error) {
+    if (error instanceof StrictJsonError && error.problem === 'duplicate-key') {
+      throw new ConfigurationError(
+        `protectedSettings.${formatJsonPath(error.path)}`,
+        'the same key twice in one object of the decrypted protected settings',
+        'each key at most once in an object: readers differ on which of two values wins',
+      );
+    }
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import writeFileAtomic from 'write-file-atomic';
+import { escapeUnsafe } from './unsafe-text';
 
 export type StatusValue = 'transitioning' | 'success' | 'warning' | 'error';
 
@@ -70,7 +71,7 @@ export class StatusWriter {
       name: item.name,
       status: item.status,
       code: item.code,
-      formattedMessage: { lang: 'en-US', message: truncateUtf8(item.message, MAX_MESSAGE_BYTES) },
+      formattedMessage: { lang: 'en-US', message: shown(item.message) },
     }));
     const build = (items: typeof substatus) => [
       {
@@ -81,7 +82,7 @@ export class StatusWriter {
           operation: report.operation,
           status: report.status,
           code: report.code,
-          formattedMessage: { lang: 'en-US', message: truncateUtf8(report.message, MAX_MESSAGE_BYTES) },
+          formattedMessage: { lang: 'en-US', message: shown(report.message) },
           substatus: items,
         },
       },
@@ -101,6 +102,11 @@ export class StatusWriter {
     }
     return document;
   }
+}
+
+/** A message as the status carries it: nothing raw that could forge what is shown, at most 1 KB. */
+function shown(message: string): string {
+  return truncateUtf8(escapeUnsafe(message), MAX_MESSAGE_BYTES);
 }
 
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character, marking the cut. */

@@ -121,6 +121,20 @@ describe('plan', () => {
   });
 });
 
+describe('audit text', () => {
+  it('escapes separators, controls and bidirectional characters of a record read from disk in the history line and the event', () => {
+    const hostile: Grant = { ...grant, supportRequestId: 'TKT-1\u2028forged line', consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' } };
+    const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: hostile };
+    const built = buildNodeIntent({ record, previous: { ...record, grant: null }, observed: freshNode(), now: NOW, changedBy: 'Eve\u0000\u2066admin' });
+    const raw = /[\u0000-\u001f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    expect(built.historyLines[0]).not.toMatch(raw);
+    expect(built.events[0]!.message).not.toMatch(raw);
+    expect(built.events[0]!.message).toContain('support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.');
+    // The history line stays JSON and reads back as what was recorded.
+    expect(JSON.parse(built.historyLines[0]!)).toMatchObject({ supportRequestId: 'TKT-1\u2028forged line', by: 'Eve\u0000\u2066admin' });
+  });
+});
+
 describe("the owner's local revoke", () => {
   const { withoutLocallyRevokedGrant } = jest.requireActual('../../handlers/phases/node-access') as typeof import('../../handlers/phases/node-access');
   const record: DesiredRecord = { enabled: true, retentionDays: 30, grant };
