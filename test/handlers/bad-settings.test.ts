@@ -104,6 +104,12 @@ const cases: Case[] = [
     received: 'the same key twice',
     settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: await encryptToCms(`{"token":"${SECRET}","token":"x${SECRET}"}`, mine.crtPath, 'aes256') }),
   },
+  // Timestamps: RFC 3339 UTC with up to seven fractional digits, real dates only, every such field.
+  { name: 'an expiry with eight fractional digits', field: 'access.expiresAt', received: '.12345678Z"', settings: async () => runtime(withPublic(grant({ expiresAt: iso(hours(8)).replace('Z', '.12345678Z') }))) },
+  { name: 'an expiry with a UTC offset instead of Z', field: 'access.expiresAt', received: '+00:00"', settings: async () => runtime(withPublic(grant({ expiresAt: iso(hours(8)).replace('Z', '+00:00') }))) },
+  { name: 'an expiry at hour 24', field: 'access.expiresAt', received: 'T24:00:00.5Z', settings: async () => runtime(withPublic(grant({ expiresAt: `${iso(hours(24)).slice(0, 10)}T24:00:00.5Z` }))) },
+  { name: 'a consent time on a day that does not exist, with fractions', field: 'access.consent.acceptedAt', received: '"2026-02-29T20:00:00.1234567Z"', settings: async () => runtime(withPublic(grant({ consent: consent({ acceptedAt: '2026-02-29T20:00:00.1234567Z' }) }))) },
+  { name: 'a license observation on a day that does not exist', field: 'observedLicense.observedAt', received: '"2026-04-31T20:00:00Z"', settings: async () => runtime(withPublic({ ...grant(), observedLicense: { kind: 'PayAsYouGo', observedAt: '2026-04-31T20:00:00Z' } })) },
   { name: 'a retention of 91 days', field: 'retentionDays', received: 'number 91', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 91 })) },
   { name: 'a retention of 0 days', field: 'retentionDays', received: 'number 0', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 0 })) },
   { name: 'a retention of a fraction of days', field: 'retentionDays', received: 'number 30.5', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 30.5 })) },

@@ -50,6 +50,19 @@ describe('lifecycle commands', () => {
     expect((await fixture.status(0)).status.formattedMessage.message).toMatch(/^Access: none \(the Diagnostics grant for support request TKT-2611240001 expired at 2026-11-25T03:59:00Z\)/);
   });
 
+  it('accepts times with seven fractional digits, as .NET and Azure tooling write them, to the millisecond', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, {
+      publicSettings: {
+        ...grantSettings(start, { expiresAt: '2026-11-25T03:59:00.9876543Z', consent: { termsVersion: '2026.1', acceptedAt: '2026-11-24T19:59:00.1234567Z', acceptedBy: 'owner@contoso.example' } }),
+        observedLicense: { kind: 'PayAsYouGo', observedAt: '2026-11-24T19:58:00.0000001Z' },
+      },
+    });
+    expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
+    expect((await fixture.state()).applied.desired.grant).toMatchObject({ expiresAt: '2026-11-25T03:59:00.987Z', consent: { acceptedAt: '2026-11-24T19:59:00.123Z' } });
+    expect((await fixture.status(0)).status.formattedMessage.message).toContain('until 2026-11-25T03:59:00.987Z');
+  });
+
   it('accepts the DiagnosticsRepair alias as DiagnosticsAndRepair and level None as a revoke', async () => {
     await fixture.run('install', { now: start });
     await fixture.writeSettings(0, { publicSettings: grantSettings(start, { level: 'DiagnosticsRepair' }) });
