@@ -5,7 +5,7 @@ import { Logger } from './logger';
 import type { ProtectedSettingsDecryptor } from './protected-settings';
 import { Redactor } from './redaction';
 import { resolveSequenceNumber } from './sequence-number';
-import { readSettingsFile } from './settings-file';
+import { parseSettingsFile, readSettingsBytes, settingsDigest } from './settings-file';
 import type { SettingsSchema } from './settings-schema';
 import { StatusWriter, type StatusValue, type SubStatus } from './status';
 import { formatJsonPath, parseStrictJson, StrictJsonError } from './strict-json';
@@ -56,6 +56,8 @@ export interface RuntimeConfig {
   decryptor: (extensionRoot: string, environment: NodeJS.ProcessEnv) => Promise<ProtectedSettingsDecryptor>;
   /** The file that serialises handler runs; shared by every installed version. */
   lockPath: (context: OperationContext) => string;
+  /** Where the status writer records which settings content each status answers (see status.ts). */
+  statusRecordFolder: (context: OperationContext) => string;
 }
 
 export interface RunOptions {
@@ -90,11 +92,13 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
 
   const redactor = new Redactor();
   const logger = new Logger(handlerEnvironment.logFolder, redactor);
-  const status = new StatusWriter(handlerEnvironment.statusFolder, config.handlerName);
   const sequenceNumber = await resolveSequenceNumber(environment, handlerEnvironment.configFolder);
   const statusOperation = operation[0]!.toUpperCase() + operation.slice(1);
   logger.info(`${config.handlerName} ${config.version} ${operation} started`, { sequenceNumber, environment: protocolEnvironment(environment) });
 
+  // The settings file is read once, under the lock: the run applies, and its status answers, these bytes.
+  let settingsBytes: Promise<Buffer | null> | undefined;
+  const readSettings = () => (settingsBytes ??= sequenceNumber === undefined ? Promise.resolve(null) : readSettingsBytes(handlerEnvironment.configFolder, sequenceNumber));
   const context: OperationContext = {
     operation,
     extensionRoot,
@@ -102,14 +106,18 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     sequenceNumber,
     environment,
     logger,
-    loadSettings: (options) => loadSettings(handlerEnvironment, sequenceNumber, config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor, options?.publicOnly ?? false),
+    loadSettings: async (options) =>
+      loadSettings(sequenceNumber, await readSettings(), config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor, options?.publicOnly ?? false),
   };
+  const status = new StatusWriter(handlerEnvironment.statusFolder, config.handlerName, config.statusRecordFolder(context));
 
   let exitCode: number;
   let result: OperationResult;
   try {
     result = await withLock(config.lockPath(context), async () => {
-      if (sequenceNumber !== undefined) await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`);
+      if (sequenceNumber !== undefined) {
+        await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`, settingsDigest(await readSettings()));
+      }
       return config.handlers[operation](context);
     });
     exitCode = result.status === 'error' ? ExitCode.Failure : ExitCode.Success;
@@ -148,15 +156,15 @@ export function protocolEnvironment(environment: NodeJS.ProcessEnv): Record<stri
 }
 
 async function loadSettings(
-  handlerEnvironment: HandlerEnvironment,
   sequenceNumber: number | undefined,
+  bytes: Buffer | null,
   schema: SettingsSchema,
   decryptor: () => Promise<ProtectedSettingsDecryptor>,
   redactor: Redactor,
   publicOnly: boolean,
 ): Promise<LoadedSettings> {
   if (sequenceNumber === undefined) return { sequenceNumber: 0, empty: true, publicSettings: {} };
-  const file = await readSettingsFile(handlerEnvironment.configFolder, sequenceNumber);
+  const file = parseSettingsFile(sequenceNumber, bytes);
   // The ciphertext is not the secret itself, but nothing about protected settings belongs in logs.
   if (file.protectedSettings) redactor.add(file.protectedSettings);
   schema.check(file.publicSettings);

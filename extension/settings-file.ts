@@ -1,5 +1,6 @@
 import { promises as fs } from 'fs';
 import path from 'path';
+import { createHash } from 'crypto';
 import { ConfigurationError, describeValue } from './errors';
 import { formatJsonPath, parseStrictJson, StrictJsonError, type JsonPath } from './strict-json';
 import { describeUnsafeCharacter, findUnsafeCharacter, SAFE_TEXT_DESCRIPTION } from './unsafe-text';
@@ -19,7 +20,7 @@ export interface HandlerSettings {
 
 /**
  * The bytes of `<configFolder>/<N>.settings` as the manager wrote them, or null when there is no
- * such file.
+ * such file. A run reads them once: the status it writes answers exactly these bytes.
  */
 export async function readSettingsBytes(configFolder: string, sequenceNumber: number): Promise<Buffer | null> {
   try {
@@ -32,6 +33,14 @@ export async function readSettingsBytes(configFolder: string, sequenceNumber: nu
 
 export function settingsFilePath(configFolder: string, sequenceNumber: number): string {
   return path.join(configFolder, `${sequenceNumber}.settings`);
+}
+
+/**
+ * Which settings content a status answers: SHA-256 of the file's bytes (no file counts as empty).
+ * The protected settings in the file are ciphertext, so the digest reveals nothing secret.
+ */
+export function settingsDigest(bytes: Buffer | null): string {
+  return `sha256:${createHash('sha256').update(bytes ?? Buffer.alloc(0)).digest('hex')}`;
 }
 
 /** Reads and checks the settings file; see parseSettingsFile. */
