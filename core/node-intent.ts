@@ -6,7 +6,7 @@
 import { expireTask, reconcileTask, retentionTask } from './task-definitions';
 import { formatUtc, isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
-import { expireTaskName } from './node-layout';
+import { HISTORY_FILE, expireTaskName } from './node-layout';
 import { escapeUnsafe } from '../extension/unsafe-text';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 
@@ -40,30 +40,9 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   const grant = grantInForce(record, now);
   const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0;
   const change = accessChange(previous.grant, grant, record, hadAccess, now);
-  const historyLines: string[] = [];
-  const events: NodeIntent['events'] = [];
-  if (change) {
-    const subject = grant ?? record.grant ?? previous.grant;
-    const entry = {
-      at: formatUtc(now),
-      change,
-      by: change === 'expired' ? 'expiry' : inputs.changedBy,
-      level: grant?.level ?? 'None',
-      grantId: subject?.grantId ?? null,
-      expiresAt: subject ? formatUtc(subject.expiresAt) : null,
-      supportRequestId: subject?.supportRequestId ?? null,
-      termsVersion: subject?.consent.termsVersion ?? null,
-    };
-    // Escaped: whatever reached them (settings are checked, a record on disk may not be) cannot start a line or reorder text.
-    historyLines.push(escapeUnsafe(JSON.stringify(entry)));
-    events.push({
-      eventId: EVENT_IDS[change],
-      level: change === 'granted' || change === 'changed' ? 'Information' : 'Warning',
-      message: escapeUnsafe(
-        `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${entry.expiresAt ?? 'n/a'}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
-      ),
-    });
-  }
+  const audit = change ? accessAudit(change, grant ?? record.grant ?? previous.grant, grant?.level ?? 'None', change === 'expired' ? 'expiry' : inputs.changedBy, now) : undefined;
+  const historyLines = audit ? [audit.historyLine] : [];
+  const events: NodeIntent['events'] = audit ? [audit.event] : [];
   return {
     present: true,
     enabled: record.enabled,
@@ -86,6 +65,68 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
         : undefined,
     },
   };
+}
+
+export interface RemovalInputs {
+  /** What the node last recorded (its desired.json): kept until the very last step of a removal. */
+  previous: DesiredRecord;
+  observed: ObservedNode;
+  now: Date;
+  changedBy: string;
+}
+
+/**
+ * Uninstall, or the release of a covered peer: everything of ours goes, and access that was in
+ * force ends with its history line and event like any other revoke. A run killed after writing
+ * them finds its line at the end of the history and does not write them twice.
+ */
+export function buildRemovalIntent(inputs: RemovalInputs): NodeIntent {
+  const { previous, observed, now } = inputs;
+  const removal: NodeIntent = { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
+  const grant = grantInForce(previous, now);
+  const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0;
+  if (!grant && !hadAccess) return removal;
+  const expired = !grant && previous.grant !== null && isExpired(previous.grant, now);
+  const audit = accessAudit(expired ? 'expired' : 'revoked', grant ?? previous.grant, 'None', expired ? 'expiry' : inputs.changedBy, now);
+  if (lastHistoryEntryMatches(observed.files[HISTORY_FILE] ?? null, audit.entry)) return removal;
+  return { ...removal, historyLines: [audit.historyLine], events: [audit.event] };
+}
+
+/**
+ * The history line and the event of one access change. Both are escaped: whatever reached them
+ * (settings are checked, but a record on disk may not be) cannot start a line or reorder text.
+ */
+function accessAudit(change: Exclude<AccessChange, null>, subject: Grant | null | undefined, level: string, by: string, now: Date) {
+  const entry = {
+    at: formatUtc(now),
+    change,
+    by,
+    level,
+    grantId: subject?.grantId ?? null,
+    expiresAt: subject ? formatUtc(subject.expiresAt) : null,
+    supportRequestId: subject?.supportRequestId ?? null,
+    termsVersion: subject?.consent.termsVersion ?? null,
+  };
+  const event = {
+    eventId: EVENT_IDS[change],
+    level: change === 'granted' || change === 'changed' ? ('Information' as const) : ('Warning' as const),
+    message: escapeUnsafe(
+      `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${entry.expiresAt ?? 'n/a'}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
+    ),
+  };
+  return { entry, historyLine: escapeUnsafe(JSON.stringify(entry)), event };
+}
+
+/** Whether the history already ends with this change (same change, grant and author). */
+function lastHistoryEntryMatches(history: string | null, entry: { change: string; by: string; grantId: string | null }): boolean {
+  const last = (history ?? '').trimEnd().split('\n').pop();
+  if (!last) return false;
+  try {
+    const recorded = JSON.parse(last);
+    return recorded.change === entry.change && recorded.by === entry.by && recorded.grantId === entry.grantId;
+  } catch {
+    return false;
+  }
 }
 
 const EVENT_IDS: Record<Exclude<AccessChange, null>, number> = { granted: 1001, changed: 1002, revoked: 1003, expired: 1004 };

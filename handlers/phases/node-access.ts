@@ -7,7 +7,7 @@ import type { ErrorDetail } from '../../extension/errors';
 import { parseDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import { formatUtc } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../../core/node-layout';
-import { buildNodeIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
+import { buildNodeIntent, buildRemovalIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
 import { checkPrerequisites } from '../../core/prerequisites';
 import type { AgentInstallation, NodeIntent, ObservedNode } from '../../core/node-plan';
 import type { ProbeResult } from '../../windows/operations';
@@ -44,7 +44,7 @@ export async function convergeLocalNode(binding: NodeAdapters, request: LocalCon
     intentFor: async (observed: ObservedNode, probe: ProbeResult | null): Promise<NodeIntent> => {
       if (!probe) throw new HandlerError(ExitCode.Failure, "Could not read this machine's operating system, memory and Arc agent state.");
       const current = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null).record;
-      if (request.target === 'remove') return removal();
+      if (request.target === 'remove') return buildRemovalIntent({ previous: current, observed, now: request.now, changedBy: request.changedBy });
       // This node's own extension manages it from now on, even if a peer's extension covered it before.
       const { managedFrom: _coveredBefore, ...target } = request.target(current);
       record = withoutLocallyRevokedGrant(target, observed.files[HISTORY_FILE] ?? null);
@@ -83,11 +83,6 @@ export function withoutLocallyRevokedGrant(record: DesiredRecord, history: strin
     }
   });
   return revokedLocally ? { ...record, grant: null } : record;
-}
-
-/** The intent that removes everything of the extension from a node. */
-export function removal(): NodeIntent {
-  return { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
 }
 
 /** The local node's substatus: what was done, and the access it has now. */

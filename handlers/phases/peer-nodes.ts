@@ -10,7 +10,7 @@ import { ExitCode, HandlerError, type ErrorDetail } from '../../extension/errors
 import { parseDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import { formatUtc } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../../core/node-layout';
-import { buildNodeIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
+import { buildNodeIntent, buildRemovalIntent, grantInForce, type JeaDefinition } from '../../core/node-intent';
 import type { AgentInstallation, NodeIntent, ObservedNode } from '../../core/node-plan';
 import { checkPrerequisites } from '../../core/prerequisites';
 import type { ClusterNodeState, ProbeResult } from '../../windows/operations';
@@ -18,7 +18,7 @@ import { HostBatchError } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
 import { resolveLicense } from '../license/license-source';
 import { convergeNode, NodeNotReachable } from './converge-node';
-import { removal, withoutLocallyRevokedGrant } from './node-access';
+import { withoutLocallyRevokedGrant } from './node-access';
 import { requirePrerequisites } from './prerequisites';
 
 export interface PeerNode {
@@ -209,7 +209,7 @@ async function peerIntent(
   if (owner.kind === 'other-node' && owner.node.toLowerCase() !== localNode.toLowerCase()) {
     throw new PeerLeftAlone('other-node', `covered from ${owner.node}; left alone by ${localNode}.`);
   }
-  if (peer.mode === 'release') return removal();
+  if (peer.mode === 'release') return buildRemovalIntent({ previous: parseDesiredRecord(text).record, observed, now: request.now, changedBy: `${request.changedBy} (from ${localNode})` });
   if (!probe) throw new HandlerError(ExitCode.Failure, `Could not read ${peer.name}'s operating system, memory and Arc agent state.`);
   const current = parseDesiredRecord(text).record;
   const record: DesiredRecord = { ...withoutLocallyRevokedGrant(request.target(current), observed.files[HISTORY_FILE] ?? null), managedFrom: localNode };

@@ -2,7 +2,7 @@
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
-import { buildNodeIntent } from '../../core/node-intent';
+import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
@@ -118,6 +118,44 @@ describe('plan', () => {
       'remove the JEA module',
       'remove the data folder',
     ]);
+  });
+});
+
+describe('uninstall ends access with its audit', () => {
+  const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const removal = (observed: ObservedNode, previous: DesiredRecord = granted, now = NOW) => buildRemovalIntent({ previous, observed, now, changedBy: 'uninstall' });
+
+  it('removes access first, then writes the event and the history line, then every trace, the record last', () => {
+    const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
+    const steps = planNode(removal(node), node);
+    expect(names(steps).slice(0, 5)).toEqual(['remove diagnostics access', 'end open support sessions', 'log event 1003', 'append the access change to the history', 'delete task Reconcile']);
+    expect(names(steps).pop()).toBe('remove the data folder');
+    const event = steps.find((step) => step.description === 'log event 1003')!.operation as { message: string; level: string };
+    expect(event).toMatchObject({ level: 'Warning', message: `Remote support access revoked: level None, grant ${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.` });
+    const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
+    expect(history.content.startsWith('x\n')).toBe(true);
+    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', by: 'uninstall', level: 'None', grantId: grant.grantId });
+  });
+
+  it('still records the revoke when a killed run removed access but wrote no audit yet', () => {
+    const node = after(freshNode(), granted, undefined);
+    expect(removal(node).events.map((event) => event.eventId)).toEqual([1003]);
+  });
+
+  it('does not record it twice when a killed run already wrote its history line', () => {
+    const node = after(freshNode(), granted, undefined);
+    const written = `x\n${removal(node).historyLines[0]}\n`;
+    const again = removal({ ...node, files: { ...node.files, [HISTORY_FILE]: written } });
+    expect(again.events).toEqual([]);
+    expect(again.historyLines).toEqual([]);
+  });
+
+  it('records an expiry the Expire task missed as expired, and nothing when nobody had access', () => {
+    const node = after(freshNode(), granted, grant);
+    const late = removal(node, granted, new Date('2026-11-25T05:00:00Z'));
+    expect(JSON.parse(late.historyLines[0]!)).toMatchObject({ change: 'expired', by: 'expiry' });
+    const nobody = after(freshNode(), { ...granted, grant: null }, undefined);
+    expect(removal(nobody, { ...granted, grant: null })).toMatchObject({ historyLines: [], events: [] });
   });
 });
 
