@@ -8,7 +8,7 @@
 import type { ProbeResult } from '../windows/operations';
 import { parseDesiredRecord, type DesiredRecord } from './desired-record';
 import { DESIRED_STATE_FILE, HISTORY_FILE } from './node-layout';
-import { buildNodeIntent, grantInForce, removalIntent, type JeaDefinition } from './node-intent';
+import { buildNodeIntent, buildRemovalIntent, grantInForce, type JeaDefinition } from './node-intent';
 import type { AgentInstallation, NodeIntent, ObservedNode } from './node-plan';
 import { checkPrerequisites, describeCheck, describeFailures, type CheckResult, type LicenseObservation } from './prerequisites';
 import { withoutLocallyRevokedGrant } from './local-revoke';
@@ -75,7 +75,12 @@ export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest)
 
 export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, facts: NodeFacts): NodeDecision {
   const target = targetOf(seen, who, request);
-  if (target.kind === 'remove') return { kind: 'converge', record: null, intent: removalIntent() };
+  const changedBy = who.kind === 'peer' ? `${request.changedBy} (from ${who.from})` : request.changedBy;
+  if (target.kind === 'remove') {
+    // Access that was in force ends with its history line and event, like any other revoke.
+    const previous = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null).record;
+    return { kind: 'converge', record: null, intent: buildRemovalIntent({ previous, observed: seen.observed, now: request.now, changedBy }) };
+  }
   if (target.kind !== 'record') return target;
   if (target.checkPrerequisites) {
     // A license nobody read is not known to be eligible: the check fails closed.
@@ -87,7 +92,7 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
     previous: target.previous,
     observed: seen.observed,
     now: request.now,
-    changedBy: who.kind === 'peer' ? `${request.changedBy} (from ${who.from})` : request.changedBy,
+    changedBy,
     jea: facts.jea,
     agent: facts.agent,
   });

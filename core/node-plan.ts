@@ -127,7 +127,7 @@ export function accessGroupFor(grant: Grant | undefined): keyof typeof GROUPS | 
 }
 
 export function planNode(intent: NodeIntent, observed: ObservedNode): Step[] {
-  return intent.present ? planPresent(intent, observed) : planRemoval(observed);
+  return intent.present ? planPresent(intent, observed) : planRemoval(intent, observed);
 }
 
 function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
@@ -191,14 +191,23 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   return steps;
 }
 
-/** Uninstall: access off first, then every trace, in an order a re-run can finish. */
-function planRemoval(observed: ObservedNode): Step[] {
+/**
+ * Uninstall: access off first, then its audit (the event, then the history line a re-run looks
+ * for), then every trace, in an order a re-run can finish. The desired-state record goes last
+ * with the data folder, so a re-run still knows which grant was ended.
+ */
+function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
   const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
   for (const key of ['diagnostics', 'repair'] as const) {
     if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }));
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
+  for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
+  if (intent.historyLines.length > 0 && observed.folders[DATA_FOLDER]) {
+    const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
+    add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+  }
   for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
   if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }));
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {

@@ -1,3 +1,5 @@
+import { escapeUnsafe } from './unsafe-text';
+
 /**
  * Handler failures and the exit codes the extension manager understands (DESIGN section 3).
  * The exit code always agrees with the status written for the same run.
@@ -27,7 +29,8 @@ export class HandlerError extends Error {
     /** Shown as substatus entries, e.g. one per prerequisite check. */
     readonly details: ErrorDetail[] = [],
   ) {
-    super(message);
+    // Messages end up in the status and the manager's log: whatever they quote is shown escaped.
+    super(escapeUnsafe(message));
     this.name = new.target.name;
   }
 }
@@ -37,12 +40,12 @@ export class HandlerError extends Error {
  * so an owner can fix the settings without reading logs.
  */
 export class ConfigurationError extends HandlerError {
-  constructor(
-    readonly field: string,
-    received: string,
-    accepted: string,
-  ) {
+  /** The field's path; a received key in it is shown escaped. */
+  readonly field: string;
+
+  constructor(field: string, received: string, accepted: string) {
     super(ExitCode.BadConfiguration, `Invalid setting '${field}': received ${received}. Accepted: ${accepted}.`);
+    this.field = escapeUnsafe(field);
   }
 }
 
@@ -60,13 +63,18 @@ export class PrerequisiteError extends HandlerError {
   }
 }
 
-/** Shows a received value in an error message: short, quoted, with control characters made visible. */
+/**
+ * Shows a received value in an error message: short, quoted, with control characters, NULs,
+ * separators, bidirectional and other invisible formatting characters and lone surrogates escaped.
+ */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing (the field is missing)';
   if (value === null) return 'null';
   if (typeof value === 'string') {
-    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-    return JSON.stringify(shown);
+    // Cut by code points, so a character outside the BMP is never shown as half a surrogate pair.
+    const characters = Array.from(value);
+    const shown = characters.length > 80 ? `${characters.slice(0, 77).join('')}...` : value;
+    return escapeUnsafe(JSON.stringify(shown));
   }
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   if (Array.isArray(value)) return `an array of ${value.length} item(s)`;

@@ -21,5 +21,6 @@ export function createRuntimeConfig(identity: ExtensionIdentity, options: Omit<L
     settingsSchema: new SettingsSchema(validateSettings, settingsSchema),
     decryptor: platformDecryptor,
     lockPath: (context) => dataPaths(dataFolder(context.environment)).lock,
+    statusRecordFolder: (context) => dataPaths(dataFolder(context.environment)).statusRecords,
   };
 }
