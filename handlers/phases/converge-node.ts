@@ -48,6 +48,8 @@ export async function convergeNode(host: WindowsHost, options: ConvergeOptions):
 
 /** A peer that is down or refuses us: reported per node, never a crash of the whole handler. */
 export class NodeNotReachable extends Error {
+  override readonly name = 'NodeNotReachable';
+
   constructor(
     readonly node: string,
     readonly code: string,
@@ -55,4 +57,8 @@ export class NodeNotReachable extends Error {
   ) {
     super(`${node}: ${code === 'AccessDenied' ? 'access denied' : 'unreachable'} (${detail})`);
   }
+}
+
+export function isNodeNotReachable(error: unknown): error is NodeNotReachable {
+  return error instanceof Error && error.name === 'NodeNotReachable' && typeof (error as Partial<NodeNotReachable>).code === 'string';
 }
