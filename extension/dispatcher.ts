@@ -54,6 +54,8 @@ export interface RuntimeConfig {
   decryptor: (extensionRoot: string, environment: NodeJS.ProcessEnv) => Promise<ProtectedSettingsDecryptor>;
   /** The file that serialises handler runs; shared by every installed version. */
   lockPath: (context: OperationContext) => string;
+  /** How long a run waits for another to release the lock; default that of withLock. */
+  lockWaitMs?: (context: OperationContext) => number;
 }
 
 export interface RunOptions {
@@ -106,10 +108,14 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   let exitCode: number;
   let result: OperationResult;
   try {
-    result = await withLock(config.lockPath(context), async () => {
-      if (sequenceNumber !== undefined) await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`);
-      return config.handlers[operation](context);
-    });
+    result = await withLock(
+      config.lockPath(context),
+      async () => {
+        if (sequenceNumber !== undefined) await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`);
+        return config.handlers[operation](context);
+      },
+      { waitMs: config.lockWaitMs?.(context) },
+    );
     exitCode = result.status === 'error' ? ExitCode.Failure : ExitCode.Success;
   } catch (error) {
     const known = error instanceof HandlerError;
