@@ -5,7 +5,7 @@
  */
 import { CommanderError } from 'commander';
 import { loadExtensionIdentity } from '../manifests/extension-identity';
-import { CliError } from './errors';
+import { isCliError } from './errors';
 import { ExitCode } from './exit-codes';
 import { toInvocation } from './invocation';
 import { resolveIo, type CliIo } from './io';
@@ -41,7 +41,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const { executeInvocation } = require('./run-invocation') as typeof import('./run-invocation');
     return await executeInvocation(invocation, resolved, identity);
   } catch (error) {
-    if (error instanceof CliError) {
+    if (isCliError(error)) {
       io.stderr.write(`arc-remote-support: ${error.message}\n`);
       return error.exitCode;
     }

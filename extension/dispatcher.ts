@@ -1,4 +1,4 @@
-import { ConfigurationError, ExitCode, HandlerError } from './errors';
+import { ConfigurationError, ExitCode, isConfigurationError, isHandlerError } from './errors';
 import { readHandlerEnvironment, type HandlerEnvironment } from './handler-environment';
 import { withLock } from './lock';
 import { Logger } from './logger';
@@ -85,7 +85,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     handlerEnvironment = await readHandlerEnvironment(extensionRoot);
   } catch (error) {
     stderr(`${config.handlerName} ${operation}: ${(error as Error).message}\n`);
-    return error instanceof HandlerError ? error.exitCode : ExitCode.MissingDependency;
+    return isHandlerError(error) ? error.exitCode : ExitCode.MissingDependency;
   }
 
   const redactor = new Redactor();
@@ -118,11 +118,12 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     );
     exitCode = result.status === 'error' ? ExitCode.Failure : ExitCode.Success;
   } catch (error) {
-    const known = error instanceof HandlerError;
+    // By name: a failure raised in another bundle (the simulated Windows, a lazy module) is known too.
+    const known = isHandlerError(error);
     exitCode = known ? error.exitCode : ExitCode.Failure;
     let message = known ? error.message : `Unexpected failure during ${operation}: ${(error as Error).message ?? String(error)}`;
     // Bad settings are rejected before anything is applied; say so, the owner's first worry.
-    if (error instanceof ConfigurationError) message += ' These settings were not applied; the configuration in force before is unchanged.';
+    if (isConfigurationError(error)) message += ' These settings were not applied; the configuration in force before is unchanged.';
     result = { status: 'error', message: redactor.redact(message), substatus: known ? error.details : undefined };
     if (!known) logger.error((error as Error).stack ?? String(error));
     // The manager keeps a command's stderr in its own log, which is where an operator looks first.

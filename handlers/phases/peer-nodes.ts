@@ -14,10 +14,10 @@ import { buildNodeIntent, grantInForce, type JeaDefinition } from '../../core/no
 import type { AgentInstallation, NodeIntent, ObservedNode } from '../../core/node-plan';
 import { checkPrerequisites } from '../../core/prerequisites';
 import type { ClusterNodeState, ProbeResult } from '../../windows/operations';
-import { HostBatchError } from '../../windows/port';
+import { isHostBatchError } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
 import { resolveLicense } from '../license/license-source';
-import { convergeNode, NodeNotReachable } from './converge-node';
+import { convergeNode, isNodeNotReachable } from './converge-node';
 import { removal, withoutLocallyRevokedGrant } from './node-access';
 import { requirePrerequisites } from './prerequisites';
 
@@ -121,12 +121,18 @@ function unmanagedPeerSubstatus(peers: PeerNode[], localNode: string): ErrorDeta
 
 /** Why a peer was left alone; thrown from inside the observe step, before any change. */
 class PeerLeftAlone extends Error {
+  override readonly name = 'PeerLeftAlone';
+
   constructor(
     readonly outcome: PeerOutcome,
     message: string,
   ) {
     super(message);
   }
+}
+
+function isPeerLeftAlone(error: unknown): error is PeerLeftAlone {
+  return error instanceof Error && error.name === 'PeerLeftAlone' && typeof (error as Partial<PeerLeftAlone>).outcome === 'string';
 }
 
 async function convergePeer(binding: NodeAdapters, request: PeerRun, peer: PeerTask): Promise<PeerReport> {
@@ -177,16 +183,16 @@ async function convergePeer(binding: NodeAdapters, request: PeerRun, peer: PeerT
     }
     return report('covered', 'success', `${state}, covered from ${localNode}; ${changes}.`, true);
   } catch (error) {
-    if (error instanceof PeerLeftAlone) {
+    if (isPeerLeftAlone(error)) {
       const status = error.outcome === 'not-eligible' ? 'warning' : 'success';
       return report(error.outcome, status, error.message, error.outcome === 'not-eligible' && wasCovered);
     }
-    if (error instanceof NodeNotReachable) {
+    if (isNodeNotReachable(error)) {
       return error.code === 'AccessDenied'
         ? notReached(`${peer.name} refused the connection from ${localNode} (${error.message})`, `pushing to a peer as SYSTEM is often denied: deploy the extension on ${peer.name}.`)
         : notReached(`${peer.name} did not answer (${error.message})`, `check that WinRM answers on ${peer.name} and run the command again, or deploy the extension on ${peer.name}.`);
     }
-    if (error instanceof HostBatchError) return report('failed', 'error', `${error.message}. Run the command again.`, true);
+    if (isHostBatchError(error)) return report('failed', 'error', `${error.message}. Run the command again.`, true);
     throw error;
   }
 }
