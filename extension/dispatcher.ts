@@ -1,4 +1,4 @@
-import { ConfigurationError, describeValue, ExitCode, HandlerError } from './errors';
+import { ConfigurationError, describeValue, ExitCode, isConfigurationError, isHandlerError } from './errors';
 import { readHandlerEnvironment, type HandlerEnvironment } from './handler-environment';
 import { withLock } from './lock';
 import { Logger } from './logger';
@@ -58,6 +58,8 @@ export interface RuntimeConfig {
   lockPath: (context: OperationContext) => string;
   /** Where the status writer records which settings content each status answers (see status.ts). */
   statusRecordFolder: (context: OperationContext) => string;
+  /** How long a run waits for another to release the lock; default that of withLock. */
+  lockWaitMs?: (context: OperationContext) => number;
 }
 
 export interface RunOptions {
@@ -87,7 +89,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     handlerEnvironment = await readHandlerEnvironment(extensionRoot);
   } catch (error) {
     stderr(`${config.handlerName} ${operation}: ${escapeUnsafe((error as Error).message)}\n`);
-    return error instanceof HandlerError ? error.exitCode : ExitCode.MissingDependency;
+    return isHandlerError(error) ? error.exitCode : ExitCode.MissingDependency;
   }
 
   const redactor = new Redactor();
@@ -114,19 +116,24 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   let exitCode: number;
   let result: OperationResult;
   try {
-    result = await withLock(config.lockPath(context), async () => {
-      if (sequenceNumber !== undefined) {
-        await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`, settingsDigest(await readSettings()));
-      }
-      return config.handlers[operation](context);
-    });
+    result = await withLock(
+      config.lockPath(context),
+      async () => {
+        if (sequenceNumber !== undefined) {
+          await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`, settingsDigest(await readSettings()));
+        }
+        return config.handlers[operation](context);
+      },
+      { waitMs: config.lockWaitMs?.(context) },
+    );
     exitCode = result.status === 'error' ? ExitCode.Failure : ExitCode.Success;
   } catch (error) {
-    const known = error instanceof HandlerError;
+    // By name: a failure raised in another bundle (the simulated Windows, a lazy module) is known too.
+    const known = isHandlerError(error);
     exitCode = known ? error.exitCode : ExitCode.Failure;
     let message = known ? error.message : `Unexpected failure during ${operation}: ${(error as Error).message ?? String(error)}`;
     // Bad settings are rejected before anything is applied; say so, the owner's first worry.
-    if (error instanceof ConfigurationError) message += ' These settings were not applied; the configuration in force before is unchanged.';
+    if (isConfigurationError(error)) message += ' These settings were not applied; the configuration in force before is unchanged.';
     result = { status: 'error', message: redactor.redact(message), substatus: known ? error.details : undefined };
     if (!known) logger.error((error as Error).stack ?? String(error));
     // The manager keeps a command's stderr in its own log, which is where an operator looks first.

@@ -21,8 +21,22 @@ export interface ErrorDetail {
   message: string;
 }
 
+/**
+ * The names of the HandlerError family. A failure is recognised by its name, never by class
+ * identity: the handler, its lazy modules, the agent and the simulated Windows are separate
+ * bundles, each with its own copy of these classes. Literals, because bundling or minifying can
+ * rename a class.
+ */
+export const HANDLER_ERROR_NAMES = ['HandlerError', 'ConfigurationError', 'MissingDependencyError', 'PrerequisiteError'] as const;
+export type HandlerErrorName = (typeof HANDLER_ERROR_NAMES)[number];
+
+/** The exit codes a failure may end with: a HandlerError claiming success would hide a failure. */
+const FAILURE_EXIT_CODES: readonly number[] = Object.values(ExitCode).filter((code) => code !== ExitCode.Success);
+
 /** A failure the handler reports with a specific exit code and a message meant for the machine's owner. */
 export class HandlerError extends Error {
+  override readonly name: HandlerErrorName = 'HandlerError';
+
   constructor(
     readonly exitCode: ExitCode,
     message: string,
@@ -31,8 +45,14 @@ export class HandlerError extends Error {
   ) {
     // Messages end up in the status and the manager's log: whatever they quote is shown escaped.
     super(escapeUnsafe(message));
-    this.name = new.target.name;
   }
+}
+
+/** Any of the HandlerError family, from whichever bundle, with a failure exit code the protocol knows. */
+export function isHandlerError(error: unknown): error is HandlerError {
+  if (!(error instanceof Error) || !(HANDLER_ERROR_NAMES as readonly string[]).includes(error.name)) return false;
+  const { exitCode, details } = error as Partial<HandlerError>;
+  return typeof exitCode === 'number' && FAILURE_EXIT_CODES.includes(exitCode) && Array.isArray(details);
 }
 
 /**
@@ -40,6 +60,7 @@ export class HandlerError extends Error {
  * so an owner can fix the settings without reading logs.
  */
 export class ConfigurationError extends HandlerError {
+  override readonly name = 'ConfigurationError';
   /** The field's path; a received key in it is shown escaped. */
   readonly field: string;
 
@@ -49,18 +70,34 @@ export class ConfigurationError extends HandlerError {
   }
 }
 
+export function isConfigurationError(error: unknown): error is ConfigurationError {
+  return isHandlerError(error) && error.name === 'ConfigurationError' && error.exitCode === ExitCode.BadConfiguration;
+}
+
 /** Something the handler needs from its host is missing or unreadable (exit 52). */
 export class MissingDependencyError extends HandlerError {
+  override readonly name = 'MissingDependencyError';
+
   constructor(message: string) {
     super(ExitCode.MissingDependency, message);
   }
 }
 
+export function isMissingDependencyError(error: unknown): error is MissingDependencyError {
+  return isHandlerError(error) && error.name === 'MissingDependencyError' && error.exitCode === ExitCode.MissingDependency;
+}
+
 /** A prerequisite check failed (exit 51). */
 export class PrerequisiteError extends HandlerError {
+  override readonly name = 'PrerequisiteError';
+
   constructor(message: string, details: ErrorDetail[] = []) {
     super(ExitCode.PrerequisiteFailed, message, details);
   }
+}
+
+export function isPrerequisiteError(error: unknown): error is PrerequisiteError {
+  return isHandlerError(error) && error.name === 'PrerequisiteError' && error.exitCode === ExitCode.PrerequisiteFailed;
 }
 
 /**

@@ -3,7 +3,7 @@ import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from '../core/access-summary';
 import { dataFolder } from './data-folder';
 import { checkConsentTime, isExpired, rejectExpiredNewGrant, toDesiredState } from '../core/desired-state';
-import { HostBatchError } from '../windows/port';
+import { isHostBatchError } from '../windows/port';
 import { composeNode, type NodeAdapters } from './compose';
 import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
@@ -64,7 +64,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       } catch (error) {
         await record('error', (error as Error).message).catch(() => undefined);
         // A host phase that failed as a whole already says which phase and operation: report it as is.
-        if (error instanceof HostBatchError) throw new HandlerError(ExitCode.Failure, error.message);
+        if (isHostBatchError(error)) throw new HandlerError(ExitCode.Failure, error.message);
         throw error;
       }
     };
