@@ -18,7 +18,6 @@ import { makeTempDir } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
-const REPO = path.resolve(__dirname, '..', '..');
 const NOW = new Date();
 
 interface Scenario {
