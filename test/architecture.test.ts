@@ -157,7 +157,13 @@ describe('the import checker', () => {
         ['x', 'y', 'x'],
       ]),
     );
-    expect(areaCycles([['a', 'b'], ['b', 'c'], ['a', 'c']])).toEqual([]);
+    expect(
+      areaCycles([
+        ['a', 'b'],
+        ['b', 'c'],
+        ['a', 'c'],
+      ]),
+    ).toEqual([]);
   });
 
   it('reads every form of relative import, and no path in a comment or a string', () => {
@@ -176,9 +182,22 @@ describe('the import checker', () => {
       "type K = typeof import('./k');",
       "import fs from 'fs';",
       "// import z from './in-a-comment';",
-      "const text = \"require('./in-a-string')\";",
+      'const text = "require(\'./in-a-string\')";',
       'const dynamic = require(somePath);',
     ].join('\n');
-    expect(relativeSpecifiers('x.ts', source)).toEqual(['./a', '../b', './side-effect', './c', './d', './e', './f', './g', './h', '../i', '../j', './k']);
+    expect(relativeSpecifiers('x.ts', source)).toEqual([
+      './a',
+      '../b',
+      './side-effect',
+      './c',
+      './d',
+      './e',
+      './f',
+      './g',
+      './h',
+      '../i',
+      '../j',
+      './k',
+    ]);
   });
 });

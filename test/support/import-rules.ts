@@ -34,7 +34,16 @@ export type AreaOverrides = Record<string, string>;
 /** Top-level folders that are output or tools, not source. */
 const SKIPPED_AT_TOP = new Set(['build', 'dist', 'coverage']);
 /** jest's module calls whose first argument names a module. */
-const JEST_MODULE_CALLS = new Set(['mock', 'doMock', 'unmock', 'dontMock', 'requireActual', 'requireMock', 'createMockFromModule', 'setMock']);
+const JEST_MODULE_CALLS = new Set([
+  'mock',
+  'doMock',
+  'unmock',
+  'dontMock',
+  'requireActual',
+  'requireMock',
+  'createMockFromModule',
+  'setMock',
+]);
 const RESOLVE_SUFFIXES = ['', '.ts', '.d.ts', '.js', '.json', '/index.ts', '/index.js'];
 
 export function areaOf(file: string, overrides: AreaOverrides): string {
@@ -94,7 +103,11 @@ export function scanRepository(root: string): ImportScan {
   walk('');
   files.sort();
   const imports = files.flatMap((from) =>
-    relativeSpecifiers(from, readFileSync(path.join(root, from), 'utf8')).map((specifier) => ({ from, specifier, to: resolveImport(root, from, specifier) })),
+    relativeSpecifiers(from, readFileSync(path.join(root, from), 'utf8')).map((specifier) => ({
+      from,
+      specifier,
+      to: resolveImport(root, from, specifier),
+    })),
   );
   return { files, imports };
 }
