@@ -15,7 +15,7 @@ import { op, type OperationRequest } from '../windows/operations';
 import type { Grant } from './desired-state';
 import {
   AGENT_FOLDER, AGENT_VERSION_FILE, DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER, OWNER_MODULE_FOLDER,
-  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER, expireTaskName,
+  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER,
 } from './node-layout';
 
 export interface GroupView {
@@ -93,23 +93,26 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
   ];
 }
 
+/** The fields readObservation reads, over all the results it reads (each result has some of them). */
+type ObservedFields = Partial<{ exists: boolean; members: string[]; enabled: boolean | null; sessions: unknown[]; names: string[]; content: string | null }>;
+
 /** Reads the outcomes of observeOperations(jeaFiles); a failed read counts as absent (fail closed). */
 export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }>, jeaFiles: string[]): ObservedNode {
   // Index 0 is the probe, read by the caller; the rest follow observeOperations' order.
-  const value = (index: number): any => (outcomes[index + 1]?.ok ? outcomes[index + 1]!.value : undefined);
+  const value = (index: number): ObservedFields | undefined => (outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined);
   const group = (index: number): GroupView => ({ exists: value(index)?.exists === true, members: value(index)?.members ?? [] });
-  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index).enabled !== false : undefined);
+  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index)?.enabled !== false : undefined);
   const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
   const files: Record<string, string | null> = {};
   [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
-    files[path] = read?.exists ? read.content : null;
+    files[path] = read?.exists ? (read.content ?? null) : null;
   });
   return {
     groups: { engineers: group(0), diagnostics: group(1), repair: group(2) },
     endpointRegistered: value(3)?.exists === true,
     openSessions: (value(4)?.sessions ?? []).length,
-    tasks: ((value(5)?.names ?? []) as string[]).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
+    tasks: (value(5)?.names ?? []).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
     files,
     folders: {
       [DATA_FOLDER]: value(8)?.exists === true,

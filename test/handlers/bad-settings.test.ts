@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
+import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
+import { makeTempDir } from '../support/cms';
 import { ExtensionFixture, grantSettings, iso } from '../support/extension-fixture';
 
 const NOW = new Date();

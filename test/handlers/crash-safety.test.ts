@@ -13,12 +13,11 @@ import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windo
 import type { MachineModel } from '../../sim/windows/machine-model';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { bundleHandler } from '../../scripts/build/bundle';
-import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/extension-folder';
 import { makeTempDir } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
-const REPO = path.resolve(__dirname, '..', '..');
 const NOW = new Date();
 
 interface Scenario {
