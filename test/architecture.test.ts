@@ -28,8 +28,9 @@ const ALLOWED: AllowedImports = {
   windows: ['extension'],
   'windows-adapter': ['windows', 'extension'],
   // The domain speaks the port's operation and ACL vocabulary, and raises the protocol's
-  // ConfigurationError for invalid desired state: errors.ts and nothing else of extension/.
-  core: ['windows', 'extension/errors.ts'],
+  // ConfigurationError for invalid desired state, and escapes text for the audit trail with the
+  // protocol's own rule for status messages: errors.ts and unsafe-text.ts, nothing else of extension/.
+  core: ['windows', 'extension/errors.ts', 'extension/unsafe-text.ts'],
   jea: ['core'],
   handlers: ['extension', 'core', 'windows', 'jea', 'manifests'],
   // The one place that picks the real adapter or the simulated one.

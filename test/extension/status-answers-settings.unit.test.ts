@@ -10,7 +10,7 @@ import { runHandler, type OperationHandler, type OperationResult, type RuntimeCo
 import { SettingsSchema } from '../../extension/settings-schema';
 import settingsSchema from '../../manifests/settings.schema.json';
 import validateSettings from '../../manifests/settings.validator';
-import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/extension-folder';
 import { makeTempDir } from '../support/cms';
 
 interface Seen {
