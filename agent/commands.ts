@@ -8,9 +8,8 @@
  * and apply code as the handlers.
  */
 import { parseDesiredRecord } from '../core/desired-record';
-import { formatUtc } from '../core/desired-state';
 import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
-import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { buildNodeIntent } from '../core/node-intent';
 import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';

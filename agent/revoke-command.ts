@@ -7,7 +7,7 @@
  * the grant's expiry task deleted. Every step is tried even when one fails: removing access never
  * depends on the audit write, and each failure is reported (exit code 1).
  */
-import { parseDesiredRecord, type DesiredRecord } from '../core/desired-record';
+import { parseDesiredRecord } from '../core/desired-record';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, expireTaskName } from '../core/node-layout';
 import { buildNodeIntent } from '../core/node-intent';
 import { localRevoker, locallyRevoked } from '../core/local-revoke';

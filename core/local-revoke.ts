@@ -6,13 +6,14 @@
  */
 import { readHistory } from './access-history';
 import type { DesiredRecord } from './desired-record';
+import { findUnsafeCharacter } from '../extension/unsafe-text';
 
 const LOCAL_MARK = ' (local)';
 
 /** Who revoked, as the history and the event name them: the Windows user, marked as local. */
 export function localRevoker(windowsUser: string): string {
   const user = windowsUser.trim();
-  if (user === '' || /[\u0000-\u001f]/.test(user)) {
+  if (user === '' || findUnsafeCharacter(user)) {
     throw new Error(`--by must name the Windows user who revokes (DOMAIN\\user), not ${JSON.stringify(windowsUser)}`);
   }
   return `${user}${LOCAL_MARK}`;

@@ -191,6 +191,7 @@ describe('audit text', () => {
     const hostile: Grant = { ...grant, supportRequestId: 'TKT-1\u2028forged line', consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' } };
     const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: hostile };
     const built = buildNodeIntent({ record, previous: { ...record, grant: null }, observed: freshNode(), now: NOW, changedBy: 'Eve\u0000\u2066admin' });
+    // eslint-disable-next-line no-control-regex -- the very characters the audit trail must not hold raw
     const raw = /[\u0000-\u001f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     expect(built.historyLines[0]).not.toMatch(raw);
     expect(built.events[0]!.message).not.toMatch(raw);

@@ -12,6 +12,7 @@ import * as port from '../../windows/port';
 function anotherCopy<T>(modulePath: string): T {
   let copy!: T;
   jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a second copy of the module, as another bundle has
     copy = require(modulePath) as T;
   });
   return copy;
