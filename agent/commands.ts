@@ -65,7 +65,11 @@ async function converge(host: WindowsHost, now: Date, phase: string): Promise<Ag
 /** Deletes transcripts and history entries older than the retention period (at most 90 days). */
 async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
   const [record, history, transcripts] = await host.execute(
-    [op('readFile', { path: DESIRED_STATE_FILE }), op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
+    [
+      op('readFile', { path: DESIRED_STATE_FILE }),
+      op('readFile', { path: HISTORY_FILE }),
+      op('listDirectory', { path: TRANSCRIPT_FOLDER }),
+    ],
     { phase: 'retention: observe', stopOnError: false },
   );
   const content = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { content: string | null }).content : null);

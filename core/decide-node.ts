@@ -70,7 +70,10 @@ export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest)
   const target = targetOf(seen, who, request);
   if (target.kind !== 'record') return {};
   const { probe } = target;
-  return { ...(target.checkPrerequisites ? { license: { resourceId: probe.arc.resourceId } } : {}), installation: { computerName: probe.computerName } };
+  return {
+    ...(target.checkPrerequisites ? { license: { resourceId: probe.arc.resourceId } } : {}),
+    installation: { computerName: probe.computerName },
+  };
 }
 
 export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, facts: NodeFacts): NodeDecision {
@@ -79,12 +82,19 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
   if (target.kind === 'remove') {
     // Access that was in force ends with its history line and event, like any other revoke.
     const previous = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null).record;
-    return { kind: 'converge', record: null, intent: buildRemovalIntent({ previous, observed: seen.observed, now: request.now, changedBy }) };
+    return {
+      kind: 'converge',
+      record: null,
+      intent: buildRemovalIntent({ previous, observed: seen.observed, now: request.now, changedBy }),
+    };
   }
   if (target.kind !== 'record') return target;
   if (target.checkPrerequisites) {
     // A license nobody read is not known to be eligible: the check fails closed.
-    const checks = checkPrerequisites(target.probe, facts.license ?? { kind: 'Unknown', source: 'none', detail: 'the license was not read' });
+    const checks = checkPrerequisites(
+      target.probe,
+      facts.license ?? { kind: 'Unknown', source: 'none', detail: 'the license was not read' },
+    );
     if (checks.some((check) => !check.passed)) return { kind: 'leave', outcome: 'not-eligible', message: notEligible(who, checks), checks };
   }
   const intent = buildNodeIntent({
@@ -115,7 +125,11 @@ function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
     if (request.target === 'remove') return { kind: 'remove' };
   }
   const { probe } = seen;
-  if (!probe) return { kind: 'fail', message: `Could not read ${who.kind === 'peer' ? who.peer : 'this machine'}'s operating system, memory and Arc agent state.` };
+  if (!probe)
+    return {
+      kind: 'fail',
+      message: `Could not read ${who.kind === 'peer' ? who.peer : 'this machine'}'s operating system, memory and Arc agent state.`,
+    };
   if (request.target === 'remove') return { kind: 'remove' };
   const previous = parseDesiredRecord(text).record;
   // This node's own extension manages it from now on, even if a peer's extension covered it before;

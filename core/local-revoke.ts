@@ -28,6 +28,8 @@ export function locallyRevoked(record: DesiredRecord): DesiredRecord {
 export function withoutLocallyRevokedGrant(record: DesiredRecord, history: string | null): DesiredRecord {
   const grantId = record.grant?.grantId;
   if (!grantId) return record;
-  const revokedLocally = readHistory(history).some((entry) => entry.change === 'revoked' && entry.grantId === grantId && entry.by.endsWith(LOCAL_MARK));
+  const revokedLocally = readHistory(history).some(
+    (entry) => entry.change === 'revoked' && entry.grantId === grantId && entry.by.endsWith(LOCAL_MARK),
+  );
   return revokedLocally ? { ...record, grant: null } : record;
 }

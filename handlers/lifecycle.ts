@@ -72,14 +72,25 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
   const jeaFor = (context: OperationContext) => (computerName: string) => loadJeaDefinition(context.extensionRoot, computerName);
   const agentFor = (context: OperationContext) => () => agentInstallation(context.extensionRoot, version);
   const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'jea' | 'jeaFilePaths' | 'agent'>) =>
-    convergeLocalNode(await bindHost(context), { ...request, jea: jeaFor(context), jeaFilePaths: JEA_NODE_FILE_PATHS, agent: agentFor(context) });
+    convergeLocalNode(await bindHost(context), {
+      ...request,
+      jea: jeaFor(context),
+      jeaFilePaths: JEA_NODE_FILE_PATHS,
+      agent: agentFor(context),
+    });
   const failIfNodeFailed = (report: LocalConvergeReport, message: string) => {
     const failure = report.result.failure;
-    if (failure) throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
+    if (failure)
+      throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
   };
 
   /** After the local node, the cluster's other nodes; the substatus of every node, local first. */
-  const withPeers = async (context: OperationContext, state: RecordedState, local: LocalConvergeReport, request: Omit<ClusterRequest, 'jea' | 'jeaFilePaths' | 'agent'>) => {
+  const withPeers = async (
+    context: OperationContext,
+    state: RecordedState,
+    local: LocalConvergeReport,
+    request: Omit<ClusterRequest, 'jea' | 'jeaFilePaths' | 'agent'>,
+  ) => {
     const peers = await convergeCluster(await bindHost(context), local.result.probe, state.coveredPeers ?? [], {
       ...request,
       jea: jeaFor(context),
@@ -94,7 +105,13 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const marker = await store.readUpgradeMarker();
       const publicSettings = await publicSettingsIfReadable(context);
       // Installs the JEA module, groups, endpoint, tasks and data folder; keeps any access already recorded.
-      const request = { phase: 'install', now: at, target: (current: DesiredRecord) => current, changedBy: 'install', checkPrerequisites: 'always' as const };
+      const request = {
+        phase: 'install',
+        now: at,
+        target: (current: DesiredRecord) => current,
+        changedBy: 'install',
+        checkPrerequisites: 'always' as const,
+      };
       const report = await converge(context, { ...request, observedLicense: observedLicenseOf(publicSettings) });
       failIfNodeFailed(report, 'Install');
       const state = await currentState(store, version);
@@ -103,7 +120,11 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const status = cluster.problems ? 'warning' : 'success';
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
-        return { status, message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${peerNote(cluster)}`, substatus: cluster.substatus };
+        return {
+          status,
+          message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${peerNote(cluster)}`,
+          substatus: cluster.substatus,
+        };
       }
       return { status, message: `Installed version ${version}.${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
@@ -129,7 +150,10 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       };
       const report = await converge(context, { ...request, observedLicense: observedLicenseOf(settings.publicSettings) });
       failIfNodeFailed(report, 'Enable');
-      const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release' });
+      const cluster = await withPeers(context, state, report, {
+        ...request,
+        mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release',
+      });
       await store.writeState({
         ...state,
         extensionVersion: version,
@@ -148,7 +172,11 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         : describeAccess(desired, at);
       const pinned = versionMarkerNote(settings.publicSettings, version);
       const warned = revokedOnNode || pinned !== '' || cluster.substatus.some((item) => item.status !== 'success');
-      return { status: warned ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}${pinned}${peerNote(cluster)}`, substatus: cluster.substatus };
+      return {
+        status: warned ? 'warning' : 'success',
+        message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}${pinned}${peerNote(cluster)}`,
+        substatus: cluster.substatus,
+      };
     }),
 
     update: journaled(async (context, store, at) => {
@@ -167,27 +195,61 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         await store.writeState({ ...state, enabled: false });
         return { status: 'success', message: `Disabled: access is off; the installation is kept.` };
       }
-      const request = { phase: 'disable', now: at, target: (current: DesiredRecord) => ({ ...current, enabled: false }), changedBy: 'disable', checkPrerequisites: 'never' as const };
+      const request = {
+        phase: 'disable',
+        now: at,
+        target: (current: DesiredRecord) => ({ ...current, enabled: false }),
+        changedBy: 'disable',
+        checkPrerequisites: 'never' as const,
+      };
       const report = await converge(context, request);
       failIfNodeFailed(report, 'Disable');
       const cluster = await withPeers(context, state, report, { ...request, mode: 'keep' });
       await store.writeState({ ...state, enabled: false, coveredPeers: cluster.coveredPeers });
-      return { status: cluster.problems ? 'warning' : 'success', message: `Disabled: access is off; the installation is kept.${peerNote(cluster)}`, substatus: cluster.substatus };
+      return {
+        status: cluster.problems ? 'warning' : 'success',
+        message: `Disabled: access is off; the installation is kept.${peerNote(cluster)}`,
+        substatus: cluster.substatus,
+      };
     }),
 
     uninstall: journaled(async (context, store, at) => {
       const marker = await store.readUpgradeMarker();
       if (marker.kind === 'ok' && marker.value.fromVersion === version && marker.value.toVersion !== version) {
-        return { status: 'success', message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.` };
+        return {
+          status: 'success',
+          message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.`,
+        };
       }
-      const report = await converge(context, { phase: 'uninstall', now: at, target: 'remove', changedBy: 'uninstall', checkPrerequisites: 'never' });
+      const report = await converge(context, {
+        phase: 'uninstall',
+        now: at,
+        target: 'remove',
+        changedBy: 'uninstall',
+        checkPrerequisites: 'never',
+      });
       failIfNodeFailed(report, 'Uninstall');
-      const cluster = await withPeers(context, await currentState(store, version), report, { phase: 'uninstall', now: at, target: (current) => current, changedBy: 'uninstall', checkPrerequisites: 'never', mode: 'release' });
+      const cluster = await withPeers(context, await currentState(store, version), report, {
+        phase: 'uninstall',
+        now: at,
+        target: (current) => current,
+        changedBy: 'uninstall',
+        checkPrerequisites: 'never',
+        mode: 'release',
+      });
       await store.removeEverything();
       if (cluster.problems) {
-        return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node). ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
+        return {
+          status: 'warning',
+          message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node). ${KEPT_AFTER_UNINSTALL}`,
+          substatus: cluster.substatus,
+        };
       }
-      return { status: 'success', message: `Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
+      return {
+        status: 'success',
+        message: `Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. ${KEPT_AFTER_UNINSTALL}`,
+        substatus: cluster.substatus,
+      };
     }),
   };
 }
@@ -251,4 +313,3 @@ async function currentState(store: StateStore, version: string): Promise<Recorde
 function settingsNote(empty: boolean, sequenceNumber: number): string {
   return empty ? 'No settings received yet.' : `Settings ${sequenceNumber} applied.`;
 }
-
