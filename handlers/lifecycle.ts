@@ -2,8 +2,9 @@ import type { Operation, OperationContext, OperationHandler, OperationResult } f
 import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from '../core/access-summary';
 import { dataFolder } from './data-folder';
-import { checkConsentTime, isExpired, rejectExpiredNewGrant, toDesiredState } from '../core/desired-state';
+import { checkConsentTime, formatUtc, isExpired, rejectExpiredNewGrant, toDesiredState, type DesiredState } from '../core/desired-state';
 import { DISABLE_CHANGED_BY, endedGrantBlocking, mergeEndedGrants, refuseEndedGrant, withoutUpdateDisable, type EndedGrant } from '../core/ended-grants';
+import { grantInForce } from '../core/node-intent';
 import { HostBatchError } from '../windows/port';
 import { composeNode, type NodeAdapters } from './compose';
 import { ExitCode, HandlerError } from '../extension/errors';
@@ -127,11 +128,14 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         const alreadyApplied = state.applied?.desired.grant?.grantId === desired.grant.grantId;
         if (isExpired(desired.grant, at) && !alreadyApplied) rejectExpiredNewGrant(desired.grant, at);
       }
-      const record: DesiredRecord = { enabled: true, retentionDays: desired.retentionDays, grant: desired.grant ?? null };
+      // Settings without an access section ask nothing about access: each node keeps the grant it has.
+      const target = desired.accessStated
+        ? () => ({ enabled: true, retentionDays: desired.retentionDays, grant: desired.grant ?? null })
+        : (current: DesiredRecord): DesiredRecord => ({ ...current, enabled: true, retentionDays: desired.retentionDays });
       const request = {
         phase: 'enable',
         now: at,
-        target: () => record,
+        target,
         changedBy: desired.grant?.consent.acceptedBy ?? 'extension settings',
         // Only giving access needs an eligible machine: revoking must always work.
         checkPrerequisites: 'when-granting' as const,
@@ -140,6 +144,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const report = await converge(context, { ...request, endedGrants: ended, observedLicense: observedLicenseOf(settings.publicSettings) });
       failIfNodeFailed(report, 'Enable');
       const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release' });
+      // What this node has now: without an access section, the grant it kept.
+      const applied: DesiredState = desired.accessStated ? desired : { ...desired, grant: report.record ? grantInForce(report.record, at) : undefined };
       await store.writeState(
         withEndedGrantsCopy(
           {
@@ -150,16 +156,17 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
             applied: {
               sequenceNumber: settings.sequenceNumber,
               appliedAt: at.toISOString(),
-              desired: storeDesiredState(desired),
+              desired: storeDesiredState(applied),
               protectedSettingsPresent: settings.protectedSettings !== undefined,
             },
           },
           endedAfter(at, ended, report),
         ),
       );
+      const note = settingsNote(settings, desired, applied, state.applied !== undefined);
       const pinned = versionMarkerNote(settings.publicSettings, version);
-      const warned = pinned !== '' || cluster.substatus.some((item) => item.status !== 'success');
-      return { status: warned ? 'warning' : 'success', message: `${describeAccess(desired, at)} ${settingsNote(settings.empty, settings.sequenceNumber)}${pinned}${peerNote(cluster)}`, substatus: cluster.substatus };
+      const warned = note.warn || pinned !== '' || cluster.substatus.some((item) => item.status !== 'success');
+      return { status: warned ? 'warning' : 'success', message: `${describeAccess(applied, at)} ${note.text}${pinned}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     update: journaled(async (context, store, at) => {
@@ -251,8 +258,25 @@ async function currentState(store: StateStore, version: string): Promise<Recorde
   return { schemaVersion: 1, extensionVersion: version, enabled: false };
 }
 
-function settingsNote(empty: boolean, sequenceNumber: number): string {
-  return empty ? 'No settings received yet.' : `Settings ${sequenceNumber} applied.`;
+/**
+ * What the settings did, after the access line. Settings without an access section leave a grant
+ * in force as it is: say so, and how to revoke, rather than "no settings yet".
+ */
+function settingsNote(
+  settings: { empty: boolean; sequenceNumber: number },
+  desired: DesiredState,
+  applied: DesiredState,
+  appliedBefore: boolean,
+): { text: string; warn: boolean } {
+  const { empty, sequenceNumber } = settings;
+  if (desired.accessStated) return { text: `Settings ${sequenceNumber} applied.`, warn: false };
+  const what = empty ? `Settings ${sequenceNumber} are empty` : `Settings ${sequenceNumber} carry no access section`;
+  if (applied.grant) {
+    const { grantId, expiresAt } = applied.grant;
+    return { text: `${what}: grant ${grantId} stays in force until ${formatUtc(expiresAt)}; set access.level to None to revoke it.`, warn: true };
+  }
+  if (empty && !appliedBefore) return { text: 'No settings received yet.', warn: false };
+  return { text: `${what}; no grant is in force.`, warn: false };
 }
 
 /** This node's ended grants after a run: the state's copy and the node's record, together. */
