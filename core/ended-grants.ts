@@ -160,7 +160,12 @@ export function withoutUpdateDisable(ended: readonly EndedGrant[], updatedAt: Da
 
 /** "ended at <time> because <reason>", for statuses and errors an owner reads. */
 export function describeEnd(entry: EndedGrant): string {
-  return `ended at ${formatUtc(entry.endedAt)} because ${REASON_TEXT[entry.reason](entry.by)}`;
+  return `ended at ${formatUtc(entry.endedAt)} because ${describeEndReason(entry)}`;
+}
+
+/** Why it ended, as a clause: "it expired", "grant <id> replaced it"... */
+export function describeEndReason(entry: EndedGrant): string {
+  return REASON_TEXT[entry.reason](entry.by);
 }
 
 const REASON_TEXT: Record<GrantEndReason, (by: string | undefined) => string> = {

@@ -8,7 +8,7 @@ import type { ProbeResult } from '../windows/operations';
 import type { LeaveDecision, NodeRole } from './decide-node';
 import type { DesiredRecord } from './desired-record';
 import { formatUtc } from './desired-state';
-import { describeEnd, type EndedGrant } from './ended-grants';
+import { describeEndReason, type EndedGrant } from './ended-grants';
 import { GROUPS } from './node-layout';
 import { grantInForce } from './node-intent';
 import type { ObservedNode, Step } from './node-plan';
@@ -99,7 +99,8 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
   const grant = grantInForce(run.record, now);
   const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
   if (run.refused) {
-    return nodeLine(name, 'warning', `${state}: grant ${run.refused.grantId} ${describeEnd(run.refused)} on ${name}, and a grant that ended never gives access again; grant access again (a new grant) to give access there; ${changes}.`);
+    const { grantId, endedAt } = run.refused;
+    return nodeLine(name, 'warning', `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.`);
   }
   if (grant && run.observed.groups.engineers.members.length === 0) {
     return nodeLine(name, 'warning', `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.`);
