@@ -5,9 +5,10 @@
  * same number with other content): only a new grant id, that is a new consent, does.
  *
  * The list lives in the node's desired-state record (desired.json), so the handler decides with
- * it for every node it converges and the node agent honours it at every Reconcile; the handler
- * also keeps a copy of this node's list in its state (state.json), so a record that was lost or
- * replaced by an older copy gets it back. A grant expires at most MAX_GRANT_DAYS after its
+ * it for every node it converges and the node agent honours it at every Reconcile. The node's
+ * history, only ever appended to, tells the same (disables aside) when the record was written
+ * back from an older copy; and the handler keeps a copy of this node's list in its state
+ * (state.json), so a record that was lost or replaced gets it back. A grant expires at most MAX_GRANT_DAYS after its
  * consent, and its consent came before it could end: an entry older than that (plus a margin for
  * clocks) can never match a grant that is still valid, and is pruned.
  */
@@ -41,11 +42,11 @@ export const UPDATE_DISABLE_WINDOW_MINUTES = 15;
 /** The local revoke's mark on the Windows user who made it (core/local-revoke.ts writes it). */
 export const LOCAL_REVOKE_MARK = ' (local)';
 
-export function sameGrantId(a: string, b: string): boolean {
+function sameGrantId(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-export function findEndedGrant(ended: readonly EndedGrant[] | undefined, grantId: string): EndedGrant | undefined {
+function findEndedGrant(ended: readonly EndedGrant[] | undefined, grantId: string): EndedGrant | undefined {
   return ended?.find((entry) => sameGrantId(entry.grantId, grantId));
 }
 
