@@ -8,10 +8,9 @@
  * and apply code as the handlers.
  */
 import { parseDesiredRecord } from '../core/desired-record';
-import { formatUtc } from '../core/desired-state';
 import { describeEnd, endedGrantBlocking, knownEndedGrants, recordEnds } from '../core/ended-grants';
 import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
-import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { buildNodeIntent } from '../core/node-intent';
 import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';

@@ -9,7 +9,7 @@ import type { ProbeResult } from '../windows/operations';
 import { parseDesiredRecord, type DesiredRecord } from './desired-record';
 import { endedGrantBlocking, knownEndedGrants, recordEnds, withoutUpdateDisable, type EndedGrant } from './ended-grants';
 import { DESIRED_STATE_FILE, HISTORY_FILE } from './node-layout';
-import { buildNodeIntent, grantInForce, removalIntent, type JeaDefinition } from './node-intent';
+import { buildNodeIntent, buildRemovalIntent, grantInForce, type JeaDefinition } from './node-intent';
 import type { AgentInstallation, NodeIntent, ObservedNode } from './node-plan';
 import { checkPrerequisites, describeCheck, describeFailures, type CheckResult, type LicenseObservation } from './prerequisites';
 
@@ -89,7 +89,11 @@ export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest)
 
 export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, facts: NodeFacts): NodeDecision {
   const target = targetOf(seen, who, request);
-  if (target.kind === 'remove') return { kind: 'converge', record: null, intent: removalIntent() };
+  if (target.kind === 'remove') {
+    // Access that was in force ends with its history line and event, like any other revoke.
+    const previous = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null).record;
+    return { kind: 'converge', record: null, intent: buildRemovalIntent({ previous, observed: seen.observed, now: request.now, changedBy: changedBy(who, request) }) };
+  }
   if (target.kind !== 'record') return target;
   const refused = target.refused ? { refused: target.refused } : {};
   if (target.checkPrerequisites) {

@@ -8,11 +8,12 @@
  */
 import type { DesiredRecord } from './desired-record';
 import { LOCAL_REVOKE_MARK } from './ended-grants';
+import { findUnsafeCharacter } from '../extension/unsafe-text';
 
 /** Who revoked, as the history and the event name them: the Windows user, marked as local. */
 export function localRevoker(windowsUser: string): string {
   const user = windowsUser.trim();
-  if (user === '' || /[\u0000-\u001f]/.test(user)) {
+  if (user === '' || findUnsafeCharacter(user)) {
     throw new Error(`--by must name the Windows user who revokes (DOMAIN\\user), not ${JSON.stringify(windowsUser)}`);
   }
   return `${user}${LOCAL_REVOKE_MARK}`;

@@ -5,11 +5,12 @@ import { dataFolder } from './data-folder';
 import { checkConsentTime, formatUtc, isExpired, rejectExpiredNewGrant, toDesiredState, type DesiredState } from '../core/desired-state';
 import { DISABLE_CHANGED_BY, endedGrantBlocking, mergeEndedGrants, refuseEndedGrant, withoutUpdateDisable, type EndedGrant } from '../core/ended-grants';
 import { grantInForce } from '../core/node-intent';
-import { HostBatchError } from '../windows/port';
+import { isHostBatchError } from '../windows/port';
 import { composeNode, type NodeAdapters } from './compose';
 import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
 import type { DesiredRecord } from '../core/desired-record';
+import { EVENT_SOURCE } from '../core/node-layout';
 import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/local-node';
@@ -67,7 +68,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       } catch (error) {
         await record('error', (error as Error).message).catch(() => undefined);
         // A host phase that failed as a whole already says which phase and operation: report it as is.
-        if (error instanceof HostBatchError) throw new HandlerError(ExitCode.Failure, error.message);
+        if (isHostBatchError(error)) throw new HandlerError(ExitCode.Failure, error.message);
         throw error;
       }
     };
@@ -204,12 +205,21 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const cluster = await withPeers(context, await currentState(store, version), report, { phase: 'uninstall', now: at, target: (current) => current, changedBy: 'uninstall', checkPrerequisites: 'never', mode: 'release' });
       await store.removeEverything();
       if (cluster.problems) {
-        return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node).`, substatus: cluster.substatus };
+        return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node). ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
       }
-      return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.', substatus: cluster.substatus };
+      return { status: 'success', message: `Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
     }),
   };
 }
+
+/**
+ * What uninstall leaves on purpose: the audit record. Removing the event source would make Event
+ * Viewer unable to show those entries, so its registration stays with them.
+ */
+export const KEPT_AFTER_UNINSTALL =
+  `Kept by design as the audit record: the entries of source '${EVENT_SOURCE}' in the Windows Application event log ` +
+  '(every access change, uninstall included, kept as long as that log keeps entries) and the registration of that source, which Event Viewer needs to show them. ' +
+  "The extension manager's own folders (settings, status and this handler's log) are the manager's to remove.";
 
 /** Whether a newer version's update named this version as the one it replaces. */
 async function isBeingReplaced(store: StateStore, version: string): Promise<boolean> {

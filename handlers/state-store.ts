@@ -2,6 +2,7 @@ import { promises as fs } from 'fs';
 import writeFileAtomic from 'write-file-atomic';
 import type { DesiredState } from '../core/desired-state';
 import { readEndedGrants, storeEndedGrants, type EndedGrant, type StoredEndedGrant } from '../core/ended-grants';
+import { escapeUnsafe } from '../extension/unsafe-text';
 import { dataPaths } from './data-folder';
 
 /** The desired state as stored: dates as ISO strings. */
@@ -79,7 +80,8 @@ export class StateStore {
    */
   async appendOperationIfPresent(entry: Record<string, unknown>): Promise<void> {
     try {
-      await fs.appendFile(this.paths.operations, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', flag: 'a' });
+      // Escaped beyond JSON's own rules: a U+2028 in a problem must not split the line for a reader.
+      await fs.appendFile(this.paths.operations, `${escapeUnsafe(JSON.stringify(entry))}\n`, { encoding: 'utf8', flag: 'a' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }

@@ -90,6 +90,8 @@ async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: Ha
 
 /** This node (or the agent's) could not be reached: that fails the command. */
 export class NodeNotReachable extends Error {
+  override readonly name = 'NodeNotReachable';
+
   constructor(
     readonly node: string,
     readonly code: Unreached,
@@ -98,4 +100,8 @@ export class NodeNotReachable extends Error {
     super(describeUnreached(node, code, detail));
     this.name = 'NodeNotReachable';
   }
+}
+
+export function isNodeNotReachable(error: unknown): error is NodeNotReachable {
+  return error instanceof Error && error.name === 'NodeNotReachable' && typeof (error as Partial<NodeNotReachable>).code === 'string';
 }
