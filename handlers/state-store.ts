@@ -63,7 +63,10 @@ export class StateStore {
   }
 
   readUpgradeMarker(): Promise<ReadResult<UpgradeMarker>> {
-    return readJson<UpgradeMarker>(this.paths.upgradeMarker, (value) => typeof value.fromVersion === 'string' && typeof value.toVersion === 'string');
+    return readJson<UpgradeMarker>(
+      this.paths.upgradeMarker,
+      (value) => typeof value.fromVersion === 'string' && typeof value.toVersion === 'string',
+    );
   }
 
   writeUpgradeMarker(marker: UpgradeMarker): Promise<void> {

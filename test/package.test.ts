@@ -12,12 +12,7 @@ import path from 'path';
 import execa from 'execa';
 import * as yauzl from 'yauzl';
 import { identityDefines, LAZY_MODULES } from '../scripts/build/bundle';
-import {
-  REPO_ROOT,
-  loadExtensionIdentity,
-  packageName,
-  parseExtensionIdentity,
-} from '../manifests/extension-identity';
+import { REPO_ROOT, loadExtensionIdentity, packageName, parseExtensionIdentity } from '../manifests/extension-identity';
 import { fileIntegrity, tarballPath, verifiedTarball } from '../scripts/build/node-runtime';
 import { BuiltPackage, HANDLER_COMMANDS, PACKAGE_FOLDERS, buildPackage } from '../scripts/build/package';
 import { listFiles } from '../scripts/build/zip';
@@ -101,9 +96,9 @@ describe('extension identity', () => {
     expect(() => parseExtensionIdentity({ ...good, version: 1.0 }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, version: '1.0' }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, nodeRuntime: undefined }, 'x.yaml')).toThrow(/nodeRuntime/);
-    expect(() =>
-      parseExtensionIdentity({ ...good, nodeRuntime: { ...good.nodeRuntime, integrity: 'sha1-abc' } }, 'x.yaml'),
-    ).toThrow(/integrity/);
+    expect(() => parseExtensionIdentity({ ...good, nodeRuntime: { ...good.nodeRuntime, integrity: 'sha1-abc' } }, 'x.yaml')).toThrow(
+      /integrity/,
+    );
   });
 });
 
@@ -116,7 +111,14 @@ describe('package', () => {
   });
 
   it('holds exactly the expected files, sorted, with a fixed time and mode', async () => {
-    const expected = ['HandlerManifest.json', 'bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)];
+    const expected = [
+      'HandlerManifest.json',
+      'bin/agent.js',
+      'bin/handler.cmd',
+      'bin/handler.js',
+      'bin/node.exe',
+      ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`),
+    ];
     for (const folder of PACKAGE_FOLDERS) {
       const from = path.join(REPO_ROOT, folder.from);
       const present = await fs.stat(from).then(
@@ -231,7 +233,9 @@ describe('runtime tarball', () => {
     const handle = await fs.open(tampered, 'r+');
     await handle.write(Buffer.from('tampered'), 0, 8, 1024);
     await handle.close();
-    const actual = `sha512-${createHash('sha512').update(await fs.readFile(tampered)).digest('base64')}`;
+    const actual = `sha512-${createHash('sha512')
+      .update(await fs.readFile(tampered))
+      .digest('base64')}`;
     expect(actual).not.toBe(identity.nodeRuntime.integrity);
 
     const refused = verifiedTarball(identity.nodeRuntime, cacheDir);

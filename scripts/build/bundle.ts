@@ -52,7 +52,9 @@ const keepLazyModulesOutside: Plugin = {
   setup(builder) {
     for (const lazy of LAZY_MODULES) {
       const stem = path.basename(lazy.source, '.ts');
-      builder.onResolve({ filter: new RegExp(`/${stem}$`) }, (args) => (args.kind === 'dynamic-import' ? { path: `./${lazy.file}`, external: true } : undefined));
+      builder.onResolve({ filter: new RegExp(`/${stem}$`) }, (args) =>
+        args.kind === 'dynamic-import' ? { path: `./${lazy.file}`, external: true } : undefined,
+      );
     }
   },
 };
@@ -79,11 +81,20 @@ export async function bundleHandler(options: BundleOptions): Promise<{ outFile: 
     write: true,
   };
   for (const lazy of LAZY_MODULES) {
-    await build({ ...common, entryPoints: [path.join(REPO_ROOT, lazy.source)], outfile: path.join(path.dirname(options.outFile), lazy.file) });
+    await build({
+      ...common,
+      entryPoints: [path.join(REPO_ROOT, lazy.source)],
+      outfile: path.join(path.dirname(options.outFile), lazy.file),
+    });
   }
   await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [options.entry ?? HANDLER_ENTRY], outfile: options.outFile });
   // The node agent the scheduled tasks run, beside the handler and sharing its lazy modules.
-  await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [AGENT_ENTRY], outfile: path.join(path.dirname(options.outFile), 'agent.js') });
+  await build({
+    ...common,
+    plugins: [keepLazyModulesOutside],
+    entryPoints: [AGENT_ENTRY],
+    outfile: path.join(path.dirname(options.outFile), 'agent.js'),
+  });
   const { size } = await fs.stat(options.outFile);
   return { outFile: options.outFile, size };
 }
