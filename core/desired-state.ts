@@ -24,9 +24,14 @@ export interface Grant {
 }
 
 export interface DesiredState {
-  /** Undefined means no access (level None, or no settings at all). */
+  /** Undefined means no access (level None), or nothing said about it (see `accessStated`). */
   grant?: Grant;
   retentionDays: number;
+  /**
+   * False when the settings carry no access section (or are empty): they ask nothing about
+   * access, so the access in force stays as it is. Only level None revokes.
+   */
+  accessStated: boolean;
 }
 
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -35,12 +40,18 @@ export const MAX_GRANT_DAYS = 14;
 /** Consent times from a clock slightly ahead of the machine's are tolerated, not more. */
 export const CONSENT_CLOCK_SKEW_MINUTES = 5;
 
-const LEVEL_ALIASES: Record<string, GrantLevel | 'None'> = {
-  None: 'None',
-  Diagnostics: 'Diagnostics',
-  DiagnosticsAndRepair: 'DiagnosticsAndRepair',
-  DiagnosticsRepair: 'DiagnosticsAndRepair',
+/** By lower-case name: Azure matches enum values without regard to letter case. */
+const LEVELS: Record<string, GrantLevel | 'None'> = {
+  none: 'None',
+  diagnostics: 'Diagnostics',
+  diagnosticsandrepair: 'DiagnosticsAndRepair',
+  diagnosticsrepair: 'DiagnosticsAndRepair',
 };
+
+/** The canonical level for a name in any letter case, the alias included; undefined when unknown. */
+export function normalizeLevel(text: string): GrantLevel | 'None' | undefined {
+  return Object.prototype.hasOwnProperty.call(LEVELS, text.toLowerCase()) ? LEVELS[text.toLowerCase()] : undefined;
+}
 
 interface SchemaCheckedSettings {
   access?: {
@@ -63,8 +74,10 @@ export function toDesiredState(publicSettings: Record<string, unknown>): Desired
   if (settings.observedLicense) parseUtc('observedLicense.observedAt', settings.observedLicense.observedAt);
   const retentionDays = settings.retentionDays ?? DEFAULT_RETENTION_DAYS;
   const access = settings.access;
-  const level = access ? LEVEL_ALIASES[access.level] : 'None';
-  if (!access || level === 'None' || level === undefined) return { retentionDays };
+  if (!access) return { retentionDays, accessStated: false };
+  const level = normalizeLevel(access.level);
+  // The schema admits only the known levels; anything else here gives no access.
+  if (level === 'None' || level === undefined) return { retentionDays, accessStated: true };
 
   const consent = access.consent!;
   const acceptedAt = parseUtc('access.consent.acceptedAt', consent.acceptedAt);
@@ -79,6 +92,7 @@ export function toDesiredState(publicSettings: Record<string, unknown>): Desired
   }
   return {
     retentionDays,
+    accessStated: true,
     grant: {
       level,
       grantId: access.grantId!.toLowerCase(),

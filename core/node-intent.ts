@@ -8,6 +8,7 @@ import { formatUtc, isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
 import { accessGivenInHistory, formatHistoryLine, type AccessChangeKind, type HistoryEntry } from './access-history';
 import { HISTORY_FILE, expireTaskName } from './node-layout';
+import { endedGrantBlocking } from './ended-grants';
 import { escapeUnsafe } from '../extension/unsafe-text';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 
@@ -31,9 +32,10 @@ export interface IntentInputs {
 
 export type AccessChange = AccessChangeKind | null;
 
-/** The grant in force: enabled, and not yet expired. */
+/** The grant in force: enabled, not yet expired, and not a grant that already ended on the node. */
 export function grantInForce(record: DesiredRecord, now: Date): Grant | undefined {
-  return record.enabled && record.grant && !isExpired(record.grant, now) ? record.grant : undefined;
+  if (!record.enabled || !record.grant || isExpired(record.grant, now)) return undefined;
+  return endedGrantBlocking(record.grant, record.endedGrants, now) ? undefined : record.grant;
 }
 
 export function buildNodeIntent(inputs: IntentInputs): NodeIntent {

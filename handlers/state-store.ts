@@ -1,6 +1,7 @@
 import { promises as fs } from 'fs';
 import writeFileAtomic from 'write-file-atomic';
 import type { DesiredState } from '../core/desired-state';
+import { readEndedGrants, storeEndedGrants, type EndedGrant, type StoredEndedGrant } from '../core/ended-grants';
 import { escapeUnsafe } from '../extension/unsafe-text';
 import { dataPaths } from './data-folder';
 
@@ -29,6 +30,12 @@ export interface RecordedState {
     desired: StoredDesiredState;
     protectedSettingsPresent: boolean;
   };
+  /**
+   * A copy of this node's list of ended grants (core/ended-grants.ts), kept here too so that a
+   * desired-state record lost or replaced by an older copy gets it back. Kept through an update,
+   * removed with the folder at uninstall.
+   */
+  endedGrants?: StoredEndedGrant[];
 }
 
 export interface UpgradeMarker {
@@ -122,4 +129,19 @@ export function storeDesiredState(desired: DesiredState): StoredDesiredState {
       consent: { ...grant.consent, acceptedAt: grant.consent.acceptedAt.toISOString() },
     },
   };
+}
+
+/** The state's copy of the ended grants; a copy that cannot be read counts as none (the node's record keeps its own). */
+export function endedGrantsOf(state: RecordedState): EndedGrant[] {
+  try {
+    return readEndedGrants(state.endedGrants);
+  } catch {
+    return [];
+  }
+}
+
+/** The state with this copy of the ended grants. */
+export function withEndedGrantsCopy(state: RecordedState, ended: readonly EndedGrant[]): RecordedState {
+  const { endedGrants: _before, ...rest } = state;
+  return ended.length > 0 ? { ...rest, endedGrants: storeEndedGrants(ended) } : rest;
 }

@@ -26,6 +26,7 @@ import {
 } from '../../core/node-plan';
 import { describeUnreached, type ConvergedNode, type NotReached, type Unreached } from '../../core/node-report';
 import { ExitCode, HandlerError } from '../../extension/errors';
+import { refuseEndedGrant } from '../../core/ended-grants';
 import type { ProbeResult } from '../../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
@@ -105,9 +106,11 @@ export async function convergeNode(
   if (seen.kind === 'not-reached') return seen;
   const decision = decideNode(seen, who, request, await readFacts(binding, factsToRead(seen, who, request), request));
   if (decision.kind === 'fail') throw new HandlerError(ExitCode.Failure, decision.message);
+  if (decision.kind === 'refuse') refuseEndedGrant(decision.ended);
   if (decision.kind === 'leave') return decision;
   const applied = await applyIntent(binding.host, request, decision.intent, seen.observed);
-  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, ...applied };
+  const refused = decision.refused ? { refused: decision.refused } : {};
+  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, ...applied, ...refused };
 }
 
 async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: HandlerNodeRequest): Promise<NodeFacts> {

@@ -151,8 +151,11 @@ describe('the node agent executable', () => {
     });
     const [latest] = JSON.parse(`[${(await agent('history', '--json')).stdout.split('\n')[0]}]`);
     expect(latest.entry).toMatchObject({ kind: 'Revoked', by: 'CONTOSO\\jürgen (local)', grantId: '5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70' });
-    // The extension's unchanged settings do not bring the grant back.
-    expect((await fixture.run('enable', { sequenceNumber: 2 })).exitCode).toBe(0);
+    // The extension's unchanged settings do not bring the grant back: they are refused, naming why.
+    expect((await fixture.run('enable', { sequenceNumber: 2 })).exitCode).toBe(53);
+    expect((await fixture.status(2)).status.formattedMessage.message).toContain(
+      "because the machine's owner revoked it on the machine (CONTOSO\\jürgen)",
+    );
     expect((await agent('status')).stdout).toBe('Access: none.');
   });
 });

@@ -84,11 +84,24 @@ describe('decideNode on this node', () => {
     expect(recordOf(decision)).toEqual(granted);
   });
 
-  it('keeps a grant the owner revoked on the node off, though the settings still carry it', () => {
+  it("refuses settings that carry a grant the owner revoked on the node, and keeps it off when the node's own record carries it", () => {
     const history = `${JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by: 'CONTOSO\\admin (local)', grantId: grant.grantId })}\n`;
-    const decision = decideNode(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, grantRequest, facts);
-    expect(recordOf(decision)).toEqual({ ...granted, grant: null });
-    expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, grantRequest).license).toBeUndefined();
+    const ended = { grantId: grant.grantId, endedAt: new Date('2026-11-24T21:00:00Z'), reason: 'revoked-locally', by: 'CONTOSO\\admin' };
+    const later = { ...grantRequest, now: new Date('2026-11-24T22:00:00Z') };
+    expect(decideNode(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, { ...later, refuseEndedGrant: true }, facts)).toEqual({
+      kind: 'refuse',
+      ended,
+    });
+    expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, { ...later, refuseEndedGrant: true })).toEqual({});
+    // Install and disable converge the node's own record: the grant stays off, and the record keeps why.
+    const decision = decideNode(
+      seen({ [HISTORY_FILE]: history, [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) }),
+      LOCAL_NODE,
+      { ...later, target: (current) => current },
+      facts,
+    );
+    expect(decision).toMatchObject({ kind: 'converge', refused: ended, record: { ...granted, grant: null, endedGrants: [ended] } });
+    expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, later).license).toBeUndefined();
   });
 
   it('leaves an ineligible node as it is, with every failed check for exit 51', () => {

@@ -4,7 +4,6 @@ import type { Grant } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
 import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
-import { withoutLocallyRevokedGrant } from '../../core/local-revoke';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
 const grant: Grant = {
@@ -279,20 +278,5 @@ describe('audit text', () => {
     );
     // The history line stays JSON and reads back as what was recorded.
     expect(JSON.parse(built.historyLines[0]!)).toMatchObject({ supportRequestId: 'TKT-1\u2028forged line', by: 'Eve\u0000\u2066admin' });
-  });
-});
-
-describe("the owner's local revoke", () => {
-  const record: DesiredRecord = { enabled: true, retentionDays: 30, grant };
-  const line = (by: string, grantId = grant.grantId) => JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by, grantId });
-
-  it('keeps a grant the owner revoked on the node from coming back with unchanged settings', () => {
-    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)')}\n`).grant).toBeNull();
-  });
-
-  it('lets a new grant, or one revoked from Azure, through', () => {
-    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)', 'another-grant')}\n`).grant).toEqual(grant);
-    expect(withoutLocallyRevokedGrant(record, `${line('extension settings')}\n`).grant).toEqual(grant);
-    expect(withoutLocallyRevokedGrant(record, null).grant).toEqual(grant);
   });
 });

@@ -8,6 +8,7 @@ import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import path from 'path';
 import { agentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
+import { runAgentCommand } from '../../agent/commands';
 import { parseDesiredRecord } from '../../core/desired-record';
 import { AGENT_SCRIPT, DESIRED_STATE_FILE, ENDPOINT_NAME, GROUPS, expireTaskName } from '../../core/node-layout';
 import { op } from '../../windows/operations';
@@ -344,6 +345,29 @@ describe('cluster.installOnPeers', () => {
     await powerOn(fixture.machinePath, PEER, agentTaskRunner(fixture.machinePath, []));
     await fixture.run('disable', { sequenceNumber: 1, now: START });
     expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
+  });
+
+  it('keeps a grant the owner revoked on a covered peer off there, naming when and why, while this node keeps it', async () => {
+    await create();
+    await nameEngineers();
+    await fixture.run('install', { sequenceNumber: 0, now: START });
+    expect((await grant(1)).exitCode).toBe(0);
+    const revoke = await runAgentCommand(
+      ['revoke', '--local', '--by', 'CONTOSO\\admin'],
+      new SimulatedHost(fixture.machinePath, { localNode: PEER }),
+      hoursLater(1),
+    );
+    expect(revoke.exitCode).toBe(0);
+
+    // The manager runs enable again with the same settings (after a reboot).
+    expect((await fixture.run('enable', { sequenceNumber: 1, now: hoursLater(2) })).exitCode).toBe(0);
+    expect((await fixture.status(1)).status.status).toBe('warning');
+    expect((await nodeLine(1, PEER))?.formattedMessage.message).toBe(
+      `access off, covered from ARC-NODE-1: grant ${GRANT_ID} ended on ${PEER} at ${iso(hoursLater(1))} because the machine's owner revoked it on the machine (CONTOSO\\admin), ` +
+        'and a grant that ended never gives access again; only a new grant gives access there; no change needed.',
+    );
+    expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
+    expect(members((await fixture.machine()).nodes['ARC-NODE-1']!, GROUPS.diagnostics)).toEqual(['CONTOSO\\engineer1']);
   });
 
   it('tries to clean a covered peer that left the cluster, and names it while it cannot', async () => {

@@ -53,15 +53,22 @@ function nodeFootprint(node: MachineModel['nodes'][string]): unknown {
     tasks: Object.values(node.tasks)
       .map((task) => `${task.folder}${task.name} enabled=${task.enabled}`)
       .sort(),
-    // History lines carry the time of the run that wrote them; every other file must match to the byte.
+    // History lines, and the record's times of ended grants, carry the time of the run that wrote
+    // them; every other byte must match.
     files: Object.values(node.files)
       .map(
-        (file) =>
-          `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${file.contentBase64 ?? ''} ${file.sddl ?? ''}`}`,
+        (file) => `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${withoutEndTimes(file)} ${file.sddl ?? ''}`}`,
       )
       .sort(),
     sessions: node.sessions.length,
   };
+}
+
+function withoutEndTimes(file: MachineModel['nodes'][string]['files'][string]): string {
+  if (!file.path.endsWith('desired.json')) return file.contentBase64 ?? '';
+  return Buffer.from(file.contentBase64 ?? '', 'base64')
+    .toString('utf8')
+    .replace(/"endedAt": "[^"]*"/g, '"endedAt": "<time of the run>"');
 }
 
 /** The owner lists the engineers on every node that has the group (install made it). */
