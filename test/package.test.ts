@@ -96,14 +96,20 @@ describe('extension identity', () => {
   });
 
   it('rejects a version that is not major.minor.patch, and a missing runtime pin', () => {
-    const good = { publisher: 'P', type: 'T', version: '1.0.0', nodeRuntime: identity.nodeRuntime };
-    expect(parseExtensionIdentity(good, 'x.yaml')).toEqual(good);
+    const linux = { package: identity.linuxNodeRuntime.package, integrity: identity.linuxNodeRuntime.integrity };
+    const good = { publisher: 'P', type: 'T', version: '1.0.0', nodeRuntime: identity.nodeRuntime, linuxNodeRuntime: linux };
+    expect(parseExtensionIdentity(good, 'x.yaml')).toEqual({ ...good, linuxNodeRuntime: { ...linux, version: identity.nodeRuntime.version } });
     expect(() => parseExtensionIdentity({ ...good, version: 1.0 }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, version: '1.0' }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, nodeRuntime: undefined }, 'x.yaml')).toThrow(/nodeRuntime/);
     expect(() =>
       parseExtensionIdentity({ ...good, nodeRuntime: { ...good.nodeRuntime, integrity: 'sha1-abc' } }, 'x.yaml'),
     ).toThrow(/integrity/);
+    expect(() => parseExtensionIdentity({ ...good, linuxNodeRuntime: undefined }, 'x.yaml')).toThrow(/'linuxNodeRuntime'/);
+    // One release for both builds: a second version could only drift from the one shipped.
+    expect(() => parseExtensionIdentity({ ...good, linuxNodeRuntime: { ...linux, version: '20.0.0' } }, 'x.yaml')).toThrow(
+      `x.yaml: linuxNodeRuntime: remove 'version' (got "20.0.0"); it is always nodeRuntime's version, ${identity.nodeRuntime.version}`,
+    );
   });
 });
 
