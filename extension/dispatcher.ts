@@ -91,7 +91,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   const status = new StatusWriter(handlerEnvironment.statusFolder, config.handlerName);
   const sequenceNumber = await resolveSequenceNumber(environment, handlerEnvironment.configFolder);
   const statusOperation = operation[0]!.toUpperCase() + operation.slice(1);
-  logger.info(`${config.handlerName} ${config.version} ${operation} started`, { sequenceNumber, environment: protocolEnvironment(environment) });
+  logger.info(`${config.handlerName} ${config.version} ${operation} started on Node ${process.version}`, { sequenceNumber, environment: protocolEnvironment(environment) });
 
   const context: OperationContext = {
     operation,

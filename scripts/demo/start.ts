@@ -19,6 +19,7 @@ import { bundleHandler } from '../build/bundle';
 import { loadExtensionIdentity, REPO_ROOT } from '../../manifests/extension-identity';
 import { layOutExtensionFolder, writeHandlerSettings } from './extension-folder';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
+import { shippedNode } from '../build/shipped-node';
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
   const say = (title: string) => console.log(`${++step}. ${title}`);
   const run = async (version: string, operation: string, sequenceNumber: number, environment: Record<string, string> = {}) => {
     const { root, handler } = versions[version]!;
-    const result = await execa(process.execPath, [handler, operation], {
+    const result = await execa(await shippedNode(), [handler, operation], {
       cwd: root,
       reject: false,
       env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }), ConfigSequenceNumber: String(sequenceNumber), ...environment },

@@ -17,6 +17,7 @@ import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/
 import { makeTempDir } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
+import { shippedNode } from '../../scripts/build/shipped-node';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const NOW = new Date();
@@ -66,13 +67,15 @@ describe('crash safety', () => {
   let work: string;
   let handler: string;
   let simulator: string;
+  let node: string;
 
   beforeAll(async () => {
     work = await makeTempDir('ars-crash');
     handler = path.join(work, 'bin', 'handler.js');
     await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: handler });
     simulator = await simulatorBundle();
-  }, 60_000);
+    node = await shippedNode();
+  }, 120_000);
   afterAll(() => fs.rm(work, { recursive: true, force: true }));
 
   /** A machine and extension folder of their own, under `name`. */
@@ -89,7 +92,7 @@ describe('crash safety', () => {
     const run = async (step: string) => {
       const [command, variant] = step.split(':');
       const sequence = { grant: '1', revoke: '2', cluster: '3' }[variant ?? ''] ?? '0';
-      return execa(process.execPath, [handler, command!], {
+      return execa(node, [handler, command!], {
         cwd: root,
         reject: false,
         env: { ...simulatorEnvironment(machinePath, { simulator }), ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: sequence },
