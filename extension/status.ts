@@ -1,6 +1,6 @@
 import { promises as fs } from 'fs';
 import path from 'path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomically } from './atomic-file';
 
 export type StatusValue = 'transitioning' | 'success' | 'warning' | 'error';
 
@@ -52,7 +52,7 @@ export class StatusWriter {
   async write(sequenceNumber: number, report: StatusReport): Promise<void> {
     const text = JSON.stringify(this.document(report));
     await fs.mkdir(this.statusFolder, { recursive: true });
-    await writeFileAtomic(this.fileFor(sequenceNumber), text, { encoding: 'utf8' });
+    await writeFileAtomically(this.fileFor(sequenceNumber), text);
   }
 
   /** The status value currently on disk for N, if the file is readable. */
