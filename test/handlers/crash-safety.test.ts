@@ -126,7 +126,7 @@ describe('crash safety', () => {
       }
       killPoints += 1;
       // Time passes before the manager retries: the dead run's lock has gone stale.
-      // (proper-lockfile keeps its lock as the folder `<lock path>.lock`).
+      // (the handler's lock is the folder `<lock path>.lock`, extension/directory-lock.ts).
       await fs.rm(`${attempt.data}.lock.lock`, { recursive: true, force: true });
       const again = await attempt.run(scenario.operation);
       expect({ skip, exitCode: again.exitCode, stderr: again.stderr }).toEqual({ skip, exitCode: 0, stderr: '' });
