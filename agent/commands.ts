@@ -1,24 +1,33 @@
 /**
  * The node agent's commands, run by the scheduled tasks from the stable agent folder:
  * `reconcile` converges the node to its desired-state record (failing closed), `expire --grant <id>`
- * does the same at a grant's expiry (its task is then no longer wanted and is deleted),
- * `retention` deletes transcripts and history older than the retention period, and `status`
- * prints the access in force. The same plan and apply code as the handlers.
+ * does the same at a grant's expiry (its task is then no longer wanted and is deleted), and
+ * `retention` deletes transcripts and history older than the retention period. The owner's
+ * module runs the others: `status` (the access in force), `history` (access changes and sessions)
+ * and `revoke --local` (status-command.ts, history-command.ts, revoke-command.ts). The same plan
+ * and apply code as the handlers.
  */
 import { parseDesiredRecord } from '../core/desired-record';
-import { formatUtc } from '../core/desired-state';
+import { describeEnd, endedGrantBlocking, knownEndedGrants, recordEnds } from '../core/ended-grants';
 import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
-import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { buildNodeIntent } from '../core/node-intent';
+import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
-import { convergeNode } from '../handlers/phases/converge-node';
+import { historyCommand } from './history-command';
+import { revokeCommand } from './revoke-command';
+import { statusCommand } from './status-command';
+import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
 
 export interface AgentResult {
   exitCode: number;
   output: string;
+  /** Default: stdout on success, stderr otherwise. A JSON report goes to stdout whatever the exit code. */
+  stream?: 'stdout' | 'stderr';
 }
 
-export const AGENT_USAGE = 'usage: agent <reconcile | expire --grant <id> | retention | status>';
+export const AGENT_USAGE =
+  'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json]>';
 
 export async function runAgentCommand(argv: string[], host: WindowsHost, now: Date): Promise<AgentResult> {
   const [command, ...rest] = argv;
@@ -33,26 +42,31 @@ export async function runAgentCommand(argv: string[], host: WindowsHost, now: Da
     case 'retention':
       return retention(host, now);
     case 'status':
-      return status(host, now);
+      return statusCommand(rest, host, now);
+    case 'history':
+      return historyCommand(rest, host);
+    case 'revoke':
+      return revokeCommand(rest, host, now);
     default:
       return { exitCode: 2, output: AGENT_USAGE };
   }
 }
 
 async function converge(host: WindowsHost, now: Date, phase: string): Promise<AgentResult> {
-  let problem: string | undefined;
-  const result = await convergeNode(host, {
-    phase,
-    jeaFilePaths: [],
-    intentFor: (observed) => {
-      const parsed = parseDesiredRecord(observed.files[DESIRED_STATE_FILE] ?? null);
-      problem = parsed.problem;
-      return buildNodeIntent({ record: parsed.record, previous: parsed.record, observed, now, changedBy: `agent ${phase}` });
-    },
-  });
+  const seen = await observeNode(host, { phase }, []);
+  if (seen.kind === 'not-reached') throw new NodeNotReachable('local', seen.code, seen.detail);
+  const { record: read, problem } = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null);
+  // A record that carries a grant that ended here (written back by a replay) does not give it again.
+  const known = knownEndedGrants(read, seen.observed.files[HISTORY_FILE] ?? null, now);
+  const refused = endedGrantBlocking(read.grant, known, now);
+  const changedBy = `agent ${phase}`;
+  const record = recordEnds(read, refused ? { ...read, grant: null } : read, known, now, changedBy);
+  const intent = buildNodeIntent({ record, previous: read, observed: seen.observed, now, changedBy });
+  const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
   if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}` };
-  return { exitCode: 0, output: `${phase}: ${done}${problem ? ` (${problem})` : ''}` };
+  const notes = [...(refused ? [`grant ${refused.grantId} ${describeEnd(refused)}: it gives no access again`] : []), ...(problem ? [problem] : [])];
+  return { exitCode: 0, output: `${phase}: ${done}${notes.map((note) => ` (${note})`).join('')}` };
 }
 
 /** Deletes transcripts and history entries older than the retention period (at most 90 days). */
@@ -61,36 +75,17 @@ async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
     [op('readFile', { path: DESIRED_STATE_FILE }), op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
     { phase: 'retention: observe', stopOnError: false },
   );
-  const read = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { exists: boolean; content: string | null }) : { exists: false, content: null });
-  const days = Math.min(90, parseDesiredRecord(read(record).content).record.retentionDays);
-  const cutoff = now.getTime() - days * 86_400_000;
-  const operations = [];
-  const entries = transcripts?.ok ? (transcripts.value as { entries: Array<{ name: string; lastWriteTimeUtc: string }> }).entries : [];
-  const old = entries.filter((entry) => Date.parse(entry.lastWriteTimeUtc) < cutoff);
-  for (const entry of old) operations.push(op('removePath', { path: `${TRANSCRIPT_FOLDER}\\${entry.name}` }));
-  const lines = (read(history).content ?? '').split('\n').filter(Boolean);
-  const kept = lines.filter((line) => {
-    try {
-      return Date.parse(JSON.parse(line).at) >= cutoff;
-    } catch {
-      return false;
-    }
+  const content = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { content: string | null }).content : null);
+  const plan = planRetention({
+    desiredRecord: content(record),
+    history: content(history),
+    transcripts: transcripts?.ok ? (transcripts.value as { entries: RetentionInputs['transcripts'] }).entries : [],
+    now,
   });
-  if (kept.length !== lines.length) operations.push(op('writeFile', { path: HISTORY_FILE, content: kept.map((line) => `${line}\n`).join('') }));
-  if (operations.length > 0) {
-    const results = await host.execute(operations, { phase: 'retention: purge' });
+  if (plan.operations.length > 0) {
+    const results = await host.execute(plan.operations, { phase: 'retention: purge' });
     const failed = results.find((result) => !result.ok);
     if (failed && !failed.ok) return { exitCode: 1, output: `retention: ${failed.error.message}` };
   }
-  return { exitCode: 0, output: `retention: kept ${days} days; removed ${old.length} transcript(s) and ${lines.length - kept.length} history entr${lines.length - kept.length === 1 ? 'y' : 'ies'}` };
-}
-
-async function status(host: WindowsHost, now: Date): Promise<AgentResult> {
-  const [record] = await host.execute([op('readFile', { path: DESIRED_STATE_FILE })], { phase: 'status' });
-  const content = record?.ok ? (record.value as { content: string | null }).content : null;
-  const grant = grantInForce(parseDesiredRecord(content).record, now);
-  return {
-    exitCode: 0,
-    output: grant ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.` : 'Access: none.',
-  };
+  return { exitCode: 0, output: describeRetention(plan) };
 }

@@ -4,15 +4,18 @@
  * matches gives none, so applying twice (or again after a crash) converges.
  *
  * Order matters for crash safety: the desired-state record is written first (the Reconcile task
- * converges to it if the handler dies), an expiry task exists before anyone is given access, and on
- * revoke access is removed before anything else is cleaned up.
+ * converges to it if the handler dies), and an expiry task exists before anyone is given access.
+ * Order matters for security too: when access is taken away, the groups are emptied and the open
+ * sessions ended right after the record, before the history line and the event, so that removing
+ * access never waits on the audit write (the intent still writes the line after a crash, from
+ * the history's own last word).
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
 import { op, type OperationRequest } from '../windows/operations';
 import type { Grant } from './desired-state';
 import {
   AGENT_FOLDER, AGENT_VERSION_FILE, DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER, OWNER_MODULE_FOLDER,
-  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER, expireTaskName,
+  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER,
 } from './node-layout';
 
 export interface GroupView {
@@ -90,23 +93,26 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
   ];
 }
 
+/** The fields readObservation reads, over all the results it reads (each result has some of them). */
+type ObservedFields = Partial<{ exists: boolean; members: string[]; enabled: boolean | null; sessions: unknown[]; names: string[]; content: string | null }>;
+
 /** Reads the outcomes of observeOperations(jeaFiles); a failed read counts as absent (fail closed). */
 export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }>, jeaFiles: string[]): ObservedNode {
   // Index 0 is the probe, read by the caller; the rest follow observeOperations' order.
-  const value = (index: number): any => (outcomes[index + 1]?.ok ? outcomes[index + 1]!.value : undefined);
+  const value = (index: number): ObservedFields | undefined => (outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined);
   const group = (index: number): GroupView => ({ exists: value(index)?.exists === true, members: value(index)?.members ?? [] });
-  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index).enabled !== false : undefined);
+  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index)?.enabled !== false : undefined);
   const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
   const files: Record<string, string | null> = {};
   [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
-    files[path] = read?.exists ? read.content : null;
+    files[path] = read?.exists ? (read.content ?? null) : null;
   });
   return {
     groups: { engineers: group(0), diagnostics: group(1), repair: group(2) },
     endpointRegistered: value(3)?.exists === true,
     openSessions: (value(4)?.sessions ?? []).length,
-    tasks: ((value(5)?.names ?? []) as string[]).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
+    tasks: (value(5)?.names ?? []).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
     files,
     folders: {
       [DATA_FOLDER]: value(8)?.exists === true,
@@ -124,7 +130,7 @@ export function accessGroupFor(grant: Grant | undefined): keyof typeof GROUPS | 
 }
 
 export function planNode(intent: NodeIntent, observed: ObservedNode): Step[] {
-  return intent.present ? planPresent(intent, observed) : planRemoval(observed);
+  return intent.present ? planPresent(intent, observed) : planRemoval(intent, observed);
 }
 
 function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
@@ -136,16 +142,19 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     if (!observed.folders[folder]) add(`create ${folder} for SYSTEM and Administrators only`, op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
   }
   if (!sameFile(DESIRED_STATE_FILE, intent.desiredRecord)) add('record the desired access', op('writeFile', { path: DESIRED_STATE_FILE, content: intent.desiredRecord, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+  for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
+    if (!observed.groups[key].exists) add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
+  }
+  const grant = intent.enabled ? intent.grant : undefined;
+  // Taking access away comes first; giving it comes last, once its expiry task exists.
+  if (!grant) steps.push(...accessSteps(grant, observed));
   if (intent.historyLines.length > 0) {
     const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
     add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
   }
   for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
 
-  // JEA: the module, the groups, the endpoint (registered again only when its file changes: that restarts WinRM).
-  for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
-    if (!observed.groups[key].exists) add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
-  }
+  // JEA: the module and the endpoint (registered again only when its file changes: that restarts WinRM).
   if (intent.jea) {
     if (!observed.folders[JEA_MODULE_FOLDER]) add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
     for (const file of intent.jea.files) if (!sameFile(file.path, file.content)) add(`write ${file.path}`, op('writeFile', { path: file.path, content: file.content }));
@@ -163,7 +172,6 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
 
   // Tasks: the expiry task exists before anyone is given access.
   const wanted = new Map<string, string>([[RECONCILE_TASK, intent.tasks.reconcile], [RETENTION_TASK, intent.tasks.retention]]);
-  const grant = intent.enabled ? intent.grant : undefined;
   if (grant && intent.tasks.expire) wanted.set(intent.tasks.expire.name, intent.tasks.expire.xml);
   const present = new Map(observed.tasks.map((task) => [task.name.toLowerCase(), task]));
   for (const [name, xml] of wanted) {
@@ -174,16 +182,7 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     if ((task && task.enabled !== enabled) || (!task && !enabled)) add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
   }
 
-  // Access: exactly the engineers in the granted level's group, nobody in the other.
-  const target = accessGroupFor(grant);
-  const engineers = observed.groups.engineers.members;
-  for (const key of ['diagnostics', 'repair'] as const) {
-    const members = key === target ? engineers : [];
-    if (!sameMembers(observed.groups[key].members, members) || !observed.groups[key].exists) {
-      add(`${members.length ? 'give' : 'remove'} ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members }));
-    }
-  }
-  if (!grant && observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
+  if (grant) steps.push(...accessSteps(grant, observed));
 
   // Expiry tasks of grants no longer in force.
   const wantedNames = new Set([...wanted.keys()].map((name) => name.toLowerCase()));
@@ -195,14 +194,23 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   return steps;
 }
 
-/** Uninstall: access off first, then every trace, in an order a re-run can finish. */
-function planRemoval(observed: ObservedNode): Step[] {
+/**
+ * Uninstall: access off first, then its audit (the event, then the history line a re-run looks
+ * for), then every trace, in an order a re-run can finish. The desired-state record goes last
+ * with the data folder, so a re-run still knows which grant was ended.
+ */
+function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
   const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
   for (const key of ['diagnostics', 'repair'] as const) {
     if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }));
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
+  for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
+  if (intent.historyLines.length > 0 && observed.folders[DATA_FOLDER]) {
+    const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
+    add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+  }
   for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
   if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }));
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
@@ -212,6 +220,21 @@ function planRemoval(observed: ObservedNode): Step[] {
   if (observed.folders[OWNER_MODULE_FOLDER]) add("remove the owner's module", op('removePath', { path: OWNER_MODULE_FOLDER }));
   if (observed.folders[AGENT_FOLDER]) add('remove the agent', op('removePath', { path: AGENT_FOLDER }));
   if (observed.folders[DATA_FOLDER]) add('remove the data folder', op('removePath', { path: DATA_FOLDER }));
+  return steps;
+}
+
+/** Access: exactly the engineers in the granted level's group, nobody in the other; no open session without a grant. */
+function accessSteps(grant: Grant | undefined, observed: ObservedNode): Step[] {
+  const steps: Step[] = [];
+  const target = accessGroupFor(grant);
+  const engineers = observed.groups.engineers.members;
+  for (const key of ['diagnostics', 'repair'] as const) {
+    const members = key === target ? engineers : [];
+    if (!sameMembers(observed.groups[key].members, members) || !observed.groups[key].exists) {
+      steps.push({ description: `${members.length ? 'give' : 'remove'} ${key} access`, operation: op('setLocalGroupMembers', { name: GROUPS[key], members }) });
+    }
+  }
+  if (!grant && observed.openSessions > 0) steps.push({ description: 'end open support sessions', operation: op('endSessions', { configurationName: ENDPOINT_NAME }) });
   return steps;
 }
 

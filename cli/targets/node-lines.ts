@@ -1,6 +1,6 @@
 /**
  * The handler reports one line per cluster node in its status message, `Node <NAME>: <text>`
- * (see handlers/phases/node-access.ts); the instance view carries that message.
+ * (see core/node-report.ts); the instance view carries that message.
  */
 export interface NodeLine {
   node: string;

@@ -15,11 +15,11 @@ import { promises as fs } from 'fs';
 import path from 'path';
 import { createDefaultMachine, writeMachine } from '../windows/default-machine';
 import type { MachineModel } from '../windows/machine-model';
-import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
-import { createTestCertificate, encryptToCms, type TestCertificate } from '../../test/support/cms';
+import { layOutExtensionFolder } from './extension-folder';
+import { createTestCertificate, encryptToCms, type TestCertificate } from './protected-settings-cms';
 import type { EmulatedMachineSpec, ExtensionInstanceView, ExtensionRun, ExtensionRunResult } from './types';
 import { simulatorBundle, simulatorEnvironment } from '../windows/simulator-bundle';
-import { shippedNode } from '../../scripts/build/shipped-node';
+import { shippedNodePath } from '../shipped-node-path';
 
 const HANDLER_NAME = 'ArcRemoteSupport.WindowsRemoteSupport';
 
@@ -111,7 +111,7 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
   const run = async (machine: EmulatedMachineSpec, version: string, command: string, sequenceNumber: number, extraEnv: Record<string, string> = {}) => {
     const root = await layOut(machine, version);
     const { modelPath, node } = windowsOf(machine);
-    const result = await execa(await shippedNode(), [path.join(root, 'bin', 'handler.js'), command], {
+    const result = await execa(shippedNodePath(), [path.join(root, 'bin', 'handler.js'), command], {
       cwd: root,
       reject: false,
       env: {

@@ -9,7 +9,7 @@ import { SimulatedHost } from './simulated-host';
 import { AGENT_SCRIPT } from '../../core/node-layout';
 import { runAgentCommand, type AgentResult } from '../../agent/commands';
 import { simulatorBundle, simulatorEnvironment } from './simulator-bundle';
-import { shippedNode } from '../../scripts/build/shipped-node';
+import { shippedNodePath } from '../shipped-node-path';
 
 export interface AgentRun extends AgentResult {
   node: string;
@@ -34,7 +34,7 @@ export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []
         log.push({ node, task: task.name, timeUtc: task.timeUtc, argv: action.arguments, exitCode: 2, output: `${script} does not exist on ${node}` });
         continue;
       }
-      const run = await execa(await shippedNode(), [installed, ...argv], { reject: false, env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }) });
+      const run = await execa(shippedNodePath(), [installed, ...argv], { reject: false, env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }) });
       log.push({ node, task: task.name, timeUtc: task.timeUtc, argv, exitCode: run.exitCode, output: (run.exitCode === 0 ? run.stdout : run.stderr).trim() });
     }
   };

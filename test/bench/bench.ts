@@ -9,12 +9,13 @@ import path from 'path';
 import { bundleHandler } from '../../scripts/build/bundle';
 import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
-import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
 import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { shippedNode } from '../../scripts/build/shipped-node';
+import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   const identity = loadExtensionIdentity();
   // The bundled handler runs, and bare node is timed, on the Node the package ships.
   const node = await shippedNode();
+  process.env[SHIPPED_NODE_VARIABLE] = node;
   const work = await fs.mkdtemp(path.join(tmpdir(), 'ars-bench-'));
   try {
     const handler = path.join(work, 'handler.js');

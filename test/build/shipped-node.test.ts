@@ -11,7 +11,7 @@ import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { bundleHandler } from '../../scripts/build/bundle';
 import { fileIntegrity, tarballPath } from '../../scripts/build/node-runtime';
 import { prepareShippedNode, shippedNode, shippedNodePath } from '../../scripts/build/shipped-node';
-import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { makeTempDir } from '../support/cms';

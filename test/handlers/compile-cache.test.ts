@@ -10,7 +10,7 @@ import { COMPILE_CACHE_FOLDER } from '../../handlers/compile-cache';
 import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { bundleHandler, HANDLER_MAIN_FILE } from '../../scripts/build/bundle';
 import { shippedNode } from '../../scripts/build/shipped-node';
-import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { makeTempDir } from '../support/cms';

@@ -1,0 +1,58 @@
+/** The Retention task's purge plan: what is older than the retention period goes, the rest stays. */
+import { serializeDesiredRecord } from '../../core/desired-record';
+import { HISTORY_FILE, TRANSCRIPT_FOLDER } from '../../core/node-layout';
+import { describeRetention, planRetention, type RetentionInputs } from '../../core/retention-plan';
+
+const NOW = new Date('2026-11-24T20:00:00Z');
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000).toISOString();
+const record = (retentionDays: number) => serializeDesiredRecord({ enabled: true, retentionDays, grant: null });
+const entry = (days: number, change = 'granted') => JSON.stringify({ at: daysAgo(days), change, by: 'owner@contoso.example' });
+const plan = (inputs: Partial<RetentionInputs>) => planRetention({ desiredRecord: record(30), history: null, transcripts: [], now: NOW, ...inputs });
+
+describe('retention plan', () => {
+  it('deletes transcripts last written before the cutoff and keeps the newer ones', () => {
+    const result = plan({
+      transcripts: [
+        { name: 'old.txt', lastWriteTimeUtc: daysAgo(31) },
+        { name: 'edge.txt', lastWriteTimeUtc: daysAgo(30) },
+        { name: 'new.txt', lastWriteTimeUtc: daysAgo(1) },
+      ],
+    });
+    expect(result.operations).toEqual([{ op: 'removePath', path: `${TRANSCRIPT_FOLDER}\\old.txt` }]);
+    expect(result.removedTranscripts).toBe(1);
+  });
+
+  it('rewrites the history with only the entries since the cutoff, in their order', () => {
+    const result = plan({ history: `${entry(40)}\n${entry(10, 'revoked')}\n${entry(45)}\n${entry(2, 'expired')}\n` });
+    expect(result.operations).toEqual([{ op: 'writeFile', path: HISTORY_FILE, content: `${entry(10, 'revoked')}\n${entry(2, 'expired')}\n` }]);
+    expect(result.removedHistoryEntries).toBe(2);
+    expect(describeRetention(result)).toBe('retention: kept 30 days; removed 0 transcript(s) and 2 history entries');
+  });
+
+  it('drops history lines that are not JSON or carry no time, and keeps the readable recent ones', () => {
+    const result = plan({ history: `not json\n${entry(1)}\n{"change":"granted"}\n` });
+    expect(result.operations).toEqual([{ op: 'writeFile', path: HISTORY_FILE, content: `${entry(1)}\n` }]);
+    expect(describeRetention(result)).toBe('retention: kept 30 days; removed 0 transcript(s) and 2 history entries');
+  });
+
+  it('keeps nothing longer than 90 days, whatever the record asks', () => {
+    const result = plan({ desiredRecord: record(365), transcripts: [{ name: 'a.txt', lastWriteTimeUtc: daysAgo(91) }], history: `${entry(91)}\n${entry(89)}\n` });
+    expect(result.days).toBe(90);
+    expect(result.operations.map((operation) => operation.op)).toEqual(['removePath', 'writeFile']);
+    expect(describeRetention(result)).toBe('retention: kept 90 days; removed 1 transcript(s) and 1 history entry');
+  });
+
+  it('uses the default period (90 days) when the record is missing or unreadable', () => {
+    for (const desiredRecord of [null, 'not json']) {
+      const result = plan({ desiredRecord, history: `${entry(91)}\n${entry(31)}\n` });
+      expect(result.days).toBe(90);
+      expect(result.removedHistoryEntries).toBe(1);
+    }
+  });
+
+  it('plans nothing when nothing is old enough, so the history is not rewritten', () => {
+    const result = plan({ history: `${entry(29)}\n`, transcripts: [{ name: 'new.txt', lastWriteTimeUtc: daysAgo(29) }] });
+    expect(result.operations).toEqual([]);
+    expect(describeRetention(result)).toBe('retention: kept 30 days; removed 0 transcript(s) and 0 history entries');
+  });
+});
