@@ -96,7 +96,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   const logger = new Logger(handlerEnvironment.logFolder, redactor);
   const sequenceNumber = await resolveSequenceNumber(environment, handlerEnvironment.configFolder);
   const statusOperation = operation[0]!.toUpperCase() + operation.slice(1);
-  logger.info(`${config.handlerName} ${config.version} ${operation} started`, {
+  logger.info(`${config.handlerName} ${config.version} ${operation} started on Node ${process.version}`, {
     sequenceNumber,
     environment: protocolEnvironment(environment),
   });
