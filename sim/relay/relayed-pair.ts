@@ -11,8 +11,9 @@ import { closeReason } from './close-reason';
 import type { HybridConnection, LiveSocket } from './relay-namespace';
 
 // Pause reading a side while this much of its traffic still waits to be written to the other.
-const PAUSE_ABOVE_BYTES = 8 * 1024 * 1024;
-const RESUME_BELOW_BYTES = 1024 * 1024;
+const PAUSE_ABOVE_BYTES = 2 * 1024 * 1024;
+// Resume it once the other side has taken most of that.
+const RESUME_BELOW_BYTES = 512 * 1024;
 
 export class RelayedPair implements LiveSocket {
   private live = true;

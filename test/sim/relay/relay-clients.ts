@@ -85,7 +85,7 @@ export interface Received {
 export class Peer {
   private readonly inbox: Received[] = [];
   private readonly waiters: Array<(message: Received) => void> = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly closing: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
 
   constructor(readonly ws: WebSocket) {
@@ -97,7 +97,7 @@ export class Peer {
       else this.inbox.push(message);
     });
     ws.on('error', () => undefined);
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })));
+    this.closing = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })));
     this.opened = new Promise((resolve) => (ws.readyState === WebSocket.OPEN ? resolve() : ws.once('open', () => resolve())));
   }
 
@@ -123,13 +123,18 @@ export class Peer {
     return JSON.parse(message.text).accept;
   }
 
+  /** The close, within 5 s: a test waiting for a close that never comes fails instead of hanging. */
+  get closed(): Promise<{ code: number; reason: string }> {
+    return this.closedWithin(5000);
+  }
+
   closedWithin(timeoutMs: number): Promise<{ code: number; reason: string }> {
-    return within(this.closed, timeoutMs, 'the close');
+    return within(this.closing, timeoutMs, 'close');
   }
 
   /** True when nothing arrived (no message, no close) for `ms`. */
   async quietFor(ms: number): Promise<boolean> {
-    const outcome = await Promise.race([this.closed.then(() => 'closed'), delay(ms).then(() => 'quiet')]);
+    const outcome = await Promise.race([this.closing.then(() => 'closed'), delay(ms).then(() => 'quiet')]);
     return outcome === 'quiet' && this.inbox.length === 0;
   }
 }
