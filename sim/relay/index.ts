@@ -3,8 +3,18 @@
  * only, on 127.0.0.1, with the documented protocol enforced (listen, connect, accept and reject,
  * renewToken, SAS tokens, the 401/403/404 answers and their texts, single-use expiring rendezvous,
  * the listener quota, the service's close codes), fault switches and counters. It does not help:
- * token expiry never ends an established rendezvous, so tests prove that the agent does. What it
- * chose where the documentation is silent: see types.ts, listen.ts and relayed-pair.ts.
+ * token expiry never ends an established rendezvous, so tests prove that the agent does.
+ *
+ * Where the documentation is silent, it chose (and its tests pin):
+ * - the 26th listener: 403 "QuotaExceeded: ..." (the status Service Bus gives an exceeded quota);
+ * - a disabled hybrid connection: 403 "EntityDisabled: ..." to listeners and senders;
+ * - an idle control channel (idleTimeoutMs): dropped without a close frame, as a load balancer does;
+ * - a listener closing a rendezvous with any code, or none: the sender sees 1000, never the code;
+ * - a control-channel message other than renewToken: closed with 1008;
+ * - a listen with a path suffix, a reject without a 4xx/5xx status and a description: 400;
+ * - the rendezvous address's capability: an unguessable `sb-hc-rendezvous` key beside sb-hc-id;
+ * - a subprotocol: the listener's first that the sender offered, on both legs;
+ * - names compared without letter case; the hosts served are 127.0.0.1 and localhost.
  */
 import { promises as fs } from 'fs';
 import https from 'https';
