@@ -11,8 +11,12 @@ export type RefusalReason =
   | 'unauthorized'
   /** 403 from the relay: the token lacks Listen or is for another hybrid connection. */
   | 'forbidden'
-  /** 404: the hybrid connection does not exist (deleted, never created, or disabled). */
+  /** 404: the hybrid connection does not exist (deleted or never created). */
   | 'no-endpoint'
+  /** 403 EntityDisabled: the hybrid connection is disabled. */
+  | 'disabled'
+  /** 403 QuotaExceeded: the hybrid connection already has its maximum of listeners. */
+  | 'quota-exceeded'
   /** The token's expiry has passed (checked locally; such a token is never sent). */
   | 'token-expired'
   /** The relay closed the control channel with 1008: the token expired or a renewal was refused. */

@@ -5,8 +5,9 @@
  * token at 80 % of the token's lifetime, and reconnects with jittered exponential backoff.
  *
  * Never a hot loop: a token the relay refused (401, 403, close 1008) or that has expired is never
- * sent again; the listener then waits for the provider to hand out a different one. A missing
- * hybrid connection (404, close 1001) is retried slowly. The listener also closes its own channel
+ * sent again; the listener then waits for the provider to hand out a different one. A missing,
+ * disabled or full hybrid connection (404, 403 EntityDisabled or QuotaExceeded, close 1001) is
+ * retried slowly with the same token. The listener also closes its own channel
  * when its token expires, so the end of a grant ends listening even if the relay did not.
  */
 import { createHash, randomUUID } from 'crypto';
@@ -244,8 +245,9 @@ export class RelayListener {
       this.refuse(failure.kind, failure.status ?? null, lastError);
       return;
     }
-    if (failure.kind === 'no-endpoint') {
-      this.refuse('no-endpoint', failure.status ?? 404, lastError, this.slowRetryMs);
+    if (failure.kind === 'no-endpoint' || failure.kind === 'disabled' || failure.kind === 'quota-exceeded') {
+      // The entity, not the token: keep the token and retry slowly.
+      this.refuse(failure.kind, failure.status ?? null, lastError, this.slowRetryMs);
       return;
     }
     this.retryAfter(backoffDelay(this.failures, this.backoff, this.random), lastError);

@@ -12,8 +12,12 @@ export type RelayFailureKind =
   | 'unauthorized'
   /** 403: valid token without the right (Listen/Send) or for another entity; or a used rendezvous address. */
   | 'forbidden'
-  /** 404 "Endpoint does not exist": no such hybrid connection (or disabled). */
+  /** 404 "Endpoint does not exist": no such hybrid connection. */
   | 'no-endpoint'
+  /** 403 "EntityDisabled": the hybrid connection exists but is disabled; the token is not at fault. */
+  | 'disabled'
+  /** 403 "QuotaExceeded": the hybrid connection already has its 25 listeners; the token is not at fault. */
+  | 'quota-exceeded'
   /** 404 "There are no listeners connected": the hybrid connection exists, nobody listens. */
   | 'no-listener'
   /** No listener accepted the rendezvous in time. */
@@ -50,7 +54,12 @@ export class RelayConnectError extends Error {
 /** Maps a refused handshake's status and text (reason phrase and body) to its kind. */
 export function kindOfStatus(status: number, text: string): RelayFailureKind {
   if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
+  if (status === 403) {
+    // Service Bus answers these two with 403 too; neither says anything about the token.
+    if (/QuotaExceeded/i.test(text)) return 'quota-exceeded';
+    if (/EntityDisabled|is disabled/i.test(text)) return 'disabled';
+    return 'forbidden';
+  }
   if (status === 410) return 'gone';
   if (status === 404) {
     if (/no listeners? (are )?connected|NoListenerConnected/i.test(text)) return 'no-listener';

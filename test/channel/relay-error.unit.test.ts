@@ -11,6 +11,8 @@ describe('kindOfStatus', () => {
   it('maps the token refusals, the reject answer and server errors', () => {
     expect(kindOfStatus(401, 'Unauthorized')).toBe('unauthorized');
     expect(kindOfStatus(403, 'Forbidden')).toBe('forbidden');
+    expect(kindOfStatus(403, "QuotaExceeded: the hybrid connection 'hc' already has 25 listeners")).toBe('quota-exceeded');
+    expect(kindOfStatus(403, "EntityDisabled: the hybrid connection 'hc' is disabled")).toBe('disabled');
     expect(kindOfStatus(410, 'Gone')).toBe('gone');
     expect(kindOfStatus(504, 'Gateway Timeout')).toBe('not-established');
     expect(kindOfStatus(500, 'Internal Server Error')).toBe('server-error');
