@@ -8,9 +8,9 @@
  * and apply code as the handlers.
  */
 import { parseDesiredRecord } from '../core/desired-record';
-import { formatUtc } from '../core/desired-state';
+import { describeEnd, endedGrantBlocking, knownEndedGrants, recordEnds } from '../core/ended-grants';
 import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
-import { buildNodeIntent, grantInForce } from '../core/node-intent';
+import { buildNodeIntent } from '../core/node-intent';
 import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
@@ -55,12 +55,18 @@ export async function runAgentCommand(argv: string[], host: WindowsHost, now: Da
 async function converge(host: WindowsHost, now: Date, phase: string): Promise<AgentResult> {
   const seen = await observeNode(host, { phase }, []);
   if (seen.kind === 'not-reached') throw new NodeNotReachable('local', seen.code, seen.detail);
-  const { record, problem } = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null);
-  const intent = buildNodeIntent({ record, previous: record, observed: seen.observed, now, changedBy: `agent ${phase}` });
+  const { record: read, problem } = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null);
+  // A record that carries a grant that ended here (written back by a replay) does not give it again.
+  const known = knownEndedGrants(read, seen.observed.files[HISTORY_FILE] ?? null, now);
+  const refused = endedGrantBlocking(read.grant, known, now);
+  const changedBy = `agent ${phase}`;
+  const record = recordEnds(read, refused ? { ...read, grant: null } : read, known, now, changedBy);
+  const intent = buildNodeIntent({ record, previous: read, observed: seen.observed, now, changedBy });
   const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
   if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}` };
-  return { exitCode: 0, output: `${phase}: ${done}${problem ? ` (${problem})` : ''}` };
+  const notes = [...(refused ? [`grant ${refused.grantId} ${describeEnd(refused)}: it gives no access again`] : []), ...(problem ? [problem] : [])];
+  return { exitCode: 0, output: `${phase}: ${done}${notes.map((note) => ` (${note})`).join('')}` };
 }
 
 /** Deletes transcripts and history entries older than the retention period (at most 90 days). */

@@ -7,10 +7,11 @@
  * the grant's expiry task deleted. Every step is tried even when one fails: removing access never
  * depends on the audit write, and each failure is reported (exit code 1).
  */
-import { parseDesiredRecord, type DesiredRecord } from '../core/desired-record';
+import { parseDesiredRecord } from '../core/desired-record';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, expireTaskName } from '../core/node-layout';
 import { buildNodeIntent } from '../core/node-intent';
 import { localRevoker, locallyRevoked } from '../core/local-revoke';
+import { knownEndedGrants, recordEnds } from '../core/ended-grants';
 import type { OperationRequest } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
 import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
@@ -52,7 +53,10 @@ export async function revokeCommand(argv: string[], host: WindowsHost, now: Date
   const seen = await observeNode(host, { phase }, []);
   if (seen.kind === 'not-reached') throw new NodeNotReachable('local', seen.code, seen.detail);
   const { record: before, problem } = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null);
-  const intent = buildNodeIntent({ record: locallyRevoked(before), previous: before, observed: seen.observed, now, changedBy });
+  // The record keeps the grant's end, so that settings still carrying it do not bring it back.
+  const known = knownEndedGrants(before, seen.observed.files[HISTORY_FILE] ?? null, now);
+  const record = recordEnds(before, locallyRevoked(before), known, now, changedBy);
+  const intent = buildNodeIntent({ record, previous: before, observed: seen.observed, now, changedBy });
   const applied = await applyIntent(host, { phase, stopOnError: false }, intent, seen.observed);
   const result = { probe: seen.probe, ...applied };
 

@@ -5,7 +5,7 @@
  * and input checks load nothing from Azure; the SDK and identity packages load only when a command runs.
  */
 import { CommanderError } from 'commander';
-import { CliError } from './errors';
+import { isCliError } from './errors';
 import { ExitCode } from './exit-codes';
 import { bakedExtensionIdentity, type CliExtensionIdentity } from './extension-identity';
 import { toInvocation } from './invocation';
@@ -41,7 +41,7 @@ export async function runCli(argv: string[], io: CliIo, identity: CliExtensionId
     const { executeInvocation } = require('./run-invocation') as typeof import('./run-invocation');
     return await executeInvocation(invocation, resolved, identity);
   } catch (error) {
-    if (error instanceof CliError) {
+    if (isCliError(error)) {
       io.stderr.write(`arc-remote-support: ${error.message}\n`);
       return error.exitCode;
     }

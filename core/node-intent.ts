@@ -8,6 +8,8 @@ import { formatUtc, isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
 import { accessGivenInHistory, formatHistoryLine, type AccessChangeKind, type HistoryEntry } from './access-history';
 import { HISTORY_FILE, expireTaskName } from './node-layout';
+import { endedGrantBlocking } from './ended-grants';
+import { escapeUnsafe } from '../extension/unsafe-text';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 
 export interface JeaDefinition {
@@ -30,9 +32,10 @@ export interface IntentInputs {
 
 export type AccessChange = AccessChangeKind | null;
 
-/** The grant in force: enabled, and not yet expired. */
+/** The grant in force: enabled, not yet expired, and not a grant that already ended on the node. */
 export function grantInForce(record: DesiredRecord, now: Date): Grant | undefined {
-  return record.enabled && record.grant && !isExpired(record.grant, now) ? record.grant : undefined;
+  if (!record.enabled || !record.grant || isExpired(record.grant, now)) return undefined;
+  return endedGrantBlocking(record.grant, record.endedGrants, now) ? undefined : record.grant;
 }
 
 export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
@@ -48,27 +51,20 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
     ? { grantId: about.grantId, expiresAt: about.expiresAt, supportRequestId: about.supportRequestId, termsVersion: about.consent.termsVersion }
     : given;
   const change = accessChange(previous.grant, grant, subject?.expiresAt ?? null, hadAccess, now);
-  const historyLines: string[] = [];
-  const events: NodeIntent['events'] = [];
-  if (change) {
-    const entry: HistoryEntry = {
-      at: now,
-      change,
-      by: change === 'expired' ? 'expiry' : inputs.changedBy,
-      level: grant?.level ?? 'None',
-      grantId: subject?.grantId ?? null,
-      expiresAt: subject?.expiresAt ?? null,
-      supportRequestId: subject?.supportRequestId ?? null,
-      termsVersion: subject?.termsVersion ?? null,
-    };
-    historyLines.push(formatHistoryLine(entry));
-    const expires = entry.expiresAt ? formatUtc(entry.expiresAt) : 'n/a';
-    events.push({
-      eventId: EVENT_IDS[change],
-      level: change === 'granted' || change === 'changed' ? 'Information' : 'Warning',
-      message: `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${expires}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
-    });
-  }
+  const audit = change
+    ? auditOf({
+        at: now,
+        change,
+        by: change === 'expired' ? 'expiry' : inputs.changedBy,
+        level: grant?.level ?? 'None',
+        grantId: subject?.grantId ?? null,
+        expiresAt: subject?.expiresAt ?? null,
+        supportRequestId: subject?.supportRequestId ?? null,
+        termsVersion: subject?.termsVersion ?? null,
+      })
+    : undefined;
+  const historyLines = audit ? [audit.historyLine] : [];
+  const events: NodeIntent['events'] = audit ? [audit.event] : [];
   return {
     present: true,
     enabled: record.enabled,
@@ -93,9 +89,61 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   };
 }
 
-/** The intent that removes everything of the extension from a node. */
-export function removalIntent(): NodeIntent {
-  return { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
+export interface RemovalInputs {
+  /** What the node last recorded (its desired.json): kept until the very last step of a removal. */
+  previous: DesiredRecord;
+  observed: ObservedNode;
+  now: Date;
+  changedBy: string;
+}
+
+/**
+ * Uninstall, or the release of a covered peer: everything of ours goes, and access that was in
+ * force ends with its history line and event like any other revoke. Access counts as given while
+ * anyone holds it or the history's last word gave it, so a run killed after the history line does
+ * not write it twice, and one killed before it still writes it.
+ */
+export function buildRemovalIntent(inputs: RemovalInputs): NodeIntent {
+  const { previous, observed, now } = inputs;
+  const removal: NodeIntent = { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
+  const grant = grantInForce(previous, now);
+  const given = accessGivenInHistory(observed.files[HISTORY_FILE] ?? null);
+  const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
+  if (!hadAccess) return removal;
+  const about = grant ?? previous.grant;
+  const subject = about
+    ? { grantId: about.grantId, expiresAt: about.expiresAt, supportRequestId: about.supportRequestId, termsVersion: about.consent.termsVersion }
+    : given;
+  const expired = !grant && subject?.expiresAt != null && subject.expiresAt.getTime() <= now.getTime();
+  const audit = auditOf({
+    at: now,
+    change: expired ? 'expired' : 'revoked',
+    by: expired ? 'expiry' : inputs.changedBy,
+    level: 'None',
+    grantId: subject?.grantId ?? null,
+    expiresAt: subject?.expiresAt ?? null,
+    supportRequestId: subject?.supportRequestId ?? null,
+    termsVersion: subject?.termsVersion ?? null,
+  });
+  return { ...removal, historyLines: [audit.historyLine], events: [audit.event] };
+}
+
+/**
+ * The history line and the event of one access change. Both are escaped: whatever reached them
+ * (settings are checked, but a record on disk may not be) cannot start a line or reorder text.
+ */
+function auditOf(entry: HistoryEntry): { historyLine: string; event: NodeIntent['events'][number] } {
+  const expires = entry.expiresAt ? formatUtc(entry.expiresAt) : 'n/a';
+  return {
+    historyLine: escapeUnsafe(formatHistoryLine(entry)),
+    event: {
+      eventId: EVENT_IDS[entry.change],
+      level: entry.change === 'granted' || entry.change === 'changed' ? 'Information' : 'Warning',
+      message: escapeUnsafe(
+        `Remote support access ${entry.change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${expires}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
+      ),
+    },
+  };
 }
 
 const EVENT_IDS: Record<Exclude<AccessChange, null>, number> = { granted: 1001, changed: 1002, revoked: 1003, expired: 1004 };

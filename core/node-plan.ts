@@ -15,7 +15,7 @@ import { op, type OperationRequest } from '../windows/operations';
 import type { Grant } from './desired-state';
 import {
   AGENT_FOLDER, AGENT_VERSION_FILE, DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER, OWNER_MODULE_FOLDER,
-  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER, expireTaskName,
+  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER,
 } from './node-layout';
 
 export interface GroupView {
@@ -93,23 +93,26 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
   ];
 }
 
+/** The fields readObservation reads, over all the results it reads (each result has some of them). */
+type ObservedFields = Partial<{ exists: boolean; members: string[]; enabled: boolean | null; sessions: unknown[]; names: string[]; content: string | null }>;
+
 /** Reads the outcomes of observeOperations(jeaFiles); a failed read counts as absent (fail closed). */
 export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }>, jeaFiles: string[]): ObservedNode {
   // Index 0 is the probe, read by the caller; the rest follow observeOperations' order.
-  const value = (index: number): any => (outcomes[index + 1]?.ok ? outcomes[index + 1]!.value : undefined);
+  const value = (index: number): ObservedFields | undefined => (outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined);
   const group = (index: number): GroupView => ({ exists: value(index)?.exists === true, members: value(index)?.members ?? [] });
-  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index).enabled !== false : undefined);
+  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index)?.enabled !== false : undefined);
   const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
   const files: Record<string, string | null> = {};
   [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
-    files[path] = read?.exists ? read.content : null;
+    files[path] = read?.exists ? (read.content ?? null) : null;
   });
   return {
     groups: { engineers: group(0), diagnostics: group(1), repair: group(2) },
     endpointRegistered: value(3)?.exists === true,
     openSessions: (value(4)?.sessions ?? []).length,
-    tasks: ((value(5)?.names ?? []) as string[]).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
+    tasks: (value(5)?.names ?? []).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
     files,
     folders: {
       [DATA_FOLDER]: value(8)?.exists === true,
@@ -127,7 +130,7 @@ export function accessGroupFor(grant: Grant | undefined): keyof typeof GROUPS | 
 }
 
 export function planNode(intent: NodeIntent, observed: ObservedNode): Step[] {
-  return intent.present ? planPresent(intent, observed) : planRemoval(observed);
+  return intent.present ? planPresent(intent, observed) : planRemoval(intent, observed);
 }
 
 function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
@@ -191,14 +194,23 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   return steps;
 }
 
-/** Uninstall: access off first, then every trace, in an order a re-run can finish. */
-function planRemoval(observed: ObservedNode): Step[] {
+/**
+ * Uninstall: access off first, then its audit (the event, then the history line a re-run looks
+ * for), then every trace, in an order a re-run can finish. The desired-state record goes last
+ * with the data folder, so a re-run still knows which grant was ended.
+ */
+function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
   const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
   for (const key of ['diagnostics', 'repair'] as const) {
     if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }));
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
+  for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
+  if (intent.historyLines.length > 0 && observed.folders[DATA_FOLDER]) {
+    const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
+    add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+  }
   for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
   if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }));
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {

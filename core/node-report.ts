@@ -8,6 +8,7 @@ import type { ProbeResult } from '../windows/operations';
 import type { LeaveDecision, NodeRole } from './decide-node';
 import type { DesiredRecord } from './desired-record';
 import { formatUtc } from './desired-state';
+import { describeEndReason, type EndedGrant } from './ended-grants';
 import { GROUPS } from './node-layout';
 import { grantInForce } from './node-intent';
 import type { ObservedNode, Step } from './node-plan';
@@ -32,6 +33,8 @@ export interface ConvergedNode {
   steps: Step[];
   /** The first step that failed, if any (the rest were skipped). */
   failure: { step: Step; message: string } | null;
+  /** The grant the command asked for had ended on this node before: it converged without it. */
+  refused?: EndedGrant;
 }
 
 /** How one node's run ended. */
@@ -95,6 +98,10 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
   if (run.record === null) return nodeLine(name, 'success', `everything of the extension removed${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.`);
   const grant = grantInForce(run.record, now);
   const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
+  if (run.refused) {
+    const { grantId, endedAt } = run.refused;
+    return nodeLine(name, 'warning', `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.`);
+  }
   if (grant && run.observed.groups.engineers.members.length === 0) {
     return nodeLine(name, 'warning', `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.`);
   }

@@ -76,7 +76,10 @@ export const ROLES_DIR = path.join(__dirname, 'roles');
 
 type Json = unknown;
 
-class RoleFileError extends Error {}
+/** A role file that breaks the format; the message says where and what is wrong. */
+class RoleFileError extends Error {
+  override readonly name = 'RoleFileError';
+}
 
 function fail(where: string, message: string): never {
   throw new RoleFileError(`${where}: ${message}`);

@@ -10,6 +10,7 @@ import type { JeaDefinition } from '../../core/node-intent';
 import { observeOperations, planNode, readObservation, type AgentInstallation, type NodeIntent, type ObservedNode } from '../../core/node-plan';
 import { describeUnreached, type ConvergedNode, type NotReached, type Unreached } from '../../core/node-report';
 import { ExitCode, HandlerError } from '../../extension/errors';
+import { refuseEndedGrant } from '../../core/ended-grants';
 import type { ProbeResult } from '../../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
@@ -72,9 +73,11 @@ export async function convergeNode(binding: NodeAdapters, who: NodeRole, request
   if (seen.kind === 'not-reached') return seen;
   const decision = decideNode(seen, who, request, await readFacts(binding, factsToRead(seen, who, request), request));
   if (decision.kind === 'fail') throw new HandlerError(ExitCode.Failure, decision.message);
+  if (decision.kind === 'refuse') refuseEndedGrant(decision.ended);
   if (decision.kind === 'leave') return decision;
   const applied = await applyIntent(binding.host, request, decision.intent, seen.observed);
-  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, ...applied };
+  const refused = decision.refused ? { refused: decision.refused } : {};
+  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, ...applied, ...refused };
 }
 
 async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: HandlerNodeRequest): Promise<NodeFacts> {
@@ -87,6 +90,8 @@ async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: Ha
 
 /** This node (or the agent's) could not be reached: that fails the command. */
 export class NodeNotReachable extends Error {
+  override readonly name = 'NodeNotReachable';
+
   constructor(
     readonly node: string,
     readonly code: Unreached,
@@ -95,4 +100,8 @@ export class NodeNotReachable extends Error {
     super(describeUnreached(node, code, detail));
     this.name = 'NodeNotReachable';
   }
+}
+
+export function isNodeNotReachable(error: unknown): error is NodeNotReachable {
+  return error instanceof Error && error.name === 'NodeNotReachable' && typeof (error as Partial<NodeNotReachable>).code === 'string';
 }

@@ -1,10 +1,10 @@
 import { audienceCovers, audienceOf, parseSas, sasExpiry, signSas, verifySas } from '../../channel/relay/sas';
 
 // hyco-ws 1.0.5, Microsoft's Node client, is the reference signer (a devDependency, never shipped).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- hyco-ws 1.0.5 ships no types
 const hyco = require('hyco-ws') as { createRelayToken(uri: string, keyName: string, key: string, expirySeconds?: number): string };
 
 const NOW = Date.UTC(2026, 0, 1, 0, 0, 0);
-const SE = NOW / 1000; // 1767225600
 const DOTNET_AUDIENCE = 'http://contoso.servicebus.windows.net/rs-node-1/';
 
 function keysFor(rules: Record<string, string[]>) {

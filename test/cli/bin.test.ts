@@ -60,7 +60,7 @@ it('without any credential: exit 5 and one message saying what to do', async () 
   const result = await run(['status', '--machine', 'srv-1', '--resource-group', RG, '--subscription', SUBSCRIPTION, '--endpoint', cli.emulator.endpoint], {});
   expect(result.exitCode).toBe(5);
   expect(result.stdout).toBe('');
-  expect(result.stderr).toMatch(/^arc-remote-support: No Azure credential could be obtained\. Do one of these, then run the command again:\n  - sign in with the Azure CLI: az login/);
+  expect(result.stderr).toMatch(/^arc-remote-support: No Azure credential could be obtained\. Do one of these, then run the command again:\n {2}- sign in with the Azure CLI: az login/);
 }, 120_000);
 
 it('bad input: exit 2 before the Azure SDK is started', async () => {

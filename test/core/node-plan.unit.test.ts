@@ -2,9 +2,8 @@
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
-import { buildNodeIntent, removalIntent } from '../../core/node-intent';
+import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
-import { withoutLocallyRevokedGrant } from '../../core/local-revoke';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
 const grant: Grant = {
@@ -126,10 +125,12 @@ describe('plan', () => {
 
   it('uninstalls every trace in an order a re-run can finish', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
-    const removal = planNode(removalIntent(), node);
+    const removal = planNode(buildRemovalIntent({ previous: granted, observed: node, now: NOW, changedBy: 'uninstall' }), node);
     expect(names(removal)).toEqual([
       'remove diagnostics access',
       'end open support sessions',
+      'log event 1003',
+      'append the access change to the history',
       'delete task Reconcile',
       'delete task Retention',
       `delete task ${expireTaskName(grant.grantId)}`,
@@ -143,17 +144,58 @@ describe('plan', () => {
   });
 });
 
-describe("the owner's local revoke", () => {
-  const record: DesiredRecord = { enabled: true, retentionDays: 30, grant };
-  const line = (by: string, grantId = grant.grantId) => JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by, grantId });
+describe('uninstall ends access with its audit', () => {
+  const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const removal = (observed: ObservedNode, previous: DesiredRecord = granted, now = NOW) => buildRemovalIntent({ previous, observed, now, changedBy: 'uninstall' });
 
-  it('keeps a grant the owner revoked on the node from coming back with unchanged settings', () => {
-    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)')}\n`).grant).toBeNull();
+  it('removes access first, then writes the event and the history line, then every trace, the record last', () => {
+    const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
+    const steps = planNode(removal(node), node);
+    expect(names(steps).slice(0, 5)).toEqual(['remove diagnostics access', 'end open support sessions', 'log event 1003', 'append the access change to the history', 'delete task Reconcile']);
+    expect(names(steps).pop()).toBe('remove the data folder');
+    const event = steps.find((step) => step.description === 'log event 1003')!.operation as { message: string; level: string };
+    expect(event).toMatchObject({ level: 'Warning', message: `Remote support access revoked: level None, grant ${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.` });
+    const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
+    expect(history.content.startsWith('x\n')).toBe(true);
+    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', by: 'uninstall', level: 'None', grantId: grant.grantId });
   });
 
-  it('lets a new grant, or one revoked from Azure, through', () => {
-    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)', 'another-grant')}\n`).grant).toEqual(grant);
-    expect(withoutLocallyRevokedGrant(record, `${line('extension settings')}\n`).grant).toEqual(grant);
-    expect(withoutLocallyRevokedGrant(record, null).grant).toEqual(grant);
+  it('still records the revoke when a killed run removed access but wrote no audit yet', () => {
+    // The history's last word gave access: the grant's own line, written when it was applied.
+    const applied = JSON.stringify({ at: '2026-11-24T20:00:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const removed = after(freshNode(), granted, undefined);
+    const node = { ...removed, files: { ...removed.files, [HISTORY_FILE]: `x\n${applied}\n` } };
+    expect(removal(node).events.map((event) => event.eventId)).toEqual([1003]);
+  });
+
+  it('does not record it twice when a killed run already wrote its history line', () => {
+    const node = after(freshNode(), granted, undefined);
+    const written = `x\n${removal(node).historyLines[0]}\n`;
+    const again = removal({ ...node, files: { ...node.files, [HISTORY_FILE]: written } });
+    expect(again.events).toEqual([]);
+    expect(again.historyLines).toEqual([]);
+  });
+
+  it('records an expiry the Expire task missed as expired, and nothing when nobody had access', () => {
+    const node = after(freshNode(), granted, grant);
+    const late = removal(node, granted, new Date('2026-11-25T05:00:00Z'));
+    expect(JSON.parse(late.historyLines[0]!)).toMatchObject({ change: 'expired', by: 'expiry' });
+    const nobody = after(freshNode(), { ...granted, grant: null }, undefined);
+    expect(removal(nobody, { ...granted, grant: null })).toMatchObject({ historyLines: [], events: [] });
+  });
+});
+
+describe('audit text', () => {
+  it('escapes separators, controls and bidirectional characters of a record read from disk in the history line and the event', () => {
+    const hostile: Grant = { ...grant, supportRequestId: 'TKT-1\u2028forged line', consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' } };
+    const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: hostile };
+    const built = buildNodeIntent({ record, previous: { ...record, grant: null }, observed: freshNode(), now: NOW, changedBy: 'Eve\u0000\u2066admin' });
+    // eslint-disable-next-line no-control-regex -- the very characters the audit trail must not hold raw
+    const raw = /[\u0000-\u001f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    expect(built.historyLines[0]).not.toMatch(raw);
+    expect(built.events[0]!.message).not.toMatch(raw);
+    expect(built.events[0]!.message).toContain('support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.');
+    // The history line stays JSON and reads back as what was recorded.
+    expect(JSON.parse(built.historyLines[0]!)).toMatchObject({ supportRequestId: 'TKT-1\u2028forged line', by: 'Eve\u0000\u2066admin' });
   });
 });

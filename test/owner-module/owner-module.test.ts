@@ -300,15 +300,26 @@ describe('Disable-RemoteSupport', () => {
       expect.objectContaining({ source: layout.EVENT_SOURCE, eventId: 1003, level: 'Warning', message: expect.stringMatching(/^Remote support access revoked: level None, grant g-now, .*support request SR-2002, terms 2026\.1, by .+ \(local\)\.$/) }),
     ]);
 
-    // desired.json: the same bytes the handler would write for "no grant", enabled and retention kept.
-    const text = await m.nodeFile(layout.DESIRED_STATE_FILE);
-    expect(text).toBe(serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null }));
-    expect(parseDesiredRecord(text)).toEqual({ record: { enabled: true, retentionDays: 30, grant: null } });
-
     const lines = (await m.nodeFile(layout.HISTORY_FILE))!.split('\n');
     expect(lines.slice(0, 3)).toEqual(HISTORY);
     expect(lines[4]).toBe('');
     const revoked = JSON.parse(lines[3]!);
+
+    // desired.json: the same bytes the handler would write for "no grant", enabled and retention kept,
+    // with the grants that ended here: the local revoke among them, so unchanged settings cannot bring it back.
+    const text = await m.nodeFile(layout.DESIRED_STATE_FILE);
+    const cleared: DesiredRecord = {
+      enabled: true,
+      retentionDays: 30,
+      grant: null,
+      endedGrants: [
+        { grantId: 'g-old', endedAt: at(-9.5 * DAY), reason: 'revoked' },
+        { grantId: 'g-now', endedAt: new Date(revoked.at), reason: 'revoked-locally', by: revoked.by.replace(/ \(local\)$/, '') },
+      ],
+    };
+    expect(text).toBe(serializeDesiredRecord(cleared));
+    expect(parseDesiredRecord(text)).toEqual({ record: cleared });
+
     expect(Object.keys(revoked)).toEqual(['at', 'change', 'by', 'level', 'grantId', 'expiresAt', 'supportRequestId', 'termsVersion']);
     expect(revoked).toMatchObject({ change: 'revoked', level: 'None', grantId: 'g-now', expiresAt: formatUtc(ACTIVE.grant!.expiresAt), supportRequestId: 'SR-2002', termsVersion: '2026.1' });
     expect(revoked.by).toMatch(/^.+\\.+ \(local\)$/);
@@ -332,8 +343,9 @@ describe('Disable-RemoteSupport', () => {
     const m = await machine({ ...ACTIVE, managedFrom: 'ARC-NODE-2' });
     const { errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
     expect(errors).toEqual([]);
-    const text = await m.nodeFile(layout.DESIRED_STATE_FILE);
-    expect(text).toBe(serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null, managedFrom: 'ARC-NODE-2' }));
+    const { record } = parseDesiredRecord(await m.nodeFile(layout.DESIRED_STATE_FILE));
+    expect(record).toMatchObject({ enabled: true, retentionDays: 30, grant: null, managedFrom: 'ARC-NODE-2' });
+    expect(record.endedGrants).toContainEqual(expect.objectContaining({ grantId: 'g-now', reason: 'revoked-locally' }));
   });
 
   it('changes nothing with -WhatIf, nor when it cannot ask for confirmation', async () => {
