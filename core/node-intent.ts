@@ -48,7 +48,12 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   // The grant the change is about: the one in force, else the one that ends, else the history's.
   const about = grant ?? record.grant ?? previous.grant;
   const subject = about
-    ? { grantId: about.grantId, expiresAt: about.expiresAt, supportRequestId: about.supportRequestId, termsVersion: about.consent.termsVersion }
+    ? {
+        grantId: about.grantId,
+        expiresAt: about.expiresAt,
+        supportRequestId: about.supportRequestId,
+        termsVersion: about.consent.termsVersion,
+      }
     : given;
   const change = accessChange(previous.grant, grant, subject?.expiresAt ?? null, hadAccess, now);
   const audit = change
@@ -105,14 +110,26 @@ export interface RemovalInputs {
  */
 export function buildRemovalIntent(inputs: RemovalInputs): NodeIntent {
   const { previous, observed, now } = inputs;
-  const removal: NodeIntent = { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
+  const removal: NodeIntent = {
+    present: false,
+    enabled: false,
+    desiredRecord: '',
+    historyLines: [],
+    events: [],
+    tasks: { reconcile: '', retention: '' },
+  };
   const grant = grantInForce(previous, now);
   const given = accessGivenInHistory(observed.files[HISTORY_FILE] ?? null);
   const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
   if (!hadAccess) return removal;
   const about = grant ?? previous.grant;
   const subject = about
-    ? { grantId: about.grantId, expiresAt: about.expiresAt, supportRequestId: about.supportRequestId, termsVersion: about.consent.termsVersion }
+    ? {
+        grantId: about.grantId,
+        expiresAt: about.expiresAt,
+        supportRequestId: about.supportRequestId,
+        termsVersion: about.consent.termsVersion,
+      }
     : given;
   const expired = !grant && subject?.expiresAt != null && subject.expiresAt.getTime() <= now.getTime();
   const audit = auditOf({
@@ -148,7 +165,13 @@ function auditOf(entry: HistoryEntry): { historyLine: string; event: NodeIntent[
 
 const EVENT_IDS: Record<Exclude<AccessChange, null>, number> = { granted: 1001, changed: 1002, revoked: 1003, expired: 1004 };
 
-function accessChange(previousGrant: Grant | null, grant: Grant | undefined, endingExpiresAt: Date | null, hadAccess: boolean, now: Date): AccessChange {
+function accessChange(
+  previousGrant: Grant | null,
+  grant: Grant | undefined,
+  endingExpiresAt: Date | null,
+  hadAccess: boolean,
+  now: Date,
+): AccessChange {
   if (grant) {
     if (!hadAccess || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';
     return previousGrant.level !== grant.level || previousGrant.expiresAt.getTime() !== grant.expiresAt.getTime() ? 'changed' : null;

@@ -14,8 +14,21 @@ import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
 import { op, type OperationRequest } from '../windows/operations';
 import type { Grant } from './desired-state';
 import {
-  AGENT_FOLDER, AGENT_VERSION_FILE, DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER, OWNER_MODULE_FOLDER,
-  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER,
+  AGENT_FOLDER,
+  AGENT_VERSION_FILE,
+  DATA_FOLDER,
+  DESIRED_STATE_FILE,
+  ENDPOINT_NAME,
+  EVENT_SOURCE,
+  GROUPS,
+  HISTORY_FILE,
+  JEA_MODULE_FOLDER,
+  OWNER_MODULE_FOLDER,
+  RECONCILE_TASK,
+  RETENTION_TASK,
+  SESSION_CONFIGURATION_FILE,
+  TASK_FOLDER,
+  TRANSCRIPT_FOLDER,
 } from './node-layout';
 
 export interface GroupView {
@@ -89,20 +102,33 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
     op('getPath', { path: JEA_MODULE_FOLDER }),
     op('getPath', { path: AGENT_FOLDER }),
     op('getPath', { path: OWNER_MODULE_FOLDER }),
-    ...[DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].map((path) => op('readFile', { path })),
+    ...[DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].map((path) =>
+      op('readFile', { path }),
+    ),
   ];
 }
 
 /** The fields readObservation reads, over all the results it reads (each result has some of them). */
-type ObservedFields = Partial<{ exists: boolean; members: string[]; enabled: boolean | null; sessions: unknown[]; names: string[]; content: string | null }>;
+type ObservedFields = Partial<{
+  exists: boolean;
+  members: string[];
+  enabled: boolean | null;
+  sessions: unknown[];
+  names: string[];
+  content: string | null;
+}>;
 
 /** Reads the outcomes of observeOperations(jeaFiles); a failed read counts as absent (fail closed). */
 export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }>, jeaFiles: string[]): ObservedNode {
   // Index 0 is the probe, read by the caller; the rest follow observeOperations' order.
-  const value = (index: number): ObservedFields | undefined => (outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined);
+  const value = (index: number): ObservedFields | undefined =>
+    outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined;
   const group = (index: number): GroupView => ({ exists: value(index)?.exists === true, members: value(index)?.members ?? [] });
   const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index)?.enabled !== false : undefined);
-  const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
+  const known: Record<string, boolean | undefined> = {
+    [RECONCILE_TASK.toLowerCase()]: enabledOf(6),
+    [RETENTION_TASK.toLowerCase()]: enabledOf(7),
+  };
   const files: Record<string, string | null> = {};
   [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
@@ -139,28 +165,54 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   const sameFile = (path: string, content: string) => observed.files[path] === content;
 
   for (const folder of [DATA_FOLDER, TRANSCRIPT_FOLDER]) {
-    if (!observed.folders[folder]) add(`create ${folder} for SYSTEM and Administrators only`, op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+    if (!observed.folders[folder])
+      add(
+        `create ${folder} for SYSTEM and Administrators only`,
+        op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+      );
   }
-  if (!sameFile(DESIRED_STATE_FILE, intent.desiredRecord)) add('record the desired access', op('writeFile', { path: DESIRED_STATE_FILE, content: intent.desiredRecord, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+  if (!sameFile(DESIRED_STATE_FILE, intent.desiredRecord))
+    add(
+      'record the desired access',
+      op('writeFile', { path: DESIRED_STATE_FILE, content: intent.desiredRecord, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+    );
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
-    if (!observed.groups[key].exists) add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
+    if (!observed.groups[key].exists)
+      add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
   }
   const grant = intent.enabled ? intent.grant : undefined;
   // Taking access away comes first; giving it comes last, once its expiry task exists.
   if (!grant) steps.push(...accessSteps(grant, observed));
   if (intent.historyLines.length > 0) {
     const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
-    add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+    add(
+      'append the access change to the history',
+      op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+    );
   }
   for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
 
   // JEA: the module and the endpoint (registered again only when its file changes: that restarts WinRM).
   if (intent.jea) {
-    if (!observed.folders[JEA_MODULE_FOLDER]) add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
-    for (const file of intent.jea.files) if (!sameFile(file.path, file.content)) add(`write ${file.path}`, op('writeFile', { path: file.path, content: file.content }));
+    if (!observed.folders[JEA_MODULE_FOLDER])
+      add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
+    for (const file of intent.jea.files)
+      if (!sameFile(file.path, file.content)) add(`write ${file.path}`, op('writeFile', { path: file.path, content: file.content }));
     const endpointChanged = !sameFile(SESSION_CONFIGURATION_FILE, intent.jea.sessionConfiguration);
-    if (endpointChanged) add('write the JEA session configuration', op('writeFile', { path: SESSION_CONFIGURATION_FILE, content: intent.jea.sessionConfiguration, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
-    if (endpointChanged || !observed.endpointRegistered) add(`register the JEA endpoint ${ENDPOINT_NAME}`, op('registerSessionConfiguration', { name: ENDPOINT_NAME, path: SESSION_CONFIGURATION_FILE }));
+    if (endpointChanged)
+      add(
+        'write the JEA session configuration',
+        op('writeFile', {
+          path: SESSION_CONFIGURATION_FILE,
+          content: intent.jea.sessionConfiguration,
+          sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
+        }),
+      );
+    if (endpointChanged || !observed.endpointRegistered)
+      add(
+        `register the JEA endpoint ${ENDPOINT_NAME}`,
+        op('registerSessionConfiguration', { name: ENDPOINT_NAME, path: SESSION_CONFIGURATION_FILE }),
+      );
   }
 
   // The agent the tasks run, from its stable folder; the version file last, so a half copy is redone.
@@ -171,7 +223,10 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   }
 
   // Tasks: the expiry task exists before anyone is given access.
-  const wanted = new Map<string, string>([[RECONCILE_TASK, intent.tasks.reconcile], [RETENTION_TASK, intent.tasks.retention]]);
+  const wanted = new Map<string, string>([
+    [RECONCILE_TASK, intent.tasks.reconcile],
+    [RETENTION_TASK, intent.tasks.retention],
+  ]);
   if (grant && intent.tasks.expire) wanted.set(intent.tasks.expire.name, intent.tasks.expire.xml);
   const present = new Map(observed.tasks.map((task) => [task.name.toLowerCase(), task]));
   for (const [name, xml] of wanted) {
@@ -179,7 +234,8 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     const replace = intent.tasks.expire?.name === name && intent.tasks.expire.replace;
     if (!task || replace) add(`${task ? 're-register' : 'register'} task ${name}`, op('registerTask', { folder: TASK_FOLDER, name, xml }));
     const enabled = intent.enabled;
-    if ((task && task.enabled !== enabled) || (!task && !enabled)) add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
+    if ((task && task.enabled !== enabled) || (!task && !enabled))
+      add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
   }
 
   if (grant) steps.push(...accessSteps(grant, observed));
@@ -203,16 +259,21 @@ function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
   const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
   for (const key of ['diagnostics', 'repair'] as const) {
-    if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }));
+    if (observed.groups[key].exists && observed.groups[key].members.length > 0)
+      add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }));
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
   for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
   if (intent.historyLines.length > 0 && observed.folders[DATA_FOLDER]) {
     const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
-    add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+    add(
+      'append the access change to the history',
+      op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+    );
   }
   for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
-  if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }));
+  if (observed.endpointRegistered)
+    add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }));
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
     if (observed.groups[key].exists) add(`remove group ${GROUPS[key]}`, op('removeLocalGroup', { name: GROUPS[key] }));
   }
@@ -231,14 +292,22 @@ function accessSteps(grant: Grant | undefined, observed: ObservedNode): Step[] {
   for (const key of ['diagnostics', 'repair'] as const) {
     const members = key === target ? engineers : [];
     if (!sameMembers(observed.groups[key].members, members) || !observed.groups[key].exists) {
-      steps.push({ description: `${members.length ? 'give' : 'remove'} ${key} access`, operation: op('setLocalGroupMembers', { name: GROUPS[key], members }) });
+      steps.push({
+        description: `${members.length ? 'give' : 'remove'} ${key} access`,
+        operation: op('setLocalGroupMembers', { name: GROUPS[key], members }),
+      });
     }
   }
-  if (!grant && observed.openSessions > 0) steps.push({ description: 'end open support sessions', operation: op('endSessions', { configurationName: ENDPOINT_NAME }) });
+  if (!grant && observed.openSessions > 0)
+    steps.push({ description: 'end open support sessions', operation: op('endSessions', { configurationName: ENDPOINT_NAME }) });
   return steps;
 }
 
 function sameMembers(a: string[], b: string[]): boolean {
-  const norm = (list: string[]) => list.map((name) => name.toLowerCase()).sort().join('\n');
+  const norm = (list: string[]) =>
+    list
+      .map((name) => name.toLowerCase())
+      .sort()
+      .join('\n');
   return norm(a) === norm(b);
 }

@@ -73,11 +73,20 @@ export function nodeSubstatus(run: NodeRun, context: NodeReportContext): ErrorDe
     );
   switch (run.kind) {
     case 'down':
-      return notReached('the node is down (cluster state Down)', `when it is up, run the command again, or deploy the extension on ${name}.`);
+      return notReached(
+        'the node is down (cluster state Down)',
+        `when it is up, run the command again, or deploy the extension on ${name}.`,
+      );
     case 'not-reached':
       return run.code === 'AccessDenied'
-        ? notReached(`${name} refused the connection from ${from} (${describeUnreached(name, run.code, run.detail)})`, `pushing to a peer as SYSTEM is often denied: deploy the extension on ${name}.`)
-        : notReached(`${name} did not answer (${describeUnreached(name, run.code, run.detail)})`, `check that WinRM answers on ${name} and run the command again, or deploy the extension on ${name}.`);
+        ? notReached(
+            `${name} refused the connection from ${from} (${describeUnreached(name, run.code, run.detail)})`,
+            `pushing to a peer as SYSTEM is often denied: deploy the extension on ${name}.`,
+          )
+        : notReached(
+            `${name} did not answer (${describeUnreached(name, run.code, run.detail)})`,
+            `check that WinRM answers on ${name} and run the command again, or deploy the extension on ${name}.`,
+          );
     case 'batch-failed':
       return line('error', `${run.message}. Run the command again.`);
     case 'leave':
@@ -92,18 +101,35 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
   const peer = who.kind === 'peer' ? who : undefined;
   if (run.failure) {
     const again = peer ? 'Run the command again' : 'Run enable again';
-    return nodeLine(name, 'error', `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.`);
+    return nodeLine(
+      name,
+      'error',
+      `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.`,
+    );
   }
   const changes = run.steps.length === 0 ? 'no change needed' : `${run.steps.length} change(s) applied`;
-  if (run.record === null) return nodeLine(name, 'success', `everything of the extension removed${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.`);
+  if (run.record === null)
+    return nodeLine(
+      name,
+      'success',
+      `everything of the extension removed${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.`,
+    );
   const grant = grantInForce(run.record, now);
   const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
   if (run.refused) {
     const { grantId, endedAt } = run.refused;
-    return nodeLine(name, 'warning', `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.`);
+    return nodeLine(
+      name,
+      'warning',
+      `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.`,
+    );
   }
   if (grant && run.observed.groups.engineers.members.length === 0) {
-    return nodeLine(name, 'warning', `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.`);
+    return nodeLine(
+      name,
+      'warning',
+      `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.`,
+    );
   }
   return nodeLine(name, 'success', `${state}; ${changes}.`);
 }

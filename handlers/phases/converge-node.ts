@@ -5,9 +5,25 @@
  * the intent of the node's own record. So a handler run, a Reconcile and an Expire all end in the
  * same place.
  */
-import { decideNode, factsToRead, type FactsToRead, type LeaveDecision, type NodeFacts, type NodeRequest, type NodeRole, type SeenNode } from '../../core/decide-node';
+import {
+  decideNode,
+  factsToRead,
+  type FactsToRead,
+  type LeaveDecision,
+  type NodeFacts,
+  type NodeRequest,
+  type NodeRole,
+  type SeenNode,
+} from '../../core/decide-node';
 import type { JeaDefinition } from '../../core/node-intent';
-import { observeOperations, planNode, readObservation, type AgentInstallation, type NodeIntent, type ObservedNode } from '../../core/node-plan';
+import {
+  observeOperations,
+  planNode,
+  readObservation,
+  type AgentInstallation,
+  type NodeIntent,
+  type ObservedNode,
+} from '../../core/node-plan';
 import { describeUnreached, type ConvergedNode, type NotReached, type Unreached } from '../../core/node-report';
 import { ExitCode, HandlerError } from '../../extension/errors';
 import { refuseEndedGrant } from '../../core/ended-grants';
@@ -27,7 +43,11 @@ export interface NodeTarget {
 export type NodeObservation = ({ kind: 'observed' } & SeenNode) | NotReached;
 
 export async function observeNode(host: WindowsHost, target: NodeTarget, jeaFilePaths: string[]): Promise<NodeObservation> {
-  const outcomes = await host.execute(observeOperations(jeaFilePaths), { phase: `${target.phase}: observe`, node: target.node, stopOnError: false });
+  const outcomes = await host.execute(observeOperations(jeaFilePaths), {
+    phase: `${target.phase}: observe`,
+    node: target.node,
+    stopOnError: false,
+  });
   for (const outcome of outcomes) {
     if (!outcome.ok && (outcome.error.code === 'NodeUnreachable' || outcome.error.code === 'AccessDenied')) {
       return { kind: 'not-reached', code: outcome.error.code, detail: outcome.error.message };
@@ -38,7 +58,12 @@ export async function observeNode(host: WindowsHost, target: NodeTarget, jeaFile
 }
 
 /** Plans the node from what was observed and applies the steps, stopping at the first that fails unless told not to. */
-export async function applyIntent(host: WindowsHost, target: NodeTarget, intent: NodeIntent, observed: ObservedNode): Promise<AppliedSteps> {
+export async function applyIntent(
+  host: WindowsHost,
+  target: NodeTarget,
+  intent: NodeIntent,
+  observed: ObservedNode,
+): Promise<AppliedSteps> {
   const steps = planNode(intent, observed);
   if (steps.length === 0) return { steps, outcomes: [], failure: null };
   const outcomes = await host.execute(
@@ -47,7 +72,11 @@ export async function applyIntent(host: WindowsHost, target: NodeTarget, intent:
   );
   const index = outcomes.findIndex((result) => !result.ok);
   const failed = index >= 0 ? outcomes[index] : undefined;
-  return { steps, outcomes, failure: failed && !failed.ok ? { step: steps[index]!, message: `${failed.error.code}: ${failed.error.message}` } : null };
+  return {
+    steps,
+    outcomes,
+    failure: failed && !failed.ok ? { step: steps[index]!, message: `${failed.error.code}: ${failed.error.message}` } : null,
+  };
 }
 
 export interface AppliedSteps extends Pick<ConvergedNode, 'steps' | 'failure'> {
@@ -68,7 +97,11 @@ export interface HandlerNodeRequest extends NodeRequest, NodeTarget {
  * that is the decision. A node that cannot be reached, or is left alone, is a value to report; a
  * node whose probe cannot be read fails the command.
  */
-export async function convergeNode(binding: NodeAdapters, who: NodeRole, request: HandlerNodeRequest): Promise<NotReached | LeaveDecision | ConvergedNode> {
+export async function convergeNode(
+  binding: NodeAdapters,
+  who: NodeRole,
+  request: HandlerNodeRequest,
+): Promise<NotReached | LeaveDecision | ConvergedNode> {
   const seen = await observeNode(binding.host, request, request.jeaFilePaths);
   if (seen.kind === 'not-reached') return seen;
   const decision = decideNode(seen, who, request, await readFacts(binding, factsToRead(seen, who, request), request));

@@ -13,11 +13,18 @@ const grant: Grant = {
   supportRequestId: 'TKT-1',
   consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
 };
-const jea = { files: [{ path: 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea\\ArcRemoteSupportJea.psd1', content: '@{}' }], sessionConfiguration: "@{ SchemaVersion = '2.0.0.0' }" };
+const jea = {
+  files: [{ path: 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea\\ArcRemoteSupportJea.psd1', content: '@{}' }],
+  sessionConfiguration: "@{ SchemaVersion = '2.0.0.0' }",
+};
 
 function freshNode(engineers: string[] = ['CONTOSO\\eng1']): ObservedNode {
   return {
-    groups: { engineers: { exists: true, members: engineers }, diagnostics: { exists: false, members: [] }, repair: { exists: false, members: [] } },
+    groups: {
+      engineers: { exists: true, members: engineers },
+      diagnostics: { exists: false, members: [] },
+      repair: { exists: false, members: [] },
+    },
     endpointRegistered: false,
     openSessions: 0,
     tasks: [],
@@ -37,9 +44,22 @@ function after(observed: ObservedNode, record: DesiredRecord, active: Grant | un
     },
     endpointRegistered: true,
     openSessions: 0,
-    tasks: [{ name: 'Reconcile', enabled: record.enabled }, { name: 'Retention', enabled: record.enabled }, ...(active ? [{ name: expireTaskName(active.grantId), enabled: true }] : [])],
-    files: { [DESIRED_STATE_FILE]: serializeDesiredRecord(record), [SESSION_CONFIGURATION_FILE]: jea.sessionConfiguration, [jea.files[0]!.path]: '@{}', [HISTORY_FILE]: 'x\n' },
-    folders: { 'C:\\ProgramData\\ArcRemoteSupport': true, 'C:\\ProgramData\\ArcRemoteSupport\\Transcripts': true, 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea': true },
+    tasks: [
+      { name: 'Reconcile', enabled: record.enabled },
+      { name: 'Retention', enabled: record.enabled },
+      ...(active ? [{ name: expireTaskName(active.grantId), enabled: true }] : []),
+    ],
+    files: {
+      [DESIRED_STATE_FILE]: serializeDesiredRecord(record),
+      [SESSION_CONFIGURATION_FILE]: jea.sessionConfiguration,
+      [jea.files[0]!.path]: '@{}',
+      [HISTORY_FILE]: 'x\n',
+    },
+    folders: {
+      'C:\\ProgramData\\ArcRemoteSupport': true,
+      'C:\\ProgramData\\ArcRemoteSupport\\Transcripts': true,
+      'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea': true,
+    },
   };
 }
 
@@ -69,8 +89,17 @@ describe('plan', () => {
     const node = after(freshNode(), granted, grant);
     const repair: DesiredRecord = { ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } };
     const steps = planNode(intent(repair, node, granted), node);
-    expect(names(steps)).toEqual(['record the desired access', 'append the access change to the history', 'log event 1002', 'remove diagnostics access', 'give repair access']);
-    expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({ name: GROUPS.repair, members: ['CONTOSO\\eng1'] });
+    expect(names(steps)).toEqual([
+      'record the desired access',
+      'append the access change to the history',
+      'log event 1002',
+      'remove diagnostics access',
+      'give repair access',
+    ]);
+    expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({
+      name: GROUPS.repair,
+      members: ['CONTOSO\\eng1'],
+    });
   });
 
   it('revokes by removing membership and ending sessions before the audit write, then deleting the expiry task', () => {
@@ -89,7 +118,13 @@ describe('plan', () => {
   it('writes the revoke to the history after a crash that came between removing access and the audit write', () => {
     // The record already says no grant and the groups are empty: only the history still says access was given.
     const revoked: DesiredRecord = { ...granted, grant: null };
-    const grantedLine = JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const grantedLine = JSON.stringify({
+      at: '2026-11-24T19:59:00Z',
+      change: 'granted',
+      by: 'owner@contoso.example',
+      level: 'Diagnostics',
+      grantId: grant.grantId,
+    });
     const crashed = after(freshNode(), revoked, undefined);
     crashed.files[HISTORY_FILE] = `${grantedLine}\n`;
     const steps = planNode(intent(revoked, crashed), crashed);
@@ -103,7 +138,8 @@ describe('plan', () => {
 
   it('does not repeat a grant in the history while nobody is in the engineers group', () => {
     const empty = after(freshNode([]), granted, grant);
-    empty.files[HISTORY_FILE] = `${JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId })}\n`;
+    empty.files[HISTORY_FILE] =
+      `${JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId })}\n`;
     expect(planNode(intent(granted, empty), empty)).toEqual([]);
   });
 
@@ -112,14 +148,26 @@ describe('plan', () => {
     const steps = planNode(intent(granted, node, granted, new Date('2026-11-25T04:00:00Z')), node);
     expect(names(steps)).toContain('remove diagnostics access');
     const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
-    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({ change: 'expired', by: 'expiry', level: 'None', grantId: grant.grantId });
+    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({
+      change: 'expired',
+      by: 'expiry',
+      level: 'None',
+      grantId: grant.grantId,
+    });
   });
 
   it('disables: access off and the tasks disabled, the installation kept', () => {
     const node = after(freshNode(), granted, grant);
     const disabled: DesiredRecord = { ...granted, enabled: false };
     const steps = names(planNode(intent(disabled, node, granted), node));
-    expect(steps).toEqual(expect.arrayContaining(['disable task Reconcile', 'disable task Retention', 'remove diagnostics access', `delete task ${expireTaskName(grant.grantId)}`]));
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        'disable task Reconcile',
+        'disable task Retention',
+        'remove diagnostics access',
+        `delete task ${expireTaskName(grant.grantId)}`,
+      ]),
+    );
     expect(steps.join()).not.toMatch(/remove group|unregister|remove the/);
   });
 
@@ -146,23 +194,44 @@ describe('plan', () => {
 
 describe('uninstall ends access with its audit', () => {
   const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
-  const removal = (observed: ObservedNode, previous: DesiredRecord = granted, now = NOW) => buildRemovalIntent({ previous, observed, now, changedBy: 'uninstall' });
+  const removal = (observed: ObservedNode, previous: DesiredRecord = granted, now = NOW) =>
+    buildRemovalIntent({ previous, observed, now, changedBy: 'uninstall' });
 
   it('removes access first, then writes the event and the history line, then every trace, the record last', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
     const steps = planNode(removal(node), node);
-    expect(names(steps).slice(0, 5)).toEqual(['remove diagnostics access', 'end open support sessions', 'log event 1003', 'append the access change to the history', 'delete task Reconcile']);
+    expect(names(steps).slice(0, 5)).toEqual([
+      'remove diagnostics access',
+      'end open support sessions',
+      'log event 1003',
+      'append the access change to the history',
+      'delete task Reconcile',
+    ]);
     expect(names(steps).pop()).toBe('remove the data folder');
     const event = steps.find((step) => step.description === 'log event 1003')!.operation as { message: string; level: string };
-    expect(event).toMatchObject({ level: 'Warning', message: `Remote support access revoked: level None, grant ${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.` });
+    expect(event).toMatchObject({
+      level: 'Warning',
+      message: `Remote support access revoked: level None, grant ${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.`,
+    });
     const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
     expect(history.content.startsWith('x\n')).toBe(true);
-    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', by: 'uninstall', level: 'None', grantId: grant.grantId });
+    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({
+      change: 'revoked',
+      by: 'uninstall',
+      level: 'None',
+      grantId: grant.grantId,
+    });
   });
 
   it('still records the revoke when a killed run removed access but wrote no audit yet', () => {
     // The history's last word gave access: the grant's own line, written when it was applied.
-    const applied = JSON.stringify({ at: '2026-11-24T20:00:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const applied = JSON.stringify({
+      at: '2026-11-24T20:00:00Z',
+      change: 'granted',
+      by: 'owner@contoso.example',
+      level: 'Diagnostics',
+      grantId: grant.grantId,
+    });
     const removed = after(freshNode(), granted, undefined);
     const node = { ...removed, files: { ...removed.files, [HISTORY_FILE]: `x\n${applied}\n` } };
     expect(removal(node).events.map((event) => event.eventId)).toEqual([1003]);
@@ -187,14 +256,26 @@ describe('uninstall ends access with its audit', () => {
 
 describe('audit text', () => {
   it('escapes separators, controls and bidirectional characters of a record read from disk in the history line and the event', () => {
-    const hostile: Grant = { ...grant, supportRequestId: 'TKT-1\u2028forged line', consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' } };
+    const hostile: Grant = {
+      ...grant,
+      supportRequestId: 'TKT-1\u2028forged line',
+      consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' },
+    };
     const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: hostile };
-    const built = buildNodeIntent({ record, previous: { ...record, grant: null }, observed: freshNode(), now: NOW, changedBy: 'Eve\u0000\u2066admin' });
+    const built = buildNodeIntent({
+      record,
+      previous: { ...record, grant: null },
+      observed: freshNode(),
+      now: NOW,
+      changedBy: 'Eve\u0000\u2066admin',
+    });
     // eslint-disable-next-line no-control-regex -- the very characters the audit trail must not hold raw
     const raw = /[\u0000-\u001f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     expect(built.historyLines[0]).not.toMatch(raw);
     expect(built.events[0]!.message).not.toMatch(raw);
-    expect(built.events[0]!.message).toContain('support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.');
+    expect(built.events[0]!.message).toContain(
+      'support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.',
+    );
     // The history line stays JSON and reads back as what was recorded.
     expect(JSON.parse(built.historyLines[0]!)).toMatchObject({ supportRequestId: 'TKT-1\u2028forged line', by: 'Eve\u0000\u2066admin' });
   });
