@@ -34,6 +34,7 @@ export class ProxyTunnelAgent extends https.Agent {
     }
 
     let settled = false;
+    // eslint-disable-next-line prefer-const -- settle() may run (and clear it) before the timeout is armed below
     let timer: NodeJS.Timeout | undefined;
     const settle = (error: Error | null, stream?: Duplex): void => {
       clearTimeout(timer);
