@@ -4,6 +4,10 @@
  * does the same at a grant's expiry (its task is then no longer wanted and is deleted),
  * `retention` deletes transcripts and history older than the retention period, and `status`
  * prints the access in force. The same plan and apply code as the handlers.
+ *
+ * Exit codes: 0 done; 1 failed (access may not be as recorded: the output says where it stopped);
+ * 2 bad command line; 3 done, but an audit record (history line or event) could not be written:
+ * it waits in the node's pending audit file for the next run, and the output says what and why.
  */
 import { parseDesiredRecord } from '../core/desired-record';
 import { formatUtc } from '../core/desired-state';
@@ -13,11 +17,15 @@ import { describeRetention, planRetention, type RetentionInputs } from '../core/
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
 import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
+import { auditIncomplete, describeAuditReport } from '../core/pending-audit';
 
 export interface AgentResult {
   exitCode: number;
   output: string;
 }
+
+/** Converged, but an audit record waits to be written (Task Scheduler shows it as the last run result). */
+export const AUDIT_NOT_RECORDED_EXIT = 3;
 
 export const AGENT_USAGE = 'usage: agent <reconcile | expire --grant <id> | retention | status>';
 
@@ -47,8 +55,9 @@ async function converge(host: WindowsHost, now: Date, phase: string): Promise<Ag
   const intent = buildNodeIntent({ record, previous: record, observed: seen.observed, now, changedBy: `agent ${phase}` });
   const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
-  if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}` };
-  return { exitCode: 0, output: `${phase}: ${done}${problem ? ` (${problem})` : ''}` };
+  const audit = auditIncomplete(result.audit) ? ` ${describeAuditReport(result.audit)}` : '';
+  if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}${audit ? `.${audit}` : ''}` };
+  return { exitCode: audit ? AUDIT_NOT_RECORDED_EXIT : 0, output: `${phase}: ${done}${problem ? ` (${problem})` : ''}${audit ? `.${audit}` : ''}` };
 }
 
 /** Deletes transcripts and history entries older than the retention period (at most 90 days). */

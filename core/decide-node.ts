@@ -92,7 +92,8 @@ export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest)
 
 export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, facts: NodeFacts): NodeDecision {
   const target = targetOf(seen, who, request);
-  if (target.kind === 'remove') return { kind: 'converge', record: null, intent: removalIntent() };
+  const changedBy = who.kind === 'peer' ? `${request.changedBy} (from ${who.from})` : request.changedBy;
+  if (target.kind === 'remove') return { kind: 'converge', record: null, intent: removalIntent({ observed: seen.observed, now: request.now, changedBy }) };
   if (target.kind !== 'record') return target;
   if (target.checkPrerequisites) {
     // A license nobody read is not known to be eligible: the check fails closed.
@@ -104,7 +105,7 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
     previous: target.previous,
     observed: seen.observed,
     now: request.now,
-    changedBy: who.kind === 'peer' ? `${request.changedBy} (from ${who.from})` : request.changedBy,
+    changedBy,
     jea: facts.jea,
     agent: facts.agent,
   });

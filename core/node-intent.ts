@@ -4,10 +4,12 @@
  * task definitions. Pure, like plan.
  */
 import { expireTask, reconcileTask, retentionTask } from './task-definitions';
-import { formatUtc, isExpired, type Grant } from './desired-state';
-import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
-import { expireTaskName } from './node-layout';
+import { isExpired, type Grant } from './desired-state';
+import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from './desired-record';
+import { auditRecord, lastRecordedChange, type AccessChangeEntry, type AccessChangeKind } from './audit-record';
+import { DESIRED_STATE_FILE, HISTORY_FILE, PENDING_AUDIT_FILE, expireTaskName } from './node-layout';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
+import { parsePendingAudit } from './pending-audit';
 
 export interface JeaDefinition {
   files: ManagedFile[];
@@ -27,7 +29,7 @@ export interface IntentInputs {
   agent?: AgentInstallation;
 }
 
-export type AccessChange = 'granted' | 'changed' | 'revoked' | 'expired' | null;
+export type AccessChange = AccessChangeKind | null;
 
 /** The grant in force: enabled, and not yet expired. */
 export function grantInForce(record: DesiredRecord, now: Date): Grant | undefined {
@@ -37,36 +39,15 @@ export function grantInForce(record: DesiredRecord, now: Date): Grant | undefine
 export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   const { record, previous, observed, now, jea } = inputs;
   const grant = grantInForce(record, now);
-  const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0;
-  const change = accessChange(previous.grant, grant, record, hadAccess, now);
-  const historyLines: string[] = [];
-  const events: NodeIntent['events'] = [];
-  if (change) {
-    const subject = grant ?? record.grant ?? previous.grant;
-    const entry = {
-      at: formatUtc(now),
-      change,
-      by: change === 'expired' ? 'expiry' : inputs.changedBy,
-      level: grant?.level ?? 'None',
-      grantId: subject?.grantId ?? null,
-      expiresAt: subject ? formatUtc(subject.expiresAt) : null,
-      supportRequestId: subject?.supportRequestId ?? null,
-      termsVersion: subject?.consent.termsVersion ?? null,
-    };
-    historyLines.push(JSON.stringify(entry));
-    events.push({
-      eventId: EVENT_IDS[change],
-      level: change === 'granted' || change === 'changed' ? 'Information' : 'Warning',
-      message: `Remote support access ${change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${entry.expiresAt ?? 'n/a'}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
-    });
-  }
+  const change = accessChange(previous.grant, grant, record, observed, now);
+  const subject = grant ?? record.grant ?? previous.grant ?? undefined;
+  const audit = change ? [auditRecord(entryOf(change, subject, grant, change === 'expired' ? 'expiry' : inputs.changedBy, now), true)] : [];
   return {
     present: true,
     enabled: record.enabled,
     grant,
     desiredRecord: serializeDesiredRecord(record),
-    historyLines,
-    events,
+    audit,
     jea: jea && { files: jea.files, sessionConfiguration: jea.sessionConfiguration },
     agent: inputs.agent,
     tasks: {
@@ -84,18 +65,50 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   };
 }
 
-/** The intent that removes everything of the extension from a node. */
-export function removalIntent(): NodeIntent {
-  return { present: false, enabled: false, desiredRecord: '', historyLines: [], events: [], tasks: { reconcile: '', retention: '' } };
+/**
+ * The intent that removes everything of the extension from a node. Taking access away is audited
+ * like any revoke (the grant the node's record names), by its event only: the history goes with
+ * the data folder, and the Windows event log is the record that stays.
+ */
+export function removalIntent(inputs: { observed: ObservedNode; now: Date; changedBy: string }): NodeIntent {
+  const { record } = parseDesiredRecord(inputs.observed.files[DESIRED_STATE_FILE] ?? null);
+  const change = accessChange(null, undefined, record, inputs.observed, inputs.now);
+  const audit = change ? [auditRecord(entryOf(change, record.grant ?? undefined, undefined, inputs.changedBy, inputs.now), false)] : [];
+  return { present: false, enabled: false, desiredRecord: '', audit, tasks: { reconcile: '', retention: '' } };
 }
 
-const EVENT_IDS: Record<Exclude<AccessChange, null>, number> = { granted: 1001, changed: 1002, revoked: 1003, expired: 1004 };
+/** The entry of a change: about `subject` (the grant given, ended or changed), at the level now in force. */
+function entryOf(change: AccessChangeKind, subject: Grant | undefined, grant: Grant | undefined, by: string, now: Date): AccessChangeEntry {
+  return {
+    at: now,
+    change,
+    by,
+    level: grant?.level ?? 'None',
+    grantId: subject?.grantId ?? null,
+    expiresAt: subject?.expiresAt ?? null,
+    supportRequestId: subject?.supportRequestId ?? null,
+    termsVersion: subject?.consent.termsVersion ?? null,
+  };
+}
 
-function accessChange(previousGrant: Grant | null, grant: Grant | undefined, record: DesiredRecord, hadAccess: boolean, now: Date): AccessChange {
+/**
+ * Whether access was held: someone is in a level group. Where no grant is in force, also an open
+ * session, or an audit trail whose last word gave access: a run that took access away and could
+ * not write (or did not get to write) its record, leaves that for the next run to find.
+ */
+function accessChange(previousGrant: Grant | null, grant: Grant | undefined, record: DesiredRecord, observed: ObservedNode, now: Date): AccessChange {
+  const holding = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0;
   if (grant) {
-    if (!hadAccess || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';
+    if (!holding || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';
     return previousGrant.level !== grant.level || previousGrant.expiresAt.getTime() !== grant.expiresAt.getTime() ? 'changed' : null;
   }
-  if (!hadAccess) return null;
+  if (!holding && observed.openSessions === 0 && !lastWordGaveAccess(observed)) return null;
   return record.grant && isExpired(record.grant, now) ? 'expired' : 'revoked';
+}
+
+/** The last change of the history, or of the lines still waiting to be written after it. */
+function lastWordGaveAccess(observed: ObservedNode): boolean {
+  const waiting = parsePendingAudit(observed.files[PENDING_AUDIT_FILE] ?? null).records.map((record) => record.historyLine);
+  const last = lastRecordedChange([observed.files[HISTORY_FILE] ?? null, ...waiting]);
+  return last?.change === 'granted' || last?.change === 'changed';
 }

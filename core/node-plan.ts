@@ -4,16 +4,22 @@
  * matches gives none, so applying twice (or again after a crash) converges.
  *
  * Order matters for crash safety: the desired-state record is written first (the Reconcile task
- * converges to it if the handler dies), an expiry task exists before anyone is given access, and on
- * revoke access is removed before anything else is cleaned up.
+ * converges to it if the handler dies), and an expiry task exists before anyone is given access.
+ * Order and kind matter for security: taking access away (emptying a level group, ending the open
+ * sessions, unregistering the endpoint) comes before the audit write and before anything else is
+ * cleaned up, and each step says its kind, so that applying (core/apply-order.ts) never lets an
+ * audit write, or any other step, keep access on.
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
 import { op, type OperationRequest } from '../windows/operations';
+import type { AuditRecord } from './audit-record';
+import { auditIdsInHistory } from './audit-record';
 import type { Grant } from './desired-state';
 import {
   AGENT_FOLDER, AGENT_VERSION_FILE, DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER, OWNER_MODULE_FOLDER,
-  RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER, expireTaskName,
+  PENDING_AUDIT_FILE, RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER,
 } from './node-layout';
+import { parsePendingAudit, type AuditPart } from './pending-audit';
 
 export interface GroupView {
   exists: boolean;
@@ -28,6 +34,11 @@ export interface ObservedNode {
   tasks: Array<{ name: string; enabled: boolean }>;
   files: Record<string, string | null>;
   folders: Record<string, boolean>;
+  /**
+   * The ids of our records found in the event log; read only when records wait to be written
+   * again (absent: not read, so no waiting event is written again, lest it be written twice).
+   */
+  loggedAuditIds?: string[];
 }
 
 export interface ManagedFile {
@@ -45,9 +56,8 @@ export interface NodeIntent {
   grant?: Grant;
   /** The desired-state record the agent on the node converges to. */
   desiredRecord: string;
-  /** History lines to add for access changes this run makes (who, when, level, expiry, ticket, terms). */
-  historyLines: string[];
-  events: Array<{ eventId: number; level: 'Information' | 'Warning'; message: string }>;
+  /** The audit records (history line and event) of the access change this run makes, if any. */
+  audit: AuditRecord[];
   /**
    * JEA module files (role capabilities, manifest) and the session configuration file. Absent for
    * the node agent: it manages access, and leaves the installation to the handler.
@@ -64,10 +74,27 @@ export interface AgentInstallation {
   files: Array<{ source: string; path: string }>;
 }
 
+/**
+ * How applying treats a step (core/apply-order.ts):
+ * - remove-access: takes access away; runs whatever failed before it, and its failure fails the run;
+ * - give-access: puts the engineers in the granted level's group; runs like a change;
+ * - audit: writes the audit records of the access change (the parts and ids it carries), once the
+ *   access steps before it succeeded; its failure stops nothing, and the record waits in
+ *   PENDING_AUDIT_FILE for the next run;
+ * - change: everything else; runs only while every step before it that is not an audit write succeeded.
+ */
+export type StepKind = 'remove-access' | 'give-access' | 'audit' | 'change';
+
 export interface Step {
   description: string;
   operation: OperationRequest;
+  kind: StepKind;
+  /** For an audit step: which part of which records it writes. */
+  audit?: { part: AuditPart; ids: string[] };
 }
+
+/** The files the observe batch reads, in its order. */
+const OBSERVED_FILES = [DESIRED_STATE_FILE, HISTORY_FILE, PENDING_AUDIT_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE];
 
 /** The observe batch (the probe first); readObservation turns its outcomes into an ObservedNode. */
 export function observeOperations(jeaFiles: string[]): OperationRequest[] {
@@ -86,7 +113,7 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
     op('getPath', { path: JEA_MODULE_FOLDER }),
     op('getPath', { path: AGENT_FOLDER }),
     op('getPath', { path: OWNER_MODULE_FOLDER }),
-    ...[DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].map((path) => op('readFile', { path })),
+    ...[...OBSERVED_FILES, ...jeaFiles].map((path) => op('readFile', { path })),
   ];
 }
 
@@ -98,7 +125,7 @@ export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }
   const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index).enabled !== false : undefined);
   const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
   const files: Record<string, string | null> = {};
-  [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].forEach((path, offset) => {
+  [...OBSERVED_FILES, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
     files[path] = read?.exists ? read.content : null;
   });
@@ -124,28 +151,32 @@ export function accessGroupFor(grant: Grant | undefined): keyof typeof GROUPS | 
 }
 
 export function planNode(intent: NodeIntent, observed: ObservedNode): Step[] {
-  return intent.present ? planPresent(intent, observed) : planRemoval(observed);
+  return intent.present ? planPresent(intent, observed) : planRemoval(intent, observed);
 }
 
 function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
-  const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
+  const add = (description: string, operation: OperationRequest, kind: StepKind = 'change') => steps.push({ description, operation, kind });
   const sameFile = (path: string, content: string) => observed.files[path] === content;
 
   for (const folder of [DATA_FOLDER, TRANSCRIPT_FOLDER]) {
     if (!observed.folders[folder]) add(`create ${folder} for SYSTEM and Administrators only`, op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
   }
   if (!sameFile(DESIRED_STATE_FILE, intent.desiredRecord)) add('record the desired access', op('writeFile', { path: DESIRED_STATE_FILE, content: intent.desiredRecord, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
-  if (intent.historyLines.length > 0) {
-    const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
-    add('append the access change to the history', op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
-  }
-  for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
-
-  // JEA: the module, the groups, the endpoint (registered again only when its file changes: that restarts WinRM).
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
     if (!observed.groups[key].exists) add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
   }
+
+  // Access: first taken away where it must end (a group read that failed counts as one to empty).
+  const grant = intent.enabled ? intent.grant : undefined;
+  const target = accessGroupFor(grant);
+  for (const key of ['diagnostics', 'repair'] as const) {
+    const group = observed.groups[key];
+    if (key !== target && (group.members.length > 0 || !group.exists)) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
+  }
+  if (!grant && observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
+
+  // JEA: the module and the endpoint (registered again only when its file changes: that restarts WinRM).
   if (intent.jea) {
     if (!observed.folders[JEA_MODULE_FOLDER]) add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
     for (const file of intent.jea.files) if (!sameFile(file.path, file.content)) add(`write ${file.path}`, op('writeFile', { path: file.path, content: file.content }));
@@ -163,7 +194,6 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
 
   // Tasks: the expiry task exists before anyone is given access.
   const wanted = new Map<string, string>([[RECONCILE_TASK, intent.tasks.reconcile], [RETENTION_TASK, intent.tasks.retention]]);
-  const grant = intent.enabled ? intent.grant : undefined;
   if (grant && intent.tasks.expire) wanted.set(intent.tasks.expire.name, intent.tasks.expire.xml);
   const present = new Map(observed.tasks.map((task) => [task.name.toLowerCase(), task]));
   for (const [name, xml] of wanted) {
@@ -174,16 +204,16 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     if ((task && task.enabled !== enabled) || (!task && !enabled)) add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
   }
 
-  // Access: exactly the engineers in the granted level's group, nobody in the other.
-  const target = accessGroupFor(grant);
-  const engineers = observed.groups.engineers.members;
-  for (const key of ['diagnostics', 'repair'] as const) {
-    const members = key === target ? engineers : [];
-    if (!sameMembers(observed.groups[key].members, members) || !observed.groups[key].exists) {
-      add(`${members.length ? 'give' : 'remove'} ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members }));
+  // Access given last: exactly the engineers in the granted level's group.
+  if (target) {
+    const engineers = observed.groups.engineers.members;
+    if (!sameMembers(observed.groups[target].members, engineers) || !observed.groups[target].exists) {
+      add(`${engineers.length ? 'give' : 'remove'} ${target} access`, op('setLocalGroupMembers', { name: GROUPS[target], members: engineers }), engineers.length ? 'give-access' : 'remove-access');
     }
   }
-  if (!grant && observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
+
+  // The audit of it, once access is as it must be; records that wait from earlier runs first.
+  steps.push(...auditSteps(intent, observed));
 
   // Expiry tasks of grants no longer in force.
   const wantedNames = new Set([...wanted.keys()].map((name) => name.toLowerCase()));
@@ -195,16 +225,17 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   return steps;
 }
 
-/** Uninstall: access off first, then every trace, in an order a re-run can finish. */
-function planRemoval(observed: ObservedNode): Step[] {
+/** Uninstall: access off first, then its audit (the event: the history goes), then every trace, in an order a re-run can finish. */
+function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
-  const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
+  const add = (description: string, operation: OperationRequest, kind: StepKind = 'change') => steps.push({ description, operation, kind });
   for (const key of ['diagnostics', 'repair'] as const) {
-    if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }));
+    if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
   }
-  if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
+  if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
+  steps.push(...auditSteps(intent, observed));
   for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
-  if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }));
+  if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
     if (observed.groups[key].exists) add(`remove group ${GROUPS[key]}`, op('removeLocalGroup', { name: GROUPS[key] }));
   }
@@ -212,6 +243,42 @@ function planRemoval(observed: ObservedNode): Step[] {
   if (observed.folders[OWNER_MODULE_FOLDER]) add("remove the owner's module", op('removePath', { path: OWNER_MODULE_FOLDER }));
   if (observed.folders[AGENT_FOLDER]) add('remove the agent', op('removePath', { path: AGENT_FOLDER }));
   if (observed.folders[DATA_FOLDER]) add('remove the data folder', op('removePath', { path: DATA_FOLDER }));
+  return steps;
+}
+
+/**
+ * The audit writes: the history (its lines still waiting, then this run's; none when everything
+ * of ours is removed), then the events (still waiting, then this run's). A waiting part already
+ * written (its id found in the history, or in the event log) is not written again; a waiting event
+ * is written again only when the event log could be read to tell.
+ */
+function auditSteps(intent: NodeIntent, observed: ObservedNode): Step[] {
+  const steps: Step[] = [];
+  const waiting = parsePendingAudit(observed.files[PENDING_AUDIT_FILE] ?? null).records;
+  const history = observed.files[HISTORY_FILE] ?? '';
+  const inHistory = auditIdsInHistory(history);
+  if (intent.present) {
+    const lines = [
+      ...waiting.filter((record) => record.historyLine !== null && !inHistory.has(record.id)).map((record) => ({ id: record.id, line: record.historyLine! })),
+      ...intent.audit.filter((record) => record.historyLine !== null).map((record) => ({ id: record.id, line: record.historyLine! })),
+    ];
+    if (lines.length > 0) {
+      steps.push({
+        description: lines.length === 1 ? 'append the access change to the history' : `append ${lines.length} access changes to the history`,
+        operation: op('writeFile', { path: HISTORY_FILE, content: history + lines.map(({ line }) => `${line}\n`).join(''), sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+        kind: 'audit',
+        audit: { part: 'history', ids: lines.map(({ id }) => id) },
+      });
+    }
+  }
+  const logged = observed.loggedAuditIds ? new Set(observed.loggedAuditIds) : null;
+  const events = [
+    ...waiting.filter((record) => record.event !== null && logged !== null && !logged.has(record.id)).map((record) => ({ id: record.id, event: record.event! })),
+    ...intent.audit.map((record) => ({ id: record.id, event: record.event })),
+  ];
+  for (const { id, event } of events) {
+    steps.push({ description: `log event ${event.eventId}`, operation: op('writeEvent', { source: EVENT_SOURCE, ...event }), kind: 'audit', audit: { part: 'event', ids: [id] } });
+  }
   return steps;
 }
 

@@ -11,6 +11,7 @@ import { formatUtc } from './desired-state';
 import { GROUPS } from './node-layout';
 import { grantInForce } from './node-intent';
 import type { ObservedNode, Step } from './node-plan';
+import { auditIncomplete, describeAuditReport, type AuditReport } from './pending-audit';
 import { describeCheck, type CheckResult } from './prerequisites';
 
 /** Why a node could not be worked on: it is down, or it refused the session. */
@@ -30,8 +31,10 @@ export interface ConvergedNode {
   probe: ProbeResult | null;
   observed: ObservedNode;
   steps: Step[];
-  /** The first step that failed, if any (the rest were skipped). */
+  /** The first step that failed, if any, other than an audit write (see core/apply-order.ts). */
   failure: { step: Step; message: string } | null;
+  /** The audit records not written, and where they wait for the next run. */
+  audit: AuditReport;
 }
 
 /** How one node's run ended. */
@@ -84,21 +87,27 @@ export function nodeSubstatus(run: NodeRun, context: NodeReportContext): ErrorDe
   }
 }
 
-/** What was done, and the access the node has now; a covered peer says from where. */
+/** What was done, and the access the node has now; a covered peer says from where; and any audit not recorded. */
 function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext): ErrorDetail {
   const peer = who.kind === 'peer' ? who : undefined;
+  const audit = auditIncomplete(run.audit) ? ` ${describeAuditReport(run.audit)}` : '';
   if (run.failure) {
     const again = peer ? 'Run the command again' : 'Run enable again';
-    return nodeLine(name, 'error', `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.`);
+    return nodeLine(name, 'error', `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.${audit}`);
   }
   const changes = run.steps.length === 0 ? 'no change needed' : `${run.steps.length} change(s) applied`;
-  if (run.record === null) return nodeLine(name, 'success', `everything of the extension removed${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.`);
+  // Access is as it must be; an audit write that failed makes it a warning, never a success.
+  const status = audit ? 'warning' : 'success';
+  if (run.record === null) {
+    const kept = run.audit.keptIn ? ` but ${run.audit.keptIn}` : '';
+    return nodeLine(name, status, `everything of the extension removed${kept}${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.${audit}`);
+  }
   const grant = grantInForce(run.record, now);
   const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
   if (grant && run.observed.groups.engineers.members.length === 0) {
-    return nodeLine(name, 'warning', `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.`);
+    return nodeLine(name, 'warning', `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.${audit}`);
   }
-  return nodeLine(name, 'success', `${state}; ${changes}.`);
+  return nodeLine(name, status, `${state}; ${changes}.${audit}`);
 }
 
 function nodeLine(name: string, status: ErrorDetail['status'], message: string): ErrorDetail {

@@ -13,6 +13,7 @@ import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/local-node';
 import { convergeCluster, type ClusterRequest } from './phases/cluster-peers';
 import { StateStore, storeDesiredState, type RecordedState } from './state-store';
+import { auditIncomplete } from '../core/pending-audit';
 
 export interface LifecycleOptions {
   version: string;
@@ -99,12 +100,12 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const state = await currentState(store, version);
       const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(publicSettings) ? 'cover' : 'release' });
       await store.writeState({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers });
-      const status = cluster.problems ? 'warning' : 'success';
+      const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
-        return { status, message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${peerNote(cluster)}`, substatus: cluster.substatus };
+        return { status, message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
       }
-      return { status, message: `Installed version ${version}.${peerNote(cluster)}`, substatus: cluster.substatus };
+      return { status, message: `Installed version ${version}.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     enable: journaled(async (context, store, at) => {
@@ -147,7 +148,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         : describeAccess(desired, at);
       const pinned = versionMarkerNote(settings.publicSettings, version);
       const warned = revokedOnNode || pinned !== '' || cluster.substatus.some((item) => item.status !== 'success');
-      return { status: warned ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}${pinned}${peerNote(cluster)}`, substatus: cluster.substatus };
+      return { status: warned ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}${pinned}${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     update: journaled(async (context, store, at) => {
@@ -171,7 +172,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       failIfNodeFailed(report, 'Disable');
       const cluster = await withPeers(context, state, report, { ...request, mode: 'keep' });
       await store.writeState({ ...state, enabled: false, coveredPeers: cluster.coveredPeers });
-      return { status: cluster.problems ? 'warning' : 'success', message: `Disabled: access is off; the installation is kept.${peerNote(cluster)}`, substatus: cluster.substatus };
+      const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
+      return { status, message: `Disabled: access is off; the installation is kept.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     uninstall: journaled(async (context, store, at) => {
@@ -179,9 +181,22 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       if (marker.kind === 'ok' && marker.value.fromVersion === version && marker.value.toVersion !== version) {
         return { status: 'success', message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.` };
       }
+      // Read before the node is cleaned: on Windows the node's data folder is this state's folder too.
+      const state = await currentState(store, version);
       const report = await converge(context, { phase: 'uninstall', now: at, target: 'remove', changedBy: 'uninstall', checkPrerequisites: 'never' });
       failIfNodeFailed(report, 'Uninstall');
-      const cluster = await withPeers(context, await currentState(store, version), report, { phase: 'uninstall', now: at, target: (current) => current, changedBy: 'uninstall', checkPrerequisites: 'never', mode: 'release' });
+      const cluster = await withPeers(context, state, report, { phase: 'uninstall', now: at, target: (current) => current, changedBy: 'uninstall', checkPrerequisites: 'never', mode: 'release' });
+      // An audit record of the removal that waits to be written must outlive this run: the state
+      // stays (with the peers to clean), and uninstall fails, so that running it again writes it.
+      const waiting = [...(report.result.audit.keptIn ? [nodeName(report)] : []), ...cluster.auditWaiting];
+      if (waiting.length > 0) {
+        await store.writeState({ ...state, coveredPeers: cluster.coveredPeers });
+        throw new HandlerError(
+          ExitCode.Failure,
+          `Access is off, but the audit record of its removal could not be written on ${waiting.join(', ')} (see each node): it waits in the data folder there. Run uninstall again once the Windows event log works; that run writes it and removes the rest.`,
+          cluster.substatus,
+        );
+      }
       await store.removeEverything();
       if (cluster.problems) {
         return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node).`, substatus: cluster.substatus };
@@ -225,6 +240,15 @@ function versionMarkerNote(publicSettings: Record<string, unknown>, version: str
   const [major, minor] = version.split('.').map(Number);
   if (major === wantedMajor && (minor ?? 0) >= (wantedMinor ?? 0)) return '';
   return ` The settings ask for version ${marker} (versionMarker) but ${version} runs: update the extension to ${marker}, or change the marker.`;
+}
+
+function nodeName(report: LocalConvergeReport): string {
+  return report.result.probe?.computerName ?? 'this node';
+}
+
+/** The audit of this node's change, when not recorded in full: the node's substatus says what and why. */
+function auditNote(report: LocalConvergeReport): string {
+  return auditIncomplete(report.result.audit) ? ` The audit of this change was not recorded in full on ${nodeName(report)}: see its substatus.` : '';
 }
 
 function peerNote(cluster: { problems: number }): string {

@@ -31,7 +31,7 @@ const grantRequest: NodeRequest = { now: NOW, target: () => granted, changedBy: 
 const peer = (coveredBefore = false): PeerRole => ({ kind: 'peer', peer: 'ARC-NODE-2', from: 'ARC-NODE-1', coveredBefore });
 const peerSeen = (files: Record<string, string | null> = {}, memoryBytes?: number) => seen(files, clusterProbe('ARC-NODE-2', memoryBytes));
 const recordOf = (decision: NodeDecision) => (decision.kind === 'converge' ? decision.record : `no record: ${decision.kind}`);
-const historyOf = (decision: NodeDecision) => (decision.kind === 'converge' ? decision.intent.historyLines.map((line) => JSON.parse(line)) : []);
+const historyOf = (decision: NodeDecision) => (decision.kind === 'converge' ? decision.intent.audit.map((record) => JSON.parse(record.historyLine!)) : []);
 
 describe('decideNode on this node', () => {
   it('converges to the record the settings ask for, with the history line of the grant, after reading the license and the package', () => {
@@ -80,7 +80,8 @@ describe('decideNode on this node', () => {
   it('removes everything of ours at uninstall, reading nothing more', () => {
     const remove: NodeRequest = { ...grantRequest, target: 'remove', checkPrerequisites: 'never' };
     expect(factsToRead(seen({ [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) }), LOCAL_NODE, remove)).toEqual({});
-    expect(decideNode(seen({ [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) }), LOCAL_NODE, remove, {})).toEqual({ kind: 'converge', record: null, intent: removalIntent() });
+    const node = seen({ [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) });
+    expect(decideNode(node, LOCAL_NODE, remove, {})).toEqual({ kind: 'converge', record: null, intent: removalIntent({ observed: node.observed, now: NOW, changedBy: 'owner@contoso.example' }) });
   });
 
   it('fails the command when the probe could not be read, even to remove', () => {
@@ -136,7 +137,11 @@ describe('decideNode on a cluster peer', () => {
   it('cleans a peer it covered, even when its probe cannot be read', () => {
     const marked = { [DESIRED_STATE_FILE]: serializeDesiredRecord({ ...granted, managedFrom: 'ARC-NODE-1' }) };
     const release: NodeRequest = { ...grantRequest, target: 'remove', checkPrerequisites: 'never' };
-    expect(decideNode(seen(marked, null), peer(true), release, {})).toEqual({ kind: 'converge', record: null, intent: removalIntent() });
+    expect(decideNode(seen(marked, null), peer(true), release, {})).toEqual({
+      kind: 'converge',
+      record: null,
+      intent: removalIntent({ observed: seen(marked).observed, now: NOW, changedBy: 'owner@contoso.example (from ARC-NODE-1)' }),
+    });
   });
 
   it('does not clean a covered peer its own extension has taken over', () => {

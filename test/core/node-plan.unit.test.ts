@@ -1,7 +1,8 @@
 /** plan(intent, observed) as pure steps: order, idempotence, and what each access change touches. */
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
-import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
+import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, PENDING_AUDIT_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
+import { serializePendingAudit, type PendingAudit } from '../../core/pending-audit';
 import { withoutLocallyRevokedGrant } from '../../core/decide-node';
 import { buildNodeIntent, removalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
@@ -70,19 +71,20 @@ describe('plan', () => {
     const node = after(freshNode(), granted, grant);
     const repair: DesiredRecord = { ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } };
     const steps = planNode(intent(repair, node, granted), node);
-    expect(names(steps)).toEqual(['record the desired access', 'append the access change to the history', 'log event 1002', 'remove diagnostics access', 'give repair access']);
+    // The old level's access is taken first, the new one given, and then the change audited.
+    expect(names(steps)).toEqual(['record the desired access', 'remove diagnostics access', 'give repair access', 'append the access change to the history', 'log event 1002']);
     expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({ name: GROUPS.repair, members: ['CONTOSO\\eng1'] });
   });
 
-  it('revokes by removing membership, ending sessions and deleting the expiry task', () => {
+  it('revokes by removing membership and ending sessions before the audit write, then deleting the expiry task', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 2 };
     const revoked: DesiredRecord = { ...granted, grant: null };
     expect(names(planNode(intent(revoked, node, granted), node))).toEqual([
       'record the desired access',
-      'append the access change to the history',
-      'log event 1003',
       'remove diagnostics access',
       'end open support sessions',
+      'append the access change to the history',
+      'log event 1003',
       `delete task ${expireTaskName(grant.grantId)}`,
     ]);
   });
@@ -105,10 +107,11 @@ describe('plan', () => {
 
   it('uninstalls every trace in an order a re-run can finish', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
-    const removal = planNode(removalIntent(), node);
+    const removal = planNode(removalIntent({ observed: node, now: NOW, changedBy: 'uninstall' }), node);
     expect(names(removal)).toEqual([
       'remove diagnostics access',
       'end open support sessions',
+      'log event 1003',
       'delete task Reconcile',
       'delete task Retention',
       `delete task ${expireTaskName(grant.grantId)}`,
@@ -119,6 +122,92 @@ describe('plan', () => {
       'remove the JEA module',
       'remove the data folder',
     ]);
+  });
+});
+
+describe('taking access away never waits on the audit', () => {
+  const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const held = () => ({ ...after(freshNode(), granted, grant), openSessions: 1 });
+  const ways: Array<[string, () => ReturnType<typeof planNode>]> = [
+    ['a revoke', () => planNode(intent({ ...granted, grant: null }, held(), granted), held())],
+    ['the expiry', () => planNode(intent(granted, held(), granted, new Date('2026-11-25T04:00:00Z')), held())],
+    ['disable', () => planNode(intent({ ...granted, enabled: false }, held(), granted), held())],
+    ['a level change', () => planNode(intent({ ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } }, held(), granted), held())],
+    ['uninstall', () => planNode(removalIntent({ observed: held(), now: NOW, changedBy: 'uninstall' }), held())],
+  ];
+
+  it.each(ways)('%s: every step that takes access away comes before the first audit write', (_way, plan) => {
+    const steps = plan();
+    const firstAudit = steps.findIndex((step) => step.kind === 'audit');
+    const removals = steps.flatMap((step, index) => (step.kind === 'remove-access' && step.description !== 'unregister the JEA endpoint ArcRemoteSupport' ? [index] : []));
+    expect(firstAudit).toBeGreaterThan(0);
+    expect(removals.length).toBeGreaterThan(0);
+    expect(Math.max(...removals)).toBeLessThan(firstAudit);
+    // Emptying the group and ending the sessions are the steps that take access away.
+    expect(steps.filter((step) => step.operation.op === 'setLocalGroupMembers' && (step.operation as { members: string[] }).members.length === 0).every((step) => step.kind === 'remove-access')).toBe(true);
+    expect(steps.filter((step) => step.operation.op === 'writeEvent' || (step.operation.op === 'writeFile' && (step.operation as { path: string }).path === HISTORY_FILE)).every((step) => step.kind === 'audit')).toBe(true);
+  });
+
+  it('records the history line and the event of one change under one id', () => {
+    const steps = ways[0]![1]();
+    const history = steps.find((step) => step.audit?.part === 'history')!;
+    const event = steps.find((step) => step.audit?.part === 'event')!;
+    const line = JSON.parse((history.operation as { content: string }).content.trim().split('\n').pop()!);
+    expect(history.audit!.ids).toEqual([line.auditId]);
+    expect(event.audit!.ids).toEqual([line.auditId]);
+    expect((event.operation as { message: string }).message).toContain(`audit ${line.auditId},`);
+  });
+
+  it('records a revoke whose audit was not written, after a run that took access away and then died or failed to write it', () => {
+    const revoked: DesiredRecord = { ...granted, grant: null };
+    const gone = after(freshNode(), revoked, undefined);
+    const grantedLine = JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', level: 'Diagnostics', grantId: grant.grantId });
+    const node = { ...gone, files: { ...gone.files, [HISTORY_FILE]: `${grantedLine}\n` } };
+    // Nobody in the groups, no session: only the audit trail still says access was given.
+    const steps = planNode(intent(revoked, node, revoked), node);
+    expect(names(steps)).toEqual(['append the access change to the history', 'log event 1003']);
+    const written = { ...node, files: { ...node.files, [HISTORY_FILE]: (steps[0]!.operation as { content: string }).content } };
+    expect(planNode(intent(revoked, written, revoked), written)).toEqual([]);
+  });
+});
+
+describe('audit records waiting from an earlier run', () => {
+  const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const settled = () => after(freshNode(), granted, grant);
+  const waiting = (record: Partial<PendingAudit>): PendingAudit => ({
+    id: '20261124T193000Z-revoked-old',
+    historyLine: JSON.stringify({ at: '2026-11-24T19:30:00Z', change: 'revoked', auditId: '20261124T193000Z-revoked-old' }),
+    event: { eventId: 1003, level: 'Warning', message: 'Remote support access revoked: level None, grant old, audit 20261124T193000Z-revoked-old, expires n/a.' },
+    why: { history: 'Failed: disk full', event: 'Failed: event log stopped' },
+    ...record,
+  });
+  const withWaiting = (records: PendingAudit[], loggedAuditIds?: string[]) => {
+    const node = settled();
+    return { ...node, files: { ...node.files, [PENDING_AUDIT_FILE]: serializePendingAudit(records) }, ...(loggedAuditIds ? { loggedAuditIds } : {}) };
+  };
+
+  it('appends a waiting history line, once: not when the history already has its id', () => {
+    const node = withWaiting([waiting({ event: null })]);
+    const steps = planNode(intent(granted, node), node);
+    expect(names(steps)).toEqual(['append the access change to the history']);
+    expect((steps[0]!.operation as { content: string }).content).toBe(`x\n${waiting({}).historyLine}\n`);
+    const written = { ...node, files: { ...node.files, [HISTORY_FILE]: (steps[0]!.operation as { content: string }).content } };
+    expect(planNode(intent(granted, written), written)).toEqual([]);
+  });
+
+  it('writes a waiting event again only when the event log was read and does not have it', () => {
+    const record = waiting({ historyLine: null });
+    expect(planNode(intent(granted, withWaiting([record])), withWaiting([record]))).toEqual([]);
+    expect(planNode(intent(granted, withWaiting([record], [record.id])), withWaiting([record], [record.id]))).toEqual([]);
+    const steps = planNode(intent(granted, withWaiting([record], ['another'])), withWaiting([record], ['another']));
+    expect(steps).toEqual([{ description: 'log event 1003', kind: 'audit', audit: { part: 'event', ids: [record.id] }, operation: expect.objectContaining({ op: 'writeEvent', message: record.event!.message }) }]);
+  });
+
+  it('writes no waiting history line where everything of ours is removed, but still its event', () => {
+    const gone = after(freshNode(), { ...granted, grant: null }, undefined);
+    const node = { ...gone, files: { ...gone.files, [PENDING_AUDIT_FILE]: serializePendingAudit([waiting({})]) }, loggedAuditIds: [] };
+    const steps = planNode(removalIntent({ observed: node, now: NOW, changedBy: 'uninstall' }), node);
+    expect(steps.filter((step) => step.kind === 'audit').map((step) => step.description)).toEqual(['log event 1003']);
   });
 });
 
