@@ -1,9 +1,9 @@
 /**
  * Which steps of a plan run, given what the steps before them did (the kinds are in node-plan.ts):
  * - a step that takes access away always runs;
- * - an audit write runs once every step before it that takes access away or gives it succeeded
- *   (the record says what was done: when that failed, the next run finds the change again and
- *   records it then); its own failure stops nothing;
+ * - an audit write runs once every step before it that takes access away succeeded (the record
+ *   says what was done: when that failed, the next run finds the change again and records it
+ *   then); its own failure stops nothing;
  * - any other step runs only while every step before it that is not an audit write succeeded (the
  *   agent's version file is not written after a failed copy, nobody is given access after their
  *   expiry task failed to register).
@@ -12,7 +12,7 @@
  * a later step of the batch depends on it; then the steps that must still run. Without a failure
  * that is one batch. Pure.
  */
-import type { Step, StepKind } from './node-plan';
+import type { Step } from './node-plan';
 import type { OperationOutcome } from '../windows/port';
 
 export interface NextBatch {
@@ -24,8 +24,6 @@ export interface NextBatch {
   stopOnError: boolean;
 }
 
-const ACCESS: StepKind[] = ['remove-access', 'give-access'];
-
 /** The next batch, given the outcomes so far (undefined: not run yet); null when every step is decided. */
 export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | undefined>): NextBatch | null {
   let stopped = false;
@@ -36,17 +34,16 @@ export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | unde
     const outcome = outcomes[index];
     if (outcome) {
       if (!outcome.ok && step.kind !== 'audit') stopped = true;
-      if (!outcome.ok && ACCESS.includes(step.kind)) accessFailed = true;
-    } else if ((step.kind === 'audit' && accessFailed) || ((step.kind === 'change' || step.kind === 'give-access') && stopped)) {
+      if (!outcome.ok && step.kind === 'remove-access') accessFailed = true;
+    } else if ((step.kind === 'audit' && accessFailed) || (step.kind === 'change' && stopped)) {
       notRun.push(index);
-      if (step.kind === 'give-access') accessFailed = true;
     } else {
       run.push(index);
     }
   });
   if (run.length === 0 && notRun.length === 0) return null;
   // The host stops at a failure when a later step of the batch would then not run.
-  const dependent = run.some((index, position) => steps[index]!.kind === 'change' || steps[index]!.kind === 'give-access' || (steps[index]!.kind === 'audit' && run.slice(0, position).some((before) => ACCESS.includes(steps[before]!.kind))));
+  const dependent = run.some((index, position) => steps[index]!.kind === 'change' || (steps[index]!.kind === 'audit' && run.slice(0, position).some((before) => steps[before]!.kind === 'remove-access')));
   return { run, notRun, stopOnError: dependent };
 }
 

@@ -6,9 +6,8 @@
  * Order matters for crash safety: the desired-state record is written first (the Reconcile task
  * converges to it if the handler dies), and an expiry task exists before anyone is given access.
  * Order and kind matter for security: taking access away (emptying a level group, ending the open
- * sessions, unregistering the endpoint) comes before the audit write and before anything else is
- * cleaned up, and each step says its kind, so that applying (core/apply-order.ts) never lets an
- * audit write, or any other step, keep access on.
+ * sessions) comes before the audit write and before anything else, and each step says its kind, so
+ * that applying (core/apply-order.ts) never lets an audit write, or any other step, keep access on.
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
 import { op, type OperationRequest } from '../windows/operations';
@@ -77,13 +76,13 @@ export interface AgentInstallation {
 /**
  * How applying treats a step (core/apply-order.ts):
  * - remove-access: takes access away; runs whatever failed before it, and its failure fails the run;
- * - give-access: puts the engineers in the granted level's group; runs like a change;
  * - audit: writes the audit records of the access change (the parts and ids it carries), once the
- *   access steps before it succeeded; its failure stops nothing, and the record waits in
- *   PENDING_AUDIT_FILE for the next run;
- * - change: everything else; runs only while every step before it that is not an audit write succeeded.
+ *   steps before it that take access away succeeded; its failure stops nothing, and the record
+ *   waits in PENDING_AUDIT_FILE for the next run;
+ * - change: everything else, giving access included; runs only while every step before it that is
+ *   not an audit write succeeded.
  */
-export type StepKind = 'remove-access' | 'give-access' | 'audit' | 'change';
+export type StepKind = 'remove-access' | 'audit' | 'change';
 
 export interface Step {
   description: string;
@@ -176,6 +175,10 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   }
   if (!grant && observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
 
+  // The audit of the change (records waiting from earlier runs first): after access was taken
+  // away, before it is given (a run that dies in between still leaves the record of a grant).
+  steps.push(...auditSteps(intent, observed));
+
   // JEA: the module and the endpoint (registered again only when its file changes: that restarts WinRM).
   if (intent.jea) {
     if (!observed.folders[JEA_MODULE_FOLDER]) add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
@@ -208,12 +211,9 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   if (target) {
     const engineers = observed.groups.engineers.members;
     if (!sameMembers(observed.groups[target].members, engineers) || !observed.groups[target].exists) {
-      add(`${engineers.length ? 'give' : 'remove'} ${target} access`, op('setLocalGroupMembers', { name: GROUPS[target], members: engineers }), engineers.length ? 'give-access' : 'remove-access');
+      add(`${engineers.length ? 'give' : 'remove'} ${target} access`, op('setLocalGroupMembers', { name: GROUPS[target], members: engineers }), engineers.length ? 'change' : 'remove-access');
     }
   }
-
-  // The audit of it, once access is as it must be; records that wait from earlier runs first.
-  steps.push(...auditSteps(intent, observed));
 
   // Expiry tasks of grants no longer in force.
   const wantedNames = new Set([...wanted.keys()].map((name) => name.toLowerCase()));

@@ -22,7 +22,7 @@ export type AuditPart = 'history' | 'event';
 
 /**
  * One audit write of a run: the part, the records it carried, and what came of it. 'not-run': a
- * step before it that takes or gives access failed, so the change it records did not happen (yet).
+ * step before it that takes access away failed, so the change it records did not happen (yet).
  */
 export interface AuditAttempt {
   part: AuditPart;

@@ -71,8 +71,8 @@ describe('plan', () => {
     const node = after(freshNode(), granted, grant);
     const repair: DesiredRecord = { ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } };
     const steps = planNode(intent(repair, node, granted), node);
-    // The old level's access is taken first, the new one given, and then the change audited.
-    expect(names(steps)).toEqual(['record the desired access', 'remove diagnostics access', 'give repair access', 'append the access change to the history', 'log event 1002']);
+    // The old level's access is taken first, then the change audited, then the new level given.
+    expect(names(steps)).toEqual(['record the desired access', 'remove diagnostics access', 'append the access change to the history', 'log event 1002', 'give repair access']);
     expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({ name: GROUPS.repair, members: ['CONTOSO\\eng1'] });
   });
 
