@@ -38,11 +38,22 @@ export async function observeNode(host: WindowsHost, target: NodeTarget, jeaFile
   const probe = outcomes[0]?.ok ? (outcomes[0].value as ProbeResult) : null;
   const observed = readObservation(outcomes, jeaFilePaths);
   // Only when an event waits to be written again: which of ours the log already has (a batch more).
-  if (waitsForEvent(observed.files[PENDING_AUDIT_FILE] ?? null)) {
-    const [read] = await host.execute([op('readEvents', { source: EVENT_SOURCE })], { phase: `${target.phase}: observe the event log`, node: target.node, stopOnError: false });
-    if (read?.ok) observed.loggedAuditIds = auditIdsInEvents((read.value as { events: Array<{ message: string }> }).events);
-  }
+  if (waitsForEvent(observed.files[PENDING_AUDIT_FILE] ?? null)) observed.loggedAuditIds = await loggedAuditIds(host, target);
   return { kind: 'observed', probe, observed };
+}
+
+/**
+ * The ids of our records in the node's event log; undefined when it cannot be read (the waiting
+ * event then keeps waiting). Never a reason to fail the run: access must still be taken away.
+ */
+async function loggedAuditIds(host: WindowsHost, target: NodeTarget): Promise<string[] | undefined> {
+  try {
+    const [read] = await host.execute([op('readEvents', { source: EVENT_SOURCE })], { phase: `${target.phase}: observe the event log`, node: target.node, stopOnError: false });
+    return read?.ok ? auditIdsInEvents((read.value as { events: Array<{ message: string }> }).events) : undefined;
+  } catch (error) {
+    if (error instanceof HostBatchError) return undefined;
+    throw error;
+  }
 }
 
 export type AppliedIntent = Pick<ConvergedNode, 'steps' | 'failure' | 'audit'>;

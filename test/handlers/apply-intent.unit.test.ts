@@ -9,9 +9,9 @@ import type { Grant } from '../../core/desired-state';
 import { DATA_FOLDER, DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, PENDING_AUDIT_FILE, TRANSCRIPT_FOLDER, expireTaskName } from '../../core/node-layout';
 import type { ObservedNode } from '../../core/node-plan';
 import { parsePendingAudit } from '../../core/pending-audit';
-import { applyIntent } from '../../handlers/phases/converge-node';
+import { applyIntent, observeNode } from '../../handlers/phases/converge-node';
 import type { OperationRequest } from '../../windows/operations';
-import type { BatchOptions, OperationOutcome, WindowsHost } from '../../windows/port';
+import { HostBatchError, type BatchOptions, type OperationOutcome, type WindowsHost } from '../../windows/port';
 import { observedNode } from '../support/cluster-node';
 
 const NOW = new Date('2026-11-24T21:00:00Z');
@@ -164,5 +164,30 @@ describe('applying a revoke when a step fails', () => {
     const done = new FailingHost(new Set());
     expect((await applyIntent(done, { phase: 'test' }, intentAt(next([waiting[0]!.id])), next([waiting[0]!.id]))).audit.unrecorded).toEqual([]);
     expect(done.batches.map((batch) => batch.names)).toEqual([[`removePath ${PENDING_AUDIT_FILE}`]]);
+  });
+});
+
+describe('observing a node where an event waits', () => {
+  it('reads the event log for it, and goes on without it when the log cannot be read at all', async () => {
+    const waiting = `${JSON.stringify({ schemaVersion: 1, records: [{ id: 'a-1', historyLine: null, event: { eventId: 1003, level: 'Warning', message: 'm' }, why: {} }] })}\n`;
+    const batches: string[][] = [];
+    const host = (readEvents: () => OperationOutcome[]): WindowsHost => ({
+      launches: 0,
+      decryptor: () => {
+        throw new Error('not used');
+      },
+      execute: async (operations) => {
+        batches.push(operations.map((operation) => operation.op));
+        if (operations[0]?.op === 'readEvents') return readEvents();
+        return operations.map((operation): OperationOutcome =>
+          operation.op === 'readFile' && operation.path === PENDING_AUDIT_FILE ? { ok: true, value: { exists: true, content: waiting } } : { ok: false, error: { operation: operation.op, code: 'NotFound', message: 'none', target: null } },
+        );
+      },
+    });
+    const logged = await observeNode(host(() => [{ ok: true, value: { events: [{ message: 'Remote support access revoked: level None, grant g, audit a-1, expires n/a.' }] } }]), { phase: 'test' }, []);
+    expect(logged).toMatchObject({ kind: 'observed', observed: { loggedAuditIds: ['a-1'] } });
+    expect(batches.at(-1)).toEqual(['readEvents']);
+    const unreadable = await observeNode(host(() => { throw new HostBatchError('test', 'readEvents', 'Timeout', 'the event log did not answer'); }), { phase: 'test' }, []);
+    expect(unreadable.kind === 'observed' && unreadable.observed.loggedAuditIds).toBeUndefined();
   });
 });
