@@ -1,6 +1,7 @@
 /**
  * Access ends even when auditing fails. For every way access ends (the Expire task, Reconcile at
- * boot, a revoke by settings, disable, uninstall, a covered peer being released), the write of
+ * boot, a revoke by settings, disable, uninstall, a covered peer being released by turning
+ * cluster.installOnPeers off or by uninstall), the write of
  * the Windows event or of the history line fails (the simulated machine's fault injection):
  * access is off and the open session ended anyway, the run says what was not recorded and why,
  * and once the fault is gone the next run writes the record, exactly once.
@@ -154,6 +155,22 @@ const WAYS: Way[] = [
       return handlerRun(world, 'enable', 2);
     },
     next: async (world) => void (await world.fixture.run('enable', { sequenceNumber: 2 })),
+  },
+  {
+    // Uninstall fails while the peer's record waits there: the state keeps the peer to clean.
+    name: 'uninstall releasing a covered peer',
+    node: PEER,
+    change: 'revoked',
+    eventId: 1003,
+    keepsHistory: false,
+    coverPeer: true,
+    waitingStatus: 'error',
+    end: (world) => handlerRun(world, 'uninstall', 1),
+    next: async (world) => void (await world.fixture.run('uninstall', { sequenceNumber: 1 })),
+    afterwards: async (world) => {
+      expect(await world.fixture.state()).toBeUndefined();
+      expect(Object.keys((await world.fixture.machine()).nodes[PEER]!.files).filter((key) => key.includes('arcremotesupport'))).toEqual([]);
+    },
   },
 ];
 
