@@ -6,7 +6,8 @@
  * Order matters for crash safety: the desired-state record is written first (the Reconcile task
  * converges to it if the handler dies), and an expiry task exists before anyone is given access.
  * Order and kind matter for security: taking access away (emptying a level group, ending the open
- * sessions) comes before the audit write and before anything else, and each step says its kind, so
+ * sessions, unregistering the endpoint at uninstall) comes before the audit write and before
+ * anything else, and each step says its kind, so
  * that applying (core/apply-order.ts) never lets an audit write, or any other step, keep access on.
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
@@ -225,7 +226,11 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   return steps;
 }
 
-/** Uninstall: access off first, then its audit (the event: the history goes), then every trace, in an order a re-run can finish. */
+/**
+ * Uninstall: access off first (the groups emptied, the sessions ended, the endpoint gone), then its
+ * audit (the event: the history goes with the data folder), then every trace, in an order a re-run
+ * can finish.
+ */
 function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
   const add = (description: string, operation: OperationRequest, kind: StepKind = 'change') => steps.push({ description, operation, kind });
@@ -233,9 +238,9 @@ function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
     if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
+  if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
   steps.push(...auditSteps(intent, observed));
   for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
-  if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
     if (observed.groups[key].exists) add(`remove group ${GROUPS[key]}`, op('removeLocalGroup', { name: GROUPS[key] }));
   }

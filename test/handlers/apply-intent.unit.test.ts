@@ -119,13 +119,13 @@ describe('applying a revoke when a step fails', () => {
     if (expected.failing.length === 0) expect(host.launches).toBe(1);
   });
 
-  it('uninstall: a task that cannot be deleted does not keep the endpoint registered; the rest of the cleanup waits', async () => {
-    const host = new FailingHost(new Set(['deleteTask Reconcile']));
+  it('uninstall: the sessions end and the endpoint goes even when emptying a group failed; its audit and the cleanup wait for the next run', async () => {
+    const host = new FailingHost(new Set([REMOVE]));
     const observed = { ...heldNode(), endpointRegistered: true };
     const applied = await applyIntent(host, { phase: 'test' }, removalIntent({ observed, now: NOW, changedBy: 'uninstall' }), observed);
-    expect(host.ran).toEqual([REMOVE, END, EVENT, 'deleteTask Reconcile', 'unregisterSessionConfiguration']);
-    expect(host.batches.at(-1)).toEqual({ names: ['unregisterSessionConfiguration'], stopOnError: false });
-    expect(applied.failure).toMatchObject({ step: { description: 'delete task Reconcile' } });
+    expect(host.ran).toEqual([REMOVE, END, 'unregisterSessionConfiguration']);
+    expect(applied.failure).toMatchObject({ step: { description: 'remove diagnostics access' } });
+    expect(applied.audit.unrecorded).toEqual([]);
   });
 
   it('says so when the record could not be kept either, and names why', async () => {
