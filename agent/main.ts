@@ -1,6 +1,7 @@
 /**
- * The node agent's entry: `node.exe agent.js <reconcile | expire --grant <id> | retention | status>`,
- * started by the scheduled tasks from the stable agent folder (SYSTEM). Exit code 0 on success.
+ * The node agent's entry: `node.exe agent.js <command>` (commands.ts), started by the scheduled
+ * tasks from the stable agent folder (SYSTEM), and by the owner's module (an elevated owner).
+ * Exit code 0 on success.
  */
 import { existsSync } from 'fs';
 import path from 'path';
@@ -16,7 +17,8 @@ async function main(): Promise<number> {
   const binding = await composeNode(process.env, agentRoot());
   const now = (await binding.clock?.()) ?? new Date();
   const result = await runAgentCommand(process.argv.slice(2), binding.host, now);
-  (result.exitCode === 0 ? process.stdout : process.stderr).write(`${result.output}\n`);
+  const stream = result.stream ?? (result.exitCode === 0 ? 'stdout' : 'stderr');
+  (stream === 'stdout' ? process.stdout : process.stderr).write(`${result.output}\n`);
   return result.exitCode;
 }
 

@@ -1,6 +1,17 @@
 #!/usr/bin/env node
-// The control plane CLI. The sources are TypeScript: tsx compiles them on load (CommonJS hooks
-// only, no ESM loader), and cli/main.ts loads the Azure packages only when a command needs them.
+// The control-plane CLI in this repository: it runs build/cli/arc-remote-support.js, the bundle
+// `npm run build:cli` (or `npm run build`) writes from cli/, the same file the published package
+// ships (`npm run package:cli`). Rebuild after changing the sources.
 'use strict';
-require('tsx/cjs');
-require('../cli/main').main();
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const bundle = path.join(root, 'build', 'cli', 'arc-remote-support.js');
+
+if (fs.existsSync(bundle)) {
+  require(bundle).main();
+} else {
+  process.stderr.write(`arc-remote-support: the CLI is not built (${bundle} is missing). Run \`npm run build:cli\` in ${root}, then run the command again.\n`);
+  process.exitCode = 1;
+}

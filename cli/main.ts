@@ -1,22 +1,22 @@
 /**
  * arc-remote-support: the control plane CLI. `runCli` is the whole program with its outside world
- * passed in; `bin/arc-remote-support.js` calls it with the process's. Parsing and input checks load
- * nothing from Azure; the SDK and identity packages load only when a command runs.
+ * and the extension it deploys passed in; `main` calls it with the process's and the identity the
+ * build baked in. This file is the entry of the CLI bundle (scripts/build/bundle-cli.ts). Parsing
+ * and input checks load nothing from Azure; the SDK and identity packages load only when a command runs.
  */
 import { CommanderError } from 'commander';
-import { loadExtensionIdentity } from '../manifests/extension-identity';
-import { CliError } from './errors';
+import { isCliError } from './errors';
 import { ExitCode } from './exit-codes';
+import { bakedExtensionIdentity, type CliExtensionIdentity } from './extension-identity';
 import { toInvocation } from './invocation';
 import { resolveIo, type CliIo } from './io';
 import { buildProgram, type RawCommandLine } from './program';
 
 export type { CliIo } from './io';
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, identity: CliExtensionIdentity): Promise<number> {
   const resolved = resolveIo(io);
   try {
-    const identity = loadExtensionIdentity();
     let line: RawCommandLine | undefined;
     const output = { writeOut: (text: string) => void io.stdout.write(text), writeErr: (text: string) => void io.stderr.write(text) };
     const program = buildProgram(identity.version, output, (chosen) => {
@@ -36,12 +36,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return ExitCode.BadInput;
     }
     const invocation = toInvocation(line, resolved.env);
-    // Loaded only now: it brings the Azure SDK. require(), because tsx's CommonJS hooks do not
-    // compile a real import() and Node's ESM loader would cost more than the SDK.
+    // Evaluated only now: it brings the Azure SDK. require() keeps it a lazily initialised module
+    // inside the CommonJS bundle (and under jest's CommonJS transform).
     const { executeInvocation } = require('./run-invocation') as typeof import('./run-invocation');
     return await executeInvocation(invocation, resolved, identity);
   } catch (error) {
-    if (error instanceof CliError) {
+    if (isCliError(error)) {
       io.stderr.write(`arc-remote-support: ${error.message}\n`);
       return error.exitCode;
     }
@@ -52,13 +52,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 /** Runs as the process: exit code set, streams flushed by Node on exit. */
 export async function main(): Promise<void> {
-  process.exitCode = await runCli(process.argv.slice(2), {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdin: process.stdin,
-    cwd: process.cwd(),
-  });
+  let identity: CliExtensionIdentity;
+  try {
+    identity = bakedExtensionIdentity();
+  } catch (error) {
+    process.stderr.write(`arc-remote-support: ${(error as Error).message}\n`);
+    process.exitCode = ExitCode.Unexpected;
+    return;
+  }
+  process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() }, identity);
 }
 
-// `tsx cli/main.ts ...` runs it too; importing it (tests, bin/) does not.
+// The bundle run as a program starts here; importing it (tests, the repository's bin/) does not.
 if (require.main === module) void main();

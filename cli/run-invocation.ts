@@ -6,7 +6,6 @@
 import { randomUUID } from 'crypto';
 import path from 'path';
 import { describeDuration, formatUtc } from '../core/desired-state';
-import type { ExtensionIdentity as ManifestIdentity } from '../manifests/extension-identity';
 import { openAzureSession } from './arm/azure-session';
 import { armScope, defaultCredential, firstToken } from './arm/credential';
 import { configureOne } from './commands/configure';
@@ -20,6 +19,7 @@ import { upgradeOne } from './commands/upgrade';
 import { acceptTerms, promptYesNo, requireWayToAccept } from './consent/accept-terms';
 import { identityFromToken } from './consent/token-claims';
 import { CredentialError, InputError } from './errors';
+import type { CliExtensionIdentity } from './extension-identity';
 import { systemClock } from './fleet/clock';
 import { defaultJournalPath, JournalWriter, type Journal, type ResumableRequest } from './fleet/journal';
 import { exitCodeFor, type TargetOutcome } from './fleet/outcome';
@@ -35,7 +35,7 @@ import { namedTargets, resourceGroupTargets, withClusterNodes } from './targets/
 import type { Target } from './targets/target';
 import { termsText } from './terms';
 
-export async function executeInvocation(inv: Invocation, io: ResolvedIo, identity: ManifestIdentity): Promise<number> {
+export async function executeInvocation(inv: Invocation, io: ResolvedIo, identity: CliExtensionIdentity): Promise<number> {
   const note = (text: string) => void io.stderr.write(`${text}\n`);
   const interactive = io.stdin?.isTTY === true;
 
@@ -170,7 +170,7 @@ function grantTerms(input: { level: string; durationMs: number; supportRequestId
 
 async function buildRequest(
   inv: Invocation,
-  identity: ManifestIdentity,
+  identity: CliExtensionIdentity,
   targets: Target[],
   token: string,
   io: ResolvedIo,

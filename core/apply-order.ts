@@ -8,6 +8,10 @@
  *   agent's version file is not written after a failed copy, nobody is given access after their
  *   expiry task failed to register).
  *
+ * With `tryEvery` (the owner's local revoke, which reports each step), a failure stops no other
+ * step: only an audit write still waits on the removals it records, lest it record what did not
+ * happen.
+ *
  * Applying sends batches: as many steps as can run in one go, the host stopping at a failure when
  * a later step of the batch depends on it; then the steps that must still run. Without a failure
  * that is one batch. Pure.
@@ -25,7 +29,7 @@ export interface NextBatch {
 }
 
 /** The next batch, given the outcomes so far (undefined: not run yet); null when every step is decided. */
-export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | undefined>): NextBatch | null {
+export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | undefined>, { tryEvery = false }: { tryEvery?: boolean } = {}): NextBatch | null {
   let stopped = false;
   let accessFailed = false;
   const run: number[] = [];
@@ -33,7 +37,7 @@ export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | unde
   steps.forEach((step, index) => {
     const outcome = outcomes[index];
     if (outcome) {
-      if (!outcome.ok && step.kind !== 'audit') stopped = true;
+      if (!outcome.ok && step.kind !== 'audit' && !tryEvery) stopped = true;
       if (!outcome.ok && step.kind === 'remove-access') accessFailed = true;
     } else if ((step.kind === 'audit' && accessFailed) || (step.kind === 'change' && stopped)) {
       notRun.push(index);
@@ -43,7 +47,7 @@ export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | unde
   });
   if (run.length === 0 && notRun.length === 0) return null;
   // The host stops at a failure when a later step of the batch would then not run.
-  const dependent = run.some((index, position) => steps[index]!.kind === 'change' || (steps[index]!.kind === 'audit' && run.slice(0, position).some((before) => steps[before]!.kind === 'remove-access')));
+  const dependent = run.some((index, position) => (steps[index]!.kind === 'change' && !tryEvery) || (steps[index]!.kind === 'audit' && run.slice(0, position).some((before) => steps[before]!.kind === 'remove-access')));
   return { run, notRun, stopOnError: dependent };
 }
 

@@ -7,8 +7,9 @@
  */
 import type { ProbeResult } from '../windows/operations';
 import { parseDesiredRecord, type DesiredRecord } from './desired-record';
+import { endedGrantBlocking, knownEndedGrants, recordEnds, withoutUpdateDisable, type EndedGrant } from './ended-grants';
 import { DESIRED_STATE_FILE, HISTORY_FILE } from './node-layout';
-import { buildNodeIntent, grantInForce, removalIntent, type JeaDefinition } from './node-intent';
+import { buildNodeIntent, buildRemovalIntent, grantInForce, type JeaDefinition } from './node-intent';
 import type { AgentInstallation, NodeIntent, ObservedNode } from './node-plan';
 import { checkPrerequisites, describeCheck, describeFailures, type CheckResult, type LicenseObservation } from './prerequisites';
 
@@ -32,6 +33,15 @@ export interface NodeRequest {
   changedBy: string;
   /** Check prerequisites when the target gives access (install checks always). */
   checkPrerequisites: 'always' | 'when-granting' | 'never';
+  /**
+   * The target's grant comes from the extension settings (enable): when it ended on this node
+   * before, this node's command is refused (exit 53) instead of converging without it.
+   */
+  refuseEndedGrant?: boolean;
+  /** Grants known to have ended here beyond the node's record: the handler's copy, for this node only. */
+  endedGrants?: EndedGrant[];
+  /** The time of the update this run completes: the disable just before it ended no grant. */
+  updatedAt?: Date;
 }
 
 /** What the node showed in its observe batch; the probe is null when it could not be read. */
@@ -59,29 +69,16 @@ export type LeaveDecision =
   | { kind: 'leave'; outcome: 'not-eligible'; message: string; checks: CheckResult[] };
 
 export type NodeDecision =
-  /** `record` null: nothing of ours stays on the node. */
-  | { kind: 'converge'; record: DesiredRecord | null; intent: NodeIntent }
+  /**
+   * `record` null: nothing of ours stays on the node. `refused`: the target's grant ended on the
+   * node before, so the node converges without it.
+   */
+  | { kind: 'converge'; record: DesiredRecord | null; intent: NodeIntent; refused?: EndedGrant }
+  /** The settings carry a grant that ended on this node: the command fails (exit 53), nothing changes. */
+  | { kind: 'refuse'; ended: EndedGrant }
   | LeaveDecision
   /** The node could not be read well enough to decide: the command fails with this message. */
   | { kind: 'fail'; message: string };
-
-/**
- * The owner's local revoke (Disable-RemoteSupport on the node) wins over settings that still carry
- * the same grant: only a new grant, with a new id, gives access again.
- */
-export function withoutLocallyRevokedGrant(record: DesiredRecord, history: string | null): DesiredRecord {
-  const grantId = record.grant?.grantId;
-  if (!grantId || !history) return record;
-  const revokedLocally = history.split('\n').some((line) => {
-    try {
-      const entry = JSON.parse(line);
-      return entry.change === 'revoked' && entry.grantId === grantId && String(entry.by).endsWith('(local)');
-    } catch {
-      return false;
-    }
-  });
-  return revokedLocally ? { ...record, grant: null } : record;
-}
 
 export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest): FactsToRead {
   const target = targetOf(seen, who, request);
@@ -92,9 +89,13 @@ export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest)
 
 export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, facts: NodeFacts): NodeDecision {
   const target = targetOf(seen, who, request);
-  const changedBy = who.kind === 'peer' ? `${request.changedBy} (from ${who.from})` : request.changedBy;
-  if (target.kind === 'remove') return { kind: 'converge', record: null, intent: removalIntent({ observed: seen.observed, now: request.now, changedBy }) };
+  if (target.kind === 'remove') {
+    // Access that was in force ends with its history line and event, like any other revoke.
+    const previous = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null).record;
+    return { kind: 'converge', record: null, intent: buildRemovalIntent({ previous, observed: seen.observed, now: request.now, changedBy: changedBy(who, request) }) };
+  }
   if (target.kind !== 'record') return target;
+  const refused = target.refused ? { refused: target.refused } : {};
   if (target.checkPrerequisites) {
     // A license nobody read is not known to be eligible: the check fails closed.
     const checks = checkPrerequisites(target.probe, facts.license ?? { kind: 'Unknown', source: 'none', detail: 'the license was not read' });
@@ -105,19 +106,24 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
     previous: target.previous,
     observed: seen.observed,
     now: request.now,
-    changedBy,
+    changedBy: changedBy(who, request),
     jea: facts.jea,
     agent: facts.agent,
   });
-  return { kind: 'converge', record: target.record, intent };
+  return { kind: 'converge', record: target.record, intent, ...refused };
+}
+
+function changedBy(who: NodeRole, request: NodeRequest): string {
+  return who.kind === 'peer' ? `${request.changedBy} (from ${who.from})` : request.changedBy;
 }
 
 /** Where the node is headed, before anything beyond the node is read. */
 type Target =
   | LeaveDecision
   | { kind: 'fail'; message: string }
+  | { kind: 'refuse'; ended: EndedGrant }
   | { kind: 'remove' }
-  | { kind: 'record'; record: DesiredRecord; previous: DesiredRecord; probe: ProbeResult; checkPrerequisites: boolean };
+  | { kind: 'record'; record: DesiredRecord; previous: DesiredRecord; probe: ProbeResult; checkPrerequisites: boolean; refused?: EndedGrant };
 
 function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
   const text = seen.observed.files[DESIRED_STATE_FILE] ?? null;
@@ -131,14 +137,22 @@ function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
   if (!probe) return { kind: 'fail', message: `Could not read ${who.kind === 'peer' ? who.peer : 'this machine'}'s operating system, memory and Arc agent state.` };
   if (request.target === 'remove') return { kind: 'remove' };
   const previous = parseDesiredRecord(text).record;
+  const { now } = request;
+  // What ended here: the record's list, the owner's local revokes in the history, the handler's
+  // copy, and the record's own grant if its expiry passed. The update's own disable ended nothing.
+  const known = knownEndedGrants(previous, seen.observed.files[HISTORY_FILE] ?? null, now, who.kind === 'local' ? request.endedGrants : undefined);
+  const ended = request.updatedAt ? withoutUpdateDisable(known, request.updatedAt) : known;
   // This node's own extension manages it from now on, even if a peer's extension covered it before;
   // a covered peer carries the name of the node that covers it.
-  const { managedFrom: _coveredBefore, ...wanted } = request.target(previous);
-  const kept = withoutLocallyRevokedGrant(wanted, seen.observed.files[HISTORY_FILE] ?? null);
-  const record: DesiredRecord = who.kind === 'peer' ? { ...kept, managedFrom: who.from } : kept;
-  const granting = grantInForce(record, request.now) !== undefined;
+  const { managedFrom: _coveredBefore, endedGrants: _listed, ...wanted } = request.target(previous);
+  const refused = endedGrantBlocking(wanted.grant, ended, now);
+  if (refused && who.kind === 'local' && request.refuseEndedGrant) return { kind: 'refuse', ended: refused };
+  const kept: DesiredRecord = refused ? { ...wanted, grant: null } : wanted;
+  const listed = recordEnds(previous, kept, ended, now, changedBy(who, request));
+  const record: DesiredRecord = who.kind === 'peer' ? { ...listed, managedFrom: who.from } : listed;
+  const granting = grantInForce(record, now) !== undefined;
   const checkPrerequisites = request.checkPrerequisites === 'always' || (request.checkPrerequisites === 'when-granting' && granting);
-  return { kind: 'record', record, previous, probe, checkPrerequisites };
+  return { kind: 'record', record, previous, probe, checkPrerequisites, ...(refused ? { refused } : {}) };
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
  * desired.json on each node: what access the node must have, for the agent's Reconcile and Expire
- * tasks to converge to without the extension manager. Written without timestamps, so the same
- * desire gives the same bytes and re-running changes nothing.
+ * tasks to converge to without the extension manager. Its only times are when listed grants
+ * ended, kept from the run that ended them: the same desire gives the same bytes and re-running
+ * changes nothing.
  */
 import { DEFAULT_RETENTION_DAYS, type Grant, type GrantLevel } from './desired-state';
+import { readEndedGrants, storeEndedGrants, type EndedGrant } from './ended-grants';
 
 export interface DesiredRecord {
   enabled: boolean;
@@ -14,6 +16,11 @@ export interface DesiredRecord {
    * node's name. Absent on a node whose own extension manages it.
    */
   managedFrom?: string;
+  /**
+   * The grants that ended on this node (core/ended-grants.ts): none of them gives access again.
+   * Absent when there is none.
+   */
+  endedGrants?: EndedGrant[];
 }
 
 export const NO_ACCESS: DesiredRecord = { enabled: true, retentionDays: DEFAULT_RETENTION_DAYS, grant: null };
@@ -27,8 +34,10 @@ export function serializeDesiredRecord(record: DesiredRecord): string {
     consent: { termsVersion: record.grant.consent.termsVersion, acceptedAt: record.grant.consent.acceptedAt.toISOString(), acceptedBy: record.grant.consent.acceptedBy },
   };
   const managedFrom = record.managedFrom ? { managedFrom: record.managedFrom } : {};
-  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null }, null, 2)}\n`;
+  const endedGrants = record.endedGrants?.length ? { endedGrants: storeEndedGrants(record.endedGrants) } : {};
+  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null, ...endedGrants }, null, 2)}\n`;
 }
+
 
 /**
  * Reads desired.json. Missing means nothing was ever granted. Unreadable or corrupt means the
@@ -40,6 +49,7 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
     const value = JSON.parse(text);
     if (value?.schemaVersion !== 1 || typeof value.enabled !== 'boolean') throw new Error('unexpected fields');
     const grant = value.grant;
+    const endedGrants = readEndedGrants(value.endedGrants);
     return {
       record: {
         enabled: value.enabled,
@@ -54,6 +64,7 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
               consent: { termsVersion: String(grant.consent.termsVersion), acceptedAt: validDate(grant.consent.acceptedAt), acceptedBy: String(grant.consent.acceptedBy) },
             }
           : null,
+        ...(endedGrants.length > 0 ? { endedGrants } : {}),
       },
     };
   } catch (error) {

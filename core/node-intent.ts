@@ -5,9 +5,11 @@
  */
 import { expireTask, reconcileTask, retentionTask } from './task-definitions';
 import { isExpired, type Grant } from './desired-state';
-import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from './desired-record';
-import { auditRecord, lastRecordedChange, type AccessChangeEntry, type AccessChangeKind } from './audit-record';
-import { DESIRED_STATE_FILE, HISTORY_FILE, PENDING_AUDIT_FILE, expireTaskName } from './node-layout';
+import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
+import { accessGivenInHistory, type AccessChangeKind, type HistoryEntry } from './access-history';
+import { auditRecord, type AccessChangeEntry } from './audit-record';
+import { HISTORY_FILE, PENDING_AUDIT_FILE, expireTaskName } from './node-layout';
+import { endedGrantBlocking } from './ended-grants';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 import { parsePendingAudit } from './pending-audit';
 
@@ -31,16 +33,19 @@ export interface IntentInputs {
 
 export type AccessChange = AccessChangeKind | null;
 
-/** The grant in force: enabled, and not yet expired. */
+/** The grant in force: enabled, not yet expired, and not a grant that already ended on the node. */
 export function grantInForce(record: DesiredRecord, now: Date): Grant | undefined {
-  return record.enabled && record.grant && !isExpired(record.grant, now) ? record.grant : undefined;
+  if (!record.enabled || !record.grant || isExpired(record.grant, now)) return undefined;
+  return endedGrantBlocking(record.grant, record.endedGrants, now) ? undefined : record.grant;
 }
 
 export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   const { record, previous, observed, now, jea } = inputs;
   const grant = grantInForce(record, now);
-  const change = accessChange(previous.grant, grant, record, observed, now);
-  const subject = grant ?? record.grant ?? previous.grant ?? undefined;
+  const given = givenInAuditTrail(observed);
+  // The grant the change is about: the one in force, else the one that ends, else the history's.
+  const subject = subjectOf(grant ?? record.grant ?? previous.grant ?? undefined, given);
+  const change = accessChange(previous.grant, grant, subject?.expiresAt ?? null, observed, given, now);
   const audit = change ? [auditRecord(entryOf(change, subject, grant, change === 'expired' ? 'expiry' : inputs.changedBy, now), true)] : [];
   return {
     present: true,
@@ -65,20 +70,41 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   };
 }
 
+export interface RemovalInputs {
+  /** What the node last recorded (its desired.json): kept until the very last step of a removal. */
+  previous: DesiredRecord;
+  observed: ObservedNode;
+  now: Date;
+  changedBy: string;
+}
+
 /**
- * The intent that removes everything of the extension from a node. Taking access away is audited
- * like any revoke (the grant the node's record names), by its event only: the history goes with
- * the data folder, and the Windows event log is the record that stays.
+ * Uninstall, or the release of a covered peer: everything of ours goes, and access that was held
+ * ends with its history line and event like any other revoke (the line is written before the data
+ * folder goes; the Windows event log is the record that stays). Access counts as held while anyone
+ * holds it, a session is open, or the audit trail's last word gave it, so a run killed after the
+ * history line does not write it twice, and one killed before it still writes it.
  */
-export function removalIntent(inputs: { observed: ObservedNode; now: Date; changedBy: string }): NodeIntent {
-  const { record } = parseDesiredRecord(inputs.observed.files[DESIRED_STATE_FILE] ?? null);
-  const change = accessChange(null, undefined, record, inputs.observed, inputs.now);
-  const audit = change ? [auditRecord(entryOf(change, record.grant ?? undefined, undefined, inputs.changedBy, inputs.now), false)] : [];
+export function buildRemovalIntent(inputs: RemovalInputs): NodeIntent {
+  const { previous, observed, now } = inputs;
+  const grant = grantInForce(previous, now);
+  const given = givenInAuditTrail(observed);
+  const subject = subjectOf(grant ?? previous.grant ?? undefined, given);
+  const change = accessChange(null, undefined, subject?.expiresAt ?? null, observed, given, now);
+  const audit = change ? [auditRecord(entryOf(change, subject, undefined, change === 'expired' ? 'expiry' : inputs.changedBy, now), true)] : [];
   return { present: false, enabled: false, desiredRecord: '', audit, tasks: { reconcile: '', retention: '' } };
 }
 
+type Subject = Pick<HistoryEntry, 'grantId' | 'expiresAt' | 'supportRequestId' | 'termsVersion'>;
+
+/** What a change is about: the grant named, else the grant the audit trail's last word gave. */
+function subjectOf(about: Grant | undefined, given: HistoryEntry | null): Subject | null {
+  if (about) return { grantId: about.grantId, expiresAt: about.expiresAt, supportRequestId: about.supportRequestId, termsVersion: about.consent.termsVersion };
+  return given;
+}
+
 /** The entry of a change: about `subject` (the grant given, ended or changed), at the level now in force. */
-function entryOf(change: AccessChangeKind, subject: Grant | undefined, grant: Grant | undefined, by: string, now: Date): AccessChangeEntry {
+function entryOf(change: AccessChangeKind, subject: Subject | null, grant: Grant | undefined, by: string, now: Date): AccessChangeEntry {
   return {
     at: now,
     change,
@@ -87,28 +113,30 @@ function entryOf(change: AccessChangeKind, subject: Grant | undefined, grant: Gr
     grantId: subject?.grantId ?? null,
     expiresAt: subject?.expiresAt ?? null,
     supportRequestId: subject?.supportRequestId ?? null,
-    termsVersion: subject?.consent.termsVersion ?? null,
+    termsVersion: subject?.termsVersion ?? null,
   };
 }
 
 /**
- * Whether access was held: someone is in a level group. Where no grant is in force, also an open
- * session, or an audit trail whose last word gave access: a run that took access away and could
- * not write (or did not get to write) its record, leaves that for the next run to find.
+ * The last entry of the audit trail when it gave access: the history, then the lines still waiting
+ * to be written after it. Access is taken away before its record is written, so a run that could
+ * not write (or did not get to write) the record leaves only this for the next run to find.
  */
-function accessChange(previousGrant: Grant | null, grant: Grant | undefined, record: DesiredRecord, observed: ObservedNode, now: Date): AccessChange {
-  const holding = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0;
+function givenInAuditTrail(observed: ObservedNode): HistoryEntry | null {
+  const waiting = parsePendingAudit(observed.files[PENDING_AUDIT_FILE] ?? null).records.map((record) => record.historyLine);
+  return accessGivenInHistory(observed.files[HISTORY_FILE] ?? null, ...waiting);
+}
+
+/**
+ * The change to record. Access was held when someone is in a level group or the audit trail's
+ * last word gave it; where no grant is in force, an open session counts too.
+ */
+function accessChange(previousGrant: Grant | null, grant: Grant | undefined, endingExpiresAt: Date | null, observed: ObservedNode, given: HistoryEntry | null, now: Date): AccessChange {
+  const holding = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
   if (grant) {
     if (!holding || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';
     return previousGrant.level !== grant.level || previousGrant.expiresAt.getTime() !== grant.expiresAt.getTime() ? 'changed' : null;
   }
-  if (!holding && observed.openSessions === 0 && !lastWordGaveAccess(observed)) return null;
-  return record.grant && isExpired(record.grant, now) ? 'expired' : 'revoked';
-}
-
-/** The last change of the history, or of the lines still waiting to be written after it. */
-function lastWordGaveAccess(observed: ObservedNode): boolean {
-  const waiting = parsePendingAudit(observed.files[PENDING_AUDIT_FILE] ?? null).records.map((record) => record.historyLine);
-  const last = lastRecordedChange([observed.files[HISTORY_FILE] ?? null, ...waiting]);
-  return last?.change === 'granted' || last?.change === 'changed';
+  if (!holding && observed.openSessions === 0) return null;
+  return endingExpiresAt && endingExpiresAt.getTime() <= now.getTime() ? 'expired' : 'revoked';
 }

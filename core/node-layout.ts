@@ -46,5 +46,46 @@ export const expireTaskName = (grantId: string) => `Expire-${grantId}`;
 
 export const EVENT_SOURCE = 'ArcRemoteSupport';
 
-/** Services a repair role may never stop: remoting, the agent's tasks, and the Arc agent services. */
-export const PROTECTED_SERVICES = ['WinRM', 'Schedule', 'himds', 'GCArcService', 'ExtensionService', 'ArcProxy'] as const;
+/**
+ * Services the Repair level may never start, stop or restart, because they keep the node
+ * reachable, running our tasks, connected to Azure, audited or protected. Kernel drivers are listed
+ * with their services: Windows stops a driver by its service name too (unloading the Sysmon driver
+ * blinds Sysmon). Display names are what Windows also accepts as a name; the tests probe them.
+ * This is the one list: jea/ builds the Repair role's service-name pattern from it.
+ */
+export const PROTECTED_SERVICE_TABLE: ReadonlyArray<{ name: string; displayNames: readonly string[] }> = [
+  // Reachable and running our tasks.
+  { name: 'WinRM', displayNames: ['Windows Remote Management (WS-Management)'] },
+  { name: 'Schedule', displayNames: ['Task Scheduler'] },
+  // The Azure Connected Machine agent.
+  { name: 'himds', displayNames: ['Azure Hybrid Instance Metadata Service'] },
+  { name: 'GCArcService', displayNames: ['Guest Configuration Arc Service'] },
+  { name: 'ExtensionService', displayNames: ['Guest Configuration Extension service'] },
+  { name: 'ArcProxy', displayNames: ['Azure Arc Proxy'] },
+  // Audited: the event log and Sysmon (32- and 64-bit service names, and its driver).
+  { name: 'EventLog', displayNames: ['Windows Event Log'] },
+  { name: 'Sysmon', displayNames: [] },
+  { name: 'Sysmon64', displayNames: [] },
+  { name: 'SysmonDrv', displayNames: [] },
+  // Protected: the firewall, its driver and the filtering engine under it.
+  { name: 'MpsSvc', displayNames: ['Windows Firewall', 'Windows Defender Firewall'] },
+  { name: 'mpsdrv', displayNames: ['Windows Firewall Authorization Driver', 'Windows Defender Firewall Authorization Driver'] },
+  { name: 'BFE', displayNames: ['Base Filtering Engine'] },
+  // Protected: the antimalware service, its network inspection, its drivers and the endpoint sensor.
+  { name: 'WinDefend', displayNames: ['Windows Defender Service', 'Windows Defender Antivirus Service', 'Microsoft Defender Antivirus Service'] },
+  {
+    name: 'WdNisSvc',
+    displayNames: [
+      'Windows Defender Network Inspection Service',
+      'Windows Defender Antivirus Network Inspection Service',
+      'Microsoft Defender Antivirus Network Inspection Service',
+    ],
+  },
+  { name: 'WdNisDrv', displayNames: ['Windows Defender Network Inspection System Driver', 'Microsoft Defender Antivirus Network Inspection System Driver'] },
+  { name: 'WdFilter', displayNames: ['Windows Defender Mini-Filter Driver', 'Microsoft Defender Antivirus Mini-Filter Driver'] },
+  { name: 'WdBoot', displayNames: ['Windows Defender Boot Driver', 'Microsoft Defender Antivirus Boot Driver'] },
+  { name: 'Sense', displayNames: ['Windows Defender Advanced Threat Protection Service', 'Microsoft Defender for Endpoint Service'] },
+];
+
+/** The protected services' names. */
+export const PROTECTED_SERVICES: readonly string[] = PROTECTED_SERVICE_TABLE.map((s) => s.name);

@@ -6,9 +6,10 @@
  * Order matters for crash safety: the desired-state record is written first (the Reconcile task
  * converges to it if the handler dies), and an expiry task exists before anyone is given access.
  * Order and kind matter for security: taking access away (emptying a level group, ending the open
- * sessions, unregistering the endpoint at uninstall) comes before the audit write and before
- * anything else, and each step says its kind, so
- * that applying (core/apply-order.ts) never lets an audit write, or any other step, keep access on.
+ * sessions, unregistering the endpoint at uninstall) comes right after the record, before the
+ * history line and the event and before anything else, and each step says its kind, so that
+ * applying (core/apply-order.ts) never lets an audit write, or any other step, keep access on
+ * (the intent still writes the record after a crash, from the audit trail's own last word).
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
 import { op, type OperationRequest } from '../windows/operations';
@@ -117,23 +118,26 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
   ];
 }
 
+/** The fields readObservation reads, over all the results it reads (each result has some of them). */
+type ObservedFields = Partial<{ exists: boolean; members: string[]; enabled: boolean | null; sessions: unknown[]; names: string[]; content: string | null }>;
+
 /** Reads the outcomes of observeOperations(jeaFiles); a failed read counts as absent (fail closed). */
 export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }>, jeaFiles: string[]): ObservedNode {
   // Index 0 is the probe, read by the caller; the rest follow observeOperations' order.
-  const value = (index: number): any => (outcomes[index + 1]?.ok ? outcomes[index + 1]!.value : undefined);
+  const value = (index: number): ObservedFields | undefined => (outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined);
   const group = (index: number): GroupView => ({ exists: value(index)?.exists === true, members: value(index)?.members ?? [] });
-  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index).enabled !== false : undefined);
+  const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index)?.enabled !== false : undefined);
   const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
   const files: Record<string, string | null> = {};
   [...OBSERVED_FILES, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
-    files[path] = read?.exists ? read.content : null;
+    files[path] = read?.exists ? (read.content ?? null) : null;
   });
   return {
     groups: { engineers: group(0), diagnostics: group(1), repair: group(2) },
     endpointRegistered: value(3)?.exists === true,
     openSessions: (value(4)?.sessions ?? []).length,
-    tasks: ((value(5)?.names ?? []) as string[]).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
+    tasks: (value(5)?.names ?? []).map((name) => ({ name, enabled: known[name.toLowerCase()] ?? true })),
     files,
     folders: {
       [DATA_FOLDER]: value(8)?.exists === true,
@@ -228,8 +232,9 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
 
 /**
  * Uninstall: access off first (the groups emptied, the sessions ended, the endpoint gone), then its
- * audit (the event: the history goes with the data folder), then every trace, in an order a re-run
- * can finish.
+ * audit (the event, then the history line a re-run looks for, written before the data folder
+ * goes), then every trace, in an order a re-run can finish. The desired-state record goes last
+ * with the data folder, so a re-run still knows which grant was ended.
  */
 function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
@@ -252,23 +257,26 @@ function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
 }
 
 /**
- * The audit writes: the history (its lines still waiting, then this run's; none when everything
- * of ours is removed), then the events (still waiting, then this run's). A waiting part already
- * written (its id found in the history, or in the event log) is not written again; a waiting event
- * is written again only when the event log could be read to tell.
+ * The audit writes: the history (its lines still waiting, then this run's) and the events (still
+ * waiting, then this run's). A waiting part already written (its id found in the history, or in
+ * the event log) is not written again; a waiting event is written again only when the event log
+ * could be read to tell. At uninstall the events come first and this run's history line last, and
+ * only while the data folder is there: the line is what a re-run looks for, and it goes with the
+ * folder (so does a line still waiting: the event is the record that stays).
  */
 function auditSteps(intent: NodeIntent, observed: ObservedNode): Step[] {
-  const steps: Step[] = [];
   const waiting = parsePendingAudit(observed.files[PENDING_AUDIT_FILE] ?? null).records;
   const history = observed.files[HISTORY_FILE] ?? '';
   const inHistory = auditIdsInHistory(history);
-  if (intent.present) {
+  const historySteps: Step[] = [];
+  if (intent.present || observed.folders[DATA_FOLDER]) {
     const lines = [
-      ...waiting.filter((record) => record.historyLine !== null && !inHistory.has(record.id)).map((record) => ({ id: record.id, line: record.historyLine! })),
+      // At uninstall the lines still waiting go with the folder: only this run's is written.
+      ...(intent.present ? waiting : []).filter((record) => record.historyLine !== null && !inHistory.has(record.id)).map((record) => ({ id: record.id, line: record.historyLine! })),
       ...intent.audit.filter((record) => record.historyLine !== null).map((record) => ({ id: record.id, line: record.historyLine! })),
     ];
     if (lines.length > 0) {
-      steps.push({
+      historySteps.push({
         description: lines.length === 1 ? 'append the access change to the history' : `append ${lines.length} access changes to the history`,
         operation: op('writeFile', { path: HISTORY_FILE, content: history + lines.map(({ line }) => `${line}\n`).join(''), sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
         kind: 'audit',
@@ -281,10 +289,8 @@ function auditSteps(intent: NodeIntent, observed: ObservedNode): Step[] {
     ...waiting.filter((record) => record.event !== null && logged !== null && !logged.has(record.id)).map((record) => ({ id: record.id, event: record.event! })),
     ...intent.audit.map((record) => ({ id: record.id, event: record.event })),
   ];
-  for (const { id, event } of events) {
-    steps.push({ description: `log event ${event.eventId}`, operation: op('writeEvent', { source: EVENT_SOURCE, ...event }), kind: 'audit', audit: { part: 'event', ids: [id] } });
-  }
-  return steps;
+  const eventSteps = events.map(({ id, event }): Step => ({ description: `log event ${event.eventId}`, operation: op('writeEvent', { source: EVENT_SOURCE, ...event }), kind: 'audit', audit: { part: 'event', ids: [id] } }));
+  return intent.present ? [...historySteps, ...eventSteps] : [...eventSteps, ...historySteps];
 }
 
 function sameMembers(a: string[], b: string[]): boolean {

@@ -8,6 +8,7 @@ import type { ProbeResult } from '../windows/operations';
 import type { LeaveDecision, NodeRole } from './decide-node';
 import type { DesiredRecord } from './desired-record';
 import { formatUtc } from './desired-state';
+import { describeEndReason, type EndedGrant } from './ended-grants';
 import { GROUPS } from './node-layout';
 import { grantInForce } from './node-intent';
 import type { ObservedNode, Step } from './node-plan';
@@ -35,6 +36,8 @@ export interface ConvergedNode {
   failure: { step: Step; message: string } | null;
   /** The audit records not written, and where they wait for the next run. */
   audit: AuditReport;
+  /** The grant the command asked for had ended on this node before: it converged without it. */
+  refused?: EndedGrant;
 }
 
 /** How one node's run ended. */
@@ -104,6 +107,10 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
   }
   const grant = grantInForce(run.record, now);
   const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
+  if (run.refused) {
+    const { grantId, endedAt } = run.refused;
+    return nodeLine(name, 'warning', `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.${audit}`);
+  }
   if (grant && run.observed.groups.engineers.members.length === 0) {
     return nodeLine(name, 'warning', `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.${audit}`);
   }

@@ -1,13 +1,15 @@
-import { ConfigurationError, ExitCode, HandlerError } from './errors';
+import { ConfigurationError, describeValue, ExitCode, isConfigurationError, isHandlerError } from './errors';
 import { readHandlerEnvironment, type HandlerEnvironment } from './handler-environment';
 import { withLock } from './lock';
 import { Logger } from './logger';
 import type { ProtectedSettingsDecryptor } from './protected-settings';
 import { Redactor } from './redaction';
 import { resolveSequenceNumber } from './sequence-number';
-import { readSettingsFile } from './settings-file';
+import { parseSettingsFile, readSettingsBytes, settingsDigest } from './settings-file';
 import type { SettingsSchema } from './settings-schema';
 import { StatusWriter, type StatusValue, type SubStatus } from './status';
+import { formatJsonPath, parseStrictJson, StrictJsonError } from './strict-json';
+import { escapeUnsafe } from './unsafe-text';
 
 export const OPERATIONS = ['install', 'enable', 'update', 'disable', 'uninstall'] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -54,6 +56,10 @@ export interface RuntimeConfig {
   decryptor: (extensionRoot: string, environment: NodeJS.ProcessEnv) => Promise<ProtectedSettingsDecryptor>;
   /** The file that serialises handler runs; shared by every installed version. */
   lockPath: (context: OperationContext) => string;
+  /** Where the status writer records which settings content each status answers (see status.ts). */
+  statusRecordFolder: (context: OperationContext) => string;
+  /** How long a run waits for another to release the lock; default that of withLock. */
+  lockWaitMs?: (context: OperationContext) => number;
 }
 
 export interface RunOptions {
@@ -74,7 +80,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   const extensionRoot = options.extensionRoot ?? process.cwd();
   const operation = argv[0] as Operation;
   if (!OPERATIONS.includes(operation)) {
-    stderr(`usage: handler <${OPERATIONS.join('|')}> (received ${JSON.stringify(argv[0] ?? '')})\n`);
+    stderr(`usage: handler <${OPERATIONS.join('|')}> (received ${describeValue(argv[0] ?? '')})\n`);
     return ExitCode.Failure;
   }
 
@@ -82,17 +88,19 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   try {
     handlerEnvironment = await readHandlerEnvironment(extensionRoot);
   } catch (error) {
-    stderr(`${config.handlerName} ${operation}: ${(error as Error).message}\n`);
-    return error instanceof HandlerError ? error.exitCode : ExitCode.MissingDependency;
+    stderr(`${config.handlerName} ${operation}: ${escapeUnsafe((error as Error).message)}\n`);
+    return isHandlerError(error) ? error.exitCode : ExitCode.MissingDependency;
   }
 
   const redactor = new Redactor();
   const logger = new Logger(handlerEnvironment.logFolder, redactor);
-  const status = new StatusWriter(handlerEnvironment.statusFolder, config.handlerName);
   const sequenceNumber = await resolveSequenceNumber(environment, handlerEnvironment.configFolder);
   const statusOperation = operation[0]!.toUpperCase() + operation.slice(1);
   logger.info(`${config.handlerName} ${config.version} ${operation} started`, { sequenceNumber, environment: protocolEnvironment(environment) });
 
+  // The settings file is read once, under the lock: the run applies, and its status answers, these bytes.
+  let settingsBytes: Promise<Buffer | null> | undefined;
+  const readSettings = () => (settingsBytes ??= sequenceNumber === undefined ? Promise.resolve(null) : readSettingsBytes(handlerEnvironment.configFolder, sequenceNumber));
   const context: OperationContext = {
     operation,
     extensionRoot,
@@ -100,27 +108,36 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     sequenceNumber,
     environment,
     logger,
-    loadSettings: (options) => loadSettings(handlerEnvironment, sequenceNumber, config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor, options?.publicOnly ?? false),
+    loadSettings: async (options) =>
+      loadSettings(sequenceNumber, await readSettings(), config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor, options?.publicOnly ?? false),
   };
+  const status = new StatusWriter(handlerEnvironment.statusFolder, config.handlerName, config.statusRecordFolder(context));
 
   let exitCode: number;
   let result: OperationResult;
   try {
-    result = await withLock(config.lockPath(context), async () => {
-      if (sequenceNumber !== undefined) await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`);
-      return config.handlers[operation](context);
-    });
+    result = await withLock(
+      config.lockPath(context),
+      async () => {
+        if (sequenceNumber !== undefined) {
+          await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`, settingsDigest(await readSettings()));
+        }
+        return config.handlers[operation](context);
+      },
+      { waitMs: config.lockWaitMs?.(context) },
+    );
     exitCode = result.status === 'error' ? ExitCode.Failure : ExitCode.Success;
   } catch (error) {
-    const known = error instanceof HandlerError;
+    // By name: a failure raised in another bundle (the simulated Windows, a lazy module) is known too.
+    const known = isHandlerError(error);
     exitCode = known ? error.exitCode : ExitCode.Failure;
     let message = known ? error.message : `Unexpected failure during ${operation}: ${(error as Error).message ?? String(error)}`;
     // Bad settings are rejected before anything is applied; say so, the owner's first worry.
-    if (error instanceof ConfigurationError) message += ' These settings were not applied; the configuration in force before is unchanged.';
+    if (isConfigurationError(error)) message += ' These settings were not applied; the configuration in force before is unchanged.';
     result = { status: 'error', message: redactor.redact(message), substatus: known ? error.details : undefined };
     if (!known) logger.error((error as Error).stack ?? String(error));
     // The manager keeps a command's stderr in its own log, which is where an operator looks first.
-    stderr(`${config.handlerName} ${operation} failed (exit code ${exitCode}): ${result.message}\n`);
+    stderr(`${config.handlerName} ${operation} failed (exit code ${exitCode}): ${escapeUnsafe(result.message)}\n`);
   }
 
   if (sequenceNumber !== undefined) {
@@ -146,15 +163,15 @@ export function protocolEnvironment(environment: NodeJS.ProcessEnv): Record<stri
 }
 
 async function loadSettings(
-  handlerEnvironment: HandlerEnvironment,
   sequenceNumber: number | undefined,
+  bytes: Buffer | null,
   schema: SettingsSchema,
   decryptor: () => Promise<ProtectedSettingsDecryptor>,
   redactor: Redactor,
   publicOnly: boolean,
 ): Promise<LoadedSettings> {
   if (sequenceNumber === undefined) return { sequenceNumber: 0, empty: true, publicSettings: {} };
-  const file = await readSettingsFile(handlerEnvironment.configFolder, sequenceNumber);
+  const file = parseSettingsFile(sequenceNumber, bytes);
   // The ciphertext is not the secret itself, but nothing about protected settings belongs in logs.
   if (file.protectedSettings) redactor.add(file.protectedSettings);
   schema.check(file.publicSettings);
@@ -162,16 +179,31 @@ async function loadSettings(
   if (file.protectedSettings === undefined || publicOnly) return loaded;
 
   const plaintext = await (await decryptor()).decrypt(file.protectedSettings, file.protectedSettingsCertThumbprint ?? '');
-  let decrypted: unknown;
-  try {
-    decrypted = JSON.parse(plaintext);
-  } catch {
-    decrypted = undefined;
-  }
   redactor.add(plaintext);
+  const decrypted = parseProtectedSettings(plaintext);
   redactor.add(decrypted);
   if (typeof decrypted !== 'object' || decrypted === null || Array.isArray(decrypted)) {
     throw new ConfigurationError('protectedSettings', 'decrypted data that is not a JSON object', 'a JSON object encrypted to the certificate named by protectedSettingsCertThumbprint');
   }
   return { ...loaded, protectedSettings: decrypted as Record<string, unknown> };
+}
+
+/**
+ * The decrypted protected settings, read as strictly as the file: a key given twice is refused
+ * (named, never its values: they are secret). Other faults give undefined, reported by the caller
+ * without quoting the plaintext.
+ */
+function parseProtectedSettings(plaintext: string): unknown {
+  try {
+    return parseStrictJson(plaintext);
+  } catch (error) {
+    if (error instanceof StrictJsonError && error.problem === 'duplicate-key') {
+      throw new ConfigurationError(
+        `protectedSettings.${formatJsonPath(error.path)}`,
+        'the same key twice in one object of the decrypted protected settings',
+        'each key at most once in an object: readers differ on which of two values wins',
+      );
+    }
+    return undefined;
+  }
 }

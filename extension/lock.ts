@@ -3,8 +3,11 @@ import path from 'path';
 import lockfile from 'proper-lockfile';
 import { HandlerError, ExitCode } from './errors';
 
+/** How long a run waits for another by default. The manager kills a command after ~5 minutes. */
+export const DEFAULT_LOCK_WAIT_MS = 120_000;
+
 export interface LockOptions {
-  /** How long to wait for another handler run to finish. The manager kills a command after ~5 minutes. */
+  /** How long to wait for another handler run to finish (default DEFAULT_LOCK_WAIT_MS). */
   waitMs?: number;
   /** A lock not refreshed for this long belongs to a run that was killed, and is taken over. */
   staleMs?: number;
@@ -16,7 +19,7 @@ export interface LockOptions {
  * holding `<lockPath>` and always releases it.
  */
 export async function withLock<T>(lockPath: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const waitMs = options.waitMs ?? 120_000;
+  const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   const staleMs = options.staleMs ?? 30_000;
   await fs.mkdir(path.dirname(lockPath), { recursive: true });
   let release: () => Promise<void>;

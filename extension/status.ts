@@ -1,6 +1,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import writeFileAtomic from 'write-file-atomic';
+import { escapeUnsafe } from './unsafe-text';
 
 export type StatusValue = 'transitioning' | 'success' | 'warning' | 'error';
 
@@ -26,14 +27,21 @@ export const MAX_STATUS_FILE_BYTES = 128 * 1024;
 
 /**
  * Writes `<statusFolder>/<N>.status` in the array form the extension managers read. The write is
- * atomic (temporary file, then rename) so the manager never reads half a file, and a finished
- * status of the same N is never turned back into `transitioning` (enable runs again with the same
- * N after every reboot; the owner must keep seeing the last result until a new one exists).
+ * atomic (temporary file, then rename) so the manager never reads half a file.
+ *
+ * A status says which settings it answers. N can repeat with new content, so beside each status
+ * the writer records (in the extension's own state, `recordFolder`) a digest of the settings
+ * content it was written for. A finished status of the same N and the same content is never turned
+ * back into `transitioning` (enable runs again with the same N after every reboot; the owner keeps
+ * seeing the last result until a new one exists). Other content, or content not known, gets
+ * `transitioning` first: the old result must not stand for settings it never saw, neither while
+ * they are applied nor after a run killed half way.
  */
 export class StatusWriter {
   constructor(
     private readonly statusFolder: string,
     private readonly handlerName: string,
+    private readonly recordFolder: string,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -41,11 +49,16 @@ export class StatusWriter {
     return path.join(this.statusFolder, `${sequenceNumber}.status`);
   }
 
-  /** Reports work in progress, unless a finished status for this N is already there. Returns whether it wrote. */
-  async transitioning(sequenceNumber: number, operation: string, message: string): Promise<boolean> {
+  /**
+   * Reports work in progress on the settings with digest `settings`, unless a finished status of
+   * this N already answers that same content. Returns whether it wrote.
+   */
+  async transitioning(sequenceNumber: number, operation: string, message: string, settings: string): Promise<boolean> {
     const current = await this.read(sequenceNumber);
-    if (current && current !== 'transitioning') return false;
+    if (current && current !== 'transitioning' && (await this.answers(sequenceNumber)) === settings) return false;
+    // The status first: killed between the two writes, it says transitioning whatever the record says.
     await this.write(sequenceNumber, { operation, status: 'transitioning', code: 0, message });
+    await this.record(sequenceNumber, settings);
     return true;
   }
 
@@ -65,12 +78,31 @@ export class StatusWriter {
     }
   }
 
+  /** The digest of the settings the status of N answers, if recorded. */
+  async answers(sequenceNumber: number): Promise<string | undefined> {
+    try {
+      const record = JSON.parse(await fs.readFile(this.recordFor(sequenceNumber), 'utf8'));
+      return record?.sequenceNumber === sequenceNumber && typeof record.settings === 'string' ? record.settings : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async record(sequenceNumber: number, settings: string): Promise<void> {
+    await fs.mkdir(this.recordFolder, { recursive: true });
+    await writeFileAtomic(this.recordFor(sequenceNumber), `${JSON.stringify({ sequenceNumber, settings })}\n`, { encoding: 'utf8' });
+  }
+
+  private recordFor(sequenceNumber: number): string {
+    return path.join(this.recordFolder, `${sequenceNumber}.json`);
+  }
+
   private document(report: StatusReport): unknown[] {
     const substatus = (report.substatus ?? []).map((item) => ({
       name: item.name,
       status: item.status,
       code: item.code,
-      formattedMessage: { lang: 'en-US', message: truncateUtf8(item.message, MAX_MESSAGE_BYTES) },
+      formattedMessage: { lang: 'en-US', message: shown(item.message) },
     }));
     const build = (items: typeof substatus) => [
       {
@@ -81,7 +113,7 @@ export class StatusWriter {
           operation: report.operation,
           status: report.status,
           code: report.code,
-          formattedMessage: { lang: 'en-US', message: truncateUtf8(report.message, MAX_MESSAGE_BYTES) },
+          formattedMessage: { lang: 'en-US', message: shown(report.message) },
           substatus: items,
         },
       },
@@ -101,6 +133,11 @@ export class StatusWriter {
     }
     return document;
   }
+}
+
+/** A message as the status carries it: nothing raw that could forge what is shown, at most 1 KB. */
+function shown(message: string): string {
+  return truncateUtf8(escapeUnsafe(message), MAX_MESSAGE_BYTES);
 }
 
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character, marking the cut. */

@@ -21,6 +21,8 @@ export function dataPaths(root: string) {
     state: path.join(root, 'state.json'),
     operations: path.join(root, 'operations.jsonl'),
     upgradeMarker: path.join(root, 'upgrade.json'),
+    // Which settings content each status answers (see extension/status.ts): no secret, a digest.
+    statusRecords: path.join(root, 'status-settings'),
     // Beside the folder, not in it: uninstall removes the folder while holding the lock.
     lock: `${root}.lock`,
   };

@@ -2,17 +2,20 @@ import type { Operation, OperationContext, OperationHandler, OperationResult } f
 import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from '../core/access-summary';
 import { dataFolder } from './data-folder';
-import { checkConsentTime, isExpired, rejectExpiredNewGrant, toDesiredState } from '../core/desired-state';
-import { HostBatchError } from '../windows/port';
+import { checkConsentTime, formatUtc, isExpired, rejectExpiredNewGrant, toDesiredState, type DesiredState } from '../core/desired-state';
+import { DISABLE_CHANGED_BY, endedGrantBlocking, mergeEndedGrants, refuseEndedGrant, withoutUpdateDisable, type EndedGrant } from '../core/ended-grants';
+import { grantInForce } from '../core/node-intent';
+import { isHostBatchError } from '../windows/port';
 import { composeNode, type NodeAdapters } from './compose';
 import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
 import type { DesiredRecord } from '../core/desired-record';
+import { EVENT_SOURCE } from '../core/node-layout';
 import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/local-node';
 import { convergeCluster, type ClusterRequest } from './phases/cluster-peers';
-import { StateStore, storeDesiredState, type RecordedState } from './state-store';
+import { endedGrantsOf, StateStore, storeDesiredState, withEndedGrantsCopy, type RecordedState } from './state-store';
 import { auditIncomplete } from '../core/pending-audit';
 
 export interface LifecycleOptions {
@@ -26,7 +29,9 @@ export interface LifecycleOptions {
  * The five lifecycle commands. Each is a short script over the state store and the desired
  * state. The upgrade protocol: the new version's `update` writes a marker naming the version it
  * replaces; the old version's `uninstall` (which the manager runs after that) sees itself named
- * and keeps everything; the new version's `install` removes the marker.
+ * and keeps everything; the new version's `install` removes the marker. The old version's
+ * `disable`, which the manager runs first, ended the grant in force like any disable: that
+ * `install` lifts the end (core/ended-grants.ts), so the grant survives the update.
  */
 export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, OperationHandler> {
   const version = options.version;
@@ -64,7 +69,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       } catch (error) {
         await record('error', (error as Error).message).catch(() => undefined);
         // A host phase that failed as a whole already says which phase and operation: report it as is.
-        if (error instanceof HostBatchError) throw new HandlerError(ExitCode.Failure, error.message);
+        if (isHostBatchError(error)) throw new HandlerError(ExitCode.Failure, error.message);
         throw error;
       }
     };
@@ -93,13 +98,16 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
     install: journaled(async (context, store, at) => {
       const marker = await store.readUpgradeMarker();
       const publicSettings = await publicSettingsIfReadable(context);
-      // Installs the JEA module, groups, endpoint, tasks and data folder; keeps any access already recorded.
-      const request = { phase: 'install', now: at, target: (current: DesiredRecord) => current, changedBy: 'install', checkPrerequisites: 'always' as const };
-      const report = await converge(context, { ...request, observedLicense: observedLicenseOf(publicSettings) });
-      failIfNodeFailed(report, 'Install');
       const state = await currentState(store, version);
+      // Completing an update: the disable the manager ran just before it (its first step) ended no grant.
+      const updatedAt = marker.kind === 'ok' && marker.value.toVersion === version ? updateTime(marker.value.writtenAt) : undefined;
+      const ended = updatedAt ? withoutUpdateDisable(endedGrantsOf(state), updatedAt) : endedGrantsOf(state);
+      // Installs the JEA module, groups, endpoint, tasks and data folder; keeps any access already recorded.
+      const request = { phase: 'install', now: at, target: (current: DesiredRecord) => current, changedBy: 'install', checkPrerequisites: 'always' as const, ...(updatedAt ? { updatedAt } : {}) };
+      const report = await converge(context, { ...request, endedGrants: ended, observedLicense: observedLicenseOf(publicSettings) });
+      failIfNodeFailed(report, 'Install');
       const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(publicSettings) ? 'cover' : 'release' });
-      await store.writeState({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers });
+      await store.writeState(withEndedGrantsCopy({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)));
       const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
@@ -113,42 +121,54 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const settings = await context.loadSettings();
       const desired = toDesiredState(settings.publicSettings);
       const state = await currentState(store, version);
+      const ended = endedGrantsOf(state);
       if (desired.grant) {
         checkConsentTime(desired.grant, at);
+        // A grant that ended here never comes back, whatever the manager replays (the node's own list is checked too).
+        const refused = endedGrantBlocking(desired.grant, ended, at);
+        if (refused) refuseEndedGrant(refused);
         const alreadyApplied = state.applied?.desired.grant?.grantId === desired.grant.grantId;
         if (isExpired(desired.grant, at) && !alreadyApplied) rejectExpiredNewGrant(desired.grant, at);
       }
-      const record: DesiredRecord = { enabled: true, retentionDays: desired.retentionDays, grant: desired.grant ?? null };
+      // Settings without an access section ask nothing about access: each node keeps the grant it has.
+      const target = desired.accessStated
+        ? () => ({ enabled: true, retentionDays: desired.retentionDays, grant: desired.grant ?? null })
+        : (current: DesiredRecord): DesiredRecord => ({ ...current, enabled: true, retentionDays: desired.retentionDays });
       const request = {
         phase: 'enable',
         now: at,
-        target: () => record,
+        target,
         changedBy: desired.grant?.consent.acceptedBy ?? 'extension settings',
         // Only giving access needs an eligible machine: revoking must always work.
         checkPrerequisites: 'when-granting' as const,
+        refuseEndedGrant: desired.grant !== undefined,
       };
-      const report = await converge(context, { ...request, observedLicense: observedLicenseOf(settings.publicSettings) });
+      const report = await converge(context, { ...request, endedGrants: ended, observedLicense: observedLicenseOf(settings.publicSettings) });
       failIfNodeFailed(report, 'Enable');
       const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release' });
-      await store.writeState({
-        ...state,
-        extensionVersion: version,
-        enabled: true,
-        coveredPeers: cluster.coveredPeers,
-        applied: {
-          sequenceNumber: settings.sequenceNumber,
-          appliedAt: at.toISOString(),
-          desired: storeDesiredState(desired),
-          protectedSettingsPresent: settings.protectedSettings !== undefined,
-        },
-      });
-      const revokedOnNode = desired.grant && !report.record?.grant;
-      const access = revokedOnNode
-        ? `Access: none (grant ${desired.grant!.grantId} was revoked on the machine by its owner; grant again to give access).`
-        : describeAccess(desired, at);
+      // What this node has now: without an access section, the grant it kept.
+      const applied: DesiredState = desired.accessStated ? desired : { ...desired, grant: report.record ? grantInForce(report.record, at) : undefined };
+      await store.writeState(
+        withEndedGrantsCopy(
+          {
+            ...state,
+            extensionVersion: version,
+            enabled: true,
+            coveredPeers: cluster.coveredPeers,
+            applied: {
+              sequenceNumber: settings.sequenceNumber,
+              appliedAt: at.toISOString(),
+              desired: storeDesiredState(applied),
+              protectedSettingsPresent: settings.protectedSettings !== undefined,
+            },
+          },
+          endedAfter(at, ended, report),
+        ),
+      );
+      const note = settingsNote(settings, desired, applied, state.applied !== undefined);
       const pinned = versionMarkerNote(settings.publicSettings, version);
-      const warned = revokedOnNode || pinned !== '' || cluster.substatus.some((item) => item.status !== 'success');
-      return { status: warned ? 'warning' : 'success', message: `${access} ${settingsNote(settings.empty, settings.sequenceNumber)}${pinned}${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
+      const warned = note.warn || pinned !== '' || auditIncomplete(report.result.audit) || cluster.substatus.some((item) => item.status !== 'success');
+      return { status: warned ? 'warning' : 'success', message: `${describeAccess(applied, at)} ${note.text}${pinned}${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     update: journaled(async (context, store, at) => {
@@ -167,11 +187,12 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         await store.writeState({ ...state, enabled: false });
         return { status: 'success', message: `Disabled: access is off; the installation is kept.` };
       }
-      const request = { phase: 'disable', now: at, target: (current: DesiredRecord) => ({ ...current, enabled: false }), changedBy: 'disable', checkPrerequisites: 'never' as const };
-      const report = await converge(context, request);
+      const request = { phase: 'disable', now: at, target: (current: DesiredRecord) => ({ ...current, enabled: false }), changedBy: DISABLE_CHANGED_BY, checkPrerequisites: 'never' as const };
+      const ended = endedGrantsOf(state);
+      const report = await converge(context, { ...request, endedGrants: ended });
       failIfNodeFailed(report, 'Disable');
       const cluster = await withPeers(context, state, report, { ...request, mode: 'keep' });
-      await store.writeState({ ...state, enabled: false, coveredPeers: cluster.coveredPeers });
+      await store.writeState(withEndedGrantsCopy({ ...state, enabled: false, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)));
       const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
       return { status, message: `Disabled: access is off; the installation is kept.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
@@ -199,12 +220,21 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       }
       await store.removeEverything();
       if (cluster.problems) {
-        return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node).`, substatus: cluster.substatus };
+        return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node). ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
       }
-      return { status: 'success', message: 'Uninstalled; every trace of the extension was removed.', substatus: cluster.substatus };
+      return { status: 'success', message: `Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
     }),
   };
 }
+
+/**
+ * What uninstall leaves on purpose: the audit record. Removing the event source would make Event
+ * Viewer unable to show those entries, so its registration stays with them.
+ */
+export const KEPT_AFTER_UNINSTALL =
+  `Kept by design as the audit record: the entries of source '${EVENT_SOURCE}' in the Windows Application event log ` +
+  '(every access change, uninstall included, kept as long as that log keeps entries) and the registration of that source, which Event Viewer needs to show them. ' +
+  "The extension manager's own folders (settings, status and this handler's log) are the manager's to remove.";
 
 /** Whether a newer version's update named this version as the one it replaces. */
 async function isBeingReplaced(store: StateStore, version: string): Promise<boolean> {
@@ -262,7 +292,35 @@ async function currentState(store: StateStore, version: string): Promise<Recorde
   return { schemaVersion: 1, extensionVersion: version, enabled: false };
 }
 
-function settingsNote(empty: boolean, sequenceNumber: number): string {
-  return empty ? 'No settings received yet.' : `Settings ${sequenceNumber} applied.`;
+/**
+ * What the settings did, after the access line. Settings without an access section leave a grant
+ * in force as it is: say so, and how to revoke, rather than "no settings yet".
+ */
+function settingsNote(
+  settings: { empty: boolean; sequenceNumber: number },
+  desired: DesiredState,
+  applied: DesiredState,
+  appliedBefore: boolean,
+): { text: string; warn: boolean } {
+  const { empty, sequenceNumber } = settings;
+  if (desired.accessStated) return { text: `Settings ${sequenceNumber} applied.`, warn: false };
+  const what = empty ? `Settings ${sequenceNumber} are empty` : `Settings ${sequenceNumber} carry no access section`;
+  if (applied.grant) {
+    const { grantId, expiresAt } = applied.grant;
+    return { text: `${what}: grant ${grantId} stays in force until ${formatUtc(expiresAt)}; set access.level to None to revoke it.`, warn: true };
+  }
+  if (empty && !appliedBefore) return { text: 'No settings received yet.', warn: false };
+  return { text: `${what}; no grant is in force.`, warn: false };
+}
+
+/** This node's ended grants after a run: the state's copy and the node's record, together. */
+function endedAfter(at: Date, ended: EndedGrant[], report: LocalConvergeReport): EndedGrant[] {
+  return mergeEndedGrants(at, ended, report.record?.endedGrants);
+}
+
+/** The update marker's time; an unreadable one lifts nothing. */
+function updateTime(writtenAt: string): Date | undefined {
+  const time = new Date(writtenAt);
+  return Number.isNaN(time.getTime()) ? undefined : time;
 }
 

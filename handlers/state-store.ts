@@ -1,6 +1,8 @@
 import { promises as fs } from 'fs';
 import writeFileAtomic from 'write-file-atomic';
 import type { DesiredState } from '../core/desired-state';
+import { readEndedGrants, storeEndedGrants, type EndedGrant, type StoredEndedGrant } from '../core/ended-grants';
+import { escapeUnsafe } from '../extension/unsafe-text';
 import { dataPaths } from './data-folder';
 
 /** The desired state as stored: dates as ISO strings. */
@@ -28,6 +30,12 @@ export interface RecordedState {
     desired: StoredDesiredState;
     protectedSettingsPresent: boolean;
   };
+  /**
+   * A copy of this node's list of ended grants (core/ended-grants.ts), kept here too so that a
+   * desired-state record lost or replaced by an older copy gets it back. Kept through an update,
+   * removed with the folder at uninstall.
+   */
+  endedGrants?: StoredEndedGrant[];
 }
 
 export interface UpgradeMarker {
@@ -72,7 +80,8 @@ export class StateStore {
    */
   async appendOperationIfPresent(entry: Record<string, unknown>): Promise<void> {
     try {
-      await fs.appendFile(this.paths.operations, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', flag: 'a' });
+      // Escaped beyond JSON's own rules: a U+2028 in a problem must not split the line for a reader.
+      await fs.appendFile(this.paths.operations, `${escapeUnsafe(JSON.stringify(entry))}\n`, { encoding: 'utf8', flag: 'a' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
@@ -117,4 +126,19 @@ export function storeDesiredState(desired: DesiredState): StoredDesiredState {
       consent: { ...grant.consent, acceptedAt: grant.consent.acceptedAt.toISOString() },
     },
   };
+}
+
+/** The state's copy of the ended grants; a copy that cannot be read counts as none (the node's record keeps its own). */
+export function endedGrantsOf(state: RecordedState): EndedGrant[] {
+  try {
+    return readEndedGrants(state.endedGrants);
+  } catch {
+    return [];
+  }
+}
+
+/** The state with this copy of the ended grants. */
+export function withEndedGrantsCopy(state: RecordedState, ended: readonly EndedGrant[]): RecordedState {
+  const { endedGrants: _before, ...rest } = state;
+  return ended.length > 0 ? { ...rest, endedGrants: storeEndedGrants(ended) } : rest;
 }

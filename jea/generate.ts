@@ -9,8 +9,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'fs';
 import * as path from 'path';
 import { JEA_MODULE_FOLDER, JEA_MODULE_NAME } from '../core/node-layout';
-import { PsdHashtable, PsdScriptBlock, PsdValue, renderDataFile } from './psd1';
-import { CommandRule, ROLES_DIR, RoleDefinition, loadRoles } from './role-model';
+import { PsdHashtable, PsdScriptBlock, PsdValue, quote, renderDataFile } from './psd1';
+import { CommandRule, FunctionDefinition, FunctionParameter, ROLES_DIR, RoleDefinition, loadRoles } from './role-model';
 import { checkRoleSetSafety } from './safety';
 import { roleCapabilityName } from './session-configuration';
 
@@ -39,7 +39,7 @@ const byName = (a: { name: string }, b: { name: string }): number => {
   return la < lb ? -1 : la > lb ? 1 : 0;
 };
 
-/** A plain name when every parameter is allowed; otherwise JEA's Name/Parameters hashtable. */
+/** A plain name when every parameter is allowed; otherwise JEA's Name/Parameters hashtable (a switch needs no constraint). */
 function renderCommand(command: CommandRule): PsdValue {
   if (command.parameters === undefined) return command.name;
   return {
@@ -51,15 +51,45 @@ function renderCommand(command: CommandRule): PsdValue {
 /** Always loaded in every session; JEA ignores it in ModulesToImport, so it is not listed. */
 const CORE_MODULE = 'microsoft.powershell.core';
 
+/** `Module\Verb-Noun` -> Module. */
+export function moduleOfCall(call: string): string | undefined {
+  const at = call.lastIndexOf('\\');
+  return at > 0 ? call.slice(0, at) : undefined;
+}
+
 /**
- * Modules the role's commands come from. A JEA session does not autoload modules, and JEA only
- * looks for a restricted command (one with Parameters) among modules already imported.
+ * Modules the role's commands come from, and those its own functions call. A JEA session does not
+ * autoload modules, and JEA only looks for a restricted command (one with Parameters) among modules
+ * already imported.
  */
 export function modulesToImport(role: RoleDefinition): string[] {
-  const modules = new Set(
-    [...role.visibleCmdlets, ...role.visibleFunctions].flatMap((c) => (c.module && c.module.toLowerCase() !== CORE_MODULE ? [c.module] : [])),
-  );
-  return [...modules].sort((a, b) => byName({ name: a }, { name: b }));
+  const named = [
+    ...[...role.visibleCmdlets, ...role.visibleFunctions].flatMap((c) => (c.module ? [c.module] : [])),
+    ...role.functionDefinitions.flatMap((f) => f.calls.flatMap((call) => moduleOfCall(call) ?? [])),
+  ];
+  const modules = new Map(named.filter((m) => m.toLowerCase() !== CORE_MODULE).map((m) => [m.toLowerCase(), m]));
+  return [...modules.values()].sort((a, b) => byName({ name: a }, { name: b }));
+}
+
+const POWERSHELL_TYPE: Record<FunctionParameter['type'], string> = {
+  string: '[string]', 'string[]': '[string[]]', int: '[int]', 'int[]': '[int[]]', long: '[long]', switch: '[switch]',
+};
+
+/**
+ * A function of our own as JEA defines it: a param block written from the role data (so its
+ * constraints are the ones the safety rules checked; patterns anchored as JEA anchors a role's),
+ * then the body.
+ */
+export function renderFunctionScript(f: FunctionDefinition): string {
+  const parameters = f.parameters.map((p, i) => {
+    const lines: string[] = [];
+    if (p.mandatory) lines.push('[Parameter(Mandatory = $true)]');
+    if (p.validateSet) lines.push(`[ValidateSet(${p.validateSet.map(quote).join(', ')})]`);
+    if (p.validatePattern !== undefined) lines.push(`[ValidatePattern(${quote(`^(${p.validatePattern})$`)})]`);
+    lines.push(`${POWERSHELL_TYPE[p.type]} $${p.name}${i < f.parameters.length - 1 ? ',' : ''}`);
+    return lines.map((line) => `    ${line}`).join('\n');
+  });
+  return ['[CmdletBinding()]', 'param(', parameters.join('\n\n'), ')', f.body.replace(/\s+$/, '')].join('\n');
 }
 
 export function renderRoleCapability(role: RoleDefinition, source: string): string {
@@ -69,12 +99,13 @@ export function renderRoleCapability(role: RoleDefinition, source: string): stri
     Description: role.description,
     ModulesToImport: modulesToImport(role),
     VisibleCmdlets: [...role.visibleCmdlets].sort(byName).map(renderCommand),
-    VisibleFunctions: [...role.visibleFunctions].sort(byName).map(renderCommand),
+    // Our own functions are visible by construction (DESIGN section 4: each is listed here).
+    VisibleFunctions: [...role.visibleFunctions, ...role.functionDefinitions.map((f) => ({ name: f.name }))].sort(byName).map(renderCommand),
     VisibleExternalCommands: role.visibleExternalCommands.length > 0 ? [...role.visibleExternalCommands].sort() : undefined,
     VisibleProviders: role.visibleProviders.length > 0 ? [...role.visibleProviders].sort() : undefined,
     FunctionDefinitions:
       role.functionDefinitions.length > 0
-        ? [...role.functionDefinitions].sort(byName).map((f) => ({ Name: f.name, ScriptBlock: new PsdScriptBlock(f.scriptBlock) }))
+        ? [...role.functionDefinitions].sort(byName).map((f) => ({ Name: f.name, ScriptBlock: new PsdScriptBlock(renderFunctionScript(f)) }))
         : undefined,
   };
   return renderDataFile([`Arc Remote Support JEA role ${role.name}. Generated by jea/generate.ts from ${source}; do not edit.`], data);
@@ -104,7 +135,14 @@ export function generateJeaFiles(rolesDir: string = ROLES_DIR): GeneratedJeaFile
   if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) throw new Error(`Two roles share a name in ${rolesDir}: ${names.join(', ')}`);
   const problems = checkRoleSetSafety(roles);
   if (problems.length > 0) throw new Error(`Unsafe JEA roles:\n  ${problems.join('\n  ')}`);
+  return renderJeaFiles(roles);
+}
 
+/**
+ * The files for roles as given, without the safety rules: only for tests that must show the
+ * runspace proofs catch a weakened role on their own. Everything shipped goes through generateJeaFiles.
+ */
+export function renderJeaFiles(roles: RoleDefinition[]): GeneratedJeaFiles {
   const files: GeneratedFile[] = [{ relativePath: `${JEA_MODULE_NAME}.psd1`, content: renderModuleManifest() }];
   for (const role of roles) {
     files.push({

@@ -6,12 +6,20 @@
 import { readFileSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
+import { unprotectedServiceNamePattern } from './service-names';
 
-/** One allowed parameter; at most one of validateSet / validatePattern (JEA lets a pattern override a set). */
+/**
+ * One allowed parameter, constrained one way at most: a validateSet, a validatePattern (JEA anchors
+ * it as ^(pattern)$, ignoring case), or `switch` for a parameter that takes no value (test/jea
+ * checks each against the Windows Server 2016 parameter inventory). YAML `refuseProtectedServices:
+ * true` stands for the pattern made from the protected-service list (jea/service-names.ts).
+ */
 export interface ParameterRule {
   name: string;
   validateSet?: string[];
   validatePattern?: string;
+  switch?: boolean;
+  refusesProtectedServices?: boolean;
 }
 
 /**
@@ -26,10 +34,28 @@ export interface CommandRule {
   parameters?: ParameterRule[];
 }
 
+/** The types a function of our own may declare; `switch` takes no value. */
+export const FUNCTION_PARAMETER_TYPES = ['string', 'string[]', 'int', 'int[]', 'long', 'switch'] as const;
+export type FunctionParameterType = (typeof FUNCTION_PARAMETER_TYPES)[number];
+
+export interface FunctionParameter extends ParameterRule {
+  type: FunctionParameterType;
+  mandatory: boolean;
+}
+
+/**
+ * A function of our own (JEA FunctionDefinitions), visible to the role's users. Its body runs in
+ * full language, so it is written to build what it runs from validated parameters only; the
+ * generator writes the param block from `parameters`, so the same safety rules apply to them as to
+ * any visible command's.
+ */
 export interface FunctionDefinition {
   name: string;
-  /** The body, PowerShell source without the outer braces. */
-  scriptBlock: string;
+  /** The commands the body runs, module-qualified (Module\Verb-Noun); test/jea checks the body against them. */
+  calls: string[];
+  parameters: FunctionParameter[];
+  /** PowerShell statements after the generated param block. */
+  body: string;
 }
 
 export interface RoleDefinition {
@@ -50,7 +76,10 @@ export const ROLES_DIR = path.join(__dirname, 'roles');
 
 type Json = unknown;
 
-class RoleFileError extends Error {}
+/** A role file that breaks the format; the message says where and what is wrong. */
+class RoleFileError extends Error {
+  override readonly name = 'RoleFileError';
+}
 
 function fail(where: string, message: string): never {
   throw new RoleFileError(`${where}: ${message}`);
@@ -78,16 +107,61 @@ function asStringList(value: Json, where: string): string[] {
   return value.map((item, i) => asString(item, `${where}[${i}]`));
 }
 
+const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/** The keys every parameter may have; a constraint is one of the last four at most. */
+const PARAMETER_KEYS = ['name', 'validateSet', 'validatePattern', 'switch', 'refuseProtectedServices'];
+
+function asTrue(value: Json, where: string): true {
+  if (value !== true) fail(where, 'must be true when given');
+  return true;
+}
+
 function parseParameter(value: Json, where: string): ParameterRule {
-  const o = asObject(value, where, ['name', 'validateSet', 'validatePattern']);
+  const o = asObject(value, where, PARAMETER_KEYS);
   const rule: ParameterRule = { name: asString(o['name'], `${where}.name`) };
+  if (!PARAMETER_NAME.test(rule.name)) fail(`${where}.name`, 'must be letters and digits');
+  const given = ['validateSet', 'validatePattern', 'switch', 'refuseProtectedServices'].filter((k) => o[k] !== undefined);
+  if (given.length > 1) fail(where, `use one of ${given.join(', ')}, not several`);
   if (o['validateSet'] !== undefined) {
     rule.validateSet = asStringList(o['validateSet'], `${where}.validateSet`);
     if (rule.validateSet.length === 0) fail(where, 'validateSet must not be empty');
   }
   if (o['validatePattern'] !== undefined) rule.validatePattern = asString(o['validatePattern'], `${where}.validatePattern`);
-  if (rule.validateSet && rule.validatePattern !== undefined) fail(where, 'use validateSet or validatePattern, not both');
+  if (o['switch'] !== undefined) rule.switch = asTrue(o['switch'], `${where}.switch`);
+  if (o['refuseProtectedServices'] !== undefined) {
+    rule.refusesProtectedServices = asTrue(o['refuseProtectedServices'], `${where}.refuseProtectedServices`);
+    rule.validatePattern = unprotectedServiceNamePattern();
+  }
   return rule;
+}
+
+function parseFunctionParameter(value: Json, where: string): FunctionParameter {
+  const o = asObject(value, where, ['name', 'type', 'mandatory', 'validateSet', 'validatePattern']);
+  const { type, mandatory, ...rest } = o;
+  const rule = parseParameter(rest, where);
+  if (typeof type !== 'string' || !(FUNCTION_PARAMETER_TYPES as readonly string[]).includes(type)) {
+    fail(`${where}.type`, `must be one of ${FUNCTION_PARAMETER_TYPES.join(', ')}`);
+  }
+  if (mandatory !== undefined && typeof mandatory !== 'boolean') fail(`${where}.mandatory`, 'must be true or false');
+  if (type === 'switch') {
+    if (rule.validateSet || rule.validatePattern !== undefined) fail(where, 'a switch takes no value to validate');
+    if (mandatory === true) fail(where, 'a switch cannot be mandatory');
+    rule.switch = true;
+  }
+  return { ...rule, type: type as FunctionParameterType, mandatory: mandatory === true };
+}
+
+function parseFunctionDefinition(value: Json, where: string): FunctionDefinition {
+  const f = asObject(value, where, ['name', 'calls', 'parameters', 'body']);
+  const parameters = f['parameters'] ?? [];
+  if (!Array.isArray(parameters)) fail(`${where}.parameters`, 'must be a list');
+  return {
+    name: asString(f['name'], `${where}.name`),
+    calls: asStringList(f['calls'], `${where}.calls`),
+    parameters: parameters.map((p: Json, i: number) => parseFunctionParameter(p, `${where}.parameters[${i}]`)),
+    body: asString(f['body'], `${where}.body`),
+  };
 }
 
 function parseCommand(value: Json, where: string): CommandRule {
@@ -122,11 +196,7 @@ export function parseRole(text: string, source: string): RoleDefinition {
     const value = o['functionDefinitions'];
     if (value === undefined || value === null) return [];
     if (!Array.isArray(value)) fail(`${source}.functionDefinitions`, 'must be a list');
-    return value.map((item: Json, i: number) => {
-      const where = `${source}.functionDefinitions[${i}]`;
-      const f = asObject(item, where, ['name', 'scriptBlock']);
-      return { name: asString(f['name'], `${where}.name`), scriptBlock: asString(f['scriptBlock'], `${where}.scriptBlock`) };
-    });
+    return value.map((item: Json, i: number) => parseFunctionDefinition(item, `${source}.functionDefinitions[${i}]`));
   })();
   return {
     name,

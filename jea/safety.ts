@@ -3,8 +3,8 @@
  * returns problems as "<rule>: <what>"; an empty list means the role passes. The rules are the
  * JEA list of DESIGN.md section 4 plus what JEA's own mechanics make necessary (see each rule).
  */
-import { PROTECTED_SERVICES } from '../core/node-layout';
-import { CommandRule, ParameterRule, RoleDefinition } from './role-model';
+import { CommandRule, RoleDefinition } from './role-model';
+import { acceptedServiceNames, compileConstraint } from './service-names';
 
 /** Commands that give a way out of the role (run code, gain rights, hide tracks). Lower case. */
 const NEVER_VISIBLE = new Set([
@@ -59,32 +59,55 @@ const REACHING_PARAMETER_EXCEPTIONS: Readonly<Record<string, readonly string[]>>
   'test-netconnection': ['computername'],
 };
 
-/** Commands that may be visible with all their parameters: reviewed, nothing to restrict. */
-const UNRESTRICTED_OK = new Set(['get-date', 'get-timezone']);
-
 /** Verbs that only read, for roles marked readOnly. */
 const READ_ONLY_VERBS = new Set(['get', 'test', 'resolve', 'measure', 'select', 'sort', 'where', 'format', 'find', 'compare', 'group']);
 
 /** Service cmdlets that change a service's state: restricted to -Name and a refusing constraint. */
 export const SERVICE_CONTROL_COMMANDS = ['start-service', 'stop-service', 'restart-service'];
 
-/**
- * Display names of the protected services (Windows resolves a display name given as -Name to the
- * service), for probing only: a pattern that refuses spaces refuses them anyway.
- */
-const PROTECTED_DISPLAY_NAMES = [
-  'Windows Remote Management (WS-Management)', 'Task Scheduler', 'Azure Hybrid Instance Metadata Service',
-  'Guest Configuration Arc Service', 'Guest Configuration Extension service', 'Azure Arc Proxy',
-];
-
 const WILDCARD = /[*?[\]]/;
 
-type Visible = CommandRule & { kind: 'cmdlet' | 'function' };
+/**
+ * Parameters that carry the pipeline's objects into commands that only compare, sort or format
+ * them: no value of theirs names anything to read. Every other parameter needs a constraint.
+ */
+const PIPELINE_OBJECT_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
+  'where-object': ['inputobject', 'value'],
+  'sort-object': ['inputobject'],
+  'format-list': ['inputobject'],
+  'format-table': ['inputobject'],
+};
+
+/**
+ * Values that reach outside any role's set whatever the parameter: another machine, a file, a
+ * structured event query naming its own log (or closing one <Select> to open another), a second
+ * line. No constrained parameter may accept one.
+ */
+export const ESCAPE_PROBES: readonly string[] = [
+  '\\\\otherhost\\c$\\Windows',
+  '//otherhost/share',
+  'C:\\Windows\\System32\\config\\SAM',
+  'file:///C:/Windows/System32/winevt/Logs/Security.evtx',
+  '<QueryList><Query Id="0"><Select Path="Security">*</Select></Query></QueryList>',
+  "*</Select><Select Path='Security'>*",
+  'System\nSecurity',
+];
+
+/**
+ * Cmdlets that read everything when a selector is left out: Get-WinEvent without -LogName reads
+ * every log, Security included. JEA cannot make a parameter mandatory, so such a cmdlet is never
+ * visible itself; a function of our own with the selector mandatory stands in for it.
+ */
+const ALL_BY_DEFAULT: Readonly<Record<string, string>> = { 'get-winevent': 'LogName' };
+
+/** A visible command: a listed cmdlet or function, or a function of our own (its parameters are its own). */
+type Visible = CommandRule & { kind: 'cmdlet' | 'function' | 'own' };
 
 function visibleCommands(role: RoleDefinition): Visible[] {
   return [
     ...role.visibleCmdlets.map((c) => ({ ...c, kind: 'cmdlet' as const })),
     ...role.visibleFunctions.map((c) => ({ ...c, kind: 'function' as const })),
+    ...role.functionDefinitions.map((f) => ({ name: f.name, parameters: f.parameters, kind: 'own' as const })),
   ];
 }
 
@@ -100,11 +123,12 @@ function programName(commandPath: string): string {
   return file.replace(/\.(exe|com|cmd|bat|ps1|vbs|js|msc)$/i, '').toLowerCase();
 }
 
+const verbOf = (name: string): string => (name.split('\\').pop() ?? name).split('-')[0]?.toLowerCase() ?? '';
+
 // ---- rules --------------------------------------------------------------------------------
 
 function neverVisible(role: RoleDefinition): string[] {
-  const names = [...visibleCommands(role).map((c) => c.name), ...role.functionDefinitions.map((f) => f.name)];
-  const problems = names.flatMap((n) => neverVisibleReason(n) ?? []);
+  const problems = visibleCommands(role).flatMap((c) => neverVisibleReason(c.name) ?? []);
   for (const program of role.visibleExternalCommands) {
     if (NEVER_VISIBLE_PROGRAMS.has(programName(program))) problems.push(`${program} is never visible`);
   }
@@ -114,7 +138,7 @@ function neverVisible(role: RoleDefinition): string[] {
 function noWildcards(role: RoleDefinition): string[] {
   const names = [
     ...visibleCommands(role).flatMap((c) => [c.name, ...(c.module ? [c.module] : []), ...(c.parameters ?? []).map((p) => p.name)]),
-    ...role.functionDefinitions.map((f) => f.name),
+    ...role.functionDefinitions.flatMap((f) => f.calls),
     ...role.visibleExternalCommands,
     ...role.visibleProviders,
   ];
@@ -123,7 +147,8 @@ function noWildcards(role: RoleDefinition): string[] {
 
 /** Plain Verb-Noun names: a module-qualified name would make JEA import and expose a module. */
 function commandNames(role: RoleDefinition): string[] {
-  return [...visibleCommands(role).map((c) => c.name), ...role.functionDefinitions.map((f) => f.name)]
+  return visibleCommands(role)
+    .map((c) => c.name)
     .filter((n) => !WILDCARD.test(n) && !/^[A-Za-z]+-[A-Za-z0-9]+$/.test(n))
     .map((n) => `command-names: '${n}' is not a plain Verb-Noun command name`);
 }
@@ -142,11 +167,23 @@ function externalCommands(role: RoleDefinition): string[] {
     .map((c) => `external-commands: '${c}' is not the full local path of an .exe`);
 }
 
+/**
+ * A function of our own is visible by construction, so it is not listed again; what its body runs
+ * is declared module-qualified (the private command itself, never a visible name that a role could
+ * replace), and is never a command no role may show.
+ */
 function functionDefinitions(role: RoleDefinition): string[] {
-  const visible = new Set(role.visibleFunctions.map((f) => f.name.toLowerCase()));
-  return role.functionDefinitions
-    .filter((f) => !visible.has(f.name.toLowerCase()))
-    .map((f) => `function-definitions: ${f.name} is defined but not in VisibleFunctions`);
+  const listed = new Set([...role.visibleCmdlets, ...role.visibleFunctions].map((c) => c.name.toLowerCase()));
+  const problems: string[] = [];
+  for (const f of role.functionDefinitions) {
+    if (listed.has(f.name.toLowerCase())) problems.push(`${f.name} is defined here and also listed as a visible command; define it only`);
+    for (const call of f.calls) {
+      if (!/^[A-Za-z][A-Za-z0-9.]*\\[A-Za-z]+-[A-Za-z0-9]+$/.test(call)) problems.push(`${f.name} calls '${call}', which is not a module-qualified Module\\Verb-Noun`);
+      const reason = neverVisibleReason(call.split('\\').pop() ?? call);
+      if (reason !== undefined) problems.push(`${f.name} calls ${call}: ${reason}`);
+    }
+  }
+  return problems.map((p) => `function-definitions: ${p}`);
 }
 
 function reachingParameters(role: RoleDefinition): string[] {
@@ -164,19 +201,67 @@ function reachingParameters(role: RoleDefinition): string[] {
 }
 
 function unrestrictedParameters(role: RoleDefinition): string[] {
-  const own = new Set(role.functionDefinitions.map((f) => f.name.toLowerCase()));
   return visibleCommands(role)
-    .filter((c) => c.parameters === undefined && !UNRESTRICTED_OK.has(c.name.toLowerCase()) && !own.has(c.name.toLowerCase()))
-    .map((c) => `unrestricted-parameters: ${c.name} is visible with all its parameters; list the ones needed`);
+    .filter((c) => c.parameters === undefined)
+    .map((c) => `unrestricted-parameters: ${c.name} is visible with all its parameters; list the ones needed, each constrained`);
+}
+
+/**
+ * Every parameter of every visible command is constrained: a validateSet or validatePattern that
+ * refuses every escape probe, or a switch (no value), or a reviewed pipeline-object parameter.
+ * A free text parameter is how a value reaches outside the role's set (-FilterXPath took a
+ * <QueryList> naming the Security log).
+ */
+function constrainedParameters(role: RoleDefinition): string[] {
+  const problems: string[] = [];
+  for (const command of visibleCommands(role)) {
+    const pipelineObjects = PIPELINE_OBJECT_PARAMETERS[command.name.toLowerCase()] ?? [];
+    for (const p of command.parameters ?? []) {
+      if (p.switch === true || pipelineObjects.includes(p.name.toLowerCase())) continue;
+      let accepts: ReturnType<typeof compileConstraint>;
+      try {
+        accepts = compileConstraint(p);
+      } catch (error) {
+        problems.push(`${command.name} -${p.name}: the pattern cannot be tested (${(error as Error).message}); write it in syntax both .NET and JavaScript read`);
+        continue;
+      }
+      if (accepts === undefined) {
+        problems.push(`${command.name} -${p.name} takes any value; give it a validateSet or validatePattern, mark it switch: true if it takes none, or leave it out`);
+        continue;
+      }
+      const test = accepts;
+      const escapes = ESCAPE_PROBES.filter((probe) => test(probe, true) || test(probe, false));
+      if (escapes.length > 0) problems.push(`${command.name} -${p.name} accepts ${escapes.map((e) => JSON.stringify(e)).join(', ')}`);
+    }
+  }
+  return problems.map((p) => `constrained-parameters: ${p}`);
+}
+
+function mandatorySelectors(role: RoleDefinition): string[] {
+  const problems: string[] = [];
+  for (const command of visibleCommands(role)) {
+    const selector = ALL_BY_DEFAULT[command.name.toLowerCase()];
+    if (selector === undefined) continue;
+    if (command.kind !== 'own') {
+      problems.push(`${command.name} reads everything without -${selector}, and JEA cannot make it mandatory; define a function of our own with a mandatory -${selector}`);
+      continue;
+    }
+    const own = role.functionDefinitions.find((f) => f.name.toLowerCase() === command.name.toLowerCase());
+    const parameter = own?.parameters.find((p) => p.name.toLowerCase() === selector.toLowerCase());
+    if (!parameter?.mandatory) problems.push(`${command.name} must have a mandatory -${selector}`);
+  }
+  return problems.map((p) => `mandatory-selectors: ${p}`);
 }
 
 function readOnly(role: RoleDefinition): string[] {
   if (!role.readOnly) return [];
   const problems = visibleCommands(role)
-    .filter((c) => !READ_ONLY_VERBS.has((c.name.split('-')[0] ?? '').toLowerCase()))
+    .filter((c) => !READ_ONLY_VERBS.has(verbOf(c.name)))
     .map((c) => `read-only: ${c.name} is not a read-only command`);
+  for (const f of role.functionDefinitions) {
+    for (const call of f.calls.filter((c) => !READ_ONLY_VERBS.has(verbOf(c)))) problems.push(`read-only: ${f.name} calls ${call}, which is not a read-only command`);
+  }
   if (role.visibleExternalCommands.length > 0) problems.push('read-only: a read-only role runs no programs');
-  if (role.functionDefinitions.length > 0) problems.push('read-only: a read-only role defines no functions (their bodies run in full language)');
   return problems;
 }
 
@@ -203,7 +288,7 @@ function serviceControl(role: RoleDefinition): string[] {
 
 export const ROLE_RULES: ReadonlyArray<(role: RoleDefinition) => string[]> = [
   neverVisible, noWildcards, commandNames, providers, externalCommands, functionDefinitions,
-  reachingParameters, unrestrictedParameters, readOnly, serviceControl,
+  reachingParameters, unrestrictedParameters, constrainedParameters, mandatorySelectors, readOnly, serviceControl,
 ];
 
 /** Problems with one role; [] when it is safe to generate. */
@@ -227,76 +312,4 @@ export function checkRoleSetSafety(roles: readonly RoleDefinition[]): string[] {
     }
   }
   return problems;
-}
-
-// ---- testing a constraint -----------------------------------------------------------------
-
-/** Every upper/lower-case spelling of a name (2^letters; service names are short). */
-export function caseVariants(name: string): string[] {
-  let variants = [''];
-  for (const ch of name) {
-    const lower = ch.toLowerCase();
-    const upper = ch.toUpperCase();
-    variants = lower === upper ? variants.map((v) => v + ch) : variants.flatMap((v) => [v + lower, v + upper]);
-  }
-  return variants;
-}
-
-/** Names that must be refused: each protected service in every case, by display name, by wildcard, padded. */
-export function protectedServiceProbes(protectedServices: readonly string[] = PROTECTED_SERVICES): string[] {
-  const probes = new Set<string>(['*', '?*', '[A-Z]*']);
-  for (const name of protectedServices) {
-    for (const variant of caseVariants(name)) probes.add(variant);
-    probes.add(`${name}*`);
-    probes.add(`${name.slice(0, 1)}*`);
-    probes.add(`*${name.slice(1)}`);
-    probes.add(`${name.slice(0, -1)}?`);
-    probes.add(`[${name.slice(0, 1)}]${name.slice(1)}`);
-    probes.add(` ${name}`);
-    probes.add(`${name} `);
-  }
-  for (const display of PROTECTED_DISPLAY_NAMES) {
-    probes.add(display);
-    probes.add(display.toLowerCase());
-    probes.add(display.toUpperCase());
-  }
-  return [...probes];
-}
-
-/**
- * The test JEA applies to a value: a ValidateSet member (ignoring case), or a match of
- * ^(pattern)$ (JEA's anchoring, ignoring case). `ignoreCase: false` checks the pattern as written,
- * which is what the session gets whatever the caller's culture does to case folding.
- * Undefined when the parameter is not constrained. Throws on a pattern JavaScript cannot read.
- */
-export function compileConstraint(rule: ParameterRule): ((value: string, ignoreCase: boolean) => boolean) | undefined {
-  const set = rule.validateSet;
-  if (set) {
-    const lower = set.map((v) => v.toLowerCase());
-    return (value, ignoreCase) => (ignoreCase ? lower.includes(value.toLowerCase()) : set.includes(value));
-  }
-  if (rule.validatePattern === undefined) return undefined;
-  const folded = new RegExp(`^(${rule.validatePattern})$`, 'i');
-  const exact = new RegExp(`^(${rule.validatePattern})$`);
-  return (value, ignoreCase) => (ignoreCase ? folded : exact).test(value);
-}
-
-let defaultProbes: string[] | undefined;
-
-/**
- * The probes a -Name constraint lets through, with or without case folding; a string when the
- * pattern cannot be tested here (JavaScript regexes lack some .NET syntax). The runspace test runs
- * the same probes through .NET's regex against the deployed .psrc.
- */
-export function acceptedServiceNames(rule: ParameterRule, probes?: readonly string[]): string[] | string | 'unconstrained' {
-  const candidates = probes ?? (defaultProbes ??= protectedServiceProbes());
-  let accepts: ReturnType<typeof compileConstraint>;
-  try {
-    accepts = compileConstraint(rule);
-  } catch (error) {
-    return `the pattern cannot be tested (${(error as Error).message}); write it in syntax both .NET and JavaScript read`;
-  }
-  if (accepts === undefined) return 'unconstrained';
-  const test = accepts;
-  return candidates.filter((p) => test(p, true) || test(p, false));
 }

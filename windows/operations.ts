@@ -47,9 +47,12 @@ export interface ProbeResult {
   cluster: null | { name: string; nodes: Array<{ name: string; state: ClusterNodeState }> };
 }
 
+/** The request fields of an operation that takes none. */
+type NoFields = Record<never, never>;
+
 /** Operation name -> [request fields, result]. */
 export interface OperationCatalog {
-  probe: [{}, ProbeResult];
+  probe: [NoFields, ProbeResult];
 
   ensureDirectory: [{ path: string; sddl?: Sddl }, { created: boolean }];
   /** Writes UTF-8 text, or bytes when `encoding` is base64 (task XML is UTF-16LE). */

@@ -43,6 +43,8 @@ export interface BatchOptions {
  * that was running (the first one without a result), or null when none had started.
  */
 export class HostBatchError extends Error {
+  override readonly name = 'HostBatchError';
+
   constructor(
     readonly phase: string,
     readonly operation: OperationName | null,
@@ -50,8 +52,12 @@ export class HostBatchError extends Error {
     detail: string,
   ) {
     super(`Windows host phase '${phase}' failed${operation ? ` at operation '${operation}'` : ''}: ${detail}`);
-    this.name = 'HostBatchError';
   }
+}
+
+/** By name, not class identity: the simulated Windows is a bundle of its own, with its own copy of the class. */
+export function isHostBatchError(error: unknown): error is HostBatchError {
+  return error instanceof Error && error.name === 'HostBatchError' && typeof (error as Partial<HostBatchError>).phase === 'string';
 }
 
 export interface WindowsHost {

@@ -3,6 +3,8 @@
  * the abort signal, so the wait is raced against it too: the caller gets control back on time.
  */
 export class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+
   constructor(
     readonly operation: string,
     readonly timeoutMs: number,
@@ -10,8 +12,11 @@ export class DeadlineExceeded extends Error {
     readonly mayStillRun: boolean,
   ) {
     super(`${operation} did not finish within ${describeMs(timeoutMs)}`);
-    this.name = 'DeadlineExceeded';
   }
+}
+
+export function isDeadlineExceeded(error: unknown): error is DeadlineExceeded {
+  return error instanceof Error && error.name === 'DeadlineExceeded' && typeof (error as Partial<DeadlineExceeded>).mayStillRun === 'boolean';
 }
 
 export async function withDeadline<T>(operation: string, timeoutMs: number, mayStillRun: boolean, run: (signal: AbortSignal) => Promise<T>): Promise<T> {

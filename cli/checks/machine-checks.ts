@@ -11,10 +11,11 @@ import type { MachineRef } from '../input/azure-names';
 import type { ObservedLicense } from '../settings/public-settings';
 
 export class TargetRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TargetRefused';
-  }
+  override readonly name = 'TargetRefused';
+}
+
+export function isTargetRefused(error: unknown): error is TargetRefused {
+  return error instanceof Error && error.name === 'TargetRefused';
 }
 
 export async function requireMachine(api: ArcMachines, ref: MachineRef): Promise<MachineView> {

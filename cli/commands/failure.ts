@@ -1,7 +1,7 @@
 import { isRestError } from '@azure/core-rest-pipeline';
-import { HandlerError } from '../../extension/errors';
-import { DeadlineExceeded } from '../arm/deadline';
-import { TargetRefused } from '../checks/machine-checks';
+import { isHandlerError } from '../../extension/errors';
+import { isDeadlineExceeded } from '../arm/deadline';
+import { isTargetRefused } from '../checks/machine-checks';
 import { errorText } from '../errors';
 import type { TargetOutcome } from '../fleet/outcome';
 import { machineId, type MachineRef } from '../input/azure-names';
@@ -13,9 +13,9 @@ import type { RunContext } from './run-context';
  */
 export async function failureOutcome(ctx: RunContext, ref: MachineRef, error: unknown, settingsSent?: Record<string, unknown>): Promise<TargetOutcome> {
   const base = { result: 'failed' as const, ...(settingsSent ? { settingsSent } : {}) };
-  if (error instanceof TargetRefused || error instanceof HandlerError) return { ...base, detail: redact(ctx, error.message) };
+  if (isTargetRefused(error) || isHandlerError(error)) return { ...base, detail: redact(ctx, error.message) };
   let detail: string;
-  if (error instanceof DeadlineExceeded) {
+  if (isDeadlineExceeded(error)) {
     detail = error.mayStillRun
       ? `${error.message}; the operation is still running in Azure. Check it later with: arc-remote-support status --machine ${machineId(ref)}`
       : `${error.message}; Azure did not answer in time. Run again, or give a longer --timeout.`;
@@ -27,7 +27,7 @@ export async function failureOutcome(ctx: RunContext, ref: MachineRef, error: un
   } else {
     detail = errorText(error);
   }
-  if (settingsSent !== undefined || error instanceof DeadlineExceeded || isRestError(error) || detail.startsWith('the operation failed')) {
+  if (settingsSent !== undefined || isDeadlineExceeded(error) || isRestError(error) || detail.startsWith('the operation failed')) {
     detail += await extensionMessage(ctx, ref, detail);
   }
   return { ...base, detail: redact(ctx, detail) };

@@ -14,9 +14,10 @@ import { observeOperations, planNode, readObservation, type AgentInstallation, t
 import { describeUnreached, type ConvergedNode, type NotReached, type Unreached } from '../../core/node-report';
 import { parsePendingAudit, pendingAfter, serializePendingAudit, waitsForEvent, type AuditAttempt, type AuditReport } from '../../core/pending-audit';
 import { ExitCode, HandlerError } from '../../extension/errors';
+import { refuseEndedGrant } from '../../core/ended-grants';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
 import { op, type OperationRequest, type ProbeResult } from '../../windows/operations';
-import { HostBatchError, type OperationOutcome, type WindowsHost } from '../../windows/port';
+import { isHostBatchError, type OperationOutcome, type WindowsHost } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
 import { resolveLicense, type ObservedLicenseSetting } from '../license/license-source';
 
@@ -24,6 +25,12 @@ import { resolveLicense, type ObservedLicenseSetting } from '../license/license-
 export interface NodeTarget {
   node?: string;
   phase: string;
+  /**
+   * false: a failed step stops no later step (each outcome is reported), where by default it stops
+   * the changes after it. Either way access is taken away whatever failed, and an audit write
+   * waits on the removals it records (core/apply-order.ts).
+   */
+  stopOnError?: boolean;
 }
 
 export type NodeObservation = ({ kind: 'observed' } & SeenNode) | NotReached;
@@ -51,12 +58,15 @@ async function loggedAuditIds(host: WindowsHost, target: NodeTarget): Promise<st
     const [read] = await host.execute([op('readEvents', { source: EVENT_SOURCE })], { phase: `${target.phase}: observe the event log`, node: target.node, stopOnError: false });
     return read?.ok ? auditIdsInEvents((read.value as { events: Array<{ message: string }> }).events) : undefined;
   } catch (error) {
-    if (error instanceof HostBatchError) return undefined;
+    if (isHostBatchError(error)) return undefined;
     throw error;
   }
 }
 
-export type AppliedIntent = Pick<ConvergedNode, 'steps' | 'failure' | 'audit'>;
+export interface AppliedIntent extends Pick<ConvergedNode, 'steps' | 'failure' | 'audit'> {
+  /** Each step's outcome, in the steps' order (a step not run says so: code Skipped). */
+  outcomes: OperationOutcome[];
+}
 
 /**
  * Plans the node from what was observed and applies the steps in the order and by the rules of
@@ -67,12 +77,13 @@ export async function applyIntent(host: WindowsHost, target: NodeTarget, intent:
   const steps = planNode(intent, observed);
   const outcomes = await runSteps(host, target, steps);
   const audit = await keepUnrecorded(host, target, intent, observed, steps, outcomes);
-  return { steps, failure: failedStep(steps, outcomes), audit };
+  return { steps, outcomes, failure: failedStep(steps, outcomes), audit };
 }
 
 async function runSteps(host: WindowsHost, target: NodeTarget, steps: Step[]): Promise<OperationOutcome[]> {
   const outcomes: Array<OperationOutcome | undefined> = new Array(steps.length).fill(undefined);
-  for (let batch = nextBatch(steps, outcomes); batch; batch = nextBatch(steps, outcomes)) {
+  const order = { tryEvery: target.stopOnError === false };
+  for (let batch = nextBatch(steps, outcomes, order); batch; batch = nextBatch(steps, outcomes, order)) {
     for (const index of batch.notRun) outcomes[index] = notRunOutcome(steps[index]!);
     if (batch.run.length === 0) continue;
     const results = await host.execute(
@@ -126,7 +137,7 @@ async function keepUnrecorded(host: WindowsHost, target: NodeTarget, intent: Nod
     const failure = results.find((result) => !result.ok);
     failed = failure && !failure.ok ? `${PENDING_AUDIT_FILE} could not be written: ${failure.error.code}: ${failure.error.message}` : null;
   } catch (error) {
-    if (!(error instanceof HostBatchError)) throw error;
+    if (!isHostBatchError(error)) throw error;
     failed = `${PENDING_AUDIT_FILE} could not be written: ${error.message}`;
   }
   if (failed) return { unrecorded, keptIn: null, problem: failed };
@@ -151,9 +162,11 @@ export async function convergeNode(binding: NodeAdapters, who: NodeRole, request
   if (seen.kind === 'not-reached') return seen;
   const decision = decideNode(seen, who, request, await readFacts(binding, factsToRead(seen, who, request), request));
   if (decision.kind === 'fail') throw new HandlerError(ExitCode.Failure, decision.message);
+  if (decision.kind === 'refuse') refuseEndedGrant(decision.ended);
   if (decision.kind === 'leave') return decision;
-  const applied = await applyIntent(binding.host, request, decision.intent, seen.observed);
-  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, ...applied };
+  const { steps, failure, audit } = await applyIntent(binding.host, request, decision.intent, seen.observed);
+  const refused = decision.refused ? { refused: decision.refused } : {};
+  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, steps, failure, audit, ...refused };
 }
 
 async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: HandlerNodeRequest): Promise<NodeFacts> {
@@ -166,6 +179,8 @@ async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: Ha
 
 /** This node (or the agent's) could not be reached: that fails the command. */
 export class NodeNotReachable extends Error {
+  override readonly name = 'NodeNotReachable';
+
   constructor(
     readonly node: string,
     readonly code: Unreached,
@@ -174,4 +189,8 @@ export class NodeNotReachable extends Error {
     super(describeUnreached(node, code, detail));
     this.name = 'NodeNotReachable';
   }
+}
+
+export function isNodeNotReachable(error: unknown): error is NodeNotReachable {
+  return error instanceof Error && error.name === 'NodeNotReachable' && typeof (error as Partial<NodeNotReachable>).code === 'string';
 }

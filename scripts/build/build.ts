@@ -1,15 +1,17 @@
 /**
  * `npm run build`: check that every generated file is current (`npm run generate` makes them),
- * typecheck the whole project, then bundle the handler into build/handler.js and the simulated
- * Windows into build/sim/simulator.js (never part of the package: a run names it with
- * ARC_REMOTE_SUPPORT_SIMULATOR). No node.exe and no zip: that is `npm run package`.
+ * typecheck the whole project, then bundle the handler into build/handler.js and the CLI into
+ * build/cli/arc-remote-support.js (what bin/arc-remote-support.js runs). The npm script then
+ * bundles the simulated Windows into build/sim/simulator.js (sim/windows/simulator-bundle.ts: the
+ * build knows nothing of the simulator, which is never part of the package). No node.exe, no zip and no tarball: that is `npm run package`
+ * and `npm run package:cli`.
  */
 import path from 'path';
 import execa from 'execa';
 import { bundleHandler } from './bundle';
+import { bundleCli } from './bundle-cli';
 import { StaleGeneratedFilesError, assertGeneratedFilesCurrent } from './generate';
 import { REPO_ROOT, loadExtensionIdentity } from '../../manifests/extension-identity';
-import { simulatorBundle } from '../../sim/windows/simulator-bundle';
 
 export const BUILD_DIR = path.join(REPO_ROOT, 'build');
 
@@ -24,8 +26,8 @@ async function main(): Promise<void> {
   const identity = loadExtensionIdentity();
   const { outFile, size } = await bundleHandler({ identity, outFile: path.join(BUILD_DIR, 'handler.js') });
   console.log(`${path.relative(REPO_ROOT, outFile)}  ${size} bytes  (version ${identity.version})`);
-  const simulator = await simulatorBundle();
-  console.log(`${path.relative(REPO_ROOT, simulator)}  (the simulated Windows, for ARC_REMOTE_SUPPORT_SIMULATOR)`);
+  const cli = await bundleCli({ identity });
+  console.log(`${path.relative(REPO_ROOT, cli.outFile)}  ${cli.size} bytes`);
 }
 
 main().catch((err: unknown) => {

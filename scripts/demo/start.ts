@@ -17,7 +17,7 @@ import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { advanceClock } from '../../sim/windows/simulation';
 import { bundleHandler } from '../build/bundle';
 import { loadExtensionIdentity, REPO_ROOT } from '../../manifests/extension-identity';
-import { layOutExtensionFolder, writeHandlerSettings } from './extension-folder';
+import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/extension-folder';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');

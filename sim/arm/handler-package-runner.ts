@@ -15,8 +15,8 @@ import { promises as fs } from 'fs';
 import path from 'path';
 import { createDefaultMachine, writeMachine } from '../windows/default-machine';
 import type { MachineModel } from '../windows/machine-model';
-import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
-import { createTestCertificate, encryptToCms, type TestCertificate } from '../../test/support/cms';
+import { layOutExtensionFolder } from './extension-folder';
+import { createTestCertificate, encryptToCms, type TestCertificate } from './protected-settings-cms';
 import type { EmulatedMachineSpec, ExtensionInstanceView, ExtensionRun, ExtensionRunResult } from './types';
 import { simulatorBundle, simulatorEnvironment } from '../windows/simulator-bundle';
 

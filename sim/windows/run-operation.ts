@@ -8,7 +8,7 @@ import type { HostOperationError, OperationOutcome } from '../../windows/port';
 import * as endpoints from './accounts-and-endpoints';
 import * as files from './file-system';
 import type { MachineModel } from './machine-model';
-import { OperationFailure } from './operation-failure';
+import { isOperationFailure } from './operation-failure';
 import { probe } from './probe';
 import * as tasks from './tasks-and-events';
 
@@ -108,7 +108,7 @@ export function runOperation(model: MachineModel, nodeKey: string, request: unkn
     const value = run({ model, nodeKey, node, now: model.clock.nowUtc }, request);
     return { ok: true, value };
   } catch (error) {
-    if (error instanceof OperationFailure) return fail(error.code, error.message, error.target);
+    if (isOperationFailure(error)) return fail(error.code, error.message, error.target);
     return fail('Failed', (error as Error).message, targetOf(request));
   }
 }

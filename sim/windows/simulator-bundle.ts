@@ -48,3 +48,14 @@ export function simulatorEnvironment(modelPath: string, options: { node?: string
     ARC_REMOTE_SUPPORT_SIMULATOR: options.simulator ?? SIMULATOR_SOURCE,
   };
 }
+
+// `npm run build` runs this file after the product's build.
+if (require.main === module) {
+  simulatorBundle().then(
+    (file) => console.log(`${path.relative(REPO_ROOT, file)}  (the simulated Windows, for ARC_REMOTE_SUPPORT_SIMULATOR)`),
+    (error: unknown) => {
+      console.error(`simulator bundle failed: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

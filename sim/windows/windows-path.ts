@@ -16,6 +16,7 @@ export interface WindowsPath {
   segments: string[];
 }
 
+// eslint-disable-next-line no-control-regex -- Windows forbids the control characters 0-31 in a path segment.
 const INVALID_SEGMENT = /[<>:"|?*\u0000-\u001f]/;
 
 /** Null when `raw` is not an absolute Windows path. */

@@ -38,12 +38,12 @@ describe('the agent retention command', () => {
     await fixture.writeSettings(1, { publicSettings: grantSettings(START) });
     expect((await fixture.run('enable', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
     await writeTranscript('day-0.txt');
-    // Twenty days later: another session, and the owner revokes.
+    // Twenty days later (the grant ended at its expiry long before): another session, and the owner sets None.
     await setClock(daysLater(20));
     await writeTranscript('day-20.txt');
     await fixture.writeSettings(2, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, retentionDays: 30 } });
     expect((await fixture.run('enable', { sequenceNumber: 2, now: daysLater(20) })).exitCode).toBe(0);
-    expect(await history()).toEqual(['granted', 'revoked']);
+    expect(await history()).toEqual(['granted', 'expired']);
 
     expect(await runAgentCommand(['retention'], host, daysLater(29))).toEqual({ exitCode: 0, output: 'retention: kept 30 days; removed 0 transcript(s) and 0 history entries' });
     expect(await transcripts()).toEqual(['day-0.txt', 'day-20.txt']);
@@ -51,6 +51,6 @@ describe('the agent retention command', () => {
     await setClock(daysLater(31));
     expect(await runAgentCommand(['retention'], host, daysLater(31))).toEqual({ exitCode: 0, output: 'retention: kept 30 days; removed 1 transcript(s) and 1 history entry' });
     expect(await transcripts()).toEqual(['day-20.txt']);
-    expect(await history()).toEqual(['revoked']);
+    expect(await history()).toEqual(['expired']);
   });
 });

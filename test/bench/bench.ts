@@ -9,7 +9,7 @@ import path from 'path';
 import { bundleHandler } from '../../scripts/build/bundle';
 import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
-import { layOutExtensionFolder } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
 import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';

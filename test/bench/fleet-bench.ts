@@ -9,6 +9,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { PassThrough } from 'stream';
 import { runCli } from '../../cli/main';
+import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { startArmEmulator } from '../../sim/arm';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-00000000f1ee';
@@ -28,10 +29,11 @@ export async function benchFleetGrant(options: FleetBenchOptions = { machines: 5
     machines: names.map((name) => ({ subscriptionId: SUBSCRIPTION, resourceGroup: 'fleet', name, tags: { ring: 'pilot' } })),
   });
   try {
+    const identity = loadExtensionIdentity();
     const io = (stdout: PassThrough, stderr: PassThrough) => ({ stdout, stderr, env: {}, cwd: work, credential: emulator.credential, tlsCa: emulator.ca, pollIntervalMs: 100 });
     const fleet = ['--subscription', SUBSCRIPTION, '--resource-group', 'fleet', '--tag', 'ring=pilot', '--endpoint', emulator.endpoint, '--output', 'json'];
     // The extension is deployed first, unthrottled; the grant then meets a full ARM-like bucket.
-    const deployed = await runCli(['deploy', ...fleet, '--journal', path.join(work, 'deploy.json')], io(collect().stream, collect().stream));
+    const deployed = await runCli(['deploy', ...fleet, '--journal', path.join(work, 'deploy.json')], io(collect().stream, collect().stream), identity);
     if (deployed !== 0) throw new Error(`deploy to the fleet exited ${deployed}`);
     emulator.setWriteBucket({ burst: options.burst, refillPerSecond: options.refillPerSecond });
     const writesBefore = emulator.counters.writes;
@@ -41,6 +43,7 @@ export async function benchFleetGrant(options: FleetBenchOptions = { machines: 5
     const exitCode = await runCli(
       ['grant', ...fleet, '--level', 'Diagnostics', '--duration', '8h', '--support-request', 'TKT-FLEET-1', '--accept-terms', '--journal', path.join(work, 'journal.json')],
       io(stdout.stream, stderr.stream),
+      identity,
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const results = parseResults(stdout.text());

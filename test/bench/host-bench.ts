@@ -13,7 +13,7 @@ import { composeNode } from '../../handlers/compose';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { createRuntimeConfig } from '../../handlers/runtime-config';
-import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/extension-folder';
 import { findPwsh } from '../support/cms';
 import { simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 

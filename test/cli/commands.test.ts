@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
+import { PassThrough } from 'stream';
 import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
 import { capture, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
@@ -117,7 +118,7 @@ describe('grant', () => {
   it('at a terminal, asks; a no grants nothing', async () => {
     const before = cli.emulator.counters.writes;
     const asked: string[] = [];
-    const stdin = Object.assign(new (require('stream').PassThrough)(), { isTTY: true });
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
     const { code, stderr } = await cli.run(['grant', ...machine('web-1'), ...grantArgs], { stdin, confirm: async (question) => (asked.push(question), false) });
     expect(asked).toEqual(['Do you accept these terms and grant access?']);
     expect(stderr).toMatch(/Diagnostics access to 1 machine\(s\)\nfor support request TKT-2611240001/);
@@ -127,7 +128,7 @@ describe('grant', () => {
 
   it('sends one grant, with the same id, expiry and consent, to every target; who accepted comes from the token', async () => {
     const started = Date.now();
-    const stdin = Object.assign(new (require('stream').PassThrough)(), { isTTY: true });
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
     const { code, stdout, stderr } = await cli.run(['grant', ...machine('web-1'), '--machine', 'web-2', ...grantArgs, '--output', 'json'], { stdin, confirm: async () => true });
     expect(code).toBe(0);
     const report = JSON.parse(stdout);

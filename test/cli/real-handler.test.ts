@@ -5,6 +5,7 @@
  */
 import execa from 'execa';
 import { promises as fs } from 'fs';
+import { tmpdir } from 'os';
 import path from 'path';
 import { buildPackage } from '../../scripts/build/package';
 import { handlerPackageRunner, type HandlerPackageRunner } from '../../sim/arm/handler-package-runner';
@@ -20,7 +21,7 @@ describe('the CLI with the real handler behind the emulated Arc extension manage
   const commandsOf = (machine: string) => runner.commands.filter((line) => line.startsWith(`${machine} `));
 
   beforeAll(async () => {
-    work = await fs.mkdtemp(path.join(require('os').tmpdir(), 'ars-cli-real-'));
+    work = await fs.mkdtemp(path.join(tmpdir(), 'ars-cli-real-'));
     for (const version of ['1.0.0', '1.0.1']) {
       const built = await buildPackage({ version, outDir: path.join(work, 'dist'), log: () => undefined });
       await execa('unzip', ['-q', built.zipPath, '-d', path.join(work, `package-${version}`)]);

@@ -6,7 +6,7 @@ import { decideNode, factsToRead, LOCAL_NODE, type NodeDecision, type NodeFacts,
 import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, HISTORY_FILE } from '../../core/node-layout';
-import { removalIntent } from '../../core/node-intent';
+import { buildRemovalIntent } from '../../core/node-intent';
 import type { LicenseObservation } from '../../core/prerequisites';
 import type { ProbeResult } from '../../windows/operations';
 import { clusterProbe, GIB, observedNode } from '../support/cluster-node';
@@ -60,11 +60,16 @@ describe('decideNode on this node', () => {
     expect(recordOf(decision)).toEqual(granted);
   });
 
-  it("keeps a grant the owner revoked on the node off, though the settings still carry it", () => {
+  it("refuses settings that carry a grant the owner revoked on the node, and keeps it off when the node's own record carries it", () => {
     const history = `${JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by: 'CONTOSO\\admin (local)', grantId: grant.grantId })}\n`;
-    const decision = decideNode(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, grantRequest, facts);
-    expect(recordOf(decision)).toEqual({ ...granted, grant: null });
-    expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, grantRequest).license).toBeUndefined();
+    const ended = { grantId: grant.grantId, endedAt: new Date('2026-11-24T21:00:00Z'), reason: 'revoked-locally', by: 'CONTOSO\\admin' };
+    const later = { ...grantRequest, now: new Date('2026-11-24T22:00:00Z') };
+    expect(decideNode(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, { ...later, refuseEndedGrant: true }, facts)).toEqual({ kind: 'refuse', ended });
+    expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, { ...later, refuseEndedGrant: true })).toEqual({});
+    // Install and disable converge the node's own record: the grant stays off, and the record keeps why.
+    const decision = decideNode(seen({ [HISTORY_FILE]: history, [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) }), LOCAL_NODE, { ...later, target: (current) => current }, facts);
+    expect(decision).toMatchObject({ kind: 'converge', refused: ended, record: { ...granted, grant: null, endedGrants: [ended] } });
+    expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, later).license).toBeUndefined();
   });
 
   it('leaves an ineligible node as it is, with every failed check for exit 51', () => {
@@ -81,7 +86,8 @@ describe('decideNode on this node', () => {
     const remove: NodeRequest = { ...grantRequest, target: 'remove', checkPrerequisites: 'never' };
     expect(factsToRead(seen({ [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) }), LOCAL_NODE, remove)).toEqual({});
     const node = seen({ [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) });
-    expect(decideNode(node, LOCAL_NODE, remove, {})).toEqual({ kind: 'converge', record: null, intent: removalIntent({ observed: node.observed, now: NOW, changedBy: 'owner@contoso.example' }) });
+    const intent = buildRemovalIntent({ previous: granted, observed: node.observed, now: remove.now, changedBy: remove.changedBy });
+    expect(decideNode(node, LOCAL_NODE, remove, {})).toEqual({ kind: 'converge', record: null, intent });
   });
 
   it('fails the command when the probe could not be read, even to remove', () => {
@@ -137,11 +143,9 @@ describe('decideNode on a cluster peer', () => {
   it('cleans a peer it covered, even when its probe cannot be read', () => {
     const marked = { [DESIRED_STATE_FILE]: serializeDesiredRecord({ ...granted, managedFrom: 'ARC-NODE-1' }) };
     const release: NodeRequest = { ...grantRequest, target: 'remove', checkPrerequisites: 'never' };
-    expect(decideNode(seen(marked, null), peer(true), release, {})).toEqual({
-      kind: 'converge',
-      record: null,
-      intent: removalIntent({ observed: seen(marked).observed, now: NOW, changedBy: 'owner@contoso.example (from ARC-NODE-1)' }),
-    });
+    const node = seen(marked, null);
+    const intent = buildRemovalIntent({ previous: { ...granted, managedFrom: 'ARC-NODE-1' }, observed: node.observed, now: release.now, changedBy: `${release.changedBy} (from ARC-NODE-1)` });
+    expect(decideNode(node, peer(true), release, {})).toEqual({ kind: 'converge', record: null, intent });
   });
 
   it('does not clean a covered peer its own extension has taken over', () => {

@@ -1,10 +1,9 @@
 /** plan(intent, observed) as pure steps: order, idempotence, and what each access change touches. */
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
-import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, PENDING_AUDIT_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
+import { DESIRED_STATE_FILE, ENDPOINT_NAME, GROUPS, HISTORY_FILE, PENDING_AUDIT_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
 import { serializePendingAudit, type PendingAudit } from '../../core/pending-audit';
-import { withoutLocallyRevokedGrant } from '../../core/decide-node';
-import { buildNodeIntent, removalIntent } from '../../core/node-intent';
+import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
@@ -89,6 +88,27 @@ describe('plan', () => {
     ]);
   });
 
+  it('writes the revoke to the history after a crash that came between removing access and the audit write', () => {
+    // The record already says no grant and the groups are empty: only the history still says access was given.
+    const revoked: DesiredRecord = { ...granted, grant: null };
+    const grantedLine = JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const crashed = after(freshNode(), revoked, undefined);
+    crashed.files[HISTORY_FILE] = `${grantedLine}\n`;
+    const steps = planNode(intent(revoked, crashed), crashed);
+    expect(names(steps)).toEqual(['append the access change to the history', 'log event 1003']);
+    const history = (steps[0]!.operation as { content: string }).content.split('\n');
+    expect(JSON.parse(history[1]!)).toMatchObject({ change: 'revoked', level: 'None' });
+    // Once written, the history's last word is the revoke: nothing more to do.
+    const settled = { ...crashed, files: { ...crashed.files, [HISTORY_FILE]: (steps[0]!.operation as { content: string }).content } };
+    expect(planNode(intent(revoked, settled), settled)).toEqual([]);
+  });
+
+  it('does not repeat a grant in the history while nobody is in the engineers group', () => {
+    const empty = after(freshNode([]), granted, grant);
+    empty.files[HISTORY_FILE] = `${JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId })}\n`;
+    expect(planNode(intent(granted, empty), empty)).toEqual([]);
+  });
+
   it('turns an expired grant off with an "expired" history entry, even with nothing else changed', () => {
     const node = after(freshNode(), granted, grant);
     const steps = planNode(intent(granted, node, granted, new Date('2026-11-25T04:00:00Z')), node);
@@ -107,12 +127,13 @@ describe('plan', () => {
 
   it('uninstalls every trace in an order a re-run can finish', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
-    const removal = planNode(removalIntent({ observed: node, now: NOW, changedBy: 'uninstall' }), node);
+    const removal = planNode(buildRemovalIntent({ previous: granted, observed: node, now: NOW, changedBy: 'uninstall' }), node);
     expect(names(removal)).toEqual([
       'remove diagnostics access',
       'end open support sessions',
       'unregister the JEA endpoint ArcRemoteSupport',
       'log event 1003',
+      'append the access change to the history',
       'delete task Reconcile',
       'delete task Retention',
       `delete task ${expireTaskName(grant.grantId)}`,
@@ -133,7 +154,7 @@ describe('taking access away never waits on the audit', () => {
     ['the expiry', () => planNode(intent(granted, held(), granted, new Date('2026-11-25T04:00:00Z')), held())],
     ['disable', () => planNode(intent({ ...granted, enabled: false }, held(), granted), held())],
     ['a level change', () => planNode(intent({ ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } }, held(), granted), held())],
-    ['uninstall', () => planNode(removalIntent({ observed: held(), now: NOW, changedBy: 'uninstall' }), held())],
+    ['uninstall', () => planNode(buildRemovalIntent({ previous: granted, observed: held(), now: NOW, changedBy: 'uninstall' }), held())],
   ];
 
   it.each(ways)('%s: every step that takes access away comes before the first audit write', (_way, plan) => {
@@ -206,22 +227,65 @@ describe('audit records waiting from an earlier run', () => {
   it('writes no waiting history line where everything of ours is removed, but still its event', () => {
     const gone = after(freshNode(), { ...granted, grant: null }, undefined);
     const node = { ...gone, files: { ...gone.files, [PENDING_AUDIT_FILE]: serializePendingAudit([waiting({})]) }, loggedAuditIds: [] };
-    const steps = planNode(removalIntent({ observed: node, now: NOW, changedBy: 'uninstall' }), node);
+    const steps = planNode(buildRemovalIntent({ previous: { ...granted, grant: null }, observed: node, now: NOW, changedBy: 'uninstall' }), node);
     expect(steps.filter((step) => step.kind === 'audit').map((step) => step.description)).toEqual(['log event 1003']);
   });
 });
 
-describe("the owner's local revoke", () => {
-  const record: DesiredRecord = { enabled: true, retentionDays: 30, grant };
-  const line = (by: string, grantId = grant.grantId) => JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by, grantId });
+describe('uninstall ends access with its audit', () => {
+  const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const removal = (observed: ObservedNode, previous: DesiredRecord = granted, now = NOW) => buildRemovalIntent({ previous, observed, now, changedBy: 'uninstall' });
 
-  it('keeps a grant the owner revoked on the node from coming back with unchanged settings', () => {
-    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)')}\n`).grant).toBeNull();
+  it('removes access first, then writes the event and the history line, then every trace, the record last', () => {
+    const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
+    const steps = planNode(removal(node), node);
+    expect(names(steps).slice(0, 6)).toEqual(['remove diagnostics access', 'end open support sessions', `unregister the JEA endpoint ${ENDPOINT_NAME}`, 'log event 1003', 'append the access change to the history', 'delete task Reconcile']);
+    expect(names(steps).pop()).toBe('remove the data folder');
+    const event = steps.find((step) => step.description === 'log event 1003')!.operation as { message: string; level: string };
+    expect(event).toMatchObject({ level: 'Warning', message: `Remote support access revoked: level None, grant ${grant.grantId}, audit 20261124T200000Z-revoked-${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.` });
+    const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
+    expect(history.content.startsWith('x\n')).toBe(true);
+    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', by: 'uninstall', level: 'None', grantId: grant.grantId });
   });
 
-  it('lets a new grant, or one revoked from Azure, through', () => {
-    expect(withoutLocallyRevokedGrant(record, `${line('CONTOSO\\admin (local)', 'another-grant')}\n`).grant).toEqual(grant);
-    expect(withoutLocallyRevokedGrant(record, `${line('extension settings')}\n`).grant).toEqual(grant);
-    expect(withoutLocallyRevokedGrant(record, null).grant).toEqual(grant);
+  it('still records the revoke when a killed run removed access but wrote no audit yet', () => {
+    // The history's last word gave access: the grant's own line, written when it was applied.
+    const applied = JSON.stringify({ at: '2026-11-24T20:00:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const removed = after(freshNode(), granted, undefined);
+    const node = { ...removed, files: { ...removed.files, [HISTORY_FILE]: `x\n${applied}\n` } };
+    expect(removal(node).audit.map((record) => record.event.eventId)).toEqual([1003]);
+  });
+
+  it('does not record it twice when a killed run already wrote its history line', () => {
+    const held = after(freshNode(), granted, grant);
+    const line = removal(held).audit[0]!.historyLine!;
+    expect(JSON.parse(line)).toMatchObject({ change: 'revoked', grantId: grant.grantId });
+    // The killed run emptied the groups and wrote its line (and its event before it).
+    const node = after(freshNode(), granted, undefined);
+    const again = removal({ ...node, files: { ...node.files, [HISTORY_FILE]: `x\n${line}\n` } });
+    expect(again.audit).toEqual([]);
+  });
+
+  it('records an expiry the Expire task missed as expired, and nothing when nobody had access', () => {
+    const node = after(freshNode(), granted, grant);
+    const late = removal(node, granted, new Date('2026-11-25T05:00:00Z'));
+    expect(JSON.parse(late.audit[0]!.historyLine!)).toMatchObject({ change: 'expired', by: 'expiry' });
+    const nobody = after(freshNode(), { ...granted, grant: null }, undefined);
+    expect(removal(nobody, { ...granted, grant: null })).toMatchObject({ audit: [] });
+  });
+});
+
+describe('audit text', () => {
+  it('escapes separators, controls and bidirectional characters of a record read from disk in the history line and the event', () => {
+    const hostile: Grant = { ...grant, supportRequestId: 'TKT-1\u2028forged line', consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' } };
+    const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: hostile };
+    const built = buildNodeIntent({ record, previous: { ...record, grant: null }, observed: freshNode(), now: NOW, changedBy: 'Eve\u0000\u2066admin' });
+    // eslint-disable-next-line no-control-regex -- the very characters the audit trail must not hold raw
+    const raw = /[\u0000-\u001f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    expect(built.audit[0]!.historyLine).not.toMatch(raw);
+    expect(built.audit[0]!.event.message).not.toMatch(raw);
+    expect(built.audit[0]!.event.message).toContain('support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.');
+    // The history line stays JSON and reads back as what was recorded.
+    expect(JSON.parse(built.audit[0]!.historyLine!)).toMatchObject({ supportRequestId: 'TKT-1\u2028forged line', by: 'Eve\u0000\u2066admin' });
   });
 });

@@ -3,7 +3,8 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { OpensslDecryptor } from '../../extension/decrypt-openssl';
 import { MissingDependencyError } from '../../extension/errors';
-import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
+import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
+import { makeTempDir } from '../support/cms';
 import { describeDecryptorContract, ErrorCollector, PLAINTEXT, type ContractSubject } from '../support/decryptor-contract';
 
 let root: string;

@@ -9,15 +9,8 @@ import execa from 'execa';
 import { PowerShellDecryptor } from '../../extension/decrypt-powershell';
 import { ConfigurationError, ExitCode, HandlerError, MissingDependencyError } from '../../extension/errors';
 import { describeDecryptorContract, ErrorCollector, PLAINTEXT, type ContractSubject } from '../support/decryptor-contract';
-import {
-  createTestCertificate,
-  encryptToCms,
-  findPwsh,
-  importCertificateOnlyToCurrentUserMy,
-  importPfxToCurrentUserMy,
-  makeTempDir,
-  type TestCertificate,
-} from '../support/cms';
+import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
+import { findPwsh, importCertificateOnlyToCurrentUserMy, importPfxToCurrentUserMy, makeTempDir } from '../support/cms';
 
 const SCRIPT = path.resolve(__dirname, '..', '..', 'extension', 'powershell', 'Unprotect-ProtectedSettings.ps1');
 

@@ -3,7 +3,7 @@
  * told to: access is taken away whatever else fails, an audit write's failure stops nothing and
  * its record waits in the pending audit file, and a step that depends on a failed one does not run.
  */
-import { buildNodeIntent, removalIntent } from '../../core/node-intent';
+import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { DATA_FOLDER, DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, PENDING_AUDIT_FILE, TRANSCRIPT_FOLDER, expireTaskName } from '../../core/node-layout';
@@ -119,10 +119,22 @@ describe('applying a revoke when a step fails', () => {
     if (expected.failing.length === 0) expect(host.launches).toBe(1);
   });
 
+  it.each<[string, string, string[]]>([
+    ['the record write fails: every other step still runs, the audit included', RECORD, [RECORD, REMOVE, END, HISTORY, EVENT, DELETE]],
+    ['emptying the group fails: the cleanup still runs, but no audit of a revoke not made', REMOVE, [RECORD, REMOVE, END, DELETE]],
+  ])("the owner's local revoke tries every step (stopOnError false): %s", async (_name, failing, ran) => {
+    const host = new FailingHost(new Set([failing]));
+    const observed = heldNode();
+    const applied = await applyIntent(host, { phase: 'test', stopOnError: false }, buildNodeIntent({ record: revoked, previous: granted, observed, now: NOW, changedBy: 'CONTOSO\\admin (local)' }), observed);
+    expect(host.ran).toEqual(ran);
+    expect(applied.outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.error.code))).toEqual(ran.length === 6 ? ['Failed', 'ok', 'ok', 'ok', 'ok', 'ok'] : ['ok', 'Failed', 'ok', 'Skipped', 'Skipped', 'ok']);
+    expect(applied.failure).toMatchObject({ step: { operation: { op: failing.split(' ')[0] } } });
+  });
+
   it('uninstall: the sessions end and the endpoint goes even when emptying a group failed; its audit and the cleanup wait for the next run', async () => {
     const host = new FailingHost(new Set([REMOVE]));
     const observed = { ...heldNode(), endpointRegistered: true };
-    const applied = await applyIntent(host, { phase: 'test' }, removalIntent({ observed, now: NOW, changedBy: 'uninstall' }), observed);
+    const applied = await applyIntent(host, { phase: 'test' }, buildRemovalIntent({ previous: granted, observed, now: NOW, changedBy: 'uninstall' }), observed);
     expect(host.ran).toEqual([REMOVE, END, 'unregisterSessionConfiguration']);
     expect(applied.failure).toMatchObject({ step: { description: 'remove diagnostics access' } });
     expect(applied.audit.unrecorded).toEqual([]);

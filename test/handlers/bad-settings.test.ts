@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import { createTestCertificate, encryptToCms, makeTempDir, type TestCertificate } from '../support/cms';
+import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
+import { makeTempDir } from '../support/cms';
 import { ExtensionFixture, grantSettings, iso } from '../support/extension-fixture';
 
 const NOW = new Date();
@@ -32,6 +33,14 @@ const withAccess = (access: Record<string, unknown>) => withPublic({ schemaVersi
 const consent = (overrides: Record<string, unknown>) => ({ termsVersion: '2026.1', acceptedAt: iso(NOW), acceptedBy: 'owner@contoso.example', ...overrides });
 const runtime = (handlerSettings: unknown) => JSON.stringify({ runtimeSettings: [{ handlerSettings }] });
 const constant = (value: Record<string, unknown> | string | Buffer) => async () => value;
+/** Settings text with `replacement` put, as raw text, where `marker` (a string value) was. */
+const rawAt = (settings: unknown, marker: string, replacement: string | Buffer) => {
+  const [before, after] = JSON.stringify(settings).split(JSON.stringify(marker));
+  return Buffer.concat([Buffer.from(before!), Buffer.from(replacement), Buffer.from(after!)]);
+};
+const acceptedBy = (value: string) => runtime(withPublic(grant({ consent: consent({ acceptedBy: value }) })));
+/** A grant whose level is then given a second time: JSON.parse would let the last one win. */
+const twice = (text: string, key: string, first: string, second: string) => text.replace(`"${key}":${first}`, `"${key}":${first},"${key}":${second}`);
 
 const cases: Case[] = [
   { name: 'text that is not JSON', field: 'settings file', received: 'not JSON', settings: constant('{"runtimeSettings": [') },
@@ -69,6 +78,39 @@ const cases: Case[] = [
   { name: 'consent accepted in the future', field: 'access.consent.acceptedAt', received: iso(hours(1)).slice(0, 16), settings: async () => runtime(withPublic(grant({ expiresAt: iso(hours(9)), consent: consent({ acceptedAt: iso(hours(1)) }) }))) },
   { name: 'a ticket id with control characters', field: 'access.supportRequestId', received: '"TKT\\n1"', settings: async () => runtime(withPublic(grant({ supportRequestId: 'TKT\n1' }))) },
   { name: 'a ticket id over 64 characters', field: 'access.supportRequestId', received: '"TTTTT', settings: async () => runtime(withPublic(grant({ supportRequestId: 'T'.repeat(65) }))) },
+  // Audit text: nothing that could forge what the history, event log or status show.
+  { name: 'who accepted with a right-to-left override', field: 'access.consent.acceptedBy', received: 'received "admin\\u202emoc.elpmaxe@evE", text with U+202E (a bidirectional formatting character) at character 6', settings: async () => acceptedBy('admin\u202emoc.elpmaxe@evE') },
+  { name: 'who accepted with a line separator', field: 'access.consent.acceptedBy', received: 'U+2028 (a line separator)', settings: async () => acceptedBy('owner@contoso.example\u2028by: attacker') },
+  { name: 'who accepted with a paragraph separator', field: 'access.consent.acceptedBy', received: 'U+2029 (a paragraph separator)', settings: async () => acceptedBy('owner\u2029x') },
+  { name: 'who accepted with a bidirectional isolate', field: 'access.consent.acceptedBy', received: 'U+2066 (a bidirectional formatting character)', settings: async () => acceptedBy('owner\u2066x\u2069') },
+  { name: 'who accepted with a right-to-left mark', field: 'access.consent.acceptedBy', received: 'U+200F (a bidirectional formatting character)', settings: async () => acceptedBy('owner\u200f') },
+  { name: 'who accepted with a C1 control character', field: 'access.consent.acceptedBy', received: 'U+0085 (a control character)', settings: async () => acceptedBy('owner\u0085x') },
+  { name: 'who accepted with an escaped NUL', field: 'access.consent.acceptedBy', received: 'U+0000 (a NUL character)', settings: async () => acceptedBy('owner\u0000') },
+  { name: 'who accepted with a lone surrogate', field: 'access.consent.acceptedBy', received: 'U+D800 (a lone surrogate)', settings: async () => acceptedBy('owner\ud800') },
+  { name: 'who accepted with a raw tab inside the string', field: 'access.consent.acceptedBy', received: 'raw control character U+0009', settings: async () => rawAt(JSON.parse(acceptedBy('MARK')), 'MARK', '"owner\tx"') },
+  { name: 'who accepted in bytes that are not UTF-8', field: 'access.consent.acceptedBy', received: 'not valid UTF-8 (0xC3 0x28', settings: async () => rawAt(JSON.parse(acceptedBy('MARK')), 'MARK', Buffer.from([0x22, 0x6f, 0xc3, 0x28, 0x22])) },
+  { name: 'a ticket id with a surrogate encoded in UTF-8', field: 'access.supportRequestId', received: 'not valid UTF-8 (0xED 0xA0 0x80', settings: async () => rawAt(JSON.parse(runtime(withPublic(grant({ supportRequestId: 'MARK' })))), 'MARK', Buffer.from([0x22, 0x54, 0xed, 0xa0, 0x80, 0x22])) },
+  { name: 'an unknown key with a bidirectional override', field: 'acc\\u202eess', received: 'a key with U+202E', settings: constant(runtime(withPublic({ 'acc\u202eess': {} }))) },
+  { name: 'a ticket id with a paragraph separator', field: 'access.supportRequestId', received: 'U+2029', settings: async () => runtime(withPublic(grant({ supportRequestId: 'TKT\u20291' }))) },
+  // A key given twice: JSON.parse lets the last value win, which could turn a revoke into a grant.
+  { name: 'the access level given twice', field: 'access.level', received: 'the key "level" a second time', settings: async () => twice(runtime(withPublic(grant({ level: 'None' }))), 'level', '"None"', '"Diagnostics"') },
+  { name: 'the access level given twice, the second spelt with an escape', field: 'access.level', received: 'a second time', settings: async () => twice(runtime(withPublic(grant({ level: 'None' }))), 'level', '"None"', '"Diagnostics"').replace(/"level":"Diagnostics"/, '"\\u006cevel":"Diagnostics"') },
+  { name: 'access given twice', field: 'access', received: 'the key "access" a second time', settings: async () => runtime(withPublic(grant())).replace('"access":', '"access":{"level":"None"},"access":') },
+  { name: 'a consent time given twice', field: 'access.consent.acceptedAt', received: 'a second time', settings: async () => runtime(withPublic(grant())).replace(/"acceptedAt":("[^"]*")/, `"acceptedAt":$1,"acceptedAt":"${iso(hours(-1))}"`) },
+  { name: 'publicSettings given twice in the wrapper', field: 'publicSettings', received: 'the key "publicSettings" a second time', settings: async () => runtime(withPublic(withAccess({ level: 'None' }).publicSettings)).replace('"publicSettings":', `"publicSettings":${JSON.stringify(grant())},"publicSettings":`) },
+  { name: 'runtimeSettings given twice', field: 'runtimeSettings', received: 'a second time', settings: async () => runtime(withPublic(grant())).replace('{"runtimeSettings":', '{"runtimeSettings":[],"runtimeSettings":') },
+  {
+    name: 'a key given twice in the protected settings',
+    field: 'protectedSettings.token',
+    received: 'the same key twice',
+    settings: async ({ mine }) => runtime({ publicSettings: grant(), protectedSettingsCertThumbprint: mine.thumbprint, protectedSettings: await encryptToCms(`{"token":"${SECRET}","token":"x${SECRET}"}`, mine.crtPath, 'aes256') }),
+  },
+  // Timestamps: RFC 3339 UTC with up to seven fractional digits, real dates only, every such field.
+  { name: 'an expiry with eight fractional digits', field: 'access.expiresAt', received: '.12345678Z"', settings: async () => runtime(withPublic(grant({ expiresAt: iso(hours(8)).replace('Z', '.12345678Z') }))) },
+  { name: 'an expiry with a UTC offset instead of Z', field: 'access.expiresAt', received: '+00:00"', settings: async () => runtime(withPublic(grant({ expiresAt: iso(hours(8)).replace('Z', '+00:00') }))) },
+  { name: 'an expiry at hour 24', field: 'access.expiresAt', received: 'T24:00:00.5Z', settings: async () => runtime(withPublic(grant({ expiresAt: `${iso(hours(24)).slice(0, 10)}T24:00:00.5Z` }))) },
+  { name: 'a consent time on a day that does not exist, with fractions', field: 'access.consent.acceptedAt', received: '"2026-02-29T20:00:00.1234567Z"', settings: async () => runtime(withPublic(grant({ consent: consent({ acceptedAt: '2026-02-29T20:00:00.1234567Z' }) }))) },
+  { name: 'a license observation on a day that does not exist', field: 'observedLicense.observedAt', received: '"2026-04-31T20:00:00Z"', settings: async () => runtime(withPublic({ ...grant(), observedLicense: { kind: 'PayAsYouGo', observedAt: '2026-04-31T20:00:00Z' } })) },
   { name: 'a retention of 91 days', field: 'retentionDays', received: 'number 91', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 91 })) },
   { name: 'a retention of 0 days', field: 'retentionDays', received: 'number 0', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 0 })) },
   { name: 'a retention of a fraction of days', field: 'retentionDays', received: 'number 30.5', settings: async () => runtime(withPublic({ ...grant(), retentionDays: 30.5 })) },
@@ -128,6 +170,11 @@ describe('bad settings', () => {
       expect(message).toContain(`'${item.field}'`);
       expect(message).toContain(item.received);
       expect(message).toMatch(/Accepted: (?!accepted)\S/i);
+      // Received values are echoed escaped: nothing raw that could forge a line or reorder text.
+      const raw = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+      expect(await fs.readFile(path.join(fixture.root, 'status', '1.status'), 'utf8')).not.toMatch(raw);
+      for (const line of (await fs.readFile(path.join(fixture.dataFolder, 'operations.jsonl'), 'utf8')).trimEnd().split('\n')) expect(line).not.toMatch(raw);
+      expect(result.stderr.trimEnd()).not.toMatch(raw);
       // The grant applied by settings 0 is untouched, and so is its status.
       expect(await fixture.stateText()).toBe(appliedBefore);
       expect(await fixture.status(0)).toEqual(statusBefore);

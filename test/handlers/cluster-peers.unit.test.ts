@@ -8,6 +8,7 @@ import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import path from 'path';
 import { agentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
+import { runAgentCommand } from '../../agent/commands';
 import { parseDesiredRecord } from '../../core/desired-record';
 import { AGENT_SCRIPT, DESIRED_STATE_FILE, ENDPOINT_NAME, GROUPS, expireTaskName } from '../../core/node-layout';
 import { op } from '../../windows/operations';
@@ -183,6 +184,20 @@ describe('cluster.installOnPeers', () => {
     expect(members(await peer(), GROUPS.diagnostics)).toEqual(['CONTOSO\\engineer1']);
   });
 
+  it('records the end of access on every node at an uninstall without a prior disable', async () => {
+    await create();
+    await nameEngineers();
+    await fixture.run('install', { sequenceNumber: 0, now: START });
+    expect((await grant(1)).exitCode).toBe(0);
+    expect(members(await peer(), GROUPS.diagnostics)).toEqual(['CONTOSO\\engineer1']);
+    expect((await fixture.run('uninstall', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
+    const revokes = (node: NodeModel) => node.events.filter((event) => event.eventId === 1003).map((event) => event.message.replace(/^.*, by /, 'by '));
+    const machine = await fixture.machine();
+    expect(revokes(machine.nodes['ARC-NODE-1']!)).toEqual(['by uninstall.']);
+    expect(revokes(machine.nodes[PEER]!)).toEqual(['by uninstall (from ARC-NODE-1).']);
+    expect(members(machine.nodes[PEER]!, GROUPS.diagnostics)).toBeNull();
+  });
+
   it('turns access off on covered peers at disable, and removes every trace from them at uninstall', async () => {
     await create();
     await nameEngineers();
@@ -193,7 +208,7 @@ describe('cluster.installOnPeers', () => {
     expect(await nodeLine(1, PEER)).toMatchObject({ status: 'success', formattedMessage: { message: expect.stringMatching(/^access off, covered from ARC-NODE-1/) } });
 
     expect((await fixture.run('uninstall', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
-    expect((await fixture.status(1)).status.formattedMessage.message).toBe('Uninstalled; every trace of the extension was removed.');
+    expect((await fixture.status(1)).status.formattedMessage.message).toMatch(/^Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. Kept by design as the audit record/);
     const after = await peer();
     // Back to what it was (WinRM's restart count aside), the groups install made included.
     expect(after.tasks).toEqual(peerBefore.tasks);
@@ -225,7 +240,8 @@ describe('cluster.installOnPeers', () => {
     });
     expect((await fixture.run('uninstall', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
     const status = await fixture.status(1);
-    expect(status.status).toMatchObject({ status: 'warning', formattedMessage: { message: 'Uninstalled from this node; 1 covered peer(s) could not be cleaned (see each node).' } });
+    expect(status.status.status).toBe('warning');
+    expect(status.status.formattedMessage.message).toMatch(/^Uninstalled from this node; 1 covered peer\(s\) could not be cleaned \(see each node\)\. Kept by design as the audit record: /);
     expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(/^not cleaned: the node is down \(cluster state Down\)\. Anything of the extension there stays, and its own tasks still end access at its expiry;/);
     expect(await fixture.stateText()).toBeUndefined();
   });
@@ -266,6 +282,25 @@ describe('cluster.installOnPeers', () => {
     await powerOn(fixture.machinePath, PEER, agentTaskRunner(fixture.machinePath, []));
     await fixture.run('disable', { sequenceNumber: 1, now: START });
     expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
+  });
+
+  it("keeps a grant the owner revoked on a covered peer off there, naming when and why, while this node keeps it", async () => {
+    await create();
+    await nameEngineers();
+    await fixture.run('install', { sequenceNumber: 0, now: START });
+    expect((await grant(1)).exitCode).toBe(0);
+    const revoke = await runAgentCommand(['revoke', '--local', '--by', 'CONTOSO\\admin'], new SimulatedHost(fixture.machinePath, { localNode: PEER }), hoursLater(1));
+    expect(revoke.exitCode).toBe(0);
+
+    // The manager runs enable again with the same settings (after a reboot).
+    expect((await fixture.run('enable', { sequenceNumber: 1, now: hoursLater(2) })).exitCode).toBe(0);
+    expect((await fixture.status(1)).status.status).toBe('warning');
+    expect((await nodeLine(1, PEER))?.formattedMessage.message).toBe(
+      `access off, covered from ARC-NODE-1: grant ${GRANT_ID} ended on ${PEER} at ${iso(hoursLater(1))} because the machine's owner revoked it on the machine (CONTOSO\\admin), ` +
+        'and a grant that ended never gives access again; only a new grant gives access there; no change needed.',
+    );
+    expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
+    expect(members((await fixture.machine()).nodes['ARC-NODE-1']!, GROUPS.diagnostics)).toEqual(['CONTOSO\\engineer1']);
   });
 
   it('tries to clean a covered peer that left the cluster, and names it while it cannot', async () => {

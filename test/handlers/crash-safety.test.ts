@@ -13,12 +13,11 @@ import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windo
 import type { MachineModel } from '../../sim/windows/machine-model';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { bundleHandler } from '../../scripts/build/bundle';
-import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/extension-folder';
 import { makeTempDir } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 
-const REPO = path.resolve(__dirname, '..', '..');
 const NOW = new Date();
 
 interface Scenario {
@@ -48,10 +47,16 @@ function nodeFootprint(node: MachineModel['nodes'][string]): unknown {
     groups: Object.values(node.groups).map((group) => `${group.name}: ${[...group.members].sort().join(',')}`).sort(),
     endpoints: Object.values(node.sessionConfigurations).map((endpoint) => `${endpoint.name} ${endpoint.configFilePath}`).sort(),
     tasks: Object.values(node.tasks).map((task) => `${task.folder}${task.name} enabled=${task.enabled}`).sort(),
-    // History lines carry the time of the run that wrote them; every other file must match to the byte.
-    files: Object.values(node.files).map((file) => `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${file.contentBase64 ?? ''} ${file.sddl ?? ''}`}`).sort(),
+    // History lines, and the record's times of ended grants, carry the time of the run that wrote
+    // them; every other byte must match.
+    files: Object.values(node.files).map((file) => `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${withoutEndTimes(file)} ${file.sddl ?? ''}`}`).sort(),
     sessions: node.sessions.length,
   };
+}
+
+function withoutEndTimes(file: MachineModel['nodes'][string]['files'][string]): string {
+  if (!file.path.endsWith('desired.json')) return file.contentBase64 ?? '';
+  return Buffer.from(file.contentBase64 ?? '', 'base64').toString('utf8').replace(/"endedAt": "[^"]*"/g, '"endedAt": "<time of the run>"');
 }
 
 /** The owner lists the engineers on every node that has the group (install made it). */
@@ -95,8 +100,10 @@ describe('crash safety', () => {
         env: { ...simulatorEnvironment(machinePath, { simulator }), ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: sequence },
       });
     };
-    return { base, machinePath, data, run };
+    return { base, root, machinePath, data, run };
   }
+
+  const statusOf = async (root: string, sequence: number) => JSON.parse(await fs.readFile(path.join(root, 'status', `${sequence}.status`), 'utf8'))[0].status;
 
   it.each(scenarios.map((scenario) => [scenario.name, scenario] as const))('%s converges after a kill at every host operation', async (_name, scenario) => {
     // The reference: the command run once, uninterrupted.
@@ -131,5 +138,35 @@ describe('crash safety', () => {
       await fs.rm(attempt.base, { recursive: true, force: true });
     }
     expect(killPoints).toBeGreaterThan(5);
+  }, 600_000);
+
+  it('never shows the old success for new content under the same sequence number, killed at any host operation', async () => {
+    let killPoints = 0;
+    for (let skip = 0; ; skip++) {
+      const attempt = await setUp(`same-number-${skip}`);
+      expect((await attempt.run('install')).exitCode).toBe(0);
+      await nameEngineers(attempt.machinePath);
+      expect((await attempt.run('enable:grant')).exitCode).toBe(0);
+      expect((await statusOf(attempt.root, 1)).status).toBe('success');
+      // The manager rewrites 1.settings: the grant is revoked under the same sequence number.
+      await writeHandlerSettings(attempt.root, 1, { publicSettings: { schemaVersion: 1, access: { level: 'None' } } });
+      const model = await readMachine(attempt.machinePath);
+      model.faults = [{ operation: '*', skip, action: 'kill' }];
+      await writeMachine(attempt.machinePath, model);
+
+      const killed = await attempt.run('enable:grant');
+      if (killed.signal !== 'SIGKILL') {
+        expect(killed.exitCode).toBe(0);
+        break;
+      }
+      killPoints += 1;
+      // What the manager reads after the kill: work in progress, not the grant's success.
+      expect({ skip, status: (await statusOf(attempt.root, 1)).status }).toEqual({ skip, status: 'transitioning' });
+      await fs.rm(`${attempt.data}.lock.lock`, { recursive: true, force: true });
+      expect((await attempt.run('enable:grant')).exitCode).toBe(0);
+      expect((await statusOf(attempt.root, 1)).formattedMessage.message).toBe('Access: none. Settings 1 applied.');
+      await fs.rm(attempt.base, { recursive: true, force: true });
+    }
+    expect(killPoints).toBeGreaterThan(3);
   }, 600_000);
 });

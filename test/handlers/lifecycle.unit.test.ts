@@ -6,6 +6,7 @@ import { promises as fs } from 'fs';
 import { GROUPS } from '../../core/node-layout';
 import { op } from '../../windows/operations';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
+import { updateMachine } from '../../sim/windows/default-machine';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
 
 describe('lifecycle commands', () => {
@@ -48,6 +49,19 @@ describe('lifecycle commands', () => {
     const afterExpiry = await fixture.run('enable', { sequenceNumber: 0, now: later(9 * 60) });
     expect(afterExpiry.exitCode).toBe(0);
     expect((await fixture.status(0)).status.formattedMessage.message).toMatch(/^Access: none \(the Diagnostics grant for support request TKT-2611240001 expired at 2026-11-25T03:59:00Z\)/);
+  });
+
+  it('accepts times with seven fractional digits, as .NET and Azure tooling write them, to the millisecond', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, {
+      publicSettings: {
+        ...grantSettings(start, { expiresAt: '2026-11-25T03:59:00.9876543Z', consent: { termsVersion: '2026.1', acceptedAt: '2026-11-24T19:59:00.1234567Z', acceptedBy: 'owner@contoso.example' } }),
+        observedLicense: { kind: 'PayAsYouGo', observedAt: '2026-11-24T19:58:00.0000001Z' },
+      },
+    });
+    expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
+    expect((await fixture.state()).applied.desired.grant).toMatchObject({ expiresAt: '2026-11-25T03:59:00.987Z', consent: { acceptedAt: '2026-11-24T19:59:00.123Z' } });
+    expect((await fixture.status(0)).status.formattedMessage.message).toContain('until 2026-11-25T03:59:00.987Z');
   });
 
   it('accepts the DiagnosticsRepair alias as DiagnosticsAndRepair and level None as a revoke', async () => {
@@ -97,6 +111,49 @@ describe('lifecycle commands', () => {
     await fixture.writeSettings(3, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '2.0' } });
     await fixture.runAs('1.2.0', 'enable', { sequenceNumber: 3, now: start });
     expect((await fixture.status(3)).status.status).toBe('warning');
+  });
+
+  it('ends access at an uninstall without a prior disable with its history line and event, and says what stays', async () => {
+    await fixture.run('install', { now: start });
+    await new SimulatedHost(fixture.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
+    await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
+    expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
+    const node = async () => (await fixture.machine()).nodes['ARC-NODE-1']!;
+    const history = async () => Buffer.from((await node()).files['c:\\programdata\\arcremotesupport\\history.jsonl']!.contentBase64!, 'base64').toString('utf8');
+    const revokedByUninstall = async () => (await node()).events.filter((event) => event.eventId === 1003 && event.message.includes('by uninstall'));
+
+    // The data folder cannot be removed: uninstall stops there, after access and its audit.
+    await updateMachine(fixture.machinePath, (machine) => {
+      machine.faults = [{ operation: 'removePath', action: 'fail', code: 'AccessDenied', message: 'in use', remaining: 10 }];
+    });
+    expect((await fixture.run('uninstall', { sequenceNumber: 0, now: later(30) })).exitCode).toBe(1);
+    expect((await node()).groups['arcremotesupport diagnostics']?.members ?? []).toEqual([]);
+    const lastLine = JSON.parse((await history()).trim().split('\n').pop()!);
+    expect(lastLine).toMatchObject({ change: 'revoked', by: 'uninstall', level: 'None', grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f', supportRequestId: 'TKT-2611240001' });
+    expect((await revokedByUninstall()).map((event) => event.message)).toEqual([
+      'Remote support access revoked: level None, grant 3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f, audit 20261124T203000Z-revoked-3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f, expires 2026-11-25T03:59:00Z, support request TKT-2611240001, terms 2026.1, by uninstall.',
+    ]);
+
+    // Run again once the fault is gone: finished, without a second record of the same revoke.
+    await updateMachine(fixture.machinePath, (machine) => {
+      machine.faults = [];
+    });
+    expect((await fixture.run('uninstall', { sequenceNumber: 0, now: later(31) })).exitCode).toBe(0);
+    expect(await revokedByUninstall()).toHaveLength(1);
+    expect((await node()).files['c:\\programdata\\arcremotesupport']).toBeUndefined();
+    expect((await fixture.status(0)).status.formattedMessage.message).toBe(
+      "Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. " +
+        "Kept by design as the audit record: the entries of source 'ArcRemoteSupport' in the Windows Application event log (every access change, uninstall included, kept as long as that log keeps entries) " +
+        "and the registration of that source, which Event Viewer needs to show them. The extension manager's own folders (settings, status and this handler's log) are the manager's to remove.",
+    );
+  });
+
+  it('writes no access change at an uninstall when nobody had access', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, { publicSettings: { schemaVersion: 1, access: { level: 'None' } } });
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    expect((await fixture.run('uninstall', { sequenceNumber: 0, now: later(1) })).exitCode).toBe(0);
+    expect((await fixture.machine()).nodes['ARC-NODE-1']!.events.filter((event) => event.eventId === 1003)).toEqual([]);
   });
 
   it('journals every run with the manager environment, failures included', async () => {

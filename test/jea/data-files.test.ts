@@ -7,7 +7,7 @@
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { generateJeaFiles } from '../../jea/generate';
+import { generateJeaFiles, renderFunctionScript } from '../../jea/generate';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
 import { findPwsh, makeTempDir } from '../support/cms';
 import { installModule } from '../support/jea-proof';
@@ -18,7 +18,12 @@ $ErrorActionPreference = 'Stop'
 $files = @(ConvertFrom-Json -InputObject ([Console]::In.ReadToEnd()))
 $loaded = [ordered]@{}
 foreach ($file in $files) {
-    try { $loaded[[IO.Path]::GetFileName($file)] = Import-PowerShellDataFile -Path $file }
+    try {
+        $data = Import-PowerShellDataFile -Path $file
+        # A script block as its text: what the function runs, and JSON can carry it.
+        if ($data.ContainsKey('FunctionDefinitions')) { foreach ($f in @($data.FunctionDefinitions)) { $f.ScriptBlock = $f.ScriptBlock.ToString() } }
+        $loaded[[IO.Path]::GetFileName($file)] = $data
+    }
     catch { $loaded[[IO.Path]::GetFileName($file)] = 'ERROR: ' + $_.Exception.Message }
 }
 $manifest = Test-ModuleManifest -Path ($files | Where-Object { $_ -like '*.psd1' })
@@ -79,10 +84,28 @@ describe('generated data files in the real PowerShell', () => {
               })),
             },
       );
-      const expected = [...role.visibleCmdlets, ...role.visibleFunctions].map(({ name, parameters }) => (parameters ? { name, parameters } : { name }));
+      // A switch needs no constraint, and our own functions are listed by name (their param block holds the constraints).
+      const expected = [
+        ...[...role.visibleCmdlets, ...role.visibleFunctions].map(({ name, parameters }) =>
+          parameters
+            ? { name, parameters: parameters.map((p) => ({ name: p.name, ...(p.validateSet ? { validateSet: p.validateSet } : {}), ...(p.validatePattern !== undefined ? { validatePattern: p.validatePattern } : {}) })) }
+            : { name },
+        ),
+        ...role.functionDefinitions.map(({ name }) => ({ name })),
+      ];
       const sort = (list: Array<{ name: string }>) => [...list].sort((a, b) => a.name.localeCompare(b.name));
       expect(sort(read)).toEqual(sort(expected));
     }
+  });
+
+  it('our own functions read back as the script the generator wrote: the param block, then the body', () => {
+    const lines = (text: string) => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+    const definitions = jea.roles.flatMap((role) =>
+      [(loaded[`ArcRemoteSupport${role.name}.psrc`] as Loaded)['FunctionDefinitions'] ?? []].flat().map((f: Loaded) => ({ name: f['Name'], script: lines(f['ScriptBlock']) })),
+    );
+    expect(definitions).toEqual(jea.roles.flatMap((r) => r.functionDefinitions).map((f) => ({ name: f.name, script: ['{', ...lines(renderFunctionScript(f)), '}'] })));
+    expect(definitions.map((d) => d.name)).toEqual(['Get-WinEvent']);
+    expect(definitions[0]!.script.slice(0, 5)).toEqual(['{', '[CmdletBinding()]', 'param(', '[Parameter(Mandatory = $true)]', expect.stringMatching(/^\[ValidateSet\('Application', 'System', /)]);
   });
 
   it('the session configuration reads back with its groups and roles', () => {

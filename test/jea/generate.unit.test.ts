@@ -4,11 +4,12 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { TRANSCRIPT_FOLDER } from '../../core/node-layout';
-import { GENERATED_DIR, compareWithFolder, generateJeaFiles, nodePath } from '../../jea/generate';
+import { PROTECTED_SERVICES, TRANSCRIPT_FOLDER } from '../../core/node-layout';
+import { GENERATED_DIR, compareWithFolder, generateJeaFiles, modulesToImport, nodePath, renderFunctionScript } from '../../jea/generate';
 import { writeGenerated } from '../../jea/generate-cli';
 import { renderDataFile, quote } from '../../jea/psd1';
 import { ROLES_DIR, parseRole } from '../../jea/role-model';
+import { unprotectedServiceNamePattern } from '../../jea/service-names';
 import { accessGroups, generateSessionConfiguration } from '../../jea/session-configuration';
 import { makeTempDir } from '../support/cms';
 
@@ -68,9 +69,45 @@ describe('generateJeaFiles', () => {
     const diagnostics = byPath('RoleCapabilities/ArcRemoteSupportDiagnostics.psrc');
     expect(diagnostics).toMatch(/ModulesToImport = @\(\r\n\s+'CimCmdlets'/);
     expect(diagnostics).not.toContain("'Microsoft.PowerShell.Core'");
-    // Unrestricted commands are plain names (JEA rejects a Name-only hashtable).
-    expect(diagnostics).toMatch(/\r\n\s+'Get-Date'\r\n/);
-    expect(diagnostics).not.toMatch(/VisibleProviders|VisibleExternalCommands|FunctionDefinitions/);
+    // A switch is listed by name only; our own function is visible by name (JEA rejects a Name-only hashtable).
+    expect(diagnostics).toMatch(/Name = 'DependentServices'\r\n\s+\}/);
+    expect(diagnostics).toMatch(/VisibleFunctions = @\((\r\n.*)*\r\n\s+'Get-WinEvent'\r\n/);
+    expect(diagnostics).toMatch(/FunctionDefinitions = @\(\r\n\s+@\{\r\n\s+Name = 'Get-WinEvent'\r\n\s+ScriptBlock = \{\r\n\s+\[CmdletBinding\(\)\]\r\n\s+param\(/);
+    expect(diagnostics).toContain('Microsoft.PowerShell.Diagnostics\\Get-WinEvent @query');
+    expect(diagnostics).not.toMatch(/VisibleProviders|VisibleExternalCommands/);
+  });
+
+  it('writes a function of our own with the param block made from its role data, patterns anchored as JEA anchors them', () => {
+    const script = renderFunctionScript({
+      name: 'Get-Thing',
+      calls: ['M\\Get-Thing'],
+      parameters: [
+        { name: 'Name', type: 'string', mandatory: true, validateSet: ["a'b", 'c'] },
+        { name: 'Count', type: 'int[]', mandatory: false, validatePattern: '[0-9]{1,3}' },
+        { name: 'All', type: 'switch', mandatory: false, switch: true },
+      ],
+      body: 'M\\Get-Thing -Name $Name\n',
+    });
+    expect(script).toBe(
+      [
+        '[CmdletBinding()]', 'param(', '    [Parameter(Mandatory = $true)]', "    [ValidateSet('a''b', 'c')]", '    [string] $Name,', '',
+        "    [ValidatePattern('^([0-9]{1,3})$')]", '    [int[]] $Count,', '', '    [switch] $All', ')', 'M\\Get-Thing -Name $Name',
+      ].join('\n'),
+    );
+  });
+
+  it('imports the modules that visible commands come from and that our own functions call', () => {
+    const diagnostics = generated.roles.find((r) => r.name === 'Diagnostics')!;
+    expect(modulesToImport(diagnostics)).toEqual(expect.arrayContaining(['Microsoft.PowerShell.Diagnostics', 'NetTCPIP', 'CimCmdlets']));
+    const onlyAFunction = { ...diagnostics, visibleCmdlets: [], visibleFunctions: [] };
+    expect(modulesToImport(onlyAFunction)).toEqual(['Microsoft.PowerShell.Diagnostics']);
+  });
+
+  it('makes the Repair pattern from the protected-service list', () => {
+    const repair = byPath('RoleCapabilities/ArcRemoteSupportRepair.psrc');
+    const pattern = unprotectedServiceNamePattern();
+    expect(repair.split(quote(pattern)).length - 1).toBe(3);
+    for (const name of PROTECTED_SERVICES) expect(pattern).toContain([...name].map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch)).join(''));
   });
 
   it('refuses unsafe roles, and needs both roles', async () => {
@@ -91,6 +128,14 @@ describe('generateJeaFiles', () => {
 describe('role files are read strictly', () => {
   const minimal = 'name: X\nguid: 00000000-0000-4000-8000-000000000000\ndescription: d\n';
 
+  it('reads refuseProtectedServices as the pattern made from the list, and a switch as a switch', () => {
+    const role = parseRole(`${minimal}visibleCmdlets:\n  - name: Stop-Service\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n  - name: Get-Service\n    parameters:\n      - name: DependentServices\n        switch: true\n`, 'X.yaml');
+    expect(role.visibleCmdlets.map((c) => c.parameters)).toEqual([
+      [{ name: 'Name', refusesProtectedServices: true, validatePattern: unprotectedServiceNamePattern() }],
+      [{ name: 'DependentServices', switch: true }],
+    ]);
+  });
+
   it('reads a minimal role', () => {
     expect(parseRole(minimal, 'X.yaml')).toMatchObject({ name: 'X', readOnly: false, visibleCmdlets: [], visibleProviders: [] });
   });
@@ -98,7 +143,15 @@ describe('role files are read strictly', () => {
   it.each([
     ['an unknown key', `${minimal}visibleCmdlet: []\n`, /unknown key 'visibleCmdlet'/],
     ['an unknown parameter key', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateset: [a]\n`, /unknown key 'validateset'/],
-    ['a set and a pattern on one parameter', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateSet: [a]\n        validatePattern: b\n`, /not both/],
+    ['a set and a pattern on one parameter', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateSet: [a]\n        validatePattern: b\n`, /use one of validateSet, validatePattern, not several/],
+    ['a switch with a pattern', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: All\n        switch: true\n        validatePattern: b\n`, /not several/],
+    ['switch: false', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: All\n        switch: false\n`, /switch: must be true/],
+    ['the protected-service list and a pattern', `${minimal}visibleCmdlets:\n  - name: Stop-Service\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n        validatePattern: '.+'\n`, /not several/],
+    ['a parameter name that is not a name', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: "Name; x"\n`, /letters and digits/],
+    ['a function parameter without a type', `${minimal}functionDefinitions:\n  - name: Get-X\n    calls: []\n    body: x\n    parameters:\n      - name: A\n        validateSet: [a]\n`, /type: must be one of/],
+    ['a switch function parameter with a set', `${minimal}functionDefinitions:\n  - name: Get-X\n    body: x\n    parameters:\n      - name: A\n        type: switch\n        validateSet: [a]\n`, /a switch takes no value/],
+    ['a function without a body', `${minimal}functionDefinitions:\n  - name: Get-X\n    calls: []\n`, /body: must be a non-empty string/],
+    ['an unknown function key', `${minimal}functionDefinitions:\n  - name: Get-X\n    body: x\n    scriptBlock: y\n`, /unknown key 'scriptBlock'/],
     ['an empty set', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateSet: []\n`, /must not be empty/],
     ['parameters that are not a list', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters: Name\n`, /must be a list/],
     ['a bad GUID', minimal.replace('00000000-0000-4000-8000-000000000000', 'nope'), /GUID/],

@@ -1,15 +1,17 @@
 /**
  * The safety rules: the shipped roles pass, and each rule catches a role that breaks it.
  */
-import { PROTECTED_SERVICES } from '../../core/node-layout';
-import { RoleDefinition, loadRoles } from '../../jea/role-model';
+import { PROTECTED_SERVICES, PROTECTED_SERVICE_TABLE } from '../../core/node-layout';
+import { FunctionDefinition, RoleDefinition, loadRoles } from '../../jea/role-model';
+import { ESCAPE_PROBES, checkRoleSafety, checkRoleSetSafety } from '../../jea/safety';
 import {
-  acceptedServiceNames, caseVariants, checkRoleSafety, checkRoleSetSafety, compileConstraint, protectedServiceProbes,
-} from '../../jea/safety';
+  acceptedServiceNames, caseVariants, compileConstraint, protectedServiceProbes, unprotectedServiceNamePattern,
+} from '../../jea/service-names';
 
 const roles = loadRoles();
 const repair = roles.find((r) => r.name === 'Repair')!;
 const servicePattern = repair.visibleCmdlets.find((c) => c.name === 'Stop-Service')!.parameters![0]!.validatePattern!;
+const diagnostics = roles.find((r) => r.name === 'Diagnostics')!;
 
 /** A small safe role to break one rule at a time. */
 function role(change: Partial<RoleDefinition> = {}): RoleDefinition {
@@ -18,7 +20,7 @@ function role(change: Partial<RoleDefinition> = {}): RoleDefinition {
     guid: '00000000-0000-4000-8000-000000000000',
     description: 'sample',
     readOnly: false,
-    visibleCmdlets: [{ name: 'Get-Service', module: 'Microsoft.PowerShell.Management', parameters: [{ name: 'Name' }] }],
+    visibleCmdlets: [{ name: 'Get-Service', module: 'Microsoft.PowerShell.Management', parameters: [{ name: 'Name', validatePattern: '[A-Za-z0-9_]+' }, { name: 'DependentServices', switch: true }] }],
     visibleFunctions: [],
     visibleExternalCommands: [],
     visibleProviders: [],
@@ -36,41 +38,80 @@ describe('the shipped roles', () => {
     expect(checkRoleSetSafety(roles)).toEqual([]);
   });
 
+  it('Diagnostics reads events only through our own Get-WinEvent, whose -LogName is mandatory and one of a list without Security', () => {
+    expect(diagnostics.visibleCmdlets.concat(diagnostics.visibleFunctions).map((c) => c.name)).not.toContain('Get-WinEvent');
+    const own = diagnostics.functionDefinitions.find((f) => f.name === 'Get-WinEvent')!;
+    const logName = own.parameters.find((p) => p.name === 'LogName')!;
+    expect(logName).toMatchObject({ mandatory: true, type: 'string' });
+    expect(logName.validateSet).toEqual(expect.arrayContaining(['Application', 'System']));
+    expect(logName.validateSet!.map((l) => l.toLowerCase())).not.toContain('security');
+    expect(own.parameters.map((p) => p.name)).not.toEqual(expect.arrayContaining(['FilterXPath']));
+    expect(own.calls).toEqual(['Microsoft.PowerShell.Diagnostics\\Get-WinEvent']);
+  });
+
   it('the sample role used below passes too', () => {
     expect(checkRoleSafety(role())).toEqual([]);
   });
 });
 
 describe('each rule catches a bad role', () => {
+  const name = { name: 'Name', validatePattern: '[A-Za-z0-9]+' };
+  const winEvent = (change: Partial<FunctionDefinition> = {}): FunctionDefinition => ({
+    name: 'Get-WinEvent',
+    calls: ['Microsoft.PowerShell.Diagnostics\\Get-WinEvent'],
+    parameters: [{ name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] }],
+    body: 'Microsoft.PowerShell.Diagnostics\\Get-WinEvent -LogName $LogName',
+    ...change,
+  });
   const cases: Array<[string, Partial<RoleDefinition>]> = [
     ['never-visible', { visibleCmdlets: [{ name: 'Start-Process', parameters: [{ name: 'FilePath' }] }] }],
     ['never-visible', { visibleCmdlets: [{ name: 'Invoke-Expression', parameters: [{ name: 'Command' }] }] }],
     ['never-visible', { visibleCmdlets: [{ name: 'Receive-Job', parameters: [{ name: 'Id' }] }] }],
     ['never-visible', { visibleCmdlets: [{ name: 'Update-FormatData', parameters: [{ name: 'PrependPath' }] }] }],
     ['never-visible', { visibleCmdlets: [{ name: 'Add-TypeData', parameters: [{ name: 'TypeName' }] }] }],
+    ['never-visible', { visibleCmdlets: [{ name: 'Set-Service', parameters: [name] }] }],
     ['never-visible', { visibleFunctions: [{ name: 'Register-ScheduledTask', parameters: [{ name: 'TaskName' }] }] }],
     ['never-visible', { visibleFunctions: [{ name: 'New-ScheduledTask', parameters: [{ name: 'Action' }] }] }],
     ['never-visible', { visibleCmdlets: [{ name: 'Add-LocalGroupMember', parameters: [{ name: 'Group' }] }] }],
     ['never-visible', { visibleCmdlets: [{ name: 'Enter-PSSession', parameters: [{ name: 'Name' }] }] }],
     ['never-visible', { visibleExternalCommands: ['C:\\Windows\\System32\\net.exe'] }],
     ['never-visible', { visibleExternalCommands: ['C:\\Windows\\System32\\NET1.EXE'] }],
+    ['never-visible', { functionDefinitions: [{ name: 'Invoke-Expression', calls: [], parameters: [], body: '1' }] }],
     ['no-wildcards', { visibleCmdlets: [{ name: 'Get-*' }] }],
     ['no-wildcards', { visibleFunctions: [{ name: 'Get-Net?', parameters: [] }] }],
     ['no-wildcards', { visibleProviders: ['*'] }],
-    ['command-names', { visibleCmdlets: [{ name: 'Microsoft.PowerShell.Management\\Get-Service', parameters: [{ name: 'Name' }] }] }],
+    ['command-names', { visibleCmdlets: [{ name: 'Microsoft.PowerShell.Management\\Get-Service', parameters: [name] }] }],
     ['providers', { visibleProviders: ['FileSystem'] }],
     ['providers', { visibleProviders: ['certificate'] }],
     ['external-commands', { visibleExternalCommands: ['whoami.exe'] }],
     ['external-commands', { visibleExternalCommands: ['\\\\server\\share\\tool.exe'] }],
     ['external-commands', { visibleExternalCommands: ['C:\\Windows\\System32\\..\\Temp\\tool.exe'] }],
-    ['function-definitions', { functionDefinitions: [{ name: 'Get-Thing', scriptBlock: 'Get-Date' }] }],
-    ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-Service', parameters: [{ name: 'Name' }, { name: 'ComputerName' }] }] }],
-    ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-Process', parameters: [{ name: 'Cn' }] }] }],
-    ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-WinEvent', parameters: [{ name: 'Path' }] }] }],
+    ['function-definitions', { functionDefinitions: [winEvent()], visibleFunctions: [{ name: 'Get-WinEvent', parameters: [] }] }],
+    ['function-definitions', { functionDefinitions: [winEvent({ calls: ['Get-WinEvent'] })] }],
+    ['function-definitions', { functionDefinitions: [winEvent({ calls: ['Microsoft.PowerShell.Utility\\Invoke-Expression'] })] }],
+    ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-Service', parameters: [name, { name: 'ComputerName', validatePattern: '[a-z]+' }] }] }],
+    ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-Process', parameters: [{ name: 'Cn', validatePattern: '[a-z]+' }] }] }],
+    ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-WinEvent', parameters: [{ name: 'Path', validatePattern: '[a-z]+' }] }] }],
+    ['reaching-parameters', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] }, { name: 'ComputerName', type: 'string', mandatory: false, validatePattern: '[a-z]+' }] })] }],
     ['unrestricted-parameters', { visibleCmdlets: [{ name: 'Get-Process' }] }],
+    ['unrestricted-parameters', { visibleCmdlets: [{ name: 'Get-Date' }] }],
+    // Free text, where -FilterXPath took a <QueryList> naming the Security log.
+    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-EventLog', parameters: [{ name: 'LogName', validateSet: ['System'] }, { name: 'Source' }] }] }],
+    ['constrained-parameters', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true }] })] }],
+    ['constrained-parameters', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] }, { name: 'XPath', type: 'string', mandatory: false }] })] }],
+    // A pattern in name only: it lets a path, another machine or a query through.
+    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Counter', parameters: [{ name: 'Counter', validatePattern: '.+' }] }] }],
+    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Counter', parameters: [{ name: 'Counter', validatePattern: '\\\\.+' }] }] }],
+    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-ScheduledTask', parameters: [{ name: 'TaskPath', validatePattern: '[^"]+' }] }] }],
+    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Service', parameters: [{ name: 'Name', validatePattern: '(?i)[a-z]+' }] }] }],
+    // InputObject is free only where a command merely shapes the pipeline's objects.
+    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Service', parameters: [{ name: 'InputObject' }] }] }],
+    ['mandatory-selectors', { visibleCmdlets: [{ name: 'Get-WinEvent', parameters: [{ name: 'LogName', validateSet: ['System'] }] }] }],
+    ['mandatory-selectors', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: false, validateSet: ['System'] }] })] }],
     ['read-only', { readOnly: true, visibleCmdlets: [{ name: 'Restart-Service', parameters: [{ name: 'Name', validatePattern: servicePattern }] }] }],
+    ['read-only', { readOnly: true, functionDefinitions: [winEvent({ calls: ['Microsoft.PowerShell.Diagnostics\\Get-WinEvent', 'Microsoft.PowerShell.Management\\Stop-Service'] })] }],
     ['service-control', { visibleCmdlets: [{ name: 'Stop-Service' }] }],
-    ['service-control', { visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name', validatePattern: servicePattern }, { name: 'Force' }] }] }],
+    ['service-control', { visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name', validatePattern: servicePattern }, { name: 'Force', switch: true }] }] }],
     ['service-control', { visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name' }] }] }],
   ];
 
@@ -84,13 +125,29 @@ describe('each rule catches a bad role', () => {
     expect(problems.some((p) => p.includes('merge: Stop-Service is also visible in Repair'))).toBe(true);
   });
 
-  it('a read-only role may not define functions or run programs', () => {
-    const problems = checkRoleSafety(role({ readOnly: true, visibleExternalCommands: ['C:\\Windows\\System32\\whoami.exe'], functionDefinitions: [{ name: 'Get-X', scriptBlock: 'Get-Date' }], visibleFunctions: [{ name: 'Get-X' }] }));
-    expect(problems.filter((p) => p.includes('read-only:'))).toHaveLength(2);
+  it('a read-only role may not run programs, and its own functions call only read-only commands', () => {
+    const problems = checkRoleSafety(role({ readOnly: true, visibleExternalCommands: ['C:\\Windows\\System32\\whoami.exe'] }));
+    expect(problems.filter((p) => p.includes('read-only:'))).toHaveLength(1);
+    expect(checkRoleSafety(role({ readOnly: true, functionDefinitions: [winEvent()] }))).toEqual([]);
   });
 
-  it('a defined function listed in VisibleFunctions passes', () => {
-    expect(checkRoleSafety(role({ functionDefinitions: [{ name: 'Get-Thing', scriptBlock: 'Get-Date' }], visibleFunctions: [{ name: 'Get-Thing' }] }))).toEqual([]);
+  it('a function of our own with constrained parameters and module-qualified calls passes', () => {
+    expect(checkRoleSafety(role({ functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] }, { name: 'Oldest', type: 'switch', mandatory: false, switch: true }] })] }))).toEqual([]);
+  });
+
+  it('names what is wrong and how to fix it', () => {
+    const [problem] = checkRoleSafety(role({ visibleCmdlets: [{ name: 'Get-EventLog', parameters: [{ name: 'LogName', validateSet: ['System'] }, { name: 'Source' }] }] }));
+    expect(problem).toBe('Sample: constrained-parameters: Get-EventLog -Source takes any value; give it a validateSet or validatePattern, mark it switch: true if it takes none, or leave it out');
+    const escapes = checkRoleSafety(role({ visibleCmdlets: [{ name: 'Get-Counter', parameters: [{ name: 'Counter', validatePattern: '.+' }] }] }));
+    expect(escapes.join('\n')).toContain('Get-Counter -Counter accepts "\\\\\\\\otherhost\\\\c$\\\\Windows"');
+  });
+
+  it('every escape probe reaches outside: another machine, a file, a structured query, a second line', () => {
+    expect(ESCAPE_PROBES.some((p) => p.startsWith('\\\\'))).toBe(true);
+    expect(ESCAPE_PROBES.some((p) => p.includes('<QueryList>'))).toBe(true);
+    expect(ESCAPE_PROBES.some((p) => p.includes("</Select><Select Path='Security'>"))).toBe(true);
+    expect(ESCAPE_PROBES.some((p) => /^[A-Za-z]:\\/.test(p))).toBe(true);
+    expect(ESCAPE_PROBES.some((p) => p.includes('\n'))).toBe(true);
   });
 });
 
@@ -100,11 +157,12 @@ describe('the service-name constraint is checked by testing it', () => {
 
   it('probes every letter case of every protected service', () => {
     expect(caseVariants('WinRM')).toHaveLength(32);
-    const probes = protectedServiceProbes();
+    const probes = new Set(protectedServiceProbes());
+    const missing = (wanted: string[]) => wanted.filter((p) => !probes.has(p));
     for (const name of PROTECTED_SERVICES) {
-      expect(probes).toEqual(expect.arrayContaining([name, name.toLowerCase(), name.toUpperCase(), `${name}*`]));
+      expect(missing([name, name.toLowerCase(), name.toUpperCase(), `${name}*`, ...caseVariants(name)])).toEqual([]);
     }
-    expect(probes).toEqual(expect.arrayContaining(['gcaRCsERVICE', 'eXTENSIONsERVICE', 'Windows Remote Management (WS-Management)', '*']));
+    expect(missing(['gcaRCsERVICE', 'eXTENSIONsERVICE', 'eVENTlOG', 'sYSMON64', 'Windows Remote Management (WS-Management)', '*'])).toEqual([]);
   });
 
   it('the shipped pattern refuses all of them, with and without case folding, and accepts ordinary services', () => {
@@ -113,6 +171,27 @@ describe('the service-name constraint is checked by testing it', () => {
     for (const ordinary of ['Spooler', 'W32Time', 'Dnscache', 'wuauserv', 'MSSQL$SQLEXPRESS', 'CDPUserSvc_1a2b3c', 'WinRMx', 'xWinRM', 'Schedules']) {
       expect([ordinary, accepts(ordinary, true), accepts(ordinary, false)]).toEqual([ordinary, true, true]);
     }
+  });
+
+  it('protects the services that keep the node reachable, connected, audited and protected', () => {
+    expect(PROTECTED_SERVICES).toEqual(expect.arrayContaining([
+      'WinRM', 'Schedule', 'himds', 'GCArcService', 'ExtensionService', 'ArcProxy', 'EventLog', 'MpsSvc', 'BFE', 'WinDefend', 'Sense', 'WdNisSvc', 'Sysmon', 'Sysmon64',
+    ]));
+    expect(new Set(PROTECTED_SERVICES.map((n) => n.toLowerCase())).size).toBe(PROTECTED_SERVICES.length);
+  });
+
+  it('Repair uses the pattern made from that one list, on every service verb', () => {
+    for (const verb of ['Start-Service', 'Stop-Service', 'Restart-Service']) {
+      expect(repair.visibleCmdlets.find((c) => c.name === verb)!.parameters).toEqual([{ name: 'Name', refusesProtectedServices: true, validatePattern: unprotectedServiceNamePattern() }]);
+    }
+    const probes = new Set(protectedServiceProbes());
+    expect(PROTECTED_SERVICE_TABLE.flatMap((s) => s.displayNames).filter((d) => !probes.has(d))).toEqual([]);
+  });
+
+  it('catches a list with one service left out, in every spelling of it', () => {
+    const widened = unprotectedServiceNamePattern(PROTECTED_SERVICES.filter((n) => n !== 'EventLog'));
+    expect(serviceProblems(stop(widened)).join('\n')).toMatch(/accepts 'eventlog'/);
+    expect(acceptedServiceNames({ name: 'Name', validatePattern: widened })).toEqual(caseVariants('EventLog'));
   });
 
   it('catches a pattern that only refuses one spelling', () => {

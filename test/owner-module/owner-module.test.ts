@@ -1,22 +1,28 @@
 /**
- * The owner's module (windows/powershell/ArcRemoteSupport) in the real pwsh over the stand-in Windows:
- * a machine model with our groups, endpoint sessions and tasks, and desired.json, history.jsonl
- * and transcripts laid out on the node's mapped C: drive. Each command runs in its own pwsh
- * through test/powershell/Invoke-WithStandIn.ps1, which prints what it returned as JSON.
+ * The owner's module (windows/powershell/ArcRemoteSupport) in the real pwsh over the stand-in Windows,
+ * with the real node agent behind it: a simulated machine with our groups, endpoint sessions and
+ * tasks, and desired.json, history.jsonl and transcripts in its files. The agent is installed on
+ * the node's C: drive as the stand-in maps it: node.exe is a link to this Node and agent.js to the
+ * agent bundled in beforeAll, run against the same simulated machine. Each command runs in its own
+ * pwsh through test/powershell/Invoke-WithStandIn.ps1, which prints what it returned as JSON.
  *
- * The module uses the real clock, so every time here is relative to now. pwsh runs in
- * Europe/Berlin: transcript headers carry local times, and the module must return them as UTC.
+ * The agent lives in the simulated machine's time, fixed at the start of this file, so every time
+ * here is relative to it. pwsh (and the agent it runs) runs in Europe/Berlin: transcript headers
+ * carry local times, and the module must return them as UTC.
  */
 import execa from 'execa';
 import { promises as fs, readFileSync } from 'fs';
 import path from 'path';
-import { runAgentCommand } from '../../agent/commands';
 import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import { formatUtc } from '../../core/desired-state';
 import * as layout from '../../core/node-layout';
-import { PowerShellHost } from '../../windows/powershell-host';
-import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
-import type { MachineModel, TaskEntry } from '../../sim/windows/machine-model';
+import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
+import { op } from '../../windows/operations';
+import { bundleHandler } from '../../scripts/build/bundle';
+import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
+import type { Fault, MachineModel, TaskEntry } from '../../sim/windows/machine-model';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
+import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { findPwsh, makeTempDir } from '../support/cms';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -78,19 +84,35 @@ function task(name: string): TaskEntry {
   return { folder: '\\ArcRemoteSupport', name, xml: '<Task/>', enabled: true, state: 'Ready', lastRunTimeUtc: null, runCount: 0 };
 }
 
+/** How the agent is found on the node: installed, not there, or a half copy of agent.js. */
+type AgentInstall = 'installed' | 'missing' | 'half-copied';
+
 interface Machine {
-  root: string;
   modelPath: string;
   readModel(): MachineModel;
-  /** The file behind a path on the node's C: drive. */
-  onDisk(windowsPath: string): string;
+  /** A file of the simulated node (null when missing). */
+  nodeFile(windowsPath: string): Promise<string | null>;
+  writeNodeFile(windowsPath: string, content: string): Promise<void>;
+  addFault(fault: Fault): Promise<void>;
   run(command: string): Promise<{ output: any[]; warnings: string[]; errors: string[]; host: string }>;
+  /** The installed agent run directly, as the Reconcile task runs it. */
+  agent(...argv: string[]): Promise<execa.ExecaReturnValue>;
 }
 
 const tempDirs: string[] = [];
+let simulator: string;
+let agentBundle: string;
+
+beforeAll(async () => {
+  simulator = await simulatorBundle();
+  const bin = await makeTempDir('owner-module-agent');
+  tempDirs.push(bin);
+  await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: path.join(bin, 'handler.js') });
+  agentBundle = path.join(bin, 'agent.js');
+}, 120_000);
 afterAll(() => Promise.all(tempDirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
 
-async function machine(record: DesiredRecord | null): Promise<Machine> {
+async function machine(record: DesiredRecord | null, options: { agent?: AgentInstall } = {}): Promise<Machine> {
   const dir = await makeTempDir('owner-module');
   tempDirs.push(dir);
   const modelPath = path.join(dir, 'model.json');
@@ -113,30 +135,56 @@ async function machine(record: DesiredRecord | null): Promise<Machine> {
   node.eventSources = [layout.EVENT_SOURCE];
   await writeMachine(modelPath, model);
 
-  const onDisk = (windowsPath: string) => path.join(root, NODE, 'C', ...windowsPath.slice(3).split('\\'));
-  const write = async (windowsPath: string, content: string) => {
-    await fs.mkdir(path.dirname(onDisk(windowsPath)), { recursive: true });
-    await fs.writeFile(onDisk(windowsPath), content);
+  // The node's files: the record, the history, and two transcripts (a live one in a folder of its day).
+  const host = new SimulatedHost(modelPath);
+  const execute = async (operations: Parameters<SimulatedHost['execute']>[0]) => {
+    const outcomes = await host.execute(operations, { phase: 'test' });
+    expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+    return outcomes;
   };
-  await fs.mkdir(onDisk(layout.TRANSCRIPT_FOLDER), { recursive: true });
-  if (record) await write(layout.DESIRED_STATE_FILE, serializeDesiredRecord(record));
-  await write(layout.HISTORY_FILE, HISTORY.map((line) => `${line}\n`).join(''));
-  await write(`${layout.TRANSCRIPT_FOLDER}\\PowerShell_transcript.${NODE}.Ab3dEf9h.${localStamp(OLD_SESSION.start)}.txt`, transcript('CONTOSO\\eng1', OLD_SESSION.start, OLD_SESSION.end, OLD_SESSION.body));
-  // A live session's transcript has no end yet; this one sits in a folder of its day.
-  await write(`${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`, transcript('CONTOSO\\eng2', NEW_SESSION.start, null, NEW_SESSION.body));
+  await execute([
+    op('ensureDirectory', { path: layout.DATA_FOLDER, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+    op('ensureDirectory', { path: `${layout.TRANSCRIPT_FOLDER}\\20260302` }),
+    ...(record ? [op('writeFile', { path: layout.DESIRED_STATE_FILE, content: serializeDesiredRecord(record) })] : []),
+    op('writeFile', { path: layout.HISTORY_FILE, content: HISTORY.map((line) => `${line}\n`).join('') }),
+    op('writeFile', { path: `${layout.TRANSCRIPT_FOLDER}\\PowerShell_transcript.${NODE}.Ab3dEf9h.${localStamp(OLD_SESSION.start)}.txt`, content: transcript('CONTOSO\\eng1', OLD_SESSION.start, OLD_SESSION.end, OLD_SESSION.body) }),
+    op('writeFile', { path: `${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`, content: transcript('CONTOSO\\eng2', NEW_SESSION.start, null, NEW_SESSION.body) }),
+  ]);
 
-  const env = { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: root, POWERSHELL_TELEMETRY_OPTOUT: '1', TZ };
+  // The agent on the node's C: drive (the stand-in maps C: to <root>/<node>/C).
+  const agentFolder = path.join(root, NODE, 'C', ...layout.AGENT_FOLDER.slice(3).split('\\'));
+  const agent = options.agent ?? 'installed';
+  if (agent !== 'missing') {
+    await fs.mkdir(agentFolder, { recursive: true });
+    await fs.symlink(process.execPath, path.join(agentFolder, 'node.exe'));
+    if (agent === 'installed') await fs.symlink(agentBundle, path.join(agentFolder, 'agent.js'));
+    else await fs.writeFile(path.join(agentFolder, 'agent.js'), (await fs.readFile(agentBundle)).subarray(0, 4096));
+  }
+
+  const simulated = simulatorEnvironment(modelPath, { simulator });
+  const env = { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: root, POWERSHELL_TELEMETRY_OPTOUT: '1', TZ, ...simulated };
   return {
-    root,
     modelPath,
     readModel: () => JSON.parse(readFileSync(modelPath, 'utf8')) as MachineModel,
-    onDisk,
+    nodeFile: async (windowsPath) => {
+      const [outcome] = await execute([op('readFile', { path: windowsPath })]);
+      return (outcome as { value: { content: string | null } }).value.content;
+    },
+    writeNodeFile: async (windowsPath, content) => {
+      await execute([op('writeFile', { path: windowsPath, content })]);
+    },
+    addFault: async (fault) => {
+      const current = await readMachine(modelPath);
+      current.faults.push(fault);
+      await writeMachine(modelPath, current);
+    },
     run: async (command) => {
       const { stdout } = await execa(pwsh, ['-NoProfile', '-NonInteractive', '-File', wrapper, '-Command', command], { env });
       // The JSON is the last line; anything before it went to the host (What if: ...).
       const lines = stdout.split('\n');
       return { ...JSON.parse(lines.pop()!), host: lines.join('\n') };
     },
+    agent: (...argv) => execa(process.execPath, [agentBundle, ...argv], { reject: false, env: { ...simulated, TZ } }),
   };
 }
 
@@ -155,16 +203,15 @@ describe('Get-RemoteSupportAccess', () => {
     });
     expect(time(grant.ExpiresAt)).toBe(ACTIVE.grant!.expiresAt.getTime());
     expect(time(grant.AcceptedAt)).toBe(consent.acceptedAt.getTime());
-    // About four hours left (the test itself takes some seconds).
-    expect(grant.TimeLeft.TotalHours).toBeGreaterThan(3.9);
-    expect(grant.TimeLeft.TotalHours).toBeLessThanOrEqual(4);
+    // Four hours left by the machine's clock, in whole seconds.
+    expect(grant.TimeLeft).toMatchObject({ TotalHours: 4, Milliseconds: 0 });
   });
 
   it('returns nothing once the grant has expired, and with -IncludeExpired the expired grant and the past ones from the history', async () => {
     const m = await machine(EXPIRED);
     const now = await m.run('Get-RemoteSupportAccess');
     expect(now.output).toEqual([]);
-    // The stand-in's groups still hold the engineers: access nobody recorded is named.
+    // The groups still hold the engineers: access nobody recorded is named.
     expect(now.warnings.join('\n')).toMatch(/No grant is in force, but 'ArcRemoteSupport Repair' still has members: CONTOSO\\eng1, CONTOSO\\eng2/);
 
     const { output, errors } = await m.run('Get-RemoteSupportAccess -IncludeExpired');
@@ -184,10 +231,11 @@ describe('Get-RemoteSupportAccess', () => {
 
   it('reports an unreadable record and shows no access (fail closed)', async () => {
     const m = await machine(null);
-    await fs.writeFile(m.onDisk(layout.DESIRED_STATE_FILE), '{"schemaVersion": 1, "enabled": tru');
-    const { output, warnings } = await m.run('Get-RemoteSupportAccess');
+    await m.writeNodeFile(layout.DESIRED_STATE_FILE, '{"schemaVersion": 1, "enabled": tru');
+    const { output, warnings, errors } = await m.run('Get-RemoteSupportAccess');
     expect(output).toEqual([]);
-    expect(warnings[0]).toMatch(/desired\.json is unreadable or not a desired-state record; access is off/);
+    expect(errors).toEqual([]);
+    expect(warnings[0]).toMatch(/^C:\\ProgramData\\ArcRemoteSupport\\desired\.json: the desired-state record is unreadable \(.+\); access is off/);
   });
 });
 
@@ -231,7 +279,6 @@ describe('Get-RemoteSupportSessionHistory', () => {
 describe('Disable-RemoteSupport', () => {
   it('revokes locally: groups emptied, endpoint sessions ended, record cleared, expiry task gone, history and event written', async () => {
     const m = await machine(ACTIVE);
-    const before = Date.now();
     const { output, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
     expect(errors).toEqual([]);
     expect(output).toEqual([
@@ -253,21 +300,34 @@ describe('Disable-RemoteSupport', () => {
       expect.objectContaining({ source: layout.EVENT_SOURCE, eventId: 1003, level: 'Warning', message: expect.stringMatching(/^Remote support access revoked: level None, grant g-now, .*support request SR-2002, terms 2026\.1, by .+ \(local\)\.$/) }),
     ]);
 
-    // desired.json: the same bytes the handler would write for "no grant", enabled and retention kept.
-    const text = await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8');
-    expect(text).toBe(serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null }));
-    expect(parseDesiredRecord(text)).toEqual({ record: { enabled: true, retentionDays: 30, grant: null } });
-
-    const lines = (await fs.readFile(m.onDisk(layout.HISTORY_FILE), 'utf8')).split('\n');
+    const lines = (await m.nodeFile(layout.HISTORY_FILE))!.split('\n');
     expect(lines.slice(0, 3)).toEqual(HISTORY);
     expect(lines[4]).toBe('');
     const revoked = JSON.parse(lines[3]!);
-    expect(Object.keys(revoked)).toEqual(['at', 'change', 'by', 'level', 'grantId', 'expiresAt', 'supportRequestId', 'termsVersion']);
+
+    // desired.json: the same bytes the handler would write for "no grant", enabled and retention kept,
+    // with the grants that ended here: the local revoke among them, so unchanged settings cannot bring it back.
+    const text = await m.nodeFile(layout.DESIRED_STATE_FILE);
+    const cleared: DesiredRecord = {
+      enabled: true,
+      retentionDays: 30,
+      grant: null,
+      endedGrants: [
+        { grantId: 'g-old', endedAt: at(-9.5 * DAY), reason: 'revoked' },
+        { grantId: 'g-now', endedAt: new Date(revoked.at), reason: 'revoked-locally', by: revoked.by.replace(/ \(local\)$/, '') },
+      ],
+    };
+    expect(text).toBe(serializeDesiredRecord(cleared));
+    expect(parseDesiredRecord(text)).toEqual({ record: cleared });
+
+    expect(Object.keys(revoked)).toEqual(['at', 'change', 'by', 'level', 'grantId', 'expiresAt', 'supportRequestId', 'termsVersion', 'auditId']);
+    // The line and the event are one audit record: the event names the line's id.
+    expect(node.events[0]!.message).toContain(`, audit ${revoked.auditId}, `);
     expect(revoked).toMatchObject({ change: 'revoked', level: 'None', grantId: 'g-now', expiresAt: formatUtc(ACTIVE.grant!.expiresAt), supportRequestId: 'SR-2002', termsVersion: '2026.1' });
     expect(revoked.by).toMatch(/^.+\\.+ \(local\)$/);
+    // Stamped with the machine's clock (the simulated one, here).
     expect(revoked.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
-    expect(Date.parse(revoked.at)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
-    expect(Date.parse(revoked.at)).toBeLessThanOrEqual(Date.now());
+    expect(revoked.at).toBe(m.readModel().clock.nowUtc);
 
     // No access is shown any more, and the history has the local revoke.
     expect(await m.run('Get-RemoteSupportAccess')).toEqual({ output: [], warnings: [], errors: [], host: '' });
@@ -275,30 +335,25 @@ describe('Disable-RemoteSupport', () => {
     expect(history.output.map((e: any) => [e.Kind, e.GrantId])).toEqual([['Revoked', 'g-now']]);
 
     // The node agent's Reconcile converges to desired.json: it keeps access off and changes nothing.
-    const host = new PowerShellHost({
-      powershellExe: pwsh,
-      scriptsDir: path.join(repo, 'windows', 'powershell'),
-      entryScript: path.join(repo, 'test', 'powershell', 'Invoke-BridgeWithStandIn.ps1'),
-      env: { ARS_MACHINE_MODEL: m.modelPath, ARS_MACHINE_ROOT: m.root },
-    });
-    const reconcile = await runAgentCommand(['reconcile'], host, new Date());
-    expect(reconcile).toEqual({ exitCode: 0, output: 'reconcile: nothing to change' });
+    const reconcile = await m.agent('reconcile');
+    expect({ exitCode: reconcile.exitCode, stdout: reconcile.stdout }).toEqual({ exitCode: 0, stdout: 'reconcile: nothing to change' });
     expect(m.readModel().nodes[NODE]!.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
-    expect((await fs.readFile(m.onDisk(layout.HISTORY_FILE), 'utf8')).split('\n')).toHaveLength(5);
+    expect((await m.nodeFile(layout.HISTORY_FILE))!.split('\n')).toHaveLength(5);
   });
 
   it('on a peer covered from another node, keeps that mark: the covering node still manages it', async () => {
     const m = await machine({ ...ACTIVE, managedFrom: 'ARC-NODE-2' });
     const { errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
     expect(errors).toEqual([]);
-    const text = await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8');
-    expect(text).toBe(serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null, managedFrom: 'ARC-NODE-2' }));
+    const { record } = parseDesiredRecord(await m.nodeFile(layout.DESIRED_STATE_FILE));
+    expect(record).toMatchObject({ enabled: true, retentionDays: 30, grant: null, managedFrom: 'ARC-NODE-2' });
+    expect(record.endedGrants).toContainEqual(expect.objectContaining({ grantId: 'g-now', reason: 'revoked-locally' }));
   });
 
   it('changes nothing with -WhatIf, nor when it cannot ask for confirmation', async () => {
     const m = await machine(ACTIVE);
     const model = JSON.stringify(m.readModel());
-    const record = await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8');
+    const record = await m.nodeFile(layout.DESIRED_STATE_FILE);
 
     const whatIf = await m.run('Disable-RemoteSupport -WhatIf');
     expect(whatIf).toMatchObject({ output: [], errors: [] });
@@ -309,60 +364,158 @@ describe('Disable-RemoteSupport', () => {
     expect(unconfirmed.errors.join('\n')).toMatch(/NonInteractive/i);
 
     expect(JSON.stringify(m.readModel())).toBe(model);
-    expect(await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8')).toBe(record);
-    expect((await fs.readFile(m.onDisk(layout.HISTORY_FILE), 'utf8')).split('\n')).toHaveLength(4);
+    expect(await m.nodeFile(layout.DESIRED_STATE_FILE)).toBe(record);
+    expect((await m.nodeFile(layout.HISTORY_FILE))!.split('\n')).toHaveLength(4);
   });
 
   it('after expiry clears the record without writing a revoke, since the grant already ended', async () => {
     const m = await machine(EXPIRED);
-    // The Expire task already ran: access groups empty, no sessions.
+    // The Expire task already ran: access groups empty, no sessions, the expiry in the history.
     const model = m.readModel();
     const node = model.nodes[NODE]!;
     node.groups[layout.GROUPS.diagnostics.toLowerCase()]!.members = [];
     node.groups[layout.GROUPS.repair.toLowerCase()]!.members = [];
     node.sessions = node.sessions.filter((s) => s.configurationName !== layout.ENDPOINT_NAME);
     await writeMachine(m.modelPath, model);
+    const expired = JSON.stringify({ at: formatUtc(at(-HOUR)), change: 'expired', by: 'expiry', level: 'None', grantId: 'g-now', expiresAt: formatUtc(at(-HOUR)), supportRequestId: 'SR-2002', termsVersion: '2026.1' });
+    await m.writeNodeFile(layout.HISTORY_FILE, [...HISTORY, expired].map((line) => `${line}\n`).join(''));
 
     const { output, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
     expect(errors).toEqual([]);
     expect(output[0]).toMatchObject({ GrantId: 'g-now', MembersRemoved: [], SessionsEnded: 0, ExpireTasksRemoved: ['Expire-g-now'], RecordCleared: true, HistoryWritten: false });
-    expect(parseDesiredRecord(await fs.readFile(m.onDisk(layout.DESIRED_STATE_FILE), 'utf8')).record.grant).toBeNull();
+    expect(parseDesiredRecord(await m.nodeFile(layout.DESIRED_STATE_FILE)).record.grant).toBeNull();
     expect(m.readModel().nodes[NODE]!.events).toEqual([]);
   });
 });
 
+describe('without a working agent', () => {
+  const REPAIR = /To repair the agent, reinstall the ArcRemoteSupport extension on this machine/;
+
+  it('the read commands stop with an error that names the missing agent and how to repair it: no answer is not "no access"', async () => {
+    const m = await machine(ACTIVE, { agent: 'missing' });
+    for (const command of ['Get-RemoteSupportAccess', 'Get-RemoteSupportSessionHistory']) {
+      const { output, errors } = await m.run(command);
+      expect(output).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^The node agent is missing: C:\\Program Files\\ArcRemoteSupport\\node\.exe and C:\\Program Files\\ArcRemoteSupport\\agent\.js do not exist\. /);
+      expect(errors[0]).toMatch(REPAIR);
+    }
+  });
+
+  it('the read commands report an agent that exits with an error, with what it printed', async () => {
+    const m = await machine(ACTIVE, { agent: 'half-copied' });
+    for (const command of ['Get-RemoteSupportAccess -IncludeExpired', 'Get-RemoteSupportSessionHistory']) {
+      const { output, errors } = await m.run(command);
+      expect(output).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^The node agent failed \(exit code 1\): .*SyntaxError/);
+      expect(errors[0]).toMatch(REPAIR);
+    }
+  });
+
+  it.each<[string, AgentInstall, RegExp]>([
+    ['the agent missing', 'missing', /^The node agent is missing: /],
+    ['an agent that exits with an error', 'half-copied', /^The node agent failed \(exit code 1\): /],
+  ])('Disable-RemoteSupport, with %s, still empties the access groups and ends the sessions, and says what it could not record', async (_name, agent, problem) => {
+    const m = await machine(ACTIVE, { agent });
+    const { output, warnings, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+    expect(output).toEqual([
+      {
+        ComputerName: NODE, GrantId: null, Level: null,
+        MembersRemoved: ['ArcRemoteSupport Diagnostics: CONTOSO\\stale', 'ArcRemoteSupport Repair: CONTOSO\\eng1', 'ArcRemoteSupport Repair: CONTOSO\\eng2'],
+        SessionsEnded: 2, ExpireTasksRemoved: [], RecordCleared: false, HistoryWritten: false,
+      },
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(problem);
+    expect(warnings[0]).toContain("took access away without it: it emptied the groups 'ArcRemoteSupport Diagnostics' and 'ArcRemoteSupport Repair' (3 member(s) removed) and ended 2 open session(s) of the ArcRemoteSupport endpoint.");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^The revoke is not recorded: .*desired\.json may still hold the grant.*Set the access level to None in Azure, repair the agent and run Disable-RemoteSupport again\./);
+    expect(errors[0]).toMatch(REPAIR);
+
+    const node = m.readModel().nodes[NODE]!;
+    expect(node.groups[layout.GROUPS.diagnostics.toLowerCase()]!.members).toEqual([]);
+    expect(node.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
+    expect(node.groups[layout.GROUPS.engineers.toLowerCase()]!.members).toEqual(['CONTOSO\\eng1', 'CONTOSO\\eng2']);
+    expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
+    // Nothing recorded, as it said: the record, history, events and expiry task are as they were.
+    expect(await m.nodeFile(layout.DESIRED_STATE_FILE)).toBe(serializeDesiredRecord(ACTIVE));
+    expect(await m.nodeFile(layout.HISTORY_FILE)).toBe(HISTORY.map((line) => `${line}\n`).join(''));
+    expect(node.events).toEqual([]);
+    expect(Object.values(node.tasks).map((t) => t.name)).toContain(layout.expireTaskName('g-now'));
+  });
+});
+
+describe('the order of the local revoke', () => {
+  it('takes access away even when the event cannot be written, and reports the audit write that failed', async () => {
+    const m = await machine(ACTIVE);
+    await m.addFault({ operation: 'writeEvent', action: 'fail', message: 'The event log is full' });
+    const { output, warnings, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+    expect(warnings).toEqual([]);
+    expect(errors).toEqual(['Could not log event 1003 (Failed: The event log is full).']);
+    expect(output).toEqual([
+      {
+        ComputerName: NODE, GrantId: 'g-now', Level: 'DiagnosticsAndRepair',
+        MembersRemoved: ['ArcRemoteSupport Diagnostics: CONTOSO\\stale', 'ArcRemoteSupport Repair: CONTOSO\\eng1', 'ArcRemoteSupport Repair: CONTOSO\\eng2'],
+        SessionsEnded: 2, ExpireTasksRemoved: ['Expire-g-now'], RecordCleared: true, HistoryWritten: true,
+      },
+    ]);
+    const node = m.readModel().nodes[NODE]!;
+    expect(node.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
+    expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
+    expect(node.events).toEqual([]);
+    expect(m.readModel().faults).toEqual([]);
+    expect(JSON.parse((await m.nodeFile(layout.HISTORY_FILE))!.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', grantId: 'g-now' });
+  });
+
+  it('has taken access away before the history write when the agent dies there; the module reports it, and the next Reconcile still writes the revoke', async () => {
+    const m = await machine(ACTIVE);
+    // The first writeFile is the record; the agent is killed at the second, the history line.
+    await m.addFault({ operation: 'writeFile', skip: 1, action: 'kill' });
+    const { output, warnings, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+    // Without a report from the agent, the module removes access itself: there is nothing left to remove.
+    expect(output[0]).toMatchObject({ GrantId: null, MembersRemoved: [], SessionsEnded: 0, RecordCleared: false, HistoryWritten: false });
+    expect(warnings[0]).toMatch(/^The node agent failed \(exit code \d+\)/);
+    expect(errors.join('\n')).toMatch(/^The revoke is not recorded/);
+
+    const node = m.readModel().nodes[NODE]!;
+    expect(node.groups[layout.GROUPS.diagnostics.toLowerCase()]!.members).toEqual([]);
+    expect(node.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
+    expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
+    expect(parseDesiredRecord(await m.nodeFile(layout.DESIRED_STATE_FILE)).record.grant).toBeNull();
+    expect(await m.nodeFile(layout.HISTORY_FILE)).toBe(HISTORY.map((line) => `${line}\n`).join(''));
+
+    // The history still says access was given: the Reconcile task records the revoke it finds.
+    const reconcile = await m.agent('reconcile');
+    expect(reconcile.exitCode).toBe(0);
+    expect(reconcile.stdout).toBe('reconcile: append the access change to the history; log event 1003; delete task Expire-g-now');
+    expect(JSON.parse((await m.nodeFile(layout.HISTORY_FILE))!.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', by: 'agent reconcile', grantId: 'g-now' });
+  });
+});
+
 describe('the module', () => {
-  it('uses the paths and names of core/node-layout.ts, exports the three commands, each with help', async () => {
+  it('knows only where the agent is, and the groups and endpoint it empties without it (core/node-layout.ts); exports the three commands, each with help', async () => {
     const script = `
       $ErrorActionPreference = 'Stop'
       $module = Import-Module '${manifest}' -PassThru -Force
       $layout = & $module {
-        [ordered]@{
-          dataFolder = $script:DataFolder; desiredStateFile = $script:DesiredStateFile; historyFile = $script:HistoryFile
-          transcriptFolder = $script:TranscriptFolder; taskFolder = $script:TaskFolder; expireTask = $script:ExpireTaskPrefix + 'GRANT'
-          endpoint = $script:EndpointName; eventSource = $script:EventSource
-          groups = [ordered]@{ engineers = $script:Groups.Engineers; diagnostics = $script:Groups.Diagnostics; repair = $script:Groups.Repair }
-          defaultRetentionDays = $script:DefaultRetentionDays
-        }
+        [ordered]@{ agentNode = $script:AgentNode; agentScript = $script:AgentScript; accessGroups = $script:AccessGroups; endpoint = $script:EndpointName }
       }
+      $variables = @(& $module { Get-Variable -Scope Script | ForEach-Object { $_.Name } })
       $commands = @($module.ExportedCommands.Keys | Sort-Object)
       $synopses = [ordered]@{}
       foreach ($name in $commands) { $synopses[$name] = [string] (Get-Help $name).Synopsis }
-      ConvertTo-Json -InputObject ([ordered]@{ layout = $layout; commands = $commands; synopses = $synopses }) -Depth 4 -Compress`;
+      ConvertTo-Json -InputObject ([ordered]@{ layout = $layout; variables = $variables; commands = $commands; synopses = $synopses }) -Depth 4 -Compress`;
     const { stdout } = await execa(pwsh, ['-NoProfile', '-NonInteractive', '-Command', script], { env: { POWERSHELL_TELEMETRY_OPTOUT: '1' } });
     const result = JSON.parse(stdout);
     expect(result.layout).toEqual({
-      dataFolder: layout.DATA_FOLDER,
-      desiredStateFile: layout.DESIRED_STATE_FILE,
-      historyFile: layout.HISTORY_FILE,
-      transcriptFolder: layout.TRANSCRIPT_FOLDER,
-      taskFolder: layout.TASK_FOLDER,
-      expireTask: layout.expireTaskName('GRANT'),
+      agentNode: layout.AGENT_NODE,
+      agentScript: layout.AGENT_SCRIPT,
+      accessGroups: [layout.GROUPS.diagnostics, layout.GROUPS.repair],
       endpoint: layout.ENDPOINT_NAME,
-      eventSource: layout.EVENT_SOURCE,
-      groups: { ...layout.GROUPS },
-      defaultRetentionDays: parseDesiredRecord(null).record.retentionDays,
     });
+    // The records' places and formats are the agent's alone.
+    expect(result.variables).not.toEqual(expect.arrayContaining([expect.stringMatching(/DataFolder|DesiredState|History|Transcript|EventSource|TaskFolder/)]));
     expect(result.commands).toEqual(['Disable-RemoteSupport', 'Get-RemoteSupportAccess', 'Get-RemoteSupportSessionHistory']);
     for (const name of result.commands) expect(result.synopses[name]).toMatch(/^[A-Z].{20,}/);
   });

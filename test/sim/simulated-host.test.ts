@@ -14,7 +14,8 @@ import { createDefaultMachine, createDefaultNode, readMachine, updateMachine, wr
 import { DEFAULT_VOLUME_SDDL } from '../../sim/windows/file-system';
 import type { Fault, MachineModel } from '../../sim/windows/machine-model';
 import { SimulatedHost, SimulatedKillError } from '../../sim/windows/simulated-host';
-import { createTestCertificate, encryptToCms, makeTempDir } from '../support/cms';
+import { createTestCertificate, encryptToCms } from '../../sim/arm/protected-settings-cms';
+import { makeTempDir } from '../support/cms';
 
 /** The folders the default machine has before anything runs. */
 const BUILT_IN_FOLDERS = new Set(Object.keys(createDefaultNode('X').files));

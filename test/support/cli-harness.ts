@@ -8,10 +8,13 @@ import os from 'os';
 import path from 'path';
 import { PassThrough } from 'stream';
 import { runCli, type CliIo } from '../../cli/main';
+import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { startArmEmulator, type ArmEmulator, type ArmEmulatorOptions } from '../../sim/arm';
 
 export const SUBSCRIPTION = '6b3e1c2d-9f8a-4b7c-8d6e-5f4a3b2c1d0e';
 export const ARM_AUDIENCE = 'https://management.azure.com';
+/** What the build bakes into the shipped CLI, read here from manifests/extension.yaml. */
+export const EXTENSION_IDENTITY = loadExtensionIdentity();
 
 export interface CliRun {
   code: number;
@@ -31,7 +34,7 @@ function capture(isTTY = false): { stream: PassThrough & { isTTY?: boolean }; te
 export async function runOffline(argv: string[], io: Partial<CliIo> = {}): Promise<CliRun> {
   const stdout = capture();
   const stderr = capture();
-  const code = await runCli(argv, { stdout: stdout.stream, stderr: stderr.stream, env: {}, ...io });
+  const code = await runCli(argv, { stdout: stdout.stream, stderr: stderr.stream, env: {}, ...io }, EXTENSION_IDENTITY);
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
@@ -66,7 +69,7 @@ export async function startEmulatedCli(options: ArmEmulatorOptions): Promise<Emu
         pollIntervalMs: 25,
         conflictRetry: { baseDelayMs: 50, maxDelayMs: 400 },
         ...io,
-      });
+      }, EXTENSION_IDENTITY);
       return { code, stdout: stdout.text(), stderr: stderr.text() };
     },
     id: (resourceGroup, name) => `/subscriptions/${SUBSCRIPTION}/resourceGroups/${resourceGroup}/providers/Microsoft.HybridCompute/machines/${name}`,

@@ -4,7 +4,7 @@
  */
 import { ConfigurationError } from '../../extension/errors';
 import type { ProtectedSettingsDecryptor } from '../../extension/protected-settings';
-import { encryptToCms, type TestCertificate } from './cms';
+import { encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
 
 // Distinctive, non-ASCII plaintext so that a leak into any error message is easy to spot.
 export const SECRET = 'Sup3r-Secret-Ünïcødé-Pässwörd';

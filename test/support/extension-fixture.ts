@@ -7,7 +7,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { runHandler } from '../../extension/dispatcher';
 import { createRuntimeConfig } from '../../handlers/runtime-config';
-import { layOutExtensionFolder, writeHandlerSettings } from '../../scripts/demo/extension-folder';
+import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
 import type { MachineModel } from '../../sim/windows/machine-model';
 import { simulatorEnvironment } from '../../sim/windows/simulator-bundle';

@@ -1,14 +1,19 @@
 /**
- * Runs test/support/jea/Invoke-JeaProof.ps1 with the real pwsh: installs the generated JEA module
- * into a temporary module folder, writes our session configuration for a test computer, and runs
- * command lines in JEA runspaces built from them (one pwsh launch for everything).
+ * Runs test/support/jea/Invoke-JeaProof.ps1 with the real pwsh: generates the stand-ins of the
+ * Windows commands from the Windows Server 2016 inventory, installs each role set to prove (the
+ * shipped roles, or weakened copies) into a temporary module folder with our session configuration
+ * for a test computer, and runs command lines in JEA runspaces built from them, then the refused
+ * lines in an unrestricted control session. One pwsh launch for everything.
  */
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { JEA_MODULE_NAME } from '../../core/node-layout';
-import { GeneratedJeaFiles } from '../../jea/generate';
+import { GeneratedJeaFiles, modulesToImport } from '../../jea/generate';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
+import { loadInventory } from './jea/inventory';
+import { CaseResult, VariantReport } from './jea/proofs';
+import { CommandKind, standInModules } from './jea/stand-ins';
 
 export interface ProofCase {
   session: string;
@@ -24,34 +29,43 @@ export interface ProofSession {
   groups: string[];
 }
 
-export interface CaseResult {
-  session: string;
-  line: string | null;
-  script: string | null;
-  ok: boolean;
-  errorId: string | null;
-  message: string | null;
-  output: string[];
+export interface ProofVariant {
+  id: string;
+  jea: GeneratedJeaFiles;
+  sessions: ProofSession[];
+  cases: ProofCase[];
+  /** Module-qualified names to resolve from inside each session, by session id. */
+  resolve?: Readonly<Record<string, readonly string[]>>;
+  /** Service names the deployed Repair pattern must refuse; checked with .NET's regex when given. */
+  probes?: readonly string[];
+  transcripts?: boolean;
+}
+
+export interface DescribedCommand {
+  commandType: string;
+  module: string;
+  parameters: Record<string, { aliases: string[]; switch: boolean; sets: Record<string, { mandatory: boolean; position: number; pipeline: boolean }> }>;
 }
 
 export interface ProofReport {
-  standIns: { real: string[]; standIn: Record<string, string>; moduleMismatch: string[] };
-  sessions: Record<string, { languageMode: string; visibleCommands: string[]; providers: Array<{ name: string; visibility: string }> }>;
-  cases: CaseResult[];
-  services: Record<string, string>;
-  actions: string[];
-  patternCheck: Record<string, { probes: number; accepted: string[] }>;
-  transcripts: Array<{ file: string; text: string }>;
+  standIns: { commands: Record<string, { module: string; source: 'real' | 'stand-in' | 'missing'; kind: CommandKind }>; lacking: string[] };
+  described: Record<string, DescribedCommand | null>;
+  variants: Record<string, VariantReport & { patternCheck: Record<string, { probes: number; accepted: string[] }>; transcripts: Array<{ file: string; text: string }> }>;
+  control: CaseResult[];
+  /** Milliseconds since the start of the pwsh process after each phase: standIns, each variant, control. */
+  timings: Record<string, number>;
 }
 
 export interface ProofInput {
   pwsh: string;
   work: string;
-  jea: GeneratedJeaFiles;
   computerName: string;
-  sessions: ProofSession[];
-  cases: ProofCase[];
-  probes: string[];
+  variants: ProofVariant[];
+  /** Lines for the unrestricted control session. */
+  control: ProofCase[];
+  /** Commands whose parameter metadata the control session reports. */
+  describe: readonly string[];
+  services: ReadonlyArray<{ name: string; displayName: string; dependents: readonly string[] }>;
 }
 
 /** Copies the generated module files under <moduleRoot>/ArcRemoteSupportJea, as on a node. */
@@ -65,33 +79,55 @@ export async function installModule(jea: GeneratedJeaFiles, moduleRoot: string):
   return folder;
 }
 
-export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
-  const moduleRoot = path.join(input.work, 'modules');
-  await installModule(input.jea, moduleRoot);
-  const psscPath = path.join(input.work, 'ArcRemoteSupport.pssc');
-  await fs.writeFile(psscPath, generateSessionConfiguration(input.computerName), 'ascii');
+/** Cmdlet or function, as the roles list each command (the first role set that lists it decides). */
+function declaredKinds(variants: readonly ProofVariant[]): Map<string, CommandKind> {
+  const kinds = new Map<string, CommandKind>();
+  for (const role of variants.flatMap((v) => v.jea.roles)) {
+    for (const c of role.visibleCmdlets) if (!kinds.has(c.name.toLowerCase())) kinds.set(c.name.toLowerCase(), 'cmdlet');
+    for (const c of role.visibleFunctions) if (!kinds.has(c.name.toLowerCase())) kinds.set(c.name.toLowerCase(), 'function');
+  }
+  return kinds;
+}
 
-  const commands = input.jea.roles.flatMap((role) =>
-    [
-      ...role.visibleCmdlets.map((c) => ({ ...c, kind: 'cmdlet' })),
-      ...role.visibleFunctions.map((c) => ({ ...c, kind: 'function' })),
-    ].map((c) => ({ name: c.name, kind: c.kind, module: c.module ?? null, parameters: c.parameters?.map((p) => p.name) ?? null })),
-  );
+export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
+  const inventory = loadInventory();
+  const roles = input.variants.flatMap((v) => v.jea.roles);
+  // Every module a role imports, and Microsoft.PowerShell.Core (always loaded) to check its commands.
+  const modules = [...new Set(['Microsoft.PowerShell.Core', ...roles.flatMap(modulesToImport)])];
+  const standIns = standInModules(inventory, modules, declaredKinds(input.variants));
+
+  const variants = [];
+  for (const variant of input.variants) {
+    const folder = path.join(input.work, 'variants', variant.id);
+    const moduleRoot = path.join(folder, 'modules');
+    await installModule(variant.jea, moduleRoot);
+    const psscPath = path.join(folder, 'ArcRemoteSupport.pssc');
+    await fs.writeFile(psscPath, generateSessionConfiguration(input.computerName), 'ascii');
+    variants.push({
+      id: variant.id,
+      moduleRoot,
+      psscPath,
+      sessions: variant.sessions,
+      cases: variant.cases.map((c) => ({ session: c.session, line: c.line ?? null, script: c.script ?? null })),
+      resolve: variant.resolve ?? {},
+      probes: variant.probes ?? [],
+      transcripts: variant.transcripts === true,
+    });
+  }
   const request = {
-    psscPath,
-    moduleRoot,
     work: input.work,
-    serviceSource: path.join(__dirname, 'jea', 'ServiceStandIn.cs'),
+    behaviorSource: path.join(__dirname, 'jea', 'StandInBehavior.cs'),
     patternProbeSource: path.join(__dirname, 'jea', 'PatternProbe.cs'),
-    commands,
-    sessions: input.sessions,
-    cases: input.cases.map((c) => ({ session: c.session, line: c.line ?? null, script: c.script ?? null })),
-    probes: input.probes,
+    standIns,
+    services: input.services,
+    describe: input.describe,
+    variants,
+    control: input.control.map((c) => ({ session: c.session, line: c.line ?? null, script: c.script ?? null })),
   };
   const { stdout } = await execa(input.pwsh, ['-NoProfile', '-NonInteractive', '-File', path.join(__dirname, 'jea', 'Invoke-JeaProof.ps1')], {
     input: JSON.stringify(request),
     env: { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' },
-    maxBuffer: 64 * 1024 * 1024,
+    maxBuffer: 256 * 1024 * 1024,
   });
   return JSON.parse(stdout) as ProofReport;
 }

@@ -404,9 +404,22 @@ function Invoke-ReadFile($Op) {
     $encoding = Get-OpEncoding $Op
     if ($path.IsRoot -or [System.IO.Directory]::Exists($path.Full)) { throw (New-HostError 'Failed' "Cannot read '$($path.Text)': it is a folder." $null) }
     if (-not [System.IO.File]::Exists($path.Full)) { return [ordered]@{ exists = $false; content = $null } }
-    if ($encoding -eq 'base64') { $content = [Convert]::ToBase64String([System.IO.File]::ReadAllBytes($path.Full)) }
-    # UTF-8 unless a byte order mark says otherwise; the mark itself is dropped.
-    else { $content = [System.IO.File]::ReadAllText($path.Full, (New-Object System.Text.UTF8Encoding($false))) }
+    # Shared: another process may still be writing it (the transcript of a session in progress).
+    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
+    $stream = New-Object System.IO.FileStream($path.Full, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+    try {
+        if ($encoding -eq 'base64') {
+            $bytes = New-Object System.IO.MemoryStream
+            $stream.CopyTo($bytes)
+            $content = [Convert]::ToBase64String($bytes.ToArray())
+        }
+        else {
+            # UTF-8 unless a byte order mark says otherwise; the mark itself is dropped.
+            $reader = New-Object System.IO.StreamReader($stream, (New-Object System.Text.UTF8Encoding($false)), $true)
+            $content = $reader.ReadToEnd()
+        }
+    }
+    finally { $stream.Dispose() }
     return [ordered]@{ exists = $true; content = $content }
 }
 

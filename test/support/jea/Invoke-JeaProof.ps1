@@ -4,154 +4,155 @@ Test-only: builds JEA runspaces from our session configuration and role capabili
 real PowerShell, runs command lines in them as a remote client would send them, and reports.
 
 .DESCRIPTION
-Input (JSON on stdin): psscPath, moduleRoot (a folder holding the generated ArcRemoteSupportJea
-module), work (a scratch folder), serviceSource (ServiceStandIn.cs), patternProbeSource (PatternProbe.cs), commands (every visible
-command of the roles: name, kind, module, parameters), sessions (id and the groups the role
-verifier says the user is in), cases (session and a command line, or a script), probes (service
-names the Repair pattern must refuse).
+Input (JSON on stdin; test/support/jea-proof.ts writes it):
+- work: a scratch folder.
+- behaviorSource (StandInBehavior.cs), patternProbeSource (PatternProbe.cs).
+- standIns: one entry per Windows module a role imports, generated from the Windows Server 2016
+  inventory (test/support/jea/stand-ins.ts): its commands (name, kind, parameters with aliases),
+  the C# of its cmdlets and the .psm1 of its functions.
+- services: the fake service table (name, displayName, dependents).
+- describe: commands whose parameter metadata to report, as the unrestricted session sees them.
+- variants: role sets to prove, each with its moduleRoot (holding the ArcRemoteSupportJea module),
+  psscPath, sessions (id and the groups the role verifier says the user is in), cases (session and
+  a command line, or a script), resolve (module-qualified names to look up from inside each
+  session, by session id), probes (service names the deployed Repair pattern must refuse; none: no pattern check)
+  and whether to keep transcripts.
+- control: cases to run in an unrestricted session with the same commands, to show that what the
+  roles refuse would otherwise run.
 
-On Linux the Windows commands do not exist, so stand-ins are built first:
-- the service cmdlets are compiled from ServiceStandIn.cs (real [Cmdlet] classes);
-- other Windows-only cmdlets become generated C# cmdlets that echo their bound parameters, and
-  Windows-only functions generated script functions that do the same, each with an extra
-  -ComputerName / -CimSession the role must hide;
-- a module PowerShell on Linux lacks (NetTCPIP, CimCmdlets...) becomes a stand-in module of that
-  name on PSModulePath, so the role's ModulesToImport loads unchanged; Windows-only commands of a
-  module Linux does have (Get-Service in Microsoft.PowerShell.Management) go in a module
-  ArsWindowsStandIn, which is added to the InitialSessionState before the runspace opens.
-The TranscriptDirectory (a Windows path) is pointed at the scratch folder.
+Where Linux has a command of a module that Windows PowerShell also loads as a snap-in
+(Microsoft.PowerShell.Management, .Utility) and it declares every parameter and alias the
+inventory lists, the real command is used. Otherwise the stand-in replaces it, in a module of the
+same name imported into the session when a role imports that module, so a module-qualified name
+(Microsoft.PowerShell.Management\Stop-Service) resolves to a private command as on Windows. The
+other modules (NetTCPIP, CimCmdlets, Microsoft.PowerShell.Diagnostics...) are stand-in modules
+on PSModulePath, which the role's ModulesToImport loads unchanged. Microsoft.PowerShell.Core cannot
+be replaced: its commands are reported when they lack a parameter.
 
-Output (JSON on stdout): standIns, sessions (language mode, visible commands, providers), cases
-(ok, errorId, message, output), services and actions of the fake service table, patternCheck
-(the probes the deployed .NET pattern accepts) and transcripts.
+Output (JSON on stdout): timings (milliseconds since the start, after each phase), standIns (per command: module, real or stand-in, kind; lacking),
+described, variants (sessions with language mode, visible commands and providers; cases with ok,
+errorId, message, output; the visible commands again after the cases; resolved names; services and actions of the fake service table;
+patternCheck; transcripts) and control (cases).
 #>
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $in = [Console]::In.ReadToEnd() | ConvertFrom-Json
-
-$serviceCmdlets = @('Get-Service', 'Start-Service', 'Stop-Service', 'Restart-Service')
-$switchNames = @('DependentServices', 'RequiredServices', 'IncludeUserName', 'Module', 'FileVersionInfo', 'Oldest',
-    'DnsOnly', 'NoHostsFile', 'All', 'Detailed', 'Physical', 'IncludeHidden', 'TraceRoute', 'AutoSize', 'Wrap', 'Descending')
-
-$standInRoot = Join-Path $in.work 'standins'
-$null = New-Item -ItemType Directory -Force -Path $standInRoot
-$env:PSModulePath = $in.moduleRoot + [IO.Path]::PathSeparator + $standInRoot + [IO.Path]::PathSeparator + $env:PSModulePath
+$clock = [Diagnostics.Stopwatch]::StartNew()
+$timings = [ordered]@{}
+$originalModulePath = $env:PSModulePath
 
 #region Stand-ins
-function Get-StandInParameters($command) {
-    # The role's parameters plus ones that reach elsewhere, which JEA must hide.
-    $names = @()
-    if ($null -ne $command.parameters) { $names += @($command.parameters) }
-    foreach ($extra in 'ComputerName', 'CimSession') { if ($names -notcontains $extra) { $names += $extra } }
-    return $names
+$standInRoot = Join-Path $in.work 'standins'
+$builtInRoot = Join-Path $in.work 'builtin-standins'
+$null = New-Item -ItemType Directory -Force -Path $standInRoot, $builtInRoot
+
+# Built-in cmdlets of this PowerShell, by the snap-in module they belong to.
+$default = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault()
+$builtIn = @{}
+foreach ($entry in $default.Commands) {
+    if ($entry -is [System.Management.Automation.Runspaces.SessionStateCmdletEntry] -and $null -ne $entry.PSSnapIn) {
+        $builtIn[$entry.PSSnapIn.Name + '\' + $entry.Name] = $entry
+    }
+}
+$builtInModules = @($builtIn.Keys | ForEach-Object { ($_ -split '\\')[0] } | Sort-Object -Unique)
+
+function Get-Lacking($entry, $command) {
+    $metadata = [System.Management.Automation.CommandMetadata]::new($entry.ImplementingType)
+    $known = @{}
+    foreach ($parameter in $metadata.Parameters.Values) {
+        $known[$parameter.Name.ToLowerInvariant()] = $true
+        foreach ($alias in $parameter.Aliases) { $known[$alias.ToLowerInvariant()] = $true }
+    }
+    if ($metadata.SupportsShouldProcess) { foreach ($name in 'whatif', 'confirm', 'wi', 'cf') { $known[$name] = $true } }
+    $lacking = foreach ($parameter in $command.parameters) {
+        foreach ($name in @($parameter.name) + @($parameter.aliases)) { if (-not $known.ContainsKey($name.ToLowerInvariant())) { $name } }
+    }
+    return @($lacking)
 }
 
-function New-StandInCmdletSource($command, $index) {
-    $verb, $noun = $command.name -split '-', 2
-    $properties = foreach ($p in Get-StandInParameters $command) {
-        $type = 'object'
-        if ($switchNames -contains $p) { $type = 'SwitchParameter' }
-        "        [Parameter] public $type $p { get; set; }"
-    }
-    @"
-    [Cmdlet("$verb", "$noun")]
-    public class StandIn$index : PSCmdlet
-    {
-$($properties -join "`n")
-        protected override void EndProcessing() { WriteObject(Echo.Of("$($command.name)", MyInvocation.BoundParameters)); }
-    }
-"@
-}
-
-function New-StandInFunctionSource($command) {
-    $params = foreach ($p in Get-StandInParameters $command) {
-        if ($switchNames -contains $p) { "[switch] `$$p" } else { "`$$p" }
-    }
-    @"
-function $($command.name) {
-    [CmdletBinding()]
-    param($($params -join ', '))
-    `$pairs = foreach (`$key in (`$PSBoundParameters.Keys | Sort-Object)) { '{0}={1}' -f `$key, (@(`$PSBoundParameters[`$key]) -join ',') }
-    '$($command.name) ' + (@(`$pairs) -join ';')
-}
-"@
-}
-
-$echoSource = @'
-    public static class Echo
-    {
-        public static string Of(string name, System.Collections.Generic.Dictionary<string, object> bound)
-        {
-            var pairs = new System.Collections.Generic.List<string>();
-            foreach (var key in bound.Keys.OrderBy(k => k, StringComparer.OrdinalIgnoreCase))
-            {
-                var value = bound[key];
-                var list = value as System.Collections.IEnumerable;
-                pairs.Add(key + "=" + ((list != null && !(value is string)) ? string.Join(",", list.Cast<object>()) : Convert.ToString(value)));
-            }
-            return name + " " + string.Join(";", pairs);
+$commandReport = [ordered]@{}
+$lackingReport = @()
+$replaced = @()
+$sources = @($in.behaviorSource)
+$modules = @()
+foreach ($module in $in.standIns) {
+    $isBuiltIn = $builtInModules -contains $module.name
+    $cmdlets = @()
+    $functions = @()
+    foreach ($command in $module.commands) {
+        $entry = $builtIn[$module.name + '\' + $command.name]
+        $source = 'stand-in'
+        if ($null -ne $entry) {
+            $lacking = @(Get-Lacking $entry $command)
+            if ($lacking.Count -eq 0) { $source = 'real' }
+            elseif ($module.name -eq 'Microsoft.PowerShell.Core') { $source = 'real'; $lackingReport += '{0} lacks {1}' -f $command.name, ($lacking -join ', ') }
+            else { $replaced += $command.name }
+        } elseif ($module.name -eq 'Microsoft.PowerShell.Core') {
+            $source = 'missing'
         }
+        $commandReport[$command.name] = [ordered]@{ module = $module.name; source = $source; kind = $command.kind }
+        if ($source -ne 'stand-in') { continue }
+        if ($command.kind -eq 'cmdlet') { $cmdlets += $command.name } else { $functions += $command.name }
     }
-'@
-
-$targets = [ordered]@{}
-$report = [ordered]@{ real = @(); standIn = [ordered]@{}; moduleMismatch = @() }
-foreach ($command in $in.commands) {
-    $existing = Get-Command -Name $command.name -ErrorAction Ignore
-    if ($null -ne $existing -and $serviceCmdlets -notcontains $command.name) {
-        # Real on Linux too: the role must name the module it really comes from.
-        if ($existing.ModuleName -ne $command.module) { $report.moduleMismatch += '{0} is in {1}, not {2}' -f $command.name, $existing.ModuleName, $command.module }
-        $report.real += $command.name
-        continue
+    if ($module.name -eq 'Microsoft.PowerShell.Core') { continue }
+    if ($module.csharp -ne '') {
+        $file = Join-Path $in.work ('standin-' + $module.name + '.cs')
+        Set-Content -Path $file -Value $module.csharp
+        $sources += $file
     }
-    $target = $command.module
-    if ($null -ne (Get-Module -ListAvailable -Name $command.module)) { $target = 'ArsWindowsStandIn' }
-    if (-not $targets.Contains($target)) { $targets[$target] = @{ cmdlets = @(); functions = @() } }
-    if ($command.kind -eq 'cmdlet') { $targets[$target].cmdlets += $command } else { $targets[$target].functions += $command }
-    $report.standIn[$command.name] = $target
+    $root = $standInRoot
+    if ($isBuiltIn) { $root = $builtInRoot }
+    $modules += [pscustomobject]@{ name = $module.name; folder = (Join-Path $root $module.name); builtIn = $isBuiltIn; cmdlets = $cmdlets; functions = $functions; psm1 = $module.psm1 }
 }
 
-$index = 0
-foreach ($target in $targets.Keys) {
-    $folder = Join-Path $standInRoot $target
-    $null = New-Item -ItemType Directory -Force -Path $folder
-    $manifest = @{ Path = (Join-Path $folder "$target.psd1"); ModuleVersion = '1.0.0'; NestedModules = @() }
-    $cmdlets = @($targets[$target].cmdlets)
-    $functions = @($targets[$target].functions)
-    if ($cmdlets.Count -gt 0) {
-        $namespace = 'ArsStandIn_' + ($target -replace '\W', '_')
-        $standIns = foreach ($c in $cmdlets | Where-Object { $serviceCmdlets -notcontains $_.name }) { $index++; New-StandInCmdletSource $c $index }
-        $standInFile = Join-Path $in.work "$namespace.cs"
-        Set-Content -Path $standInFile -Value "using System; using System.Linq; using System.Management.Automation;`nnamespace $namespace {`n$echoSource`n$($standIns -join "`n")`n}"
-        $sourceFiles = @($standInFile)
-        if (@($cmdlets | Where-Object { $serviceCmdlets -contains $_.name }).Count -gt 0) { $sourceFiles += $in.serviceSource }
-        Add-Type -Path $sourceFiles -OutputAssembly (Join-Path $folder "$target.dll") -OutputType Library
-        $manifest.NestedModules += "$target.dll"
-        $manifest.CmdletsToExport = @($cmdlets | ForEach-Object { $_.name })
-    }
-    if ($functions.Count -gt 0) {
-        Set-Content -Path (Join-Path $folder "$target.psm1") -Value (@($functions | ForEach-Object { New-StandInFunctionSource $_ }) -join "`n")
-        $manifest.RootModule = "$target.psm1"
-        $manifest.FunctionsToExport = @($functions | ForEach-Object { $_.name })
+# One assembly for the behaviour and every stand-in cmdlet, loaded once: the modules nest it by path.
+$assembly = Join-Path $in.work 'ArsJeaStandIn.dll'
+Add-Type -Path $sources -OutputAssembly $assembly -OutputType Library -IgnoreWarnings
+Add-Type -Path $assembly
+foreach ($service in $in.services) { [ArsJeaStandIn.ServiceTable]::Seed($service.name, $service.displayName, [string[]] @($service.dependents)) }
+
+foreach ($module in $modules) {
+    $null = New-Item -ItemType Directory -Force -Path $module.folder
+    $manifest = @{ Path = (Join-Path $module.folder "$($module.name).psd1"); ModuleVersion = '1.0.0'; NestedModules = @(); CmdletsToExport = @($module.cmdlets); FunctionsToExport = @($module.functions); AliasesToExport = @(); VariablesToExport = @() }
+    if ($module.cmdlets.Count -gt 0) { $manifest.NestedModules = @($assembly) }
+    if ($module.functions.Count -gt 0) {
+        Set-Content -Path (Join-Path $module.folder "$($module.name).psm1") -Value $module.psm1
+        $manifest.RootModule = "$($module.name).psm1"
     }
     New-ModuleManifest @manifest
 }
+$builtInStandIns = @($modules | Where-Object { $_.builtIn })
+$timings['standIns'] = $clock.ElapsedMilliseconds
 #endregion
 
 #region Sessions
-function Open-JeaRunspace($groups) {
-    $verifier = [Func[string, bool]] { param($group) $groups -contains $group }.GetNewClosure()
-    $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateFromSessionConfigurationFile($in.psscPath, $verifier)
-    $iss.TranscriptDirectory = Join-Path $in.work 'transcripts'
-    # The Windows-only cmdlets of Microsoft.PowerShell.Management come with it, as on Windows:
-    # only when a role imports that module (imported without a role, they would be public).
-    $windowsOnly = Join-Path $standInRoot 'ArsWindowsStandIn/ArsWindowsStandIn.psd1'
-    $wanted = @($iss.Modules | Where-Object { $_.Name -eq 'Microsoft.PowerShell.Management' }).Count -gt 0
-    if ($wanted -and (Test-Path $windowsOnly)) { $iss.ImportPSModule([string[]] @($windowsOnly)) }
+function Open-Runspace($iss, [bool] $everyStandIn) {
+    # A role that shows a replaced command with all its parameters made the built-in entry public;
+    # its stand-in gets the same visibility once the session is open.
+    $madePublic = @()
+    foreach ($name in $replaced) {
+        foreach ($entry in @($iss.Commands[$name])) {
+            if ($entry -is [System.Management.Automation.Runspaces.SessionStateCmdletEntry] -and $entry.Visibility -eq 'Public') { $madePublic += $entry.PSSnapIn.Name + '\' + $name }
+        }
+        $iss.Commands.Remove($name, [System.Management.Automation.Runspaces.SessionStateCmdletEntry])
+    }
+    # A built-in module's stand-ins come with it, as on Windows: when the session imports that
+    # module (imported without a role, they would be public).
+    foreach ($module in $builtInStandIns) {
+        $wanted = $everyStandIn -or @($iss.Modules | Where-Object { $_.Name -eq $module.name }).Count -gt 0
+        if ($wanted) { $iss.ImportPSModule([string[]] @(Join-Path $module.folder "$($module.name).psd1")) }
+    }
+    if ($everyStandIn) {
+        foreach ($module in @($modules | Where-Object { -not $_.builtIn })) { $iss.ImportPSModule([string[]] @(Join-Path $module.folder "$($module.name).psd1")) }
+    }
     $runspace = [runspacefactory]::CreateRunspace($iss)
     $runspace.Open()
-    return @{ iss = $iss; runspace = $runspace }
+    foreach ($name in $madePublic) {
+        $command = $runspace.SessionStateProxy.InvokeCommand.GetCommand($name, [System.Management.Automation.CommandTypes]::Cmdlet)
+        if ($null -ne $command) { $command.Visibility = 'Public' }
+    }
+    return $runspace
 }
 
 # As a remote client does in a NoLanguage session: the line becomes commands with constant
@@ -195,53 +196,113 @@ function Invoke-AsClient($runspace, $case) {
     return $result
 }
 
-$sessions = [ordered]@{}
-$cases = @()
-foreach ($session in $in.sessions) {
-    $opened = Open-JeaRunspace @($session.groups)
-    $visible = Invoke-AsClient $opened.runspace ([pscustomobject]@{ session = $session.id; line = 'Get-Command'; script = $null })
-    $sessions[$session.id] = [ordered]@{
-        languageMode = [string] $opened.runspace.SessionStateProxy.LanguageMode
-        visibleCommands = @($visible.output | Sort-Object)
-        providers = @($opened.iss.Providers | ForEach-Object { [ordered]@{ name = $_.Name; visibility = [string] $_.Visibility } })
-    }
-    foreach ($case in @($in.cases | Where-Object { $_.session -eq $session.id })) { $cases += Invoke-AsClient $opened.runspace $case }
-    $opened.runspace.Dispose()
+function Get-Resolution($runspace, [string] $name) {
+    # From inside the session (not as the client): what the name would run, private or not.
+    $command = $runspace.SessionStateProxy.InvokeCommand.GetCommand($name, [System.Management.Automation.CommandTypes]::All)
+    if ($null -eq $command) { return [ordered]@{ name = $name; found = $false } }
+    return [ordered]@{ name = $name; found = $true; commandType = [string] $command.CommandType; module = $command.ModuleName; visibility = [string] $command.Visibility }
 }
-#endregion
 
-#region The deployed service-name pattern, with .NET's regex (cultures: en-US, then Turkish)
-Add-Type -Path $in.patternProbeSource
-$repair = Import-PowerShellDataFile -Path (Join-Path $in.moduleRoot 'ArcRemoteSupportJea/RoleCapabilities/ArcRemoteSupportRepair.psrc')
-$probes = [string[]] @($in.probes)
-$patternCheck = [ordered]@{}
-foreach ($entry in @($repair.VisibleCmdlets)) {
-    $accepted = @()
-    foreach ($culture in 'en-US', 'tr-TR') {
-        # ValidatePatternAttribute's default options, and none at all.
-        foreach ($options in [System.Text.RegularExpressions.RegexOptions]::IgnoreCase, [System.Text.RegularExpressions.RegexOptions]::None) {
-            $accepted += [ArsJeaProof.PatternProbe]::Accepted($entry.Parameters.ValidatePattern, $culture, $options, $probes)
+function Get-ServiceState {
+    $services = [ordered]@{}
+    foreach ($service in [ArsJeaStandIn.ServiceTable]::Services) { $services[$service.Name] = $service.Status }
+    return [ordered]@{ services = $services; actions = @([ArsJeaStandIn.ServiceTable]::Actions) }
+}
+
+$variants = [ordered]@{}
+foreach ($variant in $in.variants) {
+    $env:PSModulePath = $variant.moduleRoot + [IO.Path]::PathSeparator + $standInRoot + [IO.Path]::PathSeparator + $originalModulePath
+    [ArsJeaStandIn.ServiceTable]::Reset()
+    $transcriptFolder = Join-Path (Join-Path $in.work 'transcripts') $variant.id
+    $sessions = [ordered]@{}
+    $cases = @()
+    $resolved = [ordered]@{}
+    foreach ($session in $variant.sessions) {
+        $groups = @($session.groups)
+        $verifier = [Func[string, bool]] { param($group) $groups -contains $group }.GetNewClosure()
+        $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateFromSessionConfigurationFile($variant.psscPath, $verifier)
+        $iss.TranscriptDirectory = $transcriptFolder
+        $runspace = Open-Runspace $iss $false
+        $timings["$($variant.id)/$($session.id)/opened"] = $clock.ElapsedMilliseconds
+        $listCommands = [pscustomobject]@{ session = $session.id; line = 'Get-Command'; script = $null }
+        $visible = Invoke-AsClient $runspace $listCommands
+        foreach ($case in @($variant.cases | Where-Object { $_.session -eq $session.id })) { $cases += Invoke-AsClient $runspace $case }
+        $timings["$($variant.id)/$($session.id)/cases"] = $clock.ElapsedMilliseconds
+        # Listed again after the cases: nothing they ran (our functions included) made more visible.
+        $visibleAfter = Invoke-AsClient $runspace $listCommands
+        $sessions[$session.id] = [ordered]@{
+            languageMode = [string] $runspace.SessionStateProxy.LanguageMode
+            visibleCommands = @($visible.output | Sort-Object)
+            visibleAfterCases = @($visibleAfter.output | Sort-Object)
+            providers = @($iss.Providers | ForEach-Object { [ordered]@{ name = $_.Name; visibility = [string] $_.Visibility } })
+        }
+        # Last: looking a name up from inside may import its module.
+        $names = @()
+        if ($null -ne $variant.resolve.PSObject.Properties[$session.id]) { $names = @($variant.resolve.($session.id)) }
+        $resolved[$session.id] = @(foreach ($name in $names) { Get-Resolution $runspace $name })
+        $runspace.Dispose()
+    }
+    $state = Get-ServiceState
+
+    # The deployed service-name pattern, with .NET's regex (cultures: en-US, then Turkish).
+    $patternCheck = [ordered]@{}
+    if (@($variant.probes).Count -gt 0) {
+        Add-Type -Path $in.patternProbeSource
+        $repair = Import-PowerShellDataFile -Path (Join-Path $variant.moduleRoot 'ArcRemoteSupportJea/RoleCapabilities/ArcRemoteSupportRepair.psrc')
+        $probes = [string[]] @($variant.probes)
+        foreach ($entry in @($repair.VisibleCmdlets)) {
+            $accepted = @()
+            foreach ($culture in 'en-US', 'tr-TR') {
+                # ValidatePatternAttribute's default options, and none at all.
+                foreach ($options in [System.Text.RegularExpressions.RegexOptions]::IgnoreCase, [System.Text.RegularExpressions.RegexOptions]::None) {
+                    $accepted += [ArsJeaProof.PatternProbe]::Accepted($entry.Parameters.ValidatePattern, $culture, $options, $probes)
+                }
+            }
+            $patternCheck[$entry.Name] = [ordered]@{ probes = $probes.Count; accepted = @($accepted) }
         }
     }
-    $patternCheck[$entry.Name] = [ordered]@{ probes = $probes.Count; accepted = @($accepted) }
+    $transcripts = @()
+    if ($variant.transcripts) {
+        $transcripts = @(Get-ChildItem -Path $transcriptFolder -Recurse -File -ErrorAction Ignore | ForEach-Object { [ordered]@{ file = $_.Name; text = Get-Content -Raw -Path $_.FullName } })
+    }
+    $timings[$variant.id] = $clock.ElapsedMilliseconds
+    $variants[$variant.id] = [ordered]@{ sessions = $sessions; cases = $cases; resolved = $resolved; services = $state.services; actions = $state.actions; patternCheck = $patternCheck; transcripts = $transcripts }
 }
+$env:PSModulePath = $standInRoot + [IO.Path]::PathSeparator + $originalModulePath
 #endregion
 
-$transcripts = @(Get-ChildItem -Path (Join-Path $in.work 'transcripts') -Recurse -File -ErrorAction Ignore | ForEach-Object { [ordered]@{ file = $_.Name; text = Get-Content -Raw -Path $_.FullName } })
-$table = 'ArsWindowsStandIn.ServiceTable' -as [type]
-$services = [ordered]@{}
-$actions = @()
-if ($null -ne $table) {
-    foreach ($service in $table::Services) { $services[$service.Name] = $service.Status }
-    $actions = @($table::Actions)
+#region The unrestricted control session: the same commands, no role
+[ArsJeaStandIn.ServiceTable]::Reset()
+$controlIss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault()
+$controlIss.LanguageMode = 'FullLanguage'
+$control = Open-Runspace $controlIss $true
+$described = [ordered]@{}
+foreach ($name in @($in.describe)) {
+    $ps = [powershell]::Create()
+    $ps.Runspace = $control
+    $command = @($ps.AddCommand('Get-Command').AddParameter('Name', $name).AddParameter('CommandType', 'Cmdlet, Function').Invoke()) | Select-Object -First 1
+    $ps.Dispose()
+    if ($null -eq $command) { $described[$name] = $null; continue }
+    $parameters = [ordered]@{}
+    foreach ($parameter in $command.Parameters.Values) {
+        $sets = [ordered]@{}
+        foreach ($set in $parameter.ParameterSets.Keys) {
+            $p = $parameter.ParameterSets[$set]
+            $sets[$set] = [ordered]@{ mandatory = $p.IsMandatory; position = $p.Position; pipeline = ($p.ValueFromPipeline -or $p.ValueFromPipelineByPropertyName) }
+        }
+        $parameters[$parameter.Name] = [ordered]@{ aliases = @($parameter.Aliases); switch = $parameter.SwitchParameter; sets = $sets }
+    }
+    $described[$name] = [ordered]@{ commandType = [string] $command.CommandType; module = $command.ModuleName; parameters = $parameters }
 }
+$controlCases = @(foreach ($case in $in.control) { Invoke-AsClient $control $case })
+$control.Dispose()
+$timings['control'] = $clock.ElapsedMilliseconds
+#endregion
 
 [ordered]@{
-    standIns = $report
-    sessions = $sessions
-    cases = $cases
-    services = $services
-    actions = $actions
-    patternCheck = $patternCheck
-    transcripts = $transcripts
-} | ConvertTo-Json -Depth 8 -Compress
+    standIns = [ordered]@{ commands = $commandReport; lacking = $lackingReport }
+    described = $described
+    variants = $variants
+    control = $controlCases
+    timings = $timings
+} | ConvertTo-Json -Depth 10 -Compress

@@ -1,0 +1,116 @@
+/**
+ * `history [--json] [--from <UTC time>] [--include-transcript]`: the access changes
+ * (history.jsonl) and the support sessions (the JEA transcripts), merged, newest first. For the
+ * owner's module (Get-RemoteSupportSessionHistory) with --json: one JSON object per line, either
+ * {"entry": {...}} or {"warning": "..."}, so a long history with transcripts never becomes one
+ * document too large for Windows PowerShell 5.1's ConvertFrom-Json (2 MB).
+ */
+import { readHistory } from '../core/access-history';
+import { formatUtc } from '../core/desired-state';
+import { HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import { readTranscript, TRANSCRIPT_FILE_NAME } from '../core/session-transcript';
+import { op } from '../windows/operations';
+import type { OperationOutcome, WindowsHost } from '../windows/port';
+import { parseOptions } from './arguments';
+import type { AgentResult } from './commands';
+import { asciiJson, jsonTime } from './json-output';
+
+/** Folders below the transcript folder that are searched (PowerShell files transcripts by day). */
+const TRANSCRIPT_FOLDER_DEPTH = 3;
+
+export interface HistoryItem {
+  time: Date;
+  /** Granted, Changed, Revoked, Expired, or Session. */
+  kind: string;
+  by: string | null;
+  level: string | null;
+  grantId: string | null;
+  supportRequestId: string | null;
+  expiresAt: Date | null;
+  termsVersion: string | null;
+  runAsUser: string | null;
+  endTime: Date | null;
+  /** The transcript file of a session. */
+  path: string | null;
+  transcript: string | null;
+}
+
+export async function historyCommand(argv: string[], host: WindowsHost): Promise<AgentResult> {
+  const options = parseOptions('history', argv, { flags: ['--json', '--include-transcript'], values: ['--from'] });
+  if ('problem' in options) return { exitCode: 2, output: options.problem };
+  const fromText = options.values.get('--from');
+  const from = fromText === undefined ? null : new Date(fromText);
+  if (from && Number.isNaN(from.getTime())) return { exitCode: 2, output: `history: --from must be a UTC time such as 2026-03-01T00:00:00Z, not ${JSON.stringify(fromText)}` };
+
+  const [history, listing] = await host.execute([op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })], { phase: 'history', stopOnError: false });
+  if (!history?.ok) return { exitCode: 1, output: `history: could not read ${HISTORY_FILE}: ${history ? `${history.error.code}: ${history.error.message}` : 'no answer'}` };
+  const warnings: string[] = [];
+  const transcripts = await findTranscripts(host, listing, warnings);
+  const reads = await host.execute(transcripts.map((file) => op('readFile', { path: file.path })), { phase: 'history: transcripts', stopOnError: false });
+
+  const items: HistoryItem[] = [];
+  for (const entry of readHistory((history.value as { content: string | null }).content)) {
+    items.push({
+      time: entry.at, kind: entry.change.charAt(0).toUpperCase() + entry.change.slice(1), by: entry.by, level: entry.level, grantId: entry.grantId,
+      supportRequestId: entry.supportRequestId, expiresAt: entry.expiresAt, termsVersion: entry.termsVersion, runAsUser: null, endTime: null, path: null, transcript: null,
+    });
+  }
+  transcripts.forEach((file, index) => {
+    const read = reads[index];
+    if (!read?.ok) {
+      warnings.push(`Cannot read the transcript ${file.path}: ${read ? read.error.message : 'no answer'}`);
+      return;
+    }
+    const text = (read.value as { content: string | null }).content ?? '';
+    const session = readTranscript(text, file.name, file.lastWriteTimeUtc);
+    items.push({
+      time: session.start, kind: 'Session', by: session.user, level: null, grantId: null, supportRequestId: null, expiresAt: null, termsVersion: null,
+      runAsUser: session.runAsUser, endTime: session.end, path: file.path, transcript: options.flags.has('--include-transcript') ? text : null,
+    });
+  });
+  // Newest first; of entries at the same time, the later line of the history first (the sort is stable).
+  const shown = items
+    .filter((item) => !from || item.time.getTime() >= from.getTime())
+    .reverse()
+    .sort((a, b) => b.time.getTime() - a.time.getTime());
+
+  if (!options.flags.has('--json')) {
+    const lines = shown.map((item) => `${formatUtc(item.time)}  ${item.kind.padEnd(8)}  ${item.by ?? ''}${item.level ? `  ${item.level}` : ''}${item.supportRequestId ? `  ${item.supportRequestId}` : ''}`);
+    return { exitCode: 0, output: [...warnings.map((warning) => `warning: ${warning}`), ...lines].join('\n') || 'No history.' };
+  }
+  const lines = [
+    ...warnings.map((warning) => asciiJson({ warning })),
+    ...shown.map((item) => asciiJson({ entry: { ...item, time: jsonTime(item.time), expiresAt: jsonTime(item.expiresAt), endTime: jsonTime(item.endTime) } })),
+  ];
+  return { exitCode: 0, output: lines.join('\n'), stream: 'stdout' };
+}
+
+interface TranscriptFile {
+  path: string;
+  name: string;
+  lastWriteTimeUtc: Date;
+}
+
+/** The transcript files under the transcript folder, one listing batch per folder level. */
+async function findTranscripts(host: WindowsHost, listing: OperationOutcome | undefined, warnings: string[]): Promise<TranscriptFile[]> {
+  const files: TranscriptFile[] = [];
+  let level: Array<{ folder: string; outcome: OperationOutcome | undefined }> = [{ folder: TRANSCRIPT_FOLDER, outcome: listing }];
+  for (let depth = 0; level.length > 0; depth++) {
+    const subfolders: string[] = [];
+    for (const { folder, outcome } of level) {
+      if (!outcome?.ok) {
+        warnings.push(`Cannot list the transcripts in ${folder}: ${outcome ? outcome.error.message : 'no answer'}`);
+        continue;
+      }
+      for (const entry of (outcome.value as { entries: Array<{ name: string; type: string; lastWriteTimeUtc: string }> }).entries) {
+        const path = `${folder}\\${entry.name}`;
+        if (entry.type === 'directory') subfolders.push(path);
+        else if (TRANSCRIPT_FILE_NAME.test(entry.name)) files.push({ path, name: entry.name, lastWriteTimeUtc: new Date(entry.lastWriteTimeUtc) });
+      }
+    }
+    if (depth >= TRANSCRIPT_FOLDER_DEPTH || subfolders.length === 0) break;
+    const outcomes = await host.execute(subfolders.map((path) => op('listDirectory', { path })), { phase: 'history: transcript folders', stopOnError: false });
+    level = subfolders.map((folder, index) => ({ folder, outcome: outcomes[index] }));
+  }
+  return files;
+}
