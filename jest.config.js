@@ -5,4 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 60000,
+  // The shipped Node, named for every worker (ARC_REMOTE_SUPPORT_NODE).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

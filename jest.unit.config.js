@@ -10,6 +10,8 @@ const base = require('./jest.config');
 module.exports = {
   ...base,
   testMatch: ['**/*.unit.test.ts'],
+  // The unit tier starts no process, so it needs no shipped Node.
+  globalSetup: undefined,
   setupFilesAfterEnv: ['<rootDir>/test/support/unit-tier-guard.ts'],
   reporters: ['default', ['<rootDir>/test/support/unit-tier-reporter.js', { budgetSeconds: 60 }]],
 };

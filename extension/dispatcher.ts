@@ -96,7 +96,7 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   const logger = new Logger(handlerEnvironment.logFolder, redactor);
   const sequenceNumber = await resolveSequenceNumber(environment, handlerEnvironment.configFolder);
   const statusOperation = operation[0]!.toUpperCase() + operation.slice(1);
-  logger.info(`${config.handlerName} ${config.version} ${operation} started`, { sequenceNumber, environment: protocolEnvironment(environment) });
+  logger.info(`${config.handlerName} ${config.version} ${operation} started on Node ${process.version}`, { sequenceNumber, environment: protocolEnvironment(environment) });
 
   // The settings file is read once, under the lock: the run applies, and its status answers, these bytes.
   let settingsBytes: Promise<Buffer | null> | undefined;

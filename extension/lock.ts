@@ -1,6 +1,6 @@
 import { promises as fs } from 'fs';
 import path from 'path';
-import lockfile from 'proper-lockfile';
+import { acquireDirectoryLock } from './directory-lock';
 import { HandlerError, ExitCode } from './errors';
 
 /** How long a run waits for another by default. The manager kills a command after ~5 minutes. */
@@ -16,7 +16,7 @@ export interface LockOptions {
 /**
  * Makes sure two handler runs never overlap (the manager can start `enable` while a killed
  * `update` left its lock, or two versions run back to back during an upgrade). Runs `work` while
- * holding `<lockPath>` and always releases it.
+ * holding `<lockPath>` (the folder `<lockPath>.lock`) and always releases it.
  */
 export async function withLock<T>(lockPath: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
@@ -24,11 +24,11 @@ export async function withLock<T>(lockPath: string, work: () => Promise<T>, opti
   await fs.mkdir(path.dirname(lockPath), { recursive: true });
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(lockPath, {
-      realpath: false,
-      stale: staleMs,
-      update: Math.min(10_000, staleMs / 2),
-      retries: { retries: Math.max(1, Math.ceil(waitMs / 500)), factor: 1, minTimeout: 500, maxTimeout: 500 },
+    release = await acquireDirectoryLock(`${lockPath}.lock`, {
+      waitMs,
+      staleMs,
+      updateMs: Math.min(10_000, staleMs / 2),
+      retryDelayMs: () => 500,
     });
   } catch (error) {
     throw new HandlerError(

@@ -1,6 +1,6 @@
 import { promises as fs } from 'fs';
 import path from 'path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomically } from './atomic-file';
 import { escapeUnsafe } from './unsafe-text';
 
 export type StatusValue = 'transitioning' | 'success' | 'warning' | 'error';
@@ -65,7 +65,7 @@ export class StatusWriter {
   async write(sequenceNumber: number, report: StatusReport): Promise<void> {
     const text = JSON.stringify(this.document(report));
     await fs.mkdir(this.statusFolder, { recursive: true });
-    await writeFileAtomic(this.fileFor(sequenceNumber), text, { encoding: 'utf8' });
+    await writeFileAtomically(this.fileFor(sequenceNumber), text);
   }
 
   /** The status value currently on disk for N, if the file is readable. */
@@ -90,7 +90,7 @@ export class StatusWriter {
 
   private async record(sequenceNumber: number, settings: string): Promise<void> {
     await fs.mkdir(this.recordFolder, { recursive: true });
-    await writeFileAtomic(this.recordFor(sequenceNumber), `${JSON.stringify({ sequenceNumber, settings })}\n`, { encoding: 'utf8' });
+    await writeFileAtomically(this.recordFor(sequenceNumber), `${JSON.stringify({ sequenceNumber, settings })}\n`);
   }
 
   private recordFor(sequenceNumber: number): string {

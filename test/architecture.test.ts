@@ -38,6 +38,8 @@ const ALLOWED: AllowedImports = {
   // The agent runs the handler's convergence phases over adapters from the same composition point.
   agent: ['extension', 'core', 'windows', 'handlers/compose.ts', 'handlers/phases/'],
   cli: ['extension', 'core', 'manifests'],
+  // The relay client speaks Azure Relay and nothing of support: the agent's channel builds on it.
+  channel: [],
   // Stand-ins replace the adapter and the manager; they never use the real adapter, cli or tests.
   sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests'],
   scripts: ['extension', 'core', 'windows', 'windows-adapter', 'jea', 'handlers', 'agent', 'manifests'],

@@ -11,7 +11,7 @@ import os from 'os';
 import path from 'path';
 import execa from 'execa';
 import * as yauzl from 'yauzl';
-import { identityDefines, LAZY_MODULES } from '../scripts/build/bundle';
+import { HANDLER_MAIN_FILE, identityDefines, LAZY_MODULES } from '../scripts/build/bundle';
 import {
   REPO_ROOT,
   loadExtensionIdentity,
@@ -96,14 +96,20 @@ describe('extension identity', () => {
   });
 
   it('rejects a version that is not major.minor.patch, and a missing runtime pin', () => {
-    const good = { publisher: 'P', type: 'T', version: '1.0.0', nodeRuntime: identity.nodeRuntime };
-    expect(parseExtensionIdentity(good, 'x.yaml')).toEqual(good);
+    const linux = { package: identity.linuxNodeRuntime.package, integrity: identity.linuxNodeRuntime.integrity };
+    const good = { publisher: 'P', type: 'T', version: '1.0.0', nodeRuntime: identity.nodeRuntime, linuxNodeRuntime: linux };
+    expect(parseExtensionIdentity(good, 'x.yaml')).toEqual({ ...good, linuxNodeRuntime: { ...linux, version: identity.nodeRuntime.version } });
     expect(() => parseExtensionIdentity({ ...good, version: 1.0 }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, version: '1.0' }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, nodeRuntime: undefined }, 'x.yaml')).toThrow(/nodeRuntime/);
     expect(() =>
       parseExtensionIdentity({ ...good, nodeRuntime: { ...good.nodeRuntime, integrity: 'sha1-abc' } }, 'x.yaml'),
     ).toThrow(/integrity/);
+    expect(() => parseExtensionIdentity({ ...good, linuxNodeRuntime: undefined }, 'x.yaml')).toThrow(/'linuxNodeRuntime'/);
+    // One release for both builds: a second version could only drift from the one shipped.
+    expect(() => parseExtensionIdentity({ ...good, linuxNodeRuntime: { ...linux, version: '20.0.0' } }, 'x.yaml')).toThrow(
+      `x.yaml: linuxNodeRuntime: remove 'version' (got "20.0.0"); it is always nodeRuntime's version, ${identity.nodeRuntime.version}`,
+    );
   });
 });
 
@@ -116,7 +122,7 @@ describe('package', () => {
   });
 
   it('holds exactly the expected files, sorted, with a fixed time and mode', async () => {
-    const expected = ['HandlerManifest.json', 'bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)];
+    const expected = ['HandlerManifest.json', 'bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', `bin/${HANDLER_MAIN_FILE}`, 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)];
     for (const folder of PACKAGE_FOLDERS) {
       const from = path.join(REPO_ROOT, folder.from);
       const present = await fs.stat(from).then(
@@ -154,6 +160,7 @@ describe('package', () => {
       'HandlerManifest.json',
       'bin/agent.js',
       'bin/azure-license-reader.js',
+      'bin/handler-main.js',
       'bin/handler.cmd',
       'bin/handler.js',
       'bin/node.exe',
@@ -194,15 +201,20 @@ describe('package', () => {
     expect(hm).toMatchObject({ rebootAfterInstall: false, reportHeartbeat: false, updateMode: 'UpdateWithInstall' });
   });
 
-  it('bundles the handler as one script (plus modules loaded only when needed) with the identity baked in and no source map', () => {
-    const bundle = dataOf(entries, 'bin/handler.js').toString('utf8');
+  it('bundles the handler as one script (plus its start script and modules loaded only when needed) with the identity baked in and no source map', () => {
+    const bundle = dataOf(entries, `bin/${HANDLER_MAIN_FILE}`).toString('utf8');
     expect(bundle).toContain(identityDefines(identity).__EXTENSION_VERSION__);
     expect(bundle).not.toContain('sourceMappingURL');
     expect(bundle).not.toMatch(/__EXTENSION_(VERSION|PUBLISHER|TYPE)__/);
     expect(entries.filter((e) => e.name.startsWith('bin/')).map((e) => e.name)).toEqual(
-      ['bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)].sort(),
+      ['bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', `bin/${HANDLER_MAIN_FILE}`, 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)].sort(),
     );
-    // handler.js loads the lazy modules from beside itself, and carries none of their code.
+    // handler.js, what handler.cmd runs, turns on the compile cache and then loads the handler.
+    const start = dataOf(entries, 'bin/handler.js').toString('utf8');
+    expect(start).toContain(`require("./${HANDLER_MAIN_FILE}")`);
+    expect(start).toContain('enableCompileCache');
+    expect(start.length).toBeLessThan(5_000);
+    // handler-main.js loads the lazy modules from beside itself, and carries none of their code.
     for (const lazy of LAZY_MODULES) {
       expect(bundle).toContain(`require("./${lazy.file}")`);
       expect(bundle).not.toContain(`// ${lazy.source}`);
@@ -212,9 +224,10 @@ describe('package', () => {
   it('builds a version override under its own name, carrying that version', async () => {
     expect(higher.version).toBe(higherVersion);
     expect(path.basename(higher.zipPath)).toBe(`${packageName({ ...identity, version: higherVersion })}.zip`);
-    const bundle = dataOf(await readZip(higher.zipPath, (n) => n === 'bin/handler.js'), 'bin/handler.js');
+    const main = `bin/${HANDLER_MAIN_FILE}`;
+    const bundle = dataOf(await readZip(higher.zipPath, (n) => n === main), main);
     expect(bundle.toString('utf8')).toContain(JSON.stringify(higherVersion));
-    expect(dataOf(entries, 'bin/handler.js').toString('utf8')).not.toContain(JSON.stringify(higherVersion));
+    expect(dataOf(entries, main).toString('utf8')).not.toContain(JSON.stringify(higherVersion));
   });
 
   it('refuses a version override that is not major.minor.patch', async () => {

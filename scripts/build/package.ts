@@ -9,7 +9,7 @@
  */
 import { promises as fs } from 'fs';
 import path from 'path';
-import { bundleHandler } from './bundle';
+import { bundleHandler, HANDLER_MAIN_FILE } from './bundle';
 import { assertGeneratedFilesCurrent } from './generate';
 import { ExtensionIdentity, REPO_ROOT, isVersion, loadExtensionIdentity, packageName } from '../../manifests/extension-identity';
 import { obtainNodeExe } from './node-runtime';
@@ -170,7 +170,7 @@ if (require.main === module) {
     await assertGeneratedFilesCurrent();
     const built = await buildPackage({ ...parseArgs(process.argv.slice(2)), log: (m) => console.error(m) });
     console.log(built.zipPath);
-    console.log(`size    ${built.size} bytes (handler.js ${built.bundleSize} bytes)`);
+    console.log(`size    ${built.size} bytes (handler.js and ${HANDLER_MAIN_FILE} ${built.bundleSize} bytes)`);
     console.log(`sha256  ${built.sha256}`);
     console.error(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   })().catch((err: unknown) => {

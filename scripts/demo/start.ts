@@ -19,6 +19,8 @@ import { bundleHandler } from '../build/bundle';
 import { loadExtensionIdentity, REPO_ROOT } from '../../manifests/extension-identity';
 import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/extension-folder';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
+import { shippedNode } from '../build/shipped-node';
+import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
     await layOutExtensionFolder(root, handlerName);
     versions[build.version] = { root, handler };
   }
+  // The stand-ins run the installed agent on the shipped Node too.
+  process.env[SHIPPED_NODE_VARIABLE] = await shippedNode();
   const machine = createDefaultMachine();
   await writeMachine(machinePath, machine);
   const local = machine.nodes[machine.localNode]!;
@@ -47,7 +51,7 @@ async function main(): Promise<void> {
   const say = (title: string) => console.log(`${++step}. ${title}`);
   const run = async (version: string, operation: string, sequenceNumber: number, environment: Record<string, string> = {}) => {
     const { root, handler } = versions[version]!;
-    const result = await execa(process.execPath, [handler, operation], {
+    const result = await execa(await shippedNode(), [handler, operation], {
       cwd: root,
       reject: false,
       env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }), ConfigSequenceNumber: String(sequenceNumber), ...environment },

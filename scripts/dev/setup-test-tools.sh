@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the tests and the benchmark need besides npm packages, installed from scratch and
 # idempotent (a second run takes a second, and runs apt only for a missing tool): Debian tools, the
-# real Linux Azure agent unpacked (never installed), and a real PowerShell. Run by `npm test` before
+# real Linux Azure agent unpacked (never installed), a real PowerShell, and the Linux build of the
+# Node the package ships (the bundled handler and agent run on it). Run by `npm test` before
 # jest and by `npm run bench` before it measures (their pre scripts); safe to run by hand.
 # `npm run test:unit` needs none of it.
 set -euo pipefail
@@ -27,3 +28,4 @@ fi
 
 bash "$repo/scripts/dev/unpack-waagent.sh" >/dev/null
 bash "$repo/scripts/dev/install-pwsh.sh" >/dev/null
+"$repo/node_modules/.bin/tsx" "$repo/scripts/build/shipped-node.ts" >/dev/null

@@ -1,7 +1,7 @@
 /**
  * The extension manager of the emulated Arc machines: when an extension write reaches a Connected
  * machine, it runs the real handler package (unzipped) on a simulated Windows machine as the Arc
- * extension manager would (install then enable on create; enable on update; disable then uninstall
+ * extension manager would, on the Node the package ships (install then enable on create; enable on update; disable then uninstall
  * on delete; the update order on upgrade), with the settings written as the manager writes them
  * (protected settings encrypted to the machine's certificate), and reports the handler's status
  * file as the extension's instance view.
@@ -19,6 +19,7 @@ import { layOutExtensionFolder } from './extension-folder';
 import { createTestCertificate, encryptToCms, type TestCertificate } from './protected-settings-cms';
 import type { EmulatedMachineSpec, ExtensionInstanceView, ExtensionRun, ExtensionRunResult } from './types';
 import { simulatorBundle, simulatorEnvironment } from '../windows/simulator-bundle';
+import { shippedNodePath } from '../shipped-node-path';
 
 const HANDLER_NAME = 'ArcRemoteSupport.WindowsRemoteSupport';
 
@@ -110,7 +111,7 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
   const run = async (machine: EmulatedMachineSpec, version: string, command: string, sequenceNumber: number, extraEnv: Record<string, string> = {}) => {
     const root = await layOut(machine, version);
     const { modelPath, node } = windowsOf(machine);
-    const result = await execa(process.execPath, [path.join(root, 'bin', 'handler.js'), command], {
+    const result = await execa(shippedNodePath(), [path.join(root, 'bin', 'handler.js'), command], {
       cwd: root,
       reject: false,
       env: {

@@ -9,6 +9,7 @@ import { SimulatedHost } from './simulated-host';
 import { AGENT_SCRIPT } from '../../core/node-layout';
 import { runAgentCommand, type AgentResult } from '../../agent/commands';
 import { simulatorBundle, simulatorEnvironment } from './simulator-bundle';
+import { shippedNodePath } from '../shipped-node-path';
 
 export interface AgentRun extends AgentResult {
   node: string;
@@ -19,7 +20,8 @@ export interface AgentRun extends AgentResult {
 
 /**
  * Runs the agent that install copied onto the node: the task's command line, with the node's
- * agent.js found in the simulated file system (a copy of the package's) and run as a process.
+ * agent.js found in the simulated file system (a copy of the package's) and run as a process on
+ * the Node the package ships.
  * A node without the agent fails the task, as Windows would.
  */
 export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []): RunTaskAction {
@@ -32,7 +34,7 @@ export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []
         log.push({ node, task: task.name, timeUtc: task.timeUtc, argv: action.arguments, exitCode: 2, output: `${script} does not exist on ${node}` });
         continue;
       }
-      const run = await execa(process.execPath, [installed, ...argv], { reject: false, env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }) });
+      const run = await execa(shippedNodePath(), [installed, ...argv], { reject: false, env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }) });
       log.push({ node, task: task.name, timeUtc: task.timeUtc, argv, exitCode: run.exitCode, output: (run.exitCode === 0 ? run.stdout : run.stderr).trim() });
     }
   };

@@ -16,7 +16,6 @@
  * - last write times: a written file and a created folder take the clock's time, and so does the
  *   folder an entry is added to or removed from (NTFS); setting an SDDL changes no time.
  */
-import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import type { OperationCatalog } from '../../windows/operations';
 import type { FileEntry, NodeModel } from './machine-model';
@@ -132,6 +131,9 @@ export function copyFromHandler(ctx: NodeContext, request: Request<'copyFromHand
   if (parent && lookup(ctx.node, parent)?.type !== 'directory') {
     throw new OperationFailure('NotFound', `Cannot write '${path.text}': the folder '${parent.text}' does not exist`, parent.text);
   }
+  // Node's crypto is loaded on use: it costs every handler start that loads the simulator.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHash } = require('crypto') as typeof import('crypto');
   const copiedFrom = { source: request.source, sha256: createHash('sha256').update(bytes).digest('hex') };
   if (existing && 'path' in existing) {
     if (existing.copiedFrom?.sha256 === copiedFrom.sha256 || (existing.contentBase64 !== undefined && Buffer.from(existing.contentBase64, 'base64').equals(bytes))) return { copied: false };

@@ -7,7 +7,6 @@
  *   clock), and each StartWhenAvailable task with a run due while the node was off runs once,
  *   unless that trigger's EndBoundary has passed; expired tasks are deleted.
  */
-import { randomUUID } from 'crypto';
 import type { MachineModel } from './machine-model';
 import { sameName } from './names';
 import { type RunTaskAction, type ScheduledTaskRun, definitionOf, deleteExpiredTasks, runDueTasks, tasksOfRunningNodes } from './scheduler';
@@ -87,6 +86,9 @@ export async function openSession(modelPath: string, nodeName: string, configura
     if (node.power !== 'On') throw new Error(`The node '${nodeName}' is powered off`);
     const endpoint = Object.values(node.sessionConfigurations).find((candidate) => sameName(candidate.name, configurationName));
     if (!endpoint) throw new Error(`The node '${nodeName}' has no session configuration '${configurationName}'`);
+    // Node's crypto is loaded on use: it costs every handler start that loads the simulator.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { randomUUID } = require('crypto') as typeof import('crypto');
     const session = { id: randomUUID().toUpperCase(), configurationName: endpoint.name, user, startedAtUtc: model.clock.nowUtc };
     node.sessions.push(session);
     return { ...session };

@@ -1,12 +1,12 @@
 /**
  * The simulated machine lives in one JSON file that several processes share (the handler run by
  * the real Linux agent, the test, the scheduled tasks' agent runs). Every change happens under
- * `<file>.lock` (proper-lockfile) and is written atomically, so no process loses another's write
+ * `<file>.lock` (a directory lock) and is written atomically, so no process loses another's write
  * and a process killed mid-way leaves the last complete model.
  */
 import { promises as fs } from 'fs';
-import lockfile from 'proper-lockfile';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomically } from '../../extension/atomic-file';
+import { acquireDirectoryLock } from '../../extension/directory-lock';
 import type { MachineModel } from './machine-model';
 
 export async function readMachine(modelPath: string): Promise<MachineModel> {
@@ -28,7 +28,7 @@ export function serializeMachine(model: MachineModel): string {
  * power cut of the real one, and fsync would make every simulated operation cost milliseconds.
  */
 export async function writeMachine(modelPath: string, model: MachineModel): Promise<void> {
-  await writeFileAtomic(modelPath, serializeMachine(model), { encoding: 'utf8', fsync: false });
+  await writeFileAtomically(modelPath, serializeMachine(model), { fsync: false });
 }
 
 export interface MachineLockOptions {
@@ -38,18 +38,16 @@ export interface MachineLockOptions {
 
 /**
  * Runs `work` holding the model's lock. A lock left by a killed process is taken over once it is
- * older than 5 s (proper-lockfile refreshes a live lock every second).
+ * older than 5 s (a live lock is refreshed every second).
  */
 export async function withMachineLock<T>(modelPath: string, work: () => Promise<T>, options: MachineLockOptions = {}): Promise<T> {
   const waitMs = options.waitMs ?? 60_000;
-  const release = await lockfile.lock(modelPath, {
-    realpath: false,
-    stale: 5_000,
-    update: 1_000,
-    retries: { retries: Math.ceil(waitMs / 25), factor: 1, minTimeout: 10, maxTimeout: 40, randomize: true },
-    // The critical section is short and its write is atomic; a lock judged compromised (event
-    // loop stalled past `stale`) must not crash the process from a timer.
-    onCompromised: () => undefined,
+  const release = await acquireDirectoryLock(`${modelPath}.lock`, {
+    waitMs,
+    staleMs: 5_000,
+    updateMs: 1_000,
+    // Short and random, so that the processes sharing one machine do not retry in step.
+    retryDelayMs: () => 10 + Math.random() * 30,
   });
   try {
     return await work();

@@ -18,7 +18,6 @@
  * - an empty batch launches nothing.
  */
 import path from 'path';
-import { OpensslDecryptor } from '../../extension/decrypt-openssl';
 import type { ProtectedSettingsDecryptor } from '../../extension/protected-settings';
 import type { OperationName, OperationRequest } from '../../windows/operations';
 import { type BatchOptions, HostBatchError, type HostOperationError, type OperationOutcome, type WindowsHost } from '../../windows/port';
@@ -71,6 +70,10 @@ export class SimulatedHost implements WindowsHost {
   }
 
   decryptor(): ProtectedSettingsDecryptor {
+    // Loaded on use: it brings Node's crypto and child_process, which cost a handler start that
+    // loads this simulator (without protected settings) more than the rest of the simulator.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { OpensslDecryptor } = require('../../extension/decrypt-openssl') as typeof import('../../extension/decrypt-openssl');
     return new OpensslDecryptor({ certDir: this.options.certDir ?? path.join(path.dirname(this.modelPath), 'certificates') });
   }
 

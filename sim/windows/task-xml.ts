@@ -8,7 +8,7 @@
  * StartWhenAvailable, DeleteExpiredTaskAfter; Exec actions. Other triggers and schedules are kept
  * as `unsupported` and never fire; other actions are ignored.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { splitWindowsArguments } from './command-line';
 import { type Duration, fixedDurationMs, parseDuration, parseUtc } from './utc';
 
@@ -62,21 +62,33 @@ const TRIGGER_KINDS: Record<string, TaskTrigger['kind']> = {
   WnfStateChangeTrigger: 'unsupported',
 };
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  htmlEntities: true,
-  isArray: (name, jpath) => jpath === `Task.Triggers.${name}` || jpath === 'Task.Actions.Exec',
-});
+let xmlReader: { parser: XMLParser; validator: typeof XMLValidator } | undefined;
+
+/** The XML parser, loaded on first use: only registering a task needs it, not every handler start that loads the simulator. */
+function taskXmlParser(): NonNullable<typeof xmlReader> {
+  if (!xmlReader) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { XMLParser: Parser, XMLValidator: validator } = require('fast-xml-parser') as typeof import('fast-xml-parser');
+    const parser = new Parser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@_',
+      parseTagValue: false,
+      parseAttributeValue: false,
+      htmlEntities: true,
+      isArray: (name, jpath) => jpath === `Task.Triggers.${name}` || jpath === 'Task.Actions.Exec',
+    });
+    xmlReader = { parser, validator };
+  }
+  return xmlReader;
+}
 
 type XmlNode = Record<string, unknown>;
 
 /** Throws an Error saying what is wrong. */
 export function parseTaskXml(xml: string): TaskDefinition {
   const text = xml.replace(/^\uFEFF/, '');
-  const valid = XMLValidator.validate(text);
+  const { parser, validator } = taskXmlParser();
+  const valid = validator.validate(text);
   if (valid !== true) throw new Error(`the task XML is not well-formed: ${valid.err.msg} (line ${valid.err.line})`);
   const task = (parser.parse(text) as XmlNode).Task;
   if (!isNode(task)) throw new Error("the task XML's root element is not <Task>");

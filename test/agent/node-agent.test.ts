@@ -1,6 +1,6 @@
 /**
  * The bundled node agent (bin/agent.js), run as the scheduled tasks run it: a process with a
- * command line, on the simulated machine.
+ * command line, on the simulated machine and on the Node the package ships.
  */
 import execa from 'execa';
 import { promises as fs } from 'fs';
@@ -13,15 +13,18 @@ import { bundleHandler } from '../../scripts/build/bundle';
 import { makeTempDir } from '../support/cms';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
+import { shippedNode } from '../../scripts/build/shipped-node';
 
 describe('the node agent executable', () => {
   let bin: string;
   let fixture: ExtensionFixture;
   let host: SimulatedHost;
   let simulator: string;
+  let node: string;
 
   beforeAll(async () => {
     simulator = await simulatorBundle();
+    node = await shippedNode();
     bin = await makeTempDir('ars-agent-bin');
     await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: path.join(bin, 'handler.js') });
     fixture = await ExtensionFixture.create();
@@ -30,14 +33,14 @@ describe('the node agent executable', () => {
     await host.execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
     await fixture.writeSettings(1, { publicSettings: grantSettings(new Date((await fixture.machine()).clock.nowUtc)) });
     expect((await fixture.run('enable', { sequenceNumber: 1 })).exitCode).toBe(0);
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await fixture.remove();
     await fs.rm(bin, { recursive: true, force: true });
   });
 
   const agent = (...argv: string[]) =>
-    execa(process.execPath, [path.join(bin, 'agent.js'), ...argv], { reject: false, env: simulatorEnvironment(fixture.machinePath, { simulator }) });
+    execa(node, [path.join(bin, 'agent.js'), ...argv], { reject: false, env: simulatorEnvironment(fixture.machinePath, { simulator }) });
 
   it('reports the access in force', async () => {
     const status = await agent('status');

@@ -33,6 +33,17 @@ describe('handler lock', () => {
     await holder;
   });
 
+  it('keeps the lock it holds fresh, so a run longer than the stale time is not taken over', async () => {
+    const lockPath = path.join(folder, 'data.lock');
+    let release!: () => void;
+    const holder = withLock(lockPath, () => new Promise<void>((resolve) => (release = resolve)), { staleMs: 400 });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await expect(withLock(lockPath, async () => 'ran', { waitMs: 600, staleMs: 400 })).rejects.toThrow(/Another run of this extension's handler still holds/);
+    release();
+    await holder;
+    await expect(fs.stat(`${lockPath}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('takes over a lock left by a killed run', async () => {
     const lockPath = path.join(folder, 'data.lock');
     await fs.mkdir(`${lockPath}.lock`);

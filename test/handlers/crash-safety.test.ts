@@ -17,6 +17,7 @@ import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/exten
 import { makeTempDir } from '../support/cms';
 import { grantSettings } from '../support/extension-fixture';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
+import { shippedNode } from '../../scripts/build/shipped-node';
 
 const NOW = new Date();
 
@@ -71,13 +72,15 @@ describe('crash safety', () => {
   let work: string;
   let handler: string;
   let simulator: string;
+  let node: string;
 
   beforeAll(async () => {
     work = await makeTempDir('ars-crash');
     handler = path.join(work, 'bin', 'handler.js');
     await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: handler });
     simulator = await simulatorBundle();
-  }, 60_000);
+    node = await shippedNode();
+  }, 120_000);
   afterAll(() => fs.rm(work, { recursive: true, force: true }));
 
   /** A machine and extension folder of their own, under `name`. */
@@ -94,7 +97,7 @@ describe('crash safety', () => {
     const run = async (step: string) => {
       const [command, variant] = step.split(':');
       const sequence = { grant: '1', revoke: '2', cluster: '3' }[variant ?? ''] ?? '0';
-      return execa(process.execPath, [handler, command!], {
+      return execa(node, [handler, command!], {
         cwd: root,
         reject: false,
         env: { ...simulatorEnvironment(machinePath, { simulator }), ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: sequence },
@@ -130,7 +133,7 @@ describe('crash safety', () => {
       }
       killPoints += 1;
       // Time passes before the manager retries: the dead run's lock has gone stale.
-      // (proper-lockfile keeps its lock as the folder `<lock path>.lock`).
+      // (the handler's lock is the folder `<lock path>.lock`, extension/directory-lock.ts).
       await fs.rm(`${attempt.data}.lock.lock`, { recursive: true, force: true });
       const again = await attempt.run(scenario.operation);
       expect({ skip, exitCode: again.exitCode, stderr: again.stderr }).toEqual({ skip, exitCode: 0, stderr: '' });

@@ -42,6 +42,20 @@ describe('lifecycle commands', () => {
     expect((await fixture.status(0)).status.formattedMessage.message).toContain('until 2026-11-25T03:59:00Z (4 h 59 min left)');
   });
 
+  it('leaves state.json as it is when a run changes nothing, and rewrites it when something changes', async () => {
+    await fixture.run('install', { now: start });
+    await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    const stateFile = `${fixture.dataFolder}/state.json`;
+    const written = await fs.stat(stateFile);
+    await fixture.run('enable', { sequenceNumber: 0, now: start });
+    // The same file, not a rewrite of the same bytes: a no-op enable costs no write and no flush to disk.
+    expect((await fs.stat(stateFile)).ino).toBe(written.ino);
+    await fixture.run('disable', { sequenceNumber: 0, now: start });
+    expect((await fs.stat(stateFile)).ino).not.toBe(written.ino);
+    expect((await fixture.state()).enabled).toBe(false);
+  });
+
   it('reports an applied grant whose expiry passed as expired, not as bad settings', async () => {
     await fixture.run('install', { now: start });
     await fixture.writeSettings(0, { publicSettings: grantSettings(start) });

@@ -7,6 +7,7 @@ import execa from 'execa';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { shippedNode } from '../../scripts/build/shipped-node';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const driverPath = path.join(repoRoot, 'test', 'agent', 'waagent_driver.py');
@@ -48,7 +49,7 @@ export interface AgentStepRequest {
   env?: Record<string, string>;
   /** Replacement for `bin\handler.cmd` (default test/agent/handler-shim.sh). */
   shim?: string;
-  /** Node binary the shim runs (default: the node running the tests). */
+  /** Node binary the shim runs (default: the Node the package ships, scripts/build/shipped-node.ts). */
   nodeBin?: string;
   /** Kill the driver after this long (default 120 s). */
   timeoutMs?: number;
@@ -145,7 +146,7 @@ export async function runAgentStep(request: AgentStepRequest): Promise<AgentStep
         HOME: process.env.HOME ?? tmp,
         LANG: 'C.UTF-8',
         PYTHONPATH: waagentPythonRoot,
-        NODE_BIN: nodeBin ?? process.execPath,
+        NODE_BIN: nodeBin ?? (await shippedNode()),
       },
     });
     const where = `(agent log: ${path.join(logDir, 'waagent.log')})`;
