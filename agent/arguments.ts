@@ -27,7 +27,9 @@ export function parseOptions(command: string, argv: string[], spec: OptionSpec):
       index += 1;
     } else {
       const known = [...(spec.flags ?? []), ...(spec.values ?? []).map((name) => `${name} <value>`)];
-      return { problem: `${command}: unknown argument ${JSON.stringify(argument)}; it takes ${known.length ? known.join(', ') : 'no arguments'}` };
+      return {
+        problem: `${command}: unknown argument ${JSON.stringify(argument)}; it takes ${known.length ? known.join(', ') : 'no arguments'}`,
+      };
     }
   }
   return { flags, values };

@@ -73,15 +73,29 @@ async function converge(host: WindowsHost, now: Date, phase: string): Promise<Ag
   const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
   const audit = auditIncomplete(result.audit) ? ` ${describeAuditReport(result.audit)}` : '';
-  if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}${audit ? `.${audit}` : ''}` };
-  const notes = [...(refused ? [`grant ${refused.grantId} ${describeEnd(refused)}: it gives no access again`] : []), ...(problem ? [problem] : [])];
-  return { exitCode: audit ? AUDIT_NOT_RECORDED_EXIT : 0, output: `${phase}: ${done}${notes.map((note) => ` (${note})`).join('')}${audit ? `.${audit}` : ''}` };
+  if (result.failure)
+    return {
+      exitCode: 1,
+      output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}${audit ? `.${audit}` : ''}`,
+    };
+  const notes = [
+    ...(refused ? [`grant ${refused.grantId} ${describeEnd(refused)}: it gives no access again`] : []),
+    ...(problem ? [problem] : []),
+  ];
+  return {
+    exitCode: audit ? AUDIT_NOT_RECORDED_EXIT : 0,
+    output: `${phase}: ${done}${notes.map((note) => ` (${note})`).join('')}${audit ? `.${audit}` : ''}`,
+  };
 }
 
 /** Deletes transcripts and history entries older than the retention period (at most 90 days). */
 async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
   const [record, history, transcripts] = await host.execute(
-    [op('readFile', { path: DESIRED_STATE_FILE }), op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
+    [
+      op('readFile', { path: DESIRED_STATE_FILE }),
+      op('readFile', { path: HISTORY_FILE }),
+      op('listDirectory', { path: TRANSCRIPT_FOLDER }),
+    ],
     { phase: 'retention: observe', stopOnError: false },
   );
   const content = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { content: string | null }).content : null);

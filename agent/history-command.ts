@@ -40,19 +40,40 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
   if ('problem' in options) return { exitCode: 2, output: options.problem };
   const fromText = options.values.get('--from');
   const from = fromText === undefined ? null : new Date(fromText);
-  if (from && Number.isNaN(from.getTime())) return { exitCode: 2, output: `history: --from must be a UTC time such as 2026-03-01T00:00:00Z, not ${JSON.stringify(fromText)}` };
+  if (from && Number.isNaN(from.getTime()))
+    return { exitCode: 2, output: `history: --from must be a UTC time such as 2026-03-01T00:00:00Z, not ${JSON.stringify(fromText)}` };
 
-  const [history, listing] = await host.execute([op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })], { phase: 'history', stopOnError: false });
-  if (!history?.ok) return { exitCode: 1, output: `history: could not read ${HISTORY_FILE}: ${history ? `${history.error.code}: ${history.error.message}` : 'no answer'}` };
+  const [history, listing] = await host.execute(
+    [op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
+    { phase: 'history', stopOnError: false },
+  );
+  if (!history?.ok)
+    return {
+      exitCode: 1,
+      output: `history: could not read ${HISTORY_FILE}: ${history ? `${history.error.code}: ${history.error.message}` : 'no answer'}`,
+    };
   const warnings: string[] = [];
   const transcripts = await findTranscripts(host, listing, warnings);
-  const reads = await host.execute(transcripts.map((file) => op('readFile', { path: file.path })), { phase: 'history: transcripts', stopOnError: false });
+  const reads = await host.execute(
+    transcripts.map((file) => op('readFile', { path: file.path })),
+    { phase: 'history: transcripts', stopOnError: false },
+  );
 
   const items: HistoryItem[] = [];
   for (const entry of readHistory((history.value as { content: string | null }).content)) {
     items.push({
-      time: entry.at, kind: entry.change.charAt(0).toUpperCase() + entry.change.slice(1), by: entry.by, level: entry.level, grantId: entry.grantId,
-      supportRequestId: entry.supportRequestId, expiresAt: entry.expiresAt, termsVersion: entry.termsVersion, runAsUser: null, endTime: null, path: null, transcript: null,
+      time: entry.at,
+      kind: entry.change.charAt(0).toUpperCase() + entry.change.slice(1),
+      by: entry.by,
+      level: entry.level,
+      grantId: entry.grantId,
+      supportRequestId: entry.supportRequestId,
+      expiresAt: entry.expiresAt,
+      termsVersion: entry.termsVersion,
+      runAsUser: null,
+      endTime: null,
+      path: null,
+      transcript: null,
     });
   }
   transcripts.forEach((file, index) => {
@@ -64,8 +85,18 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
     const text = (read.value as { content: string | null }).content ?? '';
     const session = readTranscript(text, file.name, file.lastWriteTimeUtc);
     items.push({
-      time: session.start, kind: 'Session', by: session.user, level: null, grantId: null, supportRequestId: null, expiresAt: null, termsVersion: null,
-      runAsUser: session.runAsUser, endTime: session.end, path: file.path, transcript: options.flags.has('--include-transcript') ? text : null,
+      time: session.start,
+      kind: 'Session',
+      by: session.user,
+      level: null,
+      grantId: null,
+      supportRequestId: null,
+      expiresAt: null,
+      termsVersion: null,
+      runAsUser: session.runAsUser,
+      endTime: session.end,
+      path: file.path,
+      transcript: options.flags.has('--include-transcript') ? text : null,
     });
   });
   // Newest first; of entries at the same time, the later line of the history first (the sort is stable).
@@ -75,12 +106,17 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
     .sort((a, b) => b.time.getTime() - a.time.getTime());
 
   if (!options.flags.has('--json')) {
-    const lines = shown.map((item) => `${formatUtc(item.time)}  ${item.kind.padEnd(8)}  ${item.by ?? ''}${item.level ? `  ${item.level}` : ''}${item.supportRequestId ? `  ${item.supportRequestId}` : ''}`);
+    const lines = shown.map(
+      (item) =>
+        `${formatUtc(item.time)}  ${item.kind.padEnd(8)}  ${item.by ?? ''}${item.level ? `  ${item.level}` : ''}${item.supportRequestId ? `  ${item.supportRequestId}` : ''}`,
+    );
     return { exitCode: 0, output: [...warnings.map((warning) => `warning: ${warning}`), ...lines].join('\n') || 'No history.' };
   }
   const lines = [
     ...warnings.map((warning) => asciiJson({ warning })),
-    ...shown.map((item) => asciiJson({ entry: { ...item, time: jsonTime(item.time), expiresAt: jsonTime(item.expiresAt), endTime: jsonTime(item.endTime) } })),
+    ...shown.map((item) =>
+      asciiJson({ entry: { ...item, time: jsonTime(item.time), expiresAt: jsonTime(item.expiresAt), endTime: jsonTime(item.endTime) } }),
+    ),
   ];
   return { exitCode: 0, output: lines.join('\n'), stream: 'stdout' };
 }
@@ -105,11 +141,15 @@ async function findTranscripts(host: WindowsHost, listing: OperationOutcome | un
       for (const entry of (outcome.value as { entries: Array<{ name: string; type: string; lastWriteTimeUtc: string }> }).entries) {
         const path = `${folder}\\${entry.name}`;
         if (entry.type === 'directory') subfolders.push(path);
-        else if (TRANSCRIPT_FILE_NAME.test(entry.name)) files.push({ path, name: entry.name, lastWriteTimeUtc: new Date(entry.lastWriteTimeUtc) });
+        else if (TRANSCRIPT_FILE_NAME.test(entry.name))
+          files.push({ path, name: entry.name, lastWriteTimeUtc: new Date(entry.lastWriteTimeUtc) });
       }
     }
     if (depth >= TRANSCRIPT_FOLDER_DEPTH || subfolders.length === 0) break;
-    const outcomes = await host.execute(subfolders.map((path) => op('listDirectory', { path })), { phase: 'history: transcript folders', stopOnError: false });
+    const outcomes = await host.execute(
+      subfolders.map((path) => op('listDirectory', { path })),
+      { phase: 'history: transcript folders', stopOnError: false },
+    );
     level = subfolders.map((folder, index) => ({ folder, outcome: outcomes[index] }));
   }
   return files;

@@ -42,7 +42,11 @@ export async function revokeCommand(argv: string[], host: WindowsHost, now: Date
   const options = parseOptions('revoke', argv, { flags: ['--local', '--json'], values: ['--by'] });
   if ('problem' in options) return { exitCode: 2, output: options.problem };
   if (!options.flags.has('--local')) {
-    return { exitCode: 2, output: 'revoke: only the local revoke runs on the node: revoke --local --by <DOMAIN\\user>. To revoke on every node, set the access level to None in Azure (arc-remote-support revoke).' };
+    return {
+      exitCode: 2,
+      output:
+        'revoke: only the local revoke runs on the node: revoke --local --by <DOMAIN\\user>. To revoke on every node, set the access level to None in Azure (arc-remote-support revoke).',
+    };
   }
   let changedBy: string;
   try {
@@ -83,9 +87,11 @@ export async function revokeCommand(argv: string[], host: WindowsHost, now: Date
     }
     const operation: OperationRequest = step.operation;
     const value = outcome.value as Record<string, unknown>;
-    if (operation.op === 'setLocalGroupMembers') report.membersRemoved.push(...((value.removed as string[] | undefined) ?? []).map((member) => `${operation.name}: ${member}`));
+    if (operation.op === 'setLocalGroupMembers')
+      report.membersRemoved.push(...((value.removed as string[] | undefined) ?? []).map((member) => `${operation.name}: ${member}`));
     if (operation.op === 'endSessions') report.sessionsEnded += Number(value.ended ?? 0);
-    if (operation.op === 'deleteTask' && operation.name.toLowerCase().startsWith(expireTaskName('').toLowerCase())) report.expireTasksRemoved.push(operation.name);
+    if (operation.op === 'deleteTask' && operation.name.toLowerCase().startsWith(expireTaskName('').toLowerCase()))
+      report.expireTasksRemoved.push(operation.name);
     if (operation.op === 'writeFile' && operation.path === DESIRED_STATE_FILE) report.recordCleared = value.changed === true;
     if (operation.op === 'writeFile' && operation.path === HISTORY_FILE) report.historyWritten = true;
     if (operation.op === 'writeEvent') report.eventWritten = true;

@@ -32,19 +32,29 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
   );
   const failed = outcomes.find((outcome) => !outcome.ok);
   // Without the record or the groups the answer would be a guess: say what could not be read.
-  if (failed && !failed.ok) return { exitCode: 1, output: `status: could not read ${failed.error.target ?? failed.error.operation}: ${failed.error.code}: ${failed.error.message}` };
+  if (failed && !failed.ok)
+    return {
+      exitCode: 1,
+      output: `status: could not read ${failed.error.target ?? failed.error.operation}: ${failed.error.code}: ${failed.error.message}`,
+    };
 
   const { record, problem } = parseDesiredRecord(fileContent(outcomes[0]));
   const grant = grantInForce(record, now);
   if (!options.flags.has('--json')) {
-    return { exitCode: 0, output: grant ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.` : 'Access: none.' };
+    return {
+      exitCode: 0,
+      output: grant
+        ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.`
+        : 'Access: none.',
+    };
   }
   const members = { diagnostics: membersOf(outcomes[1]), repair: membersOf(outcomes[2]) };
   const view = accessView({ record, now, members, history: withHistory ? readHistory(fileContent(outcomes[3])) : undefined });
   const warnings = [
     ...(problem ? [`${DESIRED_STATE_FILE}: ${problem}`] : []),
     ...view.unrecordedAccess.map(
-      (access) => `No grant is in force, but '${access.group}' still has members: ${access.members.join(', ')}. The Reconcile task removes them; Disable-RemoteSupport removes them now.`,
+      (access) =>
+        `No grant is in force, but '${access.group}' still has members: ${access.members.join(', ')}. The Reconcile task removes them; Disable-RemoteSupport removes them now.`,
     ),
   ];
   const report = {
@@ -55,7 +65,11 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
           grantId: grant.grantId,
           supportRequestId: grant.supportRequestId,
           expiresAt: formatUtc(grant.expiresAt),
-          consent: { termsVersion: grant.consent.termsVersion, acceptedAt: formatUtc(grant.consent.acceptedAt), acceptedBy: grant.consent.acceptedBy },
+          consent: {
+            termsVersion: grant.consent.termsVersion,
+            acceptedAt: formatUtc(grant.consent.acceptedAt),
+            acceptedBy: grant.consent.acceptedBy,
+          },
         }
       : null,
     // What the agent converges to: no grant when the file is missing or unreadable (fail closed).

@@ -12,6 +12,8 @@ const bundle = path.join(root, 'build', 'cli', 'arc-remote-support.js');
 if (fs.existsSync(bundle)) {
   require(bundle).main();
 } else {
-  process.stderr.write(`arc-remote-support: the CLI is not built (${bundle} is missing). Run \`npm run build:cli\` in ${root}, then run the command again.\n`);
+  process.stderr.write(
+    `arc-remote-support: the CLI is not built (${bundle} is missing). Run \`npm run build:cli\` in ${root}, then run the command again.\n`,
+  );
   process.exitCode = 1;
 }

@@ -18,7 +18,9 @@ export interface CliExtensionIdentity {
 export function bakedExtensionIdentity(): CliExtensionIdentity {
   // typeof is the one way to ask about an undeclared global without a ReferenceError.
   if (typeof __EXTENSION_PUBLISHER__ !== 'string' || typeof __EXTENSION_TYPE__ !== 'string' || typeof __EXTENSION_VERSION__ !== 'string') {
-    throw new Error('This CLI was not built: the extension identity is baked in by the build. Run `npm run build:cli` and use bin/arc-remote-support.js.');
+    throw new Error(
+      'This CLI was not built: the extension identity is baked in by the build. Run `npm run build:cli` and use bin/arc-remote-support.js.',
+    );
   }
   return { publisher: __EXTENSION_PUBLISHER__, type: __EXTENSION_TYPE__, version: __EXTENSION_VERSION__ };
 }

@@ -57,7 +57,10 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
   const endpointText = text('endpoint') ?? DEFAULT_ENDPOINT;
   const endpoint = checkEndpoint(endpointText);
   const subscriptionText = text('subscription') ?? (env.AZURE_SUBSCRIPTION_ID || undefined);
-  const subscriptionId = subscriptionText === undefined ? undefined : checkSubscription(subscriptionText, text('subscription') ? '--subscription' : 'AZURE_SUBSCRIPTION_ID');
+  const subscriptionId =
+    subscriptionText === undefined
+      ? undefined
+      : checkSubscription(subscriptionText, text('subscription') ? '--subscription' : 'AZURE_SUBSCRIPTION_ID');
   const resourceGroupText = text('resourceGroup');
   const resourceGroup = resourceGroupText === undefined ? undefined : checkResourceGroup(resourceGroupText);
   const tags = list('tag').map(parseTag);
@@ -79,9 +82,15 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
   };
 
   if (resume !== undefined) {
-    if (line.command === 'status') throw new InputError('--resume', resume, 'status changes nothing, so there is nothing to resume; run status with --machine or --resource-group.');
-    const given = ['machine', 'resourceGroup', 'tag', 'cluster', 'level', 'duration', 'supportRequest', 'retentionDays', 'version']
-      .filter((name) => (Array.isArray(options[name]) ? (options[name] as unknown[]).length > 0 : options[name] !== undefined));
+    if (line.command === 'status')
+      throw new InputError(
+        '--resume',
+        resume,
+        'status changes nothing, so there is nothing to resume; run status with --machine or --resource-group.',
+      );
+    const given = ['machine', 'resourceGroup', 'tag', 'cluster', 'level', 'duration', 'supportRequest', 'retentionDays', 'version'].filter(
+      (name) => (Array.isArray(options[name]) ? (options[name] as unknown[]).length > 0 : options[name] !== undefined),
+    );
     if (given.length > 0) {
       throw new InputError(
         `--${given.map(kebab).join(', --')}`,
@@ -104,9 +113,15 @@ function commandInput(command: CommandName, text: (name: string) => string | und
       return { command, ...(retentionDays ? { retentionDays } : {}) };
     case 'grant': {
       const level = parseGrantLevel(required(text('level'), '--level', 'Give the access level: Diagnostics or DiagnosticsAndRepair.'));
-      const durationMs = parseGrantDuration(required(text('duration'), '--duration', 'Give how long access lasts, from 60m to 14d, e.g. --duration 8h.'));
+      const durationMs = parseGrantDuration(
+        required(text('duration'), '--duration', 'Give how long access lasts, from 60m to 14d, e.g. --duration 8h.'),
+      );
       const supportRequestId = checkSupportRequestId(
-        required(text('supportRequest'), '--support-request', 'Give the support ticket id the access is for, e.g. --support-request TKT-2611240001.'),
+        required(
+          text('supportRequest'),
+          '--support-request',
+          'Give the support ticket id the access is for, e.g. --support-request TKT-2611240001.',
+        ),
       );
       return {
         command,
@@ -119,26 +134,56 @@ function commandInput(command: CommandName, text: (name: string) => string | und
     case 'configure': {
       const levelText = text('level');
       if (levelText === undefined && retentionDays === undefined) {
-        throw new InputError('--level / --retention-days', undefined, 'Give what to change: --level <Diagnostics|DiagnosticsAndRepair> and/or --retention-days <1-90>. To end access use revoke.');
+        throw new InputError(
+          '--level / --retention-days',
+          undefined,
+          'Give what to change: --level <Diagnostics|DiagnosticsAndRepair> and/or --retention-days <1-90>. To end access use revoke.',
+        );
       }
-      return { command, ...(levelText !== undefined ? { level: parseGrantLevel(levelText) } : {}), ...(retentionDays ? { retentionDays } : {}) };
+      return {
+        command,
+        ...(levelText !== undefined ? { level: parseGrantLevel(levelText) } : {}),
+        ...(retentionDays ? { retentionDays } : {}),
+      };
     }
     case 'upgrade':
-      return { command, version: checkExtensionVersion(required(text('version'), '--version', 'Give the extension version to upgrade to, e.g. --version 1.0.1.')) };
+      return {
+        command,
+        version: checkExtensionVersion(
+          required(text('version'), '--version', 'Give the extension version to upgrade to, e.g. --version 1.0.1.'),
+        ),
+      };
     default:
       return { command } as CommandInput;
   }
 }
 
-function checkTargetOptions(machines: string[], resourceGroup: string | undefined, tagCount: number, subscriptionId: string | undefined): void {
+function checkTargetOptions(
+  machines: string[],
+  resourceGroup: string | undefined,
+  tagCount: number,
+  subscriptionId: string | undefined,
+): void {
   if (machines.length === 0 && !resourceGroup) {
-    throw new InputError('--machine / --resource-group', undefined, 'Name the targets: --machine <name|ARM id> (repeatable), or --resource-group <rg> [--tag key=value] for every machine of a group.');
+    throw new InputError(
+      '--machine / --resource-group',
+      undefined,
+      'Name the targets: --machine <name|ARM id> (repeatable), or --resource-group <rg> [--tag key=value] for every machine of a group.',
+    );
   }
   if (tagCount > 0 && machines.length > 0) {
-    throw new InputError('--tag', `${tagCount} tag filter(s) with --machine`, '--tag selects machines of --resource-group; leave out --machine to use it, or leave out --tag.');
+    throw new InputError(
+      '--tag',
+      `${tagCount} tag filter(s) with --machine`,
+      '--tag selects machines of --resource-group; leave out --machine to use it, or leave out --tag.',
+    );
   }
   if (machines.length === 0 && !subscriptionId) {
-    throw new InputError('--subscription', undefined, 'Listing a resource group needs the subscription: add --subscription <id> or set AZURE_SUBSCRIPTION_ID.');
+    throw new InputError(
+      '--subscription',
+      undefined,
+      'Listing a resource group needs the subscription: add --subscription <id> or set AZURE_SUBSCRIPTION_ID.',
+    );
   }
 }
 
@@ -155,7 +200,11 @@ function checkEndpoint(text: string): string {
     url = undefined;
   }
   if (!url || url.protocol !== 'https:' || url.search || url.hash) {
-    throw new InputError('--endpoint', text, 'Give the https URL of an Azure Resource Manager endpoint, such as https://management.azure.com (tokens are only sent over TLS).');
+    throw new InputError(
+      '--endpoint',
+      text,
+      'Give the https URL of an Azure Resource Manager endpoint, such as https://management.azure.com (tokens are only sent over TLS).',
+    );
   }
   return url.toString().replace(/\/+$/, '');
 }
@@ -167,7 +216,11 @@ function checkAudience(text: string): string {
   } catch {
     // reported below
   }
-  throw new InputError('--audience', text, 'Give the URI Resource Manager expects as token audience, such as https://management.azure.com.');
+  throw new InputError(
+    '--audience',
+    text,
+    'Give the URI Resource Manager expects as token audience, such as https://management.azure.com.',
+  );
 }
 
 function kebab(name: string): string {

@@ -60,7 +60,11 @@ export async function main(): Promise<void> {
     process.exitCode = ExitCode.Unexpected;
     return;
   }
-  process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() }, identity);
+  process.exitCode = await runCli(
+    process.argv.slice(2),
+    { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() },
+    identity,
+  );
 }
 
 // The bundle run as a program starts here; importing it (tests, the repository's bin/) does not.

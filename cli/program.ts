@@ -24,7 +24,7 @@ function addCommonOptions(command: Command, update: boolean): Command {
     .option('--machine <name|id>', 'Arc machine name or ARM id (repeatable)', collect)
     .option('--resource-group <rg>', 'resource group of bare machine names, or whose machines to list')
     .option('--tag <key=value>', 'with --resource-group: only machines carrying this tag (repeatable, all must match)', collect)
-    .option('--cluster', 'add the other nodes of each machine\'s failover cluster')
+    .option('--cluster', "add the other nodes of each machine's failover cluster")
     .option('--subscription <id>', 'subscription id (default: AZURE_SUBSCRIPTION_ID)')
     .option('--output <format>', 'table, json or yaml', 'table')
     .option('--what-if', 'print the requests that would be sent (method, URL, body) and send no write')
@@ -32,8 +32,8 @@ function addCommonOptions(command: Command, update: boolean): Command {
     .option('--audience <uri>', 'token audience when it is not the endpoint (Azure Stack Hub, a local emulator)')
     .option('--timeout <duration>', 'per operation, e.g. 15m, 90s, PT1H', '15m')
     .option('--concurrency <n>', 'most machines worked on at once (adapts down when Azure throttles)', '16')
-    .option('--journal <file>', 'where to write the run\'s journal (default ./arc-remote-support-<command>-<time>.json)')
-    .option('--resume <journal>', 'run the journal\'s command again, same grant, for the machines that did not succeed');
+    .option('--journal <file>', "where to write the run's journal (default ./arc-remote-support-<command>-<time>.json)")
+    .option('--resume <journal>', "run the journal's command again, same grant, for the machines that did not succeed");
   if (update) command.option('--protected-settings-file <json>', 'protected settings to send with every update (never printed)');
   return command.addHelpText('after', `${TARGETS_HELP}\n\n${EXIT_CODES_HELP}`);
 }
@@ -50,7 +50,9 @@ export function buildProgram(
   const program = new Command('arc-remote-support')
     .exitOverride()
     .configureOutput(output)
-    .description('Deploy Arc Remote Support and grant, change, revoke and watch support access on Arc-enabled Windows Server, one machine, a cluster or a fleet.')
+    .description(
+      'Deploy Arc Remote Support and grant, change, revoke and watch support access on Arc-enabled Windows Server, one machine, a cluster or a fleet.',
+    )
     .version(version, '-V, --cli-version', 'print the extension version this CLI deploys')
     .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
@@ -61,8 +63,11 @@ export function buildProgram(
     addCommonOptions(command, update).action((options: Record<string, unknown>) => onCommand({ command: name, options }));
   };
 
-  define('deploy', 'install the extension (no access granted; automatic upgrade on); checks Connected, Windows and license first', true, (c) =>
-    c.option('--retention-days <n>', 'days of transcripts and history kept on the machine, 1-90 (default 90, or the current value)'),
+  define(
+    'deploy',
+    'install the extension (no access granted; automatic upgrade on); checks Connected, Windows and license first',
+    true,
+    (c) => c.option('--retention-days <n>', 'days of transcripts and history kept on the machine, 1-90 (default 90, or the current value)'),
   );
   define('grant', 'grant support access after the terms are accepted: one grant id and expiry for every target', true, (c) =>
     c
@@ -75,8 +80,10 @@ export function buildProgram(
     c.option('--level <level>', 'Diagnostics or DiagnosticsAndRepair').option('--retention-days <n>', 'days kept on the machine, 1-90'),
   );
   define('revoke', 'end access now (level None); sent to disconnected machines too, applied when they reconnect', true);
-  define('status', 'show provisioning, the handler\'s message, level, ticket, expiry and time left, per machine and node', false);
-  define('upgrade', 'upgrade the extension to a version (Azure upgradeExtensions)', false, (c) => c.addOption(new Option('--version <version>', 'target extension version, e.g. 1.0.1')));
+  define('status', "show provisioning, the handler's message, level, ticket, expiry and time left, per machine and node", false);
+  define('upgrade', 'upgrade the extension to a version (Azure upgradeExtensions)', false, (c) =>
+    c.addOption(new Option('--version <version>', 'target extension version, e.g. 1.0.1')),
+  );
   define('remove', 'remove the extension; its uninstall removes access, JEA, tasks and data', false);
   return program;
 }

@@ -42,7 +42,9 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
   // 1. Offline: journal to resume, protected settings, named targets, a way to accept the terms.
   const resumeFile = inv.resume ? path.resolve(io.cwd, inv.resume) : undefined;
   const resume = resumeFile ? await planResume(resumeFile, inv.command) : undefined;
-  const protectedSettings = inv.protectedSettingsFile ? await ProtectedSettings.fromFile(path.resolve(io.cwd, inv.protectedSettingsFile)) : undefined;
+  const protectedSettings = inv.protectedSettingsFile
+    ? await ProtectedSettings.fromFile(path.resolve(io.cwd, inv.protectedSettingsFile))
+    : undefined;
   let targets: Target[] = resume ? resume.targets : namedTargets(inv.selection);
   if (resume) {
     announceResume(resume, resumeFile!, note);
@@ -81,23 +83,37 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
   if (!resume) {
     const { selection } = inv;
     if (selection.machines.length === 0 && selection.resourceGroup && selection.subscriptionId) {
-      targets = await resourceGroupTargets(api, { ...selection, resourceGroup: selection.resourceGroup, subscriptionId: selection.subscriptionId });
+      targets = await resourceGroupTargets(api, {
+        ...selection,
+        resourceGroup: selection.resourceGroup,
+        subscriptionId: selection.subscriptionId,
+      });
     }
     if (selection.cluster) targets = await withClusterNodes(api, targets, note);
   }
 
   // 5. What every target gets: for grant, the one grant of this run.
-  const request: ResumableRequest | { command: 'status' } = resume ? resume.journal.request : await buildRequest(inv, identity, targets, token.token, io, interactive, note);
+  const request: ResumableRequest | { command: 'status' } = resume
+    ? resume.journal.request
+    : await buildRequest(inv, identity, targets, token.token, io, interactive, note);
   const ctx: RunContext = {
     api,
     now: io.now,
-    extension: { publisher: identity.publisher, type: identity.type, name: identity.type, version: request.command === 'deploy' ? request.version : identity.version },
+    extension: {
+      publisher: identity.publisher,
+      type: identity.type,
+      name: identity.type,
+      version: request.command === 'deploy' ? request.version : identity.version,
+    },
     forceUpdateTag: randomUUID(),
     ...(protectedSettings ? { protectedSettings } : {}),
   };
 
   // 6. The journal, before the first write.
-  const writer = request.command === 'status' || inv.whatIf ? undefined : await startJournal(inv, io, { endpoint, audience }, request, targets, resume, ctx.forceUpdateTag);
+  const writer =
+    request.command === 'status' || inv.whatIf
+      ? undefined
+      : await startJournal(inv, io, { endpoint, audience }, request, targets, resume, ctx.forceUpdateTag);
 
   // 7. The machines.
   const statuses = new Map<Target, MachineStatus>();
@@ -117,14 +133,18 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
       limiter,
       progress,
       onOutcome: async (target, outcome) => {
-        await writer?.record(target.key, outcome).catch((error: Error) => note(`warning: the journal ${writer.file} could not be updated: ${error.message}`));
+        await writer
+          ?.record(target.key, outcome)
+          .catch((error: Error) => note(`warning: the journal ${writer.file} could not be updated: ${error.message}`));
       },
     },
   );
   await writer?.finishRun().catch((error: Error) => note(`warning: the journal ${writer.file} could not be updated: ${error.message}`));
 
   // 8. The report.
-  const rows = resultRows(targets, outcomes).map((row) => (inv.whatIf && row.result === 'ok' ? { ...row, detail: `what if: ${row.detail}` } : row));
+  const rows = resultRows(targets, outcomes).map((row) =>
+    inv.whatIf && row.result === 'ok' ? { ...row, detail: `what if: ${row.detail}` } : row,
+  );
   const report = formatReport(
     {
       command: inv.command,
@@ -153,7 +173,10 @@ function runOne(ctx: RunContext, target: Target, request: ResumableRequest): Pro
     case 'grant':
       return grantOne(ctx, ref, request.grant);
     case 'configure':
-      return configureOne(ctx, ref, { ...(request.level ? { level: request.level } : {}), ...(request.retentionDays ? { retentionDays: request.retentionDays } : {}) });
+      return configureOne(ctx, ref, {
+        ...(request.level ? { level: request.level } : {}),
+        ...(request.retentionDays ? { retentionDays: request.retentionDays } : {}),
+      });
     case 'revoke':
       return revokeOne(ctx, ref);
     case 'upgrade':
@@ -163,9 +186,19 @@ function runOne(ctx: RunContext, target: Target, request: ResumableRequest): Pro
   }
 }
 
-function grantTerms(input: { level: string; durationMs: number; supportRequestId: string }, machines: number | undefined, now: Date): string {
+function grantTerms(
+  input: { level: string; durationMs: number; supportRequestId: string },
+  machines: number | undefined,
+  now: Date,
+): string {
   const expiresAt = formatUtc(new Date(Math.floor(now.getTime() / 1000) * 1000 + input.durationMs));
-  return termsText({ level: input.level, machines, supportRequestId: input.supportRequestId, duration: describeDuration(input.durationMs), expiresAt });
+  return termsText({
+    level: input.level,
+    machines,
+    supportRequestId: input.supportRequestId,
+    duration: describeDuration(input.durationMs),
+    expiresAt,
+  });
 }
 
 async function buildRequest(
@@ -196,12 +229,24 @@ async function buildRequest(
         terms: grantTerms(input, machines, io.now()),
         ask: io.confirm ?? ((question) => promptYesNo(question, { input: io.stdin ?? process.stdin, output: io.stderr })),
       });
-      const grant = newGrant({ level: input.level, durationMs: input.durationMs, supportRequestId: input.supportRequestId, acceptedBy: who.value, now: io.now() });
-      note(`Grant ${grant.grantId}: ${grant.level} until ${grant.expiresAt} for ${grant.supportRequestId}, accepted by ${grant.consent.acceptedBy} (${who.claim}) at ${grant.consent.acceptedAt}, terms ${grant.consent.termsVersion}.`);
+      const grant = newGrant({
+        level: input.level,
+        durationMs: input.durationMs,
+        supportRequestId: input.supportRequestId,
+        acceptedBy: who.value,
+        now: io.now(),
+      });
+      note(
+        `Grant ${grant.grantId}: ${grant.level} until ${grant.expiresAt} for ${grant.supportRequestId}, accepted by ${grant.consent.acceptedBy} (${who.claim}) at ${grant.consent.acceptedAt}, terms ${grant.consent.termsVersion}.`,
+      );
       return { command: 'grant', grant };
     }
     case 'configure':
-      return { command: 'configure', ...(input.level ? { level: input.level } : {}), ...(input.retentionDays ? { retentionDays: input.retentionDays } : {}) };
+      return {
+        command: 'configure',
+        ...(input.level ? { level: input.level } : {}),
+        ...(input.retentionDays ? { retentionDays: input.retentionDays } : {}),
+      };
     case 'upgrade':
       return { command: 'upgrade', targetVersion: input.version };
     default:
@@ -213,19 +258,28 @@ async function buildRequest(
 function refuseExpiredGrant(resume: ResumePlan, now: Date): void {
   const request = resume.journal.request;
   if (request.command === 'grant' && Date.parse(request.grant.expiresAt) <= now.getTime()) {
-    throw new InputError('--resume', `grant ${request.grant.grantId}`, `That grant expired at ${request.grant.expiresAt}; there is nothing left to finish. Grant access again (arc-remote-support grant ...).`);
+    throw new InputError(
+      '--resume',
+      `grant ${request.grant.grantId}`,
+      `That grant expired at ${request.grant.expiresAt}; there is nothing left to finish. Grant access again (arc-remote-support grant ...).`,
+    );
   }
 }
 
 function announceResume(resume: ResumePlan, file: string, note: (text: string) => void): void {
   const { journal } = resume;
-  const what = journal.request.command === 'grant'
-    ? ` with the same grant ${journal.request.grant.grantId} (${journal.request.grant.level} until ${journal.request.grant.expiresAt}, accepted by ${journal.request.grant.consent.acceptedBy} at ${journal.request.grant.consent.acceptedAt})`
-    : '';
+  const what =
+    journal.request.command === 'grant'
+      ? ` with the same grant ${journal.request.grant.grantId} (${journal.request.grant.level} until ${journal.request.grant.expiresAt}, accepted by ${journal.request.grant.consent.acceptedBy} at ${journal.request.grant.consent.acceptedAt})`
+      : '';
   if (resume.targets.length === 0) {
-    note(`Resuming ${file}: nothing to do, ${resume.succeeded} machine(s) already succeeded${resume.notRetryable.length ? ` and ${resume.notRetryable.length} cannot be retried` : ''}.`);
+    note(
+      `Resuming ${file}: nothing to do, ${resume.succeeded} machine(s) already succeeded${resume.notRetryable.length ? ` and ${resume.notRetryable.length} cannot be retried` : ''}.`,
+    );
   } else {
-    note(`Resuming ${journal.command} from ${file}: ${resume.targets.length} machine(s) that did not succeed run again${what}; ${resume.succeeded} that succeeded are left alone.`);
+    note(
+      `Resuming ${journal.command} from ${file}: ${resume.targets.length} machine(s) that did not succeed run again${what}; ${resume.succeeded} that succeeded are left alone.`,
+    );
   }
   for (const entry of resume.notRetryable) note(`  not retried (fix the input and run the command for it separately): ${entry}`);
 }
@@ -240,7 +294,11 @@ async function startJournal(
   forceUpdateTag: string,
 ): Promise<JournalWriter | undefined> {
   if (!resume && !inv.journal && targets.length < 2) return undefined;
-  const file = inv.journal ? path.resolve(io.cwd, inv.journal) : resume ? path.resolve(io.cwd, inv.resume!) : defaultJournalPath(io.cwd, inv.command, io.now());
+  const file = inv.journal
+    ? path.resolve(io.cwd, inv.journal)
+    : resume
+      ? path.resolve(io.cwd, inv.resume!)
+      : defaultJournalPath(io.cwd, inv.command, io.now());
   const journal: Journal = resume?.journal ?? {
     tool: 'arc-remote-support',
     journalVersion: 1,
@@ -249,24 +307,42 @@ async function startJournal(
     ...(where.audience !== where.endpoint ? { audience: where.audience } : {}),
     request,
     runs: [],
-    targets: targets.map((target) => ({ machine: target.key, label: target.label, retryable: target.ref !== undefined, result: 'pending', detail: '' })),
+    targets: targets.map((target) => ({
+      machine: target.key,
+      label: target.label,
+      retryable: target.ref !== undefined,
+      result: 'pending',
+      detail: '',
+    })),
   };
   const writer = new JournalWriter(file, journal, io.now);
   try {
     await writer.startRun({ resumed: resume !== undefined, forceUpdateTag, machines: targets.length });
   } catch (error) {
-    throw new InputError('--journal', file, `The journal cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a writable path with --journal. Nothing was sent.`);
+    throw new InputError(
+      '--journal',
+      file,
+      `The journal cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a writable path with --journal. Nothing was sent.`,
+    );
   }
   return writer;
 }
 
-function summarize(inv: Invocation, outcomes: TargetOutcome[], throttled: number, concurrency: number, journal: string | undefined, note: (text: string) => void): void {
+function summarize(
+  inv: Invocation,
+  outcomes: TargetOutcome[],
+  throttled: number,
+  concurrency: number,
+  journal: string | undefined,
+  note: (text: string) => void,
+): void {
   const count = (result: string) => outcomes.filter((outcome) => outcome.result === result).length;
   const parts = [`${count('ok')} ok`, `${count('failed')} failed`, `${count('skipped')} skipped`];
   if (throttled > 0) parts.push(`Azure throttled ${throttled} request(s); concurrency adapted to ${concurrency}`);
   note(parts.join(', ') + '.');
   if (journal) {
     note(`Journal: ${journal}`);
-    if (count('ok') < outcomes.length) note(`To retry the machines that did not succeed: arc-remote-support ${inv.command} --resume ${journal}`);
+    if (count('ok') < outcomes.length)
+      note(`To retry the machines that did not succeed: arc-remote-support ${inv.command} --resume ${journal}`);
   }
 }

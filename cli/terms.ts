@@ -4,7 +4,13 @@
  */
 export const TERMS_VERSION = '2026.1';
 
-export function termsText(details: { level: string; machines?: number; duration: string; expiresAt: string; supportRequestId: string }): string {
+export function termsText(details: {
+  level: string;
+  machines?: number;
+  duration: string;
+  expiresAt: string;
+  supportRequestId: string;
+}): string {
   return [
     `Remote support terms, version ${TERMS_VERSION}`,
     '',
@@ -14,7 +20,7 @@ export function termsText(details: { level: string; machines?: number; duration:
     '- Engineers listed in the local group "ArcRemoteSupport Engineers" can open restricted',
     '  PowerShell (JEA) sessions on these machines, limited to the commands of that level.',
     '- Every session is recorded: transcripts and access history stay on the machine for the',
-    '  retention period and can be read by the machine\'s administrators.',
+    "  retention period and can be read by the machine's administrators.",
     '- Access ends by itself at the expiry time; you can end it earlier with `arc-remote-support revoke`.',
     '- Your identity and the time you accepted are recorded with the grant.',
   ].join('\n');

@@ -108,8 +108,17 @@ export function pastGrants(entries: HistoryEntry[], exceptGrantId: string | null
     let grant = grants.get(id);
     if (!grant) {
       grant = {
-        grantId: id, level: 'None', state: 'Ended', expiresAt: null, supportRequestId: null, termsVersion: null,
-        acceptedBy: null, acceptedAt: null, endedAt: null, endedBy: null, lastEntryAt: entry.at,
+        grantId: id,
+        level: 'None',
+        state: 'Ended',
+        expiresAt: null,
+        supportRequestId: null,
+        termsVersion: null,
+        acceptedBy: null,
+        acceptedAt: null,
+        endedAt: null,
+        endedBy: null,
+        lastEntryAt: entry.at,
       };
       grants.set(id, grant);
     }
@@ -118,7 +127,8 @@ export function pastGrants(entries: HistoryEntry[], exceptGrantId: string | null
     if (entry.expiresAt) grant.expiresAt = entry.expiresAt;
     if (entry.supportRequestId !== null) grant.supportRequestId = entry.supportRequestId;
     if (entry.termsVersion !== null) grant.termsVersion = entry.termsVersion;
-    if (entry.change === 'granted') Object.assign(grant, { acceptedBy: entry.by, acceptedAt: entry.at, state: 'Ended', endedAt: null, endedBy: null });
+    if (entry.change === 'granted')
+      Object.assign(grant, { acceptedBy: entry.by, acceptedAt: entry.at, state: 'Ended', endedAt: null, endedBy: null });
     if (entry.change === 'revoked') Object.assign(grant, { state: 'Revoked', endedAt: entry.at, endedBy: entry.by });
     if (entry.change === 'expired') Object.assign(grant, { state: 'Expired', endedAt: entry.at, endedBy: entry.by });
   }

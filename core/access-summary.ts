@@ -5,6 +5,7 @@ export function describeAccess(desired: DesiredState, now: Date): string {
   const { grant } = desired;
   if (!grant) return 'Access: none.';
   const left = grant.expiresAt.getTime() - now.getTime();
-  if (left <= 0) return `Access: none (the ${grant.level} grant for support request ${grant.supportRequestId} expired at ${formatUtc(grant.expiresAt)}).`;
+  if (left <= 0)
+    return `Access: none (the ${grant.level} grant for support request ${grant.supportRequestId} expired at ${formatUtc(grant.expiresAt)}).`;
   return `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)} (${describeDuration(left)} left).`;
 }

@@ -73,6 +73,8 @@ export function accessView(inputs: AccessViewInputs): AccessView {
   }
   const unrecordedAccess = inForce
     ? []
-    : (['diagnostics', 'repair'] as const).filter((key) => members[key].length > 0).map((key) => ({ group: GROUPS[key], members: [...members[key]] }));
+    : (['diagnostics', 'repair'] as const)
+        .filter((key) => members[key].length > 0)
+        .map((key) => ({ group: GROUPS[key], members: [...members[key]] }));
   return { grants, unrecordedAccess };
 }

@@ -29,7 +29,11 @@ export interface NextBatch {
 }
 
 /** The next batch, given the outcomes so far (undefined: not run yet); null when every step is decided. */
-export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | undefined>, { tryEvery = false }: { tryEvery?: boolean } = {}): NextBatch | null {
+export function nextBatch(
+  steps: Step[],
+  outcomes: Array<OperationOutcome | undefined>,
+  { tryEvery = false }: { tryEvery?: boolean } = {},
+): NextBatch | null {
   let stopped = false;
   let accessFailed = false;
   const run: number[] = [];
@@ -47,7 +51,11 @@ export function nextBatch(steps: Step[], outcomes: Array<OperationOutcome | unde
   });
   if (run.length === 0 && notRun.length === 0) return null;
   // The host stops at a failure when a later step of the batch would then not run.
-  const dependent = run.some((index, position) => (steps[index]!.kind === 'change' && !tryEvery) || (steps[index]!.kind === 'audit' && run.slice(0, position).some((before) => steps[before]!.kind === 'remove-access')));
+  const dependent = run.some(
+    (index, position) =>
+      (steps[index]!.kind === 'change' && !tryEvery) ||
+      (steps[index]!.kind === 'audit' && run.slice(0, position).some((before) => steps[before]!.kind === 'remove-access')),
+  );
   return { run, notRun, stopOnError: dependent };
 }
 

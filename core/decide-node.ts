@@ -84,7 +84,10 @@ export function factsToRead(seen: SeenNode, who: NodeRole, request: NodeRequest)
   const target = targetOf(seen, who, request);
   if (target.kind !== 'record') return {};
   const { probe } = target;
-  return { ...(target.checkPrerequisites ? { license: { resourceId: probe.arc.resourceId } } : {}), installation: { computerName: probe.computerName } };
+  return {
+    ...(target.checkPrerequisites ? { license: { resourceId: probe.arc.resourceId } } : {}),
+    installation: { computerName: probe.computerName },
+  };
 }
 
 export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, facts: NodeFacts): NodeDecision {
@@ -92,13 +95,20 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
   if (target.kind === 'remove') {
     // Access that was in force ends with its history line and event, like any other revoke.
     const previous = parseDesiredRecord(seen.observed.files[DESIRED_STATE_FILE] ?? null).record;
-    return { kind: 'converge', record: null, intent: buildRemovalIntent({ previous, observed: seen.observed, now: request.now, changedBy: changedBy(who, request) }) };
+    return {
+      kind: 'converge',
+      record: null,
+      intent: buildRemovalIntent({ previous, observed: seen.observed, now: request.now, changedBy: changedBy(who, request) }),
+    };
   }
   if (target.kind !== 'record') return target;
   const refused = target.refused ? { refused: target.refused } : {};
   if (target.checkPrerequisites) {
     // A license nobody read is not known to be eligible: the check fails closed.
-    const checks = checkPrerequisites(target.probe, facts.license ?? { kind: 'Unknown', source: 'none', detail: 'the license was not read' });
+    const checks = checkPrerequisites(
+      target.probe,
+      facts.license ?? { kind: 'Unknown', source: 'none', detail: 'the license was not read' },
+    );
     if (checks.some((check) => !check.passed)) return { kind: 'leave', outcome: 'not-eligible', message: notEligible(who, checks), checks };
   }
   const intent = buildNodeIntent({
@@ -123,7 +133,14 @@ type Target =
   | { kind: 'fail'; message: string }
   | { kind: 'refuse'; ended: EndedGrant }
   | { kind: 'remove' }
-  | { kind: 'record'; record: DesiredRecord; previous: DesiredRecord; probe: ProbeResult; checkPrerequisites: boolean; refused?: EndedGrant };
+  | {
+      kind: 'record';
+      record: DesiredRecord;
+      previous: DesiredRecord;
+      probe: ProbeResult;
+      checkPrerequisites: boolean;
+      refused?: EndedGrant;
+    };
 
 function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
   const text = seen.observed.files[DESIRED_STATE_FILE] ?? null;
@@ -134,13 +151,22 @@ function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
     if (request.target === 'remove') return { kind: 'remove' };
   }
   const { probe } = seen;
-  if (!probe) return { kind: 'fail', message: `Could not read ${who.kind === 'peer' ? who.peer : 'this machine'}'s operating system, memory and Arc agent state.` };
+  if (!probe)
+    return {
+      kind: 'fail',
+      message: `Could not read ${who.kind === 'peer' ? who.peer : 'this machine'}'s operating system, memory and Arc agent state.`,
+    };
   if (request.target === 'remove') return { kind: 'remove' };
   const previous = parseDesiredRecord(text).record;
   const { now } = request;
   // What ended here: the record's list, the owner's local revokes in the history, the handler's
   // copy, and the record's own grant if its expiry passed. The update's own disable ended nothing.
-  const known = knownEndedGrants(previous, seen.observed.files[HISTORY_FILE] ?? null, now, who.kind === 'local' ? request.endedGrants : undefined);
+  const known = knownEndedGrants(
+    previous,
+    seen.observed.files[HISTORY_FILE] ?? null,
+    now,
+    who.kind === 'local' ? request.endedGrants : undefined,
+  );
   const ended = request.updatedAt ? withoutUpdateDisable(known, request.updatedAt) : known;
   // This node's own extension manages it from now on, even if a peer's extension covered it before;
   // a covered peer carries the name of the node that covers it.

@@ -31,13 +31,16 @@ export function serializeDesiredRecord(record: DesiredRecord): string {
     grantId: record.grant.grantId,
     expiresAt: record.grant.expiresAt.toISOString(),
     supportRequestId: record.grant.supportRequestId,
-    consent: { termsVersion: record.grant.consent.termsVersion, acceptedAt: record.grant.consent.acceptedAt.toISOString(), acceptedBy: record.grant.consent.acceptedBy },
+    consent: {
+      termsVersion: record.grant.consent.termsVersion,
+      acceptedAt: record.grant.consent.acceptedAt.toISOString(),
+      acceptedBy: record.grant.consent.acceptedBy,
+    },
   };
   const managedFrom = record.managedFrom ? { managedFrom: record.managedFrom } : {};
   const endedGrants = record.endedGrants?.length ? { endedGrants: storeEndedGrants(record.endedGrants) } : {};
   return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null, ...endedGrants }, null, 2)}\n`;
 }
-
 
 /**
  * Reads desired.json. Missing means nothing was ever granted. Unreadable or corrupt means the
@@ -61,14 +64,21 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
               grantId: String(grant.grantId),
               expiresAt: validDate(grant.expiresAt),
               supportRequestId: String(grant.supportRequestId),
-              consent: { termsVersion: String(grant.consent.termsVersion), acceptedAt: validDate(grant.consent.acceptedAt), acceptedBy: String(grant.consent.acceptedBy) },
+              consent: {
+                termsVersion: String(grant.consent.termsVersion),
+                acceptedAt: validDate(grant.consent.acceptedAt),
+                acceptedBy: String(grant.consent.acceptedBy),
+              },
             }
           : null,
         ...(endedGrants.length > 0 ? { endedGrants } : {}),
       },
     };
   } catch (error) {
-    return { record: { ...NO_ACCESS }, problem: `the desired-state record is unreadable (${(error as Error).message}); access is off until it is written again` };
+    return {
+      record: { ...NO_ACCESS },
+      problem: `the desired-state record is unreadable (${(error as Error).message}); access is off until it is written again`,
+    };
   }
 }
 

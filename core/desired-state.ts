@@ -173,7 +173,11 @@ function isLeapYear(year: number): boolean {
 function parseUtc(field: string, text: string): Date {
   const date = parseUtcTimestamp(text);
   if (!date) {
-    throw new ConfigurationError(field, describeValue(text), 'a real calendar date and time in UTC, such as 2026-11-25T04:00:00Z (up to seven fractional digits of a second)');
+    throw new ConfigurationError(
+      field,
+      describeValue(text),
+      'a real calendar date and time in UTC, such as 2026-11-25T04:00:00Z (up to seven fractional digits of a second)',
+    );
   }
   return date;
 }

@@ -54,7 +54,11 @@ function findEndedGrant(ended: readonly EndedGrant[] | undefined, grantId: strin
  * The ended grant that stops `grant` from giving access: it ended on the node before. A grant
  * whose own expiry has passed gives no access anyway and is not named.
  */
-export function endedGrantBlocking(grant: Grant | null | undefined, ended: readonly EndedGrant[] | undefined, now: Date): EndedGrant | undefined {
+export function endedGrantBlocking(
+  grant: Grant | null | undefined,
+  ended: readonly EndedGrant[] | undefined,
+  now: Date,
+): EndedGrant | undefined {
   if (!grant || isExpired(grant, now)) return undefined;
   return findEndedGrant(ended, grant.grantId);
 }
@@ -71,7 +75,9 @@ export function mergeEndedGrants(now: Date, ...lists: Array<readonly EndedGrant[
     if (!known || entry.endedAt.getTime() < known.endedAt.getTime()) byId.set(key, entry);
   }
   const cutoff = now.getTime() - ENDED_GRANT_KEPT_DAYS * 86_400_000;
-  const kept = [...byId.values()].filter((entry) => entry.endedAt.getTime() > cutoff).sort((a, b) => a.endedAt.getTime() - b.endedAt.getTime());
+  const kept = [...byId.values()]
+    .filter((entry) => entry.endedAt.getTime() > cutoff)
+    .sort((a, b) => a.endedAt.getTime() - b.endedAt.getTime());
   return kept.slice(Math.max(0, kept.length - MAX_ENDED_GRANTS));
 }
 
@@ -92,7 +98,12 @@ export function endsOfChange(previous: DesiredRecord, next: DesiredRecord, now: 
     ends.push({ grantId: old.grantId, endedAt: now, reason: 'replaced', by: next.grant.grantId });
   } else if (!next.grant) {
     const local = changedBy.endsWith(LOCAL_REVOKE_MARK);
-    ends.push({ grantId: old.grantId, endedAt: now, reason: local ? 'revoked-locally' : 'revoked', ...(local ? { by: changedBy.slice(0, -LOCAL_REVOKE_MARK.length) } : {}) });
+    ends.push({
+      grantId: old.grantId,
+      endedAt: now,
+      reason: local ? 'revoked-locally' : 'revoked',
+      ...(local ? { by: changedBy.slice(0, -LOCAL_REVOKE_MARK.length) } : {}),
+    });
   } else if (previous.enabled && !next.enabled) {
     ends.push({ grantId: old.grantId, endedAt: now, reason: 'disabled' });
   }
@@ -119,7 +130,8 @@ export function endedGrantsInHistory(history: string | null): EndedGrant[] {
     }
     if (given !== null && sameGrantId(given, id)) given = null;
     if (entry.change === 'expired') ended.push({ grantId: id, endedAt: entry.expiresAt ?? entry.at, reason: 'expired' });
-    else if (entry.by.endsWith(LOCAL_REVOKE_MARK)) ended.push({ grantId: id, endedAt: entry.at, reason: 'revoked-locally', by: entry.by.slice(0, -LOCAL_REVOKE_MARK.length) });
+    else if (entry.by.endsWith(LOCAL_REVOKE_MARK))
+      ended.push({ grantId: id, endedAt: entry.at, reason: 'revoked-locally', by: entry.by.slice(0, -LOCAL_REVOKE_MARK.length) });
     else if (!isDisable(entry.by)) ended.push({ grantId: id, endedAt: entry.at, reason: 'revoked' });
   }
   return ended;
@@ -140,7 +152,13 @@ export function knownEndedGrants(record: DesiredRecord, history: string | null, 
 }
 
 /** `next` carrying what ended: `known` and what the change from `previous` ends. */
-export function recordEnds(previous: DesiredRecord, next: DesiredRecord, known: readonly EndedGrant[], now: Date, changedBy: string): DesiredRecord {
+export function recordEnds(
+  previous: DesiredRecord,
+  next: DesiredRecord,
+  known: readonly EndedGrant[],
+  now: Date,
+  changedBy: string,
+): DesiredRecord {
   return withEndedGrants(next, mergeEndedGrants(now, known, endsOfChange(previous, next, now, changedBy)));
 }
 
@@ -156,7 +174,9 @@ export function withEndedGrants(record: DesiredRecord, endedGrants: EndedGrant[]
  */
 export function withoutUpdateDisable(ended: readonly EndedGrant[], updatedAt: Date): EndedGrant[] {
   const from = updatedAt.getTime() - UPDATE_DISABLE_WINDOW_MINUTES * 60_000;
-  return ended.filter((entry) => !(entry.reason === 'disabled' && entry.endedAt.getTime() >= from && entry.endedAt.getTime() <= updatedAt.getTime()));
+  return ended.filter(
+    (entry) => !(entry.reason === 'disabled' && entry.endedAt.getTime() >= from && entry.endedAt.getTime() <= updatedAt.getTime()),
+  );
 }
 
 /** "ended at <time> because <reason>", for statuses and errors an owner reads. */
@@ -195,7 +215,12 @@ export interface StoredEndedGrant {
 }
 
 export function storeEndedGrants(ended: readonly EndedGrant[]): StoredEndedGrant[] {
-  return ended.map((entry) => ({ grantId: entry.grantId, endedAt: entry.endedAt.toISOString(), reason: entry.reason, ...(entry.by !== undefined ? { by: entry.by } : {}) }));
+  return ended.map((entry) => ({
+    grantId: entry.grantId,
+    endedAt: entry.endedAt.toISOString(),
+    reason: entry.reason,
+    ...(entry.by !== undefined ? { by: entry.by } : {}),
+  }));
 }
 
 /** Reads a stored list; throws naming the first entry that is not one (the caller fails closed). */
@@ -205,9 +230,19 @@ export function readEndedGrants(value: unknown): EndedGrant[] {
   return value.map((item, index) => {
     const entry = item as Partial<StoredEndedGrant> | null;
     const endedAt = new Date(String(entry?.endedAt));
-    if (typeof entry?.grantId !== 'string' || entry.grantId === '' || Number.isNaN(endedAt.getTime()) || !REASONS.includes(String(entry.reason))) {
+    if (
+      typeof entry?.grantId !== 'string' ||
+      entry.grantId === '' ||
+      Number.isNaN(endedAt.getTime()) ||
+      !REASONS.includes(String(entry.reason))
+    ) {
       throw new Error(`endedGrants[${index}] is not an ended grant`);
     }
-    return { grantId: entry.grantId, endedAt, reason: entry.reason as GrantEndReason, ...(typeof entry.by === 'string' ? { by: entry.by } : {}) };
+    return {
+      grantId: entry.grantId,
+      endedAt,
+      reason: entry.reason as GrantEndReason,
+      ...(typeof entry.by === 'string' ? { by: entry.by } : {}),
+    };
   });
 }

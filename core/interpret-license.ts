@@ -11,7 +11,10 @@ export interface MachineLicenseProfile {
   productProfile?: { productType?: string | null; subscriptionStatus?: string | null } | null;
 }
 
-export function interpretLicenseProfile(profile: MachineLicenseProfile | null | undefined, source: LicenseObservation['source']): LicenseObservation {
+export function interpretLicenseProfile(
+  profile: MachineLicenseProfile | null | undefined,
+  source: LicenseObservation['source'],
+): LicenseObservation {
   if (!profile) return { kind: 'Unknown', source, detail: 'the machine resource has no licenseProfile' };
   const softwareAssurance = profile.softwareAssurance?.softwareAssuranceCustomer === true;
   const productType = profile.productProfile?.productType ?? null;

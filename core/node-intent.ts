@@ -91,7 +91,9 @@ export function buildRemovalIntent(inputs: RemovalInputs): NodeIntent {
   const given = givenInAuditTrail(observed);
   const subject = subjectOf(grant ?? previous.grant ?? undefined, given);
   const change = accessChange(null, undefined, subject?.expiresAt ?? null, observed, given, now);
-  const audit = change ? [auditRecord(entryOf(change, subject, undefined, change === 'expired' ? 'expiry' : inputs.changedBy, now), true)] : [];
+  const audit = change
+    ? [auditRecord(entryOf(change, subject, undefined, change === 'expired' ? 'expiry' : inputs.changedBy, now), true)]
+    : [];
   return { present: false, enabled: false, desiredRecord: '', audit, tasks: { reconcile: '', retention: '' } };
 }
 
@@ -99,7 +101,13 @@ type Subject = Pick<HistoryEntry, 'grantId' | 'expiresAt' | 'supportRequestId' |
 
 /** What a change is about: the grant named, else the grant the audit trail's last word gave. */
 function subjectOf(about: Grant | undefined, given: HistoryEntry | null): Subject | null {
-  if (about) return { grantId: about.grantId, expiresAt: about.expiresAt, supportRequestId: about.supportRequestId, termsVersion: about.consent.termsVersion };
+  if (about)
+    return {
+      grantId: about.grantId,
+      expiresAt: about.expiresAt,
+      supportRequestId: about.supportRequestId,
+      termsVersion: about.consent.termsVersion,
+    };
   return given;
 }
 
@@ -131,7 +139,14 @@ function givenInAuditTrail(observed: ObservedNode): HistoryEntry | null {
  * The change to record. Access was held when someone is in a level group or the audit trail's
  * last word gave it; where no grant is in force, an open session counts too.
  */
-function accessChange(previousGrant: Grant | null, grant: Grant | undefined, endingExpiresAt: Date | null, observed: ObservedNode, given: HistoryEntry | null, now: Date): AccessChange {
+function accessChange(
+  previousGrant: Grant | null,
+  grant: Grant | undefined,
+  endingExpiresAt: Date | null,
+  observed: ObservedNode,
+  given: HistoryEntry | null,
+  now: Date,
+): AccessChange {
   const holding = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
   if (grant) {
     if (!holding || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';

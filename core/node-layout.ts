@@ -72,7 +72,10 @@ export const PROTECTED_SERVICE_TABLE: ReadonlyArray<{ name: string; displayNames
   { name: 'mpsdrv', displayNames: ['Windows Firewall Authorization Driver', 'Windows Defender Firewall Authorization Driver'] },
   { name: 'BFE', displayNames: ['Base Filtering Engine'] },
   // Protected: the antimalware service, its network inspection, its drivers and the endpoint sensor.
-  { name: 'WinDefend', displayNames: ['Windows Defender Service', 'Windows Defender Antivirus Service', 'Microsoft Defender Antivirus Service'] },
+  {
+    name: 'WinDefend',
+    displayNames: ['Windows Defender Service', 'Windows Defender Antivirus Service', 'Microsoft Defender Antivirus Service'],
+  },
   {
     name: 'WdNisSvc',
     displayNames: [
@@ -81,7 +84,10 @@ export const PROTECTED_SERVICE_TABLE: ReadonlyArray<{ name: string; displayNames
       'Microsoft Defender Antivirus Network Inspection Service',
     ],
   },
-  { name: 'WdNisDrv', displayNames: ['Windows Defender Network Inspection System Driver', 'Microsoft Defender Antivirus Network Inspection System Driver'] },
+  {
+    name: 'WdNisDrv',
+    displayNames: ['Windows Defender Network Inspection System Driver', 'Microsoft Defender Antivirus Network Inspection System Driver'],
+  },
   { name: 'WdFilter', displayNames: ['Windows Defender Mini-Filter Driver', 'Microsoft Defender Antivirus Mini-Filter Driver'] },
   { name: 'WdBoot', displayNames: ['Windows Defender Boot Driver', 'Microsoft Defender Antivirus Boot Driver'] },
   { name: 'Sense', displayNames: ['Windows Defender Advanced Threat Protection Service', 'Microsoft Defender for Endpoint Service'] },

@@ -17,8 +17,22 @@ import type { AuditRecord } from './audit-record';
 import { auditIdsInHistory } from './audit-record';
 import type { Grant } from './desired-state';
 import {
-  AGENT_FOLDER, AGENT_VERSION_FILE, DATA_FOLDER, DESIRED_STATE_FILE, ENDPOINT_NAME, EVENT_SOURCE, GROUPS, HISTORY_FILE, JEA_MODULE_FOLDER, OWNER_MODULE_FOLDER,
-  PENDING_AUDIT_FILE, RECONCILE_TASK, RETENTION_TASK, SESSION_CONFIGURATION_FILE, TASK_FOLDER, TRANSCRIPT_FOLDER,
+  AGENT_FOLDER,
+  AGENT_VERSION_FILE,
+  DATA_FOLDER,
+  DESIRED_STATE_FILE,
+  ENDPOINT_NAME,
+  EVENT_SOURCE,
+  GROUPS,
+  HISTORY_FILE,
+  JEA_MODULE_FOLDER,
+  OWNER_MODULE_FOLDER,
+  PENDING_AUDIT_FILE,
+  RECONCILE_TASK,
+  RETENTION_TASK,
+  SESSION_CONFIGURATION_FILE,
+  TASK_FOLDER,
+  TRANSCRIPT_FOLDER,
 } from './node-layout';
 import { parsePendingAudit, type AuditPart } from './pending-audit';
 
@@ -119,15 +133,26 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
 }
 
 /** The fields readObservation reads, over all the results it reads (each result has some of them). */
-type ObservedFields = Partial<{ exists: boolean; members: string[]; enabled: boolean | null; sessions: unknown[]; names: string[]; content: string | null }>;
+type ObservedFields = Partial<{
+  exists: boolean;
+  members: string[];
+  enabled: boolean | null;
+  sessions: unknown[];
+  names: string[];
+  content: string | null;
+}>;
 
 /** Reads the outcomes of observeOperations(jeaFiles); a failed read counts as absent (fail closed). */
 export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }>, jeaFiles: string[]): ObservedNode {
   // Index 0 is the probe, read by the caller; the rest follow observeOperations' order.
-  const value = (index: number): ObservedFields | undefined => (outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined);
+  const value = (index: number): ObservedFields | undefined =>
+    outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined;
   const group = (index: number): GroupView => ({ exists: value(index)?.exists === true, members: value(index)?.members ?? [] });
   const enabledOf = (index: number): boolean | undefined => (value(index)?.exists ? value(index)?.enabled !== false : undefined);
-  const known: Record<string, boolean | undefined> = { [RECONCILE_TASK.toLowerCase()]: enabledOf(6), [RETENTION_TASK.toLowerCase()]: enabledOf(7) };
+  const known: Record<string, boolean | undefined> = {
+    [RECONCILE_TASK.toLowerCase()]: enabledOf(6),
+    [RETENTION_TASK.toLowerCase()]: enabledOf(7),
+  };
   const files: Record<string, string | null> = {};
   [...OBSERVED_FILES, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
@@ -164,11 +189,20 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   const sameFile = (path: string, content: string) => observed.files[path] === content;
 
   for (const folder of [DATA_FOLDER, TRANSCRIPT_FOLDER]) {
-    if (!observed.folders[folder]) add(`create ${folder} for SYSTEM and Administrators only`, op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+    if (!observed.folders[folder])
+      add(
+        `create ${folder} for SYSTEM and Administrators only`,
+        op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+      );
   }
-  if (!sameFile(DESIRED_STATE_FILE, intent.desiredRecord)) add('record the desired access', op('writeFile', { path: DESIRED_STATE_FILE, content: intent.desiredRecord, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
+  if (!sameFile(DESIRED_STATE_FILE, intent.desiredRecord))
+    add(
+      'record the desired access',
+      op('writeFile', { path: DESIRED_STATE_FILE, content: intent.desiredRecord, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+    );
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
-    if (!observed.groups[key].exists) add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
+    if (!observed.groups[key].exists)
+      add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
   }
 
   // Access: first taken away where it must end (a group read that failed counts as one to empty).
@@ -176,9 +210,11 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   const target = accessGroupFor(grant);
   for (const key of ['diagnostics', 'repair'] as const) {
     const group = observed.groups[key];
-    if (key !== target && (group.members.length > 0 || !group.exists)) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
+    if (key !== target && (group.members.length > 0 || !group.exists))
+      add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
   }
-  if (!grant && observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
+  if (!grant && observed.openSessions > 0)
+    add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
 
   // The audit of the change (records waiting from earlier runs first): after access was taken
   // away, before it is given (a run that dies in between still leaves the record of a grant).
@@ -186,11 +222,25 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
 
   // JEA: the module and the endpoint (registered again only when its file changes: that restarts WinRM).
   if (intent.jea) {
-    if (!observed.folders[JEA_MODULE_FOLDER]) add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
-    for (const file of intent.jea.files) if (!sameFile(file.path, file.content)) add(`write ${file.path}`, op('writeFile', { path: file.path, content: file.content }));
+    if (!observed.folders[JEA_MODULE_FOLDER])
+      add('create the JEA module folder', op('ensureDirectory', { path: `${JEA_MODULE_FOLDER}\\RoleCapabilities` }));
+    for (const file of intent.jea.files)
+      if (!sameFile(file.path, file.content)) add(`write ${file.path}`, op('writeFile', { path: file.path, content: file.content }));
     const endpointChanged = !sameFile(SESSION_CONFIGURATION_FILE, intent.jea.sessionConfiguration);
-    if (endpointChanged) add('write the JEA session configuration', op('writeFile', { path: SESSION_CONFIGURATION_FILE, content: intent.jea.sessionConfiguration, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }));
-    if (endpointChanged || !observed.endpointRegistered) add(`register the JEA endpoint ${ENDPOINT_NAME}`, op('registerSessionConfiguration', { name: ENDPOINT_NAME, path: SESSION_CONFIGURATION_FILE }));
+    if (endpointChanged)
+      add(
+        'write the JEA session configuration',
+        op('writeFile', {
+          path: SESSION_CONFIGURATION_FILE,
+          content: intent.jea.sessionConfiguration,
+          sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
+        }),
+      );
+    if (endpointChanged || !observed.endpointRegistered)
+      add(
+        `register the JEA endpoint ${ENDPOINT_NAME}`,
+        op('registerSessionConfiguration', { name: ENDPOINT_NAME, path: SESSION_CONFIGURATION_FILE }),
+      );
   }
 
   // The agent the tasks run, from its stable folder; the version file last, so a half copy is redone.
@@ -201,7 +251,10 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   }
 
   // Tasks: the expiry task exists before anyone is given access.
-  const wanted = new Map<string, string>([[RECONCILE_TASK, intent.tasks.reconcile], [RETENTION_TASK, intent.tasks.retention]]);
+  const wanted = new Map<string, string>([
+    [RECONCILE_TASK, intent.tasks.reconcile],
+    [RETENTION_TASK, intent.tasks.retention],
+  ]);
   if (grant && intent.tasks.expire) wanted.set(intent.tasks.expire.name, intent.tasks.expire.xml);
   const present = new Map(observed.tasks.map((task) => [task.name.toLowerCase(), task]));
   for (const [name, xml] of wanted) {
@@ -209,14 +262,19 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     const replace = intent.tasks.expire?.name === name && intent.tasks.expire.replace;
     if (!task || replace) add(`${task ? 're-register' : 'register'} task ${name}`, op('registerTask', { folder: TASK_FOLDER, name, xml }));
     const enabled = intent.enabled;
-    if ((task && task.enabled !== enabled) || (!task && !enabled)) add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
+    if ((task && task.enabled !== enabled) || (!task && !enabled))
+      add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
   }
 
   // Access given last: exactly the engineers in the granted level's group.
   if (target) {
     const engineers = observed.groups.engineers.members;
     if (!sameMembers(observed.groups[target].members, engineers) || !observed.groups[target].exists) {
-      add(`${engineers.length ? 'give' : 'remove'} ${target} access`, op('setLocalGroupMembers', { name: GROUPS[target], members: engineers }), engineers.length ? 'change' : 'remove-access');
+      add(
+        `${engineers.length ? 'give' : 'remove'} ${target} access`,
+        op('setLocalGroupMembers', { name: GROUPS[target], members: engineers }),
+        engineers.length ? 'change' : 'remove-access',
+      );
     }
   }
 
@@ -240,10 +298,12 @@ function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
   const add = (description: string, operation: OperationRequest, kind: StepKind = 'change') => steps.push({ description, operation, kind });
   for (const key of ['diagnostics', 'repair'] as const) {
-    if (observed.groups[key].exists && observed.groups[key].members.length > 0) add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
+    if (observed.groups[key].exists && observed.groups[key].members.length > 0)
+      add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
-  if (observed.endpointRegistered) add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
+  if (observed.endpointRegistered)
+    add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
   steps.push(...auditSteps(intent, observed));
   for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
@@ -272,13 +332,20 @@ function auditSteps(intent: NodeIntent, observed: ObservedNode): Step[] {
   if (intent.present || observed.folders[DATA_FOLDER]) {
     const lines = [
       // At uninstall the lines still waiting go with the folder: only this run's is written.
-      ...(intent.present ? waiting : []).filter((record) => record.historyLine !== null && !inHistory.has(record.id)).map((record) => ({ id: record.id, line: record.historyLine! })),
+      ...(intent.present ? waiting : [])
+        .filter((record) => record.historyLine !== null && !inHistory.has(record.id))
+        .map((record) => ({ id: record.id, line: record.historyLine! })),
       ...intent.audit.filter((record) => record.historyLine !== null).map((record) => ({ id: record.id, line: record.historyLine! })),
     ];
     if (lines.length > 0) {
       historySteps.push({
-        description: lines.length === 1 ? 'append the access change to the history' : `append ${lines.length} access changes to the history`,
-        operation: op('writeFile', { path: HISTORY_FILE, content: history + lines.map(({ line }) => `${line}\n`).join(''), sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+        description:
+          lines.length === 1 ? 'append the access change to the history' : `append ${lines.length} access changes to the history`,
+        operation: op('writeFile', {
+          path: HISTORY_FILE,
+          content: history + lines.map(({ line }) => `${line}\n`).join(''),
+          sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
+        }),
         kind: 'audit',
         audit: { part: 'history', ids: lines.map(({ id }) => id) },
       });
@@ -286,14 +353,25 @@ function auditSteps(intent: NodeIntent, observed: ObservedNode): Step[] {
   }
   const logged = observed.loggedAuditIds ? new Set(observed.loggedAuditIds) : null;
   const events = [
-    ...waiting.filter((record) => record.event !== null && logged !== null && !logged.has(record.id)).map((record) => ({ id: record.id, event: record.event! })),
+    ...waiting
+      .filter((record) => record.event !== null && logged !== null && !logged.has(record.id))
+      .map((record) => ({ id: record.id, event: record.event! })),
     ...intent.audit.map((record) => ({ id: record.id, event: record.event })),
   ];
-  const eventSteps = events.map(({ id, event }): Step => ({ description: `log event ${event.eventId}`, operation: op('writeEvent', { source: EVENT_SOURCE, ...event }), kind: 'audit', audit: { part: 'event', ids: [id] } }));
+  const eventSteps = events.map(({ id, event }): Step => ({
+    description: `log event ${event.eventId}`,
+    operation: op('writeEvent', { source: EVENT_SOURCE, ...event }),
+    kind: 'audit',
+    audit: { part: 'event', ids: [id] },
+  }));
   return intent.present ? [...historySteps, ...eventSteps] : [...eventSteps, ...historySteps];
 }
 
 function sameMembers(a: string[], b: string[]): boolean {
-  const norm = (list: string[]) => list.map((name) => name.toLowerCase()).sort().join('\n');
+  const norm = (list: string[]) =>
+    list
+      .map((name) => name.toLowerCase())
+      .sort()
+      .join('\n');
   return norm(a) === norm(b);
 }

@@ -76,11 +76,20 @@ export function nodeSubstatus(run: NodeRun, context: NodeReportContext): ErrorDe
     );
   switch (run.kind) {
     case 'down':
-      return notReached('the node is down (cluster state Down)', `when it is up, run the command again, or deploy the extension on ${name}.`);
+      return notReached(
+        'the node is down (cluster state Down)',
+        `when it is up, run the command again, or deploy the extension on ${name}.`,
+      );
     case 'not-reached':
       return run.code === 'AccessDenied'
-        ? notReached(`${name} refused the connection from ${from} (${describeUnreached(name, run.code, run.detail)})`, `pushing to a peer as SYSTEM is often denied: deploy the extension on ${name}.`)
-        : notReached(`${name} did not answer (${describeUnreached(name, run.code, run.detail)})`, `check that WinRM answers on ${name} and run the command again, or deploy the extension on ${name}.`);
+        ? notReached(
+            `${name} refused the connection from ${from} (${describeUnreached(name, run.code, run.detail)})`,
+            `pushing to a peer as SYSTEM is often denied: deploy the extension on ${name}.`,
+          )
+        : notReached(
+            `${name} did not answer (${describeUnreached(name, run.code, run.detail)})`,
+            `check that WinRM answers on ${name} and run the command again, or deploy the extension on ${name}.`,
+          );
     case 'batch-failed':
       return line('error', `${run.message}. Run the command again.`);
     case 'leave':
@@ -96,23 +105,39 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
   const audit = auditIncomplete(run.audit) ? ` ${describeAuditReport(run.audit)}` : '';
   if (run.failure) {
     const again = peer ? 'Run the command again' : 'Run enable again';
-    return nodeLine(name, 'error', `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.${audit}`);
+    return nodeLine(
+      name,
+      'error',
+      `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.${audit}`,
+    );
   }
   const changes = run.steps.length === 0 ? 'no change needed' : `${run.steps.length} change(s) applied`;
   // Access is as it must be; an audit write that failed makes it a warning, never a success.
   const status = audit ? 'warning' : 'success';
   if (run.record === null) {
     const kept = run.audit.keptIn ? ` but ${run.audit.keptIn}` : '';
-    return nodeLine(name, status, `everything of the extension removed${kept}${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.${audit}`);
+    return nodeLine(
+      name,
+      status,
+      `everything of the extension removed${kept}${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.${audit}`,
+    );
   }
   const grant = grantInForce(run.record, now);
   const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
   if (run.refused) {
     const { grantId, endedAt } = run.refused;
-    return nodeLine(name, 'warning', `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.${audit}`);
+    return nodeLine(
+      name,
+      'warning',
+      `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.${audit}`,
+    );
   }
   if (grant && run.observed.groups.engineers.members.length === 0) {
-    return nodeLine(name, 'warning', `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.${audit}`);
+    return nodeLine(
+      name,
+      'warning',
+      `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.${audit}`,
+    );
   }
   return nodeLine(name, status, `${state}; ${changes}.${audit}`);
 }

@@ -21,7 +21,11 @@ export type PeerTask = PeerNode & { mode: 'cover' | 'release' };
  */
 export type ClusterMode = 'cover' | 'keep' | 'release';
 
-export function planPeers(probe: ProbeResult | null, coveredBefore: string[], mode: ClusterMode): { tasks: PeerTask[]; unmanaged: PeerNode[] } {
+export function planPeers(
+  probe: ProbeResult | null,
+  coveredBefore: string[],
+  mode: ClusterMode,
+): { tasks: PeerTask[]; unmanaged: PeerNode[] } {
   const covered = new Set(coveredBefore.map((name) => name.toUpperCase()));
   const cluster = peersOf(probe);
   const inCluster = new Set(cluster.map((peer) => peer.name.toUpperCase()));

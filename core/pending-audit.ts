@@ -35,11 +35,15 @@ export function parsePendingAudit(text: string | null): { records: PendingAudit[
   if (text === null) return { records: [], problem: null };
   try {
     const value = JSON.parse(text) as { schemaVersion?: unknown; records?: unknown };
-    if (value?.schemaVersion === 1 && Array.isArray(value.records) && value.records.every(isPendingAudit)) return { records: value.records, problem: null };
+    if (value?.schemaVersion === 1 && Array.isArray(value.records) && value.records.every(isPendingAudit))
+      return { records: value.records, problem: null };
   } catch {
     // reported below
   }
-  return { records: [], problem: `${PENDING_AUDIT_FILE} is unreadable, so the audit records in it cannot be written again: read it, record what it holds, and delete it` };
+  return {
+    records: [],
+    problem: `${PENDING_AUDIT_FILE} is unreadable, so the audit records in it cannot be written again: read it, record what it holds, and delete it`,
+  };
 }
 
 export function serializePendingAudit(records: PendingAudit[]): string {
@@ -68,7 +72,9 @@ export interface AuditState {
 export function pendingAfter(state: AuditState): PendingAudit[] {
   const attemptOf = (part: AuditPart, id: string) => state.attempts.find((attempt) => attempt.ids.includes(id) && attempt.part === part);
   const waitingIds = new Set(state.before.map((record) => record.id));
-  const fresh = state.records.filter((record) => !waitingIds.has(record.id)).map((record): PendingAudit => ({ id: record.id, historyLine: record.historyLine, event: record.event, why: {} }));
+  const fresh = state.records
+    .filter((record) => !waitingIds.has(record.id))
+    .map((record): PendingAudit => ({ id: record.id, historyLine: record.historyLine, event: record.event, why: {} }));
   const remaining: PendingAudit[] = [];
   for (const candidate of [...state.before, ...fresh]) {
     const waiting = waitingIds.has(candidate.id);
@@ -132,7 +138,8 @@ function isPendingAudit(value: unknown): value is PendingAudit {
     record !== null &&
     typeof record.id === 'string' &&
     (record.historyLine === null || typeof record.historyLine === 'string') &&
-    (record.event === null || (typeof record.event === 'object' && typeof record.event.eventId === 'number' && typeof record.event.message === 'string')) &&
+    (record.event === null ||
+      (typeof record.event === 'object' && typeof record.event.eventId === 'number' && typeof record.event.message === 'string')) &&
     typeof record.why === 'object' &&
     record.why !== null
   );

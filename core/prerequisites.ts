@@ -65,7 +65,9 @@ export function checkPrerequisites(probe: ProbeResult, license: LicenseObservati
 
 /** One check as the owner reads it under the check's name. */
 export function describeCheck(result: CheckResult): string {
-  return result.passed ? `Passed: ${result.observed}.` : `Failed: found ${result.observed}; requires ${result.required}. Fix: ${result.fix}.`;
+  return result.passed
+    ? `Passed: ${result.observed}.`
+    : `Failed: found ${result.observed}; requires ${result.required}. Fix: ${result.fix}.`;
 }
 
 /** One line per failed check, for the status message. */

@@ -42,7 +42,8 @@ export function planRetention(inputs: RetentionInputs): RetentionPlan {
       return false;
     }
   });
-  if (kept.length !== lines.length) operations.push(op('writeFile', { path: HISTORY_FILE, content: kept.map((line) => `${line}\n`).join('') }));
+  if (kept.length !== lines.length)
+    operations.push(op('writeFile', { path: HISTORY_FILE, content: kept.map((line) => `${line}\n`).join('') }));
   return { days, removedTranscripts: old.length, removedHistoryEntries: lines.length - kept.length, operations };
 }
 

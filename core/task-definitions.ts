@@ -47,7 +47,12 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 export const TASKS = {
   reconcile: { folder: TASK_FOLDER, name: RECONCILE_TASK, command: 'reconcile', schedule: `at boot and every ${RECONCILE_INTERVAL}` },
   retention: { folder: TASK_FOLDER, name: RETENTION_TASK, command: 'retention', schedule: `daily at ${RETENTION_TIME_UTC}Z` },
-  expire: { folder: TASK_FOLDER, name: expireTaskName('<grantId>'), command: 'expire --grant <grantId>', schedule: 'once at the grant expiry' },
+  expire: {
+    folder: TASK_FOLDER,
+    name: expireTaskName('<grantId>'),
+    command: 'expire --grant <grantId>',
+    schedule: 'once at the grant expiry',
+  },
 } as const;
 
 export interface ExpireTaskInput {

@@ -54,8 +54,18 @@ export class PowerShellDecryptor implements ProtectedSettingsDecryptor {
       throw new MissingDependencyError(`The decryption script '${this.scriptPath}' is missing from the extension package.`);
     }
 
-    const args = ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', this.scriptPath,
-      '-Thumbprint', thumb, '-StoreLocation', this.storeLocation];
+    const args = [
+      '-NoProfile',
+      '-NonInteractive',
+      '-ExecutionPolicy',
+      'Bypass',
+      '-File',
+      this.scriptPath,
+      '-Thumbprint',
+      thumb,
+      '-StoreLocation',
+      this.storeLocation,
+    ];
     // The telemetry opt-out only matters to pwsh; Windows PowerShell 5.1 ignores it.
     const run = await runDecryptTool(this.powershellExe, args, input, this.timeoutMs, { POWERSHELL_TELEMETRY_OPTOUT: '1' });
     if (run.kind === 'notStarted') throw missingExecutable('PowerShell', this.powershellExe, run.code);
@@ -109,7 +119,10 @@ export class PowerShellDecryptor implements ProtectedSettingsDecryptor {
 
 /** Reads the script's error line: the last non-empty line of stdout, as `{error, message}`. */
 function parseScriptError(stdout: Buffer): { code: ScriptErrorCode; message: string } | undefined {
-  const lines = stdout.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = stdout
+    .toString('utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const last = lines[lines.length - 1];
   if (last === undefined) return undefined;
   try {

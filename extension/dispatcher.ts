@@ -96,11 +96,16 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
   const logger = new Logger(handlerEnvironment.logFolder, redactor);
   const sequenceNumber = await resolveSequenceNumber(environment, handlerEnvironment.configFolder);
   const statusOperation = operation[0]!.toUpperCase() + operation.slice(1);
-  logger.info(`${config.handlerName} ${config.version} ${operation} started on Node ${process.version}`, { sequenceNumber, environment: protocolEnvironment(environment) });
+  logger.info(`${config.handlerName} ${config.version} ${operation} started on Node ${process.version}`, {
+    sequenceNumber,
+    environment: protocolEnvironment(environment),
+  });
 
   // The settings file is read once, under the lock: the run applies, and its status answers, these bytes.
   let settingsBytes: Promise<Buffer | null> | undefined;
-  const readSettings = () => (settingsBytes ??= sequenceNumber === undefined ? Promise.resolve(null) : readSettingsBytes(handlerEnvironment.configFolder, sequenceNumber));
+  const readSettings = () =>
+    (settingsBytes ??=
+      sequenceNumber === undefined ? Promise.resolve(null) : readSettingsBytes(handlerEnvironment.configFolder, sequenceNumber));
   const context: OperationContext = {
     operation,
     extensionRoot,
@@ -109,7 +114,14 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
     environment,
     logger,
     loadSettings: async (options) =>
-      loadSettings(sequenceNumber, await readSettings(), config.settingsSchema, () => config.decryptor(extensionRoot, environment), redactor, options?.publicOnly ?? false),
+      loadSettings(
+        sequenceNumber,
+        await readSettings(),
+        config.settingsSchema,
+        () => config.decryptor(extensionRoot, environment),
+        redactor,
+        options?.publicOnly ?? false,
+      ),
   };
   const status = new StatusWriter(handlerEnvironment.statusFolder, config.handlerName, config.statusRecordFolder(context));
 
@@ -120,7 +132,12 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
       config.lockPath(context),
       async () => {
         if (sequenceNumber !== undefined) {
-          await status.transitioning(sequenceNumber, statusOperation, `${statusOperation} in progress.`, settingsDigest(await readSettings()));
+          await status.transitioning(
+            sequenceNumber,
+            statusOperation,
+            `${statusOperation} in progress.`,
+            settingsDigest(await readSettings()),
+          );
         }
         return config.handlers[operation](context);
       },
@@ -158,7 +175,9 @@ export async function runHandler(argv: string[], config: RuntimeConfig, options:
  * they are logged and recorded so an operator can see what the manager asked for.
  */
 export function protocolEnvironment(environment: NodeJS.ProcessEnv): Record<string, string> {
-  const names = Object.keys(environment).filter((name) => name === 'ConfigSequenceNumber' || name === 'VERSION' || name.startsWith('AZURE_GUEST_AGENT_'));
+  const names = Object.keys(environment).filter(
+    (name) => name === 'ConfigSequenceNumber' || name === 'VERSION' || name.startsWith('AZURE_GUEST_AGENT_'),
+  );
   return Object.fromEntries(names.sort().map((name) => [name, environment[name] ?? '']));
 }
 
@@ -183,7 +202,11 @@ async function loadSettings(
   const decrypted = parseProtectedSettings(plaintext);
   redactor.add(decrypted);
   if (typeof decrypted !== 'object' || decrypted === null || Array.isArray(decrypted)) {
-    throw new ConfigurationError('protectedSettings', 'decrypted data that is not a JSON object', 'a JSON object encrypted to the certificate named by protectedSettingsCertThumbprint');
+    throw new ConfigurationError(
+      'protectedSettings',
+      'decrypted data that is not a JSON object',
+      'a JSON object encrypted to the certificate named by protectedSettingsCertThumbprint',
+    );
   }
   return { ...loaded, protectedSettings: decrypted as Record<string, unknown> };
 }

@@ -7,10 +7,7 @@ import path from 'path';
  * new content and can reset to a lower number, so "newest" is by modification time, not by N.
  * Returns undefined when there are no settings yet.
  */
-export async function resolveSequenceNumber(
-  environment: NodeJS.ProcessEnv,
-  configFolder: string,
-): Promise<number | undefined> {
+export async function resolveSequenceNumber(environment: NodeJS.ProcessEnv, configFolder: string): Promise<number | undefined> {
   const fromEnvironment = environment.ConfigSequenceNumber;
   if (fromEnvironment !== undefined && fromEnvironment.trim() !== '') {
     const parsed = Number(fromEnvironment.trim());

@@ -40,7 +40,9 @@ export function settingsFilePath(configFolder: string, sequenceNumber: number): 
  * The protected settings in the file are ciphertext, so the digest reveals nothing secret.
  */
 export function settingsDigest(bytes: Buffer | null): string {
-  return `sha256:${createHash('sha256').update(bytes ?? Buffer.alloc(0)).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(bytes ?? Buffer.alloc(0))
+    .digest('hex')}`;
 }
 
 /** Reads and checks the settings file; see parseSettingsFile. */
@@ -59,7 +61,11 @@ export function parseSettingsFile(sequenceNumber: number, bytes: Buffer | null):
   const none: HandlerSettings = { sequenceNumber, empty: true, publicSettings: {} };
   if (bytes === null) return none;
   if (bytes.length > MAX_SETTINGS_BYTES) {
-    throw new ConfigurationError('settings file', `${bytes.length} bytes in ${sequenceNumber}.settings`, `a file of at most ${MAX_SETTINGS_BYTES} bytes`);
+    throw new ConfigurationError(
+      'settings file',
+      `${bytes.length} bytes in ${sequenceNumber}.settings`,
+      `a file of at most ${MAX_SETTINGS_BYTES} bytes`,
+    );
   }
   const body = hasUtf8Bom(bytes) ? bytes.subarray(3) : bytes;
   if (body.every((byte) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d)) return none;
@@ -86,7 +92,11 @@ function parseDocument(bytes: Buffer): unknown {
       case 'control-character':
         throw new ConfigurationError(field, `${error.detail} (${where(bytes, error.offset)})`, SAFE_TEXT_DESCRIPTION);
       case 'syntax':
-        throw new ConfigurationError('settings file', `text that is not JSON (${error.detail} at ${where(bytes, error.offset)})`, 'a JSON object with a runtimeSettings array');
+        throw new ConfigurationError(
+          'settings file',
+          `text that is not JSON (${error.detail} at ${where(bytes, error.offset)})`,
+          'a JSON object with a runtimeSettings array',
+        );
     }
   }
 }
@@ -95,13 +105,23 @@ function parseDocument(bytes: Buffer): unknown {
 function refuseUnsafeText(value: unknown, path: JsonPath): void {
   if (typeof value === 'string') {
     const found = findUnsafeCharacter(value);
-    if (found) throw new ConfigurationError(fieldOf(path), `${shownIfPublic(path, value)}text with ${describeUnsafeCharacter(found)}`, SAFE_TEXT_DESCRIPTION);
+    if (found)
+      throw new ConfigurationError(
+        fieldOf(path),
+        `${shownIfPublic(path, value)}text with ${describeUnsafeCharacter(found)}`,
+        SAFE_TEXT_DESCRIPTION,
+      );
   } else if (Array.isArray(value)) {
     value.forEach((item, index) => refuseUnsafeText(item, [...path, index]));
   } else if (isObject(value)) {
     for (const [key, item] of Object.entries(value)) {
       const found = findUnsafeCharacter(key);
-      if (found) throw new ConfigurationError(fieldOf([...path, key]), `${shownIfPublic(path, key)}a key with ${describeUnsafeCharacter(found)}`, SAFE_TEXT_DESCRIPTION);
+      if (found)
+        throw new ConfigurationError(
+          fieldOf([...path, key]),
+          `${shownIfPublic(path, key)}a key with ${describeUnsafeCharacter(found)}`,
+          SAFE_TEXT_DESCRIPTION,
+        );
       refuseUnsafeText(item, [...path, key]);
     }
   }
@@ -119,7 +139,8 @@ function shownIfPublic(path: JsonPath, text: string): string {
  */
 function fieldOf(path: JsonPath): string {
   const [runtime, index, handler, ...inHandler] = path;
-  if (runtime !== 'runtimeSettings' || index !== 0 || handler !== 'handlerSettings') return path.length > 0 ? formatJsonPath(path) : 'settings file';
+  if (runtime !== 'runtimeSettings' || index !== 0 || handler !== 'handlerSettings')
+    return path.length > 0 ? formatJsonPath(path) : 'settings file';
   if (inHandler.length === 0) return 'runtimeSettings[0].handlerSettings';
   const [first, ...rest] = inHandler;
   if (first === 'publicSettings' && rest.length > 0) return formatJsonPath(rest);

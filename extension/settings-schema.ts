@@ -34,7 +34,11 @@ export class SettingsSchema {
         const extraPath = [...path, String(error.params.additionalProperty)];
         const known = Object.keys(this.nodeAt(path)?.properties ?? {}).join(', ');
         const where = path.length > 0 ? ` of '${path.join('.')}'` : '';
-        return new ConfigurationError(extraPath.join('.'), 'a property this extension does not know', `the properties${where} are ${known}; check the spelling`);
+        return new ConfigurationError(
+          extraPath.join('.'),
+          'a property this extension does not know',
+          `the properties${where} are ${known}; check the spelling`,
+        );
       }
       default: {
         const accepted = this.describe(path) ?? error.message ?? 'see the settings schema';

@@ -107,7 +107,9 @@ export class StatusWriter {
     const build = (items: typeof substatus) => [
       {
         version: '1.0',
-        timestampUTC: this.clock().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        timestampUTC: this.clock()
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z'),
         status: {
           name: this.handlerName,
           operation: report.operation,
@@ -127,7 +129,10 @@ export class StatusWriter {
         name: 'omitted',
         status: 'warning' as const,
         code: 0,
-        formattedMessage: { lang: 'en-US', message: `${substatus.length - kept.length} more substatus entries were omitted to keep the status under 128 KB.` },
+        formattedMessage: {
+          lang: 'en-US',
+          message: `${substatus.length - kept.length} more substatus entries were omitted to keep the status under 128 KB.`,
+        },
       };
       document = build([...kept, omitted]);
     }

@@ -98,7 +98,8 @@ class Reader {
       if (this.bytes[this.offset] !== 0x22) this.fail('syntax', path, `${this.describeHere()} where a key in double quotes was expected`);
       const keyOffset = this.offset;
       const key = this.string(path);
-      if (seen.has(key)) this.fail('duplicate-key', [...path, key], `the key ${JSON.stringify(key)} a second time in one object`, keyOffset);
+      if (seen.has(key))
+        this.fail('duplicate-key', [...path, key], `the key ${JSON.stringify(key)} a second time in one object`, keyOffset);
       seen.add(key);
       this.skipWhitespace();
       this.expect(0x3a, [...path, key], "':' after a key");
@@ -146,7 +147,12 @@ class Reader {
       try {
         result += decoder.decode(this.bytes.subarray(runStart, end));
       } catch {
-        this.fail('invalid-utf8', path, `bytes that are not valid UTF-8 (${this.invalidUtf8At(runStart, end)})`, this.firstInvalidUtf8(runStart, end));
+        this.fail(
+          'invalid-utf8',
+          path,
+          `bytes that are not valid UTF-8 (${this.invalidUtf8At(runStart, end)})`,
+          this.firstInvalidUtf8(runStart, end),
+        );
       }
     };
     for (;;) {
@@ -157,7 +163,12 @@ class Reader {
         this.offset += 1;
         return result;
       }
-      if (byte < 0x20) this.fail('control-character', path, `a raw control character U+${byte.toString(16).toUpperCase().padStart(4, '0')} inside a string`);
+      if (byte < 0x20)
+        this.fail(
+          'control-character',
+          path,
+          `a raw control character U+${byte.toString(16).toUpperCase().padStart(4, '0')} inside a string`,
+        );
       if (byte !== 0x5c) {
         this.offset += 1;
         continue;
@@ -173,7 +184,11 @@ class Reader {
         result += ESCAPES[escape];
         this.offset += 2;
       } else {
-        this.fail('syntax', path, `an unknown escape ${escape === undefined ? 'at the end of the text' : `\\${describeByte(escape)}`} inside a string`);
+        this.fail(
+          'syntax',
+          path,
+          `an unknown escape ${escape === undefined ? 'at the end of the text' : `\\${describeByte(escape)}`} inside a string`,
+        );
       }
       runStart = this.offset;
     }
@@ -185,7 +200,8 @@ class Reader {
     const match = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(text);
     if (!match) this.fail('syntax', path, 'a number that is not written as JSON numbers are');
     const after = this.bytes[start + match[0].length];
-    if (after !== undefined && /[0-9A-Za-z.+-]/.test(String.fromCharCode(after))) this.fail('syntax', path, 'a number that is not written as JSON numbers are');
+    if (after !== undefined && /[0-9A-Za-z.+-]/.test(String.fromCharCode(after)))
+      this.fail('syntax', path, 'a number that is not written as JSON numbers are');
     this.offset += match[0].length;
     return Number(match[0]);
   }
@@ -221,7 +237,10 @@ class Reader {
 
   private invalidUtf8At(start: number, end: number): string {
     const at = this.firstInvalidUtf8(start, end);
-    const shown = Array.from(this.bytes.subarray(at, Math.min(end, at + 4)), (byte) => `0x${byte.toString(16).toUpperCase().padStart(2, '0')}`);
+    const shown = Array.from(
+      this.bytes.subarray(at, Math.min(end, at + 4)),
+      (byte) => `0x${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    );
     return `${shown.join(' ')} at byte ${at}`;
   }
 }
@@ -230,7 +249,8 @@ class Reader {
 function validSequenceLength(bytes: Uint8Array, offset: number, end: number): number {
   const first = bytes[offset]!;
   if (first < 0x80) return 1;
-  const continuation = (index: number, low = 0x80, high = 0xbf) => offset + index < end && bytes[offset + index]! >= low && bytes[offset + index]! <= high;
+  const continuation = (index: number, low = 0x80, high = 0xbf) =>
+    offset + index < end && bytes[offset + index]! >= low && bytes[offset + index]! <= high;
   if (first >= 0xc2 && first <= 0xdf) return continuation(1) ? 2 : 0;
   if (first === 0xe0) return continuation(1, 0xa0) && continuation(2) ? 3 : 0;
   if ((first >= 0xe1 && first <= 0xec) || first === 0xee || first === 0xef) return continuation(1) && continuation(2) ? 3 : 0;

@@ -45,7 +45,9 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
     );
   }
   if (process.platform !== 'win32') {
-    throw new MissingDependencyError(`This handler manages Windows and runs here on ${process.platform}: set ${HOST_VARIABLE}=simulated:<machine model file> and ${SIMULATOR_VARIABLE}=<simulator module> to run it against the simulated machine.`);
+    throw new MissingDependencyError(
+      `This handler manages Windows and runs here on ${process.platform}: set ${HOST_VARIABLE}=simulated:<machine model file> and ${SIMULATOR_VARIABLE}=<simulator module> to run it against the simulated machine.`,
+    );
   }
   const { PowerShellHost } = await import('../windows/powershell-host');
   return {
@@ -66,7 +68,9 @@ function loadSimulator(environment: NodeJS.ProcessEnv): SimulatorModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(modulePath) as SimulatorModule;
   } catch (error) {
-    throw new MissingDependencyError(`The simulator module ${modulePath} (${SIMULATOR_VARIABLE}) could not be loaded: ${(error as Error).message.split('\n')[0]}`);
+    throw new MissingDependencyError(
+      `The simulator module ${modulePath} (${SIMULATOR_VARIABLE}) could not be loaded: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
 }
 

@@ -3,7 +3,14 @@ import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from '../core/access-summary';
 import { dataFolder } from './data-folder';
 import { checkConsentTime, formatUtc, isExpired, rejectExpiredNewGrant, toDesiredState, type DesiredState } from '../core/desired-state';
-import { DISABLE_CHANGED_BY, endedGrantBlocking, mergeEndedGrants, refuseEndedGrant, withoutUpdateDisable, type EndedGrant } from '../core/ended-grants';
+import {
+  DISABLE_CHANGED_BY,
+  endedGrantBlocking,
+  mergeEndedGrants,
+  refuseEndedGrant,
+  withoutUpdateDisable,
+  type EndedGrant,
+} from '../core/ended-grants';
 import { grantInForce } from '../core/node-intent';
 import { isHostBatchError } from '../windows/port';
 import { composeNode, type NodeAdapters } from './compose';
@@ -77,14 +84,25 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
   const jeaFor = (context: OperationContext) => (computerName: string) => loadJeaDefinition(context.extensionRoot, computerName);
   const agentFor = (context: OperationContext) => () => agentInstallation(context.extensionRoot, version);
   const converge = async (context: OperationContext, request: Omit<LocalConvergeRequest, 'jea' | 'jeaFilePaths' | 'agent'>) =>
-    convergeLocalNode(await bindHost(context), { ...request, jea: jeaFor(context), jeaFilePaths: JEA_NODE_FILE_PATHS, agent: agentFor(context) });
+    convergeLocalNode(await bindHost(context), {
+      ...request,
+      jea: jeaFor(context),
+      jeaFilePaths: JEA_NODE_FILE_PATHS,
+      agent: agentFor(context),
+    });
   const failIfNodeFailed = (report: LocalConvergeReport, message: string) => {
     const failure = report.result.failure;
-    if (failure) throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
+    if (failure)
+      throw new HandlerError(ExitCode.Failure, `${message} failed at '${failure.step.description}': ${failure.message}`, report.substatus);
   };
 
   /** After the local node, the cluster's other nodes; the substatus of every node, local first. */
-  const withPeers = async (context: OperationContext, state: RecordedState, local: LocalConvergeReport, request: Omit<ClusterRequest, 'jea' | 'jeaFilePaths' | 'agent'>) => {
+  const withPeers = async (
+    context: OperationContext,
+    state: RecordedState,
+    local: LocalConvergeReport,
+    request: Omit<ClusterRequest, 'jea' | 'jeaFilePaths' | 'agent'>,
+  ) => {
     const peers = await convergeCluster(await bindHost(context), local.result.probe, state.coveredPeers ?? [], {
       ...request,
       jea: jeaFor(context),
@@ -103,15 +121,28 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const updatedAt = marker.kind === 'ok' && marker.value.toVersion === version ? updateTime(marker.value.writtenAt) : undefined;
       const ended = updatedAt ? withoutUpdateDisable(endedGrantsOf(state), updatedAt) : endedGrantsOf(state);
       // Installs the JEA module, groups, endpoint, tasks and data folder; keeps any access already recorded.
-      const request = { phase: 'install', now: at, target: (current: DesiredRecord) => current, changedBy: 'install', checkPrerequisites: 'always' as const, ...(updatedAt ? { updatedAt } : {}) };
+      const request = {
+        phase: 'install',
+        now: at,
+        target: (current: DesiredRecord) => current,
+        changedBy: 'install',
+        checkPrerequisites: 'always' as const,
+        ...(updatedAt ? { updatedAt } : {}),
+      };
       const report = await converge(context, { ...request, endedGrants: ended, observedLicense: observedLicenseOf(publicSettings) });
       failIfNodeFailed(report, 'Install');
       const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(publicSettings) ? 'cover' : 'release' });
-      await store.writeState(withEndedGrantsCopy({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)));
+      await store.writeState(
+        withEndedGrantsCopy({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)),
+      );
       const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
-        return { status, message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
+        return {
+          status,
+          message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${auditNote(report)}${peerNote(cluster)}`,
+          substatus: cluster.substatus,
+        };
       }
       return { status, message: `Installed version ${version}.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
@@ -143,11 +174,20 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         checkPrerequisites: 'when-granting' as const,
         refuseEndedGrant: desired.grant !== undefined,
       };
-      const report = await converge(context, { ...request, endedGrants: ended, observedLicense: observedLicenseOf(settings.publicSettings) });
+      const report = await converge(context, {
+        ...request,
+        endedGrants: ended,
+        observedLicense: observedLicenseOf(settings.publicSettings),
+      });
       failIfNodeFailed(report, 'Enable');
-      const cluster = await withPeers(context, state, report, { ...request, mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release' });
+      const cluster = await withPeers(context, state, report, {
+        ...request,
+        mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release',
+      });
       // What this node has now: without an access section, the grant it kept.
-      const applied: DesiredState = desired.accessStated ? desired : { ...desired, grant: report.record ? grantInForce(report.record, at) : undefined };
+      const applied: DesiredState = desired.accessStated
+        ? desired
+        : { ...desired, grant: report.record ? grantInForce(report.record, at) : undefined };
       await store.writeState(
         withEndedGrantsCopy(
           {
@@ -167,8 +207,13 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       );
       const note = settingsNote(settings, desired, applied, state.applied !== undefined);
       const pinned = versionMarkerNote(settings.publicSettings, version);
-      const warned = note.warn || pinned !== '' || auditIncomplete(report.result.audit) || cluster.substatus.some((item) => item.status !== 'success');
-      return { status: warned ? 'warning' : 'success', message: `${describeAccess(applied, at)} ${note.text}${pinned}${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
+      const warned =
+        note.warn || pinned !== '' || auditIncomplete(report.result.audit) || cluster.substatus.some((item) => item.status !== 'success');
+      return {
+        status: warned ? 'warning' : 'success',
+        message: `${describeAccess(applied, at)} ${note.text}${pinned}${auditNote(report)}${peerNote(cluster)}`,
+        substatus: cluster.substatus,
+      };
     }),
 
     update: journaled(async (context, store, at) => {
@@ -187,26 +232,54 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         await store.writeState({ ...state, enabled: false });
         return { status: 'success', message: `Disabled: access is off; the installation is kept.` };
       }
-      const request = { phase: 'disable', now: at, target: (current: DesiredRecord) => ({ ...current, enabled: false }), changedBy: DISABLE_CHANGED_BY, checkPrerequisites: 'never' as const };
+      const request = {
+        phase: 'disable',
+        now: at,
+        target: (current: DesiredRecord) => ({ ...current, enabled: false }),
+        changedBy: DISABLE_CHANGED_BY,
+        checkPrerequisites: 'never' as const,
+      };
       const ended = endedGrantsOf(state);
       const report = await converge(context, { ...request, endedGrants: ended });
       failIfNodeFailed(report, 'Disable');
       const cluster = await withPeers(context, state, report, { ...request, mode: 'keep' });
-      await store.writeState(withEndedGrantsCopy({ ...state, enabled: false, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)));
+      await store.writeState(
+        withEndedGrantsCopy({ ...state, enabled: false, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)),
+      );
       const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
-      return { status, message: `Disabled: access is off; the installation is kept.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
+      return {
+        status,
+        message: `Disabled: access is off; the installation is kept.${auditNote(report)}${peerNote(cluster)}`,
+        substatus: cluster.substatus,
+      };
     }),
 
     uninstall: journaled(async (context, store, at) => {
       const marker = await store.readUpgradeMarker();
       if (marker.kind === 'ok' && marker.value.fromVersion === version && marker.value.toVersion !== version) {
-        return { status: 'success', message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.` };
+        return {
+          status: 'success',
+          message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.`,
+        };
       }
       // Read before the node is cleaned: on Windows the node's data folder is this state's folder too.
       const state = await currentState(store, version);
-      const report = await converge(context, { phase: 'uninstall', now: at, target: 'remove', changedBy: 'uninstall', checkPrerequisites: 'never' });
+      const report = await converge(context, {
+        phase: 'uninstall',
+        now: at,
+        target: 'remove',
+        changedBy: 'uninstall',
+        checkPrerequisites: 'never',
+      });
       failIfNodeFailed(report, 'Uninstall');
-      const cluster = await withPeers(context, state, report, { phase: 'uninstall', now: at, target: (current) => current, changedBy: 'uninstall', checkPrerequisites: 'never', mode: 'release' });
+      const cluster = await withPeers(context, state, report, {
+        phase: 'uninstall',
+        now: at,
+        target: (current) => current,
+        changedBy: 'uninstall',
+        checkPrerequisites: 'never',
+        mode: 'release',
+      });
       // An audit record of the removal that waits to be written must outlive this run: the state
       // stays (with the peers to clean), and uninstall fails, so that running it again writes it.
       const waiting = [...(report.result.audit.keptIn ? [nodeName(report)] : []), ...cluster.auditWaiting];
@@ -220,9 +293,17 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       }
       await store.removeEverything();
       if (cluster.problems) {
-        return { status: 'warning', message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node). ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
+        return {
+          status: 'warning',
+          message: `Uninstalled from this node; ${cluster.problems} covered peer(s) could not be cleaned (see each node). ${KEPT_AFTER_UNINSTALL}`,
+          substatus: cluster.substatus,
+        };
       }
-      return { status: 'success', message: `Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. ${KEPT_AFTER_UNINSTALL}`, substatus: cluster.substatus };
+      return {
+        status: 'success',
+        message: `Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. ${KEPT_AFTER_UNINSTALL}`,
+        substatus: cluster.substatus,
+      };
     }),
   };
 }
@@ -278,7 +359,9 @@ function nodeName(report: LocalConvergeReport): string {
 
 /** The audit of this node's change, when not recorded in full: the node's substatus says what and why. */
 function auditNote(report: LocalConvergeReport): string {
-  return auditIncomplete(report.result.audit) ? ` The audit of this change was not recorded in full on ${nodeName(report)}: see its substatus.` : '';
+  return auditIncomplete(report.result.audit)
+    ? ` The audit of this change was not recorded in full on ${nodeName(report)}: see its substatus.`
+    : '';
 }
 
 function peerNote(cluster: { problems: number }): string {
@@ -307,7 +390,10 @@ function settingsNote(
   const what = empty ? `Settings ${sequenceNumber} are empty` : `Settings ${sequenceNumber} carry no access section`;
   if (applied.grant) {
     const { grantId, expiresAt } = applied.grant;
-    return { text: `${what}: grant ${grantId} stays in force until ${formatUtc(expiresAt)}; set access.level to None to revoke it.`, warn: true };
+    return {
+      text: `${what}: grant ${grantId} stays in force until ${formatUtc(expiresAt)}; set access.level to None to revoke it.`,
+      warn: true,
+    };
   }
   if (empty && !appliedBefore) return { text: 'No settings received yet.', warn: false };
   return { text: `${what}; no grant is in force.`, warn: false };
@@ -323,4 +409,3 @@ function updateTime(writtenAt: string): Date | undefined {
   const time = new Date(writtenAt);
   return Number.isNaN(time.getTime()) ? undefined : time;
 }
-

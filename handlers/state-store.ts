@@ -63,7 +63,10 @@ export class StateStore {
   }
 
   readUpgradeMarker(): Promise<ReadResult<UpgradeMarker>> {
-    return readJson<UpgradeMarker>(this.paths.upgradeMarker, (value) => typeof value.fromVersion === 'string' && typeof value.toVersion === 'string');
+    return readJson<UpgradeMarker>(
+      this.paths.upgradeMarker,
+      (value) => typeof value.fromVersion === 'string' && typeof value.toVersion === 'string',
+    );
   }
 
   writeUpgradeMarker(marker: UpgradeMarker): Promise<void> {
@@ -94,7 +97,13 @@ export class StateStore {
   private async writeJson(file: string, value: unknown): Promise<void> {
     const text = `${JSON.stringify(value, null, 2)}\n`;
     // A run that changes nothing (a no-op enable) leaves the file alone: no rewrite, no flush to disk.
-    if (await fs.readFile(file, 'utf8').then((current) => current === text, () => false)) return;
+    if (
+      await fs.readFile(file, 'utf8').then(
+        (current) => current === text,
+        () => false,
+      )
+    )
+      return;
     await fs.mkdir(this.paths.root, { recursive: true });
     await writeFileAtomically(file, text);
   }

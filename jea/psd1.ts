@@ -58,7 +58,10 @@ function renderValue(value: PsdValue, depth: number): string[] {
   const close = INDENT.repeat(depth);
   if (value instanceof PsdScriptBlock) {
     // Lines keep their own indentation under the key's; blank lines at either end are dropped.
-    const body = value.text.replace(/^\s*\n|\n\s*$/g, '').split(/\r?\n/).map((line) => line.trimEnd());
+    const body = value.text
+      .replace(/^\s*\n|\n\s*$/g, '')
+      .split(/\r?\n/)
+      .map((line) => line.trimEnd());
     for (const line of body) assertAscii(line, 'A script block line');
     return ['{', ...body.map((line) => (line === '' ? '' : pad + line)), `${close}}`];
   }
@@ -72,7 +75,9 @@ function renderValue(value: PsdValue, depth: number): string[] {
     lines.push(`${close})`);
     return lines;
   }
-  const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort(compareKeys);
+  const keys = Object.keys(value)
+    .filter((k) => value[k] !== undefined)
+    .sort(compareKeys);
   if (keys.length === 0) return ['@{}'];
   const lines = ['@{'];
   for (const key of keys) {

@@ -183,10 +183,22 @@ function parseCommands(value: Json, where: string): CommandRule[] {
 
 /** Reads one role from YAML text; `source` names the file in errors. */
 export function parseRole(text: string, source: string): RoleDefinition {
-  const o = asObject(parse(text) as Json, source, [
-    'name', 'guid', 'description', 'readOnly', 'visibleCmdlets', 'visibleFunctions',
-    'visibleExternalCommands', 'visibleProviders', 'functionDefinitions',
-  ], true);
+  const o = asObject(
+    parse(text) as Json,
+    source,
+    [
+      'name',
+      'guid',
+      'description',
+      'readOnly',
+      'visibleCmdlets',
+      'visibleFunctions',
+      'visibleExternalCommands',
+      'visibleProviders',
+      'functionDefinitions',
+    ],
+    true,
+  );
   const name = asString(o['name'], `${source}.name`);
   if (!/^[A-Za-z][A-Za-z0-9]*$/.test(name)) fail(`${source}.name`, 'must be letters and digits (it becomes a file name)');
   const guid = asString(o['guid'], `${source}.guid`);

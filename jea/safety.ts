@@ -9,19 +9,60 @@ import { acceptedServiceNames, compileConstraint } from './service-names';
 /** Commands that give a way out of the role (run code, gain rights, hide tracks). Lower case. */
 const NEVER_VISIBLE = new Set([
   // Run arbitrary code or programs.
-  'start-process', 'invoke-expression', 'invoke-command', 'invoke-item', 'add-type', 'new-object',
-  'invoke-wmimethod', 'invoke-cimmethod', 'set-wmiinstance', 'set-ciminstance', 'new-ciminstance',
-  'new-service', 'set-service', 'remove-service', 'suspend-service', 'trace-command',
-  'set-psbreakpoint', 'set-psdebug', 'import-module', 'new-alias', 'set-alias',
-  'set-executionpolicy', 'invoke-webrequest', 'invoke-restmethod', 'start-bitstransfer',
+  'start-process',
+  'invoke-expression',
+  'invoke-command',
+  'invoke-item',
+  'add-type',
+  'new-object',
+  'invoke-wmimethod',
+  'invoke-cimmethod',
+  'set-wmiinstance',
+  'set-ciminstance',
+  'new-ciminstance',
+  'new-service',
+  'set-service',
+  'remove-service',
+  'suspend-service',
+  'trace-command',
+  'set-psbreakpoint',
+  'set-psdebug',
+  'import-module',
+  'new-alias',
+  'set-alias',
+  'set-executionpolicy',
+  'invoke-webrequest',
+  'invoke-restmethod',
+  'start-bitstransfer',
   // Other sessions and endpoints.
-  'enter-pssession', 'enable-psremoting', 'new-pssessionconfigurationfile',
+  'enter-pssession',
+  'enable-psremoting',
+  'new-pssessionconfigurationfile',
   // Rights and accounts.
-  'add-localgroupmember', 'add-adgroupmember', 'new-localuser', 'set-localuser', 'enable-localuser', 'set-acl',
+  'add-localgroupmember',
+  'add-adgroupmember',
+  'new-localuser',
+  'set-localuser',
+  'enable-localuser',
+  'set-acl',
   // Files and the audit trail.
-  'new-psdrive', 'new-item', 'set-item', 'copy-item', 'move-item', 'remove-item', 'rename-item',
-  'set-content', 'add-content', 'out-file', 'tee-object', 'export-csv', 'export-clixml',
-  'new-itemproperty', 'set-itemproperty', 'start-transcript', 'stop-transcript',
+  'new-psdrive',
+  'new-item',
+  'set-item',
+  'copy-item',
+  'move-item',
+  'remove-item',
+  'rename-item',
+  'set-content',
+  'add-content',
+  'out-file',
+  'tee-object',
+  'export-csv',
+  'export-clixml',
+  'new-itemproperty',
+  'set-itemproperty',
+  'start-transcript',
+  'stop-transcript',
 ]);
 
 /** Families of commands, by name pattern, with the read-only members that stay allowed. */
@@ -32,14 +73,40 @@ const NEVER_VISIBLE_FAMILIES: ReadonlyArray<{ pattern: RegExp; except: readonly 
   { pattern: /-formatdata$/, except: ['get-formatdata'], label: '*-FormatData' },
   { pattern: /-scheduledtask/, except: ['get-scheduledtask', 'get-scheduledtaskinfo'], label: 'scheduled task changes' },
   { pattern: /-pssession(configuration)?$/, except: [], label: 'PowerShell sessions and endpoints' },
-  { pattern: /-(localgroupmember|localuser|localgroup|adgroupmember)$/, except: ['get-localgroupmember', 'get-localuser', 'get-localgroup'], label: 'account and group changes' },
+  {
+    pattern: /-(localgroupmember|localuser|localgroup|adgroupmember)$/,
+    except: ['get-localgroupmember', 'get-localuser', 'get-localgroup'],
+    label: 'account and group changes',
+  },
 ];
 
 /** Programs never visible, by file name without extension. Lower case. */
 const NEVER_VISIBLE_PROGRAMS = new Set([
-  'net', 'net1', 'cmd', 'powershell', 'powershell_ise', 'pwsh', 'wmic', 'sc', 'schtasks', 'at', 'reg',
-  'regedit', 'rundll32', 'mshta', 'wscript', 'cscript', 'certutil', 'bitsadmin', 'msiexec', 'runas',
-  'psexec', 'winrm', 'takeown', 'icacls', 'dsadd',
+  'net',
+  'net1',
+  'cmd',
+  'powershell',
+  'powershell_ise',
+  'pwsh',
+  'wmic',
+  'sc',
+  'schtasks',
+  'at',
+  'reg',
+  'regedit',
+  'rundll32',
+  'mshta',
+  'wscript',
+  'cscript',
+  'certutil',
+  'bitsadmin',
+  'msiexec',
+  'runas',
+  'psexec',
+  'winrm',
+  'takeown',
+  'icacls',
+  'dsadd',
 ]);
 
 const FORBIDDEN_PROVIDERS = ['filesystem', 'certificate'];
@@ -51,8 +118,22 @@ const FORBIDDEN_PROVIDERS = ['filesystem', 'certificate'];
  * it by alias (-Cn to -ComputerName). Lower case.
  */
 const REACHING_PARAMETERS = new Set([
-  'computername', 'cn', 'pscomputername', 'cimsession', 'session', 'pssession', 'credential',
-  'asjob', 'throttlelimit', 'path', 'literalpath', 'pspath', 'filepath', 'outfile', 'outputdirectory', 'logpath',
+  'computername',
+  'cn',
+  'pscomputername',
+  'cimsession',
+  'session',
+  'pssession',
+  'credential',
+  'asjob',
+  'throttlelimit',
+  'path',
+  'literalpath',
+  'pspath',
+  'filepath',
+  'outfile',
+  'outputdirectory',
+  'logpath',
 ]);
 /** Where such a parameter names what to probe, not where to run. */
 const REACHING_PARAMETER_EXCEPTIONS: Readonly<Record<string, readonly string[]>> = {
@@ -178,7 +259,8 @@ function functionDefinitions(role: RoleDefinition): string[] {
   for (const f of role.functionDefinitions) {
     if (listed.has(f.name.toLowerCase())) problems.push(`${f.name} is defined here and also listed as a visible command; define it only`);
     for (const call of f.calls) {
-      if (!/^[A-Za-z][A-Za-z0-9.]*\\[A-Za-z]+-[A-Za-z0-9]+$/.test(call)) problems.push(`${f.name} calls '${call}', which is not a module-qualified Module\\Verb-Noun`);
+      if (!/^[A-Za-z][A-Za-z0-9.]*\\[A-Za-z]+-[A-Za-z0-9]+$/.test(call))
+        problems.push(`${f.name} calls '${call}', which is not a module-qualified Module\\Verb-Noun`);
       const reason = neverVisibleReason(call.split('\\').pop() ?? call);
       if (reason !== undefined) problems.push(`${f.name} calls ${call}: ${reason}`);
     }
@@ -222,11 +304,15 @@ function constrainedParameters(role: RoleDefinition): string[] {
       try {
         accepts = compileConstraint(p);
       } catch (error) {
-        problems.push(`${command.name} -${p.name}: the pattern cannot be tested (${(error as Error).message}); write it in syntax both .NET and JavaScript read`);
+        problems.push(
+          `${command.name} -${p.name}: the pattern cannot be tested (${(error as Error).message}); write it in syntax both .NET and JavaScript read`,
+        );
         continue;
       }
       if (accepts === undefined) {
-        problems.push(`${command.name} -${p.name} takes any value; give it a validateSet or validatePattern, mark it switch: true if it takes none, or leave it out`);
+        problems.push(
+          `${command.name} -${p.name} takes any value; give it a validateSet or validatePattern, mark it switch: true if it takes none, or leave it out`,
+        );
         continue;
       }
       const test = accepts;
@@ -243,7 +329,9 @@ function mandatorySelectors(role: RoleDefinition): string[] {
     const selector = ALL_BY_DEFAULT[command.name.toLowerCase()];
     if (selector === undefined) continue;
     if (command.kind !== 'own') {
-      problems.push(`${command.name} reads everything without -${selector}, and JEA cannot make it mandatory; define a function of our own with a mandatory -${selector}`);
+      problems.push(
+        `${command.name} reads everything without -${selector}, and JEA cannot make it mandatory; define a function of our own with a mandatory -${selector}`,
+      );
       continue;
     }
     const own = role.functionDefinitions.find((f) => f.name.toLowerCase() === command.name.toLowerCase());
@@ -259,7 +347,8 @@ function readOnly(role: RoleDefinition): string[] {
     .filter((c) => !READ_ONLY_VERBS.has(verbOf(c.name)))
     .map((c) => `read-only: ${c.name} is not a read-only command`);
   for (const f of role.functionDefinitions) {
-    for (const call of f.calls.filter((c) => !READ_ONLY_VERBS.has(verbOf(c)))) problems.push(`read-only: ${f.name} calls ${call}, which is not a read-only command`);
+    for (const call of f.calls.filter((c) => !READ_ONLY_VERBS.has(verbOf(c))))
+      problems.push(`read-only: ${f.name} calls ${call}, which is not a read-only command`);
   }
   if (role.visibleExternalCommands.length > 0) problems.push('read-only: a read-only role runs no programs');
   return problems;
@@ -279,16 +368,31 @@ function serviceControl(role: RoleDefinition): string[] {
     if (accepted === 'unconstrained') problems.push(`service-control: ${command.name} -Name needs a validatePattern or validateSet`);
     else if (typeof accepted === 'string') problems.push(`service-control: ${command.name} -Name: ${accepted}`);
     else if (accepted.length > 0) {
-      const shown = accepted.slice(0, 5).map((n) => `'${n}'`).join(', ');
-      problems.push(`service-control: ${command.name} -Name accepts ${shown}${accepted.length > 5 ? ` and ${accepted.length - 5} more` : ''}`);
+      const shown = accepted
+        .slice(0, 5)
+        .map((n) => `'${n}'`)
+        .join(', ');
+      problems.push(
+        `service-control: ${command.name} -Name accepts ${shown}${accepted.length > 5 ? ` and ${accepted.length - 5} more` : ''}`,
+      );
     }
   }
   return problems;
 }
 
 export const ROLE_RULES: ReadonlyArray<(role: RoleDefinition) => string[]> = [
-  neverVisible, noWildcards, commandNames, providers, externalCommands, functionDefinitions,
-  reachingParameters, unrestrictedParameters, constrainedParameters, mandatorySelectors, readOnly, serviceControl,
+  neverVisible,
+  noWildcards,
+  commandNames,
+  providers,
+  externalCommands,
+  functionDefinitions,
+  reachingParameters,
+  unrestrictedParameters,
+  constrainedParameters,
+  mandatorySelectors,
+  readOnly,
+  serviceControl,
 ];
 
 /** Problems with one role; [] when it is safe to generate. */
@@ -307,7 +411,8 @@ export function checkRoleSetSafety(roles: readonly RoleDefinition[]): string[] {
     for (const command of visibleCommands(role)) {
       const key = command.name.toLowerCase();
       const first = owner.get(key);
-      if (first !== undefined && first !== role.name) problems.push(`${role.name}: merge: ${command.name} is also visible in ${first}; JEA would merge them loosely`);
+      if (first !== undefined && first !== role.name)
+        problems.push(`${role.name}: merge: ${command.name} is also visible in ${first}; JEA would merge them loosely`);
       else owner.set(key, role.name);
     }
   }

@@ -64,7 +64,9 @@ export function parseExtensionIdentity(doc: unknown, where = IDENTITY_FILE): Ext
   // The runtime version is quoted into an npm spec: only plain semver, no ranges or tags.
   const runtimeVersion = requireString(runtime, 'version', rtWhere, VERSION_RE);
   if (linux.version !== undefined) {
-    throw new Error(`${linuxWhere}: remove 'version' (got ${JSON.stringify(linux.version)}); it is always nodeRuntime's version, ${runtimeVersion}`);
+    throw new Error(
+      `${linuxWhere}: remove 'version' (got ${JSON.stringify(linux.version)}); it is always nodeRuntime's version, ${runtimeVersion}`,
+    );
   }
   return {
     publisher: requireString(root, 'publisher', where, NAME_RE),

@@ -12,12 +12,7 @@ import path from 'path';
 import execa from 'execa';
 import * as yauzl from 'yauzl';
 import { HANDLER_MAIN_FILE, identityDefines, LAZY_MODULES } from '../scripts/build/bundle';
-import {
-  REPO_ROOT,
-  loadExtensionIdentity,
-  packageName,
-  parseExtensionIdentity,
-} from '../manifests/extension-identity';
+import { REPO_ROOT, loadExtensionIdentity, packageName, parseExtensionIdentity } from '../manifests/extension-identity';
 import { fileIntegrity, tarballPath, verifiedTarball } from '../scripts/build/node-runtime';
 import { BuiltPackage, HANDLER_COMMANDS, PACKAGE_FOLDERS, buildPackage } from '../scripts/build/package';
 import { listFiles } from '../scripts/build/zip';
@@ -98,13 +93,16 @@ describe('extension identity', () => {
   it('rejects a version that is not major.minor.patch, and a missing runtime pin', () => {
     const linux = { package: identity.linuxNodeRuntime.package, integrity: identity.linuxNodeRuntime.integrity };
     const good = { publisher: 'P', type: 'T', version: '1.0.0', nodeRuntime: identity.nodeRuntime, linuxNodeRuntime: linux };
-    expect(parseExtensionIdentity(good, 'x.yaml')).toEqual({ ...good, linuxNodeRuntime: { ...linux, version: identity.nodeRuntime.version } });
+    expect(parseExtensionIdentity(good, 'x.yaml')).toEqual({
+      ...good,
+      linuxNodeRuntime: { ...linux, version: identity.nodeRuntime.version },
+    });
     expect(() => parseExtensionIdentity({ ...good, version: 1.0 }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, version: '1.0' }, 'x.yaml')).toThrow(/'version'/);
     expect(() => parseExtensionIdentity({ ...good, nodeRuntime: undefined }, 'x.yaml')).toThrow(/nodeRuntime/);
-    expect(() =>
-      parseExtensionIdentity({ ...good, nodeRuntime: { ...good.nodeRuntime, integrity: 'sha1-abc' } }, 'x.yaml'),
-    ).toThrow(/integrity/);
+    expect(() => parseExtensionIdentity({ ...good, nodeRuntime: { ...good.nodeRuntime, integrity: 'sha1-abc' } }, 'x.yaml')).toThrow(
+      /integrity/,
+    );
     expect(() => parseExtensionIdentity({ ...good, linuxNodeRuntime: undefined }, 'x.yaml')).toThrow(/'linuxNodeRuntime'/);
     // One release for both builds: a second version could only drift from the one shipped.
     expect(() => parseExtensionIdentity({ ...good, linuxNodeRuntime: { ...linux, version: '20.0.0' } }, 'x.yaml')).toThrow(
@@ -122,7 +120,15 @@ describe('package', () => {
   });
 
   it('holds exactly the expected files, sorted, with a fixed time and mode', async () => {
-    const expected = ['HandlerManifest.json', 'bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', `bin/${HANDLER_MAIN_FILE}`, 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)];
+    const expected = [
+      'HandlerManifest.json',
+      'bin/agent.js',
+      'bin/handler.cmd',
+      'bin/handler.js',
+      `bin/${HANDLER_MAIN_FILE}`,
+      'bin/node.exe',
+      ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`),
+    ];
     for (const folder of PACKAGE_FOLDERS) {
       const from = path.join(REPO_ROOT, folder.from);
       const present = await fs.stat(from).then(
@@ -207,7 +213,14 @@ describe('package', () => {
     expect(bundle).not.toContain('sourceMappingURL');
     expect(bundle).not.toMatch(/__EXTENSION_(VERSION|PUBLISHER|TYPE)__/);
     expect(entries.filter((e) => e.name.startsWith('bin/')).map((e) => e.name)).toEqual(
-      ['bin/agent.js', 'bin/handler.cmd', 'bin/handler.js', `bin/${HANDLER_MAIN_FILE}`, 'bin/node.exe', ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`)].sort(),
+      [
+        'bin/agent.js',
+        'bin/handler.cmd',
+        'bin/handler.js',
+        `bin/${HANDLER_MAIN_FILE}`,
+        'bin/node.exe',
+        ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`),
+      ].sort(),
     );
     // handler.js, what handler.cmd runs, turns on the compile cache and then loads the handler.
     const start = dataOf(entries, 'bin/handler.js').toString('utf8');
@@ -244,7 +257,9 @@ describe('runtime tarball', () => {
     const handle = await fs.open(tampered, 'r+');
     await handle.write(Buffer.from('tampered'), 0, 8, 1024);
     await handle.close();
-    const actual = `sha512-${createHash('sha512').update(await fs.readFile(tampered)).digest('base64')}`;
+    const actual = `sha512-${createHash('sha512')
+      .update(await fs.readFile(tampered))
+      .digest('base64')}`;
     expect(actual).not.toBe(identity.nodeRuntime.integrity);
 
     const refused = verifiedTarball(identity.nodeRuntime, cacheDir);

@@ -67,7 +67,10 @@ export interface OperationCatalog {
   /** Files and folders; a folder with everything in it. */
   removePath: [{ path: string }, { removed: boolean }];
   getPath: [{ path: string }, { exists: boolean; type: 'file' | 'directory' | null; sddl: Sddl | null }];
-  listDirectory: [{ path: string }, { exists: boolean; entries: Array<{ name: string; type: 'file' | 'directory'; lastWriteTimeUtc: string }> }];
+  listDirectory: [
+    { path: string },
+    { exists: boolean; entries: Array<{ name: string; type: 'file' | 'directory'; lastWriteTimeUtc: string }> },
+  ];
 
   ensureLocalGroup: [{ name: string; description: string }, { created: boolean }];
   removeLocalGroup: [{ name: string }, { removed: boolean }];
@@ -96,16 +99,36 @@ export interface OperationCatalog {
 }
 
 export type OperationName = keyof OperationCatalog;
-export type OperationRequest<N extends OperationName = OperationName> = N extends OperationName ? { op: N } & OperationCatalog[N][0] : never;
+export type OperationRequest<N extends OperationName = OperationName> = N extends OperationName
+  ? { op: N } & OperationCatalog[N][0]
+  : never;
 export type OperationResultOf<N extends OperationName> = OperationCatalog[N][1];
 
 export const OPERATION_NAMES: readonly OperationName[] = [
   'probe',
-  'ensureDirectory', 'writeFile', 'readFile', 'copyFromHandler', 'removePath', 'getPath', 'listDirectory',
-  'ensureLocalGroup', 'removeLocalGroup', 'getLocalGroup', 'setLocalGroupMembers',
-  'registerSessionConfiguration', 'unregisterSessionConfiguration', 'getSessionConfiguration', 'listSessions', 'endSessions',
-  'registerTask', 'getTask', 'setTaskEnabled', 'deleteTask', 'listTasks',
-  'writeEvent', 'readEvents',
+  'ensureDirectory',
+  'writeFile',
+  'readFile',
+  'copyFromHandler',
+  'removePath',
+  'getPath',
+  'listDirectory',
+  'ensureLocalGroup',
+  'removeLocalGroup',
+  'getLocalGroup',
+  'setLocalGroupMembers',
+  'registerSessionConfiguration',
+  'unregisterSessionConfiguration',
+  'getSessionConfiguration',
+  'listSessions',
+  'endSessions',
+  'registerTask',
+  'getTask',
+  'setTaskEnabled',
+  'deleteTask',
+  'listTasks',
+  'writeEvent',
+  'readEvents',
 ];
 
 /** Builds a typed operation; `op('getTask', { folder, name })`. */

@@ -127,26 +127,49 @@ export class PowerShellHost implements WindowsHost {
   /** The outcomes, or the HostBatchError that says why the batch as a whole failed. */
   private verdict(phase: string, run: RunEnd, reader: ResultReader): OperationOutcome[] {
     if (run.kind === 'notStarted') {
-      throw new HostBatchError(phase, null, 'NotStarted',
-        run.code === 'ENOENT' ? `PowerShell '${this.powershellExe}' was not found` : `PowerShell '${this.powershellExe}' could not be started (${run.code})`);
+      throw new HostBatchError(
+        phase,
+        null,
+        'NotStarted',
+        run.code === 'ENOENT'
+          ? `PowerShell '${this.powershellExe}' was not found`
+          : `PowerShell '${this.powershellExe}' could not be started (${run.code})`,
+      );
     }
     if (run.kind === 'timedOut') {
-      throw new HostBatchError(phase, reader.inProgress(), 'Timeout',
-        `no answer within ${this.timeoutMs} ms; the PowerShell process tree was stopped`);
+      throw new HostBatchError(
+        phase,
+        reader.inProgress(),
+        'Timeout',
+        `no answer within ${this.timeoutMs} ms; the PowerShell process tree was stopped`,
+      );
     }
     const garbage = reader.garbage;
     if (garbage) {
-      throw new HostBatchError(phase, garbage.operation, 'Garbage', `PowerShell wrote a line that is not a result (${garbage.why}): ${JSON.stringify(garbage.excerpt)}`);
+      throw new HostBatchError(
+        phase,
+        garbage.operation,
+        'Garbage',
+        `PowerShell wrote a line that is not a result (${garbage.why}): ${JSON.stringify(garbage.excerpt)}`,
+      );
     }
     const stderr = reader.stderrLine;
     if (run.exitCode !== 0 || !reader.done) {
-      const how = run.exitCode === null ? `was stopped by ${run.signal ?? 'a signal'}` : run.exitCode !== 0
-        ? `exited with code ${run.exitCode}` : 'exited without reporting the end of the batch';
+      const how =
+        run.exitCode === null
+          ? `was stopped by ${run.signal ?? 'a signal'}`
+          : run.exitCode !== 0
+            ? `exited with code ${run.exitCode}`
+            : 'exited without reporting the end of the batch';
       throw new HostBatchError(phase, reader.inProgress(), 'ExitCode', `PowerShell ${how}${stderr ? ` (${stderr.text})` : ''}`);
     }
     if (reader.outcomes.length !== reader.expected) {
-      throw new HostBatchError(phase, reader.inProgress(), 'Garbage',
-        `PowerShell reported the end of the batch after ${reader.outcomes.length} of ${reader.expected} results`);
+      throw new HostBatchError(
+        phase,
+        reader.inProgress(),
+        'Garbage',
+        `PowerShell reported the end of the batch after ${reader.outcomes.length} of ${reader.expected} results`,
+      );
     }
     // The bridge silences every stream but the protocol: anything on stderr is an error that
     // escaped it (or a native command's), so the batch is not trusted even if it completed.
@@ -156,9 +179,7 @@ export class PowerShellHost implements WindowsHost {
 }
 
 type RunEnd =
-  | { kind: 'exited'; exitCode: number | null; signal: string | null }
-  | { kind: 'notStarted'; code: string }
-  | { kind: 'timedOut' };
+  { kind: 'exited'; exitCode: number | null; signal: string | null } | { kind: 'notStarted'; code: string } | { kind: 'timedOut' };
 
 /**
  * Reads the bridge's stdout line by line as it arrives and keeps what it proves: the outcomes in
@@ -258,8 +279,13 @@ class ResultReader {
     if (line['ok'] === false) {
       const error = line['error'] as Record<string, unknown> | undefined;
       const code = error?.['code'];
-      if (typeof error !== 'object' || error === null || typeof code !== 'string' || !(ERROR_CODES as readonly string[]).includes(code)
-        || typeof error['message'] !== 'string') {
+      if (
+        typeof error !== 'object' ||
+        error === null ||
+        typeof code !== 'string' ||
+        !(ERROR_CODES as readonly string[]).includes(code) ||
+        typeof error['message'] !== 'string'
+      ) {
         return 'an error without a known code and a message';
       }
       const target = error['target'];

@@ -213,7 +213,11 @@ export class RelayListener {
     if (this.burned.has(fingerprint(token))) {
       // Still the token that was refused: keep waiting for another one.
       if (this.current.status !== 'refused') {
-        this.refuse('token-rejected', null, this.error('token-rejected', 'The Listen token was refused before and will not be sent again; waiting for a new one.'));
+        this.refuse(
+          'token-rejected',
+          null,
+          this.error('token-rejected', 'The Listen token was refused before and will not be sent again; waiting for a new one.'),
+        );
       } else {
         this.setState({ ...this.current, nextAttemptAt: null });
         this.schedulePoll(generation);
@@ -223,12 +227,20 @@ export class RelayListener {
     const expiry = sasExpiry(token);
     if (!expiry) {
       this.burned.add(fingerprint(token));
-      this.refuse('token-missing', null, this.error('token-missing', 'The Listen token is not a SharedAccessSignature token; it was not sent.'));
+      this.refuse(
+        'token-missing',
+        null,
+        this.error('token-missing', 'The Listen token is not a SharedAccessSignature token; it was not sent.'),
+      );
       return undefined;
     }
     if (expiry.getTime() <= this.timers.now()) {
       this.burned.add(fingerprint(token));
-      this.refuse('token-expired', null, this.error('token-expired', `The Listen token expired at ${expiry.toISOString()}; it was not sent.`));
+      this.refuse(
+        'token-expired',
+        null,
+        this.error('token-expired', `The Listen token expired at ${expiry.toISOString()}; it was not sent.`),
+      );
       return undefined;
     }
     return token;
@@ -236,7 +248,9 @@ export class RelayListener {
 
   private onAttemptFailed(error: unknown, token: string): void {
     const failure =
-      error instanceof RelayConnectError ? error : new RelayConnectError('network', redactSecrets(String((error as Error)?.message ?? error)));
+      error instanceof RelayConnectError
+        ? error
+        : new RelayConnectError('network', redactSecrets(String((error as Error)?.message ?? error)));
     const lastError = this.error(failure.kind, failure.message, { httpStatus: failure.status });
     this.failures += 1;
     if (failure.kind === 'unauthorized' || failure.kind === 'forbidden') {
@@ -312,16 +326,25 @@ export class RelayListener {
       if (token) this.burned.add(fingerprint(token));
       this.holdOffAfterRefusal();
       const lastError =
-        own ?? this.error('token-rejected', 'The relay closed the control channel (1008): the Listen token expired or its renewal was refused.', { closeCode: 1008 });
+        own ??
+        this.error('token-rejected', 'The relay closed the control channel (1008): the Listen token expired or its renewal was refused.', {
+          closeCode: 1008,
+        });
       this.refuse(own ? 'token-expired' : 'token-rejected', null, lastError);
       return;
     }
     if (code === 1001) {
-      const lastError = this.error('closed', 'The relay closed the control channel (1001): the hybrid connection was deleted or disabled.', { closeCode: 1001 });
+      const lastError = this.error(
+        'closed',
+        'The relay closed the control channel (1001): the hybrid connection was deleted or disabled.',
+        { closeCode: 1001 },
+      );
       this.retryAfter(Math.max(this.slowRetryMs, backoffDelay(this.failures, this.backoff, this.random)), lastError);
       return;
     }
-    const lastError = own ?? this.error('closed', `The relay closed the control channel (${code}${code === 1011 ? ': relay error' : ''}).`, { closeCode: code });
+    const lastError =
+      own ??
+      this.error('closed', `The relay closed the control channel (${code}${code === 1011 ? ': relay error' : ''}).`, { closeCode: code });
     this.retryAfter(backoffDelay(this.failures, this.backoff, this.random), lastError);
   }
 
@@ -330,7 +353,10 @@ export class RelayListener {
       if (generation !== this.generation || this.socket !== socket) return;
       this.pongTimer = this.timers.setTimeout(() => {
         if (this.socket !== socket) return;
-        this.ownCloseReason = this.error('ping-timeout', `No pong from the relay within ${this.pongTimeoutMs} ms: the control channel was dropped.`);
+        this.ownCloseReason = this.error(
+          'ping-timeout',
+          `No pong from the relay within ${this.pongTimeoutMs} ms: the control channel was dropped.`,
+        );
         socket.terminate();
       }, this.pongTimeoutMs);
       try {
@@ -358,13 +384,19 @@ export class RelayListener {
 
   private scheduleExpiry(socket: WebSocket, expiry: Date): void {
     const remaining = expiry.getTime() - this.timers.now();
-    this.expiryTimer = this.timers.setTimeout(() => {
-      if (this.socket !== socket) return;
-      // Timers are capped near 24 days: a longer token is checked again then.
-      if (this.timers.now() < expiry.getTime()) return this.scheduleExpiry(socket, expiry);
-      this.ownCloseReason = this.error('token-expired', `The Listen token expired at ${expiry.toISOString()} and was not renewed; the control channel was closed.`);
-      socket.close(1000, 'token expired');
-    }, Math.min(MAX_TIMER_MS, Math.max(0, remaining)));
+    this.expiryTimer = this.timers.setTimeout(
+      () => {
+        if (this.socket !== socket) return;
+        // Timers are capped near 24 days: a longer token is checked again then.
+        if (this.timers.now() < expiry.getTime()) return this.scheduleExpiry(socket, expiry);
+        this.ownCloseReason = this.error(
+          'token-expired',
+          `The Listen token expired at ${expiry.toISOString()} and was not renewed; the control channel was closed.`,
+        );
+        socket.close(1000, 'token expired');
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, remaining)),
+    );
   }
 
   private async renew(socket: WebSocket, generation: number, expiry: Date): Promise<void> {

@@ -96,7 +96,9 @@ export function openRelaySocket(url: URL, options: OpenSocketOptions): Promise<W
         const body = Buffer.concat(chunks).toString('utf8');
         const text = `${response.statusMessage ?? ''} ${body}`.replace(/\s+/g, ' ').trim();
         request.destroy();
-        fail(new RelayConnectError(kindOfStatus(status, text), `${target} answered ${status}${text ? ` ${text.slice(0, 300)}` : ''}`, status));
+        fail(
+          new RelayConnectError(kindOfStatus(status, text), `${target} answered ${status}${text ? ` ${text.slice(0, 300)}` : ''}`, status),
+        );
       };
       const bodyTimer = setTimeout(done, Math.min(2000, timeoutMs));
       response.on('data', (chunk: Buffer) => {

@@ -30,9 +30,17 @@ export interface ProxySources {
 }
 
 /** `%ProgramData%\AzureConnectedMachineAgent\Config\localconfig.json` on Windows; none elsewhere. */
-export function defaultArcAgentConfigFile(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | null {
+export function defaultArcAgentConfigFile(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | null {
   if (platform !== 'win32') return null;
-  return path.win32.join(env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData', 'AzureConnectedMachineAgent', 'Config', 'localconfig.json');
+  return path.win32.join(
+    env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData',
+    'AzureConnectedMachineAgent',
+    'Config',
+    'localconfig.json',
+  );
 }
 
 /** The proxy for a connection to host:port, or null for a direct one. Throws RelayConnectError('proxy') on a bad setting. */

@@ -55,7 +55,12 @@ export class ProxyTunnelAgent extends https.Agent {
     });
     timer = setTimeout(() => {
       request.destroy();
-      settle(new RelayConnectError('proxy', `The proxy ${this.proxyName} did not open a tunnel to ${authority} within ${this.connectTimeoutMs} ms.`));
+      settle(
+        new RelayConnectError(
+          'proxy',
+          `The proxy ${this.proxyName} did not open a tunnel to ${authority} within ${this.connectTimeoutMs} ms.`,
+        ),
+      );
     }, this.connectTimeoutMs);
 
     request.once('connect', (response, socket, head) => {

@@ -72,13 +72,23 @@ export function kindOfStatus(status: number, text: string): RelayFailureKind {
   return 'refused';
 }
 
-const TLS_CODES = /^(ERR_SSL_|ERR_TLS_|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT']);
+const TLS_CODES =
+  /^(ERR_SSL_|ERR_TLS_|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
 
 /** Maps a transport error (from `ws`, `tls`, `net` or the proxy tunnel) to a RelayConnectError. */
 export function transportFailure(error: unknown, target: string): RelayConnectError {
   if (error instanceof RelayConnectError) return error;
-  const code = typeof (error as { code?: unknown })?.code === 'string' ? ((error as { code: string }).code) : undefined;
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
   const message = error instanceof Error ? error.message : String(error);
   if ((code && TLS_CODES.test(code)) || /certificate|ssl|tls/i.test(message)) {
     // OpenSSL's messages carry a location; keep the reason ("tlsv1 alert protocol version").
@@ -90,7 +100,12 @@ export function transportFailure(error: unknown, target: string): RelayConnectEr
     return new RelayConnectError('tls', `TLS to ${target} failed (${code ? `${code}: ` : ''}${reason}): ${hint}`, undefined, code);
   }
   if (code && NETWORK_CODES.has(code)) {
-    return new RelayConnectError('network', `Cannot reach ${target} (${code}). Check DNS, the firewall (outbound 443) and the proxy.`, undefined, code);
+    return new RelayConnectError(
+      'network',
+      `Cannot reach ${target} (${code}). Check DNS, the firewall (outbound 443) and the proxy.`,
+      undefined,
+      code,
+    );
   }
   if (/timed out/i.test(message)) {
     return new RelayConnectError('timeout', `${target} did not answer in time (${message}).`, undefined, code);

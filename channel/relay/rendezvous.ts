@@ -42,7 +42,8 @@ function rendezvousUrl(address: string): URL {
   } catch {
     throw new RelayConnectError('refused', 'The relay sent a rendezvous address that is not a URL; the connection was dropped.');
   }
-  if (url.protocol !== 'wss:') throw new RelayConnectError('tls', `The relay sent a rendezvous address with ${url.protocol}; only wss:// is used.`);
+  if (url.protocol !== 'wss:')
+    throw new RelayConnectError('tls', `The relay sent a rendezvous address with ${url.protocol}; only wss:// is used.`);
   return url;
 }
 

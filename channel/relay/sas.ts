@@ -94,16 +94,18 @@ export interface SasVerification {
   now: Date | number;
 }
 
-export type SasVerifyResult =
-  | { ok: true; keyName: string; expiresAt: Date }
-  | { ok: false; reason: SasRefusal; detail: string };
+export type SasVerifyResult = { ok: true; keyName: string; expiresAt: Date } | { ok: false; reason: SasRefusal; detail: string };
 
 export function verifySas(token: string, check: SasVerification): SasVerifyResult {
   const parsed = parseSas(token);
   if (!parsed.ok) return parsed;
   const { resourceUri, keyName, expiresAt, signedText, signature } = parsed.token;
   if (!audienceCovers(resourceUri, check.resourceUri)) {
-    return { ok: false, reason: 'wrong-audience', detail: `the token is for '${audienceOf(resourceUri)}', not '${audienceOf(check.resourceUri)}'` };
+    return {
+      ok: false,
+      reason: 'wrong-audience',
+      detail: `the token is for '${audienceOf(resourceUri)}', not '${audienceOf(check.resourceUri)}'`,
+    };
   }
   const keys = check.keys(keyName).filter((key) => key.length > 0);
   if (keys.length === 0) return { ok: false, reason: 'unknown-key', detail: `no rule named '${keyName}' applies here` };
@@ -126,7 +128,7 @@ export function audienceOf(uri: string): string {
   const withoutScheme = uri.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   const slash = withoutScheme.indexOf('/');
   const authority = slash < 0 ? withoutScheme : withoutScheme.slice(0, slash);
-  const path = slash < 0 ? '' : withoutScheme.slice(slash).split(/[?#]/)[0] ?? '';
+  const path = slash < 0 ? '' : (withoutScheme.slice(slash).split(/[?#]/)[0] ?? '');
   const host = authority.replace(/^[^@]*@/, '').replace(/:\d*$/, '');
   const segments = path.split('/').filter((segment) => segment.length > 0);
   if (segments[0] === '$hc') segments.shift();

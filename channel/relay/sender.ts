@@ -32,11 +32,17 @@ export async function connectSender(options: SenderOptions): Promise<WebSocket> 
   const url = connectUrl(options.endpoint, options.trackingId);
   const expiry = sasExpiry(options.token);
   if (!expiry) {
-    throw new RelayConnectError('unauthorized', `The Send token for ${describeTarget(url)} is not a SharedAccessSignature token; ask for a new access ticket.`);
+    throw new RelayConnectError(
+      'unauthorized',
+      `The Send token for ${describeTarget(url)} is not a SharedAccessSignature token; ask for a new access ticket.`,
+    );
   }
   const now = options.now ?? Date.now;
   if (expiry.getTime() <= now()) {
-    throw new RelayConnectError('unauthorized', `The Send token for ${describeTarget(url)} expired at ${expiry.toISOString()}; ask for a new access ticket.`);
+    throw new RelayConnectError(
+      'unauthorized',
+      `The Send token for ${describeTarget(url)} expired at ${expiry.toISOString()}; ask for a new access ticket.`,
+    );
   }
   return openRelaySocket(url, {
     transport: options.transport ?? {},

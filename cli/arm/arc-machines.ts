@@ -159,7 +159,11 @@ export class ArcMachines {
   }
 
   /** A GET whose 404 means "not there". */
-  private async read<T>(operation: string, timeoutMs: number | undefined, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  private async read<T>(
+    operation: string,
+    timeoutMs: number | undefined,
+    run: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T | undefined> {
     try {
       return await withDeadline(operation, Math.min(timeoutMs ?? this.timeoutMs, this.timeoutMs), false, run);
     } catch (error) {

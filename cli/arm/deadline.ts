@@ -16,10 +16,17 @@ export class DeadlineExceeded extends Error {
 }
 
 export function isDeadlineExceeded(error: unknown): error is DeadlineExceeded {
-  return error instanceof Error && error.name === 'DeadlineExceeded' && typeof (error as Partial<DeadlineExceeded>).mayStillRun === 'boolean';
+  return (
+    error instanceof Error && error.name === 'DeadlineExceeded' && typeof (error as Partial<DeadlineExceeded>).mayStillRun === 'boolean'
+  );
 }
 
-export async function withDeadline<T>(operation: string, timeoutMs: number, mayStillRun: boolean, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(
+  operation: string,
+  timeoutMs: number,
+  mayStillRun: boolean,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const signal = AbortSignal.timeout(timeoutMs);
   const work = run(signal);
   let onAbort: (() => void) | undefined;

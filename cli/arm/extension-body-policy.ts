@@ -15,7 +15,8 @@ export function extensionBodyPolicy(): PipelinePolicy {
     sendRequest(request, next) {
       const asked = request.headers.get(AUTOMATIC_UPGRADE_HEADER);
       request.headers.delete(AUTOMATIC_UPGRADE_HEADER);
-      const isExtensionWrite = (request.method === 'PUT' || request.method === 'PATCH') && EXTENSION_PATH.test(new URL(request.url).pathname);
+      const isExtensionWrite =
+        (request.method === 'PUT' || request.method === 'PATCH') && EXTENSION_PATH.test(new URL(request.url).pathname);
       if (asked !== undefined && isExtensionWrite && typeof request.body === 'string') {
         const body = JSON.parse(request.body) as { properties?: Record<string, unknown> };
         body.properties = { ...(body.properties ?? {}), enableAutomaticUpgrade: asked === 'true' };

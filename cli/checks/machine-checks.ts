@@ -65,7 +65,11 @@ export async function requireEligibleLicense(api: ArcMachines, machine: MachineV
  * What deploy and grant require before they send anything: the machine exists, is Connected, runs
  * Windows, and is Pay-as-you-go or Software Assurance. Returns it with the license seen.
  */
-export async function requireEligibleMachine(api: ArcMachines, ref: MachineRef, now: Date): Promise<{ machine: MachineView; observedLicense: ObservedLicense }> {
+export async function requireEligibleMachine(
+  api: ArcMachines,
+  ref: MachineRef,
+  now: Date,
+): Promise<{ machine: MachineView; observedLicense: ObservedLicense }> {
   const machine = await requireMachine(api, ref);
   requireConnected(machine);
   requireWindows(machine);

@@ -26,7 +26,9 @@ export async function configureOne(ctx: RunContext, ref: MachineRef, request: Co
       );
     }
     const { settings, droppedExpiredGrant } = configureSettings(current.settings, request, now);
-    const changes = [request.level ? `level ${request.level}` : '', request.retentionDays ? `retention ${request.retentionDays} days` : ''].filter(Boolean).join(', ');
+    const changes = [request.level ? `level ${request.level}` : '', request.retentionDays ? `retention ${request.retentionDays} days` : '']
+      .filter(Boolean)
+      .join(', ');
     const note = droppedExpiredGrant ? ' (the expired grant is now sent as access None)' : '';
     return await sendSettings(ctx, ref, settings, (result) => `${changes}${note}; ${provisioning(result)}`);
   } catch (error) {

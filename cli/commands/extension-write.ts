@@ -15,7 +15,12 @@ export function updateFields(ctx: RunContext, settings: PublicSettings) {
 }
 
 /** Sends a settings change with PATCH and reports it; failures carry the settings that were sent. */
-export async function sendSettings(ctx: RunContext, ref: MachineRef, settings: PublicSettings, describe: (result: ExtensionView) => string): Promise<TargetOutcome> {
+export async function sendSettings(
+  ctx: RunContext,
+  ref: MachineRef,
+  settings: PublicSettings,
+  describe: (result: ExtensionView) => string,
+): Promise<TargetOutcome> {
   try {
     const result = await ctx.api.updateExtension(ref, updateFields(ctx, settings));
     return { result: 'ok', detail: describe(result), settingsSent: settings };

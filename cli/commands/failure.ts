@@ -11,7 +11,12 @@ import type { RunContext } from './run-context';
  * Turns a per-machine failure into the detail an operator acts on. After a failed or unfinished
  * write it reads the extension once more and adds the handler's own status message.
  */
-export async function failureOutcome(ctx: RunContext, ref: MachineRef, error: unknown, settingsSent?: Record<string, unknown>): Promise<TargetOutcome> {
+export async function failureOutcome(
+  ctx: RunContext,
+  ref: MachineRef,
+  error: unknown,
+  settingsSent?: Record<string, unknown>,
+): Promise<TargetOutcome> {
   const base = { result: 'failed' as const, ...(settingsSent ? { settingsSent } : {}) };
   if (isTargetRefused(error) || isHandlerError(error)) return { ...base, detail: redact(ctx, error.message) };
   let detail: string;

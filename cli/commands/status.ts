@@ -26,11 +26,20 @@ export interface MachineStatus {
   nodes: NodeStatus[];
 }
 
-export async function statusOne(ctx: RunContext, ref: MachineRef, label: string): Promise<{ outcome: TargetOutcome; status?: MachineStatus }> {
+export async function statusOne(
+  ctx: RunContext,
+  ref: MachineRef,
+  label: string,
+): Promise<{ outcome: TargetOutcome; status?: MachineStatus }> {
   try {
     const machine = await ctx.api.getMachine(ref);
     if (!machine) {
-      return { outcome: { result: 'failed', detail: `machine ${ref.name} was not found in resource group ${ref.resourceGroup} of subscription ${ref.subscriptionId}` } };
+      return {
+        outcome: {
+          result: 'failed',
+          detail: `machine ${ref.name} was not found in resource group ${ref.resourceGroup} of subscription ${ref.subscriptionId}`,
+        },
+      };
     }
     const extension = await ctx.api.getExtension(ref);
     const status = describeStatus(label, ref, machine.status, extension, ctx.now());
@@ -54,7 +63,13 @@ export function describeStatus(
   const access = (extension.settings?.access ?? {}) as { level?: string; grantId?: string; expiresAt?: string; supportRequestId?: string };
   const hasGrant = access.level !== undefined && access.level !== 'None';
   const expires = hasGrant && access.expiresAt ? Date.parse(access.expiresAt) : Number.NaN;
-  const timeLeft = !hasGrant ? '-' : !Number.isFinite(expires) ? 'unknown' : expires <= now.getTime() ? 'Expired' : describeDuration(expires - now.getTime());
+  const timeLeft = !hasGrant
+    ? '-'
+    : !Number.isFinite(expires)
+      ? 'unknown'
+      : expires <= now.getTime()
+        ? 'Expired'
+        : describeDuration(expires - now.getTime());
   return {
     ...base,
     provisioningState: extension.provisioningState ?? 'unknown',

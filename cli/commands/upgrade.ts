@@ -14,7 +14,10 @@ export async function upgradeOne(ctx: RunContext, ref: MachineRef, targetVersion
     if (!before) return notDeployed(ref);
     await ctx.api.upgradeExtension(ref, extensionKey(ctx.extension), targetVersion);
     const after = await ctx.api.getExtension(ref);
-    return { result: 'ok', detail: `upgraded to ${targetVersion} (typeHandlerVersion ${before.typeHandlerVersion ?? '?'} -> ${after?.typeHandlerVersion ?? '?'})` };
+    return {
+      result: 'ok',
+      detail: `upgraded to ${targetVersion} (typeHandlerVersion ${before.typeHandlerVersion ?? '?'} -> ${after?.typeHandlerVersion ?? '?'})`,
+    };
   } catch (error) {
     return failureOutcome(ctx, ref, error);
   }

@@ -32,11 +32,15 @@ export async function acceptTerms(input: TermsAcceptanceInput): Promise<void> {
   input.show(input.terms);
   if (input.acceptedByFlag) return;
   const accepted = await input.ask('Do you accept these terms and grant access?');
-  if (!accepted) throw new InputError('the terms prompt', 'no', 'Access was not granted. Run the command again and answer yes, or add --accept-terms.');
+  if (!accepted)
+    throw new InputError('the terms prompt', 'no', 'Access was not granted. Run the command again and answer yes, or add --accept-terms.');
 }
 
 /** The prompt from @inquirer/confirm, loaded only when a person is asked. */
-export async function promptYesNo(question: string, streams: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }): Promise<boolean> {
+export async function promptYesNo(
+  question: string,
+  streams: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream },
+): Promise<boolean> {
   const { default: confirm } = require('@inquirer/confirm') as typeof import('@inquirer/confirm');
   return confirm({ message: question, default: false }, { input: streams.input, output: streams.output });
 }

@@ -55,7 +55,10 @@ export interface Journal {
 }
 
 export function defaultJournalPath(cwd: string, command: CommandName, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return path.join(cwd, `arc-remote-support-${command}-${stamp}.json`);
 }
 
@@ -65,10 +68,20 @@ export async function readJournal(file: string): Promise<Journal> {
     parsed = JSON.parse(await fs.readFile(file, 'utf8'));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'not valid JSON';
-    throw new InputError('--resume', file, `The journal cannot be read (${reason}); give the file a previous run wrote (arc-remote-support-<command>-<time>.json).`);
+    throw new InputError(
+      '--resume',
+      file,
+      `The journal cannot be read (${reason}); give the file a previous run wrote (arc-remote-support-<command>-<time>.json).`,
+    );
   }
   const journal = parsed as Partial<Journal>;
-  if (journal?.tool !== 'arc-remote-support' || journal.journalVersion !== 1 || !journal.request || !Array.isArray(journal.targets) || !Array.isArray(journal.runs)) {
+  if (
+    journal?.tool !== 'arc-remote-support' ||
+    journal.journalVersion !== 1 ||
+    !journal.request ||
+    !Array.isArray(journal.targets) ||
+    !Array.isArray(journal.runs)
+  ) {
     throw new InputError('--resume', file, 'This is not a journal written by arc-remote-support (journalVersion 1).');
   }
   return journal as Journal;
@@ -108,11 +121,13 @@ export class JournalWriter {
 
   private save(): Promise<void> {
     const text = `${JSON.stringify(this.journal, null, 2)}\n`;
-    this.saving = this.saving.catch(() => undefined).then(async () => {
-      const temporary = `${this.file}.${process.pid}.tmp`;
-      await fs.writeFile(temporary, text, { mode: 0o600 });
-      await fs.rename(temporary, this.file);
-    });
+    this.saving = this.saving
+      .catch(() => undefined)
+      .then(async () => {
+        const temporary = `${this.file}.${process.pid}.tmp`;
+        await fs.writeFile(temporary, text, { mode: 0o600 });
+        await fs.rename(temporary, this.file);
+      });
     return this.saving;
   }
 }

@@ -16,7 +16,11 @@ export interface ResumePlan {
 export async function planResume(file: string, command: CommandName): Promise<ResumePlan> {
   const journal = await readJournal(file);
   if (journal.command !== command) {
-    throw new InputError('--resume', file, `This journal is from \`${journal.command}\`; resume it with: arc-remote-support ${journal.command} --resume ${file}`);
+    throw new InputError(
+      '--resume',
+      file,
+      `This journal is from \`${journal.command}\`; resume it with: arc-remote-support ${journal.command} --resume ${file}`,
+    );
   }
   const targets: Target[] = [];
   const notRetryable: string[] = [];

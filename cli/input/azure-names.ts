@@ -32,12 +32,20 @@ export function isResourceGroupName(text: string): boolean {
 
 export function checkResourceGroup(text: string, option = '--resource-group'): string {
   if (isResourceGroupName(text)) return text;
-  throw new InputError(option, text, 'A resource group name is 1 to 90 letters, digits and - _ . ( ) characters and does not end with a dot.');
+  throw new InputError(
+    option,
+    text,
+    'A resource group name is 1 to 90 letters, digits and - _ . ( ) characters and does not end with a dot.',
+  );
 }
 
 export function checkSubscription(text: string, option = '--subscription'): string {
   if (SUBSCRIPTION_ID.test(text)) return text.toLowerCase();
-  throw new InputError(option, text, 'A subscription id is a GUID such as 00000000-0000-0000-0000-000000000000 (az account show --query id).');
+  throw new InputError(
+    option,
+    text,
+    'A subscription id is a GUID such as 00000000-0000-0000-0000-000000000000 (az account show --query id).',
+  );
 }
 
 /**
@@ -52,20 +60,34 @@ export function parseMachineArgument(
   if (trimmed.startsWith('/')) {
     const match = MACHINE_ID.exec(trimmed);
     if (!match) {
-      return { ok: false, reason: `--machine ${JSON.stringify(text)} is not an Arc machine id; expected /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.HybridCompute/machines/<name>` };
+      return {
+        ok: false,
+        reason: `--machine ${JSON.stringify(text)} is not an Arc machine id; expected /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.HybridCompute/machines/<name>`,
+      };
     }
     const [, subscriptionId, resourceGroup, name] = match as unknown as [string, string, string, string];
-    if (!SUBSCRIPTION_ID.test(subscriptionId)) return { ok: false, reason: `--machine ${JSON.stringify(text)}: the subscription ${JSON.stringify(subscriptionId)} is not a GUID` };
-    if (!isResourceGroupName(resourceGroup)) return { ok: false, reason: `--machine ${JSON.stringify(text)}: the resource group ${JSON.stringify(resourceGroup)} is not a valid name (1-90 letters, digits, - _ . ( ), not ending in a dot)` };
+    if (!SUBSCRIPTION_ID.test(subscriptionId))
+      return { ok: false, reason: `--machine ${JSON.stringify(text)}: the subscription ${JSON.stringify(subscriptionId)} is not a GUID` };
+    if (!isResourceGroupName(resourceGroup))
+      return {
+        ok: false,
+        reason: `--machine ${JSON.stringify(text)}: the resource group ${JSON.stringify(resourceGroup)} is not a valid name (1-90 letters, digits, - _ . ( ), not ending in a dot)`,
+      };
     if (!MACHINE_NAME.test(name)) return { ok: false, reason: machineNameReason(name) };
     return { ok: true, ref: { subscriptionId: subscriptionId.toLowerCase(), resourceGroup, name } };
   }
   if (!MACHINE_NAME.test(trimmed)) return { ok: false, reason: machineNameReason(text) };
   if (!defaults.resourceGroup) {
-    return { ok: false, reason: `--machine ${JSON.stringify(text)} is a bare name: add --resource-group <rg>, or give the machine's full ARM id` };
+    return {
+      ok: false,
+      reason: `--machine ${JSON.stringify(text)} is a bare name: add --resource-group <rg>, or give the machine's full ARM id`,
+    };
   }
   if (!defaults.subscriptionId) {
-    return { ok: false, reason: `--machine ${JSON.stringify(text)} needs a subscription: add --subscription <id> or set AZURE_SUBSCRIPTION_ID` };
+    return {
+      ok: false,
+      reason: `--machine ${JSON.stringify(text)} needs a subscription: add --subscription <id> or set AZURE_SUBSCRIPTION_ID`,
+    };
   }
   return { ok: true, ref: { subscriptionId: defaults.subscriptionId, resourceGroup: defaults.resourceGroup, name: trimmed } };
 }

@@ -8,7 +8,8 @@ const MAX_MS = MAX_GRANT_DAYS * 86_400_000;
 /** A grant's length: the handler refuses anything outside 60 minutes to 14 days after consent. */
 export function parseGrantDuration(text: string): number {
   const ms = parseDurationMs(text);
-  if (ms === undefined) throw new InputError('--duration', text, `Give ${DURATION_FORMS}, from ${MIN_GRANT_MINUTES}m to ${MAX_GRANT_DAYS}d.`);
+  if (ms === undefined)
+    throw new InputError('--duration', text, `Give ${DURATION_FORMS}, from ${MIN_GRANT_MINUTES}m to ${MAX_GRANT_DAYS}d.`);
   if (ms < MIN_MS || ms > MAX_MS) {
     throw new InputError(
       '--duration',

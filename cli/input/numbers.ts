@@ -18,7 +18,11 @@ export const MAX_CONCURRENCY = 256;
 export function parseConcurrency(text: string): number {
   const n = wholeNumber(text);
   if (n === undefined || n < 1 || n > MAX_CONCURRENCY) {
-    throw new InputError('--concurrency', text, `Give a whole number of machines worked on at once, from 1 to ${MAX_CONCURRENCY} (default 16).`);
+    throw new InputError(
+      '--concurrency',
+      text,
+      `Give a whole number of machines worked on at once, from 1 to ${MAX_CONCURRENCY} (default 16).`,
+    );
   }
   return n;
 }

@@ -19,5 +19,7 @@ export function parseTag(text: string): TagFilter {
  */
 export function matchesTags(tags: Record<string, string> | undefined, filters: TagFilter[]): boolean {
   const entries = Object.entries(tags ?? {});
-  return filters.every((filter) => entries.some(([key, value]) => key.toLowerCase() === filter.key.toLowerCase() && value === filter.value));
+  return filters.every((filter) =>
+    entries.some(([key, value]) => key.toLowerCase() === filter.key.toLowerCase() && value === filter.value),
+  );
 }

@@ -13,7 +13,11 @@ export interface Column<Row> {
 
 export function renderTable<Row>(rows: Row[], columns: Column<Row>[], width?: number): string {
   // No colours: the table is also read from logs and pipes.
-  const table = new Table({ head: columns.map((column) => column.header), style: { head: [], border: [] }, ...wrapping(columns.length, width) });
+  const table = new Table({
+    head: columns.map((column) => column.header),
+    style: { head: [], border: [] },
+    ...wrapping(columns.length, width),
+  });
   for (const row of rows) table.push(columns.map((column) => column.value(row)));
   return table.toString();
 }

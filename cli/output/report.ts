@@ -53,9 +53,20 @@ export function statusLines(statuses: MachineStatus[]): StatusLine[] {
       ticket: status.supportRequestId ?? '',
       expiresAt: status.expiresAt ?? '',
       timeLeft: status.timeLeft,
-      message: [status.agentStatus && status.agentStatus !== 'Connected' ? `agent ${status.agentStatus}.` : '', status.message].filter(Boolean).join(' '),
+      message: [status.agentStatus && status.agentStatus !== 'Connected' ? `agent ${status.agentStatus}.` : '', status.message]
+        .filter(Boolean)
+        .join(' '),
     },
-    ...status.nodes.map((node) => ({ machine: '', node: node.node, provisioning: '', level: '', ticket: '', expiresAt: '', timeLeft: '', message: node.message })),
+    ...status.nodes.map((node) => ({
+      machine: '',
+      node: node.node,
+      provisioning: '',
+      level: '',
+      ticket: '',
+      expiresAt: '',
+      timeLeft: '',
+      message: node.message,
+    })),
   ]);
 }
 

@@ -10,7 +10,13 @@ import { checkPublicSettings } from './settings-check';
  * audit record and `--resume` can finish it later. Times are whole UTC seconds, and the expiry is
  * measured from the consent time exactly as the handler measures it.
  */
-export function newGrant(input: { level: GrantLevel; durationMs: number; supportRequestId: string; acceptedBy: string; now: Date }): GrantRecord {
+export function newGrant(input: {
+  level: GrantLevel;
+  durationMs: number;
+  supportRequestId: string;
+  acceptedBy: string;
+  now: Date;
+}): GrantRecord {
   const acceptedAt = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
   const grant: GrantRecord = {
     level: input.level,
@@ -29,6 +35,10 @@ export function checkSupportRequestId(text: string): string {
     checkPublicSettings({ schemaVersion: 1, access: { level: 'None', supportRequestId: text } });
     return text;
   } catch {
-    throw new InputError('--support-request', text, 'Give the support ticket id: 1 to 64 letters, digits, spaces and . _ : # / - characters, starting with a letter or digit.');
+    throw new InputError(
+      '--support-request',
+      text,
+      'Give the support ticket id: 1 to 64 letters, digits, spaces and . _ : # / - characters, starting with a letter or digit.',
+    );
   }
 }

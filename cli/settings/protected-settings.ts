@@ -19,7 +19,11 @@ export class ProtectedSettings {
     try {
       text = await fs.readFile(file, 'utf8');
     } catch (error) {
-      throw new InputError('--protected-settings-file', file, `The file cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); give the path of a JSON file holding one object.`);
+      throw new InputError(
+        '--protected-settings-file',
+        file,
+        `The file cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); give the path of a JSON file holding one object.`,
+      );
     }
     let parsed: unknown;
     try {

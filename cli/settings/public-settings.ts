@@ -71,14 +71,23 @@ export function grantSettings(current: Current, grant: GrantRecord, observedLice
  * Changes level and/or retention; the grant id, expiry and consent stay those the owner accepted.
  * A grant that has expired is sent as no access: it must never come back.
  */
-export function configureSettings(current: Current, change: { level?: GrantLevel; retentionDays?: number }, now: Date): { settings: PublicSettings; droppedExpiredGrant: boolean } {
+export function configureSettings(
+  current: Current,
+  change: { level?: GrantLevel; retentionDays?: number },
+  now: Date,
+): { settings: PublicSettings; droppedExpiredGrant: boolean } {
   const access = current?.access as AccessSettings | undefined;
   const grant = activeGrant(current, now);
   const droppedExpiredGrant = access !== undefined && access.level !== 'None' && !grant;
   const nextAccess: AccessSettings = grant ? { ...grant, ...(change.level ? { level: change.level } : {}) } : { level: 'None' };
   return {
     droppedExpiredGrant,
-    settings: finish({ ...(current ?? {}), schemaVersion: 1, access: nextAccess, retentionDays: change.retentionDays ?? currentRetention(current) }),
+    settings: finish({
+      ...(current ?? {}),
+      schemaVersion: 1,
+      access: nextAccess,
+      retentionDays: change.retentionDays ?? currentRetention(current),
+    }),
   };
 }
 

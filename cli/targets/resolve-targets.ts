@@ -22,16 +22,25 @@ export interface TargetSelection {
 export function namedTargets(selection: TargetSelection): Target[] {
   const targets = selection.machines.map((text) => {
     const parsed = parseMachineArgument(text, selection);
-    return parsed.ok ? machineTarget(parsed.ref, 'argument') : problemTarget(text, text, { result: 'failed', detail: parsed.reason }, 'argument');
+    return parsed.ok
+      ? machineTarget(parsed.ref, 'argument')
+      : problemTarget(text, text, { result: 'failed', detail: parsed.reason }, 'argument');
   });
   if (targets.length > 0 && targets.every((target) => target.problem)) {
-    throw new InputError('--machine', selection.machines.length === 1 ? selection.machines[0] : selection.machines, targets.map((target) => target.problem!.detail).join('; '));
+    throw new InputError(
+      '--machine',
+      selection.machines.length === 1 ? selection.machines[0] : selection.machines,
+      targets.map((target) => target.problem!.detail).join('; '),
+    );
   }
   return uniqueTargets(targets);
 }
 
 /** The machines of a resource group carrying every tag asked for. */
-export async function resourceGroupTargets(api: ArcMachines, selection: TargetSelection & { subscriptionId: string; resourceGroup: string }): Promise<Target[]> {
+export async function resourceGroupTargets(
+  api: ArcMachines,
+  selection: TargetSelection & { subscriptionId: string; resourceGroup: string },
+): Promise<Target[]> {
   const machines = await api.listMachines(selection.subscriptionId, selection.resourceGroup);
   const chosen = machines.filter((machine) => matchesTags(machine.tags, selection.tags));
   if (chosen.length === 0) {
@@ -65,13 +74,17 @@ export async function withClusterNodes(api: ArcMachines, targets: Target[], note
     const extension = await api.getExtension(target.ref);
     const nodes = parseNodeLines(extension?.message);
     if (nodes.length === 0) {
-      note(`--cluster: the extension on ${target.label} reports no cluster nodes${extension ? '' : ' (it is not deployed there)'}; only that machine is targeted.`);
+      note(
+        `--cluster: the extension on ${target.label} reports no cluster nodes${extension ? '' : ' (it is not deployed there)'}; only that machine is targeted.`,
+      );
       continue;
     }
     const machines = await machinesOf(target.ref);
     for (const { node } of nodes) {
       if (node.toLowerCase() === target.ref.name.toLowerCase()) continue;
-      const match = machines.find((machine) => [machine.ref.name, machine.computerName].some((name) => name?.toLowerCase() === node.toLowerCase()));
+      const match = machines.find((machine) =>
+        [machine.ref.name, machine.computerName].some((name) => name?.toLowerCase() === node.toLowerCase()),
+      );
       if (match && sameMachine(match.ref, target.ref)) continue;
       if (match) {
         added.push(machineTarget(match.ref, 'cluster'));

@@ -27,7 +27,11 @@ export async function resolveLicense(
     : { ok: false, reason: 'the Arc agent reports no resource id for this machine' };
   if (azure.ok) return azure.observation;
   if (fromControlPlane) {
-    return { kind: fromControlPlane.kind, source: 'control-plane', detail: `seen at ${fromControlPlane.observedAt}; Azure could not be asked because ${azure.reason}` };
+    return {
+      kind: fromControlPlane.kind,
+      source: 'control-plane',
+      detail: `seen at ${fromControlPlane.observedAt}; Azure could not be asked because ${azure.reason}`,
+    };
   }
   return { kind: 'Unknown', source: 'none', detail: azure.reason };
 }

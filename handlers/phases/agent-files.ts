@@ -17,10 +17,17 @@ const OWNER_MODULE = ['ArcRemoteSupport.psm1', 'ArcRemoteSupport.psd1'];
 export async function agentInstallation(extensionRoot: string, version: string): Promise<AgentInstallation> {
   const files: AgentInstallation['files'] = [];
   const offer = async (source: string, destination: string) => {
-    if (await fs.stat(source).then((stat) => stat.isFile(), () => false)) files.push({ source, path: destination });
+    if (
+      await fs.stat(source).then(
+        (stat) => stat.isFile(),
+        () => false,
+      )
+    )
+      files.push({ source, path: destination });
   };
   for (const name of RUNTIME) await offer(path.join(extensionRoot, 'bin', name), `${AGENT_FOLDER}\\${name}`);
   for (const name of AGENT_SCRIPTS) await offer(path.join(extensionRoot, 'scripts', name), `${AGENT_SCRIPTS_FOLDER}\\${name}`);
-  for (const name of OWNER_MODULE) await offer(path.join(extensionRoot, 'scripts', 'ArcRemoteSupport', name), `${OWNER_MODULE_FOLDER}\\${name}`);
+  for (const name of OWNER_MODULE)
+    await offer(path.join(extensionRoot, 'scripts', 'ArcRemoteSupport', name), `${OWNER_MODULE_FOLDER}\\${name}`);
   return { version, folders: [AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER], files };
 }

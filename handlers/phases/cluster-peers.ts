@@ -35,12 +35,25 @@ export interface ClusterReport {
  * The cluster's peers, after the local node converged (`probe` is its probe): each peer
  * converged or cleaned as the mode says, one at a time (each is a PowerShell remoting session).
  */
-export async function convergeCluster(binding: NodeAdapters, probe: ProbeResult | null, coveredBefore: string[], request: ClusterRequest): Promise<ClusterReport> {
+export async function convergeCluster(
+  binding: NodeAdapters,
+  probe: ProbeResult | null,
+  coveredBefore: string[],
+  request: ClusterRequest,
+): Promise<ClusterReport> {
   const localNode = probe?.computerName ?? 'this node';
   const covered = new Set(coveredBefore.map((name) => name.toUpperCase()));
   const { tasks, unmanaged } = planPeers(probe, coveredBefore, request.mode);
   const reports: PeerReport[] = [];
-  for (const task of tasks) reports.push(await convergePeer(binding, request, task, { kind: 'peer', peer: task.name, from: localNode, coveredBefore: covered.has(task.name.toUpperCase()) }));
+  for (const task of tasks)
+    reports.push(
+      await convergePeer(binding, request, task, {
+        kind: 'peer',
+        peer: task.name,
+        from: localNode,
+        coveredBefore: covered.has(task.name.toUpperCase()),
+      }),
+    );
   for (const report of reports) {
     if (report.mayHoldOurs) covered.add(report.name.toUpperCase());
     else covered.delete(report.name.toUpperCase());
@@ -88,7 +101,12 @@ async function runOnPeer(binding: NodeAdapters, request: ClusterRequest, who: Pe
   try {
     // No observedLicense: the license is the peer's own Arc resource's, as Azure tells this node;
     // the control plane's observation in the settings is about this node only.
-    return await convergeNode(binding, who, { ...common, node: who.peer, phase: `${request.phase} on ${who.peer}`, target: removing ? 'remove' : request.target });
+    return await convergeNode(binding, who, {
+      ...common,
+      node: who.peer,
+      phase: `${request.phase} on ${who.peer}`,
+      target: removing ? 'remove' : request.target,
+    });
   } catch (error) {
     if ((error as Error | undefined)?.name === 'HostBatchError') return { kind: 'batch-failed', message: (error as Error).message };
     throw error;

@@ -5,14 +5,38 @@
  * the intent of the node's own record. So a handler run, a Reconcile and an Expire all end in the
  * same place.
  */
-import { decideNode, factsToRead, type FactsToRead, type LeaveDecision, type NodeFacts, type NodeRequest, type NodeRole, type SeenNode } from '../../core/decide-node';
+import {
+  decideNode,
+  factsToRead,
+  type FactsToRead,
+  type LeaveDecision,
+  type NodeFacts,
+  type NodeRequest,
+  type NodeRole,
+  type SeenNode,
+} from '../../core/decide-node';
 import { failedStep, nextBatch, notRunOutcome } from '../../core/apply-order';
 import { auditIdsInEvents, auditIdsInHistory } from '../../core/audit-record';
 import { DATA_FOLDER, EVENT_SOURCE, HISTORY_FILE, PENDING_AUDIT_FILE } from '../../core/node-layout';
 import type { JeaDefinition } from '../../core/node-intent';
-import { observeOperations, planNode, readObservation, type AgentInstallation, type NodeIntent, type ObservedNode, type Step } from '../../core/node-plan';
+import {
+  observeOperations,
+  planNode,
+  readObservation,
+  type AgentInstallation,
+  type NodeIntent,
+  type ObservedNode,
+  type Step,
+} from '../../core/node-plan';
 import { describeUnreached, type ConvergedNode, type NotReached, type Unreached } from '../../core/node-report';
-import { parsePendingAudit, pendingAfter, serializePendingAudit, waitsForEvent, type AuditAttempt, type AuditReport } from '../../core/pending-audit';
+import {
+  parsePendingAudit,
+  pendingAfter,
+  serializePendingAudit,
+  waitsForEvent,
+  type AuditAttempt,
+  type AuditReport,
+} from '../../core/pending-audit';
 import { ExitCode, HandlerError } from '../../extension/errors';
 import { refuseEndedGrant } from '../../core/ended-grants';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
@@ -36,7 +60,11 @@ export interface NodeTarget {
 export type NodeObservation = ({ kind: 'observed' } & SeenNode) | NotReached;
 
 export async function observeNode(host: WindowsHost, target: NodeTarget, jeaFilePaths: string[]): Promise<NodeObservation> {
-  const outcomes = await host.execute(observeOperations(jeaFilePaths), { phase: `${target.phase}: observe`, node: target.node, stopOnError: false });
+  const outcomes = await host.execute(observeOperations(jeaFilePaths), {
+    phase: `${target.phase}: observe`,
+    node: target.node,
+    stopOnError: false,
+  });
   for (const outcome of outcomes) {
     if (!outcome.ok && (outcome.error.code === 'NodeUnreachable' || outcome.error.code === 'AccessDenied')) {
       return { kind: 'not-reached', code: outcome.error.code, detail: outcome.error.message };
@@ -55,7 +83,11 @@ export async function observeNode(host: WindowsHost, target: NodeTarget, jeaFile
  */
 async function loggedAuditIds(host: WindowsHost, target: NodeTarget): Promise<string[] | undefined> {
   try {
-    const [read] = await host.execute([op('readEvents', { source: EVENT_SOURCE })], { phase: `${target.phase}: observe the event log`, node: target.node, stopOnError: false });
+    const [read] = await host.execute([op('readEvents', { source: EVENT_SOURCE })], {
+      phase: `${target.phase}: observe the event log`,
+      node: target.node,
+      stopOnError: false,
+    });
     return read?.ok ? auditIdsInEvents((read.value as { events: Array<{ message: string }> }).events) : undefined;
   } catch (error) {
     if (isHostBatchError(error)) return undefined;
@@ -73,7 +105,12 @@ export interface AppliedIntent extends Pick<ConvergedNode, 'steps' | 'failure' |
  * core/apply-order.ts: access is taken away whatever else fails, and a failed audit write stops
  * nothing. The audit records not written then wait in the node's pending audit file.
  */
-export async function applyIntent(host: WindowsHost, target: NodeTarget, intent: NodeIntent, observed: ObservedNode): Promise<AppliedIntent> {
+export async function applyIntent(
+  host: WindowsHost,
+  target: NodeTarget,
+  intent: NodeIntent,
+  observed: ObservedNode,
+): Promise<AppliedIntent> {
   const steps = planNode(intent, observed);
   const outcomes = await runSteps(host, target, steps);
   const audit = await keepUnrecorded(host, target, intent, observed, steps, outcomes);
@@ -105,7 +142,14 @@ async function runSteps(host: WindowsHost, target: NodeTarget, steps: Step[]): P
  * Writes what is still not recorded to the pending audit file (or removes the file when nothing
  * waits any more). Only when that changed: a run without a failure launches nothing more.
  */
-async function keepUnrecorded(host: WindowsHost, target: NodeTarget, intent: NodeIntent, observed: ObservedNode, steps: Step[], outcomes: OperationOutcome[]): Promise<AuditReport> {
+async function keepUnrecorded(
+  host: WindowsHost,
+  target: NodeTarget,
+  intent: NodeIntent,
+  observed: ObservedNode,
+  steps: Step[],
+  outcomes: OperationOutcome[],
+): Promise<AuditReport> {
   const before = observed.files[PENDING_AUDIT_FILE] ?? null;
   const waiting = parsePendingAudit(before);
   const attempts = steps.flatMap((step, index): AuditAttempt[] => {
@@ -129,7 +173,10 @@ async function keepUnrecorded(host: WindowsHost, target: NodeTarget, intent: Nod
   // Uninstall removed the data folder, and the file with it: what still waits is written again.
   if (text === before && (intent.present || text === null)) return { unrecorded, keptIn: text ? PENDING_AUDIT_FILE : null, problem: null };
   const operations: OperationRequest[] = text
-    ? [op('ensureDirectory', { path: DATA_FOLDER, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }), op('writeFile', { path: PENDING_AUDIT_FILE, content: text, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY })]
+    ? [
+        op('ensureDirectory', { path: DATA_FOLDER, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+        op('writeFile', { path: PENDING_AUDIT_FILE, content: text, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+      ]
     : [op('removePath', { path: PENDING_AUDIT_FILE })];
   let failed: string | null;
   try {
@@ -157,7 +204,11 @@ export interface HandlerNodeRequest extends NodeRequest, NodeTarget {
  * that is the decision. A node that cannot be reached, or is left alone, is a value to report; a
  * node whose probe cannot be read fails the command.
  */
-export async function convergeNode(binding: NodeAdapters, who: NodeRole, request: HandlerNodeRequest): Promise<NotReached | LeaveDecision | ConvergedNode> {
+export async function convergeNode(
+  binding: NodeAdapters,
+  who: NodeRole,
+  request: HandlerNodeRequest,
+): Promise<NotReached | LeaveDecision | ConvergedNode> {
   const seen = await observeNode(binding.host, request, request.jeaFilePaths);
   if (seen.kind === 'not-reached') return seen;
   const decision = decideNode(seen, who, request, await readFacts(binding, factsToRead(seen, who, request), request));

@@ -10,7 +10,11 @@ import type { JeaDefinition } from '../../core/node-intent';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
 
 /** The module's files, relative to the module folder (and to the package's jea/ folder). */
-export const JEA_MODULE_FILES = ['ArcRemoteSupportJea.psd1', 'RoleCapabilities/ArcRemoteSupportDiagnostics.psrc', 'RoleCapabilities/ArcRemoteSupportRepair.psrc'] as const;
+export const JEA_MODULE_FILES = [
+  'ArcRemoteSupportJea.psd1',
+  'RoleCapabilities/ArcRemoteSupportDiagnostics.psrc',
+  'RoleCapabilities/ArcRemoteSupportRepair.psrc',
+] as const;
 
 export const jeaNodePath = (relativePath: string) => `${JEA_MODULE_FOLDER}\\${relativePath.split('/').join('\\')}`;
 export const JEA_NODE_FILE_PATHS = JEA_MODULE_FILES.map(jeaNodePath);

@@ -22,7 +22,12 @@ export async function convergeLocalNode(binding: NodeAdapters, request: LocalCon
   const run = await convergeNode(binding, LOCAL_NODE, request);
   if (run.kind === 'not-reached') throw new NodeNotReachable('local', run.code, run.detail);
   // Only the prerequisites leave this node as it is: exit 51, with one substatus per check.
-  if (run.kind === 'leave') throw new PrerequisiteError(run.message, run.outcome === 'not-eligible' ? prerequisiteSubstatus(run.checks) : []);
+  if (run.kind === 'leave')
+    throw new PrerequisiteError(run.message, run.outcome === 'not-eligible' ? prerequisiteSubstatus(run.checks) : []);
   const name = run.probe?.computerName ?? 'this node';
-  return { record: run.record, result: run, substatus: [nodeSubstatus(run, { name, who: LOCAL_NODE, removing: request.target === 'remove', now: request.now })] };
+  return {
+    record: run.record,
+    result: run,
+    substatus: [nodeSubstatus(run, { name, who: LOCAL_NODE, removing: request.target === 'remove', now: request.now })],
+  };
 }

@@ -57,7 +57,9 @@ const keepLazyModulesOutside: Plugin = {
   setup(builder) {
     for (const lazy of LAZY_MODULES) {
       const stem = path.basename(lazy.source, '.ts');
-      builder.onResolve({ filter: new RegExp(`/${stem}$`) }, (args) => (args.kind === 'dynamic-import' ? { path: `./${lazy.file}`, external: true } : undefined));
+      builder.onResolve({ filter: new RegExp(`/${stem}$`) }, (args) =>
+        args.kind === 'dynamic-import' ? { path: `./${lazy.file}`, external: true } : undefined,
+      );
     }
   },
 };
@@ -66,7 +68,10 @@ const keepLazyModulesOutside: Plugin = {
 const keepHandlerMainOutside: Plugin = {
   name: 'keep-handler-main-outside',
   setup(builder) {
-    builder.onResolve({ filter: new RegExp(`^\\./${HANDLER_MAIN_FILE.replace('.', '\\.')}$`) }, (args) => ({ path: args.path, external: true }));
+    builder.onResolve({ filter: new RegExp(`^\\./${HANDLER_MAIN_FILE.replace('.', '\\.')}$`) }, (args) => ({
+      path: args.path,
+      external: true,
+    }));
   },
 };
 
@@ -95,13 +100,22 @@ export async function bundleHandler(options: BundleOptions): Promise<{ outFile: 
     write: true,
   };
   for (const lazy of LAZY_MODULES) {
-    await build({ ...common, entryPoints: [path.join(REPO_ROOT, lazy.source)], outfile: path.join(path.dirname(options.outFile), lazy.file) });
+    await build({
+      ...common,
+      entryPoints: [path.join(REPO_ROOT, lazy.source)],
+      outfile: path.join(path.dirname(options.outFile), lazy.file),
+    });
   }
   const mainFile = path.join(path.dirname(options.outFile), HANDLER_MAIN_FILE);
   await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [options.entry ?? HANDLER_ENTRY], outfile: mainFile });
   await build({ ...common, plugins: [keepHandlerMainOutside], entryPoints: [HANDLER_START_ENTRY], outfile: options.outFile });
   // The node agent the scheduled tasks run, beside the handler and sharing its lazy modules.
-  await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [AGENT_ENTRY], outfile: path.join(path.dirname(options.outFile), 'agent.js') });
+  await build({
+    ...common,
+    plugins: [keepLazyModulesOutside],
+    entryPoints: [AGENT_ENTRY],
+    outfile: path.join(path.dirname(options.outFile), 'agent.js'),
+  });
   const [start, main] = await Promise.all([fs.stat(options.outFile), fs.stat(mainFile)]);
   return { outFile: options.outFile, size: start.size + main.size };
 }

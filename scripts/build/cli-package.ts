@@ -29,7 +29,8 @@ export function cliPackageJson(version: string): Record<string, unknown> {
   return {
     name: CLI_PACKAGE_NAME,
     version,
-    description: 'Control plane for the Arc Remote Support extension: deploy it and grant, change, revoke and watch time-boxed support access on Arc-enabled Windows Server.',
+    description:
+      'Control plane for the Arc Remote Support extension: deploy it and grant, change, revoke and watch time-boxed support access on Arc-enabled Windows Server.',
     license: 'MIT',
     bin: { [CLI_PACKAGE_NAME]: BIN_FILE },
     engines: { node: `>=${CLI_NODE_MAJOR}` },
@@ -83,7 +84,11 @@ async function bundledPackages(metafile: Metafile): Promise<BundledPackage[]> {
   const packages = await Promise.all(
     [...folders].map(async (folder): Promise<BundledPackage> => {
       const dir = path.join(REPO_ROOT, folder);
-      const manifest = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+      const manifest = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as {
+        name: string;
+        version: string;
+        license?: string;
+      };
       const licenseFile = (await fs.readdir(dir)).find((file) => /^(licen[cs]e|copying)([-.][\w.-]*)?$/i.test(file));
       return {
         name: manifest.name,
@@ -99,7 +104,10 @@ async function bundledPackages(metafile: Metafile): Promise<BundledPackage[]> {
 }
 
 function thirdPartyNotices(packages: BundledPackage[]): string {
-  const sections = packages.map((pkg) => `## ${pkg.name} ${pkg.version} (${pkg.license})\n\n${pkg.licenseText ? `\`\`\`\n${pkg.licenseText}\n\`\`\`` : 'The package carries no license file; its license is the one named above.'}\n`);
+  const sections = packages.map(
+    (pkg) =>
+      `## ${pkg.name} ${pkg.version} (${pkg.license})\n\n${pkg.licenseText ? `\`\`\`\n${pkg.licenseText}\n\`\`\`` : 'The package carries no license file; its license is the one named above.'}\n`,
+  );
   return `# Third-party notices\n\nbin/arc-remote-support.js bundles these packages.\n\n${sections.join('\n')}`;
 }
 
@@ -118,7 +126,9 @@ export async function buildCliPackage(options: { outDir?: string } = {}): Promis
     await fs.writeFile(path.join(stagingDir, 'README.md'), cliReadme(identity.version));
     await fs.writeFile(path.join(stagingDir, 'THIRD-PARTY-NOTICES.md'), thirdPartyNotices(await bundledPackages(bundle.metafile)));
     // --offline: the package has no dependencies, so packing it must not need the network.
-    const packed = await execa('npm', ['pack', '--json', '--offline', '--ignore-scripts', '--pack-destination', outDir], { cwd: stagingDir });
+    const packed = await execa('npm', ['pack', '--json', '--offline', '--ignore-scripts', '--pack-destination', outDir], {
+      cwd: stagingDir,
+    });
     const [result] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
     if (!result || path.join(outDir, result.filename) !== tarball) {
       throw new Error(`npm pack wrote ${JSON.stringify(result?.filename)}, expected ${path.basename(tarball)}`);

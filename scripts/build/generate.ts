@@ -74,7 +74,11 @@ export interface GenerateOutput {
 }
 
 /** The command line; returns the exit code. */
-export async function runGenerate(argv: string[], targets: GeneratedTargets = REPOSITORY_TARGETS, output: GenerateOutput = { out: console.log, err: console.error }): Promise<number> {
+export async function runGenerate(
+  argv: string[],
+  targets: GeneratedTargets = REPOSITORY_TARGETS,
+  output: GenerateOutput = { out: console.log, err: console.error },
+): Promise<number> {
   const unknown = argv.filter((arg) => arg !== '--check');
   if (unknown.length > 0) {
     output.err(`usage: npm run generate [-- --check] (got ${unknown.join(' ')})`);

@@ -109,8 +109,10 @@ export async function verifiedTarball(
     // integrity was itself taken from the registry when the version was chosen, so the pinned
     // check alone is acceptable here. A fresh download means the registry was reachable.
     if (!cached) throw err;
-    log(`note: could not ask the registry for ${spec(runtime)} integrity (${(err as Error).message.split('\n')[0]}); `
-      + 'the cached tarball matched the pinned integrity');
+    log(
+      `note: could not ask the registry for ${spec(runtime)} integrity (${(err as Error).message.split('\n')[0]}); ` +
+        'the cached tarball matched the pinned integrity',
+    );
   }
   if (published !== undefined && published !== runtime.integrity) {
     throw new Error(
@@ -183,11 +185,7 @@ export function assertElfExecutable(file: string): Promise<void> {
 
 /** The whole job: a verified node.exe at destFile. */
 export async function obtainNodeExe(options: ObtainNodeExeOptions): Promise<ObtainedNodeExe> {
-  const { tarball, registryIntegrity: published } = await verifiedTarball(
-    options.runtime,
-    options.cacheDir,
-    options.log,
-  );
+  const { tarball, registryIntegrity: published } = await verifiedTarball(options.runtime, options.cacheDir, options.log);
   await extractNodeExe(tarball, options.destFile);
   return { tarball, nodeExe: options.destFile, registryIntegrity: published };
 }

@@ -38,7 +38,9 @@ async function exists(file: string): Promise<boolean> {
 export async function prepareShippedNode(options: PrepareShippedNodeOptions = {}): Promise<string> {
   const runtime = options.runtime ?? loadExtensionIdentity().linuxNodeRuntime;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`The shipped Node is pinned for Linux x64 (${runtime.package} in manifests/extension.yaml); this machine is ${process.platform}-${process.arch}.`);
+    throw new Error(
+      `The shipped Node is pinned for Linux x64 (${runtime.package} in manifests/extension.yaml); this machine is ${process.platform}-${process.arch}.`,
+    );
   }
   const binary = shippedNodePath(runtime, options.cacheDir);
   if (!(await exists(binary))) {

@@ -44,8 +44,12 @@ async function main(): Promise<void> {
   const machine = createDefaultMachine();
   await writeMachine(machinePath, machine);
   const local = machine.nodes[machine.localNode]!;
-  console.log(`${handlerName}: the owner's story on a simulated cluster ${machine.cluster?.name} (${Object.keys(machine.nodes).join(', ')}),`);
-  console.log(`${local.os.caption} build ${local.os.buildNumber}, Arc ${local.arc.status}, Pay-as-you-go. Handler runs from ${versions[identity.version]!.root}\n`);
+  console.log(
+    `${handlerName}: the owner's story on a simulated cluster ${machine.cluster?.name} (${Object.keys(machine.nodes).join(', ')}),`,
+  );
+  console.log(
+    `${local.os.caption} build ${local.os.buildNumber}, Arc ${local.arc.status}, Pay-as-you-go. Handler runs from ${versions[identity.version]!.root}\n`,
+  );
 
   let step = 0;
   const say = (title: string) => console.log(`${++step}. ${title}`);
@@ -54,10 +58,20 @@ async function main(): Promise<void> {
     const result = await execa(await shippedNode(), [handler, operation], {
       cwd: root,
       reject: false,
-      env: { ARC_REMOTE_SUPPORT_DATA: dataFolder, ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }), ConfigSequenceNumber: String(sequenceNumber), ...environment },
+      env: {
+        ARC_REMOTE_SUPPORT_DATA: dataFolder,
+        ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }),
+        ConfigSequenceNumber: String(sequenceNumber),
+        ...environment,
+      },
     });
-    const status = await fs.readFile(path.join(root, 'status', `${sequenceNumber}.status`), 'utf8').then((text) => JSON.parse(text)[0].status, () => null);
-    console.log(`   ${version} ${operation} -> exit ${result.exitCode}${status ? `, status ${status.status}: ${status.formattedMessage.message}` : ''}`);
+    const status = await fs.readFile(path.join(root, 'status', `${sequenceNumber}.status`), 'utf8').then(
+      (text) => JSON.parse(text)[0].status,
+      () => null,
+    );
+    console.log(
+      `   ${version} ${operation} -> exit ${result.exitCode}${status ? `, status ${status.status}: ${status.formattedMessage.message}` : ''}`,
+    );
     for (const item of status?.substatus ?? []) console.log(`     ${item.name}: ${item.formattedMessage.message}`);
     return result.exitCode;
   };
@@ -69,7 +83,13 @@ async function main(): Promise<void> {
   const consent = { termsVersion: '2026.1', acceptedAt: iso(now), acceptedBy: 'owner@contoso.example' };
   const grant = (level: string, grantId: string, from = now) => ({
     schemaVersion: 1,
-    access: { level, grantId, expiresAt: iso(new Date(from.getTime() + 8 * 3_600_000)), supportRequestId: 'TKT-2611240001', consent: { ...consent, acceptedAt: iso(from) } },
+    access: {
+      level,
+      grantId,
+      expiresAt: iso(new Date(from.getTime() + 8 * 3_600_000)),
+      supportRequestId: 'TKT-2611240001',
+      consent: { ...consent, acceptedAt: iso(from) },
+    },
     retentionDays: 30,
     // This node's extension also covers the cluster's other node.
     cluster: { installOnPeers: true },
@@ -81,7 +101,10 @@ async function main(): Promise<void> {
   say(`The owner names the support engineers once: CONTOSO\\engineer1 in '${GROUPS.engineers}'`);
   for (const node of Object.keys(machine.nodes)) {
     await new SimulatedHost(machinePath).execute(
-      [op('ensureLocalGroup', { name: GROUPS.engineers, description: 'Support engineers' }), op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })],
+      [
+        op('ensureLocalGroup', { name: GROUPS.engineers, description: 'Support engineers' }),
+        op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] }),
+      ],
       { phase: 'owner', node },
     );
   }
@@ -100,7 +123,8 @@ async function main(): Promise<void> {
   say('Eight hours pass with no extension manager run: the Expire task ends access');
   const runs: AgentRun[] = [];
   await advanceClock(machinePath, iso(new Date(now.getTime() + 8 * 3_600_000 + 60_000)), agentTaskRunner(machinePath, runs));
-  for (const agentRun of runs.filter((item) => !item.output.endsWith('nothing to change'))) console.log(`   task ${agentRun.task} on ${agentRun.node} at ${agentRun.timeUtc}: ${agentRun.output}`);
+  for (const agentRun of runs.filter((item) => !item.output.endsWith('nothing to change')))
+    console.log(`   task ${agentRun.task} on ${agentRun.node} at ${agentRun.timeUtc}: ${agentRun.output}`);
   const simulatedNow = new Date((await readMachine(machinePath)).clock.nowUtc);
 
   say('Grant Diagnostics again for a new support request');
@@ -120,7 +144,9 @@ async function main(): Promise<void> {
 
   for (const [name, node] of Object.entries((await readMachine(machinePath)).nodes)) {
     const left = [...Object.keys(node.groups), ...Object.keys(node.tasks), ...Object.keys(node.sessionConfigurations)];
-    console.log(`${name === machine.localNode ? '\n' : ''}Left on ${name} after uninstall: ${left.length === 0 ? 'nothing of the extension' : left.join(', ')}.`);
+    console.log(
+      `${name === machine.localNode ? '\n' : ''}Left on ${name} after uninstall: ${left.length === 0 ? 'nothing of the extension' : left.join(', ')}.`,
+    );
   }
   await fs.rm(work, { recursive: true, force: true });
 }

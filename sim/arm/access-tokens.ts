@@ -61,13 +61,25 @@ export class TokenIssuer {
     }
     const issued = this.issued.get(match[1]);
     if (!issued) {
-      return { ok: false, code: 'AuthenticationFailed', message: 'Authentication failed. The access token was not issued by this emulator.' };
+      return {
+        ok: false,
+        code: 'AuthenticationFailed',
+        message: 'Authentication failed. The access token was not issued by this emulator.',
+      };
     }
     if (issued.expiresOn <= Math.floor(Date.now() / 1000)) {
-      return { ok: false, code: 'ExpiredAuthenticationToken', message: 'The access token expiry UTC time is earlier than current UTC time.' };
+      return {
+        ok: false,
+        code: 'ExpiredAuthenticationToken',
+        message: 'The access token expiry UTC time is earlier than current UTC time.',
+      };
     }
     if (!this.audiences.has(issued.resource)) {
-      return { ok: false, code: 'InvalidAuthenticationTokenAudience', message: `The access token has been obtained for wrong audience or resource '${issued.resource}'. It should exactly match with one of the allowed audiences '${[...this.audiences].join("', '")}'.` };
+      return {
+        ok: false,
+        code: 'InvalidAuthenticationTokenAudience',
+        message: `The access token has been obtained for wrong audience or resource '${issued.resource}'. It should exactly match with one of the allowed audiences '${[...this.audiences].join("', '")}'.`,
+      };
     }
     return { ok: true };
   }

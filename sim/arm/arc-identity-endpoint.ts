@@ -50,7 +50,10 @@ async function writeChallengeKey(): Promise<Challenge> {
     await fs.writeFile(keyFile, secret, { mode: 0o600 });
     return { ok: true, keyFile, secret };
   } catch (error) {
-    return { ok: false, reason: `the emulator could not write its challenge key in ${ARC_TOKENS_FOLDER} (${(error as Error).message}); run it as root` };
+    return {
+      ok: false,
+      reason: `the emulator could not write its challenge key in ${ARC_TOKENS_FOLDER} (${(error as Error).message}); run it as root`,
+    };
   }
 }
 
@@ -75,7 +78,11 @@ function answer(request: http.IncomingMessage, tokens: TokenIssuer, challenge: C
   }
   if (!challenge.ok) return { status: 500, body: { error: 'unavailable', error_description: challenge.reason } };
   if (request.headers.authorization !== `Basic ${challenge.secret}`) {
-    return { status: 401, headers: { 'WWW-Authenticate': `Basic realm=${challenge.keyFile}` }, body: { error: 'unauthorized', error_description: 'Read the key file named in WWW-Authenticate.' } };
+    return {
+      status: 401,
+      headers: { 'WWW-Authenticate': `Basic realm=${challenge.keyFile}` },
+      body: { error: 'unauthorized', error_description: 'Read the key file named in WWW-Authenticate.' },
+    };
   }
   const issued = tokens.issue(resource);
   return {

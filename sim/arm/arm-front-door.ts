@@ -29,7 +29,12 @@ export function frontDoor(options: FrontDoorOptions, provider: (request: ArmRequ
     }
     const apiVersionProblem = checkApiVersion(request, apiVersions);
     if (apiVersionProblem) return apiVersionProblem;
-    if (request.unreadableBody !== undefined) return armError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${request.unreadableBody}`);
+    if (request.unreadableBody !== undefined)
+      return armError(
+        400,
+        'InvalidRequestContent',
+        `The request content was invalid and could not be deserialized: ${request.unreadableBody}`,
+      );
     if (!WRITE_METHODS.has(request.method)) return provider(request);
 
     const subscriptionId = /^\/subscriptions\/([^/]+)/i.exec(request.path)?.[1];
@@ -53,7 +58,7 @@ export function frontDoor(options: FrontDoorOptions, provider: (request: ArmRequ
 function checkApiVersion(request: ArmRequest, apiVersions: string[]): ArmReply | undefined {
   const apiVersion = request.query.get('api-version');
   if (!apiVersion) {
-    return armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
   }
   if (apiVersions.includes(apiVersion)) return undefined;
   return armError(

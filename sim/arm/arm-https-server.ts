@@ -23,15 +23,33 @@ export async function startArmHttpsServer(
 ): Promise<ArmHttpsServer> {
   let endpoint = '';
   const server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem }, (incoming, outgoing) => {
-    readBody(incoming).then((text) => {
-      const url = new URL(incoming.url ?? '/', endpoint);
-      const headers = flatHeaders(incoming.headers);
-      const { body, unreadableBody } = parseJson(text);
-      const request: ArmRequest = { method: (incoming.method ?? 'GET').toUpperCase(), path: decodePath(url.pathname), query: url.searchParams, headers, body, unreadableBody };
-      const reply = safely(handle, request);
-      const responseHeaders = send(outgoing, reply);
-      record({ method: request.method, url: url.toString(), requestHeaders: headers, requestBody: body ?? unreadableBody, status: reply.status, responseHeaders, responseBody: reply.body });
-    }, () => outgoing.destroy());
+    readBody(incoming).then(
+      (text) => {
+        const url = new URL(incoming.url ?? '/', endpoint);
+        const headers = flatHeaders(incoming.headers);
+        const { body, unreadableBody } = parseJson(text);
+        const request: ArmRequest = {
+          method: (incoming.method ?? 'GET').toUpperCase(),
+          path: decodePath(url.pathname),
+          query: url.searchParams,
+          headers,
+          body,
+          unreadableBody,
+        };
+        const reply = safely(handle, request);
+        const responseHeaders = send(outgoing, reply);
+        record({
+          method: request.method,
+          url: url.toString(),
+          requestHeaders: headers,
+          requestBody: body ?? unreadableBody,
+          status: reply.status,
+          responseHeaders,
+          responseBody: reply.body,
+        });
+      },
+      () => outgoing.destroy(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -68,7 +86,10 @@ function safely(handle: (request: ArmRequest) => ArmReply, request: ArmRequest):
   try {
     return handle(request);
   } catch (error) {
-    return { status: 500, body: { error: { code: 'InternalServerError', message: `The emulator failed: ${(error as Error).stack ?? String(error)}` } } };
+    return {
+      status: 500,
+      body: { error: { code: 'InternalServerError', message: `The emulator failed: ${(error as Error).stack ?? String(error)}` } },
+    };
   }
 }
 
@@ -93,11 +114,14 @@ function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
 }
 
 function decodePath(pathname: string): string {
-  return pathname.split('/').map((segment) => {
-    try {
-      return decodeURIComponent(segment);
-    } catch {
-      return segment;
-    }
-  }).join('/');
+  return pathname
+    .split('/')
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        return segment;
+      }
+    })
+    .join('/');
 }

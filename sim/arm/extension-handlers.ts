@@ -14,21 +14,33 @@ import type { MachineRecord } from './machine-store';
 /** Properties the service sets; a client that echoes them back does not change them. */
 const READ_ONLY_PROPERTIES = ['provisioningState', 'instanceView'];
 
-export function getExtension(state: EmulatorState, _request: ArmRequest, [subscriptionId, resourceGroup, machineName, name]: string[]): ArmReply {
+export function getExtension(
+  state: EmulatorState,
+  _request: ArmRequest,
+  [subscriptionId, resourceGroup, machineName, name]: string[],
+): ArmReply {
   const machine = lookupMachine(state, subscriptionId!, resourceGroup!, machineName!);
   if (machine.reply) return machine.reply;
   const extension = state.extensions.find(machine.found, name!);
   return extension ? ok(extensionResource(extension)) : extensionNotFound(machine.found, name!);
 }
 
-export function listExtensions(state: EmulatorState, _request: ArmRequest, [subscriptionId, resourceGroup, machineName]: string[]): ArmReply {
+export function listExtensions(
+  state: EmulatorState,
+  _request: ArmRequest,
+  [subscriptionId, resourceGroup, machineName]: string[],
+): ArmReply {
   const machine = lookupMachine(state, subscriptionId!, resourceGroup!, machineName!);
   if (machine.reply) return machine.reply;
   return ok({ value: state.extensions.list(machine.found).map(extensionResource) });
 }
 
 /** PUT: create, or replace the whole configuration (protected settings included: absent means none). */
-export function putExtension(state: EmulatorState, request: ArmRequest, [subscriptionId, resourceGroup, machineName, name]: string[]): ArmReply {
+export function putExtension(
+  state: EmulatorState,
+  request: ArmRequest,
+  [subscriptionId, resourceGroup, machineName, name]: string[],
+): ArmReply {
   const machine = lookupMachine(state, subscriptionId!, resourceGroup!, machineName!);
   if (machine.reply) return machine.reply;
   const busy = conflict(state, machine.found);
@@ -36,7 +48,8 @@ export function putExtension(state: EmulatorState, request: ArmRequest, [subscri
   const body = request.body as { location?: unknown; tags?: Record<string, string>; properties?: Record<string, unknown> } | undefined;
   const properties = body?.properties;
   if (!isObject(body) || !isObject(properties)) return invalidContent("The request body must be an extension with a 'properties' object.");
-  if (typeof body.location !== 'string' || body.location === '') return armError(400, 'LocationRequired', 'The location property is required for this definition.');
+  if (typeof body.location !== 'string' || body.location === '')
+    return armError(400, 'LocationRequired', 'The location property is required for this definition.');
   const shapeProblem = settingsProblem(properties);
   if (shapeProblem) return invalidContent(shapeProblem);
   if (typeof properties.publisher !== 'string' || typeof properties.type !== 'string') {
@@ -45,8 +58,15 @@ export function putExtension(state: EmulatorState, request: ArmRequest, [subscri
 
   const existing = state.extensions.find(machine.found, name!);
   if (existing) {
-    const changed = (['publisher', 'type'] as const).find((key) => String(existing.configuration[key]).toLowerCase() !== String(properties[key]).toLowerCase());
-    if (changed) return armError(400, 'PropertyChangeNotAllowed', `Changing property '${changed}' is not allowed for existing extension '${existing.name}'.`);
+    const changed = (['publisher', 'type'] as const).find(
+      (key) => String(existing.configuration[key]).toLowerCase() !== String(properties[key]).toLowerCase(),
+    );
+    if (changed)
+      return armError(
+        400,
+        'PropertyChangeNotAllowed',
+        `Changing property '${changed}' is not allowed for existing extension '${existing.name}'.`,
+      );
   }
   const previous = existing ? structuredClone(existing.configuration) : null;
   const extension: StoredExtension = {
@@ -66,7 +86,11 @@ export function putExtension(state: EmulatorState, request: ArmRequest, [subscri
  * PATCH: the properties sent replace those stored. Protected settings are write-only and Azure does
  * not keep them across an update: a PATCH without them leaves the extension without them.
  */
-export function patchExtension(state: EmulatorState, request: ArmRequest, [subscriptionId, resourceGroup, machineName, name]: string[]): ArmReply {
+export function patchExtension(
+  state: EmulatorState,
+  request: ArmRequest,
+  [subscriptionId, resourceGroup, machineName, name]: string[],
+): ArmReply {
   const machine = lookupMachine(state, subscriptionId!, resourceGroup!, machineName!);
   if (machine.reply) return machine.reply;
   const extension = state.extensions.find(machine.found, name!);
@@ -74,7 +98,8 @@ export function patchExtension(state: EmulatorState, request: ArmRequest, [subsc
   const busy = conflict(state, machine.found);
   if (busy) return busy;
   const body = request.body as { tags?: Record<string, string>; properties?: Record<string, unknown> } | undefined;
-  if (!isObject(body) || (body.properties !== undefined && !isObject(body.properties))) return invalidContent("The request body must be an extension update with a 'properties' object.");
+  if (!isObject(body) || (body.properties !== undefined && !isObject(body.properties)))
+    return invalidContent("The request body must be an extension update with a 'properties' object.");
   const properties = body.properties ?? {};
   const shapeProblem = settingsProblem(properties);
   if (shapeProblem) return invalidContent(shapeProblem);
@@ -88,7 +113,11 @@ export function patchExtension(state: EmulatorState, request: ArmRequest, [subsc
 }
 
 /** DELETE: 202 and an operation; a missing extension is already deleted (204), as in ARM. */
-export function deleteExtension(state: EmulatorState, request: ArmRequest, [subscriptionId, resourceGroup, machineName, name]: string[]): ArmReply {
+export function deleteExtension(
+  state: EmulatorState,
+  request: ArmRequest,
+  [subscriptionId, resourceGroup, machineName, name]: string[],
+): ArmReply {
   const machine = lookupMachine(state, subscriptionId!, resourceGroup!, machineName!);
   if (machine.reply) return machine.reply;
   const busy = conflict(state, machine.found);
@@ -96,24 +125,35 @@ export function deleteExtension(state: EmulatorState, request: ArmRequest, [subs
   const extension = state.extensions.find(machine.found, name!);
   if (!extension) return { status: 204 };
   extension.provisioningState = 'Deleting';
-  return accepted(state, request, state.operations.start(machine.found, 'delete', [{ extension, previous: structuredClone(extension.configuration) }]));
+  return accepted(
+    state,
+    request,
+    state.operations.start(machine.found, 'delete', [{ extension, previous: structuredClone(extension.configuration) }]),
+  );
 }
 
 /** POST upgradeExtensions: `extensionTargets: { "<Publisher>.<Type>": { targetVersion } }`, one operation for all. */
-export function upgradeExtensions(state: EmulatorState, request: ArmRequest, [subscriptionId, resourceGroup, machineName]: string[]): ArmReply {
+export function upgradeExtensions(
+  state: EmulatorState,
+  request: ArmRequest,
+  [subscriptionId, resourceGroup, machineName]: string[],
+): ArmReply {
   const machine = lookupMachine(state, subscriptionId!, resourceGroup!, machineName!);
   if (machine.reply) return machine.reply;
   const busy = conflict(state, machine.found);
   if (busy) return busy;
   const targets = (request.body as { extensionTargets?: unknown } | undefined)?.extensionTargets;
-  if (!isObject(targets) || Object.keys(targets).length === 0) return invalidContent("The request body needs 'extensionTargets' naming at least one '<Publisher>.<Type>'.");
+  if (!isObject(targets) || Object.keys(targets).length === 0)
+    return invalidContent("The request body needs 'extensionTargets' naming at least one '<Publisher>.<Type>'.");
 
   const steps: Array<OperationStep & { targetVersion: string }> = [];
   for (const [publisherAndType, target] of Object.entries(targets)) {
     const targetVersion = isObject(target) ? target.targetVersion : undefined;
-    if (typeof targetVersion !== 'string' || targetVersion === '') return armError(400, 'InvalidParameter', `The extension target '${publisherAndType}' needs a 'targetVersion'.`);
+    if (typeof targetVersion !== 'string' || targetVersion === '')
+      return armError(400, 'InvalidParameter', `The extension target '${publisherAndType}' needs a 'targetVersion'.`);
     const matching = state.extensions.list(machine.found).filter((extension) => sameType(extension, publisherAndType));
-    if (matching.length === 0) return armError(400, 'InvalidParameter', `No extension '${publisherAndType}' is installed on machine '${machine.found.name}'.`);
+    if (matching.length === 0)
+      return armError(400, 'InvalidParameter', `No extension '${publisherAndType}' is installed on machine '${machine.found.name}'.`);
     for (const extension of matching) steps.push({ extension, previous: structuredClone(extension.configuration), targetVersion });
   }
   for (const { extension, targetVersion } of steps) {
@@ -140,7 +180,11 @@ function conflict(state: EmulatorState, machine: MachineRecord): ArmReply | unde
   if (!running) return undefined;
   state.counters.conflicts += 1;
   const names = running.steps.map((step) => step.extension.name).join(', ');
-  return armError(409, 'Conflict', `An operation (${running.kind}) is in progress on extension ${names} of machine ${machine.name}; retry after it finishes.`);
+  return armError(
+    409,
+    'Conflict',
+    `An operation (${running.kind}) is in progress on extension ${names} of machine ${machine.name}; retry after it finishes.`,
+  );
 }
 
 function extensionNotFound(machine: MachineRecord, name: string): ArmReply {
@@ -155,7 +199,8 @@ function invalidContent(message: string): ArmReply {
 function settingsProblem(properties: Record<string, unknown>): string | undefined {
   for (const key of ['settings', 'protectedSettings']) {
     const value = properties[key];
-    if (value !== undefined && value !== null && !isObject(value)) return `The value of 'properties.${key}' must be a JSON object, not ${JSON.stringify(value)}.`;
+    if (value !== undefined && value !== null && !isObject(value))
+      return `The value of 'properties.${key}' must be a JSON object, not ${JSON.stringify(value)}.`;
   }
   return undefined;
 }

@@ -54,7 +54,8 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
   let certificate: Promise<TestCertificate> | undefined;
   const certDir = path.join(options.workDir, 'certs');
   const machineKey = (machine: EmulatedMachineSpec) => machine.name.toUpperCase();
-  const clusterOf = (machine: EmulatedMachineSpec) => options.clusters?.find((members) => members.some((name) => name.toUpperCase() === machineKey(machine)));
+  const clusterOf = (machine: EmulatedMachineSpec) =>
+    options.clusters?.find((members) => members.some((name) => name.toUpperCase() === machineKey(machine)));
 
   const windowsOf = (machine: EmulatedMachineSpec) => {
     const cluster = clusterOf(machine);
@@ -72,7 +73,8 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
           const names = (clusterOf(machine) ?? [machine.name]).map((name) => name.toUpperCase());
           const model = createDefaultMachine({ names });
           for (const name of names) {
-            model.nodes[name]!.arc.resourceId = `/subscriptions/${machine.subscriptionId}/resourceGroups/${machine.resourceGroup}/providers/Microsoft.HybridCompute/machines/${name}`;
+            model.nodes[name]!.arc.resourceId =
+              `/subscriptions/${machine.subscriptionId}/resourceGroups/${machine.resourceGroup}/providers/Microsoft.HybridCompute/machines/${name}`;
           }
           options.shapeNode?.(machine, model);
           await fs.mkdir(options.workDir, { recursive: true });
@@ -84,12 +86,19 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
     return models.get(modelPath)!;
   };
 
-  const extensionRoot = (machine: EmulatedMachineSpec, version: string) => path.join(options.workDir, 'extensions', machineKey(machine), `${HANDLER_NAME}-${version}`);
+  const extensionRoot = (machine: EmulatedMachineSpec, version: string) =>
+    path.join(options.workDir, 'extensions', machineKey(machine), `${HANDLER_NAME}-${version}`);
 
   /** The package laid out as the manager lays it out, once per machine and version. */
   const layOut = async (machine: EmulatedMachineSpec, version: string): Promise<string> => {
     const root = extensionRoot(machine, version);
-    if (await fs.stat(path.join(root, 'HandlerEnvironment.json')).then(() => true, () => false)) return root;
+    if (
+      await fs.stat(path.join(root, 'HandlerEnvironment.json')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return root;
     const packageDir = options.packages[version];
     if (!packageDir) throw new Error(`no package for version ${version}; the runner has ${Object.keys(options.packages).join(', ')}`);
     await fs.cp(packageDir, root, { recursive: true });
@@ -108,7 +117,13 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
     await fs.writeFile(path.join(root, 'config', `${sequenceNumber}.settings`), JSON.stringify({ runtimeSettings: [{ handlerSettings }] }));
   };
 
-  const run = async (machine: EmulatedMachineSpec, version: string, command: string, sequenceNumber: number, extraEnv: Record<string, string> = {}) => {
+  const run = async (
+    machine: EmulatedMachineSpec,
+    version: string,
+    command: string,
+    sequenceNumber: number,
+    extraEnv: Record<string, string> = {},
+  ) => {
     const root = await layOut(machine, version);
     const { modelPath, node } = windowsOf(machine);
     const result = await execa(shippedNodePath(), [path.join(root, 'bin', 'handler.js'), command], {
@@ -127,11 +142,21 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
     return result.exitCode;
   };
 
-  const instanceView = async (machine: EmulatedMachineSpec, version: string, sequenceNumber: number, exitCode: number): Promise<ExtensionRunResult> => {
-    const text = await fs.readFile(path.join(extensionRoot(machine, version), 'status', `${sequenceNumber}.status`), 'utf8').catch(() => null);
+  const instanceView = async (
+    machine: EmulatedMachineSpec,
+    version: string,
+    sequenceNumber: number,
+    exitCode: number,
+  ): Promise<ExtensionRunResult> => {
+    const text = await fs
+      .readFile(path.join(extensionRoot(machine, version), 'status', `${sequenceNumber}.status`), 'utf8')
+      .catch(() => null);
     const status = text ? (JSON.parse(text) as Array<{ status: StatusBody }>)[0]?.status : undefined;
     const succeeded = exitCode === 0;
-    const lines = [status?.formattedMessage?.message ?? (succeeded ? 'The handler reported no status.' : `The handler exited with ${exitCode} and reported no status.`)];
+    const lines = [
+      status?.formattedMessage?.message ??
+        (succeeded ? 'The handler reported no status.' : `The handler exited with ${exitCode} and reported no status.`),
+    ];
     for (const item of status?.substatus ?? []) lines.push(`${item.name}: ${item.formattedMessage?.message ?? ''}`);
     const view: ExtensionInstanceView = {
       name: 'WindowsRemoteSupport',
@@ -166,7 +191,10 @@ export function handlerPackageRunner(options: HandlerPackageRunnerOptions): Hand
       }
       // The installed version stays while it matches what is asked for; an upgrade names its version.
       const requested = String(properties.typeHandlerVersion ?? '1.0');
-      const wanted = current && (current.version === requested || current.version.startsWith(`${requested}.`)) ? current.version : versionFor(requested, Object.keys(options.packages));
+      const wanted =
+        current && (current.version === requested || current.version.startsWith(`${requested}.`))
+          ? current.version
+          : versionFor(requested, Object.keys(options.packages));
       const sequenceNumber = current ? current.sequenceNumber + 1 : 0;
       const root = await layOut(machine, wanted);
       await writeSettings(root, sequenceNumber, properties);
@@ -200,7 +228,9 @@ interface StatusBody {
 /** The newest package of a major.minor (or the exact version asked for). */
 function versionFor(requested: string, available: string[]): string {
   if (available.includes(requested)) return requested;
-  const matching = available.filter((version) => version.startsWith(`${requested}.`)).sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]));
+  const matching = available
+    .filter((version) => version.startsWith(`${requested}.`))
+    .sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]));
   if (!matching[0]) throw new Error(`no package for typeHandlerVersion ${requested}; the runner has ${available.join(', ')}`);
   return matching[0];
 }

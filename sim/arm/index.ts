@@ -51,18 +51,34 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   const identity = await startArcIdentityEndpoint(tokens);
 
   const extensions = new ExtensionStore();
-  const operations = new OperationRunner({ operationMs: options.operationMs ?? DEFAULT_OPERATION_MS, runExtension: options.runExtension ?? succeedEveryRun, extensions });
+  const operations = new OperationRunner({
+    operationMs: options.operationMs ?? DEFAULT_OPERATION_MS,
+    runExtension: options.runExtension ?? succeedEveryRun,
+    extensions,
+  });
   const counters: ArmEmulatorCounters = { writes: 0, throttled: 0, conflicts: 0, unauthorized: 0 };
   const traffic: TrafficRecord[] = [];
   const recording = options.validate ?? true;
 
   // The handlers need the endpoint for the URLs they hand out, known only once the server listens.
   let handle: (request: ArmRequest) => ArmReply = () => ({ status: 503 });
-  const server = await startArmHttpsServer(certificate, (request) => handle(request), (entry) => {
-    if (recording) traffic.push(entry);
-  });
+  const server = await startArmHttpsServer(
+    certificate,
+    (request) => handle(request),
+    (entry) => {
+      if (recording) traffic.push(entry);
+    },
+  );
   tokens.allowAudience(server.endpoint);
-  const state: EmulatorState = { machines, extensions, operations, counters, tenantId: tokens.tenantId, endpoint: server.endpoint, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE };
+  const state: EmulatorState = {
+    machines,
+    extensions,
+    operations,
+    counters,
+    tenantId: tokens.tenantId,
+    endpoint: server.endpoint,
+    pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
+  };
   handle = frontDoor({ tokens, throttle, apiVersions: supportedApiVersions(), counters }, (request) => routeArmRequest(state, request));
 
   return {

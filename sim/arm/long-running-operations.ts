@@ -54,7 +54,14 @@ export class OperationRunner {
   }
 
   start(machine: MachineRecord, kind: ExtensionRunKind, steps: OperationStep[]): LongRunningOperation {
-    const operation: LongRunningOperation = { id: randomUUID(), machine, kind, steps, status: 'InProgress', startTime: new Date().toISOString() };
+    const operation: LongRunningOperation = {
+      id: randomUUID(),
+      machine,
+      kind,
+      steps,
+      status: 'InProgress',
+      startTime: new Date().toISOString(),
+    };
     this.operations.set(operation.id, operation);
     this.inProgress.set(machine, operation);
     this.schedule(operation);
@@ -93,7 +100,8 @@ export class OperationRunner {
       const result = await this.runStep(operation, step);
       if (this.closed) return;
       this.apply(operation.kind, step.extension, result);
-      if (result.provisioningState === 'Failed') failure ??= result.instanceView?.status.message ?? `The extension ${step.extension.name} failed.`;
+      if (result.provisioningState === 'Failed')
+        failure ??= result.instanceView?.status.message ?? `The extension ${step.extension.name} failed.`;
     }
     this.running.delete(operation.id);
     this.inProgress.delete(operation.machine);
@@ -137,7 +145,13 @@ export async function succeedEveryRun(run: ExtensionRun): Promise<ExtensionRunRe
       name: run.extensionName,
       type: run.properties.type,
       typeHandlerVersion: run.properties.typeHandlerVersion,
-      status: { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', message: `Extension ${run.kind} succeeded.`, time: new Date().toISOString() },
+      status: {
+        code: 'ProvisioningState/succeeded',
+        level: 'Info',
+        displayStatus: 'Provisioning succeeded',
+        message: `Extension ${run.kind} succeeded.`,
+        time: new Date().toISOString(),
+      },
     },
   };
 }
@@ -147,7 +161,13 @@ function failedView(run: ExtensionRun, message: string): ExtensionRunResult['ins
     name: run.extensionName,
     type: run.properties.type,
     typeHandlerVersion: run.properties.typeHandlerVersion,
-    status: { code: 'ProvisioningState/failed', level: 'Error', displayStatus: 'Provisioning failed', message, time: new Date().toISOString() },
+    status: {
+      code: 'ProvisioningState/failed',
+      level: 'Error',
+      displayStatus: 'Provisioning failed',
+      message,
+      time: new Date().toISOString(),
+    },
   };
 }
 

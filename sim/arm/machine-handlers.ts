@@ -14,8 +14,15 @@ export function listMachinesBySubscription(state: EmulatorState, request: ArmReq
   return subscriptionMissing(state, subscriptionId!) ?? page(state, request, state.machines.list(subscriptionId!));
 }
 
-export function listMachinesByResourceGroup(state: EmulatorState, request: ArmRequest, [subscriptionId, resourceGroup]: string[]): ArmReply {
-  return resourceGroupMissing(state, subscriptionId!, resourceGroup!) ?? page(state, request, state.machines.list(subscriptionId!, resourceGroup!));
+export function listMachinesByResourceGroup(
+  state: EmulatorState,
+  request: ArmRequest,
+  [subscriptionId, resourceGroup]: string[],
+): ArmReply {
+  return (
+    resourceGroupMissing(state, subscriptionId!, resourceGroup!) ??
+    page(state, request, state.machines.list(subscriptionId!, resourceGroup!))
+  );
 }
 
 /** One page of machines, with a nextLink carrying the offset in $skiptoken as ARM does. */
@@ -28,11 +35,17 @@ function page(state: EmulatorState, request: ArmRequest, machines: MachineRecord
   return ok({ value, nextLink: `${state.endpoint}${encodePath(request.path)}?${query.toString()}` });
 }
 
-export function getLicenseProfile(state: EmulatorState, _request: ArmRequest, [subscriptionId, resourceGroup, name, profileName]: string[]): ArmReply {
+export function getLicenseProfile(
+  state: EmulatorState,
+  _request: ArmRequest,
+  [subscriptionId, resourceGroup, name, profileName]: string[],
+): ArmReply {
   const machine = lookupMachine(state, subscriptionId!, resourceGroup!, name!);
   if (machine.reply) return machine.reply;
   const profile = profileName!.toLowerCase() === 'default' ? licenseProfileResource(machine.found) : undefined;
-  return profile ? ok(profile) : resourceNotFound(`Microsoft.HybridCompute/machines/${name}/licenseProfiles/${profileName}`, resourceGroup!);
+  return profile
+    ? ok(profile)
+    : resourceNotFound(`Microsoft.HybridCompute/machines/${name}/licenseProfiles/${profileName}`, resourceGroup!);
 }
 
 export function listLicenseProfiles(state: EmulatorState, _request: ArmRequest, [subscriptionId, resourceGroup, name]: string[]): ArmReply {

@@ -65,7 +65,14 @@ function licenseDetails(machine: MachineRecord): Record<string, unknown> {
     case 'SoftwareAssurance':
       return { softwareAssurance: { softwareAssuranceCustomer: true } };
     case 'PayAsYouGo':
-      return { productProfile: { productType: 'WindowsServer', subscriptionStatus: 'Enabled', enrollmentDate: ENROLLED_AT, billingStartDate: ENROLLED_AT } };
+      return {
+        productProfile: {
+          productType: 'WindowsServer',
+          subscriptionStatus: 'Enabled',
+          enrollmentDate: ENROLLED_AT,
+          billingStartDate: ENROLLED_AT,
+        },
+      };
     case 'None':
       return {};
   }

@@ -72,7 +72,8 @@ export class MachineStore {
   /** Machines of a subscription, or of one of its resource groups, in a stable order. */
   list(subscriptionId: string, resourceGroup?: string): MachineRecord[] {
     return [...this.machines.values()].filter(
-      (machine) => sameName(machine.subscriptionId, subscriptionId) && (resourceGroup === undefined || sameName(machine.resourceGroup, resourceGroup)),
+      (machine) =>
+        sameName(machine.subscriptionId, subscriptionId) && (resourceGroup === undefined || sameName(machine.resourceGroup, resourceGroup)),
     );
   }
 

@@ -17,9 +17,16 @@ export function getOperationResult(state: EmulatorState, request: ArmRequest, pa
   if (!operation) return operationNotFound(params);
   switch (operation.status) {
     case 'InProgress':
-      return { status: 202, headers: { Location: `${state.endpoint}${request.path}?api-version=${encodeURIComponent(request.query.get('api-version') ?? '')}` } };
+      return {
+        status: 202,
+        headers: { Location: `${state.endpoint}${request.path}?api-version=${encodeURIComponent(request.query.get('api-version') ?? '')}` },
+      };
     case 'Failed':
-      return armError(400, operation.error?.code ?? 'ExtensionOperationFailed', operation.error?.message ?? 'The extension operation failed.');
+      return armError(
+        400,
+        operation.error?.code ?? 'ExtensionOperationFailed',
+        operation.error?.message ?? 'The extension operation failed.',
+      );
     case 'Succeeded': {
       // A create or update ends with the resource; a delete or an upgrade has nothing to return.
       const resource = operation.kind === 'create' || operation.kind === 'update' ? finishedResource(operation) : undefined;

@@ -30,8 +30,19 @@ export async function createTestCertificate(dir: string, commonName = 'arc-remot
   const crt = path.join(work, 'cert.crt');
   const prv = path.join(work, 'cert.prv');
   await execa('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-    '-subj', `/CN=${commonName}`, '-keyout', prv, '-out', crt,
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${commonName}`,
+    '-keyout',
+    prv,
+    '-out',
+    crt,
   ]);
   const { stdout } = await execa('openssl', ['x509', '-in', crt, '-noout', '-fingerprint', '-sha1']);
   // "sha1 Fingerprint=C7:18:...": keep the hex digits only.
@@ -47,11 +58,9 @@ export async function createTestCertificate(dir: string, commonName = 'arc-remot
   // The password goes through the environment, not the command line.
   const pfxPath = path.join(dir, `${thumbprint}.pfx`);
   const pfxPassword = randomBytes(12).toString('hex');
-  await execa(
-    'openssl',
-    ['pkcs12', '-export', '-in', crtPath, '-inkey', prvPath, '-out', pfxPath, '-passout', 'env:TEST_PFX_PASSWORD'],
-    { env: { TEST_PFX_PASSWORD: pfxPassword } },
-  );
+  await execa('openssl', ['pkcs12', '-export', '-in', crtPath, '-inkey', prvPath, '-out', pfxPath, '-passout', 'env:TEST_PFX_PASSWORD'], {
+    env: { TEST_PFX_PASSWORD: pfxPassword },
+  });
   return { thumbprint, crtPath, prvPath, pfxPath, pfxPassword };
 }
 

@@ -2,7 +2,13 @@
 import { armError, type ArmReply, type ArmRequest } from './arm-reply';
 import type { EmulatorState } from './emulator-state';
 import { deleteExtension, getExtension, listExtensions, patchExtension, putExtension, upgradeExtensions } from './extension-handlers';
-import { getLicenseProfile, getMachine, listLicenseProfiles, listMachinesByResourceGroup, listMachinesBySubscription } from './machine-handlers';
+import {
+  getLicenseProfile,
+  getMachine,
+  listLicenseProfiles,
+  listMachinesByResourceGroup,
+  listMachinesBySubscription,
+} from './machine-handlers';
 import { getOperationResult, getOperationStatus } from './operation-handlers';
 
 type Handler = (state: EmulatorState, request: ArmRequest, params: string[]) => ArmReply;
@@ -46,11 +52,23 @@ export function routeArmRequest(state: EmulatorState, request: ArmRequest): ArmR
     if (!match) continue;
     const handler = methods[request.method];
     if (!handler) {
-      return armError(405, 'MethodNotAllowed', `The emulator does not support http method '${request.method}' on '${request.path}'; it supports ${Object.keys(methods).join(', ')}.`);
+      return armError(
+        405,
+        'MethodNotAllowed',
+        `The emulator does not support http method '${request.method}' on '${request.path}'; it supports ${Object.keys(methods).join(', ')}.`,
+      );
     }
-    return handler(state, request, match.slice(1).map((segment) => segment ?? ''));
+    return handler(
+      state,
+      request,
+      match.slice(1).map((segment) => segment ?? ''),
+    );
   }
-  return armError(404, 'InvalidResourceType', `The emulator has no resource at '${request.path}' (it serves Microsoft.HybridCompute machines, license profiles and machine extensions).`);
+  return armError(
+    404,
+    'InvalidResourceType',
+    `The emulator has no resource at '${request.path}' (it serves Microsoft.HybridCompute machines, license profiles and machine extensions).`,
+  );
 }
 
 export function isOperationPollingPath(path: string): boolean {

@@ -41,33 +41,38 @@ async function main(): Promise<void> {
     // The last machines are the disconnected ones, so the first stay easy to address.
     status: index >= count - disconnected ? 'Disconnected' : 'Connected',
   }));
-  const writeBucket = values['write-burst'] === undefined
-    ? undefined
-    : { burst: wholeNumber(values['write-burst'], '--write-burst'), refillPerSecond: Number(values['write-refill'] ?? '1') };
+  const writeBucket =
+    values['write-burst'] === undefined
+      ? undefined
+      : { burst: wholeNumber(values['write-burst'], '--write-burst'), refillPerSecond: Number(values['write-refill'] ?? '1') };
 
   const emulator = await startArmEmulator({ machines, writeBucket, operationMs: wholeNumber(values['operation-ms'], '--operation-ms') });
   const environment = emulator.credentialEnvironment();
-  process.stdout.write([
-    `ARM emulator listening at ${emulator.endpoint}`,
-    `CA certificate: ${emulator.caFile}`,
-    `Subscription ${values.subscription}, resource group ${values['resource-group']}: ${machines.map((machine) => `${machine.name} (${machine.status})`).join(', ')}`,
-    '',
-    'In another shell, so that DefaultAzureCredential takes the emulator\'s Arc managed identity and Node trusts its CA:',
-    ...Object.entries(environment).map(([name, value]) => `  export ${name}=${value}`),
-    `then run the CLI with --endpoint ${emulator.endpoint}`,
-    '',
-    'Ctrl-C stops the emulator.',
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `ARM emulator listening at ${emulator.endpoint}`,
+      `CA certificate: ${emulator.caFile}`,
+      `Subscription ${values.subscription}, resource group ${values['resource-group']}: ${machines.map((machine) => `${machine.name} (${machine.status})`).join(', ')}`,
+      '',
+      "In another shell, so that DefaultAzureCredential takes the emulator's Arc managed identity and Node trusts its CA:",
+      ...Object.entries(environment).map(([name, value]) => `  export ${name}=${value}`),
+      `then run the CLI with --endpoint ${emulator.endpoint}`,
+      '',
+      'Ctrl-C stops the emulator.',
+      '',
+    ].join('\n'),
+  );
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   const problems = await emulator.validateTraffic();
-  process.stdout.write(problems.length === 0
-    ? `\n${emulator.traffic.length} requests, all as HybridCompute.json says.\n`
-    : `\n${problems.length} problems against HybridCompute.json:\n${problems.map((problem) => `  ${problem}`).join('\n')}\n`);
+  process.stdout.write(
+    problems.length === 0
+      ? `\n${emulator.traffic.length} requests, all as HybridCompute.json says.\n`
+      : `\n${problems.length} problems against HybridCompute.json:\n${problems.map((problem) => `  ${problem}`).join('\n')}\n`,
+  );
   await emulator.close();
 }
 

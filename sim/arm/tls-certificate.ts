@@ -15,9 +15,23 @@ export async function makeServerCertificate(dir: string): Promise<ServerCertific
   const caFile = path.join(dir, 'arm-emulator-ca.crt');
   // An EC key: made in milliseconds, where RSA takes noticeably longer on every start.
   await execa('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout', keyFile, '-out', caFile,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    keyFile,
+    '-out',
+    caFile,
   ]);
   const [keyPem, certPem] = await Promise.all([fs.readFile(keyFile, 'utf8'), fs.readFile(caFile, 'utf8')]);
   return { keyPem, certPem, caFile };

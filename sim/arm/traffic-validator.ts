@@ -44,14 +44,24 @@ export async function validateTrafficRecords(traffic: readonly TrafficRecord[]):
     if (isOperationPollingPath(decodeURIComponent(url.pathname))) continue;
     const label = `${record.method} ${url.pathname}${url.search} -> ${record.status}`;
     const result = await validator.validateLiveRequestResponse({
-      liveRequest: { url: record.url, method: record.method, headers: { ...record.requestHeaders }, body: structuredClone(record.requestBody) as never },
-      liveResponse: { statusCode: String(record.status), headers: { ...record.responseHeaders }, body: structuredClone(record.responseBody) as never },
+      liveRequest: {
+        url: record.url,
+        method: record.method,
+        headers: { ...record.requestHeaders },
+        body: structuredClone(record.requestBody) as never,
+      },
+      liveResponse: {
+        statusCode: String(record.status),
+        headers: { ...record.responseHeaders },
+        body: structuredClone(record.responseBody) as never,
+      },
     });
     if (result.runtimeException) problems.push(`${label}: ${result.runtimeException.code}: ${result.runtimeException.message}`);
     problems.push(...describe(label, 'request', result.requestValidationResult));
     // When oav cannot find the operation it reports the same exception for both sides: say it once.
     if (result.responseValidationResult !== result.requestValidationResult) {
-      const sameException = result.responseValidationResult.runtimeException?.message === result.requestValidationResult.runtimeException?.message;
+      const sameException =
+        result.responseValidationResult.runtimeException?.message === result.requestValidationResult.runtimeException?.message;
       problems.push(...describe(label, 'response', result.responseValidationResult, sameException));
     }
   }
@@ -60,7 +70,8 @@ export async function validateTrafficRecords(traffic: readonly TrafficRecord[]):
 
 function describe(label: string, side: 'request' | 'response', result: LiveValidationResult, skipException = false): string[] {
   const lines = result.errors.map((issue) => `${label}: ${side} ${issue.code} at ${where(issue)}: ${issue.message}`);
-  if (result.runtimeException && !skipException) lines.unshift(`${label}: ${side} ${result.runtimeException.code}: ${result.runtimeException.message}`);
+  if (result.runtimeException && !skipException)
+    lines.unshift(`${label}: ${side} ${result.runtimeException.code}: ${result.runtimeException.message}`);
   return lines;
 }
 

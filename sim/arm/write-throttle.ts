@@ -5,14 +5,15 @@ export interface WriteBucket {
   refillPerSecond: number;
 }
 
-export type ThrottleDecision =
-  | { allowed: true; remaining: number | undefined }
-  | { allowed: false; retryAfterSeconds: number };
+export type ThrottleDecision = { allowed: true; remaining: number | undefined } | { allowed: false; retryAfterSeconds: number };
 
 export class WriteThrottle {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private bucket: WriteBucket | undefined, private readonly now: () => number = Date.now) {
+  constructor(
+    private bucket: WriteBucket | undefined,
+    private readonly now: () => number = Date.now,
+  ) {
     this.change(bucket);
   }
 

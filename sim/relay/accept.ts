@@ -36,7 +36,11 @@ function reject(pending: PendingRendezvous, socket: Duplex, query: URLSearchPara
   const code = query.get('sb-hc-statusCode') ?? '';
   const description = query.get('sb-hc-statusDescription');
   if (!/^[45]\d\d$/.test(code)) {
-    return refuseHandshake(socket, 400, `Invalid request: sb-hc-statusCode '${code.slice(0, 10)}' is not an HTTP error status (400 to 599)`);
+    return refuseHandshake(
+      socket,
+      400,
+      `Invalid request: sb-hc-statusCode '${code.slice(0, 10)}' is not an HTTP error status (400 to 599)`,
+    );
   }
   if (!description) return refuseHandshake(socket, 400, 'Invalid request: a reject needs sb-hc-statusDescription with sb-hc-statusCode');
   pending.refuse(Number(code), description);
@@ -48,7 +52,10 @@ function addressMatches(pending: PendingRendezvous, target: RelayTarget): boolea
 }
 
 function offeredProtocols(request: IncomingMessage): string[] {
-  return (request.headers['sec-websocket-protocol'] ?? '').split(',').map((protocol) => protocol.trim()).filter((protocol) => protocol !== '');
+  return (request.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((protocol) => protocol.trim())
+    .filter((protocol) => protocol !== '');
 }
 
 /** The listener's first protocol that the sender also offered; both legs then speak it. */

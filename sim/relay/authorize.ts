@@ -4,7 +4,13 @@ import { refuseHandshake } from './handshake';
 import type { HybridConnection, RelayNamespace } from './relay-namespace';
 import { verifyToken, type TokenVerdict } from './sas-verifier';
 
-export function authorize(namespace: RelayNamespace, entity: HybridConnection, hostname: string, right: 'Listen' | 'Send', token: string | undefined): TokenVerdict {
+export function authorize(
+  namespace: RelayNamespace,
+  entity: HybridConnection,
+  hostname: string,
+  right: 'Listen' | 'Send',
+  token: string | undefined,
+): TokenVerdict {
   return verifyToken(token, {
     entity: `${hostname}/${entity.name.toLowerCase()}`,
     right,

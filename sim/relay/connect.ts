@@ -14,7 +14,15 @@ import type { RelayTarget } from './relay-target';
 
 const TRACKING_ID = /^[\x21-\x7e]{1,128}$/;
 
-export function handleConnect(core: RelayCore, request: IncomingMessage, socket: Duplex, head: Buffer, target: RelayTarget, entity: HybridConnection, hostname: string): void {
+export function handleConnect(
+  core: RelayCore,
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  target: RelayTarget,
+  entity: HybridConnection,
+  hostname: string,
+): void {
   if (entity.requiresClientAuthorization) {
     const verdict = authorize(core.namespace, entity, hostname, 'Send', presentedToken(request, target.query));
     if (!verdict.ok) return refuseToken(socket, verdict);

@@ -72,7 +72,8 @@ export class ControlChannel implements ListenerSocket {
       return this.close(1008, 'The control channel message is not JSON');
     }
     const token = (message as { renewToken?: { token?: unknown } } | null)?.renewToken?.token;
-    if (typeof token !== 'string') return this.close(1008, 'Unsupported control message: a listener sends only {"renewToken":{"token":...}}');
+    if (typeof token !== 'string')
+      return this.close(1008, 'Unsupported control message: a listener sends only {"renewToken":{"token":...}}');
     const verdict = this.options.verifyRenewal(token);
     if (!verdict.ok) return this.close(1008, `renewToken refused: ${verdict.reason}`);
     this.expiry.moveTo(verdict.expiresAtMs);

@@ -36,7 +36,11 @@ export function handleRelayUpgrade(core: RelayCore, request: IncomingMessage, so
   const target = parseRelayTarget(request.url);
   if (!hostname || !target) return refuseHandshake(socket, 404, TEXT.noEndpoint);
   if (action === null || !ACTIONS.includes(action)) {
-    return refuseHandshake(socket, 400, `Invalid request: sb-hc-action is ${action === null ? 'missing' : `'${action.slice(0, 20)}'`}, it must be listen, connect or accept`);
+    return refuseHandshake(
+      socket,
+      400,
+      `Invalid request: sb-hc-action is ${action === null ? 'missing' : `'${action.slice(0, 20)}'`}, it must be listen, connect or accept`,
+    );
   }
   const problem = webSocketUpgradeProblem(request);
   if (problem) return refuseHandshake(socket, 400, `Invalid request: ${problem}`);

@@ -30,7 +30,10 @@ export function refuseHandshake(socket: Duplex, status: number, text: string): v
 
 /** A reason phrase is one line of visible ASCII (RFC 9112); what a listener wrote is cleaned to fit. */
 export function reasonPhrase(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, LONGEST_REASON);
+  const clean = text
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .trim()
+    .slice(0, LONGEST_REASON);
   return clean === '' ? 'Rejected' : clean;
 }
 

@@ -64,12 +64,15 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   const core: RelayCore = { host, settings, namespace, rendezvous, upgrader: new Upgrader(), faults: faultState, tallies };
   server.on('upgrade', (request, socket: Duplex, head: Buffer) => handleRelayUpgrade(core, request, socket, head));
 
-  const entitiesNamed = (name?: string) => (name === undefined ? namespace.all() : [namespace.find(name)].filter((entity) => entity !== undefined));
+  const entitiesNamed = (name?: string) =>
+    name === undefined ? namespace.all() : [namespace.find(name)].filter((entity) => entity !== undefined);
 
   const faults: TestRelayFaults = {
     refuseNextListens(count, status) {
-      if (!Number.isInteger(count) || count < 0) throw new Error(`refuseNextListens: count ${count} is not a whole number of attempts (0 or more)`);
-      if (!FAULT_STATUSES.includes(status)) throw new Error(`refuseNextListens: status ${status} is not one of ${FAULT_STATUSES.join(', ')}`);
+      if (!Number.isInteger(count) || count < 0)
+        throw new Error(`refuseNextListens: count ${count} is not a whole number of attempts (0 or more)`);
+      if (!FAULT_STATUSES.includes(status))
+        throw new Error(`refuseNextListens: status ${status} is not one of ${FAULT_STATUSES.join(', ')}`);
       faultState.refusals = { remaining: count, status };
     },
     dropSilently() {
@@ -79,7 +82,8 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     },
     closeListenersWith(code) {
       if (code !== 1011) throw new Error(`closeListenersWith: code ${code} is not 1011 (the service's internal error)`);
-      for (const entity of namespace.all()) for (const listener of [...entity.listeners]) listener.close(1011, 'Something went wrong in the service');
+      for (const entity of namespace.all())
+        for (const listener of [...entity.listeners]) listener.close(1011, 'Something went wrong in the service');
     },
     get slowAcceptMs() {
       return faultState.slowAcceptMs;
@@ -137,7 +141,8 @@ function checkedSettings(options: TestRelayOptions): RelaySettings {
     ['idleTimeoutMs', settings.idleTimeoutMs, 0],
     ['maxListeners', settings.maxListeners, 1],
   ] as const) {
-    if (!Number.isInteger(value) || value < least) throw new Error(`startTestRelay: ${name} ${value} is not a whole number of at least ${least}`);
+    if (!Number.isInteger(value) || value < least)
+      throw new Error(`startTestRelay: ${name} ${value} is not a whole number of at least ${least}`);
   }
   return settings;
 }

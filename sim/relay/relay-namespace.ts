@@ -59,7 +59,9 @@ export class RelayNamespace {
 
   create(name: string, options: { requiresClientAuthorization?: boolean } = {}): void {
     if (typeof name !== 'string' || !ENTITY_NAME.test(name)) {
-      throw new Error(`hybrid connection name '${String(name)}' is not valid: use 1 to 260 letters, digits, '.', '-' or '_', starting and ending with a letter or digit`);
+      throw new Error(
+        `hybrid connection name '${String(name)}' is not valid: use 1 to 260 letters, digits, '.', '-' or '_', starting and ending with a letter or digit`,
+      );
     }
     if (this.find(name)) throw new Error(`hybrid connection '${name}' already exists: delete it first, or use another name`);
     this.entities.set(name.toLowerCase(), new HybridConnection(name, options.requiresClientAuthorization ?? true));
@@ -101,14 +103,20 @@ export function disabledText(name: string): string {
 
 function checkRule(rule: AuthorizationRule): void {
   if (typeof rule.name !== 'string' || !RULE_NAME.test(rule.name)) {
-    throw new Error(`rule name '${String(rule.name)}' is not valid: use 1 to 256 letters, digits, '.', '-' or '_', starting and ending with a letter or digit`);
+    throw new Error(
+      `rule name '${String(rule.name)}' is not valid: use 1 to 256 letters, digits, '.', '-' or '_', starting and ending with a letter or digit`,
+    );
   }
   if (!Array.isArray(rule.rights) || rule.rights.length === 0 || rule.rights.some((right) => !RIGHTS.includes(right))) {
     throw new Error(`rule '${rule.name}': rights ${JSON.stringify(rule.rights)} are not valid: give one or more of ${RIGHTS.join(', ')}`);
   }
-  for (const [field, key] of [['primaryKey', rule.primaryKey], ['secondaryKey', rule.secondaryKey]] as const) {
+  for (const [field, key] of [
+    ['primaryKey', rule.primaryKey],
+    ['secondaryKey', rule.secondaryKey],
+  ] as const) {
     if (field === 'secondaryKey' && key === undefined) continue;
     // The key's value is a secret: the error names the field, never the value.
-    if (typeof key !== 'string' || key.length === 0 || key.length > 256) throw new Error(`rule '${rule.name}': ${field} must be a string of 1 to 256 characters`);
+    if (typeof key !== 'string' || key.length === 0 || key.length > 256)
+      throw new Error(`rule '${rule.name}': ${field} must be a string of 1 to 256 characters`);
   }
 }

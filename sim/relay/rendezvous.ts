@@ -51,7 +51,10 @@ export class PendingRendezvous implements WaitingSender {
 
   /** Sends the listener its accept message, after the slow-accept fault's delay if one is set. */
   offer(): void {
-    const send = () => this.details.listener.sendAccept({ accept: { address: this.address, id: this.details.id, connectHeaders: connectHeaders(this.details.sender.request) } });
+    const send = () =>
+      this.details.listener.sendAccept({
+        accept: { address: this.address, id: this.details.id, connectHeaders: connectHeaders(this.details.sender.request) },
+      });
     if (this.details.slowAcceptMs > 0) this.acceptDelay = setTimeout(send, this.details.slowAcceptMs);
     else send();
   }

@@ -13,9 +13,7 @@
 import { createHmac, timingSafeEqual } from 'crypto';
 import type { AuthorizationRule } from './types';
 
-export type TokenVerdict =
-  | { ok: true; ruleName: string; expiresAtMs: number }
-  | { ok: false; status: 401 | 403; reason: string };
+export type TokenVerdict = { ok: true; ruleName: string; expiresAtMs: number } | { ok: false; status: 401 | 403; reason: string };
 
 export interface TokenDemand {
   /** The hybrid connection's URI without scheme or port, lower case: '127.0.0.1/rs-node-1'. */
@@ -62,7 +60,10 @@ export function verifyToken(token: string | undefined, demand: TokenDemand): Tok
   const expiresAtMs = Number(parsed.expiry) * 1000;
   if (expiresAtMs <= demand.nowMs) return refuse(401, `the token expired at ${new Date(expiresAtMs).toISOString()} (se=${parsed.expiry})`);
   if (!(demand.entity === parsed.audience || demand.entity.startsWith(`${parsed.audience}/`))) {
-    return refuse(403, `the token's resource '${decodeURIComponent(parsed.encodedResource)}' is not this hybrid connection (http://${demand.entity})`);
+    return refuse(
+      403,
+      `the token's resource '${decodeURIComponent(parsed.encodedResource)}' is not this hybrid connection (http://${demand.entity})`,
+    );
   }
   if (!signer.rights.includes(demand.right) && !signer.rights.includes('Manage')) {
     return refuse(403, `rule '${signer.name}' grants ${signer.rights.join(', ') || 'nothing'}, not ${demand.right}`);

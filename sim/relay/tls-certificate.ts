@@ -28,17 +28,44 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 export async function makeRelayCertificate(dir: string): Promise<RelayCertificate> {
   const file = (name: string) => path.join(dir, name);
   await execa('openssl', [
-    'req', '-x509', ...EC_KEY, '-days', '2', '-subj', '/CN=arc-remote-support test relay CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', file('relay-ca.key'), '-out', file('relay-ca.crt'),
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=arc-remote-support test relay CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    file('relay-ca.key'),
+    '-out',
+    file('relay-ca.crt'),
   ]);
   await execa('openssl', ['req', ...EC_KEY, '-subj', '/CN=localhost', '-keyout', file('relay.key'), '-out', file('relay.csr')]);
   await fs.writeFile(file('relay.ext'), `${SERVER_EXTENSIONS}\n`);
   await execa('openssl', [
-    'x509', '-req', '-in', file('relay.csr'), '-CA', file('relay-ca.crt'), '-CAkey', file('relay-ca.key'), '-CAcreateserial',
-    '-days', '2', '-extfile', file('relay.ext'), '-out', file('relay.crt'),
+    'x509',
+    '-req',
+    '-in',
+    file('relay.csr'),
+    '-CA',
+    file('relay-ca.crt'),
+    '-CAkey',
+    file('relay-ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    file('relay.ext'),
+    '-out',
+    file('relay.crt'),
   ]);
   await fs.rm(file('relay-ca.key'));
-  const [keyPem, certPem, caPem] = await Promise.all(['relay.key', 'relay.crt', 'relay-ca.crt'].map((name) => fs.readFile(file(name), 'utf8')));
+  const [keyPem, certPem, caPem] = await Promise.all(
+    ['relay.key', 'relay.crt', 'relay-ca.crt'].map((name) => fs.readFile(file(name), 'utf8')),
+  );
   return { keyPem: keyPem!, certPem: certPem!, caPem: caPem!, caFile: file('relay-ca.crt') };
 }

@@ -83,7 +83,8 @@ function restartWinRm(ctx: NodeContext): void {
 
 /** The built-in endpoints (Microsoft.PowerShell and its kin) are never registered or removed. */
 function requireOwnEndpoint(name: string): string {
-  if (/^microsoft\./i.test(name.trim())) throw new OperationFailure('InvalidRequest', `The built-in endpoint '${name}' is never changed`, name);
+  if (/^microsoft\./i.test(name.trim()))
+    throw new OperationFailure('InvalidRequest', `The built-in endpoint '${name}' is never changed`, name);
   return requireEndpointName(name);
 }
 
@@ -93,7 +94,8 @@ export function registerSessionConfiguration(
 ): Result<'registerSessionConfiguration'> {
   const name = requireOwnEndpoint(request.name);
   const file = ctx.node.files[requirePath(request.path).key];
-  if (file?.type !== 'file') throw new OperationFailure('NotFound', `The session configuration file '${request.path}' does not exist`, request.path);
+  if (file?.type !== 'file')
+    throw new OperationFailure('NotFound', `The session configuration file '${request.path}' does not exist`, request.path);
   ctx.node.sessionConfigurations[name.toLowerCase()] = { name, configFilePath: request.path };
   restartWinRm(ctx);
   return { registered: true };

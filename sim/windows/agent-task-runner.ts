@@ -31,11 +31,28 @@ export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []
       const model = await readMachine(modelPath);
       const installed = model.nodes[node]?.files[(script ?? '').toLowerCase()]?.copiedFrom?.source;
       if (!installed) {
-        log.push({ node, task: task.name, timeUtc: task.timeUtc, argv: action.arguments, exitCode: 2, output: `${script} does not exist on ${node}` });
+        log.push({
+          node,
+          task: task.name,
+          timeUtc: task.timeUtc,
+          argv: action.arguments,
+          exitCode: 2,
+          output: `${script} does not exist on ${node}`,
+        });
         continue;
       }
-      const run = await execa(shippedNodePath(), [installed, ...argv], { reject: false, env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }) });
-      log.push({ node, task: task.name, timeUtc: task.timeUtc, argv, exitCode: run.exitCode, output: (run.exitCode === 0 ? run.stdout : run.stderr).trim() });
+      const run = await execa(shippedNodePath(), [installed, ...argv], {
+        reject: false,
+        env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }),
+      });
+      log.push({
+        node,
+        task: task.name,
+        timeUtc: task.timeUtc,
+        argv,
+        exitCode: run.exitCode,
+        output: (run.exitCode === 0 ? run.stdout : run.stderr).trim(),
+      });
     }
   };
 }
@@ -46,7 +63,14 @@ export function agentTaskRunner(modelPath: string, log: AgentRun[] = []): RunTas
       // The action is `node.exe "<agent folder>\agent.js" <command...>`; only our agent is run.
       const [script, ...argv] = action.arguments;
       if (script?.toLowerCase() !== AGENT_SCRIPT.toLowerCase()) {
-        log.push({ node, task: task.name, timeUtc: task.timeUtc, argv: action.arguments, exitCode: 127, output: `not the agent: ${action.command}` });
+        log.push({
+          node,
+          task: task.name,
+          timeUtc: task.timeUtc,
+          argv: action.arguments,
+          exitCode: 127,
+          output: `not the agent: ${action.command}`,
+        });
         continue;
       }
       const result = await runAgentCommand(argv, new SimulatedHost(modelPath, { localNode: node }), new Date(task.timeUtc));

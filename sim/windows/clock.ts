@@ -16,7 +16,9 @@ export async function advanceClock(modelPath: string, toUtc: string, runTaskActi
   const { start, pendingBoots } = await updateMachine(modelPath, (model) => {
     const now = parseUtc(model.clock.nowUtc);
     if (target < now) throw new Error(`The simulated clock cannot go back from ${model.clock.nowUtc} to ${toUtc}`);
-    const pending = Object.keys(model.nodes).filter((key) => model.nodes[key]?.power === 'On' && model.nodes[key]?.poweredOffAtUtc !== undefined);
+    const pending = Object.keys(model.nodes).filter(
+      (key) => model.nodes[key]?.power === 'On' && model.nodes[key]?.poweredOffAtUtc !== undefined,
+    );
     return { start: now, pendingBoots: pending };
   });
 

@@ -34,13 +34,21 @@ export function createDefaultNode(computerName: string): NodeModel {
     // SMBIOS reports the modules; Windows keeps some memory for hardware, so usable reads lower.
     memory: { moduleBytes: [8 * GIB, 8 * GIB], usableBytes: 16 * GIB - 190 * 1024 ** 2 },
     arc: { status: 'Connected', resourceId: arcResourceId(computerName), agentVersion: '1.47.02795.1899' },
-    azure: { managedIdentityCanReadMachine: true, softwareAssuranceCustomer: false, productType: 'WindowsServer', subscriptionStatus: 'Enabled' },
+    azure: {
+      managedIdentityCanReadMachine: true,
+      softwareAssuranceCustomer: false,
+      productType: 'WindowsServer',
+      subscriptionStatus: 'Enabled',
+    },
     // The folders every Windows Server has; ours go inside them, and uninstall leaves them be.
     files: Object.fromEntries(
-      ['C:\\Program Files', 'C:\\Program Files\\WindowsPowerShell', 'C:\\Program Files\\WindowsPowerShell\\Modules', 'C:\\ProgramData', 'C:\\Windows'].map((folder) => [
-        folder.toLowerCase(),
-        { path: folder, type: 'directory' as const, lastWriteTimeUtc: '2026-01-01T00:00:00Z' },
-      ]),
+      [
+        'C:\\Program Files',
+        'C:\\Program Files\\WindowsPowerShell',
+        'C:\\Program Files\\WindowsPowerShell\\Modules',
+        'C:\\ProgramData',
+        'C:\\Windows',
+      ].map((folder) => [folder.toLowerCase(), { path: folder, type: 'directory' as const, lastWriteTimeUtc: '2026-01-01T00:00:00Z' }]),
     ),
     groups: {},
     sessionConfigurations: {},

@@ -21,15 +21,7 @@ import type { OperationCatalog } from '../../windows/operations';
 import type { FileEntry, NodeModel } from './machine-model';
 import { compareNames } from './names';
 import { OperationFailure } from './operation-failure';
-import {
-  type WindowsPath,
-  isDriveRoot,
-  isSameOrInside,
-  leafName,
-  parentOf,
-  parseWindowsPath,
-  selfAndAncestors,
-} from './windows-path';
+import { type WindowsPath, isDriveRoot, isSameOrInside, leafName, parentOf, parseWindowsPath, selfAndAncestors } from './windows-path';
 
 /** What a drive root reports (and what an item with no SDDL set on it or above it inherits). */
 export const DEFAULT_VOLUME_SDDL = 'O:SYG:SYD:AI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)';
@@ -123,7 +115,11 @@ export function copyFromHandler(ctx: NodeContext, request: Request<'copyFromHand
   try {
     bytes = readFileSync(request.source);
   } catch {
-    throw new OperationFailure('NotFound', `The file '${request.source}' to copy does not exist on the machine running the handler`, request.source);
+    throw new OperationFailure(
+      'NotFound',
+      `The file '${request.source}' to copy does not exist on the machine running the handler`,
+      request.source,
+    );
   }
   const existing = lookup(ctx.node, path);
   if (existing?.type === 'directory') throw new OperationFailure('Failed', `Cannot write '${path.text}': it is a folder`, request.path);
@@ -136,7 +132,11 @@ export function copyFromHandler(ctx: NodeContext, request: Request<'copyFromHand
   const { createHash } = require('crypto') as typeof import('crypto');
   const copiedFrom = { source: request.source, sha256: createHash('sha256').update(bytes).digest('hex') };
   if (existing && 'path' in existing) {
-    if (existing.copiedFrom?.sha256 === copiedFrom.sha256 || (existing.contentBase64 !== undefined && Buffer.from(existing.contentBase64, 'base64').equals(bytes))) return { copied: false };
+    if (
+      existing.copiedFrom?.sha256 === copiedFrom.sha256 ||
+      (existing.contentBase64 !== undefined && Buffer.from(existing.contentBase64, 'base64').equals(bytes))
+    )
+      return { copied: false };
     delete existing.contentBase64;
     existing.copiedFrom = copiedFrom;
     existing.lastWriteTimeUtc = ctx.now;
@@ -209,7 +209,11 @@ export function listDirectory(ctx: NodeContext, request: Request<'listDirectory'
   const prefix = `${path.key}\\`;
   const entries = Object.entries(ctx.node.files)
     .filter(([key]) => key.startsWith(prefix) && !key.slice(prefix.length).includes('\\'))
-    .map(([, child]) => ({ name: child.path.slice(child.path.lastIndexOf('\\') + 1), type: child.type, lastWriteTimeUtc: child.lastWriteTimeUtc }))
+    .map(([, child]) => ({
+      name: child.path.slice(child.path.lastIndexOf('\\') + 1),
+      type: child.type,
+      lastWriteTimeUtc: child.lastWriteTimeUtc,
+    }))
     .sort((a, b) => compareNames(a.name, b.name));
   return { exists: true, entries };
 }

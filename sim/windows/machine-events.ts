@@ -60,7 +60,10 @@ export async function bootNode(modelPath: string, nodeKey: string, runTaskAction
           definition.startWhenAvailable &&
           offAt !== null &&
           definition.triggers.some(
-            (trigger) => trigger.kind !== 'boot' && (trigger.end === null || at <= trigger.end) && (lastFireAtOrBefore(trigger, at, null) ?? -Infinity) > offAt,
+            (trigger) =>
+              trigger.kind !== 'boot' &&
+              (trigger.end === null || at <= trigger.end) &&
+              (lastFireAtOrBefore(trigger, at, null) ?? -Infinity) > offAt,
           );
         return atBoot || missed;
       })

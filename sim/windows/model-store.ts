@@ -60,7 +60,11 @@ export async function withMachineLock<T>(modelPath: string, work: () => Promise<
  * Loads the model under the lock, lets `change` edit it, and writes it back when it changed.
  * Returns what `change` returns.
  */
-export async function updateMachine<T>(modelPath: string, change: (model: MachineModel) => T | Promise<T>, options?: MachineLockOptions): Promise<T> {
+export async function updateMachine<T>(
+  modelPath: string,
+  change: (model: MachineModel) => T | Promise<T>,
+  options?: MachineLockOptions,
+): Promise<T> {
   return withMachineLock(
     modelPath,
     async () => {

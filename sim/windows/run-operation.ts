@@ -117,18 +117,24 @@ function checkFields(fields: Record<string, FieldType>, request: Record<string, 
   for (const [field, type] of Object.entries(fields)) {
     const value = request[field];
     const ok =
-      type === 'string' ? typeof value === 'string'
-      : type === 'string?' ? value === undefined || typeof value === 'string'
-      : type === 'boolean' ? typeof value === 'boolean'
-      : type === 'number' ? typeof value === 'number' && Number.isFinite(value)
-      : type === 'string[]' ? Array.isArray(value) && value.every((item) => typeof item === 'string')
-      : type.oneOf.includes(value as string | undefined);
+      type === 'string'
+        ? typeof value === 'string'
+        : type === 'string?'
+          ? value === undefined || typeof value === 'string'
+          : type === 'boolean'
+            ? typeof value === 'boolean'
+            : type === 'number'
+              ? typeof value === 'number' && Number.isFinite(value)
+              : type === 'string[]'
+                ? Array.isArray(value) && value.every((item) => typeof item === 'string')
+                : type.oneOf.includes(value as string | undefined);
     if (!ok) return `field '${field}' must be ${describe(type)}, not ${value === undefined ? 'missing' : JSON.stringify(value)}`;
   }
   return null;
 }
 
 function describe(type: FieldType): string {
-  if (typeof type === 'string') return type === 'string?' ? 'a string or absent' : type === 'string[]' ? 'an array of strings' : `a ${type}`;
+  if (typeof type === 'string')
+    return type === 'string?' ? 'a string or absent' : type === 'string[]' ? 'an array of strings' : `a ${type}`;
   return `one of ${type.oneOf.map((value) => (value === undefined ? 'absent' : `'${value}'`)).join(', ')}`;
 }

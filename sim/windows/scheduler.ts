@@ -38,7 +38,9 @@ export function definitionOf(task: TaskEntry): TaskDefinition {
     try {
       definition = parseTaskXml(task.xml);
     } catch (error) {
-      throw new Error(`The task ${task.folder}\\${task.name} has XML the simulated Task Scheduler cannot read: ${(error as Error).message}`);
+      throw new Error(
+        `The task ${task.folder}\\${task.name} has XML the simulated Task Scheduler cannot read: ${(error as Error).message}`,
+      );
     }
     if (definitions.size >= 500) definitions.clear(); // a bound, not an LRU: tests register few XMLs
     definitions.set(task.xml, definition);

@@ -39,7 +39,10 @@ export interface SimulatedHostOptions {
 
 /** Thrown by `execute` when a `kill` fault fired and `onKill` returned (the process is meant to be dead). */
 export class SimulatedKillError extends Error {
-  constructor(readonly operation: OperationName, readonly node: string) {
+  constructor(
+    readonly operation: OperationName,
+    readonly node: string,
+  ) {
     super(`A kill fault stopped the process before '${operation}' on ${node}`);
     this.name = 'SimulatedKillError';
   }
@@ -65,7 +68,12 @@ export class SimulatedHost implements WindowsHost {
     try {
       return new Date((await readMachine(this.modelPath)).clock.nowUtc);
     } catch (error) {
-      throw new HostBatchError('clock', null, 'NotStarted', `the simulated machine ${this.modelPath} could not be used: ${(error as Error).message}`);
+      throw new HostBatchError(
+        'clock',
+        null,
+        'NotStarted',
+        `the simulated machine ${this.modelPath} could not be used: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -96,7 +104,12 @@ export class SimulatedHost implements WindowsHost {
         { waitMs: this.options.lockWaitMs },
       );
     } catch (error) {
-      throw new HostBatchError(options.phase, null, 'NotStarted', `the simulated machine ${this.modelPath} could not be used: ${(error as Error).message}`);
+      throw new HostBatchError(
+        options.phase,
+        null,
+        'NotStarted',
+        `the simulated machine ${this.modelPath} could not be used: ${(error as Error).message}`,
+      );
     }
     if (killedAt) {
       const { operation, node } = killedAt;
@@ -149,7 +162,8 @@ export class SimulatedHost implements WindowsHost {
     const node = model.nodes[nodeKey];
     if (!node) return { code: 'NodeUnreachable', message: `The node '${nodeKey}' is not known` };
     if (node.power === 'Off') return { code: 'NodeUnreachable', message: `The node '${nodeKey}' does not answer (powered off)` };
-    if (node.remoteAccess === 'Denied') return { code: 'AccessDenied', message: `Access to the node '${nodeKey}' is denied to this account` };
+    if (node.remoteAccess === 'Denied')
+      return { code: 'AccessDenied', message: `Access to the node '${nodeKey}' is denied to this account` };
     return null;
   }
 }

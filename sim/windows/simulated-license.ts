@@ -12,12 +12,15 @@ export function simulatedLicenseSource(modelPath: string): AzureLicenseSource {
       const model = await readMachine(modelPath);
       const node = Object.values(model.nodes).find((candidate) => candidate.arc.resourceId?.toLowerCase() === resourceId.toLowerCase());
       if (!node) return { ok: false, reason: 'Azure Resource Manager answered 404 (ResourceNotFound)' };
-      if (!node.azure.managedIdentityCanReadMachine) return { ok: false, reason: 'Azure Resource Manager answered 403 (AuthorizationFailed)' };
+      if (!node.azure.managedIdentityCanReadMachine)
+        return { ok: false, reason: 'Azure Resource Manager answered 403 (AuthorizationFailed)' };
       const { softwareAssuranceCustomer, productType, subscriptionStatus } = node.azure;
       return {
         ok: true,
         observation: interpretLicenseProfile(
-          softwareAssuranceCustomer === null && productType === null ? null : { softwareAssurance: { softwareAssuranceCustomer }, productProfile: { productType, subscriptionStatus } },
+          softwareAssuranceCustomer === null && productType === null
+            ? null
+            : { softwareAssurance: { softwareAssuranceCustomer }, productProfile: { productType, subscriptionStatus } },
           'azure',
         ),
       };

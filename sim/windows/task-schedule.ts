@@ -37,7 +37,7 @@ function seriesOf(trigger: TaskTrigger, lastBoot: number | null): Series | null 
     if (trigger.kind === 'daily') period = trigger.daysInterval * DAY_MS;
   }
   const repetition = trigger.repetition;
-  const span = repetition === null ? 0 : repetition.durationMs ?? period;
+  const span = repetition === null ? 0 : (repetition.durationMs ?? period);
   return { first, period, interval: repetition?.intervalMs ?? null, span, end: trigger.end ?? Infinity };
 }
 

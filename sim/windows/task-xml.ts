@@ -125,7 +125,8 @@ function readTrigger(name: string, kind: TaskTrigger['kind'], node: XmlNode): Ta
   let daysInterval = 1;
   if (kind === 'daily') {
     const byDay = node.ScheduleByDay;
-    if (byDay === undefined) resolvedKind = 'unsupported'; // weekly and monthly schedules
+    if (byDay === undefined)
+      resolvedKind = 'unsupported'; // weekly and monthly schedules
     else {
       const interval = textOf(isNode(byDay) ? byDay.DaysInterval : undefined);
       daysInterval = interval === null ? 1 : Number(interval);

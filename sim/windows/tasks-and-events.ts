@@ -55,7 +55,11 @@ export function registerTask(ctx: NodeContext, request: Request<'registerTask'>)
   try {
     enabled = parseTaskXml(request.xml).enabled;
   } catch (error) {
-    throw new OperationFailure('InvalidRequest', `The task XML is not valid: ${(error as Error).message}`, taskTarget(request.folder, request.name));
+    throw new OperationFailure(
+      'InvalidRequest',
+      `The task XML is not valid: ${(error as Error).message}`,
+      taskTarget(request.folder, request.name),
+    );
   }
   const key = taskKey(request.folder, request.name);
   const replaced = key in ctx.node.tasks;
@@ -75,13 +79,20 @@ export function registerTask(ctx: NodeContext, request: Request<'registerTask'>)
 export function getTask(ctx: NodeContext, request: Request<'getTask'>): Result<'getTask'> {
   requireTaskName(request.folder, request.name);
   const task = ctx.node.tasks[taskKey(request.folder, request.name)];
-  return task ? { exists: true, state: task.state, enabled: task.enabled, xml: task.xml } : { exists: false, state: null, enabled: null, xml: null };
+  return task
+    ? { exists: true, state: task.state, enabled: task.enabled, xml: task.xml }
+    : { exists: false, state: null, enabled: null, xml: null };
 }
 
 export function setTaskEnabled(ctx: NodeContext, request: Request<'setTaskEnabled'>): Result<'setTaskEnabled'> {
   requireTaskName(request.folder, request.name);
   const task = ctx.node.tasks[taskKey(request.folder, request.name)];
-  if (!task) throw new OperationFailure('NotFound', `The task '${taskTarget(request.folder, request.name)}' does not exist`, taskTarget(request.folder, request.name));
+  if (!task)
+    throw new OperationFailure(
+      'NotFound',
+      `The task '${taskTarget(request.folder, request.name)}' does not exist`,
+      taskTarget(request.folder, request.name),
+    );
   const changed = task.enabled !== request.enabled;
   task.enabled = request.enabled;
   task.state = !request.enabled ? 'Disabled' : task.state === 'Running' ? 'Running' : 'Ready';
@@ -98,7 +109,13 @@ export function deleteTask(ctx: NodeContext, request: Request<'deleteTask'>): Re
 
 export function listTasks(ctx: NodeContext, request: Request<'listTasks'>): Result<'listTasks'> {
   const folder = normalizeTaskFolder(request.folder);
-  return { names: sortNames(Object.values(ctx.node.tasks).filter((task) => sameName(task.folder, folder)).map((task) => task.name)) };
+  return {
+    names: sortNames(
+      Object.values(ctx.node.tasks)
+        .filter((task) => sameName(task.folder, folder))
+        .map((task) => task.name),
+    ),
+  };
 }
 
 function requireSource(source: string): string {

@@ -26,7 +26,10 @@ describe('the node agent executable', () => {
     simulator = await simulatorBundle();
     node = await shippedNode();
     bin = await makeTempDir('ars-agent-bin');
-    await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: path.join(bin, 'handler.js') });
+    await bundleHandler({
+      identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' },
+      outFile: path.join(bin, 'handler.js'),
+    });
     fixture = await ExtensionFixture.create();
     host = new SimulatedHost(fixture.machinePath);
     expect((await fixture.run('install', { sequenceNumber: 0 })).exitCode).toBe(0);
@@ -53,11 +56,21 @@ describe('the node agent executable', () => {
     expect(status.exitCode).toBe(0);
     const report = JSON.parse(status.stdout);
     expect(report.access).toEqual({
-      level: 'Diagnostics', grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f', supportRequestId: 'TKT-2611240001', expiresAt: expect.stringMatching(/Z$/),
+      level: 'Diagnostics',
+      grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
+      supportRequestId: 'TKT-2611240001',
+      expiresAt: expect.stringMatching(/Z$/),
       consent: { termsVersion: '2026.1', acceptedAt: expect.stringMatching(/Z$/), acceptedBy: 'owner@contoso.example' },
     });
-    expect(report.record).toMatchObject({ schemaVersion: 1, enabled: true, retentionDays: 30, grant: { grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f' } });
-    expect(report.grants).toEqual([expect.objectContaining({ level: 'Diagnostics', state: 'Active', engineers: ['CONTOSO\\engineer1'], endedAt: null })]);
+    expect(report.record).toMatchObject({
+      schemaVersion: 1,
+      enabled: true,
+      retentionDays: 30,
+      grant: { grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f' },
+    });
+    expect(report.grants).toEqual([
+      expect.objectContaining({ level: 'Diagnostics', state: 'Active', engineers: ['CONTOSO\\engineer1'], endedAt: null }),
+    ]);
     expect(report.warnings).toEqual([]);
   });
 
@@ -65,16 +78,38 @@ describe('the node agent executable', () => {
     const history = await agent('history', '--json');
     expect(history.exitCode).toBe(0);
     const lines = history.stdout.split('\n').map((line) => JSON.parse(line));
-    expect(lines).toEqual([{ entry: expect.objectContaining({ kind: 'Granted', by: 'owner@contoso.example', level: 'Diagnostics', supportRequestId: 'TKT-2611240001', transcript: null }) }]);
+    expect(lines).toEqual([
+      {
+        entry: expect.objectContaining({
+          kind: 'Granted',
+          by: 'owner@contoso.example',
+          level: 'Diagnostics',
+          supportRequestId: 'TKT-2611240001',
+          transcript: null,
+        }),
+      },
+    ]);
   });
 
   it('refuses a command it does not know, an argument it does not take, and expire without a grant id, with its usage', async () => {
     expect(await agent('bogus')).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('usage: agent <reconcile') });
     expect(await agent('expire')).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('expire needs --grant <id>') });
-    expect(await agent('status', '--all')).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('status: unknown argument "--all"; it takes --json, --include-expired') });
-    expect(await agent('history', '--from', 'yesterday')).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('--from must be a UTC time such as 2026-03-01T00:00:00Z, not "yesterday"') });
-    expect(await agent('revoke', '--by', 'CONTOSO\\admin')).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('only the local revoke runs on the node') });
-    expect(await agent('revoke', '--local')).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('--by must name the Windows user who revokes') });
+    expect(await agent('status', '--all')).toMatchObject({
+      exitCode: 2,
+      stderr: expect.stringContaining('status: unknown argument "--all"; it takes --json, --include-expired'),
+    });
+    expect(await agent('history', '--from', 'yesterday')).toMatchObject({
+      exitCode: 2,
+      stderr: expect.stringContaining('--from must be a UTC time such as 2026-03-01T00:00:00Z, not "yesterday"'),
+    });
+    expect(await agent('revoke', '--by', 'CONTOSO\\admin')).toMatchObject({
+      exitCode: 2,
+      stderr: expect.stringContaining('only the local revoke runs on the node'),
+    });
+    expect(await agent('revoke', '--local')).toMatchObject({
+      exitCode: 2,
+      stderr: expect.stringContaining('--by must name the Windows user who revokes'),
+    });
   });
 
   it('reconciles: nothing to change, then fails closed on a corrupt record', async () => {
@@ -89,22 +124,38 @@ describe('the node agent executable', () => {
   });
 
   it('revokes locally as the named user, reporting in ASCII-only JSON whatever the name', async () => {
-    await host.execute([op('writeFile', { path: DESIRED_STATE_FILE, content: serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null }) })], { phase: 'fix' });
-    await fixture.writeSettings(2, { publicSettings: grantSettings(new Date((await fixture.machine()).clock.nowUtc), { grantId: '5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70' }) });
+    await host.execute(
+      [op('writeFile', { path: DESIRED_STATE_FILE, content: serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null }) })],
+      { phase: 'fix' },
+    );
+    await fixture.writeSettings(2, {
+      publicSettings: grantSettings(new Date((await fixture.machine()).clock.nowUtc), { grantId: '5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70' }),
+    });
     expect((await fixture.run('enable', { sequenceNumber: 2 })).exitCode).toBe(0);
 
     const revoke = await agent('revoke', '--local', '--by', 'CONTOSO\\jürgen', '--json');
     expect(revoke.exitCode).toBe(0);
     expect(revoke.stdout).toMatch(/^[\x20-\x7e]+$/);
     expect(JSON.parse(revoke.stdout)).toEqual({
-      computerName: 'ARC-NODE-1', grantId: '5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70', level: 'Diagnostics', membersRemoved: [`${GROUPS.diagnostics}: CONTOSO\\engineer1`],
-      sessionsEnded: 0, expireTasksRemoved: ['Expire-5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70'], recordCleared: true, historyWritten: true, eventWritten: true, warnings: [], failures: [],
+      computerName: 'ARC-NODE-1',
+      grantId: '5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70',
+      level: 'Diagnostics',
+      membersRemoved: [`${GROUPS.diagnostics}: CONTOSO\\engineer1`],
+      sessionsEnded: 0,
+      expireTasksRemoved: ['Expire-5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70'],
+      recordCleared: true,
+      historyWritten: true,
+      eventWritten: true,
+      warnings: [],
+      failures: [],
     });
     const [latest] = JSON.parse(`[${(await agent('history', '--json')).stdout.split('\n')[0]}]`);
     expect(latest.entry).toMatchObject({ kind: 'Revoked', by: 'CONTOSO\\jürgen (local)', grantId: '5e2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e70' });
     // The extension's unchanged settings do not bring the grant back: they are refused, naming why.
     expect((await fixture.run('enable', { sequenceNumber: 2 })).exitCode).toBe(53);
-    expect((await fixture.status(2)).status.formattedMessage.message).toContain("because the machine's owner revoked it on the machine (CONTOSO\\jürgen)");
+    expect((await fixture.status(2)).status.formattedMessage.message).toContain(
+      "because the machine's owner revoked it on the machine (CONTOSO\\jürgen)",
+    );
     expect((await agent('status')).stdout).toBe('Access: none.');
   });
 });

@@ -88,15 +88,24 @@ describe('the real package driven by the real Linux Azure agent', () => {
   const footprint = async () => {
     const node = (await readMachine(machinePath)).nodes['ARC-NODE-1']!;
     return {
-      groups: Object.values(node.groups).map((group) => `${group.name}: ${group.members.join(',')}`).sort(),
+      groups: Object.values(node.groups)
+        .map((group) => `${group.name}: ${group.members.join(',')}`)
+        .sort(),
       endpoints: Object.keys(node.sessionConfigurations).sort(),
-      tasks: Object.values(node.tasks).map((task) => `${task.name} ${task.enabled}`).sort(),
-      files: Object.values(node.files).map((file) => file.path).sort(),
+      tasks: Object.values(node.tasks)
+        .map((task) => `${task.name} ${task.enabled}`)
+        .sort(),
+      files: Object.values(node.files)
+        .map((file) => file.path)
+        .sort(),
     };
   };
   const members = async () => {
     const node = (await readMachine(machinePath)).nodes['ARC-NODE-1']!;
-    return { diagnostics: node.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? [], repair: node.groups[GROUPS.repair.toLowerCase()]?.members ?? [] };
+    return {
+      diagnostics: node.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? [],
+      repair: node.groups[GROUPS.repair.toLowerCase()]?.members ?? [],
+    };
   };
 
   it('plays the owner story: grant, configure, reboot, expiry, grant again, update, revoke, uninstall', async () => {
@@ -111,19 +120,32 @@ describe('the real package driven by the real Linux Azure agent', () => {
     const installedFiles = Object.values((await readMachine(machinePath)).nodes['ARC-NODE-1']!.files).map((file) => file.path);
     expect(installedFiles).toEqual(
       expect.arrayContaining([
-        `${AGENT_FOLDER}\\node.exe`, `${AGENT_FOLDER}\\agent.js`, `${AGENT_FOLDER}\\scripts\\HostBridge.ps1`, `${AGENT_FOLDER}\\scripts\\ArcRemoteSupport.Host.psm1`,
-        `${OWNER_MODULE_FOLDER}\\ArcRemoteSupport.psm1`, `${OWNER_MODULE_FOLDER}\\ArcRemoteSupport.psd1`, AGENT_VERSION_FILE,
+        `${AGENT_FOLDER}\\node.exe`,
+        `${AGENT_FOLDER}\\agent.js`,
+        `${AGENT_FOLDER}\\scripts\\HostBridge.ps1`,
+        `${AGENT_FOLDER}\\scripts\\ArcRemoteSupport.Host.psm1`,
+        `${OWNER_MODULE_FOLDER}\\ArcRemoteSupport.psm1`,
+        `${OWNER_MODULE_FOLDER}\\ArcRemoteSupport.psd1`,
+        AGENT_VERSION_FILE,
       ]),
     );
     // The owner names the support engineers once.
-    await new SimulatedHost(machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
+    await new SimulatedHost(machinePath).execute(
+      [op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })],
+      { phase: 'owner' },
+    );
 
     // Grant Diagnostics for 8 hours, with protected settings decrypted from the agent's certificate layout.
     const enable = await step({ op: 'enable', seq: 0, settings: await protectedGrant() });
     expect(commands(enable)).toEqual(['enable 1.0.0 -> 0']);
     expectParsedStatus(enable, { operation: 'Enable', status: 'success', code: 0 });
-    expect(enable.status?.message).toMatch(/^Access: Diagnostics for support request TKT-2611240001 until \S+Z \(7 h 5\d min left\)\. Settings 0 applied\.$/);
-    expect(enable.status?.substatus.map((item) => [item.name, item.status])).toEqual([['Node ARC-NODE-1', 'success'], ['Node ARC-NODE-2', 'success']]);
+    expect(enable.status?.message).toMatch(
+      /^Access: Diagnostics for support request TKT-2611240001 until \S+Z \(7 h 5\d min left\)\. Settings 0 applied\.$/,
+    );
+    expect(enable.status?.substatus.map((item) => [item.name, item.status])).toEqual([
+      ['Node ARC-NODE-1', 'success'],
+      ['Node ARC-NODE-2', 'success'],
+    ]);
     expect(enable.commandsRun[0]?.env).toMatchObject({ ConfigSequenceNumber: '0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0' });
     expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
     const granted = await state();
@@ -155,16 +177,35 @@ describe('the real package driven by the real Linux Azure agent', () => {
 
     // Grant again (a new grant), then update to 1.0.1 in the agent's own order: the grant survives.
     // The machine lives in the simulated time now: the new consent and expiry are in it too.
-    const regrant = await step({ op: 'enable', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }, afterExpiry) });
+    const regrant = await step({
+      op: 'enable',
+      seq: 2,
+      settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }, afterExpiry),
+    });
     expectParsedStatus(regrant, { operation: 'Enable', status: 'success', code: 0 });
     expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
     const regrantExpiry = (await state()).applied.desired.grant.expiresAt;
 
-    const update = await step({ op: 'update', version: '1.0.1', fromVersion: '1.0.0', seq: 2, settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }, afterExpiry) });
+    const update = await step({
+      op: 'update',
+      version: '1.0.1',
+      fromVersion: '1.0.0',
+      seq: 2,
+      settings: await protectedGrant({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f' }, afterExpiry),
+    });
     expect(update.agentError).toBeNull();
-    expect(commands(update)).toEqual(['disable 1.0.0 -> 0', 'update 1.0.1 -> 0', 'uninstall 1.0.0 -> 0', 'install 1.0.1 -> 0', 'enable 1.0.1 -> 0']);
+    expect(commands(update)).toEqual([
+      'disable 1.0.0 -> 0',
+      'update 1.0.1 -> 0',
+      'uninstall 1.0.0 -> 0',
+      'install 1.0.1 -> 0',
+      'enable 1.0.1 -> 0',
+    ]);
     const updateRun = update.commandsRun.find((run) => run.command === 'update');
-    expect(updateRun?.env).toMatchObject({ AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1' });
+    expect(updateRun?.env).toMatchObject({
+      AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0',
+      AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1',
+    });
     expectParsedStatus(update, { operation: 'Enable', status: 'success', code: 0 });
     // The old version's uninstall ran after the new update and destroyed nothing the new version needs.
     const updated = await state();
@@ -175,14 +216,32 @@ describe('the real package driven by the real Linux Azure agent', () => {
     expect(updated.applied.desired.grant).toMatchObject({ grantId: 'a7f0c2d4-1b2c-4d3e-8f40-5a6b7c8d9e0f', expiresAt: regrantExpiry });
     expect(await members()).toEqual({ diagnostics: ['CONTOSO\\engineer1'], repair: [] });
     await expect(fs.access(path.join(dataFolder, 'upgrade.json'))).rejects.toThrow();
-    const journal = (await fs.readFile(path.join(dataFolder, 'operations.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const journal = (await fs.readFile(path.join(dataFolder, 'operations.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const updateEntries = journal.slice(-5);
-    expect(updateEntries.map((entry) => `${entry.operation} ${entry.version}`)).toEqual(['disable 1.0.0', 'update 1.0.1', 'uninstall 1.0.0', 'install 1.0.1', 'enable 1.0.1']);
+    expect(updateEntries.map((entry) => `${entry.operation} ${entry.version}`)).toEqual([
+      'disable 1.0.0',
+      'update 1.0.1',
+      'uninstall 1.0.0',
+      'install 1.0.1',
+      'enable 1.0.1',
+    ]);
     // The environment each handler run saw, as the handler itself recorded it.
-    expect(updateEntries[1].environment).toMatchObject({ AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0', AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1', ConfigSequenceNumber: '2' });
+    expect(updateEntries[1].environment).toMatchObject({
+      AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0',
+      AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.1',
+      ConfigSequenceNumber: '2',
+    });
 
     // Revoke.
-    const revoke = await step({ op: 'enable', version: '1.0.1', seq: 3, settings: { publicSettings: { schemaVersion: 1, access: { level: 'None' } } } });
+    const revoke = await step({
+      op: 'enable',
+      version: '1.0.1',
+      seq: 3,
+      settings: { publicSettings: { schemaVersion: 1, access: { level: 'None' } } },
+    });
     expectParsedStatus(revoke, { operation: 'Enable', status: 'success', code: 0 });
     expect(revoke.status?.message).toBe('Access: none. Settings 3 applied.');
     expect(await members()).toEqual({ diagnostics: [], repair: [] });
@@ -204,15 +263,31 @@ describe('the real package driven by the real Linux Azure agent', () => {
     await writeMachine(clusterMachine, createDefaultMachine());
     const peerFootprint = async () => {
       const node = (await readMachine(clusterMachine)).nodes['ARC-NODE-2']!;
-      return { groups: Object.keys(node.groups).sort(), tasks: Object.keys(node.tasks).sort(), files: Object.values(node.files).map((file) => file.path).sort() };
+      return {
+        groups: Object.keys(node.groups).sort(),
+        tasks: Object.keys(node.tasks).sort(),
+        files: Object.values(node.files)
+          .map((file) => file.path)
+          .sort(),
+      };
     };
     const pristine = await peerFootprint();
     const clusterStep = (request: Partial<AgentStepRequest> & Pick<AgentStepRequest, 'op'>) =>
-      step({ libDir: path.join(work, 'lib-cluster'), env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data-cluster'), ...simulatorEnvironment(clusterMachine, { simulator }) }, ...request });
+      step({
+        libDir: path.join(work, 'lib-cluster'),
+        env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data-cluster'), ...simulatorEnvironment(clusterMachine, { simulator }) },
+        ...request,
+      });
     const host = new SimulatedHost(clusterMachine);
     expect(commands(await clusterStep({ op: 'install' }))).toEqual(['install 1.0.0 -> 0']);
     for (const node of ['ARC-NODE-1', 'ARC-NODE-2']) {
-      await host.execute([op('ensureLocalGroup', { name: GROUPS.engineers, description: 'engineers' }), op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner', node });
+      await host.execute(
+        [
+          op('ensureLocalGroup', { name: GROUPS.engineers, description: 'engineers' }),
+          op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] }),
+        ],
+        { phase: 'owner', node },
+      );
     }
 
     const grant = grantSettings(NOW) as { access: { expiresAt: string } };
@@ -224,14 +299,23 @@ describe('the real package driven by the real Linux Azure agent', () => {
     // The peer got the package's own agent runtime, byte for byte.
     const peer = (await readMachine(clusterMachine)).nodes['ARC-NODE-2']!;
     const copied = peer.files[`${AGENT_FOLDER}\\agent.js`.toLowerCase()];
-    expect(copied?.copiedFrom?.sha256).toBe(createHash('sha256').update(await fs.readFile(path.join(packages['1.0.0']!, 'bin', 'agent.js'))).digest('hex'));
-    const peerMembers = async () => (await readMachine(clusterMachine)).nodes['ARC-NODE-2']!.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? [];
+    expect(copied?.copiedFrom?.sha256).toBe(
+      createHash('sha256')
+        .update(await fs.readFile(path.join(packages['1.0.0']!, 'bin', 'agent.js')))
+        .digest('hex'),
+    );
+    const peerMembers = async () =>
+      (await readMachine(clusterMachine)).nodes['ARC-NODE-2']!.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? [];
     expect(await peerMembers()).toEqual(['CONTOSO\\engineer1']);
 
     // Past the expiry, the peer's own Expire task runs the agent installed there.
     const runs: AgentRun[] = [];
     const expiresAt = Date.parse(grant.access.expiresAt);
-    await advanceClock(clusterMachine, new Date(expiresAt + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), installedAgentTaskRunner(clusterMachine, runs));
+    await advanceClock(
+      clusterMachine,
+      new Date(expiresAt + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      installedAgentTaskRunner(clusterMachine, runs),
+    );
     expect(runs.filter((run) => run.node === 'ARC-NODE-2' && run.task.startsWith('Expire-')).map((run) => run.exitCode)).toEqual([0]);
     expect(await peerMembers()).toEqual([]);
 
@@ -243,25 +327,32 @@ describe('the real package driven by the real Linux Azure agent', () => {
   it.each([
     ['settings that are not JSON', { rawSettings: '{"runtimeSettings": [' }, "'settings file'"],
     ['an unknown access level', { settings: { publicSettings: grantSettings(NOW, { level: 'Administrator' }) } }, "'access.level'"],
-  ])('reports %s as error 53 through the agent', async (_name, request, field) => {
-    const badLib = path.join(work, `lib-bad-${field.replace(/\W/g, '')}`);
-    const result = await runAgentStep({
-      libDir: badLib,
-      publisher: PUBLISHER,
-      type: TYPE,
-      version: '1.0.0',
-      packageDir: packages['1.0.0'],
-      op: 'enable',
-      seq: 0,
-      env: { ARC_REMOTE_SUPPORT_DATA: path.join(work, `data-${field.replace(/\W/g, '')}`), ...simulatorEnvironment(machinePath, { simulator }) },
-      ...request,
-    });
-    expect(result.commandsRun.map((run) => [run.command, run.exitCode])).toEqual([
-      ['install', 0],
-      ['enable', 53],
-    ]);
-    expect(result.statusParseError).toBeNull();
-    expect(result.status).toMatchObject({ operation: 'Enable', status: 'error', code: 53 });
-    expect(result.status?.message).toContain(field);
-  }, 120_000);
+  ])(
+    'reports %s as error 53 through the agent',
+    async (_name, request, field) => {
+      const badLib = path.join(work, `lib-bad-${field.replace(/\W/g, '')}`);
+      const result = await runAgentStep({
+        libDir: badLib,
+        publisher: PUBLISHER,
+        type: TYPE,
+        version: '1.0.0',
+        packageDir: packages['1.0.0'],
+        op: 'enable',
+        seq: 0,
+        env: {
+          ARC_REMOTE_SUPPORT_DATA: path.join(work, `data-${field.replace(/\W/g, '')}`),
+          ...simulatorEnvironment(machinePath, { simulator }),
+        },
+        ...request,
+      });
+      expect(result.commandsRun.map((run) => [run.command, run.exitCode])).toEqual([
+        ['install', 0],
+        ['enable', 53],
+      ]);
+      expect(result.statusParseError).toBeNull();
+      expect(result.status).toMatchObject({ operation: 'Enable', status: 'error', code: 53 });
+      expect(result.status?.message).toContain(field);
+    },
+    120_000,
+  );
 });

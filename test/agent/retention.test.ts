@@ -22,7 +22,10 @@ describe('the agent retention command', () => {
     fixture = await ExtensionFixture.create((machine) => (machine.clock.nowUtc = iso(START)));
     const host = new SimulatedHost(fixture.machinePath);
     const setClock = (date: Date) => updateMachine(fixture.machinePath, (machine) => void (machine.clock.nowUtc = iso(date)));
-    const writeTranscript = (name: string) => host.execute([op('writeFile', { path: `${TRANSCRIPT_FOLDER}\\${name}`, content: 'PS> Get-Service\n' })], { phase: 'a support session' });
+    const writeTranscript = (name: string) =>
+      host.execute([op('writeFile', { path: `${TRANSCRIPT_FOLDER}\\${name}`, content: 'PS> Get-Service\n' })], {
+        phase: 'a support session',
+      });
     const transcripts = async () => {
       const [outcome] = await host.execute([op('listDirectory', { path: TRANSCRIPT_FOLDER })], { phase: 'check' });
       return outcome?.ok ? (outcome.value as { entries: Array<{ name: string }> }).entries.map((entry) => entry.name).sort() : null;
@@ -30,7 +33,10 @@ describe('the agent retention command', () => {
     const history = async () => {
       const [outcome] = await host.execute([op('readFile', { path: HISTORY_FILE })], { phase: 'check' });
       const content = outcome?.ok ? (outcome.value as { content: string | null }).content : null;
-      return (content ?? '').split('\n').filter(Boolean).map((line) => JSON.parse(line).change);
+      return (content ?? '')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).change);
     };
 
     expect((await fixture.run('install', { sequenceNumber: 0, now: START })).exitCode).toBe(0);
@@ -45,11 +51,17 @@ describe('the agent retention command', () => {
     expect((await fixture.run('enable', { sequenceNumber: 2, now: daysLater(20) })).exitCode).toBe(0);
     expect(await history()).toEqual(['granted', 'expired']);
 
-    expect(await runAgentCommand(['retention'], host, daysLater(29))).toEqual({ exitCode: 0, output: 'retention: kept 30 days; removed 0 transcript(s) and 0 history entries' });
+    expect(await runAgentCommand(['retention'], host, daysLater(29))).toEqual({
+      exitCode: 0,
+      output: 'retention: kept 30 days; removed 0 transcript(s) and 0 history entries',
+    });
     expect(await transcripts()).toEqual(['day-0.txt', 'day-20.txt']);
 
     await setClock(daysLater(31));
-    expect(await runAgentCommand(['retention'], host, daysLater(31))).toEqual({ exitCode: 0, output: 'retention: kept 30 days; removed 1 transcript(s) and 1 history entry' });
+    expect(await runAgentCommand(['retention'], host, daysLater(31))).toEqual({
+      exitCode: 0,
+      output: 'retention: kept 30 days; removed 1 transcript(s) and 1 history entry',
+    });
     expect(await transcripts()).toEqual(['day-20.txt']);
     expect(await history()).toEqual(['expired']);
   });

@@ -78,7 +78,11 @@ class Bench {
 
   step(request: Omit<AgentStepRequest, 'libDir' | 'logDir' | 'publisher' | 'type'>): Promise<AgentStepResult> {
     return runAgentStep({
-      libDir: this.libDir, logDir: this.logDir, publisher, type, ...request,
+      libDir: this.libDir,
+      logDir: this.logDir,
+      publisher,
+      type,
+      ...request,
       env: { PROBE_JOURNAL_DIR: this.journalDir, ...request.env },
     });
   }
@@ -87,7 +91,12 @@ class Bench {
   newEntries(): JournalEntry[] {
     const file = path.join(this.journalDir, 'journal.jsonl');
     const all = fs.existsSync(file)
-      ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalEntry)
+      ? fs
+          .readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as JournalEntry)
       : [];
     const fresh = all.slice(this.seen);
     this.seen = all.length;
@@ -111,7 +120,10 @@ describe('waagent harness: lifecycle driven by the real agent', () => {
 
   test('install, seq 0: the agent downloads (copies), initializes, writes settings and runs install', async () => {
     const r = await bench.step({
-      op: 'install', version: '1.0.0', packageDir: bench.pkg100, seq: 0,
+      op: 'install',
+      version: '1.0.0',
+      packageDir: bench.pkg100,
+      seq: 0,
       settings: { publicSettings: { greeting: 'hello' } },
     });
     expect(r.agentError).toBeNull();
@@ -128,11 +140,15 @@ describe('waagent harness: lifecycle driven by the real agent', () => {
     expect(entry?.env.ConfigSequenceNumber).toBe('0');
     // The agent wrote the settings file in its own goal-state format.
     expect(JSON.parse(entry?.settings ?? 'null')).toEqual({
-      runtimeSettings: [{
-        handlerSettings: {
-          publicSettings: { greeting: 'hello' }, protectedSettings: null, protectedSettingsCertThumbprint: null,
+      runtimeSettings: [
+        {
+          handlerSettings: {
+            publicSettings: { greeting: 'hello' },
+            protectedSettings: null,
+            protectedSettingsCertThumbprint: null,
+          },
         },
-      }],
+      ],
     });
     // HandlerEnvironment.json in the agent's array form, pointing into the temp dirs.
     const he = JSON.parse(entry?.handlerEnvironment ?? '[]') as Array<{ handlerEnvironment: Record<string, string> }>;
@@ -146,13 +162,19 @@ describe('waagent harness: lifecycle driven by the real agent', () => {
 
   test('enable, seq 0: only enable runs; the agent parses the status', async () => {
     const r = await bench.step({
-      op: 'enable', version: '1.0.0', packageDir: bench.pkg100, seq: 0,
+      op: 'enable',
+      version: '1.0.0',
+      packageDir: bench.pkg100,
+      seq: 0,
       settings: { publicSettings: { greeting: 'hello' } },
     });
     expect(r.ok).toBe(true);
     expect(commands(r)).toEqual(['enable@1.0.0']);
     expect(r.status).toMatchObject({
-      status: 'success', operation: 'enable', code: 0, message: 'enable done by 1.0.0',
+      status: 'success',
+      operation: 'enable',
+      code: 0,
+      message: 'enable done by 1.0.0',
       substatus: [{ name: 'probe', status: 'success', code: 0, message: 'sub enable' }],
     });
     expect(r.statusParseError).toBeNull();
@@ -163,7 +185,10 @@ describe('waagent harness: lifecycle driven by the real agent', () => {
 
   test('enable, seq 1 with new settings', async () => {
     const r = await bench.step({
-      op: 'enable', version: '1.0.0', packageDir: bench.pkg100, seq: 1,
+      op: 'enable',
+      version: '1.0.0',
+      packageDir: bench.pkg100,
+      seq: 1,
       settings: { publicSettings: { greeting: 'again' }, protectedSettings: 'MIIB', protectedSettingsCertThumbprint: 'ABC' },
     });
     expect(r.ok).toBe(true);
@@ -172,14 +197,20 @@ describe('waagent harness: lifecycle driven by the real agent', () => {
     expect(r.status).toMatchObject({ status: 'success', operation: 'enable', sequenceNumber: 1 });
     const [entry] = bench.newEntries();
     expect(JSON.parse(entry?.settings ?? 'null').runtimeSettings[0].handlerSettings).toEqual({
-      publicSettings: { greeting: 'again' }, protectedSettings: 'MIIB', protectedSettingsCertThumbprint: 'ABC',
+      publicSettings: { greeting: 'again' },
+      protectedSettings: 'MIIB',
+      protectedSettingsCertThumbprint: 'ABC',
     });
     expect(fs.existsSync(path.join(bench.versionDir('1.0.0'), 'config', '0.settings'))).toBe(true);
   });
 
   test('update 1.0.0 -> 1.0.1 runs in the agent order with the agent env', async () => {
     const r = await bench.step({
-      op: 'update', fromVersion: '1.0.0', version: '1.0.1', packageDir: bench.pkg101, seq: 2,
+      op: 'update',
+      fromVersion: '1.0.0',
+      version: '1.0.1',
+      packageDir: bench.pkg101,
+      seq: 2,
       settings: { publicSettings: { greeting: 'again' } },
     });
     expect(r.agentError).toBeNull();
@@ -188,8 +219,13 @@ describe('waagent harness: lifecycle driven by the real agent', () => {
     expect(r.commandsRun.every((c) => c.exitCode === 0)).toBe(true);
 
     const entries = bench.newEntries();
-    expect(entries.map((e) => `${e.op}@${e.env.AZURE_GUEST_AGENT_EXTENSION_VERSION}`))
-      .toEqual(['disable@1.0.0', 'update@1.0.1', 'uninstall@1.0.0', 'install@1.0.1', 'enable@1.0.1']);
+    expect(entries.map((e) => `${e.op}@${e.env.AZURE_GUEST_AGENT_EXTENSION_VERSION}`)).toEqual([
+      'disable@1.0.0',
+      'update@1.0.1',
+      'uninstall@1.0.0',
+      'install@1.0.1',
+      'enable@1.0.1',
+    ]);
     const update = entries[1]!;
     expect(update.env).toMatchObject({
       AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0',
@@ -235,7 +271,7 @@ describe('waagent harness: lifecycle driven by the real agent', () => {
   });
 });
 
-describe('waagent harness: bad input goes through the agent\'s own rules', () => {
+describe("waagent harness: bad input goes through the agent's own rules", () => {
   const bench = new Bench();
   afterAll(() => bench.cleanup());
 
@@ -272,7 +308,10 @@ describe('waagent harness: bad input goes through the agent\'s own rules', () =>
     expect(r.status).toMatchObject({ status: 'error', code: 1012 });
 
     r = await bench.step({
-      op: 'enable', version: '1.0.0', seq: 4, env: { PROBE_STATUS_RAW: '[{"status":{"operation":"enable"}}]' },
+      op: 'enable',
+      version: '1.0.0',
+      seq: 4,
+      env: { PROBE_STATUS_RAW: '[{"status":{"operation":"enable"}}]' },
     });
     expect(r.statusParseError).toMatch(/Missing status\/status key/);
     expect(r.status).toMatchObject({ status: 'error', code: 1012 });

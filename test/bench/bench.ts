@@ -64,7 +64,14 @@ async function main(): Promise<void> {
     await fs.writeFile(path.join(root, 'config', '0.settings'), '');
     const machinePath = path.join(work, 'machine.json');
     await writeMachine(machinePath, createDefaultMachine());
-    const options: execa.Options = { cwd: root, env: { ConfigSequenceNumber: '0', ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }) } };
+    const options: execa.Options = {
+      cwd: root,
+      env: {
+        ConfigSequenceNumber: '0',
+        ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'),
+        ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }),
+      },
+    };
     // Installed once, so that the measured enable finds nothing to change.
     await timeRun(node, [handler, 'install'], options);
 

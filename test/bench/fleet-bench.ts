@@ -20,7 +20,9 @@ export interface FleetBenchOptions {
   refillPerSecond: number;
 }
 
-export async function benchFleetGrant(options: FleetBenchOptions = { machines: 500, burst: 200, refillPerSecond: 10 }): Promise<Record<string, unknown>> {
+export async function benchFleetGrant(
+  options: FleetBenchOptions = { machines: 500, burst: 200, refillPerSecond: 10 },
+): Promise<Record<string, unknown>> {
   const work = await fs.mkdtemp(path.join(tmpdir(), 'ars-fleet-'));
   const names = Array.from({ length: options.machines }, (_, index) => `srv-${String(index + 1).padStart(4, '0')}`);
   const emulator = await startArmEmulator({
@@ -30,10 +32,33 @@ export async function benchFleetGrant(options: FleetBenchOptions = { machines: 5
   });
   try {
     const identity = loadExtensionIdentity();
-    const io = (stdout: PassThrough, stderr: PassThrough) => ({ stdout, stderr, env: {}, cwd: work, credential: emulator.credential, tlsCa: emulator.ca, pollIntervalMs: 100 });
-    const fleet = ['--subscription', SUBSCRIPTION, '--resource-group', 'fleet', '--tag', 'ring=pilot', '--endpoint', emulator.endpoint, '--output', 'json'];
+    const io = (stdout: PassThrough, stderr: PassThrough) => ({
+      stdout,
+      stderr,
+      env: {},
+      cwd: work,
+      credential: emulator.credential,
+      tlsCa: emulator.ca,
+      pollIntervalMs: 100,
+    });
+    const fleet = [
+      '--subscription',
+      SUBSCRIPTION,
+      '--resource-group',
+      'fleet',
+      '--tag',
+      'ring=pilot',
+      '--endpoint',
+      emulator.endpoint,
+      '--output',
+      'json',
+    ];
     // The extension is deployed first, unthrottled; the grant then meets a full ARM-like bucket.
-    const deployed = await runCli(['deploy', ...fleet, '--journal', path.join(work, 'deploy.json')], io(collect().stream, collect().stream), identity);
+    const deployed = await runCli(
+      ['deploy', ...fleet, '--journal', path.join(work, 'deploy.json')],
+      io(collect().stream, collect().stream),
+      identity,
+    );
     if (deployed !== 0) throw new Error(`deploy to the fleet exited ${deployed}`);
     emulator.setWriteBucket({ burst: options.burst, refillPerSecond: options.refillPerSecond });
     const writesBefore = emulator.counters.writes;
@@ -41,7 +66,19 @@ export async function benchFleetGrant(options: FleetBenchOptions = { machines: 5
     const stderr = collect();
     const started = process.hrtime.bigint();
     const exitCode = await runCli(
-      ['grant', ...fleet, '--level', 'Diagnostics', '--duration', '8h', '--support-request', 'TKT-FLEET-1', '--accept-terms', '--journal', path.join(work, 'journal.json')],
+      [
+        'grant',
+        ...fleet,
+        '--level',
+        'Diagnostics',
+        '--duration',
+        '8h',
+        '--support-request',
+        'TKT-FLEET-1',
+        '--accept-terms',
+        '--journal',
+        path.join(work, 'journal.json'),
+      ],
       io(stdout.stream, stderr.stream),
       identity,
     );

@@ -32,7 +32,16 @@ export async function benchLaunchesPerCommand(emit: Emit): Promise<void> {
     const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ...simulatorEnvironment(machinePath) };
     const now = new Date();
     const consent = { termsVersion: '2026.1', acceptedAt: iso(now), acceptedBy: 'owner@contoso.example' };
-    const grant = { schemaVersion: 1, access: { level: 'Diagnostics', grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f', expiresAt: iso(new Date(now.getTime() + 8 * 3_600_000)), supportRequestId: 'TKT-1', consent } };
+    const grant = {
+      schemaVersion: 1,
+      access: {
+        level: 'Diagnostics',
+        grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
+        expiresAt: iso(new Date(now.getTime() + 8 * 3_600_000)),
+        supportRequestId: 'TKT-1',
+        consent,
+      },
+    };
     const steps: Array<[string, string, number, Record<string, unknown> | undefined]> = [
       ['install', 'install', 0, undefined],
       ['enable (grant)', 'enable', 0, grant],
@@ -53,10 +62,21 @@ export async function benchLaunchesPerCommand(emit: Emit): Promise<void> {
           },
         },
       );
-      const exitCode = await runHandler([operation], config, { environment: { ...environment, ConfigSequenceNumber: String(sequenceNumber) }, extensionRoot: root, stderr: () => undefined });
+      const exitCode = await runHandler([operation], config, {
+        environment: { ...environment, ConfigSequenceNumber: String(sequenceNumber) },
+        extensionRoot: root,
+        stderr: () => undefined,
+      });
       const launches = hosts.reduce((sum, host) => sum + host.launches, 0);
       // A command has at most two phases on the node: observe (with the probe) and apply.
-      emit({ metric: 'host_launches_per_command', command: name, exit_code: exitCode, launches, target: 'one launch per phase: observe, then apply only when something differs', met: exitCode === 0 && launches <= 2 });
+      emit({
+        metric: 'host_launches_per_command',
+        command: name,
+        exit_code: exitCode,
+        launches,
+        target: 'one launch per phase: observe, then apply only when something differs',
+        met: exitCode === 0 && launches <= 2,
+      });
     }
   } finally {
     await fs.rm(work, { recursive: true, force: true });
@@ -125,13 +145,29 @@ export async function benchAccessChanges(emit: Emit): Promise<void> {
     const environment = { ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ...simulatorEnvironment(machinePath) };
     const config = createRuntimeConfig({ publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' });
     const run = (operation: string, sequenceNumber: number) =>
-      runHandler([operation], config, { environment: { ...environment, ConfigSequenceNumber: String(sequenceNumber) }, extensionRoot: root, stderr: () => undefined });
+      runHandler([operation], config, {
+        environment: { ...environment, ConfigSequenceNumber: String(sequenceNumber) },
+        extensionRoot: root,
+        stderr: () => undefined,
+      });
     const restarts = async () => (await readMachine(machinePath)).nodes['ARC-NODE-1']!.winrmRestarts;
     const consent = { termsVersion: '2026.1', acceptedAt: iso(start), acceptedBy: 'owner@contoso.example' };
-    const grant = (level: string) => ({ schemaVersion: 1, access: { level, grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f', expiresAt: iso(new Date(start.getTime() + 8 * 3_600_000)), supportRequestId: 'TKT-1', consent } });
+    const grant = (level: string) => ({
+      schemaVersion: 1,
+      access: {
+        level,
+        grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
+        expiresAt: iso(new Date(start.getTime() + 8 * 3_600_000)),
+        supportRequestId: 'TKT-1',
+        consent,
+      },
+    });
 
     await run('install', 0);
-    await new SimulatedHost(machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'bench' });
+    await new SimulatedHost(machinePath).execute(
+      [op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })],
+      { phase: 'bench' },
+    );
     const afterInstall = await restarts();
     const timings: number[] = [];
     const steps: Array<[number, Record<string, unknown>]> = [
@@ -146,8 +182,17 @@ export async function benchAccessChanges(emit: Emit): Promise<void> {
       await run('enable', sequenceNumber);
       timings.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
-    emit({ metric: 'winrm_restarts_by_grant_configure_revoke', restarts: (await restarts()) - afterInstall, target: 0, met: (await restarts()) === afterInstall });
-    emit({ metric: 'handler_time_for_access_change_simulated_host', runs: timings.length, median_ms: Number([...timings].sort((a, b) => a - b)[Math.floor(timings.length / 2)]!.toFixed(1)) });
+    emit({
+      metric: 'winrm_restarts_by_grant_configure_revoke',
+      restarts: (await restarts()) - afterInstall,
+      target: 0,
+      met: (await restarts()) === afterInstall,
+    });
+    emit({
+      metric: 'handler_time_for_access_change_simulated_host',
+      runs: timings.length,
+      median_ms: Number([...timings].sort((a, b) => a - b)[Math.floor(timings.length / 2)]!.toFixed(1)),
+    });
 
     // Step the clock a minute at a time past the expiry and see when the engineers lose access.
     const expiry = start.getTime() + 8 * 3_600_000;
@@ -157,9 +202,14 @@ export async function benchAccessChanges(emit: Emit): Promise<void> {
       const runs: Array<{ timeUtc: string; task: string }> = [];
       await advanceClock(machinePath, iso(new Date(expiry + minute * 60_000)), agentTaskRunner(machinePath, runs as never));
       const node = (await readMachine(machinePath)).nodes['ARC-NODE-1']!;
-      if ((node.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? []).length === 0) offAt = Math.min(...runs.map((item) => Date.parse(item.timeUtc)));
+      if ((node.groups[GROUPS.diagnostics.toLowerCase()]?.members ?? []).length === 0)
+        offAt = Math.min(...runs.map((item) => Date.parse(item.timeUtc)));
     }
-    emit({ metric: 'lag_expiry_to_access_off_simulated_clock', lag_seconds: offAt === null ? null : (offAt - expiry) / 1000, bound: 'the Expire task fires at the expiry; Reconcile every 15 minutes is the backstop' });
+    emit({
+      metric: 'lag_expiry_to_access_off_simulated_clock',
+      lag_seconds: offAt === null ? null : (offAt - expiry) / 1000,
+      bound: 'the Expire task fires at the expiry; Reconcile every 15 minutes is the backstop',
+    });
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -6,7 +6,14 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { GENERATED_DIR } from '../../jea/generate';
-import { REPOSITORY_TARGETS, StaleGeneratedFilesError, assertGeneratedFilesCurrent, runGenerate, staleGeneratedFiles, type GeneratedTargets } from '../../scripts/build/generate';
+import {
+  REPOSITORY_TARGETS,
+  StaleGeneratedFilesError,
+  assertGeneratedFilesCurrent,
+  runGenerate,
+  staleGeneratedFiles,
+  type GeneratedTargets,
+} from '../../scripts/build/generate';
 import { validatorFile } from '../../scripts/build/generate-validator';
 import { makeTempDir } from '../support/cms';
 
@@ -52,7 +59,9 @@ describe('npm run generate', () => {
     await changeOneByte(targets.validatorFile);
     const result = await run(['--check']);
     expect(result.code).toBe(1);
-    expect(result.err).toBe(`generated files are out of date (run npm run generate, then commit them):\n  ${targets.validatorFile}: changed`);
+    expect(result.err).toBe(
+      `generated files are out of date (run npm run generate, then commit them):\n  ${targets.validatorFile}: changed`,
+    );
   });
 
   it('--check names each stale JEA file: changed, missing and extra', async () => {
@@ -62,7 +71,11 @@ describe('npm run generate', () => {
     const result = await run(['--check']);
     expect(result.code).toBe(1);
     expect(result.err.split('\n').slice(1).sort()).toEqual(
-      [`${path.join(targets.jeaDir, 'ArcRemoteSupportJea.psd1')}: missing`, `${path.join(targets.jeaDir, PSRC)}: changed`, `${path.join(targets.jeaDir, 'RoleCapabilities', 'Old.psrc')}: extra`]
+      [
+        `${path.join(targets.jeaDir, 'ArcRemoteSupportJea.psd1')}: missing`,
+        `${path.join(targets.jeaDir, PSRC)}: changed`,
+        `${path.join(targets.jeaDir, 'RoleCapabilities', 'Old.psrc')}: extra`,
+      ]
         .map((line) => `  ${line}`)
         .sort(),
     );

@@ -50,7 +50,11 @@ describe('the shipped Node on this machine', () => {
     const run = await execa(await shippedNode(), [path.join(bin, 'handler.js'), 'install'], {
       cwd: root,
       reject: false,
-      env: { ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }), ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'), ConfigSequenceNumber: '0' },
+      env: {
+        ...simulatorEnvironment(machinePath, { simulator: await simulatorBundle() }),
+        ARC_REMOTE_SUPPORT_DATA: path.join(work, 'data'),
+        ConfigSequenceNumber: '0',
+      },
     });
     expect(run.exitCode).toBe(0);
     const log = await fs.readFile(path.join(root, 'log', 'handler.log'), 'utf8');

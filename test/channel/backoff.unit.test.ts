@@ -14,7 +14,7 @@ describe('backoffDelay', () => {
 
   it('spreads many nodes: delays after saturation average half the cap', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const delays = Array.from({ length: 1000 }, () => backoffDelay(12, DEFAULT_BACKOFF, random));
     const mean = delays.reduce((sum, delay) => sum + delay, 0) / delays.length;
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(1000);

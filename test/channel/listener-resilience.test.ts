@@ -31,12 +31,20 @@ afterEach(async () => {
 
 afterAll(() => relay.close());
 
-const endpoint = { get namespace() { return relay.host; }, name: 'hc-1' };
+const endpoint = {
+  get namespace() {
+    return relay.host;
+  },
+  name: 'hc-1',
+};
 function token(key = 'listen-key-1', lifetimeMs = 3_600_000, keyName = 'agent-listen', now = Date.now()): string {
   return signSas({ resourceUri: hybridConnectionResource(endpoint), keyName, key, expiresAt: new Date(now + lifetimeMs) });
 }
 
-function start(overrides: Partial<RelayListenerOptions> & Pick<RelayListenerOptions, 'token'>): { listener: RelayListener; states: ListenerState[] } {
+function start(overrides: Partial<RelayListenerOptions> & Pick<RelayListenerOptions, 'token'>): {
+  listener: RelayListener;
+  states: ListenerState[];
+} {
   const states: ListenerState[] = [];
   const created = new RelayListener({
     endpoint,
@@ -76,7 +84,13 @@ describe('refused tokens are never retried', () => {
     await until(() => listener.state.status === 'refused');
     await sleep(800); // 16 polls of the provider, still the same token
     expect(relay.counters.listenAttempts - attemptsBefore).toBe(1);
-    expect(listener.state).toMatchObject({ status: 'refused', httpStatus: 401, reason: 'unauthorized', nextAttemptAt: null, lastError: { kind: 'unauthorized', httpStatus: 401 } });
+    expect(listener.state).toMatchObject({
+      status: 'refused',
+      httpStatus: 401,
+      reason: 'unauthorized',
+      nextAttemptAt: null,
+      lastError: { kind: 'unauthorized', httpStatus: 401 },
+    });
 
     current = token();
     listener.tokenChanged();
@@ -107,7 +121,10 @@ describe('refused tokens are never retried', () => {
   it('no token at all is a typed refusal too', async () => {
     const { listener } = start({ token: () => undefined });
     await until(() => listener.state.status === 'refused');
-    expect(listener.state).toMatchObject({ reason: 'token-missing', lastError: { message: 'No Listen token is available for the relay.' } });
+    expect(listener.state).toMatchObject({
+      reason: 'token-missing',
+      lastError: { message: 'No Listen token is available for the relay.' },
+    });
   });
 
   const production = { backoff: { baseMs: 1000, capMs: 60_000 }, tokenPollMs: 30_000, refusedRetryMs: 30_000 };

@@ -204,7 +204,9 @@ export async function startMiniRelay(options: MiniRelayOptions = {}): Promise<Mi
     }, rendezvousTimeoutMs);
     pending.set(id, { name, request, socket, head, timer });
     const connectHeaders = Object.fromEntries(
-      Object.entries(request.headers).filter(([header]) => header !== 'servicebusauthorization').map(([header, value]) => [header, String(value)]),
+      Object.entries(request.headers)
+        .filter(([header]) => header !== 'servicebusauthorization')
+        .map(([header, value]) => [header, String(value)]),
     );
     const address = `wss://${host}/$hc/${name}?sb-hc-action=accept&sb-hc-id=${encodeURIComponent(id)}`;
     listener.send(JSON.stringify({ accept: { address, id, connectHeaders } }));
@@ -272,7 +274,8 @@ export async function startMiniRelay(options: MiniRelayOptions = {}): Promise<Mi
     deleteHybridConnection: (name) => {
       names.delete(name);
       for (const socket of listeners.get(name) ?? []) socket.close(1001, 'hybrid connection deleted');
-      for (const [pair, pairName] of pairs) if (pairName === name) for (const socket of pair) socket.close(1001, 'hybrid connection deleted');
+      for (const [pair, pairName] of pairs)
+        if (pairName === name) for (const socket of pair) socket.close(1001, 'hybrid connection deleted');
     },
     putRule: (scope, rule) => {
       const key = scope.hybridConnection ?? '';

@@ -27,7 +27,9 @@ describe('chooseProxy', () => {
       origin: 'environment',
       url: new URL('http://proxy.corp:3128'),
     });
-    expect(chooseProxy(host, 443, { env: { https_proxy: 'proxy.corp:8080' }, arcAgentConfigFile: null })?.url.href).toBe('http://proxy.corp:8080/');
+    expect(chooseProxy(host, 443, { env: { https_proxy: 'proxy.corp:8080' }, arcAgentConfigFile: null })?.url.href).toBe(
+      'http://proxy.corp:8080/',
+    );
   });
 
   it('skips the environment proxy for hosts NO_PROXY names', () => {
@@ -46,7 +48,9 @@ describe('chooseProxy', () => {
 
   it('prefers an explicit proxy to both, and null forces a direct connection', () => {
     const file = agentConfig(JSON.stringify({ 'proxy.url': 'http://arc-proxy.corp:8080' }));
-    expect(chooseProxy(host, 443, { explicit: 'http://mine:9', env: { HTTPS_PROXY: 'http://env:1' }, arcAgentConfigFile: file })?.origin).toBe('option');
+    expect(
+      chooseProxy(host, 443, { explicit: 'http://mine:9', env: { HTTPS_PROXY: 'http://env:1' }, arcAgentConfigFile: file })?.origin,
+    ).toBe('option');
     expect(chooseProxy(host, 443, { explicit: null, env: { HTTPS_PROXY: 'http://env:1' }, arcAgentConfigFile: file })).toBeNull();
   });
 
@@ -77,7 +81,9 @@ describe('the Arc agent config', () => {
   });
 
   it('lives under ProgramData on Windows and is not looked for elsewhere', () => {
-    expect(defaultArcAgentConfigFile({ ProgramData: 'D:\\PD' }, 'win32')).toBe('D:\\PD\\AzureConnectedMachineAgent\\Config\\localconfig.json');
+    expect(defaultArcAgentConfigFile({ ProgramData: 'D:\\PD' }, 'win32')).toBe(
+      'D:\\PD\\AzureConnectedMachineAgent\\Config\\localconfig.json',
+    );
     expect(defaultArcAgentConfigFile({}, 'linux')).toBeNull();
   });
 });

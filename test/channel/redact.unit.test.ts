@@ -1,7 +1,12 @@
 import { redactSecrets } from '../../channel/relay/redact';
 import { signSas } from '../../channel/relay/sas';
 
-const token = signSas({ resourceUri: 'http://ns.example/hc/', keyName: 'agent-listen', key: 'the-key', expiresAt: new Date(Date.UTC(2030, 0, 1)) });
+const token = signSas({
+  resourceUri: 'http://ns.example/hc/',
+  keyName: 'agent-listen',
+  key: 'the-key',
+  expiresAt: new Date(Date.UTC(2030, 0, 1)),
+});
 const signature = decodeURIComponent(/sig=([^&]+)/.exec(token)?.[1] ?? '');
 const encodedSignature = /sig=([^&]+)/.exec(token)?.[1] ?? '';
 
@@ -47,6 +52,8 @@ describe('redactSecrets', () => {
   });
 
   it('leaves ordinary text alone', () => {
-    expect(redactSecrets('wss://ns.example/$hc/hc answered 404 Endpoint does not exist')).toBe('wss://ns.example/$hc/hc answered 404 Endpoint does not exist');
+    expect(redactSecrets('wss://ns.example/$hc/hc answered 404 Endpoint does not exist')).toBe(
+      'wss://ns.example/$hc/hc answered 404 Endpoint does not exist',
+    );
   });
 });

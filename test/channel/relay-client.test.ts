@@ -90,7 +90,9 @@ describe('listener and sender through the relay', () => {
       const socket = await rendezvous.accept();
       sockets.push(socket);
       accepted.push(socket);
-      socket.on('message', (data, isBinary) => socket.send(isBinary ? Buffer.concat([Buffer.from('echo:'), data as Buffer]) : `echo:${data.toString()}`, { binary: isBinary }));
+      socket.on('message', (data, isBinary) =>
+        socket.send(isBinary ? Buffer.concat([Buffer.from('echo:'), data as Buffer]) : `echo:${data.toString()}`, { binary: isBinary }),
+      );
     });
     await until(() => listener.state.status === 'connected');
     expect(relay.counters.openListeners('hc-1')).toBe(1);
@@ -158,7 +160,9 @@ describe('sender errors are typed', () => {
       connectSender({ endpoint: endpoint('hc-missing'), token: token('hc-missing', 'ns-send', 'ns-send-key'), transport: transport() }),
     );
     expect(missing).toMatchObject({ kind: 'no-endpoint', status: 404 });
-    const idle = await sendError(connectSender({ endpoint: endpoint('hc-idle'), token: token('hc-idle', 'ns-send', 'ns-send-key'), transport: transport() }));
+    const idle = await sendError(
+      connectSender({ endpoint: endpoint('hc-idle'), token: token('hc-idle', 'ns-send', 'ns-send-key'), transport: transport() }),
+    );
     expect(idle).toMatchObject({ kind: 'no-listener', status: 404 });
     expect(idle.message).toMatch(/There are no listeners connected/);
   });
@@ -174,7 +178,9 @@ describe('sender errors are typed', () => {
 
   it('401 for a bad key and 403 for a token without the Send right; an expired token is not even sent', async () => {
     const attemptsBefore = relay.counters.listenAttempts;
-    const bad = await sendError(connectSender({ endpoint: endpoint(), token: token('hc-1', 'engineer-send', 'wrong-key'), transport: transport() }));
+    const bad = await sendError(
+      connectSender({ endpoint: endpoint(), token: token('hc-1', 'engineer-send', 'wrong-key'), transport: transport() }),
+    );
     expect(bad).toMatchObject({ kind: 'unauthorized', status: 401 });
     const listenOnly = await sendError(connectSender({ endpoint: endpoint(), token: listenToken(), transport: transport() }));
     expect(listenOnly).toMatchObject({ kind: 'forbidden', status: 403 });
@@ -233,10 +239,13 @@ describe('TLS', () => {
       // The same server does complete a handshake with a client that accepts TLS 1.1.
       const [host, port] = old.host.split(':');
       const negotiated = await new Promise<string | null>((resolve, reject) => {
-        const socket = tls.connect({ host, port: Number(port), ca: old.caPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
-          resolve(socket.getProtocol());
-          socket.destroy();
-        });
+        const socket = tls.connect(
+          { host, port: Number(port), ca: old.caPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+          () => {
+            resolve(socket.getProtocol());
+            socket.destroy();
+          },
+        );
         socket.on('error', reject);
       });
       expect(negotiated).toBe('TLSv1.1');
@@ -250,7 +259,9 @@ describe('TLS', () => {
     const { listener } = await startListener(() => undefined);
     await until(() => listener.state.status === 'connected');
     const { rejectRendezvous } = await import('../../channel/relay/rendezvous');
-    outcome = await rejectRendezvous(`ws://${relay.host}/$hc/hc-1?sb-hc-action=accept&sb-hc-id=x`, 403, 'no', transport()).catch((error: unknown) => error);
+    outcome = await rejectRendezvous(`ws://${relay.host}/$hc/hc-1?sb-hc-action=accept&sb-hc-id=x`, 403, 'no', transport()).catch(
+      (error: unknown) => error,
+    );
     expect(outcome).toMatchObject({ kind: 'tls' });
   });
 });

@@ -28,9 +28,11 @@ describe('transportFailure', () => {
     expect(failure.message).toMatch(/wss:\/\/ns\.example\/\$hc\/hc.*unable to verify the first certificate.*not trusted.*trusted CAs/);
   });
 
-  it('names a protocol version refusal as TLS below 1.2, with OpenSSL\'s reason', () => {
+  it("names a protocol version refusal as TLS below 1.2, with OpenSSL's reason", () => {
     const error = Object.assign(
-      new Error('write EPROTO 80ACE89DE37F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 70'),
+      new Error(
+        'write EPROTO 80ACE89DE37F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 70',
+      ),
       { code: 'EPROTO' },
     );
     const failure = transportFailure(error, 'wss://ns.example/$hc/hc');

@@ -42,7 +42,12 @@ function hybridConnection(): { name: string; endpoint: { namespace: string; name
 }
 
 function sas(name: string, keyName: string, key: string, lifetimeMs = 3_600_000, now = Date.now()): string {
-  return signSas({ resourceUri: hybridConnectionResource({ namespace: relay.host, name }), keyName, key, expiresAt: new Date(now + lifetimeMs) });
+  return signSas({
+    resourceUri: hybridConnectionResource({ namespace: relay.host, name }),
+    keyName,
+    key,
+    expiresAt: new Date(now + lifetimeMs),
+  });
 }
 
 const transport = () => ({ ca: relay.caPem, proxy: { explicit: null } });
@@ -108,7 +113,9 @@ describe('listen, send and data', () => {
     });
     await until(() => listener.state.status === 'connected');
     expect(relay.counters.openListeners(name)).toBe(1);
-    const sender = track(await connectSender({ endpoint, token: sas(name, 'engineer-send', SEND_KEY), transport: transport(), trackingId: 's-1' }));
+    const sender = track(
+      await connectSender({ endpoint, token: sas(name, 'engineer-send', SEND_KEY), transport: transport(), trackingId: 's-1' }),
+    );
     const reply = new Promise<string>((resolve) => sender.once('message', (data) => resolve(data.toString())));
     sender.send('Get-Service WinRM');
     expect(await reply).toBe('node:Get-Service WinRM');
@@ -131,14 +138,19 @@ describe('typed sender errors', () => {
   it('tells no hybrid connection, no listener and a rendezvous nobody accepted apart', async () => {
     const { name, endpoint } = hybridConnection();
     const token = sas(name, 'engineer-send', SEND_KEY);
-    expect(await failure(connectSender({ endpoint: { ...endpoint, name: 'never-created' }, token, transport: transport() }))).toMatchObject({
-      kind: 'no-endpoint',
-      status: 404,
-    });
+    expect(await failure(connectSender({ endpoint: { ...endpoint, name: 'never-created' }, token, transport: transport() }))).toMatchObject(
+      {
+        kind: 'no-endpoint',
+        status: 404,
+      },
+    );
     expect(await failure(connectSender({ endpoint, token, transport: transport() }))).toMatchObject({ kind: 'no-listener', status: 404 });
     const { listener } = listen(endpoint);
     await until(() => listener.state.status === 'connected');
-    expect(await failure(connectSender({ endpoint, token, transport: transport() }))).toMatchObject({ kind: 'not-established', status: 404 });
+    expect(await failure(connectSender({ endpoint, token, transport: transport() }))).toMatchObject({
+      kind: 'not-established',
+      status: 404,
+    });
   });
 
   it('401 for a wrong key, 403 for a Listen-only token', async () => {
@@ -162,7 +174,13 @@ describe('refusals do not storm the relay', () => {
     const timers = new FakeTimers();
     const before = relay.counters.listenAttempts;
     let current = sas(name, 'agent-listen', 'not-the-key');
-    const { listener } = listen(endpoint, { token: () => current, timers, backoff: { baseMs: 1000, capMs: 60_000 }, tokenPollMs: 30_000, refusedRetryMs: 30_000 });
+    const { listener } = listen(endpoint, {
+      token: () => current,
+      timers,
+      backoff: { baseMs: 1000, capMs: 60_000 },
+      tokenPollMs: 30_000,
+      refusedRetryMs: 30_000,
+    });
     await until(() => listener.state.status === 'refused');
     expect(listener.state).toMatchObject({ httpStatus: 401, reason: 'unauthorized' });
     for (let step = 0; step < 20; step += 1) {
@@ -250,7 +268,9 @@ describe('a connected listener', () => {
     await until(() => listener.state.status === 'connected');
     const sender = track(await connectSender({ endpoint, token: sas(name, 'engineer-send', SEND_KEY), transport: transport() }));
     await until(() => nodeSide.length === 1);
-    const closes = [sender, nodeSide[0] as WebSocket].map((socket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code))));
+    const closes = [sender, nodeSide[0] as WebSocket].map(
+      (socket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code))),
+    );
     relay.deleteHybridConnection(name);
     expect(await Promise.all(closes)).toEqual([1001, 1001]);
   });

@@ -15,7 +15,12 @@ describe('signSas: known answers', () => {
   // Expected signatures computed with openssl (`openssl dgst -sha256 -hmac KEY -binary | base64`) over
   // "http%3A%2F%2Fcontoso.servicebus.windows.net%2Frs-node-1%2F\n1767225600": an implementation independent of ours.
   it('signs the .NET form of the audience with the key taken as UTF-8 text', () => {
-    const token = signSas({ resourceUri: DOTNET_AUDIENCE, keyName: 'agent-listen', key: 'k3y/With+Base64=Chars', expiresAt: new Date(NOW) });
+    const token = signSas({
+      resourceUri: DOTNET_AUDIENCE,
+      keyName: 'agent-listen',
+      key: 'k3y/With+Base64=Chars',
+      expiresAt: new Date(NOW),
+    });
     expect(token).toBe(
       'SharedAccessSignature sr=http%3A%2F%2Fcontoso.servicebus.windows.net%2Frs-node-1%2F' +
         `&sig=${encodeURIComponent('VTJoFkGl9Na6Nhe0JTEWiKLj+/du/hiRHAjzyry/Sbw=')}&se=1767225600&skn=agent-listen`,
@@ -40,12 +45,19 @@ describe('signSas: known answers', () => {
     if (!parsed.ok) throw new Error(parsed.detail);
     // hyco-ws keeps the port and drops '$hc' and the trailing slash.
     expect(parsed.token.resourceUri).toBe('http://contoso.servicebus.windows.net:443/rs-node-1');
-    const ours = signSas({ resourceUri: parsed.token.resourceUri, keyName: 'agent-listen', key: 'clé-ünïcode', expiresAt: parsed.token.expiresAt });
+    const ours = signSas({
+      resourceUri: parsed.token.resourceUri,
+      keyName: 'agent-listen',
+      key: 'clé-ünïcode',
+      expiresAt: parsed.token.expiresAt,
+    });
     expect(ours).toBe(reference);
   });
 
   it('refuses to sign without a key, a rule name or a valid expiry, naming the field', () => {
-    expect(() => signSas({ resourceUri: DOTNET_AUDIENCE, keyName: 'r', key: '', expiresAt: new Date(NOW) })).toThrow(/SAS key for rule 'r'/);
+    expect(() => signSas({ resourceUri: DOTNET_AUDIENCE, keyName: 'r', key: '', expiresAt: new Date(NOW) })).toThrow(
+      /SAS key for rule 'r'/,
+    );
     expect(() => signSas({ resourceUri: DOTNET_AUDIENCE, keyName: '', key: 'k', expiresAt: new Date(NOW) })).toThrow(/keyName/);
     expect(() => signSas({ resourceUri: DOTNET_AUDIENCE, keyName: 'r', key: 'k', expiresAt: new Date('nope') })).toThrow(/expiresAt/);
   });
@@ -58,7 +70,10 @@ describe('verifySas', () => {
 
   it('accepts a hyco-ws token (port in the audience, no trailing slash) for the .NET-form audience, and the reverse', () => {
     const fromHyco = hyco.createRelayToken('wss://contoso.servicebus.windows.net:443/$hc/rs-node-1', 'agent-listen', 'primary-key-1', 600);
-    expect(verifySas(fromHyco, { resourceUri: DOTNET_AUDIENCE, keys, now: Date.now() })).toMatchObject({ ok: true, keyName: 'agent-listen' });
+    expect(verifySas(fromHyco, { resourceUri: DOTNET_AUDIENCE, keys, now: Date.now() })).toMatchObject({
+      ok: true,
+      keyName: 'agent-listen',
+    });
     expect(verifySas(valid(), { resourceUri: 'wss://contoso.servicebus.windows.net:443/$hc/rs-node-1', keys, now: NOW })).toMatchObject({
       ok: true,
       expiresAt: new Date(NOW + 3_600_000),
@@ -76,26 +91,37 @@ describe('verifySas', () => {
   });
 
   it('refuses a token signed with a key the rule does not have', () => {
-    expect(verifySas(valid(DOTNET_AUDIENCE, 'guessed'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW })).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(verifySas(valid(DOTNET_AUDIENCE, 'guessed'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW })).toMatchObject({
+      ok: false,
+      reason: 'bad-signature',
+    });
   });
 
   it('refuses an unknown rule name', () => {
-    expect(verifySas(valid(DOTNET_AUDIENCE, 'primary-key-1', 'engineer-send'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW })).toMatchObject({
+    expect(
+      verifySas(valid(DOTNET_AUDIENCE, 'primary-key-1', 'engineer-send'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW }),
+    ).toMatchObject({
       ok: false,
       reason: 'unknown-key',
     });
   });
 
   it('refuses a token for another hybrid connection, including one whose name merely starts the same', () => {
-    expect(verifySas(valid('http://contoso.servicebus.windows.net/rs-node-2/'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW })).toMatchObject({
+    expect(
+      verifySas(valid('http://contoso.servicebus.windows.net/rs-node-2/'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW }),
+    ).toMatchObject({
       ok: false,
       reason: 'wrong-audience',
     });
-    expect(verifySas(valid('http://contoso.servicebus.windows.net/rs-node'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW })).toMatchObject({
+    expect(
+      verifySas(valid('http://contoso.servicebus.windows.net/rs-node'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW }),
+    ).toMatchObject({
       ok: false,
       reason: 'wrong-audience',
     });
-    expect(verifySas(valid('http://other.servicebus.windows.net/rs-node-1/'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW })).toMatchObject({
+    expect(
+      verifySas(valid('http://other.servicebus.windows.net/rs-node-1/'), { resourceUri: DOTNET_AUDIENCE, keys, now: NOW }),
+    ).toMatchObject({
       ok: false,
       reason: 'wrong-audience',
     });
@@ -108,7 +134,10 @@ describe('verifySas', () => {
   it('refuses an expired token, and one that expires this very second', () => {
     const token = valid();
     expect(verifySas(token, { resourceUri: DOTNET_AUDIENCE, keys, now: NOW + 3_600_000 })).toMatchObject({ ok: false, reason: 'expired' });
-    expect(verifySas(token, { resourceUri: DOTNET_AUDIENCE, keys, now: new Date(NOW + 3_600_001) })).toMatchObject({ ok: false, reason: 'expired' });
+    expect(verifySas(token, { resourceUri: DOTNET_AUDIENCE, keys, now: new Date(NOW + 3_600_001) })).toMatchObject({
+      ok: false,
+      reason: 'expired',
+    });
   });
 
   it.each([

@@ -90,7 +90,7 @@ describe('the adaptive limiter', () => {
 });
 
 describe('running a fleet', () => {
-  it('keeps each target\'s failure its own and returns results in order', async () => {
+  it("keeps each target's failure its own and returns results in order", async () => {
     const limiter = new AdaptiveLimiter(2, new SimulatedClock());
     const seen: string[] = [];
     const outcomes = await runFleet(
@@ -101,7 +101,11 @@ describe('running a fleet', () => {
       },
       { limiter, progress: noProgress, onOutcome: (name, outcome) => void seen.push(`${name}:${outcome.result}`) },
     );
-    expect(outcomes).toEqual([{ result: 'ok', detail: 'a' }, { result: 'failed', detail: 'b broke' }, { result: 'ok', detail: 'c' }]);
+    expect(outcomes).toEqual([
+      { result: 'ok', detail: 'a' },
+      { result: 'failed', detail: 'b broke' },
+      { result: 'ok', detail: 'c' },
+    ]);
     expect(seen.sort()).toEqual(['a:ok', 'b:failed', 'c:ok']);
     expect(limiter.running).toBe(0);
   });

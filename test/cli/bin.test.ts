@@ -17,7 +17,13 @@ let cli: EmulatedCli;
 /** The bundle, built for this run into the test's folder. */
 let BIN: string;
 beforeAll(async () => {
-  cli = await startEmulatedCli({ operationMs: 20, machines: [{ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'srv-1' }, { subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'srv-2' }] });
+  cli = await startEmulatedCli({
+    operationMs: 20,
+    machines: [
+      { subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'srv-1' },
+      { subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'srv-2' },
+    ],
+  });
   BIN = (await bundleCli({ identity: EXTENSION_IDENTITY, outFile: path.join(cli.folder, 'bundle', 'arc-remote-support.js') })).outFile;
 }, 60_000);
 afterAll(() => cli.close());
@@ -41,7 +47,22 @@ it('deploys, grants and reports status with DefaultAzureCredential through the A
   expect(deploy.stderr).toMatch(/2 ok, 0 failed, 0 skipped\./);
   expect(deploy.exitCode).toBe(0);
 
-  const grant = await run(['grant', ...where, '--level', 'Diagnostics', '--duration', '90m', '--support-request', 'TKT-BIN', '--accept-terms', '--output', 'yaml'], env);
+  const grant = await run(
+    [
+      'grant',
+      ...where,
+      '--level',
+      'Diagnostics',
+      '--duration',
+      '90m',
+      '--support-request',
+      'TKT-BIN',
+      '--accept-terms',
+      '--output',
+      'yaml',
+    ],
+    env,
+  );
   expect(grant.exitCode).toBe(0);
   expect(grant.stdout).toMatch(/acceptedBy: owner@contoso\.example/);
   const grantId = /grantId: (\S+)/.exec(grant.stdout)?.[1];
@@ -57,23 +78,51 @@ it('deploys, grants and reports status with DefaultAzureCredential through the A
 }, 120_000);
 
 it('without any credential: exit 5 and one message saying what to do', async () => {
-  const result = await run(['status', '--machine', 'srv-1', '--resource-group', RG, '--subscription', SUBSCRIPTION, '--endpoint', cli.emulator.endpoint], {});
+  const result = await run(
+    ['status', '--machine', 'srv-1', '--resource-group', RG, '--subscription', SUBSCRIPTION, '--endpoint', cli.emulator.endpoint],
+    {},
+  );
   expect(result.exitCode).toBe(5);
   expect(result.stdout).toBe('');
-  expect(result.stderr).toMatch(/^arc-remote-support: No Azure credential could be obtained\. Do one of these, then run the command again:\n {2}- sign in with the Azure CLI: az login/);
+  expect(result.stderr).toMatch(
+    /^arc-remote-support: No Azure credential could be obtained\. Do one of these, then run the command again:\n {2}- sign in with the Azure CLI: az login/,
+  );
 }, 120_000);
 
 it('bad input: exit 2 before the Azure SDK is started', async () => {
   // The SDK is inside the bundle, so no @azure module is ever required by name; starting it loads
   // Node's network modules, which nothing before it needs. A preload reports those.
   const watcher = path.join(cli.folder, 'watch-network.js');
-  await fs.writeFile(watcher, "const Module = require('module'); const load = Module._load; Module._load = function (request, ...rest) { if (/^(node:)?(http|https|http2|tls|net)$/.test(request)) process.stderr.write('loaded ' + request + '\\n'); return load.call(this, request, ...rest); };");
-  const result = await run(['grant', '--machine', 'srv-1', '--resource-group', RG, '--level', 'Everything', '--duration', '8h', '--support-request', 'T'], {}, ['--require', watcher]);
+  await fs.writeFile(
+    watcher,
+    "const Module = require('module'); const load = Module._load; Module._load = function (request, ...rest) { if (/^(node:)?(http|https|http2|tls|net)$/.test(request)) process.stderr.write('loaded ' + request + '\\n'); return load.call(this, request, ...rest); };",
+  );
+  const result = await run(
+    ['grant', '--machine', 'srv-1', '--resource-group', RG, '--level', 'Everything', '--duration', '8h', '--support-request', 'T'],
+    {},
+    ['--require', watcher],
+  );
   expect(result.exitCode).toBe(2);
   expect(result.stderr).toMatch(/--level: received "Everything"/);
   expect(result.stderr).not.toMatch(/loaded /);
   // The watcher does see them when a command runs.
-  const status = await run(['status', '--machine', 'srv-1', '--resource-group', RG, '--subscription', SUBSCRIPTION, '--endpoint', cli.emulator.endpoint, '--audience', ARM_AUDIENCE], cli.emulator.credentialEnvironment(), ['--require', watcher]);
+  const status = await run(
+    [
+      'status',
+      '--machine',
+      'srv-1',
+      '--resource-group',
+      RG,
+      '--subscription',
+      SUBSCRIPTION,
+      '--endpoint',
+      cli.emulator.endpoint,
+      '--audience',
+      ARM_AUDIENCE,
+    ],
+    cli.emulator.credentialEnvironment(),
+    ['--require', watcher],
+  );
   expect(status.exitCode).toBe(0);
   expect(status.stderr).toMatch(/loaded (node:)?https/);
   expect(status.stderr).toMatch(/loaded (node:)?tls/);
@@ -82,9 +131,35 @@ it('bad input: exit 2 before the Azure SDK is started', async () => {
 it('at a terminal, the terms are asked with a real prompt, and a yes grants', async () => {
   const env = { ...cli.emulator.credentialEnvironment(), AZURE_SUBSCRIPTION_ID: SUBSCRIPTION, TERM: 'xterm' };
   const quote = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
-  const command = [process.execPath, BIN, 'grant', '--machine', 'srv-1', '--resource-group', RG, '--endpoint', cli.emulator.endpoint, '--audience', ARM_AUDIENCE, '--level', 'DiagnosticsAndRepair', '--duration', '2h', '--support-request', 'TKT-TTY'].map(quote).join(' ');
+  const command = [
+    process.execPath,
+    BIN,
+    'grant',
+    '--machine',
+    'srv-1',
+    '--resource-group',
+    RG,
+    '--endpoint',
+    cli.emulator.endpoint,
+    '--audience',
+    ARM_AUDIENCE,
+    '--level',
+    'DiagnosticsAndRepair',
+    '--duration',
+    '2h',
+    '--support-request',
+    'TKT-TTY',
+  ]
+    .map(quote)
+    .join(' ');
   // util-linux `script` gives the CLI a pseudo-terminal, as an operator's shell would.
-  const child = execa('script', ['-qec', command, '/dev/null'], { cwd: cli.folder, env: { PATH: process.env.PATH ?? '', HOME: cli.folder, ...env }, extendEnv: false, reject: false, timeout: 60_000 });
+  const child = execa('script', ['-qec', command, '/dev/null'], {
+    cwd: cli.folder,
+    env: { PATH: process.env.PATH ?? '', HOME: cli.folder, ...env },
+    extendEnv: false,
+    reject: false,
+    timeout: 60_000,
+  });
   let seen = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     seen += chunk.toString('utf8');
@@ -97,10 +172,13 @@ it('at a terminal, the terms are asked with a real prompt, and a yes grants', as
   expect(result.exitCode).toBe(0);
   expect(result.stdout).toContain('DiagnosticsAndRepair access to 1 machine(s)');
   expect(result.stdout).toMatch(/Grant \S+: DiagnosticsAndRepair until \S+ for TKT-TTY, accepted by owner@contoso\.example \(upn\)/);
-  expect(cli.emulator.extension(SUBSCRIPTION, RG, 'srv-1', 'WindowsRemoteSupport')?.properties.settings.access).toMatchObject({ level: 'DiagnosticsAndRepair', supportRequestId: 'TKT-TTY' });
+  expect(cli.emulator.extension(SUBSCRIPTION, RG, 'srv-1', 'WindowsRemoteSupport')?.properties.settings.access).toMatchObject({
+    level: 'DiagnosticsAndRepair',
+    supportRequestId: 'TKT-TTY',
+  });
 }, 120_000);
 
-describe('bin/arc-remote-support.js, the repository\'s entry', () => {
+describe("bin/arc-remote-support.js, the repository's entry", () => {
   /** A copy of bin/ in a folder of its own, so the test decides whether build/cli/ is there. */
   async function repoCopy(withBundle: boolean): Promise<string> {
     const root = await fs.mkdtemp(path.join(cli.folder, 'repo-'));
@@ -125,6 +203,8 @@ describe('bin/arc-remote-support.js, the repository\'s entry', () => {
     const result = await execa(process.execPath, [bin, 'status'], { reject: false });
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`arc-remote-support: the CLI is not built (${path.join(root, 'build', 'cli', 'arc-remote-support.js')} is missing). Run \`npm run build:cli\` in ${root}, then run the command again.`);
+    expect(result.stderr).toBe(
+      `arc-remote-support: the CLI is not built (${path.join(root, 'build', 'cli', 'arc-remote-support.js')} is missing). Run \`npm run build:cli\` in ${root}, then run the command again.`,
+    );
   });
 });

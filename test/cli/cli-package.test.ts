@@ -29,7 +29,23 @@ beforeAll(async () => {
   ]);
   const prefix = path.join(work, 'prefix');
   // --offline with a cache of its own: the install cannot fetch anything, so it must need nothing.
-  await execa('npm', ['install', '-g', built.tarball, '--prefix', prefix, '--offline', '--cache', path.join(work, 'npm-cache'), '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: work });
+  await execa(
+    'npm',
+    [
+      'install',
+      '-g',
+      built.tarball,
+      '--prefix',
+      prefix,
+      '--offline',
+      '--cache',
+      path.join(work, 'npm-cache'),
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+    ],
+    { cwd: work },
+  );
   installed = path.join(prefix, 'bin', 'arc-remote-support');
 }, 60_000);
 
@@ -52,7 +68,12 @@ function run(argv: string[], env: Record<string, string> = {}) {
 it('packs the bundle, a package.json without dependencies, a README and the bundled licenses', async () => {
   expect(path.basename(built.tarball)).toBe(`arc-remote-support-${EXTENSION_IDENTITY.version}.tgz`);
   const { stdout } = await execa('tar', ['-tzf', built.tarball]);
-  expect(stdout.split('\n').sort()).toEqual(['package/README.md', 'package/THIRD-PARTY-NOTICES.md', 'package/bin/arc-remote-support.js', 'package/package.json']);
+  expect(stdout.split('\n').sort()).toEqual([
+    'package/README.md',
+    'package/THIRD-PARTY-NOTICES.md',
+    'package/bin/arc-remote-support.js',
+    'package/package.json',
+  ]);
   const manifest = JSON.parse(await fs.readFile(path.join(built.stagingDir, 'package.json'), 'utf8'));
   expect(manifest).toEqual({
     name: 'arc-remote-support',
@@ -93,14 +114,23 @@ it('installed from the tarball, deploys, grants and shows the status of an emula
   // The identity the build baked in is the one Azure was asked to install.
   const extension = emulator.extension(SUBSCRIPTION, RG, 'fs01', EXTENSION_IDENTITY.type);
   const [major, minor] = EXTENSION_IDENTITY.version.split('.');
-  expect(extension?.properties).toMatchObject({ publisher: EXTENSION_IDENTITY.publisher, type: EXTENSION_IDENTITY.type, typeHandlerVersion: `${major}.${minor}` });
+  expect(extension?.properties).toMatchObject({
+    publisher: EXTENSION_IDENTITY.publisher,
+    type: EXTENSION_IDENTITY.type,
+    typeHandlerVersion: `${major}.${minor}`,
+  });
 
-  const grant = await run(['grant', ...where, '--level', 'Diagnostics', '--duration', '8h', '--support-request', 'TKT-PKG-1', '--accept-terms'], env);
+  const grant = await run(
+    ['grant', ...where, '--level', 'Diagnostics', '--duration', '8h', '--support-request', 'TKT-PKG-1', '--accept-terms'],
+    env,
+  );
   expect(grant.exitCode).toBe(0);
   expect(grant.stderr).toMatch(/Grant \S+: Diagnostics until \S+ for TKT-PKG-1, accepted by owner@contoso\.example \(upn\)/);
 
   const status = await run(['status', ...where], env);
   expect(status.exitCode).toBe(0);
   expect(status.stdout).toMatch(/│ machine\s*│ node\s*│ provisioning\s*│ level\s*│ ticket\s*│ expires at\s*│ time left\s*│ message\s*│/);
-  expect(status.stdout).toMatch(/│ servers\/fs01 │\s+│ Succeeded\s*│ Diagnostics │ TKT-PKG-1 │ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ │ (7 h 59 min|8 h 0 min)\s*│ Extension update succeeded\. │/);
+  expect(status.stdout).toMatch(
+    /│ servers\/fs01 │\s+│ Succeeded\s*│ Diagnostics │ TKT-PKG-1 │ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ │ (7 h 59 min|8 h 0 min)\s*│ Extension update succeeded\. │/,
+  );
 });

@@ -23,13 +23,36 @@ async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> 
   const access = run.properties.settings?.access as { level?: string; expiresAt?: string } | undefined;
   const state = access?.level && access.level !== 'None' ? `access ${access.level} until ${access.expiresAt}` : 'access off';
   if (run.machine.name === 'refuses-settings') {
-    return { provisioningState: 'Failed', instanceView: { status: { code: 'ProvisioningState/failed', level: 'Error', message: "Invalid setting 'access.expiresAt': received the past. Accepted: a future UTC time." } } };
+    return {
+      provisioningState: 'Failed',
+      instanceView: {
+        status: {
+          code: 'ProvisioningState/failed',
+          level: 'Error',
+          message: "Invalid setting 'access.expiresAt': received the past. Accepted: a future UTC time.",
+        },
+      },
+    };
   }
   const nodes = clusters[run.machine.name] ?? [run.machine.name];
-  const lines = nodes.map((node, index) => (index === 0 ? `Node ${node.toUpperCase()}: ${state}; 3 change(s) applied.` : `Node ${node.toUpperCase()}: cluster node Up; not managed from ${nodes[0]}.`));
+  const lines = nodes.map((node, index) =>
+    index === 0
+      ? `Node ${node.toUpperCase()}: ${state}; 3 change(s) applied.`
+      : `Node ${node.toUpperCase()}: cluster node Up; not managed from ${nodes[0]}.`,
+  );
   return {
     provisioningState: 'Succeeded',
-    instanceView: { name: run.extensionName, type: run.properties.type, typeHandlerVersion: run.properties.typeHandlerVersion, status: { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', message: [`Access: ${state}.`, ...lines].join('\n') } },
+    instanceView: {
+      name: run.extensionName,
+      type: run.properties.type,
+      typeHandlerVersion: run.properties.typeHandlerVersion,
+      status: {
+        code: 'ProvisioningState/succeeded',
+        level: 'Info',
+        displayStatus: 'Provisioning succeeded',
+        message: [`Access: ${state}.`, ...lines].join('\n'),
+      },
+    },
   };
 }
 
@@ -66,12 +89,25 @@ describe('deploy', () => {
     expect(stdout).toMatch(/rg-support\/web-1\s*│ ok\s*│ deployed 1\.0 \(provisioning Succeeded\); license PayAsYouGo/);
 
     const put = cli.emulator.traffic.find((record) => record.method === 'PUT')!;
-    expect(new URL(put.url).pathname).toBe(`/subscriptions/${SUBSCRIPTION}/resourceGroups/${RG}/providers/Microsoft.HybridCompute/machines/web-1/extensions/${EXTENSION}`);
+    expect(new URL(put.url).pathname).toBe(
+      `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RG}/providers/Microsoft.HybridCompute/machines/web-1/extensions/${EXTENSION}`,
+    );
     const body = put.requestBody as { location: string; properties: Record<string, any> };
     expect(body.location).toBe('westeurope');
-    expect(body.properties).toMatchObject({ publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', typeHandlerVersion: '1.0', autoUpgradeMinorVersion: true, enableAutomaticUpgrade: true });
+    expect(body.properties).toMatchObject({
+      publisher: 'ArcRemoteSupport',
+      type: 'WindowsRemoteSupport',
+      typeHandlerVersion: '1.0',
+      autoUpgradeMinorVersion: true,
+      enableAutomaticUpgrade: true,
+    });
     expect(body.properties.forceUpdateTag).toEqual(expect.any(String));
-    expect(body.properties.settings).toEqual({ schemaVersion: 1, access: { level: 'None' }, retentionDays: 30, observedLicense: { kind: 'PayAsYouGo', observedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) } });
+    expect(body.properties.settings).toEqual({
+      schemaVersion: 1,
+      access: { level: 'None' },
+      retentionDays: 30,
+      observedLicense: { kind: 'PayAsYouGo', observedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) },
+    });
     checkPublicSettings(body.properties.settings);
     expect(stored('web-1')?.properties.enableAutomaticUpgrade).toBe(true);
 
@@ -80,8 +116,18 @@ describe('deploy', () => {
     expect(cli.emulator.traffic.some((record) => record.url.includes('/machines/web-1/licenseProfiles/default'))).toBe(true);
   });
 
-  it('deploys Software Assurance machines and a resource group\'s machines carrying every tag', async () => {
-    const { code, stdout } = await cli.run(['deploy', '--resource-group', RG, '--tag', 'env=prod', '--tag', 'tier=web', '--output', 'json']);
+  it("deploys Software Assurance machines and a resource group's machines carrying every tag", async () => {
+    const { code, stdout } = await cli.run([
+      'deploy',
+      '--resource-group',
+      RG,
+      '--tag',
+      'env=prod',
+      '--tag',
+      'tier=web',
+      '--output',
+      'json',
+    ]);
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     expect(report.results.map((row: { machine: string }) => row.machine)).toEqual([`${RG}/web-1`, `${RG}/web-2`]);
@@ -94,11 +140,22 @@ describe('deploy', () => {
 
   it('refuses machines that are Linux, unlicensed or disconnected, naming the state seen and the fix, and writes nothing to them', async () => {
     const before = cli.emulator.counters.writes;
-    const { code, stdout } = await cli.run(['deploy', ...machine('linux-1'), '--machine', 'unlicensed-1', '--machine', 'offline-1', '--output', 'json']);
+    const { code, stdout } = await cli.run([
+      'deploy',
+      ...machine('linux-1'),
+      '--machine',
+      'unlicensed-1',
+      '--machine',
+      'offline-1',
+      '--output',
+      'json',
+    ]);
     expect(code).toBe(4);
     const details = JSON.parse(stdout).results.map((row: { detail: string }) => row.detail);
     expect(details[0]).toMatch(/machine linux-1 runs linux; this extension is for Windows Server 2016 and later/);
-    expect(details[1]).toMatch(/machine unlicensed-1 is not eligible: its license is neither Pay-as-you-go nor Software Assurance \(softwareAssuranceCustomer false, productProfile none, in the machine's licenseProfile; licenseProfiles\/default answered 404 ResourceNotFound\)\. Fix: enable Windows Server Pay-as-you-go or attest Software Assurance/);
+    expect(details[1]).toMatch(
+      /machine unlicensed-1 is not eligible: its license is neither Pay-as-you-go nor Software Assurance \(softwareAssuranceCustomer false, productProfile none, in the machine's licenseProfile; licenseProfiles\/default answered 404 ResourceNotFound\)\. Fix: enable Windows Server Pay-as-you-go or attest Software Assurance/,
+    );
     expect(details[2]).toMatch(/machine offline-1 is Disconnected \(Azure Arc agent status\).*Fix: bring the machine online/);
     expect(cli.emulator.counters.writes).toBe(before);
   });
@@ -119,7 +176,10 @@ describe('grant', () => {
     const before = cli.emulator.counters.writes;
     const asked: string[] = [];
     const stdin = Object.assign(new PassThrough(), { isTTY: true });
-    const { code, stderr } = await cli.run(['grant', ...machine('web-1'), ...grantArgs], { stdin, confirm: async (question) => (asked.push(question), false) });
+    const { code, stderr } = await cli.run(['grant', ...machine('web-1'), ...grantArgs], {
+      stdin,
+      confirm: async (question) => (asked.push(question), false),
+    });
     expect(asked).toEqual(['Do you accept these terms and grant access?']);
     expect(stderr).toMatch(/Diagnostics access to 1 machine\(s\)\nfor support request TKT-2611240001/);
     expect(code).toBe(2);
@@ -129,12 +189,21 @@ describe('grant', () => {
   it('sends one grant, with the same id, expiry and consent, to every target; who accepted comes from the token', async () => {
     const started = Date.now();
     const stdin = Object.assign(new PassThrough(), { isTTY: true });
-    const { code, stdout, stderr } = await cli.run(['grant', ...machine('web-1'), '--machine', 'web-2', ...grantArgs, '--output', 'json'], { stdin, confirm: async () => true });
+    const { code, stdout, stderr } = await cli.run(['grant', ...machine('web-1'), '--machine', 'web-2', ...grantArgs, '--output', 'json'], {
+      stdin,
+      confirm: async () => true,
+    });
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     const grant = report.grant;
-    expect(grant).toMatchObject({ level: 'Diagnostics', supportRequestId: 'TKT-2611240001', consent: { termsVersion: '2026.1', acceptedBy: 'owner@contoso.example' } });
-    expect(stderr).toContain(`Grant ${grant.grantId}: Diagnostics until ${grant.expiresAt} for TKT-2611240001, accepted by owner@contoso.example (upn)`);
+    expect(grant).toMatchObject({
+      level: 'Diagnostics',
+      supportRequestId: 'TKT-2611240001',
+      consent: { termsVersion: '2026.1', acceptedBy: 'owner@contoso.example' },
+    });
+    expect(stderr).toContain(
+      `Grant ${grant.grantId}: Diagnostics until ${grant.expiresAt} for TKT-2611240001, accepted by owner@contoso.example (upn)`,
+    );
 
     // Expiry: exactly 8 hours after the consent, which is now (whole seconds).
     const acceptedAt = Date.parse(grant.consent.acceptedAt);
@@ -162,7 +231,17 @@ describe('grant', () => {
   });
 
   it('DiagnosticsRepair is sent as DiagnosticsAndRepair', async () => {
-    const { code } = await cli.run(['grant', ...machine('web-2'), '--level', 'DiagnosticsRepair', '--duration', 'PT2H', '--support-request', 'TKT-2', '--accept-terms']);
+    const { code } = await cli.run([
+      'grant',
+      ...machine('web-2'),
+      '--level',
+      'DiagnosticsRepair',
+      '--duration',
+      'PT2H',
+      '--support-request',
+      'TKT-2',
+      '--accept-terms',
+    ]);
     expect(code).toBe(0);
     expect(settingsOf('web-2').access.level).toBe('DiagnosticsAndRepair');
   });
@@ -188,7 +267,9 @@ describe('configure and revoke', () => {
     await cli.run(['deploy', ...machine('test-1')]);
     const refused = await cli.run(['configure', ...machine('test-1'), '--level', 'Diagnostics']);
     expect(refused.code).toBe(4);
-    expect(refused.stdout).toMatch(/there is no grant in force on test-1 \(access None\), so there is no level to change\. Fix: grant access first/);
+    expect(refused.stdout).toMatch(
+      /there is no grant in force on test-1 \(access None\), so there is no level to change\. Fix: grant access first/,
+    );
     const retention = await cli.run(['configure', ...machine('test-1'), '--retention-days', '7']);
     expect(retention.code).toBe(0);
     expect(settingsOf('test-1')).toMatchObject({ access: { level: 'None' }, retentionDays: 7 });
@@ -213,24 +294,45 @@ describe('configure and revoke', () => {
     expect(JSON.stringify(stored('web-2'))).not.toContain('hunter2');
   });
 
-  it('after a failed operation, shows the handler\'s own status message', async () => {
+  it("after a failed operation, shows the handler's own status message", async () => {
     await cli.run(['deploy', ...machine('refuses-settings')]);
     const { code, stdout } = await cli.run(['revoke', ...machine('refuses-settings'), '--output', 'json']);
     expect(code).toBe(4);
     const detail = JSON.parse(stdout).results[0].detail;
-    expect(detail).toBe("the operation failed in Azure: ExtensionOperationFailed. Invalid setting 'access.expiresAt': received the past. Accepted: a future UTC time. (extension Failed)");
+    expect(detail).toBe(
+      "the operation failed in Azure: ExtensionOperationFailed. Invalid setting 'access.expiresAt': received the past. Accepted: a future UTC time. (extension Failed)",
+    );
   });
 });
 
 describe('status', () => {
   it('shows per machine and per node: provisioning, message, level, ticket, expiry and time left', async () => {
     await cli.run(['deploy', ...machine('CLU-A', 'rg-cluster')]);
-    await cli.run(['grant', ...machine('clu-a', 'rg-cluster'), '--level', 'Diagnostics', '--duration', '2d', '--support-request', 'TKT-9', '--accept-terms']);
+    await cli.run([
+      'grant',
+      ...machine('clu-a', 'rg-cluster'),
+      '--level',
+      'Diagnostics',
+      '--duration',
+      '2d',
+      '--support-request',
+      'TKT-9',
+      '--accept-terms',
+    ]);
     const now = new Date(Date.now() + 3 * HOUR);
-    const { code, stdout } = await cli.run(['status', ...machine('CLU-A', 'rg-cluster'), '--machine', cli.id(RG, 'web-1'), '--machine', cli.id(RG, 'db-1'), '--output', 'json'], { now: () => now });
+    const { code, stdout } = await cli.run(
+      ['status', ...machine('CLU-A', 'rg-cluster'), '--machine', cli.id(RG, 'web-1'), '--machine', cli.id(RG, 'db-1'), '--output', 'json'],
+      { now: () => now },
+    );
     expect(code).toBe(0);
     const [cluster, web, db] = JSON.parse(stdout).machines;
-    expect(cluster).toMatchObject({ machine: 'rg-cluster/CLU-A', agentStatus: 'Connected', provisioningState: 'Succeeded', level: 'Diagnostics', supportRequestId: 'TKT-9' });
+    expect(cluster).toMatchObject({
+      machine: 'rg-cluster/CLU-A',
+      agentStatus: 'Connected',
+      provisioningState: 'Succeeded',
+      level: 'Diagnostics',
+      supportRequestId: 'TKT-9',
+    });
     const left = Date.parse(cluster.expiresAt) - now.getTime();
     expect(cluster.timeLeft).toBe(`1 d ${Math.floor((left % 86_400_000) / HOUR)} h ${Math.floor((left % HOUR) / 60_000)} min`);
     expect(cluster.message).toBe(`Access: access Diagnostics until ${cluster.expiresAt}.`);
@@ -244,7 +346,9 @@ describe('status', () => {
   });
 
   it('says Expired once the expiry has passed, and prints node lines in the table', async () => {
-    const { code, stdout } = await cli.run(['status', ...machine('CLU-A', 'rg-cluster')], { now: () => new Date(Date.now() + 3 * 86_400_000) });
+    const { code, stdout } = await cli.run(['status', ...machine('CLU-A', 'rg-cluster')], {
+      now: () => new Date(Date.now() + 3 * 86_400_000),
+    });
     expect(code).toBe(0);
     expect(stdout).toMatch(/rg-cluster\/CLU-A\s*│\s*│ Succeeded\s*│ Diagnostics │ TKT-9\s*│ \S+Z │ Expired/);
     expect(stdout).toMatch(/│\s*│ CLU-B\s*│/);
@@ -268,7 +372,9 @@ describe('--cluster', () => {
       ['rg-cluster/CLU-GHOST', 'skipped'],
     ]);
     expect(rows[1].detail).toMatch(/not deployed: there is no access to revoke/);
-    expect(rows[2].detail).toMatch(/cluster node CLU-GHOST \(reported by rg-cluster\/clu-a\) has no Arc machine in resource group rg-cluster; connect it to Azure Arc/);
+    expect(rows[2].detail).toMatch(
+      /cluster node CLU-GHOST \(reported by rg-cluster\/clu-a\) has no Arc machine in resource group rg-cluster; connect it to Azure Arc/,
+    );
   });
 });
 
@@ -299,7 +405,18 @@ describe('--what-if', () => {
     const sent = cli.emulator.traffic.length;
     const runs = [
       await cli.run(['deploy', ...machine('db-1'), '--what-if', '--protected-settings-file', file]),
-      await cli.run(['grant', ...machine('web-1'), '--level', 'Diagnostics', '--duration', '90m', '--support-request', 'T-1', '--accept-terms', '--what-if']),
+      await cli.run([
+        'grant',
+        ...machine('web-1'),
+        '--level',
+        'Diagnostics',
+        '--duration',
+        '90m',
+        '--support-request',
+        'T-1',
+        '--accept-terms',
+        '--what-if',
+      ]),
       await cli.run(['configure', ...machine('test-1'), '--retention-days', '3', '--what-if']),
       await cli.run(['revoke', ...machine('test-1'), '--what-if']),
       await cli.run(['upgrade', ...machine('test-1'), '--version', '1.0.1', '--what-if']),
@@ -309,7 +426,9 @@ describe('--what-if', () => {
     expect(cli.emulator.counters.writes).toBe(writes);
     expect(cli.emulator.traffic.slice(sent).filter((record) => record.method !== 'GET')).toEqual([]);
 
-    expect(runs[0]!.stdout).toMatch(/What if: nothing was written\. These 1 request\(s\) would be sent:\n\nPUT https:\/\/127\.0\.0\.1:\d+\/subscriptions\/[^ ]+\/machines\/db-1\/extensions\/WindowsRemoteSupport\?api-version=2024-07-10\n/);
+    expect(runs[0]!.stdout).toMatch(
+      /What if: nothing was written\. These 1 request\(s\) would be sent:\n\nPUT https:\/\/127\.0\.0\.1:\d+\/subscriptions\/[^ ]+\/machines\/db-1\/extensions\/WindowsRemoteSupport\?api-version=2024-07-10\n/,
+    );
     expect(runs[0]!.stdout).toContain('"protectedSettings": "<redacted>"');
     expect(runs[0]!.stdout).toContain('"enableAutomaticUpgrade": true');
     expect(runs[0]!.stdout).not.toContain('what-if-secret');

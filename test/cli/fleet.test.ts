@@ -8,7 +8,6 @@ import { runOffline, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '..
 
 const RG = 'rg-fleet';
 
-
 describe('a fleet with a machine that drops off, one not eligible and one unknown', () => {
   let cli: EmulatedCli;
   let dropOnce = true;
@@ -18,29 +17,59 @@ describe('a fleet with a machine that drops off, one not eligible and one unknow
     if (run.machine.name === 'flaky-1' && run.kind === 'update' && dropOnce) {
       dropOnce = false;
       cli.emulator.setMachineStatus(SUBSCRIPTION, RG, 'flaky-1', 'Disconnected');
-      while (cli.emulator.machine(SUBSCRIPTION, RG, 'flaky-1')?.status !== 'Connected') await new Promise((resolve) => setTimeout(resolve, 20));
+      while (cli.emulator.machine(SUBSCRIPTION, RG, 'flaky-1')?.status !== 'Connected')
+        await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    return { provisioningState: 'Succeeded', instanceView: { status: { code: 'ProvisioningState/succeeded', level: 'Info', message: `Extension ${run.kind} succeeded.` } } };
+    return {
+      provisioningState: 'Succeeded',
+      instanceView: { status: { code: 'ProvisioningState/succeeded', level: 'Info', message: `Extension ${run.kind} succeeded.` } },
+    };
   }
 
   beforeAll(async () => {
     cli = await startEmulatedCli({
       operationMs: 20,
       runExtension: extensionManager,
-      machines: ['ok-1', 'ok-2', 'ok-3', 'flaky-1', 'nolicense-1'].map((name) => ({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name, license: name.startsWith('nolicense') ? 'None' : 'PayAsYouGo' })),
+      machines: ['ok-1', 'ok-2', 'ok-3', 'flaky-1', 'nolicense-1'].map((name) => ({
+        subscriptionId: SUBSCRIPTION,
+        resourceGroup: RG,
+        name,
+        license: name.startsWith('nolicense') ? 'None' : 'PayAsYouGo',
+      })),
     });
-    for (const name of ['ok-1', 'ok-2', 'ok-3', 'flaky-1', 'nolicense-1']) await cli.run(['deploy', '--machine', name, '--resource-group', RG]);
+    for (const name of ['ok-1', 'ok-2', 'ok-3', 'flaky-1', 'nolicense-1'])
+      await cli.run(['deploy', '--machine', name, '--resource-group', RG]);
   });
   afterAll(() => cli.close());
 
-  const targets = ['--resource-group', RG, ...['ok-1', 'ok-2', 'flaky-1', 'nolicense-1', 'ghost-1', 'bad name!', 'ok-3'].flatMap((name) => ['--machine', name])];
+  const targets = [
+    '--resource-group',
+    RG,
+    ...['ok-1', 'ok-2', 'flaky-1', 'nolicense-1', 'ghost-1', 'bad name!', 'ok-3'].flatMap((name) => ['--machine', name]),
+  ];
 
   it('grants the others, reports each bad one in the table and the journal, and exits 3', async () => {
-    const { code, stdout, stderr } = await cli.run(['grant', ...targets, '--level', 'Diagnostics', '--duration', '4h', '--support-request', 'TKT-FLEET', '--accept-terms', '--timeout', '2s', '--journal', 'grant.json']);
+    const { code, stdout, stderr } = await cli.run([
+      'grant',
+      ...targets,
+      '--level',
+      'Diagnostics',
+      '--duration',
+      '4h',
+      '--support-request',
+      'TKT-FLEET',
+      '--accept-terms',
+      '--timeout',
+      '2s',
+      '--journal',
+      'grant.json',
+    ]);
     expect(code).toBe(3);
     const row = (name: string) => stdout.split('\n').find((line) => line.includes(`${RG}/${name} `)) ?? '';
     for (const name of ['ok-1', 'ok-2', 'ok-3']) expect(row(name)).toMatch(/│ ok\s+│ Diagnostics until/);
-    expect(row('flaky-1')).toMatch(/│ failed │ Updating the extension on flaky-1 did not finish within 2 s; the operation is still running in Azure\. Check it later with: arc-remote-support status --machine \/subscriptions\//);
+    expect(row('flaky-1')).toMatch(
+      /│ failed │ Updating the extension on flaky-1 did not finish within 2 s; the operation is still running in Azure\. Check it later with: arc-remote-support status --machine \/subscriptions\//,
+    );
     expect(row('nolicense-1')).toMatch(/│ failed │ machine nolicense-1 is not eligible/);
     expect(row('ghost-1')).toMatch(/│ failed │ machine ghost-1 was not found in resource group rg-fleet/);
     expect(stdout).toMatch(/bad name!\s*│ failed │ --machine "bad name!" is not a valid Arc machine name/);
@@ -50,7 +79,13 @@ describe('a fleet with a machine that drops off, one not eligible and one unknow
     const journal = JSON.parse(await fs.readFile(`${cli.folder}/grant.json`, 'utf8'));
     expect(journal.command).toBe('grant');
     expect(journal.targets.map((target: { label: string; result: string }) => `${target.label}:${target.result}`)).toEqual([
-      `${RG}/ok-1:ok`, `${RG}/ok-2:ok`, `${RG}/flaky-1:failed`, `${RG}/nolicense-1:failed`, `${RG}/ghost-1:failed`, 'bad name!:failed', `${RG}/ok-3:ok`,
+      `${RG}/ok-1:ok`,
+      `${RG}/ok-2:ok`,
+      `${RG}/flaky-1:failed`,
+      `${RG}/nolicense-1:failed`,
+      `${RG}/ghost-1:failed`,
+      'bad name!:failed',
+      `${RG}/ok-3:ok`,
     ]);
     // The flaky machine was sent the grant (it is queued in Azure); never protected settings.
     expect(journal.targets[2].settingsSent.access.grantId).toBe(journal.request.grant.grantId);
@@ -67,14 +102,22 @@ describe('a fleet with a machine that drops off, one not eligible and one unknow
     cli.emulator.setMachineLicense(SUBSCRIPTION, RG, 'nolicense-1', 'SoftwareAssurance');
     cli.emulator.addMachine({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'ghost-1' });
     // A grant needs the extension there: the operator deploys it to both first.
-    expect((await cli.run(['deploy', '--resource-group', RG, '--machine', 'nolicense-1', '--machine', 'ghost-1', '--journal', 'deploy.json'])).code).toBe(0);
+    expect(
+      (await cli.run(['deploy', '--resource-group', RG, '--machine', 'nolicense-1', '--machine', 'ghost-1', '--journal', 'deploy.json']))
+        .code,
+    ).toBe(0);
     // The queued grant on flaky-1 finishes as soon as it is back; let it, as Azure would.
-    while (cli.emulator.extension(SUBSCRIPTION, RG, 'flaky-1', 'WindowsRemoteSupport')?.properties.provisioningState !== 'Succeeded') await new Promise((resolve) => setTimeout(resolve, 20));
+    while (cli.emulator.extension(SUBSCRIPTION, RG, 'flaky-1', 'WindowsRemoteSupport')?.properties.provisioningState !== 'Succeeded')
+      await new Promise((resolve) => setTimeout(resolve, 20));
 
     const { code, stdout, stderr } = await cli.run(['grant', '--resume', 'grant.json', '--output', 'json']);
-    expect(stderr).toContain(`Resuming grant from ${cli.folder}/grant.json: 3 machine(s) that did not succeed run again with the same grant ${grant.grantId}`);
+    expect(stderr).toContain(
+      `Resuming grant from ${cli.folder}/grant.json: 3 machine(s) that did not succeed run again with the same grant ${grant.grantId}`,
+    );
     expect(stderr).toContain('3 that succeeded are left alone');
-    expect(stderr).toContain('not retried (fix the input and run the command for it separately): bad name!: --machine "bad name!" is not a valid Arc machine name');
+    expect(stderr).toContain(
+      'not retried (fix the input and run the command for it separately): bad name!: --machine "bad name!" is not a valid Arc machine name',
+    );
     const report = JSON.parse(stdout);
     expect(report.grant).toEqual(grant);
     expect(report.results.map((row: { machine: string }) => row.machine)).toEqual([`${RG}/flaky-1`, `${RG}/nolicense-1`, `${RG}/ghost-1`]);
@@ -121,7 +164,10 @@ describe('a fleet with a machine that drops off, one not eligible and one unknow
 
 describe('Azure pushing back', () => {
   it('409 Conflict while another operation runs is retried until it can go through', async () => {
-    const cli = await startEmulatedCli({ operationMs: 400, machines: [{ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'busy-1' }] });
+    const cli = await startEmulatedCli({
+      operationMs: 400,
+      machines: [{ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'busy-1' }],
+    });
     try {
       await cli.run(['deploy', '--machine', 'busy-1', '--resource-group', RG]);
       const [first, second] = await Promise.all([

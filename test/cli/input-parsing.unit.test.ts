@@ -81,7 +81,10 @@ describe('access levels', () => {
 
 describe('Azure names', () => {
   it('reads bare names in the resource group and subscription given', () => {
-    expect(parseMachineArgument('web-01.contoso_x', { subscriptionId: SUB, resourceGroup: 'rg' })).toEqual({ ok: true, ref: { subscriptionId: SUB, resourceGroup: 'rg', name: 'web-01.contoso_x' } });
+    expect(parseMachineArgument('web-01.contoso_x', { subscriptionId: SUB, resourceGroup: 'rg' })).toEqual({
+      ok: true,
+      ref: { subscriptionId: SUB, resourceGroup: 'rg', name: 'web-01.contoso_x' },
+    });
   });
 
   it('reads full ARM ids, whatever the casing of the fixed parts', () => {
@@ -112,14 +115,17 @@ describe('Azure names', () => {
 
   it('checks subscription ids are GUIDs', () => {
     expect(checkSubscription(SUB.toUpperCase())).toBe(SUB);
-    expect(refusal(() => checkSubscription('my-subscription')).message).toMatch(/--subscription: received "my-subscription". A subscription id is a GUID/);
+    expect(refusal(() => checkSubscription('my-subscription')).message).toMatch(
+      /--subscription: received "my-subscription". A subscription id is a GUID/,
+    );
   });
 
   it('checks target versions look like extension versions', () => {
     expect(checkExtensionVersion('1.0.1')).toBe('1.0.1');
     expect(checkExtensionVersion('1.10')).toBe('1.10');
     expect(checkExtensionVersion('1.2.3.4')).toBe('1.2.3.4');
-    for (const bad of ['1', 'v1.0', '1.0.x', 'latest', '01.0']) expect(refusal(() => checkExtensionVersion(bad)).message).toContain('--version');
+    for (const bad of ['1', 'v1.0', '1.0.x', 'latest', '01.0'])
+      expect(refusal(() => checkExtensionVersion(bad)).message).toContain('--version');
   });
 });
 

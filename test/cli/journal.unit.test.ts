@@ -40,7 +40,9 @@ describe('the journal', () => {
   }
 
   it('is named after the command and the time, in the working folder', () => {
-    expect(defaultJournalPath('/work', 'grant', new Date('2026-11-24T20:00:05.123Z'))).toBe('/work/arc-remote-support-grant-20261124T200005Z.json');
+    expect(defaultJournalPath('/work', 'grant', new Date('2026-11-24T20:00:05.123Z'))).toBe(
+      '/work/arc-remote-support-grant-20261124T200005Z.json',
+    );
   });
 
   it('records each outcome with the settings sent, and the runs', async () => {
@@ -58,8 +60,15 @@ describe('the journal', () => {
     await writer.finishRun();
 
     const saved = await readJournal(file);
-    expect(saved.runs).toEqual([{ startedAt: '2026-11-24T20:00:00.000Z', finishedAt: expect.any(String), resumed: false, forceUpdateTag: 'tag-1', machines: 4 }]);
-    expect(saved.targets.map((target) => [target.label, target.result])).toEqual([['rg/a', 'ok'], ['rg/b', 'failed'], ['bad name', 'failed'], ['rg/c', 'failed']]);
+    expect(saved.runs).toEqual([
+      { startedAt: '2026-11-24T20:00:00.000Z', finishedAt: expect.any(String), resumed: false, forceUpdateTag: 'tag-1', machines: 4 },
+    ]);
+    expect(saved.targets.map((target) => [target.label, target.result])).toEqual([
+      ['rg/a', 'ok'],
+      ['rg/b', 'failed'],
+      ['bad name', 'failed'],
+      ['rg/c', 'failed'],
+    ]);
     expect(saved.targets[0]?.settingsSent).toEqual(settings);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
     expect((await fs.readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
@@ -86,7 +95,9 @@ describe('the journal', () => {
   it('refuses a journal of another command or another tool', async () => {
     const file = path.join(dir, 'j.json');
     await fs.writeFile(file, JSON.stringify(journal()));
-    await expect(planResume(file, 'revoke')).rejects.toThrow(/This journal is from `grant`; resume it with: arc-remote-support grant --resume/);
+    await expect(planResume(file, 'revoke')).rejects.toThrow(
+      /This journal is from `grant`; resume it with: arc-remote-support grant --resume/,
+    );
     await fs.writeFile(file, '{"tool":"other"}');
     await expect(planResume(file, 'grant')).rejects.toThrow(/not a journal written by arc-remote-support/);
     await expect(planResume(path.join(dir, 'missing.json'), 'grant')).rejects.toThrow(/--resume: received .*ENOENT/);

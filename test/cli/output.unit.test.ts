@@ -5,11 +5,16 @@ import { formatReport, statusLines } from '../../cli/output/report';
 import { machineSummary, parseNodeLines } from '../../cli/targets/node-lines';
 
 const REF = { subscriptionId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', resourceGroup: 'rg', name: 'node-1' };
-const MESSAGE = 'Access: Diagnostics for support request TKT-1 until 2026-11-25T04:00:00Z (7 h 59 min left).\nNode NODE-1: access Diagnostics until 2026-11-25T04:00:00Z; no change needed.\n  Node node-2 : cluster node Up; not managed from NODE-1.';
-const SETTINGS = { schemaVersion: 1, access: { level: 'Diagnostics', grantId: 'g', expiresAt: '2026-11-25T04:00:00Z', supportRequestId: 'TKT-1' }, retentionDays: 90 };
+const MESSAGE =
+  'Access: Diagnostics for support request TKT-1 until 2026-11-25T04:00:00Z (7 h 59 min left).\nNode NODE-1: access Diagnostics until 2026-11-25T04:00:00Z; no change needed.\n  Node node-2 : cluster node Up; not managed from NODE-1.';
+const SETTINGS = {
+  schemaVersion: 1,
+  access: { level: 'Diagnostics', grantId: 'g', expiresAt: '2026-11-25T04:00:00Z', supportRequestId: 'TKT-1' },
+  retentionDays: 90,
+};
 
 describe('node lines', () => {
-  it('reads one line per node and the rest as the machine\'s summary', () => {
+  it("reads one line per node and the rest as the machine's summary", () => {
     expect(parseNodeLines(MESSAGE)).toEqual([
       { node: 'NODE-1', text: 'access Diagnostics until 2026-11-25T04:00:00Z; no change needed.' },
       { node: 'node-2', text: 'cluster node Up; not managed from NODE-1.' },
@@ -21,8 +26,20 @@ describe('node lines', () => {
 
 describe('status', () => {
   it('shows level, ticket, expiry and time left from the settings, and the nodes', () => {
-    const status = describeStatus('rg/node-1', REF, 'Connected', { provisioningState: 'Succeeded', settings: SETTINGS, message: MESSAGE }, new Date('2026-11-24T20:30:00Z'));
-    expect(status).toMatchObject({ provisioningState: 'Succeeded', level: 'Diagnostics', supportRequestId: 'TKT-1', expiresAt: '2026-11-25T04:00:00Z', timeLeft: '7 h 30 min' });
+    const status = describeStatus(
+      'rg/node-1',
+      REF,
+      'Connected',
+      { provisioningState: 'Succeeded', settings: SETTINGS, message: MESSAGE },
+      new Date('2026-11-24T20:30:00Z'),
+    );
+    expect(status).toMatchObject({
+      provisioningState: 'Succeeded',
+      level: 'Diagnostics',
+      supportRequestId: 'TKT-1',
+      expiresAt: '2026-11-25T04:00:00Z',
+      timeLeft: '7 h 30 min',
+    });
     expect(status.nodes.map((node) => node.node)).toEqual(['NODE-1', 'node-2']);
   });
 
@@ -33,11 +50,24 @@ describe('status', () => {
   });
 
   it('prints a machine line then a line per node', async () => {
-    const status = describeStatus('rg/node-1', REF, 'Disconnected', { provisioningState: 'Succeeded', settings: SETTINGS, message: MESSAGE }, new Date('2026-11-24T20:30:00Z'));
+    const status = describeStatus(
+      'rg/node-1',
+      REF,
+      'Disconnected',
+      { provisioningState: 'Succeeded', settings: SETTINGS, message: MESSAGE },
+      new Date('2026-11-24T20:30:00Z'),
+    );
     const lines = statusLines([status]);
-    expect(lines.map((line) => [line.machine, line.node])).toEqual([['rg/node-1', ''], ['', 'NODE-1'], ['', 'node-2']]);
+    expect(lines.map((line) => [line.machine, line.node])).toEqual([
+      ['rg/node-1', ''],
+      ['', 'NODE-1'],
+      ['', 'node-2'],
+    ]);
     expect(lines[0]?.message).toMatch(/^agent Disconnected\. Access: Diagnostics/);
-    const table = await formatReport({ command: 'status', whatIf: false, results: [], statuses: [status], throttled: 0, concurrency: 8 }, 'table');
+    const table = await formatReport(
+      { command: 'status', whatIf: false, results: [], statuses: [status], throttled: 0, concurrency: 8 },
+      'table',
+    );
     expect(table).toContain('time left');
     expect(table).toContain('7 h 30 min');
     expect(table).not.toContain('\u001b[');
@@ -45,7 +75,16 @@ describe('status', () => {
 });
 
 describe('result formats', () => {
-  const report = { command: 'grant', whatIf: false, results: [{ machine: 'rg/a', result: 'ok' as const, detail: 'granted' }, { machine: 'rg/b', result: 'failed' as const, detail: 'not eligible' }], throttled: 0, concurrency: 8 };
+  const report = {
+    command: 'grant',
+    whatIf: false,
+    results: [
+      { machine: 'rg/a', result: 'ok' as const, detail: 'granted' },
+      { machine: 'rg/b', result: 'failed' as const, detail: 'not eligible' },
+    ],
+    throttled: 0,
+    concurrency: 8,
+  };
 
   it('is a table of machine, result and detail', async () => {
     const table = await formatReport(report, 'table');
@@ -60,7 +99,18 @@ describe('result formats', () => {
   });
 
   it('lists what-if requests before the table', async () => {
-    const text = await formatReport({ ...report, whatIf: true, requests: [{ method: 'PATCH', url: 'https://x/y?api-version=2024-07-10', body: { properties: { protectedSettings: '<redacted>' } } }] }, 'table');
-    expect(text).toMatch(/^What if: nothing was written\. These 1 request\(s\) would be sent:\n\nPATCH https:\/\/x\/y\?api-version=2024-07-10\n\{/);
+    const text = await formatReport(
+      {
+        ...report,
+        whatIf: true,
+        requests: [
+          { method: 'PATCH', url: 'https://x/y?api-version=2024-07-10', body: { properties: { protectedSettings: '<redacted>' } } },
+        ],
+      },
+      'table',
+    );
+    expect(text).toMatch(
+      /^What if: nothing was written\. These 1 request\(s\) would be sent:\n\nPATCH https:\/\/x\/y\?api-version=2024-07-10\n\{/,
+    );
   });
 });

@@ -1,5 +1,11 @@
 /** The policies added to the SDK's pipeline, each against a stand-in for the rest of the pipeline. */
-import { createHttpHeaders, createPipelineRequest, RestError, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
+import {
+  createHttpHeaders,
+  createPipelineRequest,
+  RestError,
+  type PipelineRequest,
+  type PipelineResponse,
+} from '@azure/core-rest-pipeline';
 import { apiVersionPolicy, withApiVersion } from '../../cli/arm/api-version-policy';
 import { backoffMs, conflictRetryPolicy } from '../../cli/arm/conflict-retry-policy';
 import { AUTOMATIC_UPGRADE_HEADER, extensionBodyPolicy } from '../../cli/arm/extension-body-policy';
@@ -7,15 +13,18 @@ import { retryAfterMs } from '../../cli/arm/retry-after';
 import { throttleSignalPolicy } from '../../cli/arm/throttle-signal-policy';
 import { whatIfPolicy, type RecordedRequest } from '../../cli/arm/what-if-policy';
 
-const EXTENSION_URL = 'https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m/extensions/WindowsRemoteSupport?api-version=2021-05-20';
+const EXTENSION_URL =
+  'https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m/extensions/WindowsRemoteSupport?api-version=2021-05-20';
 
 function answer(request: PipelineRequest, status: number, headers: Record<string, string> = {}): PipelineResponse {
   return { request, status, headers: createHttpHeaders(headers), bodyAsText: '' };
 }
 
 describe('api-version', () => {
-  it('replaces the SDK\'s pinned version on every request, leaving the rest of the URL alone', () => {
-    expect(withApiVersion('https://x/a?$expand=instanceView&api-version=2021-05-20', '2024-07-10')).toBe('https://x/a?$expand=instanceView&api-version=2024-07-10');
+  it("replaces the SDK's pinned version on every request, leaving the rest of the URL alone", () => {
+    expect(withApiVersion('https://x/a?$expand=instanceView&api-version=2021-05-20', '2024-07-10')).toBe(
+      'https://x/a?$expand=instanceView&api-version=2024-07-10',
+    );
     expect(withApiVersion('https://x/operationStatus/1', '2024-07-10')).toBe('https://x/operationStatus/1?api-version=2024-07-10');
     expect(withApiVersion('https://x/a?API-VERSION=1&b=2#f', 'v')).toBe('https://x/a?b=2&api-version=v#f');
   });
@@ -29,7 +38,11 @@ describe('api-version', () => {
 
 describe('enableAutomaticUpgrade', () => {
   it('is put back into an extension PUT body when asked for, and the marker header removed', async () => {
-    const request = createPipelineRequest({ url: EXTENSION_URL, method: 'PUT', body: JSON.stringify({ location: 'x', properties: { publisher: 'p' } }) });
+    const request = createPipelineRequest({
+      url: EXTENSION_URL,
+      method: 'PUT',
+      body: JSON.stringify({ location: 'x', properties: { publisher: 'p' } }),
+    });
     request.headers.set(AUTOMATIC_UPGRADE_HEADER, 'true');
     let sent: PipelineRequest | undefined;
     await extensionBodyPolicy().sendRequest(request, async (next) => {
@@ -84,10 +97,12 @@ describe('409 Conflict', () => {
     expect(backoffMs(10, 1000, 30_000, () => 0.5)).toBe(22_500);
   });
 
-  it('stops waiting when the operation\'s deadline passes', async () => {
+  it("stops waiting when the operation's deadline passes", async () => {
     const request = createPipelineRequest({ url: EXTENSION_URL, method: 'PATCH', abortSignal: AbortSignal.timeout(20) });
     const started = Date.now();
-    await expect(conflictRetryPolicy({ baseDelayMs: 60_000, maxDelayMs: 60_000 }).sendRequest(request, async (next) => answer(next, 409))).rejects.toBeDefined();
+    await expect(
+      conflictRetryPolicy({ baseDelayMs: 60_000, maxDelayMs: 60_000 }).sendRequest(request, async (next) => answer(next, 409)),
+    ).rejects.toBeDefined();
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -109,7 +124,8 @@ describe('429 Too Many Requests', () => {
   });
 
   it('Retry-After is read in seconds, milliseconds or as a date', () => {
-    const at = (headers: Record<string, string>) => retryAfterMs({ headers: createHttpHeaders(headers) }, () => Date.parse('2026-11-24T20:00:00Z'));
+    const at = (headers: Record<string, string>) =>
+      retryAfterMs({ headers: createHttpHeaders(headers) }, () => Date.parse('2026-11-24T20:00:00Z'));
     expect(at({ 'retry-after': '2' })).toBe(2000);
     expect(at({ 'x-ms-retry-after-ms': '250' })).toBe(250);
     expect(at({ 'retry-after': 'Tue, 24 Nov 2026 20:00:05 GMT' })).toBe(5000);

@@ -47,7 +47,7 @@ describe('the CLI with the real handler behind the emulated Arc extension manage
     return { ...run, report: JSON.parse(run.stdout || '{}') };
   };
 
-  it('deploys on one node, then --cluster finds the other from the handler\'s node lines', async () => {
+  it("deploys on one node, then --cluster finds the other from the handler's node lines", async () => {
     const first = await json(['deploy', ...seed]);
     expect(first.code).toBe(0);
     const both = await json(['deploy', ...seed, '--cluster']);
@@ -56,11 +56,28 @@ describe('the CLI with the real handler behind the emulated Arc extension manage
       [`${RG}/FS-01`, 'redeployed 1.0'],
       [`${RG}/FS-02`, 'deployed 1.0'],
     ]);
-    expect(runner.commands).toEqual(['FS-01 install 1.0.0 -> 0', 'FS-01 enable 1.0.0 -> 0', 'FS-01 enable 1.0.0 -> 0', 'FS-02 install 1.0.0 -> 0', 'FS-02 enable 1.0.0 -> 0']);
+    expect(runner.commands).toEqual([
+      'FS-01 install 1.0.0 -> 0',
+      'FS-01 enable 1.0.0 -> 0',
+      'FS-01 enable 1.0.0 -> 0',
+      'FS-02 install 1.0.0 -> 0',
+      'FS-02 enable 1.0.0 -> 0',
+    ]);
   }, 120_000);
 
   it('grants the cluster one grant, and status shows it per machine and per node', async () => {
-    const granted = await json(['grant', ...seed, '--cluster', '--level', 'Diagnostics', '--duration', '8h', '--support-request', 'TKT-2611240001', '--accept-terms']);
+    const granted = await json([
+      'grant',
+      ...seed,
+      '--cluster',
+      '--level',
+      'Diagnostics',
+      '--duration',
+      '8h',
+      '--support-request',
+      'TKT-2611240001',
+      '--accept-terms',
+    ]);
     expect(granted.code).toBe(0);
     const { grantId, expiresAt } = granted.report.grant;
 
@@ -68,9 +85,18 @@ describe('the CLI with the real handler behind the emulated Arc extension manage
     expect(status.code).toBe(0);
     const [fs01, fs02] = status.report.machines;
     for (const machine of [fs01, fs02]) {
-      expect(machine).toMatchObject({ provisioningState: 'Succeeded', level: 'Diagnostics', supportRequestId: 'TKT-2611240001', grantId, expiresAt, timeLeft: expect.stringMatching(/^(7 h 59|8 h 0) min$/) });
+      expect(machine).toMatchObject({
+        provisioningState: 'Succeeded',
+        level: 'Diagnostics',
+        supportRequestId: 'TKT-2611240001',
+        grantId,
+        expiresAt,
+        timeLeft: expect.stringMatching(/^(7 h 59|8 h 0) min$/),
+      });
       // The handler measures time left on the simulated Windows clock.
-      expect(machine.message).toMatch(new RegExp(`^Access: Diagnostics for support request TKT-2611240001 until ${expiresAt} \\((7 h 59|8 h 0) min left\\)`));
+      expect(machine.message).toMatch(
+        new RegExp(`^Access: Diagnostics for support request TKT-2611240001 until ${expiresAt} \\((7 h 59|8 h 0) min left\\)`),
+      );
     }
     expect(fs01.nodes.map((node: { node: string }) => node.node)).toEqual(['FS-01', 'FS-02']);
     expect(fs01.nodes[0].message).toMatch(new RegExp(`^access Diagnostics until ${expiresAt}`));
@@ -83,7 +109,13 @@ describe('the CLI with the real handler behind the emulated Arc extension manage
     const upgraded = await json(['upgrade', '--resource-group', RG, '--version', '1.0.1']);
     expect(upgraded.code).toBe(0);
     // The extension manager's update order, on each node.
-    expect(commandsOf('FS-02').slice(fs02Before)).toEqual(['FS-02 disable 1.0.0 -> 0', 'FS-02 update 1.0.1 -> 0', 'FS-02 uninstall 1.0.0 -> 0', 'FS-02 install 1.0.1 -> 0', 'FS-02 enable 1.0.1 -> 0']);
+    expect(commandsOf('FS-02').slice(fs02Before)).toEqual([
+      'FS-02 disable 1.0.0 -> 0',
+      'FS-02 update 1.0.1 -> 0',
+      'FS-02 uninstall 1.0.0 -> 0',
+      'FS-02 install 1.0.1 -> 0',
+      'FS-02 enable 1.0.1 -> 0',
+    ]);
     const afterUpgrade = await json(['status', '--resource-group', RG]);
     expect(afterUpgrade.report.machines.map((machine: { level: string }) => machine.level)).toEqual(['Diagnostics', 'Diagnostics']);
     expect(afterUpgrade.report.machines[0].nodes[0].message).toMatch(/^access Diagnostics until/);
@@ -91,7 +123,9 @@ describe('the CLI with the real handler behind the emulated Arc extension manage
     const revoked = await json(['revoke', '--resource-group', RG]);
     expect(revoked.code).toBe(0);
     const afterRevoke = await json(['status', '--resource-group', RG]);
-    expect(afterRevoke.report.machines.map((machine: { level: string; message: string }) => [machine.level, machine.message.split('.')[0]])).toEqual([
+    expect(
+      afterRevoke.report.machines.map((machine: { level: string; message: string }) => [machine.level, machine.message.split('.')[0]]),
+    ).toEqual([
       ['None', 'Access: none'],
       ['None', 'Access: none'],
     ]);

@@ -15,7 +15,13 @@ const NOW = new Date('2026-11-24T20:00:00.250Z');
 const LICENSE = { kind: 'PayAsYouGo' as const, observedAt: '2026-11-24T20:00:00Z' };
 
 function grant() {
-  return newGrant({ level: 'Diagnostics', durationMs: 8 * 3_600_000, supportRequestId: 'TKT-2611240001', acceptedBy: 'owner@contoso.example', now: NOW });
+  return newGrant({
+    level: 'Diagnostics',
+    durationMs: 8 * 3_600_000,
+    supportRequestId: 'TKT-2611240001',
+    acceptedBy: 'owner@contoso.example',
+    now: NOW,
+  });
 }
 
 describe('a new grant', () => {
@@ -27,7 +33,7 @@ describe('a new grant', () => {
     expect(grant().grantId).not.toBe(made.grantId);
   });
 
-  it('is accepted by the handler\'s own desired-state rules at both ends of the range', () => {
+  it("is accepted by the handler's own desired-state rules at both ends of the range", () => {
     for (const durationMs of [60 * 60_000, 14 * 86_400_000]) {
       const made = newGrant({ level: 'DiagnosticsAndRepair', durationMs, supportRequestId: 'T-1', acceptedBy: 'a@b', now: NOW });
       const desired = toDesiredState(grantSettings(undefined, made, LICENSE));
@@ -36,7 +42,7 @@ describe('a new grant', () => {
     }
   });
 
-  it('checks the support request id with the schema\'s rule', () => {
+  it("checks the support request id with the schema's rule", () => {
     expect(checkSupportRequestId('TKT 1/2 #3')).toBe('TKT 1/2 #3');
     expect(() => checkSupportRequestId('-starts-with-dash')).toThrow(InputError);
     expect(() => checkSupportRequestId('x'.repeat(65))).toThrow(/--support-request/);
@@ -45,7 +51,12 @@ describe('a new grant', () => {
 
 describe('settings for each command', () => {
   it('deploy starts with no access, retention 90 and the license seen', () => {
-    expect(deploySettings(undefined, { observedLicense: LICENSE })).toEqual({ schemaVersion: 1, access: { level: 'None' }, retentionDays: 90, observedLicense: LICENSE });
+    expect(deploySettings(undefined, { observedLicense: LICENSE })).toEqual({
+      schemaVersion: 1,
+      access: { level: 'None' },
+      retentionDays: 90,
+      observedLicense: LICENSE,
+    });
     expect(deploySettings(undefined, { observedLicense: LICENSE, retentionDays: 30 }).retentionDays).toBe(30);
   });
 
@@ -53,7 +64,12 @@ describe('settings for each command', () => {
     const current = grantSettings({ retentionDays: 14, cluster: { installOnPeers: true }, versionMarker: '1.0' }, grant(), LICENSE);
     const redeployed = deploySettings(current, { observedLicense: { kind: 'SoftwareAssurance', observedAt: '2026-11-25T00:00:00Z' } });
     expect(redeployed.access).toEqual(current.access);
-    expect(redeployed).toMatchObject({ retentionDays: 14, cluster: { installOnPeers: true }, versionMarker: '1.0', observedLicense: { kind: 'SoftwareAssurance' } });
+    expect(redeployed).toMatchObject({
+      retentionDays: 14,
+      cluster: { installOnPeers: true },
+      versionMarker: '1.0',
+      observedLicense: { kind: 'SoftwareAssurance' },
+    });
   });
 
   it('grant keeps retention and replaces access and the license', () => {
@@ -85,7 +101,7 @@ describe('settings for each command', () => {
     expect(revokeSettings(current)).toMatchObject({ access: { level: 'None' }, retentionDays: 45, observedLicense: LICENSE });
   });
 
-  it('refuses to build settings the schema refuses, with the handler\'s message', () => {
+  it("refuses to build settings the schema refuses, with the handler's message", () => {
     expect(() => deploySettings({ retentionDays: 400 }, { observedLicense: LICENSE })).toThrow(ConfigurationError);
     expect(() => revokeSettings({ unknownKey: 1 })).toThrow(/Invalid setting 'unknownKey'/);
     expect(() => checkPublicSettings({ schemaVersion: 1, access: { level: 'Diagnostics' } })).toThrow(/access.grantId/);
@@ -105,7 +121,9 @@ describe('protected settings', () => {
     const secret = await ProtectedSettings.fromFile(file);
     expect(secret.forRequest()).toEqual({ token: 's3cr3t-value', nested: { pin: 123456 } });
     expect(secret.redact('Azure said: bad token s3cr3t-value (pin 123456)')).toBe(`Azure said: bad token ${REDACTED} (pin ${REDACTED})`);
-    expect(redactRequestBody({ properties: { settings: { a: 1 }, protectedSettings: secret.forRequest() } })).toEqual({ properties: { settings: { a: 1 }, protectedSettings: REDACTED } });
+    expect(redactRequestBody({ properties: { settings: { a: 1 }, protectedSettings: secret.forRequest() } })).toEqual({
+      properties: { settings: { a: 1 }, protectedSettings: REDACTED },
+    });
   });
 
   it('refuse unreadable, invalid or non-object files without quoting their content', async () => {
@@ -116,6 +134,8 @@ describe('protected settings', () => {
     const array = path.join(dir, 'array.json');
     await fs.writeFile(array, '["a"]');
     await expect(ProtectedSettings.fromFile(array)).rejects.toThrow(/one JSON object/);
-    await expect(ProtectedSettings.fromFile(path.join(dir, 'missing.json'))).rejects.toThrow(/--protected-settings-file: received .*ENOENT/);
+    await expect(ProtectedSettings.fromFile(path.join(dir, 'missing.json'))).rejects.toThrow(
+      /--protected-settings-file: received .*ENOENT/,
+    );
   });
 });

@@ -11,13 +11,22 @@ function jwt(claims: Record<string, unknown>): string {
 
 describe('who accepted, from the access token', () => {
   it('prefers the person: upn, then preferred_username, then unique_name', () => {
-    expect(identityFromToken(jwt({ upn: 'owner@contoso.example', preferred_username: 'x', appid: 'y' }))).toEqual({ claim: 'upn', value: 'owner@contoso.example' });
-    expect(identityFromToken(jwt({ preferred_username: 'ops@contoso.example', unique_name: 'z' }))).toEqual({ claim: 'preferred_username', value: 'ops@contoso.example' });
+    expect(identityFromToken(jwt({ upn: 'owner@contoso.example', preferred_username: 'x', appid: 'y' }))).toEqual({
+      claim: 'upn',
+      value: 'owner@contoso.example',
+    });
+    expect(identityFromToken(jwt({ preferred_username: 'ops@contoso.example', unique_name: 'z' }))).toEqual({
+      claim: 'preferred_username',
+      value: 'ops@contoso.example',
+    });
     expect(identityFromToken(jwt({ unique_name: 'live.com#me@example.com' }))?.value).toBe('live.com#me@example.com');
   });
 
   it('names an application or managed identity by appid', () => {
-    expect(identityFromToken(jwt({ appid: '5b1c0e6e-0000-4000-8000-000000000001', oid: 'o' }))).toEqual({ claim: 'appid', value: '5b1c0e6e-0000-4000-8000-000000000001' });
+    expect(identityFromToken(jwt({ appid: '5b1c0e6e-0000-4000-8000-000000000001', oid: 'o' }))).toEqual({
+      claim: 'appid',
+      value: '5b1c0e6e-0000-4000-8000-000000000001',
+    });
   });
 
   it('reads nothing from tokens that are not JWTs', () => {
@@ -28,7 +37,13 @@ describe('who accepted, from the access token', () => {
 });
 
 describe('accepting the terms', () => {
-  const terms = termsText({ level: 'Diagnostics', machines: 3, duration: '8 h 0 min', expiresAt: '2026-11-25T04:00:00Z', supportRequestId: 'TKT-1' });
+  const terms = termsText({
+    level: 'Diagnostics',
+    machines: 3,
+    duration: '8 h 0 min',
+    expiresAt: '2026-11-25T04:00:00Z',
+    supportRequestId: 'TKT-1',
+  });
 
   it('shows the terms with their version, level, ticket and expiry', () => {
     expect(terms).toContain(`version ${TERMS_VERSION}`);
@@ -46,13 +61,19 @@ describe('accepting the terms', () => {
   });
 
   it('asks at a terminal and refuses a no', async () => {
-    await expect(acceptTerms({ acceptedByFlag: false, interactive: true, terms, show: () => undefined, ask: async () => true })).resolves.toBeUndefined();
-    await expect(acceptTerms({ acceptedByFlag: false, interactive: true, terms, show: () => undefined, ask: async () => false })).rejects.toThrow(InputError);
+    await expect(
+      acceptTerms({ acceptedByFlag: false, interactive: true, terms, show: () => undefined, ask: async () => true }),
+    ).resolves.toBeUndefined();
+    await expect(
+      acceptTerms({ acceptedByFlag: false, interactive: true, terms, show: () => undefined, ask: async () => false }),
+    ).rejects.toThrow(InputError);
   });
 
   it('refuses without the flag when nobody can answer, with the fix', () => {
     const shown: string[] = [];
-    expect(() => requireWayToAccept({ acceptedByFlag: false, interactive: false, terms, show: (text) => shown.push(text) })).toThrow(/--accept-terms: received nothing\. The terms above must be accepted.*add --accept-terms/);
+    expect(() => requireWayToAccept({ acceptedByFlag: false, interactive: false, terms, show: (text) => shown.push(text) })).toThrow(
+      /--accept-terms: received nothing\. The terms above must be accepted.*add --accept-terms/,
+    );
     expect(shown).toEqual([terms]);
   });
 });

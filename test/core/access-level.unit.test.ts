@@ -15,14 +15,29 @@ describe('access levels in any letter case', () => {
   const schema = new SettingsSchema(validateSettings, settingsSchema);
   const settings = (level: string) => ({
     schemaVersion: 1,
-    access: { level, grantId: X, expiresAt: '2026-11-25T04:00:00Z', supportRequestId: 'TKT-1', consent: { termsVersion: '2026.1', acceptedAt: '2026-11-24T19:59:00Z', acceptedBy: 'owner' } },
+    access: {
+      level,
+      grantId: X,
+      expiresAt: '2026-11-25T04:00:00Z',
+      supportRequestId: 'TKT-1',
+      consent: { termsVersion: '2026.1', acceptedAt: '2026-11-24T19:59:00Z', acceptedBy: 'owner' },
+    },
   });
 
   it.each([
-    ['None', 'None'], ['none', 'None'], ['NONE', 'None'], ['nONe', 'None'],
-    ['Diagnostics', 'Diagnostics'], ['diagnostics', 'Diagnostics'], ['DIAGNOSTICS', 'Diagnostics'],
-    ['DiagnosticsAndRepair', 'DiagnosticsAndRepair'], ['diagnosticsandrepair', 'DiagnosticsAndRepair'], ['DIAGNOSTICSANDREPAIR', 'DiagnosticsAndRepair'],
-    ['DiagnosticsRepair', 'DiagnosticsAndRepair'], ['diagnosticsrepair', 'DiagnosticsAndRepair'], ['DIAGNOSTICSREPAIR', 'DiagnosticsAndRepair'],
+    ['None', 'None'],
+    ['none', 'None'],
+    ['NONE', 'None'],
+    ['nONe', 'None'],
+    ['Diagnostics', 'Diagnostics'],
+    ['diagnostics', 'Diagnostics'],
+    ['DIAGNOSTICS', 'Diagnostics'],
+    ['DiagnosticsAndRepair', 'DiagnosticsAndRepair'],
+    ['diagnosticsandrepair', 'DiagnosticsAndRepair'],
+    ['DIAGNOSTICSANDREPAIR', 'DiagnosticsAndRepair'],
+    ['DiagnosticsRepair', 'DiagnosticsAndRepair'],
+    ['diagnosticsrepair', 'DiagnosticsAndRepair'],
+    ['DIAGNOSTICSREPAIR', 'DiagnosticsAndRepair'],
   ])('accepts %s as %s', (level, canonical) => {
     expect(normalizeLevel(level)).toBe(canonical);
     expect(() => schema.check(settings(level))).not.toThrow();
@@ -33,10 +48,13 @@ describe('access levels in any letter case', () => {
     expect(desired.accessStated).toBe(true);
   });
 
-  it.each(['Full', 'DiagnosticsAnd', ' none', 'none ', 'Diagnostics And Repair', 'toString', ''])('refuses %j, naming access.level', (level) => {
-    expect(normalizeLevel(level)).toBeUndefined();
-    expect(() => schema.check(settings(level))).toThrow("Invalid setting 'access.level'");
-  });
+  it.each(['Full', 'DiagnosticsAnd', ' none', 'none ', 'Diagnostics And Repair', 'toString', ''])(
+    'refuses %j, naming access.level',
+    (level) => {
+      expect(normalizeLevel(level)).toBeUndefined();
+      expect(() => schema.check(settings(level))).toThrow("Invalid setting 'access.level'");
+    },
+  );
 
   it('asks for the grant fields with a grant level in any case', () => {
     expect(() => schema.check({ schemaVersion: 1, access: { level: 'diagnostics' } })).toThrow("Invalid setting 'access.grantId'");

@@ -2,7 +2,17 @@
  * decideNode for this node and for a cluster peer: converge (to which record, after reading what),
  * leave the node as it is and say why, or fail the command.
  */
-import { decideNode, factsToRead, LOCAL_NODE, type NodeDecision, type NodeFacts, type NodeRequest, type NodeRole, type PeerRole, type SeenNode } from '../../core/decide-node';
+import {
+  decideNode,
+  factsToRead,
+  LOCAL_NODE,
+  type NodeDecision,
+  type NodeFacts,
+  type NodeRequest,
+  type NodeRole,
+  type PeerRole,
+  type SeenNode,
+} from '../../core/decide-node';
 import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { DESIRED_STATE_FILE, HISTORY_FILE } from '../../core/node-layout';
@@ -25,13 +35,22 @@ const jea = { files: [], sessionConfiguration: "@{ SchemaVersion = '2.0.0.0' }" 
 const agent = { version: '1.0.0', folders: [], files: [] };
 const facts: NodeFacts = { license: eligible, jea, agent };
 
-const seen = (files: Record<string, string | null> = {}, probeResult: ProbeResult | null = clusterProbe('ARC-NODE-1')): SeenNode => ({ observed: observedNode(files), probe: probeResult });
+const seen = (files: Record<string, string | null> = {}, probeResult: ProbeResult | null = clusterProbe('ARC-NODE-1')): SeenNode => ({
+  observed: observedNode(files),
+  probe: probeResult,
+});
 
-const grantRequest: NodeRequest = { now: NOW, target: () => granted, changedBy: 'owner@contoso.example', checkPrerequisites: 'when-granting' };
+const grantRequest: NodeRequest = {
+  now: NOW,
+  target: () => granted,
+  changedBy: 'owner@contoso.example',
+  checkPrerequisites: 'when-granting',
+};
 const peer = (coveredBefore = false): PeerRole => ({ kind: 'peer', peer: 'ARC-NODE-2', from: 'ARC-NODE-1', coveredBefore });
 const peerSeen = (files: Record<string, string | null> = {}, memoryBytes?: number) => seen(files, clusterProbe('ARC-NODE-2', memoryBytes));
 const recordOf = (decision: NodeDecision) => (decision.kind === 'converge' ? decision.record : `no record: ${decision.kind}`);
-const historyOf = (decision: NodeDecision) => (decision.kind === 'converge' ? decision.intent.audit.map((record) => JSON.parse(record.historyLine!)) : []);
+const historyOf = (decision: NodeDecision) =>
+  decision.kind === 'converge' ? decision.intent.audit.map((record) => JSON.parse(record.historyLine!)) : [];
 
 describe('decideNode on this node', () => {
   it('converges to the record the settings ask for, with the history line of the grant, after reading the license and the package', () => {
@@ -41,8 +60,13 @@ describe('decideNode on this node', () => {
     });
     const decision = decideNode(seen(), LOCAL_NODE, grantRequest, facts);
     expect(recordOf(decision)).toEqual(granted);
-    expect(decision).toMatchObject({ kind: 'converge', intent: { present: true, grant, jea, agent, desiredRecord: serializeDesiredRecord(granted) } });
-    expect(historyOf(decision)).toEqual([expect.objectContaining({ change: 'granted', by: 'owner@contoso.example', grantId: grant.grantId })]);
+    expect(decision).toMatchObject({
+      kind: 'converge',
+      intent: { present: true, grant, jea, agent, desiredRecord: serializeDesiredRecord(granted) },
+    });
+    expect(historyOf(decision)).toEqual([
+      expect.objectContaining({ change: 'granted', by: 'owner@contoso.example', grantId: grant.grantId }),
+    ]);
   });
 
   it('reads no license to turn access off, and converges without the checks', () => {
@@ -64,22 +88,42 @@ describe('decideNode on this node', () => {
     const history = `${JSON.stringify({ at: '2026-11-24T21:00:00Z', change: 'revoked', by: 'CONTOSO\\admin (local)', grantId: grant.grantId })}\n`;
     const ended = { grantId: grant.grantId, endedAt: new Date('2026-11-24T21:00:00Z'), reason: 'revoked-locally', by: 'CONTOSO\\admin' };
     const later = { ...grantRequest, now: new Date('2026-11-24T22:00:00Z') };
-    expect(decideNode(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, { ...later, refuseEndedGrant: true }, facts)).toEqual({ kind: 'refuse', ended });
+    expect(decideNode(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, { ...later, refuseEndedGrant: true }, facts)).toEqual({
+      kind: 'refuse',
+      ended,
+    });
     expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, { ...later, refuseEndedGrant: true })).toEqual({});
     // Install and disable converge the node's own record: the grant stays off, and the record keeps why.
-    const decision = decideNode(seen({ [HISTORY_FILE]: history, [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) }), LOCAL_NODE, { ...later, target: (current) => current }, facts);
+    const decision = decideNode(
+      seen({ [HISTORY_FILE]: history, [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) }),
+      LOCAL_NODE,
+      { ...later, target: (current) => current },
+      facts,
+    );
     expect(decision).toMatchObject({ kind: 'converge', refused: ended, record: { ...granted, grant: null, endedGrants: [ended] } });
     expect(factsToRead(seen({ [HISTORY_FILE]: history }), LOCAL_NODE, later).license).toBeUndefined();
   });
 
   it('leaves an ineligible node as it is, with every failed check for exit 51', () => {
     const decision = decideNode(seen({}, clusterProbe('ARC-NODE-1', 2 * GIB)), LOCAL_NODE, grantRequest, facts);
-    expect(decision).toMatchObject({ kind: 'leave', outcome: 'not-eligible', message: expect.stringMatching(/^Memory check failed: found 2\.00 GiB installed; requires at least 4\.00 GiB installed\. Fix: /) });
-    expect(decision.kind === 'leave' && decision.outcome === 'not-eligible' && decision.checks.filter((check) => !check.passed).map((check) => check.check)).toEqual(['Memory']);
+    expect(decision).toMatchObject({
+      kind: 'leave',
+      outcome: 'not-eligible',
+      message: expect.stringMatching(/^Memory check failed: found 2\.00 GiB installed; requires at least 4\.00 GiB installed\. Fix: /),
+    });
+    expect(
+      decision.kind === 'leave' &&
+        decision.outcome === 'not-eligible' &&
+        decision.checks.filter((check) => !check.passed).map((check) => check.check),
+    ).toEqual(['Memory']);
   });
 
   it('fails closed when the license was not read: the license check fails', () => {
-    expect(decideNode(seen(), LOCAL_NODE, grantRequest, { jea, agent })).toMatchObject({ kind: 'leave', outcome: 'not-eligible', message: expect.stringContaining('License check failed: found Unknown') });
+    expect(decideNode(seen(), LOCAL_NODE, grantRequest, { jea, agent })).toMatchObject({
+      kind: 'leave',
+      outcome: 'not-eligible',
+      message: expect.stringContaining('License check failed: found Unknown'),
+    });
   });
 
   it('removes everything of ours at uninstall, reading nothing more', () => {
@@ -99,15 +143,22 @@ describe('decideNode on this node', () => {
 });
 
 describe('decideNode on a cluster peer', () => {
-  const cover = (files: Record<string, string | null>, who: NodeRole = peer(), memoryBytes?: number) => decideNode(peerSeen(files, memoryBytes), who, grantRequest, facts);
+  const cover = (files: Record<string, string | null>, who: NodeRole = peer(), memoryBytes?: number) =>
+    decideNode(peerSeen(files, memoryBytes), who, grantRequest, facts);
 
   it('covers a peer nothing manages: the record carries the mark of this node, the history says from where', () => {
-    expect(factsToRead(peerSeen(), peer(), grantRequest)).toMatchObject({ license: { resourceId: expect.stringMatching(/ARC-NODE-2$/) }, installation: { computerName: 'ARC-NODE-2' } });
+    expect(factsToRead(peerSeen(), peer(), grantRequest)).toMatchObject({
+      license: { resourceId: expect.stringMatching(/ARC-NODE-2$/) },
+      installation: { computerName: 'ARC-NODE-2' },
+    });
     const decision = cover({});
     expect(recordOf(decision)).toEqual({ ...granted, managedFrom: 'ARC-NODE-1' });
     expect(historyOf(decision)).toEqual([expect.objectContaining({ change: 'granted', by: 'owner@contoso.example (from ARC-NODE-1)' })]);
     // The peer's agent reads the mark back, and keeps it.
-    expect(decision.kind === 'converge' && parseDesiredRecord(decision.intent.desiredRecord).record).toEqual({ ...granted, managedFrom: 'ARC-NODE-1' });
+    expect(decision.kind === 'converge' && parseDesiredRecord(decision.intent.desiredRecord).record).toEqual({
+      ...granted,
+      managedFrom: 'ARC-NODE-1',
+    });
   });
 
   it('keeps covering a peer marked with this node, whatever the case of the name', () => {
@@ -118,7 +169,11 @@ describe('decideNode on a cluster peer', () => {
   it('leaves a peer managed by its own extension (a record without the mark) alone, and reads nothing for it', () => {
     const own = { [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) };
     expect(factsToRead(peerSeen(own), peer(true), grantRequest)).toEqual({});
-    expect(cover(own, peer(true))).toEqual({ kind: 'leave', outcome: 'own-extension', message: 'managed by its own extension; left alone by ARC-NODE-1.' });
+    expect(cover(own, peer(true))).toEqual({
+      kind: 'leave',
+      outcome: 'own-extension',
+      message: 'managed by its own extension; left alone by ARC-NODE-1.',
+    });
   });
 
   it('leaves a peer another node covers alone', () => {
@@ -144,16 +199,27 @@ describe('decideNode on a cluster peer', () => {
     const marked = { [DESIRED_STATE_FILE]: serializeDesiredRecord({ ...granted, managedFrom: 'ARC-NODE-1' }) };
     const release: NodeRequest = { ...grantRequest, target: 'remove', checkPrerequisites: 'never' };
     const node = seen(marked, null);
-    const intent = buildRemovalIntent({ previous: { ...granted, managedFrom: 'ARC-NODE-1' }, observed: node.observed, now: release.now, changedBy: `${release.changedBy} (from ARC-NODE-1)` });
+    const intent = buildRemovalIntent({
+      previous: { ...granted, managedFrom: 'ARC-NODE-1' },
+      observed: node.observed,
+      now: release.now,
+      changedBy: `${release.changedBy} (from ARC-NODE-1)`,
+    });
     expect(decideNode(node, peer(true), release, {})).toEqual({ kind: 'converge', record: null, intent });
   });
 
   it('does not clean a covered peer its own extension has taken over', () => {
     const own = { [DESIRED_STATE_FILE]: serializeDesiredRecord(granted) };
-    expect(decideNode(peerSeen(own), peer(true), { ...grantRequest, target: 'remove' }, {})).toMatchObject({ kind: 'leave', outcome: 'own-extension' });
+    expect(decideNode(peerSeen(own), peer(true), { ...grantRequest, target: 'remove' }, {})).toMatchObject({
+      kind: 'leave',
+      outcome: 'own-extension',
+    });
   });
 
   it("fails the command when a peer's probe could not be read for covering it", () => {
-    expect(decideNode(seen({}, null), peer(), grantRequest, facts)).toEqual({ kind: 'fail', message: "Could not read ARC-NODE-2's operating system, memory and Arc agent state." });
+    expect(decideNode(seen({}, null), peer(), grantRequest, facts)).toEqual({
+      kind: 'fail',
+      message: "Could not read ARC-NODE-2's operating system, memory and Arc agent state.",
+    });
   });
 });

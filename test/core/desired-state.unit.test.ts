@@ -81,7 +81,13 @@ describe('UTC timestamps', () => {
   });
 
   it('accepts seven fractional digits in expiresAt, acceptedAt and observedAt, and measures the window in milliseconds', () => {
-    const state = desired(grantWith({ expiresAt: '2026-11-25T04:00:00.1234567Z', acceptedAt: '2026-11-24T20:00:00.7654321Z', observedAt: '2026-11-24T19:00:00.0000001Z' }));
+    const state = desired(
+      grantWith({
+        expiresAt: '2026-11-25T04:00:00.1234567Z',
+        acceptedAt: '2026-11-24T20:00:00.7654321Z',
+        observedAt: '2026-11-24T19:00:00.0000001Z',
+      }),
+    );
     expect(state.grant?.expiresAt.toISOString()).toBe('2026-11-25T04:00:00.123Z');
     expect(state.grant?.consent.acceptedAt.toISOString()).toBe('2026-11-24T20:00:00.765Z');
   });
@@ -89,7 +95,9 @@ describe('UTC timestamps', () => {
   it('refuses an expiry a millisecond short of 60 minutes after the consent', () => {
     const error = refusal(grantWith({ acceptedAt: '2026-11-24T20:00:00.0019999Z', expiresAt: '2026-11-24T21:00:00.0009999Z' }));
     expect(error.field).toBe('access.expiresAt');
-    expect(desired(grantWith({ acceptedAt: '2026-11-24T20:00:00.0019999Z', expiresAt: '2026-11-24T21:00:00.0029999Z' })).grant).toBeDefined();
+    expect(
+      desired(grantWith({ acceptedAt: '2026-11-24T20:00:00.0019999Z', expiresAt: '2026-11-24T21:00:00.0029999Z' })).grant,
+    ).toBeDefined();
   });
 
   it.each([

@@ -6,7 +6,14 @@ import { ConfigurationError } from '../../extension/errors';
 import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import {
-  endedGrantBlocking, endedGrantsInHistory, endsOfChange, mergeEndedGrants, refuseEndedGrant, withoutUpdateDisable, MAX_ENDED_GRANTS, type EndedGrant,
+  endedGrantBlocking,
+  endedGrantsInHistory,
+  endsOfChange,
+  mergeEndedGrants,
+  refuseEndedGrant,
+  withoutUpdateDisable,
+  MAX_ENDED_GRANTS,
+  type EndedGrant,
 } from '../../core/ended-grants';
 import { grantInForce } from '../../core/node-intent';
 
@@ -23,16 +30,39 @@ const grant = (grantId: string, expiresAt = minutes(8 * 60)): Grant => ({
 const X = '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f';
 const Y = '7a1c9e2b-4d3f-4a5b-8c6d-0e1f2a3b4c5d';
 const withGrant = (value: Grant | null, enabled = true): DesiredRecord => ({ enabled, retentionDays: 30, grant: value });
-const ended = (grantId: string, endedAt: Date, reason: EndedGrant['reason'], by?: string): EndedGrant => ({ grantId, endedAt, reason, ...(by ? { by } : {}) });
+const ended = (grantId: string, endedAt: Date, reason: EndedGrant['reason'], by?: string): EndedGrant => ({
+  grantId,
+  endedAt,
+  reason,
+  ...(by ? { by } : {}),
+});
 
 describe('the grants a change of the record ends', () => {
   it.each<[string, DesiredRecord, DesiredRecord, string, EndedGrant[]]>([
     ['level None', withGrant(grant(X)), withGrant(null), 'extension settings', [ended(X, NOW, 'revoked')]],
-    ["the owner's local revoke", withGrant(grant(X)), withGrant(null), 'CONTOSO\\admin (local)', [ended(X, NOW, 'revoked-locally', 'CONTOSO\\admin')]],
+    [
+      "the owner's local revoke",
+      withGrant(grant(X)),
+      withGrant(null),
+      'CONTOSO\\admin (local)',
+      [ended(X, NOW, 'revoked-locally', 'CONTOSO\\admin')],
+    ],
     ['a new grant', withGrant(grant(X)), withGrant(grant(Y)), 'owner@contoso.example', [ended(X, NOW, 'replaced', Y)]],
     ['disable', withGrant(grant(X)), withGrant(grant(X), false), 'disable', [ended(X, NOW, 'disabled')]],
-    ['an expiry that passed, at its own time', withGrant(grant(X, minutes(-30))), withGrant(null), 'extension settings', [ended(X, minutes(-30), 'expired')]],
-    ['nothing: another level or period for the same grant', withGrant(grant(X)), withGrant({ ...grant(X, minutes(600)), level: 'DiagnosticsAndRepair' }), 'owner@contoso.example', []],
+    [
+      'an expiry that passed, at its own time',
+      withGrant(grant(X, minutes(-30))),
+      withGrant(null),
+      'extension settings',
+      [ended(X, minutes(-30), 'expired')],
+    ],
+    [
+      'nothing: another level or period for the same grant',
+      withGrant(grant(X)),
+      withGrant({ ...grant(X, minutes(600)), level: 'DiagnosticsAndRepair' }),
+      'owner@contoso.example',
+      [],
+    ],
     ['nothing: a disable of an extension already disabled', withGrant(grant(X), false), withGrant(grant(X), false), 'disable', []],
     ['nothing: the first grant', withGrant(null), withGrant(grant(X)), 'owner@contoso.example', []],
   ])('%s', (_name, previous, next, changedBy, expected) => {
@@ -42,7 +72,14 @@ describe('the grants a change of the record ends', () => {
 
 describe('the grants the history shows ended', () => {
   const line = (at: Date, change: string, by: string, grantId: string | null, expiresAt?: Date) =>
-    JSON.stringify({ at: at.toISOString(), change, by, level: change === 'granted' ? 'Diagnostics' : 'None', grantId, expiresAt: expiresAt?.toISOString() ?? null });
+    JSON.stringify({
+      at: at.toISOString(),
+      change,
+      by,
+      level: change === 'granted' ? 'Diagnostics' : 'None',
+      grantId,
+      expiresAt: expiresAt?.toISOString() ?? null,
+    });
   const history = (...lines: string[]) => `${lines.join('\n')}\n`;
 
   it('reads revokes, local revokes, expiries at their expiry time and replacements', () => {
@@ -65,17 +102,25 @@ describe('the grants the history shows ended', () => {
   });
 
   it("does not read a disable: the update's first step, after which the grant comes back", () => {
-    const text = history(line(minutes(0), 'granted', 'owner', X), line(minutes(5), 'revoked', 'disable', X), line(minutes(6), 'granted', 'owner', X), line(minutes(7), 'revoked', 'disable (from ARC-NODE-1)', X));
+    const text = history(
+      line(minutes(0), 'granted', 'owner', X),
+      line(minutes(5), 'revoked', 'disable', X),
+      line(minutes(6), 'granted', 'owner', X),
+      line(minutes(7), 'revoked', 'disable (from ARC-NODE-1)', X),
+    );
     expect(endedGrantsInHistory(text)).toEqual([]);
   });
 });
 
 describe('the list a node keeps', () => {
   it('keeps the first end of a grant, oldest first', () => {
-    expect(mergeEndedGrants(NOW, [ended(X, minutes(-5), 'revoked')], [ended(X.toUpperCase(), minutes(-10), 'disabled'), ended(Y, minutes(-20), 'expired')])).toEqual([
-      ended(Y, minutes(-20), 'expired'),
-      ended(X.toUpperCase(), minutes(-10), 'disabled'),
-    ]);
+    expect(
+      mergeEndedGrants(
+        NOW,
+        [ended(X, minutes(-5), 'revoked')],
+        [ended(X.toUpperCase(), minutes(-10), 'disabled'), ended(Y, minutes(-20), 'expired')],
+      ),
+    ).toEqual([ended(Y, minutes(-20), 'expired'), ended(X.toUpperCase(), minutes(-10), 'disabled')]);
   });
 
   it('drops an entry once no grant with its id can still be valid (14 days plus a day), not before', () => {
@@ -107,7 +152,12 @@ describe('the list a node keeps', () => {
   it('is written in the record only when there is one, and a record whose list is not one is unreadable (access off)', () => {
     const record: DesiredRecord = { ...withGrant(grant(Y)), endedGrants: [ended(X, minutes(-5), 'replaced', Y)] };
     expect(parseDesiredRecord(serializeDesiredRecord(record))).toEqual({ record });
-    expect(JSON.parse(serializeDesiredRecord(withGrant(null)))).toEqual({ schemaVersion: 1, enabled: true, retentionDays: 30, grant: null });
+    expect(JSON.parse(serializeDesiredRecord(withGrant(null)))).toEqual({
+      schemaVersion: 1,
+      enabled: true,
+      retentionDays: 30,
+      grant: null,
+    });
     const bad = JSON.parse(serializeDesiredRecord(record));
     bad.endedGrants[0].reason = 'forgiven';
     const read = parseDesiredRecord(JSON.stringify(bad));

@@ -1,7 +1,15 @@
 /** plan(intent, observed) as pure steps: order, idempotence, and what each access change touches. */
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
-import { DESIRED_STATE_FILE, ENDPOINT_NAME, GROUPS, HISTORY_FILE, PENDING_AUDIT_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
+import {
+  DESIRED_STATE_FILE,
+  ENDPOINT_NAME,
+  GROUPS,
+  HISTORY_FILE,
+  PENDING_AUDIT_FILE,
+  SESSION_CONFIGURATION_FILE,
+  expireTaskName,
+} from '../../core/node-layout';
 import { serializePendingAudit, type PendingAudit } from '../../core/pending-audit';
 import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
@@ -14,11 +22,18 @@ const grant: Grant = {
   supportRequestId: 'TKT-1',
   consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
 };
-const jea = { files: [{ path: 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea\\ArcRemoteSupportJea.psd1', content: '@{}' }], sessionConfiguration: "@{ SchemaVersion = '2.0.0.0' }" };
+const jea = {
+  files: [{ path: 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea\\ArcRemoteSupportJea.psd1', content: '@{}' }],
+  sessionConfiguration: "@{ SchemaVersion = '2.0.0.0' }",
+};
 
 function freshNode(engineers: string[] = ['CONTOSO\\eng1']): ObservedNode {
   return {
-    groups: { engineers: { exists: true, members: engineers }, diagnostics: { exists: false, members: [] }, repair: { exists: false, members: [] } },
+    groups: {
+      engineers: { exists: true, members: engineers },
+      diagnostics: { exists: false, members: [] },
+      repair: { exists: false, members: [] },
+    },
     endpointRegistered: false,
     openSessions: 0,
     tasks: [],
@@ -38,9 +53,22 @@ function after(observed: ObservedNode, record: DesiredRecord, active: Grant | un
     },
     endpointRegistered: true,
     openSessions: 0,
-    tasks: [{ name: 'Reconcile', enabled: record.enabled }, { name: 'Retention', enabled: record.enabled }, ...(active ? [{ name: expireTaskName(active.grantId), enabled: true }] : [])],
-    files: { [DESIRED_STATE_FILE]: serializeDesiredRecord(record), [SESSION_CONFIGURATION_FILE]: jea.sessionConfiguration, [jea.files[0]!.path]: '@{}', [HISTORY_FILE]: 'x\n' },
-    folders: { 'C:\\ProgramData\\ArcRemoteSupport': true, 'C:\\ProgramData\\ArcRemoteSupport\\Transcripts': true, 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea': true },
+    tasks: [
+      { name: 'Reconcile', enabled: record.enabled },
+      { name: 'Retention', enabled: record.enabled },
+      ...(active ? [{ name: expireTaskName(active.grantId), enabled: true }] : []),
+    ],
+    files: {
+      [DESIRED_STATE_FILE]: serializeDesiredRecord(record),
+      [SESSION_CONFIGURATION_FILE]: jea.sessionConfiguration,
+      [jea.files[0]!.path]: '@{}',
+      [HISTORY_FILE]: 'x\n',
+    },
+    folders: {
+      'C:\\ProgramData\\ArcRemoteSupport': true,
+      'C:\\ProgramData\\ArcRemoteSupport\\Transcripts': true,
+      'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea': true,
+    },
   };
 }
 
@@ -71,8 +99,17 @@ describe('plan', () => {
     const repair: DesiredRecord = { ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } };
     const steps = planNode(intent(repair, node, granted), node);
     // The old level's access is taken first, then the change audited, then the new level given.
-    expect(names(steps)).toEqual(['record the desired access', 'remove diagnostics access', 'append the access change to the history', 'log event 1002', 'give repair access']);
-    expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({ name: GROUPS.repair, members: ['CONTOSO\\eng1'] });
+    expect(names(steps)).toEqual([
+      'record the desired access',
+      'remove diagnostics access',
+      'append the access change to the history',
+      'log event 1002',
+      'give repair access',
+    ]);
+    expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({
+      name: GROUPS.repair,
+      members: ['CONTOSO\\eng1'],
+    });
   });
 
   it('revokes by removing membership and ending sessions before the audit write, then deleting the expiry task', () => {
@@ -91,7 +128,13 @@ describe('plan', () => {
   it('writes the revoke to the history after a crash that came between removing access and the audit write', () => {
     // The record already says no grant and the groups are empty: only the history still says access was given.
     const revoked: DesiredRecord = { ...granted, grant: null };
-    const grantedLine = JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const grantedLine = JSON.stringify({
+      at: '2026-11-24T19:59:00Z',
+      change: 'granted',
+      by: 'owner@contoso.example',
+      level: 'Diagnostics',
+      grantId: grant.grantId,
+    });
     const crashed = after(freshNode(), revoked, undefined);
     crashed.files[HISTORY_FILE] = `${grantedLine}\n`;
     const steps = planNode(intent(revoked, crashed), crashed);
@@ -105,7 +148,8 @@ describe('plan', () => {
 
   it('does not repeat a grant in the history while nobody is in the engineers group', () => {
     const empty = after(freshNode([]), granted, grant);
-    empty.files[HISTORY_FILE] = `${JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId })}\n`;
+    empty.files[HISTORY_FILE] =
+      `${JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId })}\n`;
     expect(planNode(intent(granted, empty), empty)).toEqual([]);
   });
 
@@ -114,14 +158,26 @@ describe('plan', () => {
     const steps = planNode(intent(granted, node, granted, new Date('2026-11-25T04:00:00Z')), node);
     expect(names(steps)).toContain('remove diagnostics access');
     const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
-    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({ change: 'expired', by: 'expiry', level: 'None', grantId: grant.grantId });
+    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({
+      change: 'expired',
+      by: 'expiry',
+      level: 'None',
+      grantId: grant.grantId,
+    });
   });
 
   it('disables: access off and the tasks disabled, the installation kept', () => {
     const node = after(freshNode(), granted, grant);
     const disabled: DesiredRecord = { ...granted, enabled: false };
     const steps = names(planNode(intent(disabled, node, granted), node));
-    expect(steps).toEqual(expect.arrayContaining(['disable task Reconcile', 'disable task Retention', 'remove diagnostics access', `delete task ${expireTaskName(grant.grantId)}`]));
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        'disable task Reconcile',
+        'disable task Retention',
+        'remove diagnostics access',
+        `delete task ${expireTaskName(grant.grantId)}`,
+      ]),
+    );
     expect(steps.join()).not.toMatch(/remove group|unregister|remove the/);
   });
 
@@ -165,8 +221,20 @@ describe('taking access away never waits on the audit', () => {
     expect(removals.length).toBeGreaterThan(0);
     expect(Math.max(...removals)).toBeLessThan(firstAudit);
     // Emptying the group and ending the sessions are the steps that take access away.
-    expect(steps.filter((step) => step.operation.op === 'setLocalGroupMembers' && (step.operation as { members: string[] }).members.length === 0).every((step) => step.kind === 'remove-access')).toBe(true);
-    expect(steps.filter((step) => step.operation.op === 'writeEvent' || (step.operation.op === 'writeFile' && (step.operation as { path: string }).path === HISTORY_FILE)).every((step) => step.kind === 'audit')).toBe(true);
+    expect(
+      steps
+        .filter((step) => step.operation.op === 'setLocalGroupMembers' && (step.operation as { members: string[] }).members.length === 0)
+        .every((step) => step.kind === 'remove-access'),
+    ).toBe(true);
+    expect(
+      steps
+        .filter(
+          (step) =>
+            step.operation.op === 'writeEvent' ||
+            (step.operation.op === 'writeFile' && (step.operation as { path: string }).path === HISTORY_FILE),
+        )
+        .every((step) => step.kind === 'audit'),
+    ).toBe(true);
   });
 
   it('records the history line and the event of one change under one id', () => {
@@ -198,13 +266,21 @@ describe('audit records waiting from an earlier run', () => {
   const waiting = (record: Partial<PendingAudit>): PendingAudit => ({
     id: '20261124T193000Z-revoked-old',
     historyLine: JSON.stringify({ at: '2026-11-24T19:30:00Z', change: 'revoked', auditId: '20261124T193000Z-revoked-old' }),
-    event: { eventId: 1003, level: 'Warning', message: 'Remote support access revoked: level None, grant old, audit 20261124T193000Z-revoked-old, expires n/a.' },
+    event: {
+      eventId: 1003,
+      level: 'Warning',
+      message: 'Remote support access revoked: level None, grant old, audit 20261124T193000Z-revoked-old, expires n/a.',
+    },
     why: { history: 'Failed: disk full', event: 'Failed: event log stopped' },
     ...record,
   });
   const withWaiting = (records: PendingAudit[], loggedAuditIds?: string[]) => {
     const node = settled();
-    return { ...node, files: { ...node.files, [PENDING_AUDIT_FILE]: serializePendingAudit(records) }, ...(loggedAuditIds ? { loggedAuditIds } : {}) };
+    return {
+      ...node,
+      files: { ...node.files, [PENDING_AUDIT_FILE]: serializePendingAudit(records) },
+      ...(loggedAuditIds ? { loggedAuditIds } : {}),
+    };
   };
 
   it('appends a waiting history line, once: not when the history already has its id', () => {
@@ -221,36 +297,68 @@ describe('audit records waiting from an earlier run', () => {
     expect(planNode(intent(granted, withWaiting([record])), withWaiting([record]))).toEqual([]);
     expect(planNode(intent(granted, withWaiting([record], [record.id])), withWaiting([record], [record.id]))).toEqual([]);
     const steps = planNode(intent(granted, withWaiting([record], ['another'])), withWaiting([record], ['another']));
-    expect(steps).toEqual([{ description: 'log event 1003', kind: 'audit', audit: { part: 'event', ids: [record.id] }, operation: expect.objectContaining({ op: 'writeEvent', message: record.event!.message }) }]);
+    expect(steps).toEqual([
+      {
+        description: 'log event 1003',
+        kind: 'audit',
+        audit: { part: 'event', ids: [record.id] },
+        operation: expect.objectContaining({ op: 'writeEvent', message: record.event!.message }),
+      },
+    ]);
   });
 
   it('writes no waiting history line where everything of ours is removed, but still its event', () => {
     const gone = after(freshNode(), { ...granted, grant: null }, undefined);
     const node = { ...gone, files: { ...gone.files, [PENDING_AUDIT_FILE]: serializePendingAudit([waiting({})]) }, loggedAuditIds: [] };
-    const steps = planNode(buildRemovalIntent({ previous: { ...granted, grant: null }, observed: node, now: NOW, changedBy: 'uninstall' }), node);
+    const steps = planNode(
+      buildRemovalIntent({ previous: { ...granted, grant: null }, observed: node, now: NOW, changedBy: 'uninstall' }),
+      node,
+    );
     expect(steps.filter((step) => step.kind === 'audit').map((step) => step.description)).toEqual(['log event 1003']);
   });
 });
 
 describe('uninstall ends access with its audit', () => {
   const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
-  const removal = (observed: ObservedNode, previous: DesiredRecord = granted, now = NOW) => buildRemovalIntent({ previous, observed, now, changedBy: 'uninstall' });
+  const removal = (observed: ObservedNode, previous: DesiredRecord = granted, now = NOW) =>
+    buildRemovalIntent({ previous, observed, now, changedBy: 'uninstall' });
 
   it('removes access first, then writes the event and the history line, then every trace, the record last', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
     const steps = planNode(removal(node), node);
-    expect(names(steps).slice(0, 6)).toEqual(['remove diagnostics access', 'end open support sessions', `unregister the JEA endpoint ${ENDPOINT_NAME}`, 'log event 1003', 'append the access change to the history', 'delete task Reconcile']);
+    expect(names(steps).slice(0, 6)).toEqual([
+      'remove diagnostics access',
+      'end open support sessions',
+      `unregister the JEA endpoint ${ENDPOINT_NAME}`,
+      'log event 1003',
+      'append the access change to the history',
+      'delete task Reconcile',
+    ]);
     expect(names(steps).pop()).toBe('remove the data folder');
     const event = steps.find((step) => step.description === 'log event 1003')!.operation as { message: string; level: string };
-    expect(event).toMatchObject({ level: 'Warning', message: `Remote support access revoked: level None, grant ${grant.grantId}, audit 20261124T200000Z-revoked-${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.` });
+    expect(event).toMatchObject({
+      level: 'Warning',
+      message: `Remote support access revoked: level None, grant ${grant.grantId}, audit 20261124T200000Z-revoked-${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.`,
+    });
     const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
     expect(history.content.startsWith('x\n')).toBe(true);
-    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', by: 'uninstall', level: 'None', grantId: grant.grantId });
+    expect(JSON.parse(history.content.trim().split('\n').pop()!)).toMatchObject({
+      change: 'revoked',
+      by: 'uninstall',
+      level: 'None',
+      grantId: grant.grantId,
+    });
   });
 
   it('still records the revoke when a killed run removed access but wrote no audit yet', () => {
     // The history's last word gave access: the grant's own line, written when it was applied.
-    const applied = JSON.stringify({ at: '2026-11-24T20:00:00Z', change: 'granted', by: 'owner@contoso.example', level: 'Diagnostics', grantId: grant.grantId });
+    const applied = JSON.stringify({
+      at: '2026-11-24T20:00:00Z',
+      change: 'granted',
+      by: 'owner@contoso.example',
+      level: 'Diagnostics',
+      grantId: grant.grantId,
+    });
     const removed = after(freshNode(), granted, undefined);
     const node = { ...removed, files: { ...removed.files, [HISTORY_FILE]: `x\n${applied}\n` } };
     expect(removal(node).audit.map((record) => record.event.eventId)).toEqual([1003]);
@@ -277,15 +385,30 @@ describe('uninstall ends access with its audit', () => {
 
 describe('audit text', () => {
   it('escapes separators, controls and bidirectional characters of a record read from disk in the history line and the event', () => {
-    const hostile: Grant = { ...grant, supportRequestId: 'TKT-1\u2028forged line', consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' } };
+    const hostile: Grant = {
+      ...grant,
+      supportRequestId: 'TKT-1\u2028forged line',
+      consent: { ...grant.consent, termsVersion: '2026.1\u202e3.7002' },
+    };
     const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: hostile };
-    const built = buildNodeIntent({ record, previous: { ...record, grant: null }, observed: freshNode(), now: NOW, changedBy: 'Eve\u0000\u2066admin' });
+    const built = buildNodeIntent({
+      record,
+      previous: { ...record, grant: null },
+      observed: freshNode(),
+      now: NOW,
+      changedBy: 'Eve\u0000\u2066admin',
+    });
     // eslint-disable-next-line no-control-regex -- the very characters the audit trail must not hold raw
     const raw = /[\u0000-\u001f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     expect(built.audit[0]!.historyLine).not.toMatch(raw);
     expect(built.audit[0]!.event.message).not.toMatch(raw);
-    expect(built.audit[0]!.event.message).toContain('support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.');
+    expect(built.audit[0]!.event.message).toContain(
+      'support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.',
+    );
     // The history line stays JSON and reads back as what was recorded.
-    expect(JSON.parse(built.audit[0]!.historyLine!)).toMatchObject({ supportRequestId: 'TKT-1\u2028forged line', by: 'Eve\u0000\u2066admin' });
+    expect(JSON.parse(built.audit[0]!.historyLine!)).toMatchObject({
+      supportRequestId: 'TKT-1\u2028forged line',
+      by: 'Eve\u0000\u2066admin',
+    });
   });
 });

@@ -20,7 +20,8 @@ const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
 const peer = (coveredBefore = false): PeerRole => ({ kind: 'peer', peer: 'ARC-NODE-2', from: 'ARC-NODE-1', coveredBefore });
 
 describe("each node's status line", () => {
-  const line = (run: NodeRun, who: NodeRole = peer(), removing = false) => nodeSubstatus(run, { name: who.kind === 'peer' ? who.peer : 'ARC-NODE-1', who, removing, now: NOW });
+  const line = (run: NodeRun, who: NodeRole = peer(), removing = false) =>
+    nodeSubstatus(run, { name: who.kind === 'peer' ? who.peer : 'ARC-NODE-1', who, removing, now: NOW });
   const converged = (record: DesiredRecord | null, steps = 3, engineers = ['CONTOSO\\eng1']): ConvergedNode => ({
     kind: 'converged',
     record,
@@ -32,18 +33,40 @@ describe("each node's status line", () => {
   });
 
   it('says the access in force and the changes, for this node and for a covered peer', () => {
-    expect(line(converged(granted), LOCAL_NODE)).toEqual({ name: 'Node ARC-NODE-1', status: 'success', code: 0, message: 'access Diagnostics until 2026-11-25T04:00:00Z; 3 change(s) applied.' });
-    expect(line(converged({ ...granted, grant: null }, 0))).toEqual({ name: 'Node ARC-NODE-2', status: 'success', code: 0, message: 'access off, covered from ARC-NODE-1; no change needed.' });
+    expect(line(converged(granted), LOCAL_NODE)).toEqual({
+      name: 'Node ARC-NODE-1',
+      status: 'success',
+      code: 0,
+      message: 'access Diagnostics until 2026-11-25T04:00:00Z; 3 change(s) applied.',
+    });
+    expect(line(converged({ ...granted, grant: null }, 0))).toEqual({
+      name: 'Node ARC-NODE-2',
+      status: 'success',
+      code: 0,
+      message: 'access off, covered from ARC-NODE-1; no change needed.',
+    });
     expect(line(converged(null), LOCAL_NODE, true).message).toBe('everything of the extension removed; 3 change(s) applied.');
-    expect(line(converged(null), peer(true), true).message).toBe('everything of the extension removed (it was covered from ARC-NODE-1); 3 change(s) applied.');
+    expect(line(converged(null), peer(true), true).message).toBe(
+      'everything of the extension removed (it was covered from ARC-NODE-1); 3 change(s) applied.',
+    );
   });
 
   it('warns when access is given but nobody is in the engineers group', () => {
-    expect(line(converged(granted, 3, []))).toMatchObject({ status: 'warning', message: expect.stringMatching(/^access Diagnostics until .*, covered from ARC-NODE-1, but nobody can use it: .* on ARC-NODE-2; 3 change\(s\) applied\.$/) });
+    expect(line(converged(granted, 3, []))).toMatchObject({
+      status: 'warning',
+      message: expect.stringMatching(
+        /^access Diagnostics until .*, covered from ARC-NODE-1, but nobody can use it: .* on ARC-NODE-2; 3 change\(s\) applied\.$/,
+      ),
+    });
   });
 
   it('warns, never succeeds, when an audit record could not be written: what, why, and where it waits', () => {
-    const waiting = { id: 'a-1', historyLine: null, event: { eventId: 1003, level: 'Warning' as const, message: 'm' }, why: { event: 'Failed: the event log is stopped' } };
+    const waiting = {
+      id: 'a-1',
+      historyLine: null,
+      event: { eventId: 1003, level: 'Warning' as const, message: 'm' },
+      why: { event: 'Failed: the event log is stopped' },
+    };
     const audit = { unrecorded: [waiting], keptIn: PENDING_AUDIT_FILE, problem: null };
     expect(line({ ...converged({ ...granted, grant: null }), audit }, LOCAL_NODE)).toEqual({
       name: 'Node ARC-NODE-1',
@@ -51,19 +74,42 @@ describe("each node's status line", () => {
       code: 0,
       message: `access off; 3 change(s) applied. Audit not recorded: event 1003 of audit a-1 (Failed: the event log is stopped). Kept in ${PENDING_AUDIT_FILE}; the next run on the node writes it.`,
     });
-    expect(line({ ...converged(null), audit }, peer(true), true)).toMatchObject({ status: 'warning', message: expect.stringMatching(new RegExp(`^everything of the extension removed but .*pending-audit\\.json \\(it was covered from ARC-NODE-1\\); 3 change\\(s\\) applied\\. Audit not recorded: `)) });
+    expect(line({ ...converged(null), audit }, peer(true), true)).toMatchObject({
+      status: 'warning',
+      message: expect.stringMatching(
+        new RegExp(
+          `^everything of the extension removed but .*pending-audit\\.json \\(it was covered from ARC-NODE-1\\); 3 change\\(s\\) applied\\. Audit not recorded: `,
+        ),
+      ),
+    });
   });
 
   it('names a failed step as an error of that node', () => {
-    const failed = { ...converged(granted), failure: { step: { description: 'give diagnostics access', operation: { op: 'probe' } as never, kind: 'change' as const }, message: 'Failed: no' } };
-    expect(line(failed, LOCAL_NODE)).toMatchObject({ status: 'error', code: 1, message: "Failed at 'give diagnostics access': Failed: no. Run enable again; the node converges from where it stopped." });
-    expect(line(failed)).toMatchObject({ status: 'error', code: 1, message: "Failed at 'give diagnostics access' on ARC-NODE-2: Failed: no. Run the command again; the node converges from where it stopped." });
+    const failed = {
+      ...converged(granted),
+      failure: {
+        step: { description: 'give diagnostics access', operation: { op: 'probe' } as never, kind: 'change' as const },
+        message: 'Failed: no',
+      },
+    };
+    expect(line(failed, LOCAL_NODE)).toMatchObject({
+      status: 'error',
+      code: 1,
+      message: "Failed at 'give diagnostics access': Failed: no. Run enable again; the node converges from where it stopped.",
+    });
+    expect(line(failed)).toMatchObject({
+      status: 'error',
+      code: 1,
+      message:
+        "Failed at 'give diagnostics access' on ARC-NODE-2: Failed: no. Run the command again; the node converges from where it stopped.",
+    });
   });
 
   it('names a peer that is down, or that left the cluster, with the fix', () => {
     expect(line({ kind: 'down' })).toMatchObject({
       status: 'warning',
-      message: 'not covered: the node is down (cluster state Down). Access there is unchanged; when it is up, run the command again, or deploy the extension on ARC-NODE-2.',
+      message:
+        'not covered: the node is down (cluster state Down). Access there is unchanged; when it is up, run the command again, or deploy the extension on ARC-NODE-2.',
     });
     expect(line({ kind: 'not-reached', code: 'NodeUnreachable', detail: 'WinRM did not answer' }, peer(true), true)).toMatchObject({
       status: 'warning',
@@ -76,20 +122,37 @@ describe("each node's status line", () => {
   });
 
   it('reports a peer left alone as a success, and an ineligible one as a warning', () => {
-    expect(line({ kind: 'leave', outcome: 'own-extension', message: 'managed by its own extension; left alone by ARC-NODE-1.' })).toMatchObject({ status: 'success', code: 0 });
-    expect(line({ kind: 'leave', outcome: 'not-eligible', message: 'not covered: ...', checks: [] })).toMatchObject({ status: 'warning', code: 0 });
-    expect(line({ kind: 'batch-failed', message: "Windows host phase 'enable on ARC-NODE-2: apply' failed: timeout" })).toMatchObject({ status: 'error', code: 1, message: "Windows host phase 'enable on ARC-NODE-2: apply' failed: timeout. Run the command again." });
+    expect(
+      line({ kind: 'leave', outcome: 'own-extension', message: 'managed by its own extension; left alone by ARC-NODE-1.' }),
+    ).toMatchObject({ status: 'success', code: 0 });
+    expect(line({ kind: 'leave', outcome: 'not-eligible', message: 'not covered: ...', checks: [] })).toMatchObject({
+      status: 'warning',
+      code: 0,
+    });
+    expect(line({ kind: 'batch-failed', message: "Windows host phase 'enable on ARC-NODE-2: apply' failed: timeout" })).toMatchObject({
+      status: 'error',
+      code: 1,
+      message: "Windows host phase 'enable on ARC-NODE-2: apply' failed: timeout. Run the command again.",
+    });
   });
 
   it('lists every prerequisite check under an ineligible node, the failed ones as errors with the fix', () => {
-    const checks = checkPrerequisites(clusterProbe('ARC-NODE-1', 2 * GIB), { kind: 'PayAsYouGo', source: 'azure', detail: 'productProfile WindowsServer Enabled' });
+    const checks = checkPrerequisites(clusterProbe('ARC-NODE-1', 2 * GIB), {
+      kind: 'PayAsYouGo',
+      source: 'azure',
+      detail: 'productProfile WindowsServer Enabled',
+    });
     expect(prerequisiteSubstatus(checks).map((item) => [item.name, item.status, item.code])).toEqual([
       ['Prerequisite: Operating system', 'success', 0],
       ['Prerequisite: Memory', 'error', 51],
       ['Prerequisite: Azure Arc agent', 'success', 0],
       ['Prerequisite: License', 'success', 0],
     ]);
-    expect(prerequisiteSubstatus(checks)[1]!.message).toMatch(/^Failed: found 2\.00 GiB installed; requires at least 4\.00 GiB installed\. Fix: add memory/);
-    expect(prerequisiteSubstatus(checks)[0]!.message).toBe('Passed: Microsoft Windows Server 2022 Standard build 20348, product type 3 (server).');
+    expect(prerequisiteSubstatus(checks)[1]!.message).toMatch(
+      /^Failed: found 2\.00 GiB installed; requires at least 4\.00 GiB installed\. Fix: add memory/,
+    );
+    expect(prerequisiteSubstatus(checks)[0]!.message).toBe(
+      'Passed: Microsoft Windows Server 2022 Standard build 20348, product type 3 (server).',
+    );
   });
 });

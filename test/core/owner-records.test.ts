@@ -8,7 +8,14 @@ import { formatHistoryLine, pastGrants, readHistory, type HistoryEntry } from '.
 import { localStampToUtc, readTranscript } from '../../core/session-transcript';
 
 const entry = (at: string, change: HistoryEntry['change'], grantId: string, by: string, level = 'None'): HistoryEntry => ({
-  at: new Date(at), change, by, level, grantId, expiresAt: new Date('2026-03-02T00:00:00Z'), supportRequestId: 'SR-1', termsVersion: '2026.1',
+  at: new Date(at),
+  change,
+  by,
+  level,
+  grantId,
+  expiresAt: new Date('2026-03-02T00:00:00Z'),
+  supportRequestId: 'SR-1',
+  termsVersion: '2026.1',
 });
 
 describe('history lines', () => {
@@ -36,18 +43,26 @@ describe('transcripts', () => {
   const stars = '**********************';
   const header = (lines: string[]) => [stars, 'Windows PowerShell transcript start', ...lines, stars, 'PS>Get-Service'].join('\r\n');
 
-  const local = (...parts: [number, number, number, number, number, number]) => new Date(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
+  const local = (...parts: [number, number, number, number, number, number]) =>
+    new Date(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
 
   it("read the local start and end stamps as this machine's local time", () => {
     const text = `${header(['Start time: 20260301101500', 'Username: CONTOSO\\eng1', 'RunAs User: WinRM Virtual Users\\WinRM VA_1_CONTOSO_eng1'])}\r\n${stars}\r\nEnd time: 20260301103000\r\n${stars}\r\n`;
     expect(readTranscript(text, 'PowerShell_transcript.N.x.20260301101500.txt', new Date(0))).toEqual({
-      start: local(2026, 3, 1, 10, 15, 0), end: local(2026, 3, 1, 10, 30, 0), user: 'CONTOSO\\eng1', runAsUser: 'WinRM Virtual Users\\WinRM VA_1_CONTOSO_eng1',
+      start: local(2026, 3, 1, 10, 15, 0),
+      end: local(2026, 3, 1, 10, 30, 0),
+      user: 'CONTOSO\\eng1',
+      runAsUser: 'WinRM Virtual Users\\WinRM VA_1_CONTOSO_eng1',
     });
   });
 
   it('fall back to the stamp in the name, then to the last write time, and never take a stamp that is not a date', () => {
-    expect(readTranscript(header(['Username: u']), 'PowerShell_transcript.N.x.20260801120000.txt', new Date(0)).start).toEqual(local(2026, 8, 1, 12, 0, 0));
-    expect(readTranscript(header(['Start time: 20260431120000']), 'PowerShell_transcript.N.x.txt', new Date('2026-05-01T00:00:00Z')).start).toEqual(new Date('2026-05-01T00:00:00Z'));
+    expect(readTranscript(header(['Username: u']), 'PowerShell_transcript.N.x.20260801120000.txt', new Date(0)).start).toEqual(
+      local(2026, 8, 1, 12, 0, 0),
+    );
+    expect(
+      readTranscript(header(['Start time: 20260431120000']), 'PowerShell_transcript.N.x.txt', new Date('2026-05-01T00:00:00Z')).start,
+    ).toEqual(new Date('2026-05-01T00:00:00Z'));
     expect(localStampToUtc('20260229000000')).toBeNull();
     expect(localStampToUtc('2026030110150')).toBeNull();
   });

@@ -9,7 +9,10 @@ const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: null };
 
 describe('the peers a run works on', () => {
   const local = clusterProbe('ARC-NODE-1');
-  const modes = (plan: ReturnType<typeof planPeers>) => [plan.tasks.map((task) => `${task.name} ${task.state} ${task.mode}`), plan.unmanaged.map((node) => node.name)];
+  const modes = (plan: ReturnType<typeof planPeers>) => [
+    plan.tasks.map((task) => `${task.name} ${task.state} ${task.mode}`),
+    plan.unmanaged.map((node) => node.name),
+  ];
 
   it('covers every peer with installOnPeers, this node excluded', () => {
     expect(modes(planPeers(local, [], 'cover'))).toEqual([['ARC-NODE-2 Up cover', 'ARC-NODE-3 Down cover'], []]);
@@ -40,7 +43,9 @@ describe('the peers a run works on', () => {
       probe: null,
       observed: observedNode(),
       steps: [],
-      failure: failed ? { step: { description: 'x', operation: { op: 'probe' } as never, kind: 'change' as const }, message: 'Failed: x' } : null,
+      failure: failed
+        ? { step: { description: 'x', operation: { op: 'probe' } as never, kind: 'change' as const }, message: 'Failed: x' }
+        : null,
       audit: ALL_RECORDED,
     });
     expect(mayHoldOurs(converged(record), false)).toBe(true);

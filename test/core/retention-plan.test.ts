@@ -7,7 +7,8 @@ const NOW = new Date('2026-11-24T20:00:00Z');
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000).toISOString();
 const record = (retentionDays: number) => serializeDesiredRecord({ enabled: true, retentionDays, grant: null });
 const entry = (days: number, change = 'granted') => JSON.stringify({ at: daysAgo(days), change, by: 'owner@contoso.example' });
-const plan = (inputs: Partial<RetentionInputs>) => planRetention({ desiredRecord: record(30), history: null, transcripts: [], now: NOW, ...inputs });
+const plan = (inputs: Partial<RetentionInputs>) =>
+  planRetention({ desiredRecord: record(30), history: null, transcripts: [], now: NOW, ...inputs });
 
 describe('retention plan', () => {
   it('deletes transcripts last written before the cutoff and keeps the newer ones', () => {
@@ -24,7 +25,9 @@ describe('retention plan', () => {
 
   it('rewrites the history with only the entries since the cutoff, in their order', () => {
     const result = plan({ history: `${entry(40)}\n${entry(10, 'revoked')}\n${entry(45)}\n${entry(2, 'expired')}\n` });
-    expect(result.operations).toEqual([{ op: 'writeFile', path: HISTORY_FILE, content: `${entry(10, 'revoked')}\n${entry(2, 'expired')}\n` }]);
+    expect(result.operations).toEqual([
+      { op: 'writeFile', path: HISTORY_FILE, content: `${entry(10, 'revoked')}\n${entry(2, 'expired')}\n` },
+    ]);
     expect(result.removedHistoryEntries).toBe(2);
     expect(describeRetention(result)).toBe('retention: kept 30 days; removed 0 transcript(s) and 2 history entries');
   });
@@ -36,7 +39,11 @@ describe('retention plan', () => {
   });
 
   it('keeps nothing longer than 90 days, whatever the record asks', () => {
-    const result = plan({ desiredRecord: record(365), transcripts: [{ name: 'a.txt', lastWriteTimeUtc: daysAgo(91) }], history: `${entry(91)}\n${entry(89)}\n` });
+    const result = plan({
+      desiredRecord: record(365),
+      transcripts: [{ name: 'a.txt', lastWriteTimeUtc: daysAgo(91) }],
+      history: `${entry(91)}\n${entry(89)}\n`,
+    });
     expect(result.days).toBe(90);
     expect(result.operations.map((operation) => operation.op)).toEqual(['removePath', 'writeFile']);
     expect(describeRetention(result)).toBe('retention: kept 90 days; removed 1 transcript(s) and 1 history entry');

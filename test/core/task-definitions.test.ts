@@ -47,24 +47,32 @@ async function validate(xml: string, name = 'task.xml'): Promise<execa.ExecaRetu
   return execa('xmllint', ['--noout', '--schema', XSD, file], { reject: false });
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, isArray: (name) => ['TimeTrigger', 'BootTrigger', 'CalendarTrigger', 'Exec'].includes(name) });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  isArray: (name) => ['TimeTrigger', 'BootTrigger', 'CalendarTrigger', 'Exec'].includes(name),
+});
 /** Parsed XML, loosely typed: the assertions check its shape. */
 type Node = Record<string, any>;
 const parse = (xml: string): Node => (parser.parse(xml) as Node).Task as Node;
 const triggersOf = (task: Node): Node[] => Object.values(task.Triggers as Node).flat() as Node[];
 
 describe('task XML', () => {
-  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)('%s is valid against the Task Scheduler 2.0 schema as UTF-16LE with a BOM', async (kind) => {
-    const xml = TASK_XML[kind]();
-    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-16"?>')).toBe(true);
-    const bytes = encodeTaskXml(xml);
-    expect([...bytes.subarray(0, 4)]).toEqual([0xff, 0xfe, 0x3c, 0x00]); // BOM, then '<' in UTF-16LE
-    expect(bytes.subarray(2).toString('utf16le')).toBe(xml);
+  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)(
+    '%s is valid against the Task Scheduler 2.0 schema as UTF-16LE with a BOM',
+    async (kind) => {
+      const xml = TASK_XML[kind]();
+      expect(xml.startsWith('<?xml version="1.0" encoding="UTF-16"?>')).toBe(true);
+      const bytes = encodeTaskXml(xml);
+      expect([...bytes.subarray(0, 4)]).toEqual([0xff, 0xfe, 0x3c, 0x00]); // BOM, then '<' in UTF-16LE
+      expect(bytes.subarray(2).toString('utf16le')).toBe(xml);
 
-    const result = await validate(xml);
-    expect(result.stderr).toContain('validates');
-    expect(result.exitCode).toBe(0);
-  });
+      const result = await validate(xml);
+      expect(result.stderr).toContain('validates');
+      expect(result.exitCode).toBe(0);
+    },
+  );
 
   it('xmllint does reject a task the schema forbids (the check above is live)', async () => {
     // The XSD wants StartBoundary before EndBoundary.
@@ -74,22 +82,25 @@ describe('task XML', () => {
     expect(result.stderr).toMatch(/not expected/);
   });
 
-  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)('%s runs as SYSTEM, catches up missed runs and never waits for batteries or network', (kind) => {
-    const task = parse(TASK_XML[kind]());
-    expect(task['@_xmlns']).toBe('http://schemas.microsoft.com/windows/2004/02/mit/task');
-    expect(task.Principals.Principal).toMatchObject({ '@_id': 'Author', UserId: 'S-1-5-18', RunLevel: 'HighestAvailable' });
-    expect(task.Principals.Principal.LogonType).toBeUndefined();
-    expect(task.Actions['@_Context']).toBe('Author');
-    expect(task.Settings).toMatchObject({
-      StartWhenAvailable: 'true',
-      MultipleInstancesPolicy: 'IgnoreNew',
-      DisallowStartIfOnBatteries: 'false',
-      StopIfGoingOnBatteries: 'false',
-      RunOnlyIfNetworkAvailable: 'false',
-      Enabled: 'true',
-    });
-    expect(task.Settings.ExecutionTimeLimit).toMatch(/^PT\d+[MH]$/);
-  });
+  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)(
+    '%s runs as SYSTEM, catches up missed runs and never waits for batteries or network',
+    (kind) => {
+      const task = parse(TASK_XML[kind]());
+      expect(task['@_xmlns']).toBe('http://schemas.microsoft.com/windows/2004/02/mit/task');
+      expect(task.Principals.Principal).toMatchObject({ '@_id': 'Author', UserId: 'S-1-5-18', RunLevel: 'HighestAvailable' });
+      expect(task.Principals.Principal.LogonType).toBeUndefined();
+      expect(task.Actions['@_Context']).toBe('Author');
+      expect(task.Settings).toMatchObject({
+        StartWhenAvailable: 'true',
+        MultipleInstancesPolicy: 'IgnoreNew',
+        DisallowStartIfOnBatteries: 'false',
+        StopIfGoingOnBatteries: 'false',
+        RunOnlyIfNetworkAvailable: 'false',
+        Enabled: 'true',
+      });
+      expect(task.Settings.ExecutionTimeLimit).toMatch(/^PT\d+[MH]$/);
+    },
+  );
 
   it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)('%s writes every time in UTC with Z, in whole seconds', (kind) => {
     const xml = TASK_XML[kind]();
@@ -98,22 +109,28 @@ describe('task XML', () => {
     for (const time of times) expect(time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
   });
 
-  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)('%s gives every trigger an EndBoundary when DeleteExpiredTaskAfter is set', (kind) => {
-    const task = parse(TASK_XML[kind]());
-    if (task.Settings.DeleteExpiredTaskAfter === undefined) return;
-    for (const trigger of triggersOf(task)) expect(trigger.EndBoundary).toBeDefined();
-  });
+  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)(
+    '%s gives every trigger an EndBoundary when DeleteExpiredTaskAfter is set',
+    (kind) => {
+      const task = parse(TASK_XML[kind]());
+      if (task.Settings.DeleteExpiredTaskAfter === undefined) return;
+      for (const trigger of triggersOf(task)) expect(trigger.EndBoundary).toBeDefined();
+    },
+  );
 
-  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)('%s runs the agent from its stable folder, never from a versioned extension folder', (kind) => {
-    const [exec, ...more] = parse(TASK_XML[kind]()).Actions.Exec as Node[];
-    expect(more).toEqual([]);
-    expect(exec!.Command).toBe(AGENT_NODE);
-    expect(exec!.WorkingDirectory).toBe(AGENT_FOLDER);
-    expect(exec!.Arguments.startsWith(`"${AGENT_SCRIPT}" `)).toBe(true);
-    for (const text of [exec!.Command, exec!.Arguments, exec!.WorkingDirectory] as string[]) {
-      expect(text).not.toMatch(/Packages\\Plugins|\\bin\\handler|\\\d+\.\d+(\.\d+)*\\/i);
-    }
-  });
+  it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)(
+    '%s runs the agent from its stable folder, never from a versioned extension folder',
+    (kind) => {
+      const [exec, ...more] = parse(TASK_XML[kind]()).Actions.Exec as Node[];
+      expect(more).toEqual([]);
+      expect(exec!.Command).toBe(AGENT_NODE);
+      expect(exec!.WorkingDirectory).toBe(AGENT_FOLDER);
+      expect(exec!.Arguments.startsWith(`"${AGENT_SCRIPT}" `)).toBe(true);
+      for (const text of [exec!.Command, exec!.Arguments, exec!.WorkingDirectory] as string[]) {
+        expect(text).not.toMatch(/Packages\\Plugins|\\bin\\handler|\\\d+\.\d+(\.\d+)*\\/i);
+      }
+    },
+  );
 
   it('expire fires once at expiresAt, may catch up for a day, and is deleted an hour after that', () => {
     const task = parse(TASK_XML.expire());
@@ -172,7 +189,8 @@ describe('on the simulated clock', () => {
   const agent: RunTaskAction = async (node, run) => {
     runs.push(run);
     const [args] = run.actions.map((action) => action.arguments);
-    if (args?.[1] === 'expire') await host.execute([op('deleteTask', { folder: run.folder, name: run.name })], { phase: 'agent expire', node });
+    if (args?.[1] === 'expire')
+      await host.execute([op('deleteTask', { folder: run.folder, name: run.name })], { phase: 'agent expire', node });
   };
   const recordOnly: RunTaskAction = (_node, run) => void runs.push(run);
 
@@ -181,7 +199,8 @@ describe('on the simulated clock', () => {
     if (!outcome?.ok) throw new Error(JSON.stringify(outcome));
   }
   const timesOf = (name: string) => runs.filter((run) => run.name === name).map((run) => run.timeUtc);
-  const hasTask = async (name: string) => (await readMachine(modelPath)).nodes['ARC-NODE-1']!.tasks[`${TASK_FOLDER}${name}`.toLowerCase()] !== undefined;
+  const hasTask = async (name: string) =>
+    (await readMachine(modelPath)).nodes['ARC-NODE-1']!.tasks[`${TASK_FOLDER}${name}`.toLowerCase()] !== undefined;
   const at = (base: string, minutes: number) => new Date(Date.parse(base) + minutes * 60_000).toISOString().replace('.000Z', 'Z');
 
   beforeEach(async () => {
@@ -197,7 +216,11 @@ describe('on the simulated clock', () => {
     await advanceClock(modelPath, at(EXPIRES, 3 * 24 * 60), agent);
     expect(timesOf(name)).toEqual([EXPIRES]);
     expect(runs[0]!.actions).toEqual([
-      expect.objectContaining({ command: AGENT_NODE, arguments: [AGENT_SCRIPT, 'expire', '--grant', GRANT], workingDirectory: AGENT_FOLDER }),
+      expect.objectContaining({
+        command: AGENT_NODE,
+        arguments: [AGENT_SCRIPT, 'expire', '--grant', GRANT],
+        workingDirectory: AGENT_FOLDER,
+      }),
     ]);
     expect(await hasTask(name)).toBe(false);
   });

@@ -30,7 +30,10 @@ afterAll(() => fs.rm(probes, { recursive: true, force: true }));
 
 describe('npm run test:unit', () => {
   it('runs only *.unit.test.ts files and fails those that start a process or listen on a port', async () => {
-    const run = await execa(process.execPath, [JEST, '--config', 'jest.unit.config.js', '--roots', probes, '--json', '--ci'], { cwd: REPO, reject: false });
+    const run = await execa(process.execPath, [JEST, '--config', 'jest.unit.config.js', '--roots', probes, '--json', '--ci'], {
+      cwd: REPO,
+      reject: false,
+    });
     expect(run.exitCode).toBe(1);
     const report = JSON.parse(run.stdout) as { testResults: Array<{ name: string; status: string; message: string }> };
     const byFile = Object.fromEntries(report.testResults.map((r) => [path.basename(r.name), r]));

@@ -24,7 +24,9 @@ describe('atomic file write', () => {
   it('keeps the old content and removes its temporary file when the write fails', async () => {
     const target = path.join(folder, 'state.json');
     await fs.mkdir(target);
-    await expect(writeFileAtomically(target, '{}')).rejects.toMatchObject({ code: expect.stringMatching(/^(EISDIR|EEXIST|ENOTEMPTY|EPERM)$/) });
+    await expect(writeFileAtomically(target, '{}')).rejects.toMatchObject({
+      code: expect.stringMatching(/^(EISDIR|EEXIST|ENOTEMPTY|EPERM)$/),
+    });
     expect(await fs.readdir(folder)).toEqual(['state.json']);
     expect((await fs.stat(target)).isDirectory()).toBe(true);
   });

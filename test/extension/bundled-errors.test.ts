@@ -101,26 +101,50 @@ describe('errors across bundles', () => {
     });
     expect(bundled).toEqual(source);
     expect(source).toMatchObject({ exitCode: 53, status: { status: 'error', code: 53 } });
-    expect(source.status).toMatchObject({ formattedMessage: { message: expect.stringMatching(/^Invalid setting '[^']*level'.*These settings were not applied/) } });
+    expect(source.status).toMatchObject({
+      formattedMessage: { message: expect.stringMatching(/^Invalid setting '[^']*level'.*These settings were not applied/) },
+    });
   });
 
   it.each([
-    ['2 GB of memory', (machine: MachineModel) => (local(machine).memory.moduleBytes = [2 * 1024 ** 3]), 'Memory check failed: found 2.00 GiB installed'],
-    ['a workstation product type', (machine: MachineModel) => Object.assign(local(machine).os, { caption: 'Microsoft Windows 10 Enterprise', productType: 1 }), 'product type 1 (workstation)'],
+    [
+      '2 GB of memory',
+      (machine: MachineModel) => (local(machine).memory.moduleBytes = [2 * 1024 ** 3]),
+      'Memory check failed: found 2.00 GiB installed',
+    ],
+    [
+      'a workstation product type',
+      (machine: MachineModel) => Object.assign(local(machine).os, { caption: 'Microsoft Windows 10 Enterprise', productType: 1 }),
+      'product type 1 (workstation)',
+    ],
   ])('a failed prerequisite (%s): exit 51 with one substatus per check', async (_name, machine, found) => {
     const { source, bundled } = await fromSourceAndBundle({ operation: 'install', sequenceNumber: 0, machine });
     expect(bundled).toEqual(source);
-    expect(source).toMatchObject({ exitCode: 51, status: { status: 'error', code: 51, formattedMessage: { message: expect.stringContaining(found) } } });
+    expect(source).toMatchObject({
+      exitCode: 51,
+      status: { status: 'error', code: 51, formattedMessage: { message: expect.stringContaining(found) } },
+    });
     expect((source.status as { substatus: unknown[] }).substatus).toHaveLength(4);
   });
 
   it.each([
-    ['no usable simulator module', { ARC_REMOTE_SUPPORT_SIMULATOR: 'simulator.js' }, 'set ARC_REMOTE_SUPPORT_SIMULATOR to the absolute path of the simulator module'],
-    ['a lock wait that is not a number', { ARC_REMOTE_SUPPORT_LOCK_WAIT_MS: '5s' }, 'ARC_REMOTE_SUPPORT_LOCK_WAIT_MS is "5s"; accepted: a whole number of milliseconds from 1 to 120000'],
+    [
+      'no usable simulator module',
+      { ARC_REMOTE_SUPPORT_SIMULATOR: 'simulator.js' },
+      'set ARC_REMOTE_SUPPORT_SIMULATOR to the absolute path of the simulator module',
+    ],
+    [
+      'a lock wait that is not a number',
+      { ARC_REMOTE_SUPPORT_LOCK_WAIT_MS: '5s' },
+      'ARC_REMOTE_SUPPORT_LOCK_WAIT_MS is "5s"; accepted: a whole number of milliseconds from 1 to 120000',
+    ],
   ])('a missing dependency (%s): exit 52 naming the variable', async (_name, env, named) => {
     const { source, bundled } = await fromSourceAndBundle({ operation: 'install', sequenceNumber: 0, env });
     expect(bundled).toEqual(source);
-    expect(source).toMatchObject({ exitCode: 52, status: { status: 'error', code: 52, formattedMessage: { message: expect.stringContaining(named) } } });
+    expect(source).toMatchObject({
+      exitCode: 52,
+      status: { status: 'error', code: 52, formattedMessage: { message: expect.stringContaining(named) } },
+    });
   });
 
   it('a Windows host failure raised inside the simulator: exit 1 naming the phase, not an unexpected failure', async () => {
@@ -162,7 +186,13 @@ describe('errors across bundles', () => {
     expect(bundled).toEqual(source);
     expect(source).toMatchObject({
       exitCode: 1,
-      status: { status: 'error', code: 1, formattedMessage: { message: expect.stringMatching(/^Another run of this extension's handler still holds <folder>\/data\.lock after 1 s/) } },
+      status: {
+        status: 'error',
+        code: 1,
+        formattedMessage: {
+          message: expect.stringMatching(/^Another run of this extension's handler still holds <folder>\/data\.lock after 1 s/),
+        },
+      },
     });
   });
 
@@ -179,7 +209,11 @@ describe('errors across bundles', () => {
         extendEnv: false,
         env: simulatorEnvironment(fixture.machinePath),
       });
-      const bundled = await execa(process.execPath, [path.join(bin, 'agent.js'), 'reconcile'], { reject: false, extendEnv: false, env: simulatorEnvironment(fixture.machinePath, { simulator }) });
+      const bundled = await execa(process.execPath, [path.join(bin, 'agent.js'), 'reconcile'], {
+        reject: false,
+        extendEnv: false,
+        env: simulatorEnvironment(fixture.machinePath, { simulator }),
+      });
       return [source, bundled].map((run) => ({ exitCode: run.exitCode, stdout: hide(run.stdout), stderr: hide(run.stderr) }));
     }
 
@@ -192,13 +226,23 @@ describe('errors across bundles', () => {
         await writeMachine(fixture.machinePath, machine);
       });
       expect(bundled).toEqual(source);
-      expect(source).toMatchObject({ exitCode: 1, stdout: '', stderr: expect.stringMatching(/^reconcile: failed at '.*Reconcile.*': AccessDenied: Access is denied\n?$/) });
+      expect(source).toMatchObject({
+        exitCode: 1,
+        stdout: '',
+        stderr: expect.stringMatching(/^reconcile: failed at '.*Reconcile.*': AccessDenied: Access is denied\n?$/),
+      });
     });
 
     it('a model it cannot read: the same message, exit 1', async () => {
       const [source, bundled] = await agentRuns((fixture) => fs.writeFile(fixture.machinePath, '{ not a machine'));
       expect(bundled).toEqual(source);
-      expect(source).toMatchObject({ exitCode: 1, stdout: '', stderr: expect.stringMatching(/^agent failed: Windows host phase 'clock' failed: the simulated machine <folder>\/machine\.json could not be used: /) });
+      expect(source).toMatchObject({
+        exitCode: 1,
+        stdout: '',
+        stderr: expect.stringMatching(
+          /^agent failed: Windows host phase 'clock' failed: the simulated machine <folder>\/machine\.json could not be used: /,
+        ),
+      });
     });
   });
 });

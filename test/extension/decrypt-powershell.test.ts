@@ -56,7 +56,11 @@ async function fakeExe(name: string, body: string): Promise<string> {
   return file;
 }
 
-describeDecryptorContract('PowerShellDecryptor with the real pwsh', (): ContractSubject => ({ decryptor, certificate: cert, stranger: other }), collector);
+describeDecryptorContract(
+  'PowerShellDecryptor with the real pwsh',
+  (): ContractSubject => ({ decryptor, certificate: cert, stranger: other }),
+  collector,
+);
 
 describe('PowerShellDecryptor with the real pwsh', () => {
   test('a certificate without its private key names protectedSettingsCertThumbprint', async () => {
@@ -146,8 +150,16 @@ describe('PowerShellDecryptor process handling (stand-in executables)', () => {
     expect(result).toBe('{"ok":true}');
     const args = (await fs.readFile(argsFile, 'utf8')).trimEnd().split('\n');
     expect(args).toEqual([
-      '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', SCRIPT,
-      '-Thumbprint', cert.thumbprint, '-StoreLocation', 'LocalMachine',
+      '-NoProfile',
+      '-NonInteractive',
+      '-ExecutionPolicy',
+      'Bypass',
+      '-File',
+      SCRIPT,
+      '-Thumbprint',
+      cert.thumbprint,
+      '-StoreLocation',
+      'LocalMachine',
     ]);
     expect(await fs.readFile(stdinFile, 'utf8')).toBe(base64);
   });

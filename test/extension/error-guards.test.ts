@@ -39,7 +39,13 @@ describe('handler error guards', () => {
       ['MissingDependencyError', 52],
       ['HandlerError', 1],
     ]);
-    expect(errors.map((error) => [handlerErrors.isConfigurationError(error), handlerErrors.isPrerequisiteError(error), handlerErrors.isMissingDependencyError(error)])).toEqual([
+    expect(
+      errors.map((error) => [
+        handlerErrors.isConfigurationError(error),
+        handlerErrors.isPrerequisiteError(error),
+        handlerErrors.isMissingDependencyError(error),
+      ]),
+    ).toEqual([
       [true, false, false],
       [false, true, false],
       [false, false, true],
@@ -72,7 +78,11 @@ describe('host and CLI error guards', () => {
 
   it('recognise the CliError family from another copy, and refuse one claiming success', () => {
     const other = anotherCopy<typeof cliErrors>('../../cli/errors');
-    const errors = [new other.InputError('--hours', 'x', 'Give a whole number.'), new other.CredentialError('no credential'), new other.CliError(CliExitCode.AllFailed, 'all failed')];
+    const errors = [
+      new other.InputError('--hours', 'x', 'Give a whole number.'),
+      new other.CredentialError('no credential'),
+      new other.CliError(CliExitCode.AllFailed, 'all failed'),
+    ];
     expect(errors.map((error) => cliErrors.isCliError(error) && [error.name, error.exitCode])).toEqual([
       ['InputError', 2],
       ['CredentialError', 5],

@@ -14,7 +14,10 @@ describe('HandlerEnvironment.json', () => {
   const environment = { logFolder: 'C:\\logs', configFolder: 'C:\\config', statusFolder: 'C:\\status', heartbeatFile: 'C:\\hb.json' };
 
   it('reads the array form with a UTF-8 BOM', async () => {
-    await fs.writeFile(path.join(root, 'HandlerEnvironment.json'), `\ufeff${JSON.stringify([{ version: 1.0, handlerEnvironment: environment }])}`);
+    await fs.writeFile(
+      path.join(root, 'HandlerEnvironment.json'),
+      `\ufeff${JSON.stringify([{ version: 1.0, handlerEnvironment: environment }])}`,
+    );
     expect(await readHandlerEnvironment(root)).toEqual({ ...environment, eventsFolder: undefined });
   });
 
@@ -26,7 +29,10 @@ describe('HandlerEnvironment.json', () => {
   });
 
   it('names the missing folder when the file is incomplete', async () => {
-    await fs.writeFile(path.join(root, 'HandlerEnvironment.json'), JSON.stringify([{ handlerEnvironment: { logFolder: 'x', configFolder: 'y' } }]));
+    await fs.writeFile(
+      path.join(root, 'HandlerEnvironment.json'),
+      JSON.stringify([{ handlerEnvironment: { logFolder: 'x', configFolder: 'y' } }]),
+    );
     await expect(readHandlerEnvironment(root, { attempts: 2, delayMs: 1 })).rejects.toThrow(/no 'statusFolder' folder/);
   });
 });

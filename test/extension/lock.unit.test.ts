@@ -28,7 +28,9 @@ describe('handler lock', () => {
     let release!: () => void;
     const holder = withLock(lockPath, () => new Promise<void>((resolve) => (release = resolve)));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await expect(withLock(lockPath, async () => undefined, { waitMs: 1000 })).rejects.toThrow(/Another run of this extension's handler still holds/);
+    await expect(withLock(lockPath, async () => undefined, { waitMs: 1000 })).rejects.toThrow(
+      /Another run of this extension's handler still holds/,
+    );
     release();
     await holder;
   });
@@ -38,7 +40,9 @@ describe('handler lock', () => {
     let release!: () => void;
     const holder = withLock(lockPath, () => new Promise<void>((resolve) => (release = resolve)), { staleMs: 400 });
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    await expect(withLock(lockPath, async () => 'ran', { waitMs: 600, staleMs: 400 })).rejects.toThrow(/Another run of this extension's handler still holds/);
+    await expect(withLock(lockPath, async () => 'ran', { waitMs: 600, staleMs: 400 })).rejects.toThrow(
+      /Another run of this extension's handler still holds/,
+    );
     release();
     await holder;
     await expect(fs.stat(`${lockPath}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });

@@ -120,7 +120,9 @@ describe('the settings file', () => {
   });
 
   it('names a key given twice by its path in the public settings, with line and column', () => {
-    const error = settingsError(`{"runtimeSettings":[{"handlerSettings":{"publicSettings":{\n  "access":{"level":"None",\n    "level":"Diagnostics"}}}}]}`);
+    const error = settingsError(
+      `{"runtimeSettings":[{"handlerSettings":{"publicSettings":{\n  "access":{"level":"None",\n    "level":"Diagnostics"}}}}]}`,
+    );
     expect(error.field).toBe('access.level');
     expect(error.message).toContain('received the key "level" a second time in one object (line 3, column 5)');
     expect(error.message).toContain('a second value could silently turn a revoke into a grant');
@@ -134,7 +136,9 @@ describe('the settings file', () => {
   });
 
   it('describes unsafe text outside the public settings without showing it (it may be secret)', () => {
-    const error = settingsError('{"runtimeSettings":[{"handlerSettings":{"protectedSettings":"c2VjcmV0\\u2028","protectedSettingsCertThumbprint":"AB"}}]}');
+    const error = settingsError(
+      '{"runtimeSettings":[{"handlerSettings":{"protectedSettings":"c2VjcmV0\\u2028","protectedSettingsCertThumbprint":"AB"}}]}',
+    );
     expect(error.field).toBe('protectedSettings');
     expect(error.message).toContain('received text with U+2028 (a line separator) at character 9');
     expect(error.message).not.toContain('c2VjcmV0');
@@ -143,7 +147,9 @@ describe('the settings file', () => {
   it('shows where text that is not JSON fails, without quoting it', () => {
     const error = settingsError('{"runtimeSettings": [\n  {"handlerSettings": {"protectedSettings": "s3cr3t" oops}}]}');
     expect(error.field).toBe('settings file');
-    expect(error.message).toContain("received text that is not JSON ('o' where ',' or '}' after a value in an object was expected at line 2, column 54)");
+    expect(error.message).toContain(
+      "received text that is not JSON ('o' where ',' or '}' after a value in an object was expected at line 2, column 54)",
+    );
     expect(error.message).not.toContain('s3cr3t');
   });
 });
@@ -156,7 +162,9 @@ describe('unsafe text', () => {
     ['a C1 control', '\u009b', 'a control character'],
     ['a line separator', '\u2028', 'a line separator'],
     ['a paragraph separator', '\u2029', 'a paragraph separator'],
-    ...['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c'].map((character) => [`U+${character.charCodeAt(0).toString(16).toUpperCase()}`, character, 'a bidirectional formatting character']),
+    ...['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c'].map(
+      (character) => [`U+${character.charCodeAt(0).toString(16).toUpperCase()}`, character, 'a bidirectional formatting character'],
+    ),
     ['a zero-width space', '\u200b', 'an invisible formatting character'],
     ['a byte order mark', '\ufeff', 'an invisible formatting character'],
     ['a lone high surrogate', '\ud800', 'a lone surrogate'],
@@ -169,11 +177,14 @@ describe('unsafe text', () => {
     expect(acceptedByPattern.test(text)).toBe(false);
   });
 
-  it.each(['owner@contoso.example', 'CONTOSO\\Zoë Müller', 'Ὀδυσσεύς', 'مالك', '山田太郎', 'owner 😀', 'a\u00a0b'])('leaves ordinary text alone: %s', (text) => {
-    expect(findUnsafeCharacter(text)).toBeUndefined();
-    expect(escapeUnsafe(text)).toBe(text);
-    expect(acceptedByPattern.test(text)).toBe(true);
-  });
+  it.each(['owner@contoso.example', 'CONTOSO\\Zoë Müller', 'Ὀδυσσεύς', 'مالك', '山田太郎', 'owner 😀', 'a\u00a0b'])(
+    'leaves ordinary text alone: %s',
+    (text) => {
+      expect(findUnsafeCharacter(text)).toBeUndefined();
+      expect(escapeUnsafe(text)).toBe(text);
+      expect(acceptedByPattern.test(text)).toBe(true);
+    },
+  );
 
   it('is the same class in the schema (so the CLI refuses what the handler refuses)', () => {
     expect(settingsSchema.properties.access.properties.consent.properties.acceptedBy.pattern).toBe(`^[^${UNSAFE_CHARACTER_CLASS}]{1,256}$`);

@@ -68,8 +68,14 @@ describe('a status answers the settings it was written for', () => {
     };
   };
 
-  const run = (sequence: number) => runHandler(['enable'], config(), { environment: { ConfigSequenceNumber: String(sequence) }, extensionRoot: root, stderr: () => undefined });
-  const settings = (retentionDays: number) => writeHandlerSettings(root, 1, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, retentionDays } });
+  const run = (sequence: number) =>
+    runHandler(['enable'], config(), {
+      environment: { ConfigSequenceNumber: String(sequence) },
+      extensionRoot: root,
+      stderr: () => undefined,
+    });
+  const settings = (retentionDays: number) =>
+    writeHandlerSettings(root, 1, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, retentionDays } });
   const applied = (retentionDays: number) => JSON.stringify({ schemaVersion: 1, access: { level: 'None' }, retentionDays });
 
   it('keeps the finished status when the same content is applied again (a reboot)', async () => {

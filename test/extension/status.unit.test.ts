@@ -20,7 +20,13 @@ describe('status writer', () => {
 
   it('writes the array form with status, code, message and substatus, UTF-8 without BOM', async () => {
     const writer = new StatusWriter(folder, 'Pub.Type', records, clock);
-    await writer.write(3, { operation: 'Enable', status: 'warning', code: 0, message: 'node B is down', substatus: [{ name: 'node NODE-B', status: 'error', code: 1, message: 'down' }] });
+    await writer.write(3, {
+      operation: 'Enable',
+      status: 'warning',
+      code: 0,
+      message: 'node B is down',
+      substatus: [{ name: 'node NODE-B', status: 'error', code: 1, message: 'down' }],
+    });
     const bytes = await fs.readFile(path.join(folder, '3.status'));
     expect(bytes[0]).toBe('['.charCodeAt(0));
     expect(await read(3)).toEqual([
@@ -80,7 +86,13 @@ describe('status writer', () => {
   it('escapes control, NUL, separator, bidirectional and lone surrogate characters in every message', async () => {
     const writer = new StatusWriter(folder, 'Pub.Type', records, clock);
     const hostile = 'by Eve\u202e\u2066txt.exe\u0000\u2028\u0085\ud800 end';
-    await writer.write(6, { operation: 'Enable', status: 'error', code: 53, message: hostile, substatus: [{ name: 'n', status: 'error', code: 1, message: hostile }] });
+    await writer.write(6, {
+      operation: 'Enable',
+      status: 'error',
+      code: 53,
+      message: hostile,
+      substatus: [{ name: 'n', status: 'error', code: 1, message: hostile }],
+    });
     const text = await fs.readFile(path.join(folder, '6.status'), 'utf8');
     // eslint-disable-next-line no-control-regex -- the very characters a status must not hold raw
     expect(text).not.toMatch(/[\u0000-\u001f\u0085\u2028\u202e\u2066]/);
@@ -92,7 +104,12 @@ describe('status writer', () => {
 
   it('cuts messages to 1 KB and keeps the file under 128 KB', async () => {
     const writer = new StatusWriter(folder, 'Pub.Type', records, clock);
-    const substatus = Array.from({ length: 400 }, (_, index) => ({ name: `node ${index}`, status: 'success' as const, code: 0, message: 'é'.repeat(600) }));
+    const substatus = Array.from({ length: 400 }, (_, index) => ({
+      name: `node ${index}`,
+      status: 'success' as const,
+      code: 0,
+      message: 'é'.repeat(600),
+    }));
     await writer.write(5, { operation: 'Enable', status: 'success', code: 0, message: 'x'.repeat(5000), substatus });
     const size = (await fs.stat(path.join(folder, '5.status'))).size;
     expect(size).toBeLessThan(MAX_STATUS_FILE_BYTES);

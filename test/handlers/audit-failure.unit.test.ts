@@ -29,7 +29,10 @@ const PEER = 'ARC-NODE-2';
 const ENGINEER = 'CONTOSO\\engineer1';
 
 type FaultKind = 'event' | 'history';
-const FAULT_MESSAGES: Record<FaultKind, string> = { event: 'The event log service is not running', history: 'There is not enough space on the disk' };
+const FAULT_MESSAGES: Record<FaultKind, string> = {
+  event: 'The event log service is not running',
+  history: 'There is not enough space on the disk',
+};
 const faultOf = (kind: FaultKind, node: string): Fault =>
   kind === 'event'
     ? { operation: 'writeEvent', node, action: 'fail', message: FAULT_MESSAGES.event, remaining: 1000 }
@@ -183,9 +186,15 @@ describe('access ends even when auditing fails', () => {
   const node = async (name: string): Promise<NodeModel> => (await world.fixture.machine()).nodes[name]!;
   const members = (model: NodeModel, group: string) => model.groups[group.toLowerCase()]?.members ?? [];
   const historyOf = async (name: string) => {
-    const [outcome] = await new SimulatedHost(world.fixture.machinePath).execute([op('readFile', { path: HISTORY_FILE })], { phase: 'check', node: name });
+    const [outcome] = await new SimulatedHost(world.fixture.machinePath).execute([op('readFile', { path: HISTORY_FILE })], {
+      phase: 'check',
+      node: name,
+    });
     const content = outcome?.ok ? (outcome.value as { content: string | null }).content : null;
-    return (content ?? '').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return (content ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   };
   const eventsOf = async (way: Way) => (await node(way.node)).events.filter((event) => event.eventId === way.eventId);
 
@@ -197,7 +206,13 @@ describe('access ends even when auditing fails', () => {
     expect((await fixture.run('install', { sequenceNumber: 0 })).exitCode).toBe(0);
     const host = new SimulatedHost(fixture.machinePath);
     for (const name of [LOCAL, PEER]) {
-      await host.execute([op('ensureLocalGroup', { name: GROUPS.engineers, description: 'engineers' }), op('setLocalGroupMembers', { name: GROUPS.engineers, members: [ENGINEER] })], { phase: 'owner', node: name });
+      await host.execute(
+        [
+          op('ensureLocalGroup', { name: GROUPS.engineers, description: 'engineers' }),
+          op('setLocalGroupMembers', { name: GROUPS.engineers, members: [ENGINEER] }),
+        ],
+        { phase: 'owner', node: name },
+      );
     }
     const settings = grantFor();
     await fixture.writeSettings(1, { publicSettings: way.coverPeer ? { ...settings, cluster: { installOnPeers: true } } : settings });
@@ -209,66 +224,70 @@ describe('access ends even when auditing fails', () => {
     expect((await node(way.node)).sessions).toHaveLength(1);
   }
 
-  it.each(CASES)('%s, with the %s write failing: access off at once, the record written once the fault is gone', async (_name, fault, way) => {
-    await grantWithSession(way);
-    await updateMachine(world.fixture.machinePath, (machine) => void (machine.faults = [faultOf(fault, way.node)]));
+  it.each(CASES)(
+    '%s, with the %s write failing: access off at once, the record written once the fault is gone',
+    async (_name, fault, way) => {
+      await grantWithSession(way);
+      await updateMachine(world.fixture.machinePath, (machine) => void (machine.faults = [faultOf(fault, way.node)]));
 
-    const said = await way.end(world);
+      const said = await way.end(world);
 
-    // Access is off: nobody in a level group, the open session ended.
-    const ended = await node(way.node);
-    expect(members(ended, GROUPS.diagnostics)).toEqual([]);
-    expect(members(ended, GROUPS.repair)).toEqual([]);
-    expect(ended.sessions).toEqual([]);
-    expect(Object.keys(ended.tasks).filter((key) => key.endsWith(expireTaskName(GRANT_ID).toLowerCase()))).toEqual([]);
+      // Access is off: nobody in a level group, the open session ended.
+      const ended = await node(way.node);
+      expect(members(ended, GROUPS.diagnostics)).toEqual([]);
+      expect(members(ended, GROUPS.repair)).toEqual([]);
+      expect(ended.sessions).toEqual([]);
+      expect(Object.keys(ended.tasks).filter((key) => key.endsWith(expireTaskName(GRANT_ID).toLowerCase()))).toEqual([]);
 
-    const faultHits = fault === 'event' || way.keepsHistory;
-    if (faultHits) {
-      // Said, naming what was not recorded and why; kept where it could be.
-      const missing = fault === 'event' ? `event ${way.eventId}` : 'history line';
-      const mention = expect.stringMatching(new RegExp(`not recorded.*${missing}.*${FAULT_MESSAGES[fault]}`, 's'));
-      if (said.kind === 'status') {
-        expect(said.status.status).toBe(way.waitingStatus);
-        expect(said.exitCode).toBe(way.waitingStatus === 'error' ? 1 : 0);
-        if (way.coverPeer) expect((await world.fixture.state()).coveredPeers).toEqual([PEER]);
-        const line = said.status.substatus.find((item) => item.name === `Node ${way.node}`);
-        expect(line).toMatchObject({ status: 'warning', formattedMessage: { message: mention } });
+      const faultHits = fault === 'event' || way.keepsHistory;
+      if (faultHits) {
+        // Said, naming what was not recorded and why; kept where it could be.
+        const missing = fault === 'event' ? `event ${way.eventId}` : 'history line';
+        const mention = expect.stringMatching(new RegExp(`not recorded.*${missing}.*${FAULT_MESSAGES[fault]}`, 's'));
+        if (said.kind === 'status') {
+          expect(said.status.status).toBe(way.waitingStatus);
+          expect(said.exitCode).toBe(way.waitingStatus === 'error' ? 1 : 0);
+          if (way.coverPeer) expect((await world.fixture.state()).coveredPeers).toEqual([PEER]);
+          const line = said.status.substatus.find((item) => item.name === `Node ${way.node}`);
+          expect(line).toMatchObject({ status: 'warning', formattedMessage: { message: mention } });
+        } else {
+          // The run that ended access, and any that retried the record in the same boot, exit 3.
+          const noting = said.runs.filter((run) => /not recorded/.test(run.output));
+          expect(noting[0]).toMatchObject({ task: way.endedBy, output: expect.stringContaining('remove diagnostics access;') });
+          for (const run of noting) expect(run).toMatchObject({ node: way.node, exitCode: 3, output: mention });
+          for (const run of said.runs.filter((other) => !noting.includes(other)))
+            expect({ task: run.task, exitCode: run.exitCode }).toEqual({ task: run.task, exitCode: 0 });
+        }
+        if (fault === 'event') {
+          expect(await eventsOf(way)).toEqual([]);
+          if (way.keepsHistory) expect((await historyOf(way.node)).filter((entry) => entry.change === way.change)).toHaveLength(1);
+        } else {
+          expect((await historyOf(way.node)).filter((entry) => entry.change === way.change)).toEqual([]);
+          expect(await eventsOf(way)).toHaveLength(1);
+        }
       } else {
-        // The run that ended access, and any that retried the record in the same boot, exit 3.
-        const noting = said.runs.filter((run) => /not recorded/.test(run.output));
-        expect(noting[0]).toMatchObject({ task: way.endedBy, output: expect.stringContaining('remove diagnostics access;') });
-        for (const run of noting) expect(run).toMatchObject({ node: way.node, exitCode: 3, output: mention });
-        for (const run of said.runs.filter((other) => !noting.includes(other))) expect({ task: run.task, exitCode: run.exitCode }).toEqual({ task: run.task, exitCode: 0 });
-      }
-      if (fault === 'event') {
-        expect(await eventsOf(way)).toEqual([]);
-        if (way.keepsHistory) expect((await historyOf(way.node)).filter((entry) => entry.change === way.change)).toHaveLength(1);
-      } else {
-        expect((await historyOf(way.node)).filter((entry) => entry.change === way.change)).toEqual([]);
+        // The data folder goes with the access: no history write to fail, and the event is written.
+        expect(said).toMatchObject({ kind: 'status', exitCode: 0, status: { status: 'success' } });
         expect(await eventsOf(way)).toHaveLength(1);
       }
-    } else {
-      // The data folder goes with the access: no history write to fail, and the event is written.
-      expect(said).toMatchObject({ kind: 'status', exitCode: 0, status: { status: 'success' } });
-      expect(await eventsOf(way)).toHaveLength(1);
-    }
 
-    // The fault is gone; the next run records what was missing, and a run after it adds nothing.
-    await updateMachine(world.fixture.machinePath, (machine) => void (machine.faults = []));
-    await way.next(world);
-    await way.next(world);
-    const events = await eventsOf(way);
-    expect(events).toHaveLength(1);
-    expect(events[0]!.message).toMatch(new RegExp(`^Remote support access ${way.change}: .*grant ${GRANT_ID}, audit \\S+,`));
-    if (way.keepsHistory) {
-      const lines = (await historyOf(way.node)).filter((entry) => entry.change === way.change);
-      expect(lines).toHaveLength(1);
-      expect(events[0]!.message).toContain(`audit ${String(lines[0]!.auditId)},`);
-    }
-    // Still nobody has access, and nothing is left to record.
-    const settled = await node(way.node);
-    expect(members(settled, GROUPS.diagnostics)).toEqual([]);
-    expect(Object.keys(settled.files).filter((key) => key.includes('pending-audit'))).toEqual([]);
-    await way.afterwards?.(world);
-  });
+      // The fault is gone; the next run records what was missing, and a run after it adds nothing.
+      await updateMachine(world.fixture.machinePath, (machine) => void (machine.faults = []));
+      await way.next(world);
+      await way.next(world);
+      const events = await eventsOf(way);
+      expect(events).toHaveLength(1);
+      expect(events[0]!.message).toMatch(new RegExp(`^Remote support access ${way.change}: .*grant ${GRANT_ID}, audit \\S+,`));
+      if (way.keepsHistory) {
+        const lines = (await historyOf(way.node)).filter((entry) => entry.change === way.change);
+        expect(lines).toHaveLength(1);
+        expect(events[0]!.message).toContain(`audit ${String(lines[0]!.auditId)},`);
+      }
+      // Still nobody has access, and nothing is left to record.
+      const settled = await node(way.node);
+      expect(members(settled, GROUPS.diagnostics)).toEqual([]);
+      expect(Object.keys(settled.files).filter((key) => key.includes('pending-audit'))).toEqual([]);
+      await way.afterwards?.(world);
+    },
+  );
 });

@@ -41,17 +41,29 @@ describe('cluster.installOnPeers', () => {
 
   const peer = async () => (await fixture.machine()).nodes[PEER]!;
   /** Files and folders by path (Windows updates a folder's write time when its content changes). */
-  const paths = (node: NodeModel) => Object.values(node.files).map((file) => `${file.type} ${file.path}`).sort();
+  const paths = (node: NodeModel) =>
+    Object.values(node.files)
+      .map((file) => `${file.type} ${file.path}`)
+      .sort();
   const members = (node: NodeModel, group: string) => node.groups[group.toLowerCase()]?.members ?? null;
   const peerRecord = async () => {
-    const [outcome] = await new SimulatedHost(fixture.machinePath).execute([op('readFile', { path: DESIRED_STATE_FILE })], { phase: 'check', node: PEER });
+    const [outcome] = await new SimulatedHost(fixture.machinePath).execute([op('readFile', { path: DESIRED_STATE_FILE })], {
+      phase: 'check',
+      node: PEER,
+    });
     return outcome?.ok ? (outcome.value as { content: string | null }).content : null;
   };
   /** The owner lists the engineers on each node, as the local groups are per node. */
   const nameEngineers = async () => {
     const host = new SimulatedHost(fixture.machinePath);
     for (const node of ['ARC-NODE-1', PEER]) {
-      await host.execute([op('ensureLocalGroup', { name: GROUPS.engineers, description: 'engineers' }), op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner', node });
+      await host.execute(
+        [
+          op('ensureLocalGroup', { name: GROUPS.engineers, description: 'engineers' }),
+          op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] }),
+        ],
+        { phase: 'owner', node },
+      );
     }
   };
   const grant = async (sequenceNumber: number, settings: Record<string, unknown> = withPeers(grantSettings(START))) => {
@@ -71,8 +83,14 @@ describe('cluster.installOnPeers', () => {
     expect((await fixture.run('install', { sequenceNumber: 0, now: START })).exitCode).toBe(0);
     const installed = await peer();
     expect(installed.sessionConfigurations[ENDPOINT_NAME.toLowerCase()]).toBeDefined();
-    expect(installed.files[AGENT_SCRIPT.toLowerCase()]).toMatchObject({ copiedFrom: { sha256: createHash('sha256').update('the node agent\n').digest('hex') } });
-    expect(Object.values(installed.tasks).map((task) => task.name).sort()).toEqual(['Reconcile', 'Retention']);
+    expect(installed.files[AGENT_SCRIPT.toLowerCase()]).toMatchObject({
+      copiedFrom: { sha256: createHash('sha256').update('the node agent\n').digest('hex') },
+    });
+    expect(
+      Object.values(installed.tasks)
+        .map((task) => task.name)
+        .sort(),
+    ).toEqual(['Reconcile', 'Retention']);
     expect((await fixture.status(0)).status.substatus.map((item) => [item.name, item.status])).toEqual([
       ['Node ARC-NODE-1', 'success'],
       [`Node ${PEER}`, 'success'],
@@ -81,14 +99,18 @@ describe('cluster.installOnPeers', () => {
     expect((await grant(1)).exitCode).toBe(0);
     const status = await fixture.status(1);
     expect(status.status.status).toBe('success');
-    expect((await nodeLine(1, PEER))!.formattedMessage.message).toMatch(/^access Diagnostics until 2026-11-25T03:59:00Z, covered from ARC-NODE-1; \d+ change\(s\) applied\.$/);
+    expect((await nodeLine(1, PEER))!.formattedMessage.message).toMatch(
+      /^access Diagnostics until 2026-11-25T03:59:00Z, covered from ARC-NODE-1; \d+ change\(s\) applied\.$/,
+    );
     const granted = await peer();
     expect(members(granted, GROUPS.diagnostics)).toEqual(['CONTOSO\\engineer1']);
     expect(Object.values(granted.tasks).map((task) => task.name)).toContain(expireTaskName(GRANT_ID));
     expect(parseDesiredRecord(await peerRecord()).record).toMatchObject({ managedFrom: 'ARC-NODE-1', grant: { grantId: GRANT_ID } });
     // The peer's endpoint names the peer's own groups.
     const pssc = granted.files['c:\\programdata\\arcremotesupport\\arcremotesupport.pssc'];
-    expect(Buffer.from(pssc && 'contentBase64' in pssc ? pssc.contentBase64 ?? '' : '', 'base64').toString('utf8')).toContain(`${PEER}\\${GROUPS.diagnostics}`);
+    expect(Buffer.from(pssc && 'contentBase64' in pssc ? (pssc.contentBase64 ?? '') : '', 'base64').toString('utf8')).toContain(
+      `${PEER}\\${GROUPS.diagnostics}`,
+    );
     expect((await fixture.state()).coveredPeers).toEqual([PEER]);
   });
 
@@ -99,7 +121,12 @@ describe('cluster.installOnPeers', () => {
     await grant(1);
     const runs: AgentRun[] = [];
     await advanceClock(fixture.machinePath, iso(hoursLater(8)), agentTaskRunner(fixture.machinePath, runs));
-    expect(runs.filter((run) => run.task === expireTaskName(GRANT_ID)).map((run) => [run.node, run.exitCode]).sort()).toEqual([
+    expect(
+      runs
+        .filter((run) => run.task === expireTaskName(GRANT_ID))
+        .map((run) => [run.node, run.exitCode])
+        .sort(),
+    ).toEqual([
       ['ARC-NODE-1', 0],
       [PEER, 0],
     ]);
@@ -119,7 +146,9 @@ describe('cluster.installOnPeers', () => {
     expect(status.status.formattedMessage.message).toContain('1 cluster node(s) need attention (see each node).');
     expect(await nodeLine(1, PEER)).toMatchObject({
       status: 'warning',
-      formattedMessage: { message: `not covered: the node is down (cluster state Down). Access there is unchanged; when it is up, run the command again, or deploy the extension on ${PEER}.` },
+      formattedMessage: {
+        message: `not covered: the node is down (cluster state Down). Access there is unchanged; when it is up, run the command again, or deploy the extension on ${PEER}.`,
+      },
     });
     expect(await peer()).toEqual(peerBefore);
 
@@ -136,7 +165,11 @@ describe('cluster.installOnPeers', () => {
     expect((await grant(1)).exitCode).toBe(0);
     const line = await nodeLine(1, PEER);
     expect(line?.status).toBe('warning');
-    expect(line?.formattedMessage.message).toMatch(new RegExp(`^not covered: ${PEER} refused the connection from ARC-NODE-1 \\(.*access denied.*\\)\\. Access there is unchanged; pushing to a peer as SYSTEM is often denied: deploy the extension on ${PEER}\\.$`));
+    expect(line?.formattedMessage.message).toMatch(
+      new RegExp(
+        `^not covered: ${PEER} refused the connection from ARC-NODE-1 \\(.*access denied.*\\)\\. Access there is unchanged; pushing to a peer as SYSTEM is often denied: deploy the extension on ${PEER}\\.$`,
+      ),
+    );
     expect((await fixture.state()).coveredPeers).toEqual([]);
   });
 
@@ -147,33 +180,42 @@ describe('cluster.installOnPeers', () => {
     expect((await grant(1)).exitCode).toBe(0);
     const line = await nodeLine(1, PEER);
     expect(line?.status).toBe('warning');
-    expect(line?.formattedMessage.message).toMatch(/^not covered: ARC-NODE-2 does not meet the prerequisites \(Memory: Failed: found 2\.00 GiB installed; requires at least 4\.00 GiB installed\..*\) Access there is unchanged/);
+    expect(line?.formattedMessage.message).toMatch(
+      /^not covered: ARC-NODE-2 does not meet the prerequisites \(Memory: Failed: found 2\.00 GiB installed; requires at least 4\.00 GiB installed\..*\) Access there is unchanged/,
+    );
     expect(members(await peer(), GROUPS.diagnostics)).toBeNull();
     expect(await nodeLine(1, 'ARC-NODE-1')).toMatchObject({ status: 'success' });
   });
 
-  it("leaves a peer that runs its own extension to that extension", async () => {
+  it('leaves a peer that runs its own extension to that extension', async () => {
     await create();
     await nameEngineers();
     // ARC-NODE-2's own extension: the same package, run as that node, with its own data folder.
-    const own = { env: { ...simulatorEnvironment(fixture.machinePath, { node: PEER }), ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` } };
+    const own = {
+      env: { ...simulatorEnvironment(fixture.machinePath, { node: PEER }), ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` },
+    };
     expect((await fixture.run('install', { sequenceNumber: 0, now: START, ...own })).exitCode).toBe(0);
     const ownRecord = await peerRecord();
 
     await fixture.run('install', { sequenceNumber: 0, now: START });
     expect((await grant(1)).exitCode).toBe(0);
-    expect(await nodeLine(1, PEER)).toMatchObject({ status: 'success', formattedMessage: { message: 'managed by its own extension; left alone by ARC-NODE-1.' } });
+    expect(await nodeLine(1, PEER)).toMatchObject({
+      status: 'success',
+      formattedMessage: { message: 'managed by its own extension; left alone by ARC-NODE-1.' },
+    });
     expect(await peerRecord()).toBe(ownRecord);
     expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
     expect((await fixture.state()).coveredPeers).toEqual([]);
   });
 
-  it("hands a covered peer over to its own extension when one is installed there", async () => {
+  it('hands a covered peer over to its own extension when one is installed there', async () => {
     await create();
     await nameEngineers();
     await fixture.run('install', { sequenceNumber: 0, now: START });
     await grant(1);
-    const own = { env: { ...simulatorEnvironment(fixture.machinePath, { node: PEER }), ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` } };
+    const own = {
+      env: { ...simulatorEnvironment(fixture.machinePath, { node: PEER }), ARC_REMOTE_SUPPORT_DATA: `${fixture.base}/data-node-2` },
+    };
     expect((await fixture.run('install', { sequenceNumber: 0, now: START, ...own })).exitCode).toBe(0);
     // The peer's own extension keeps the access in force and drops the mark.
     expect(parseDesiredRecord(await peerRecord()).record).toMatchObject({ grant: { grantId: GRANT_ID } });
@@ -191,7 +233,8 @@ describe('cluster.installOnPeers', () => {
     expect((await grant(1)).exitCode).toBe(0);
     expect(members(await peer(), GROUPS.diagnostics)).toEqual(['CONTOSO\\engineer1']);
     expect((await fixture.run('uninstall', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
-    const revokes = (node: NodeModel) => node.events.filter((event) => event.eventId === 1003).map((event) => event.message.replace(/^.*, by /, 'by '));
+    const revokes = (node: NodeModel) =>
+      node.events.filter((event) => event.eventId === 1003).map((event) => event.message.replace(/^.*, by /, 'by '));
     const machine = await fixture.machine();
     expect(revokes(machine.nodes['ARC-NODE-1']!)).toEqual(['by uninstall.']);
     expect(revokes(machine.nodes[PEER]!)).toEqual(['by uninstall (from ARC-NODE-1).']);
@@ -205,10 +248,15 @@ describe('cluster.installOnPeers', () => {
     await grant(1);
     expect((await fixture.run('disable', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
     expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
-    expect(await nodeLine(1, PEER)).toMatchObject({ status: 'success', formattedMessage: { message: expect.stringMatching(/^access off, covered from ARC-NODE-1/) } });
+    expect(await nodeLine(1, PEER)).toMatchObject({
+      status: 'success',
+      formattedMessage: { message: expect.stringMatching(/^access off, covered from ARC-NODE-1/) },
+    });
 
     expect((await fixture.run('uninstall', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
-    expect((await fixture.status(1)).status.formattedMessage.message).toMatch(/^Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. Kept by design as the audit record/);
+    expect((await fixture.status(1)).status.formattedMessage.message).toMatch(
+      /^Uninstalled: access is off, and the groups, JEA endpoint and module, scheduled tasks, agent, owner's module, state, history and transcripts were removed. Kept by design as the audit record/,
+    );
     const after = await peer();
     // Back to what it was (WinRM's restart count aside), the groups install made included.
     expect(after.tasks).toEqual(peerBefore.tasks);
@@ -223,7 +271,10 @@ describe('cluster.installOnPeers', () => {
     await fixture.run('install', { sequenceNumber: 0, now: START });
     await grant(1);
     expect((await grant(2, grantSettings(START))).exitCode).toBe(0);
-    expect(await nodeLine(2, PEER)).toMatchObject({ status: 'success', formattedMessage: { message: expect.stringMatching(/^everything of the extension removed \(it was covered from ARC-NODE-1\)/) } });
+    expect(await nodeLine(2, PEER)).toMatchObject({
+      status: 'success',
+      formattedMessage: { message: expect.stringMatching(/^everything of the extension removed \(it was covered from ARC-NODE-1\)/) },
+    });
     expect(paths(await peer())).toEqual(paths(peerBefore));
     expect((await fixture.state()).coveredPeers).toEqual([]);
     // ARC-NODE-1 keeps its grant.
@@ -241,8 +292,12 @@ describe('cluster.installOnPeers', () => {
     expect((await fixture.run('uninstall', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
     const status = await fixture.status(1);
     expect(status.status.status).toBe('warning');
-    expect(status.status.formattedMessage.message).toMatch(/^Uninstalled from this node; 1 covered peer\(s\) could not be cleaned \(see each node\)\. Kept by design as the audit record: /);
-    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(/^not cleaned: the node is down \(cluster state Down\)\. Anything of the extension there stays, and its own tasks still end access at its expiry;/);
+    expect(status.status.formattedMessage.message).toMatch(
+      /^Uninstalled from this node; 1 covered peer\(s\) could not be cleaned \(see each node\)\. Kept by design as the audit record: /,
+    );
+    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(
+      /^not cleaned: the node is down \(cluster state Down\)\. Anything of the extension there stays, and its own tasks still end access at its expiry;/,
+    );
     expect(await fixture.stateText()).toBeUndefined();
   });
 
@@ -251,14 +306,20 @@ describe('cluster.installOnPeers', () => {
     await nameEngineers();
     await fixture.run('install', { sequenceNumber: 0, now: START });
     await updateMachine(fixture.machinePath, (machine) => {
-      machine.faults = [{ operation: 'setLocalGroupMembers', node: PEER, action: 'fail', code: 'Failed', message: 'The member could not be added' }];
+      machine.faults = [
+        { operation: 'setLocalGroupMembers', node: PEER, action: 'fail', code: 'Failed', message: 'The member could not be added' },
+      ];
     });
     expect((await grant(1)).exitCode).toBe(0);
     const status = await fixture.status(1);
     expect(status.status.status).toBe('warning');
     expect(await nodeLine(1, 'ARC-NODE-1')).toMatchObject({ status: 'success' });
     expect((await nodeLine(1, PEER))?.status).toBe('error');
-    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(new RegExp(`^Failed at '.+' on ${PEER}: Failed: The member could not be added\\. Run the command again; the node converges from where it stopped\\.$`));
+    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(
+      new RegExp(
+        `^Failed at '.+' on ${PEER}: Failed: The member could not be added\\. Run the command again; the node converges from where it stopped\\.$`,
+      ),
+    );
     expect((await fixture.state()).coveredPeers).toEqual([PEER]);
 
     expect((await fixture.run('enable', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
@@ -276,7 +337,9 @@ describe('cluster.installOnPeers', () => {
     });
     expect((await fixture.run('disable', { sequenceNumber: 1, now: START })).exitCode).toBe(0);
     expect((await fixture.status(1)).status.status).toBe('warning');
-    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(/^not covered: the node is down \(cluster state Down\)\. Access there is unchanged;/);
+    expect((await nodeLine(1, PEER))?.formattedMessage.message).toMatch(
+      /^not covered: the node is down \(cluster state Down\)\. Access there is unchanged;/,
+    );
     expect((await fixture.state()).coveredPeers).toEqual([PEER]);
 
     await powerOn(fixture.machinePath, PEER, agentTaskRunner(fixture.machinePath, []));
@@ -284,12 +347,16 @@ describe('cluster.installOnPeers', () => {
     expect(members(await peer(), GROUPS.diagnostics)).toEqual([]);
   });
 
-  it("keeps a grant the owner revoked on a covered peer off there, naming when and why, while this node keeps it", async () => {
+  it('keeps a grant the owner revoked on a covered peer off there, naming when and why, while this node keeps it', async () => {
     await create();
     await nameEngineers();
     await fixture.run('install', { sequenceNumber: 0, now: START });
     expect((await grant(1)).exitCode).toBe(0);
-    const revoke = await runAgentCommand(['revoke', '--local', '--by', 'CONTOSO\\admin'], new SimulatedHost(fixture.machinePath, { localNode: PEER }), hoursLater(1));
+    const revoke = await runAgentCommand(
+      ['revoke', '--local', '--by', 'CONTOSO\\admin'],
+      new SimulatedHost(fixture.machinePath, { localNode: PEER }),
+      hoursLater(1),
+    );
     expect(revoke.exitCode).toBe(0);
 
     // The manager runs enable again with the same settings (after a reboot).

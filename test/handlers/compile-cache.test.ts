@@ -77,13 +77,17 @@ describe('the compile cache of the bundled handler', () => {
   it.each([
     ['others', 0o757],
     ['its group', 0o775],
-  ])('is not kept in a data folder that %s may write to', async (_who, mode) => {
-    const { data, cache, run } = await node1(`writable-${mode.toString(8)}`);
-    expect((await run('install')).exitCode).toBe(0);
-    await fs.chmod(data, mode);
-    expect((await run('enable')).exitCode).toBe(0);
-    expect(existsSync(cache)).toBe(false);
-  }, 60_000);
+  ])(
+    'is not kept in a data folder that %s may write to',
+    async (_who, mode) => {
+      const { data, cache, run } = await node1(`writable-${mode.toString(8)}`);
+      expect((await run('install')).exitCode).toBe(0);
+      await fs.chmod(data, mode);
+      expect((await run('enable')).exitCode).toBe(0);
+      expect(existsSync(cache)).toBe(false);
+    },
+    60_000,
+  );
 
   it('is removed with the data folder by uninstall, and not written back when the run ends', async () => {
     const { data, cache, run } = await node1('uninstalled');

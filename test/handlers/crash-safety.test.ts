@@ -45,26 +45,40 @@ function footprint(model: MachineModel): unknown {
 
 function nodeFootprint(node: MachineModel['nodes'][string]): unknown {
   return {
-    groups: Object.values(node.groups).map((group) => `${group.name}: ${[...group.members].sort().join(',')}`).sort(),
-    endpoints: Object.values(node.sessionConfigurations).map((endpoint) => `${endpoint.name} ${endpoint.configFilePath}`).sort(),
-    tasks: Object.values(node.tasks).map((task) => `${task.folder}${task.name} enabled=${task.enabled}`).sort(),
+    groups: Object.values(node.groups)
+      .map((group) => `${group.name}: ${[...group.members].sort().join(',')}`)
+      .sort(),
+    endpoints: Object.values(node.sessionConfigurations)
+      .map((endpoint) => `${endpoint.name} ${endpoint.configFilePath}`)
+      .sort(),
+    tasks: Object.values(node.tasks)
+      .map((task) => `${task.folder}${task.name} enabled=${task.enabled}`)
+      .sort(),
     // History lines, and the record's times of ended grants, carry the time of the run that wrote
     // them; every other byte must match.
-    files: Object.values(node.files).map((file) => `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${withoutEndTimes(file)} ${file.sddl ?? ''}`}`).sort(),
+    files: Object.values(node.files)
+      .map(
+        (file) => `${file.type} ${file.path}${file.path.endsWith('history.jsonl') ? '' : ` ${withoutEndTimes(file)} ${file.sddl ?? ''}`}`,
+      )
+      .sort(),
     sessions: node.sessions.length,
   };
 }
 
 function withoutEndTimes(file: MachineModel['nodes'][string]['files'][string]): string {
   if (!file.path.endsWith('desired.json')) return file.contentBase64 ?? '';
-  return Buffer.from(file.contentBase64 ?? '', 'base64').toString('utf8').replace(/"endedAt": "[^"]*"/g, '"endedAt": "<time of the run>"');
+  return Buffer.from(file.contentBase64 ?? '', 'base64')
+    .toString('utf8')
+    .replace(/"endedAt": "[^"]*"/g, '"endedAt": "<time of the run>"');
 }
 
 /** The owner lists the engineers on every node that has the group (install made it). */
 async function nameEngineers(machinePath: string): Promise<void> {
   const host = new SimulatedHost(machinePath);
   for (const node of Object.keys((await readMachine(machinePath)).nodes)) {
-    await host.execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner', node }).catch(() => undefined);
+    await host
+      .execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner', node })
+      .catch(() => undefined);
   }
 }
 
@@ -106,42 +120,47 @@ describe('crash safety', () => {
     return { base, root, machinePath, data, run };
   }
 
-  const statusOf = async (root: string, sequence: number) => JSON.parse(await fs.readFile(path.join(root, 'status', `${sequence}.status`), 'utf8'))[0].status;
+  const statusOf = async (root: string, sequence: number) =>
+    JSON.parse(await fs.readFile(path.join(root, 'status', `${sequence}.status`), 'utf8'))[0].status;
 
-  it.each(scenarios.map((scenario) => [scenario.name, scenario] as const))('%s converges after a kill at every host operation', async (_name, scenario) => {
-    // The reference: the command run once, uninterrupted.
-    const reference = await setUp(`${scenario.name}-reference`);
-    for (const step of scenario.before) expect((await reference.run(step)).exitCode).toBe(0);
-    await nameEngineers(reference.machinePath);
-    expect((await reference.run(scenario.operation)).exitCode).toBe(0);
-    const expected = footprint(await readMachine(reference.machinePath));
+  it.each(scenarios.map((scenario) => [scenario.name, scenario] as const))(
+    '%s converges after a kill at every host operation',
+    async (_name, scenario) => {
+      // The reference: the command run once, uninterrupted.
+      const reference = await setUp(`${scenario.name}-reference`);
+      for (const step of scenario.before) expect((await reference.run(step)).exitCode).toBe(0);
+      await nameEngineers(reference.machinePath);
+      expect((await reference.run(scenario.operation)).exitCode).toBe(0);
+      const expected = footprint(await readMachine(reference.machinePath));
 
-    let killPoints = 0;
-    for (let skip = 0; ; skip++) {
-      const attempt = await setUp(`${scenario.name}-${skip}`);
-      for (const step of scenario.before) expect((await attempt.run(step)).exitCode).toBe(0);
-      await nameEngineers(attempt.machinePath);
-      const model = await readMachine(attempt.machinePath);
-      model.faults = [{ operation: '*', skip, action: 'kill' }];
-      await writeMachine(attempt.machinePath, model);
+      let killPoints = 0;
+      for (let skip = 0; ; skip++) {
+        const attempt = await setUp(`${scenario.name}-${skip}`);
+        for (const step of scenario.before) expect((await attempt.run(step)).exitCode).toBe(0);
+        await nameEngineers(attempt.machinePath);
+        const model = await readMachine(attempt.machinePath);
+        model.faults = [{ operation: '*', skip, action: 'kill' }];
+        await writeMachine(attempt.machinePath, model);
 
-      const killed = await attempt.run(scenario.operation);
-      if (killed.signal !== 'SIGKILL') {
-        // The run outlived every kill point: all operations of this command have been covered.
-        expect(killed.exitCode).toBe(0);
-        break;
+        const killed = await attempt.run(scenario.operation);
+        if (killed.signal !== 'SIGKILL') {
+          // The run outlived every kill point: all operations of this command have been covered.
+          expect(killed.exitCode).toBe(0);
+          break;
+        }
+        killPoints += 1;
+        // Time passes before the manager retries: the dead run's lock has gone stale.
+        // (the handler's lock is the folder `<lock path>.lock`, extension/directory-lock.ts).
+        await fs.rm(`${attempt.data}.lock.lock`, { recursive: true, force: true });
+        const again = await attempt.run(scenario.operation);
+        expect({ skip, exitCode: again.exitCode, stderr: again.stderr }).toEqual({ skip, exitCode: 0, stderr: '' });
+        expect(footprint(await readMachine(attempt.machinePath))).toEqual(expected);
+        await fs.rm(attempt.base, { recursive: true, force: true });
       }
-      killPoints += 1;
-      // Time passes before the manager retries: the dead run's lock has gone stale.
-      // (the handler's lock is the folder `<lock path>.lock`, extension/directory-lock.ts).
-      await fs.rm(`${attempt.data}.lock.lock`, { recursive: true, force: true });
-      const again = await attempt.run(scenario.operation);
-      expect({ skip, exitCode: again.exitCode, stderr: again.stderr }).toEqual({ skip, exitCode: 0, stderr: '' });
-      expect(footprint(await readMachine(attempt.machinePath))).toEqual(expected);
-      await fs.rm(attempt.base, { recursive: true, force: true });
-    }
-    expect(killPoints).toBeGreaterThan(5);
-  }, 600_000);
+      expect(killPoints).toBeGreaterThan(5);
+    },
+    600_000,
+  );
 
   it('never shows the old success for new content under the same sequence number, killed at any host operation', async () => {
     let killPoints = 0;

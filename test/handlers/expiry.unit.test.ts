@@ -40,9 +40,15 @@ describe('expiry on the simulated clock', () => {
     return outcome?.ok ? (outcome.value as { names: string[] }).names : [];
   };
   const history = async () => {
-    const [outcome] = await host.execute([op('readFile', { path: 'C:\\ProgramData\\ArcRemoteSupport\\history.jsonl' })], { phase: 'check' });
+    const [outcome] = await host.execute([op('readFile', { path: 'C:\\ProgramData\\ArcRemoteSupport\\history.jsonl' })], {
+      phase: 'check',
+    });
     const content = outcome?.ok ? (outcome.value as { content: string | null }).content : null;
-    return (content ?? '').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    return (content ?? '')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
   };
 
   it('gives the engineers access until the expiry task ends it, with no extension manager run', async () => {

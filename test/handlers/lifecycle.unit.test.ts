@@ -21,7 +21,10 @@ describe('lifecycle commands', () => {
 
   it('records a grant and tells the owner level, ticket, expiry and time left', async () => {
     expect((await fixture.run('install', { now: start })).exitCode).toBe(0);
-    await new SimulatedHost(fixture.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
+    await new SimulatedHost(fixture.machinePath).execute(
+      [op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })],
+      { phase: 'owner' },
+    );
     await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
     expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
     const status = await fixture.status(0);
@@ -62,19 +65,27 @@ describe('lifecycle commands', () => {
     await fixture.run('enable', { sequenceNumber: 0, now: start });
     const afterExpiry = await fixture.run('enable', { sequenceNumber: 0, now: later(9 * 60) });
     expect(afterExpiry.exitCode).toBe(0);
-    expect((await fixture.status(0)).status.formattedMessage.message).toMatch(/^Access: none \(the Diagnostics grant for support request TKT-2611240001 expired at 2026-11-25T03:59:00Z\)/);
+    expect((await fixture.status(0)).status.formattedMessage.message).toMatch(
+      /^Access: none \(the Diagnostics grant for support request TKT-2611240001 expired at 2026-11-25T03:59:00Z\)/,
+    );
   });
 
   it('accepts times with seven fractional digits, as .NET and Azure tooling write them, to the millisecond', async () => {
     await fixture.run('install', { now: start });
     await fixture.writeSettings(0, {
       publicSettings: {
-        ...grantSettings(start, { expiresAt: '2026-11-25T03:59:00.9876543Z', consent: { termsVersion: '2026.1', acceptedAt: '2026-11-24T19:59:00.1234567Z', acceptedBy: 'owner@contoso.example' } }),
+        ...grantSettings(start, {
+          expiresAt: '2026-11-25T03:59:00.9876543Z',
+          consent: { termsVersion: '2026.1', acceptedAt: '2026-11-24T19:59:00.1234567Z', acceptedBy: 'owner@contoso.example' },
+        }),
         observedLicense: { kind: 'PayAsYouGo', observedAt: '2026-11-24T19:58:00.0000001Z' },
       },
     });
     expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
-    expect((await fixture.state()).applied.desired.grant).toMatchObject({ expiresAt: '2026-11-25T03:59:00.987Z', consent: { acceptedAt: '2026-11-24T19:59:00.123Z' } });
+    expect((await fixture.state()).applied.desired.grant).toMatchObject({
+      expiresAt: '2026-11-25T03:59:00.987Z',
+      consent: { acceptedAt: '2026-11-24T19:59:00.123Z' },
+    });
     expect((await fixture.status(0)).status.formattedMessage.message).toContain('until 2026-11-25T03:59:00.987Z');
   });
 
@@ -96,7 +107,10 @@ describe('lifecycle commands', () => {
     // The manager runs the NEW version's update, then the OLD version's uninstall.
     const update = await fixture.runAs('1.1.0', 'update', { env: { AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0' }, now: later(1) });
     expect(update.exitCode).toBe(0);
-    expect(JSON.parse(await fs.readFile(`${fixture.dataFolder}/upgrade.json`, 'utf8'))).toMatchObject({ fromVersion: '1.0.0', toVersion: '1.1.0' });
+    expect(JSON.parse(await fs.readFile(`${fixture.dataFolder}/upgrade.json`, 'utf8'))).toMatchObject({
+      fromVersion: '1.0.0',
+      toVersion: '1.1.0',
+    });
     expect((await fixture.run('uninstall', { now: later(2) })).exitCode).toBe(0);
     expect((await fixture.state()).applied.desired.grant.grantId).toBe('3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f');
     await fixture.runAs('1.1.0', 'install', { now: later(3) });
@@ -111,12 +125,18 @@ describe('lifecycle commands', () => {
     await fixture.run('install', { now: start });
     await fixture.writeSettings(0, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '1.0' } });
     await fixture.run('enable', { sequenceNumber: 0, now: start });
-    expect((await fixture.status(0)).status).toMatchObject({ status: 'success', formattedMessage: { message: 'Access: none. Settings 0 applied.' } });
+    expect((await fixture.status(0)).status).toMatchObject({
+      status: 'success',
+      formattedMessage: { message: 'Access: none. Settings 0 applied.' },
+    });
     await fixture.writeSettings(1, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '1.1' } });
     expect((await fixture.run('enable', { sequenceNumber: 1, now: start })).exitCode).toBe(0);
     expect((await fixture.status(1)).status).toMatchObject({
       status: 'warning',
-      formattedMessage: { message: 'Access: none. Settings 1 applied. The settings ask for version 1.1 (versionMarker) but 1.0.0 runs: update the extension to 1.1, or change the marker.' },
+      formattedMessage: {
+        message:
+          'Access: none. Settings 1 applied. The settings ask for version 1.1 (versionMarker) but 1.0.0 runs: update the extension to 1.1, or change the marker.',
+      },
     });
     // A newer minor version came by automatic upgrade: what the marker asked for, or better.
     await fixture.writeSettings(2, { publicSettings: { schemaVersion: 1, access: { level: 'None' }, versionMarker: '1.0' } });
@@ -129,12 +149,17 @@ describe('lifecycle commands', () => {
 
   it('ends access at an uninstall without a prior disable with its history line and event, and says what stays', async () => {
     await fixture.run('install', { now: start });
-    await new SimulatedHost(fixture.machinePath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner' });
+    await new SimulatedHost(fixture.machinePath).execute(
+      [op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })],
+      { phase: 'owner' },
+    );
     await fixture.writeSettings(0, { publicSettings: grantSettings(start) });
     expect((await fixture.run('enable', { sequenceNumber: 0, now: start })).exitCode).toBe(0);
     const node = async () => (await fixture.machine()).nodes['ARC-NODE-1']!;
-    const history = async () => Buffer.from((await node()).files['c:\\programdata\\arcremotesupport\\history.jsonl']!.contentBase64!, 'base64').toString('utf8');
-    const revokedByUninstall = async () => (await node()).events.filter((event) => event.eventId === 1003 && event.message.includes('by uninstall'));
+    const history = async () =>
+      Buffer.from((await node()).files['c:\\programdata\\arcremotesupport\\history.jsonl']!.contentBase64!, 'base64').toString('utf8');
+    const revokedByUninstall = async () =>
+      (await node()).events.filter((event) => event.eventId === 1003 && event.message.includes('by uninstall'));
 
     // The data folder cannot be removed: uninstall stops there, after access and its audit.
     await updateMachine(fixture.machinePath, (machine) => {
@@ -143,7 +168,13 @@ describe('lifecycle commands', () => {
     expect((await fixture.run('uninstall', { sequenceNumber: 0, now: later(30) })).exitCode).toBe(1);
     expect((await node()).groups['arcremotesupport diagnostics']?.members ?? []).toEqual([]);
     const lastLine = JSON.parse((await history()).trim().split('\n').pop()!);
-    expect(lastLine).toMatchObject({ change: 'revoked', by: 'uninstall', level: 'None', grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f', supportRequestId: 'TKT-2611240001' });
+    expect(lastLine).toMatchObject({
+      change: 'revoked',
+      by: 'uninstall',
+      level: 'None',
+      grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
+      supportRequestId: 'TKT-2611240001',
+    });
     expect((await revokedByUninstall()).map((event) => event.message)).toEqual([
       'Remote support access revoked: level None, grant 3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f, audit 20261124T203000Z-revoked-3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f, expires 2026-11-25T03:59:00Z, support request TKT-2611240001, terms 2026.1, by uninstall.',
     ]);
@@ -174,7 +205,10 @@ describe('lifecycle commands', () => {
     await fixture.run('install', { now: start });
     await fixture.writeSettingsText(0, '{broken');
     await fixture.run('enable', { sequenceNumber: 0, now: start, env: { AZURE_GUEST_AGENT_EXTENSION_VERSION: '1.0.0' } });
-    const lines = (await fs.readFile(`${fixture.dataFolder}/operations.jsonl`, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const lines = (await fs.readFile(`${fixture.dataFolder}/operations.jsonl`, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.map((line) => [line.operation, line.status])).toEqual([
       ['install', 'success'],
       ['enable', 'error'],
@@ -195,7 +229,9 @@ describe('a grant nobody can use', () => {
       const status = (await fixture.status(1)).status;
       expect(status.status).toBe('warning');
       expect(status.substatus[0]).toMatchObject({ name: 'Node ARC-NODE-1', status: 'warning' });
-      expect(status.substatus[0]!.formattedMessage.message).toContain("the group 'ArcRemoteSupport Engineers' is empty. Add the support engineers' accounts to it on ARC-NODE-1");
+      expect(status.substatus[0]!.formattedMessage.message).toContain(
+        "the group 'ArcRemoteSupport Engineers' is empty. Add the support engineers' accounts to it on ARC-NODE-1",
+      );
     } finally {
       await fixture.remove();
     }

@@ -19,12 +19,27 @@ describe('prerequisites in the handler', () => {
   });
 
   it.each([
-    ['Windows 10 (product type 1)', (m: MachineModel) => Object.assign(local(m).os, { caption: 'Microsoft Windows 10 Enterprise', buildNumber: 19045, productType: 1 }), 'Operating system', 'product type 1 (workstation)'],
+    [
+      'Windows 10 (product type 1)',
+      (m: MachineModel) => Object.assign(local(m).os, { caption: 'Microsoft Windows 10 Enterprise', buildNumber: 19045, productType: 1 }),
+      'Operating system',
+      'product type 1 (workstation)',
+    ],
     ['build 14392', (m: MachineModel) => Object.assign(local(m).os, { buildNumber: 14392 }), 'Operating system', 'build 14392'],
     ['3.99 GiB of memory', (m: MachineModel) => (local(m).memory.moduleBytes = [3.99 * GIB]), 'Memory', '3.99 GiB installed'],
     ['a disconnected Arc agent', (m: MachineModel) => (local(m).arc.status = 'Disconnected'), 'Azure Arc agent', 'status Disconnected'],
-    ['no eligible license', (m: MachineModel) => Object.assign(local(m).azure, { softwareAssuranceCustomer: false, productType: null, subscriptionStatus: null }), 'License', 'NotEligible (from azure'],
-    ['a license nobody can read', (m: MachineModel) => (local(m).azure.managedIdentityCanReadMachine = false), 'License', 'Unknown (no license information: Azure Resource Manager answered 403'],
+    [
+      'no eligible license',
+      (m: MachineModel) => Object.assign(local(m).azure, { softwareAssuranceCustomer: false, productType: null, subscriptionStatus: null }),
+      'License',
+      'NotEligible (from azure',
+    ],
+    [
+      'a license nobody can read',
+      (m: MachineModel) => (local(m).azure.managedIdentityCanReadMachine = false),
+      'License',
+      'Unknown (no license information: Azure Resource Manager answered 403',
+    ],
   ])('install on a machine with %s fails with exit 51 naming the check', async (_name, change, check, observed) => {
     fixture = await ExtensionFixture.create(change);
     const result = await fixture.run('install', { sequenceNumber: 0 });
@@ -37,7 +52,10 @@ describe('prerequisites in the handler', () => {
     expect(status.formattedMessage.message).toContain(observed);
     expect(status.formattedMessage.message).toContain('Fix: ');
     expect(status.substatus.map((item) => [item.name, item.status])).toEqual(
-      ['Operating system', 'Memory', 'Azure Arc agent', 'License'].map((name) => [`Prerequisite: ${name}`, name === check ? 'error' : 'success']),
+      ['Operating system', 'Memory', 'Azure Arc agent', 'License'].map((name) => [
+        `Prerequisite: ${name}`,
+        name === check ? 'error' : 'success',
+      ]),
     );
     expect(await fixture.stateText()).toBeUndefined();
   });
@@ -45,7 +63,12 @@ describe('prerequisites in the handler', () => {
   it('accepts the license the control plane saw when the machine may not read its own resource', async () => {
     fixture = await ExtensionFixture.create((m) => (local(m).azure.managedIdentityCanReadMachine = false));
     const now = new Date();
-    await fixture.writeSettings(0, { publicSettings: { ...grantSettings(now), observedLicense: { kind: 'SoftwareAssurance', observedAt: now.toISOString().replace(/\.\d+Z/, 'Z') } } });
+    await fixture.writeSettings(0, {
+      publicSettings: {
+        ...grantSettings(now),
+        observedLicense: { kind: 'SoftwareAssurance', observedAt: now.toISOString().replace(/\.\d+Z/, 'Z') },
+      },
+    });
     expect((await fixture.run('install', { sequenceNumber: 0 })).exitCode).toBe(0);
     expect((await fixture.run('enable', { sequenceNumber: 0 })).exitCode).toBe(0);
   });
@@ -63,7 +86,9 @@ describe('prerequisites in the handler', () => {
     const { writeMachine } = await import('../../sim/windows/default-machine');
     await writeMachine(fixture.machinePath, machine);
 
-    await fixture.writeSettings(1, { publicSettings: grantSettings(now, { level: 'DiagnosticsAndRepair', grantId: 'b1b2c3d4-0000-4000-8000-000000000002' }) });
+    await fixture.writeSettings(1, {
+      publicSettings: grantSettings(now, { level: 'DiagnosticsAndRepair', grantId: 'b1b2c3d4-0000-4000-8000-000000000002' }),
+    });
     const grant = await fixture.run('enable', { sequenceNumber: 1 });
     expect(grant.exitCode).toBe(51);
     expect((await fixture.status(1)).status.formattedMessage.message).toContain('Azure Arc agent check failed: found status Disconnected');

@@ -39,7 +39,9 @@ describe('a grant that ended never comes back', () => {
 
   /** Who holds access on this node: the members of both access groups. */
   const access = async () => {
-    const outcomes = await host.execute([op('getLocalGroup', { name: GROUPS.diagnostics }), op('getLocalGroup', { name: GROUPS.repair })], { phase: 'check' });
+    const outcomes = await host.execute([op('getLocalGroup', { name: GROUPS.diagnostics }), op('getLocalGroup', { name: GROUPS.repair })], {
+      phase: 'check',
+    });
     return outcomes.flatMap((outcome) => (outcome.ok ? (outcome.value as { members: string[] }).members : ['unreadable']));
   };
   const record = async () => {
@@ -109,7 +111,12 @@ describe('a grant that ended never comes back', () => {
     expect(revoke.exitCode).toBe(0);
     expect(await access()).toEqual([]);
 
-    await expectRefused(fixture.run('enable', { sequenceNumber: 0, now: later(10) }), 0, X, `ended at ${iso(later(5))} because the machine's owner revoked it on the machine (CONTOSO\\admin)`);
+    await expectRefused(
+      fixture.run('enable', { sequenceNumber: 0, now: later(10) }),
+      0,
+      X,
+      `ended at ${iso(later(5))} because the machine's owner revoked it on the machine (CONTOSO\\admin)`,
+    );
     expect(await access()).toEqual([]);
   });
 
@@ -120,7 +127,9 @@ describe('a grant that ended never comes back', () => {
     expect(await access()).toEqual([]);
     // After a reboot the manager runs enable again with the same settings: nothing to refuse, nothing given.
     expect((await fixture.run('enable', { sequenceNumber: 0, now: afterExpiry })).exitCode).toBe(0);
-    expect((await fixture.status(0)).status.formattedMessage.message).toMatch(/^Access: none \(the Diagnostics grant for support request TKT-2611240001 expired at /);
+    expect((await fixture.status(0)).status.formattedMessage.message).toMatch(
+      /^Access: none \(the Diagnostics grant for support request TKT-2611240001 expired at /,
+    );
 
     await fixture.writeSettings(1, { publicSettings: grantSettings(START, {}, 12) });
     await expectRefused(fixture.run('enable', { sequenceNumber: 1, now: afterExpiry }), 1, X, `ended at ${iso(expiry)} because it expired`);
@@ -131,8 +140,16 @@ describe('a grant that ended never comes back', () => {
     await fixture.writeSettings(1, { publicSettings: grantSettings(later(5), { grantId: Y, level: 'DiagnosticsAndRepair' }) });
     expect((await fixture.run('enable', { sequenceNumber: 1, now: later(5) })).exitCode).toBe(0);
 
-    await expectRefused(fixture.run('enable', { sequenceNumber: 0, now: later(10) }), 0, X, `ended at ${iso(later(5))} because grant ${Y} replaced it`);
-    const [, repair] = await host.execute([op('getLocalGroup', { name: GROUPS.diagnostics }), op('getLocalGroup', { name: GROUPS.repair })], { phase: 'check' });
+    await expectRefused(
+      fixture.run('enable', { sequenceNumber: 0, now: later(10) }),
+      0,
+      X,
+      `ended at ${iso(later(5))} because grant ${Y} replaced it`,
+    );
+    const [, repair] = await host.execute(
+      [op('getLocalGroup', { name: GROUPS.diagnostics }), op('getLocalGroup', { name: GROUPS.repair })],
+      { phase: 'check' },
+    );
     expect(repair).toEqual({ ok: true, value: { exists: true, members: [ENGINEER] } });
     expect((await fixture.state()).applied.desired.grant.grantId).toBe(Y);
   });
@@ -140,14 +157,21 @@ describe('a grant that ended never comes back', () => {
   it('refuses the grant a disable ended when enable brings the same settings back', async () => {
     expect((await fixture.run('disable', { now: later(5) })).exitCode).toBe(0);
     expect(await access()).toEqual([]);
-    await expectRefused(fixture.run('enable', { sequenceNumber: 0, now: later(10) }), 0, X, `ended at ${iso(later(5))} because the extension was disabled`);
+    await expectRefused(
+      fixture.run('enable', { sequenceNumber: 0, now: later(10) }),
+      0,
+      X,
+      `ended at ${iso(later(5))} because the extension was disabled`,
+    );
     expect(await access()).toEqual([]);
   });
 
   it("keeps the grant through the manager's update order, and keeps refusing an ended one after it", async () => {
     const update = async (from: string, to: string, at: Date, sequenceNumber: number) => {
       expect((await fixture.runAs(from, 'disable', { sequenceNumber, now: at })).exitCode).toBe(0);
-      expect((await fixture.runAs(to, 'update', { sequenceNumber, now: at, env: { AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: from } })).exitCode).toBe(0);
+      expect(
+        (await fixture.runAs(to, 'update', { sequenceNumber, now: at, env: { AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: from } })).exitCode,
+      ).toBe(0);
       expect((await fixture.runAs(from, 'uninstall', { sequenceNumber, now: at })).exitCode).toBe(0);
       expect((await fixture.runAs(to, 'install', { sequenceNumber, now: at })).exitCode).toBe(0);
       return fixture.runAs(to, 'enable', { sequenceNumber, now: at });
@@ -155,7 +179,9 @@ describe('a grant that ended never comes back', () => {
     // The old version's disable is the update's first step: the grant survives it.
     expect((await update('1.0.0', '1.1.0', later(5), 0)).exitCode).toBe(0);
     expect(await access()).toEqual([ENGINEER]);
-    expect((await fixture.status(0)).status.formattedMessage.message).toMatch(/^Access: Diagnostics for support request TKT-2611240001 until /);
+    expect((await fixture.status(0)).status.formattedMessage.message).toMatch(
+      /^Access: Diagnostics for support request TKT-2611240001 until /,
+    );
 
     await fixture.writeSettings(1, REVOKE);
     expect((await fixture.runAs('1.1.0', 'enable', { sequenceNumber: 1, now: later(10) })).exitCode).toBe(0);
@@ -174,10 +200,17 @@ describe('a grant that ended never comes back', () => {
 
   it('does not lift a disable the owner made long before an update', async () => {
     expect((await fixture.run('disable', { now: later(5) })).exitCode).toBe(0);
-    expect((await fixture.runAs('1.1.0', 'update', { now: later(120), env: { AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0' } })).exitCode).toBe(0);
+    expect(
+      (await fixture.runAs('1.1.0', 'update', { now: later(120), env: { AZURE_GUEST_AGENT_UPDATING_FROM_VERSION: '1.0.0' } })).exitCode,
+    ).toBe(0);
     expect((await fixture.run('uninstall', { now: later(120) })).exitCode).toBe(0);
     expect((await fixture.runAs('1.1.0', 'install', { now: later(120) })).exitCode).toBe(0);
-    await expectRefused(fixture.runAs('1.1.0', 'enable', { sequenceNumber: 0, now: later(121) }), 0, X, `ended at ${iso(later(5))} because the extension was disabled`);
+    await expectRefused(
+      fixture.runAs('1.1.0', 'enable', { sequenceNumber: 0, now: later(121) }),
+      0,
+      X,
+      `ended at ${iso(later(5))} because the extension was disabled`,
+    );
     expect(await access()).toEqual([]);
   });
 
@@ -196,7 +229,13 @@ describe('a grant that ended never comes back', () => {
     expect(parseDesiredRecord(await record()).record).toMatchObject({ grant: null, endedGrants: [{ grantId: X, reason: 'revoked' }] });
 
     // The old record again, and a history that lost the revoke (retention): the handler's copy still knows.
-    await host.execute([op('writeFile', { path: DESIRED_STATE_FILE, content: before! }), op('removePath', { path: 'C:\\ProgramData\\ArcRemoteSupport\\history.jsonl' })], { phase: 'replay' });
+    await host.execute(
+      [
+        op('writeFile', { path: DESIRED_STATE_FILE, content: before! }),
+        op('removePath', { path: 'C:\\ProgramData\\ArcRemoteSupport\\history.jsonl' }),
+      ],
+      { phase: 'replay' },
+    );
     expect((await fixture.run('install', { now: later(30) })).exitCode).toBe(0);
     expect(await access()).toEqual([]);
     expect(parseDesiredRecord(await record()).record).toMatchObject({ grant: null, endedGrants: [{ grantId: X, reason: 'revoked' }] });

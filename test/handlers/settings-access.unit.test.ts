@@ -77,6 +77,9 @@ describe('a revoke never fails on a technicality', () => {
   it('says what settings without an access section did when no grant is in force', async () => {
     await fixture.writeSettings(0, { publicSettings: { schemaVersion: 1 } });
     expect((await fixture.run('enable', { sequenceNumber: 0, now: START })).exitCode).toBe(0);
-    expect((await fixture.status(0)).status).toMatchObject({ status: 'success', formattedMessage: { message: 'Access: none. Settings 0 carry no access section; no grant is in force.' } });
+    expect((await fixture.status(0)).status).toMatchObject({
+      status: 'success',
+      formattedMessage: { message: 'Access: none. Settings 0 carry no access section; no grant is in force.' },
+    });
   });
 });

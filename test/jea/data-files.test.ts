@@ -58,14 +58,22 @@ describe('generated data files in the real PowerShell', () => {
   });
 
   it('load with Import-PowerShellDataFile', () => {
-    expect(Object.keys(loaded).sort()).toEqual(
-      ['ArcRemoteSupport.pssc', 'ArcRemoteSupportDiagnostics.psrc', 'ArcRemoteSupportJea.psd1', 'ArcRemoteSupportRepair.psrc', 'Test-ModuleManifest'],
-    );
+    expect(Object.keys(loaded).sort()).toEqual([
+      'ArcRemoteSupport.pssc',
+      'ArcRemoteSupportDiagnostics.psrc',
+      'ArcRemoteSupportJea.psd1',
+      'ArcRemoteSupportRepair.psrc',
+      'Test-ModuleManifest',
+    ]);
     for (const [name, value] of Object.entries(loaded)) expect([name, typeof value]).toEqual([name, 'object']);
   });
 
   it('the module manifest is a valid module manifest', () => {
-    expect(loaded['Test-ModuleManifest']).toEqual({ name: 'ArcRemoteSupportJea', version: '1.0.0', guid: '3c3cb7b2-8a01-468d-9308-a61788d42830' });
+    expect(loaded['Test-ModuleManifest']).toEqual({
+      name: 'ArcRemoteSupportJea',
+      version: '1.0.0',
+      guid: '3c3cb7b2-8a01-468d-9308-a61788d42830',
+    });
   });
 
   it('read back as the role data: names, parameters, sets and patterns, unchanged by quoting', () => {
@@ -88,7 +96,14 @@ describe('generated data files in the real PowerShell', () => {
       const expected = [
         ...[...role.visibleCmdlets, ...role.visibleFunctions].map(({ name, parameters }) =>
           parameters
-            ? { name, parameters: parameters.map((p) => ({ name: p.name, ...(p.validateSet ? { validateSet: p.validateSet } : {}), ...(p.validatePattern !== undefined ? { validatePattern: p.validatePattern } : {}) })) }
+            ? {
+                name,
+                parameters: parameters.map((p) => ({
+                  name: p.name,
+                  ...(p.validateSet ? { validateSet: p.validateSet } : {}),
+                  ...(p.validatePattern !== undefined ? { validatePattern: p.validatePattern } : {}),
+                })),
+              }
             : { name },
         ),
         ...role.functionDefinitions.map(({ name }) => ({ name })),
@@ -99,13 +114,27 @@ describe('generated data files in the real PowerShell', () => {
   });
 
   it('our own functions read back as the script the generator wrote: the param block, then the body', () => {
-    const lines = (text: string) => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+    const lines = (text: string) =>
+      text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
     const definitions = jea.roles.flatMap((role) =>
-      [(loaded[`ArcRemoteSupport${role.name}.psrc`] as Loaded)['FunctionDefinitions'] ?? []].flat().map((f: Loaded) => ({ name: f['Name'], script: lines(f['ScriptBlock']) })),
+      [(loaded[`ArcRemoteSupport${role.name}.psrc`] as Loaded)['FunctionDefinitions'] ?? []]
+        .flat()
+        .map((f: Loaded) => ({ name: f['Name'], script: lines(f['ScriptBlock']) })),
     );
-    expect(definitions).toEqual(jea.roles.flatMap((r) => r.functionDefinitions).map((f) => ({ name: f.name, script: ['{', ...lines(renderFunctionScript(f)), '}'] })));
+    expect(definitions).toEqual(
+      jea.roles.flatMap((r) => r.functionDefinitions).map((f) => ({ name: f.name, script: ['{', ...lines(renderFunctionScript(f)), '}'] })),
+    );
     expect(definitions.map((d) => d.name)).toEqual(['Get-WinEvent']);
-    expect(definitions[0]!.script.slice(0, 5)).toEqual(['{', '[CmdletBinding()]', 'param(', '[Parameter(Mandatory = $true)]', expect.stringMatching(/^\[ValidateSet\('Application', 'System', /)]);
+    expect(definitions[0]!.script.slice(0, 5)).toEqual([
+      '{',
+      '[CmdletBinding()]',
+      'param(',
+      '[Parameter(Mandatory = $true)]',
+      expect.stringMatching(/^\[ValidateSet\('Application', 'System', /),
+    ]);
   });
 
   it('the session configuration reads back with its groups and roles', () => {
@@ -115,6 +144,11 @@ describe('generated data files in the real PowerShell', () => {
       'NODE1\\ArcRemoteSupport Repair': { RoleCapabilities: ['ArcRemoteSupportDiagnostics', 'ArcRemoteSupportRepair'] },
     });
     expect(pssc['RequiredGroups']).toEqual({ Or: ['NODE1\\ArcRemoteSupport Diagnostics', 'NODE1\\ArcRemoteSupport Repair'] });
-    expect(pssc).toMatchObject({ SessionType: 'RestrictedRemoteServer', LanguageMode: 'NoLanguage', RunAsVirtualAccount: true, SchemaVersion: '2.0.0.0' });
+    expect(pssc).toMatchObject({
+      SessionType: 'RestrictedRemoteServer',
+      LanguageMode: 'NoLanguage',
+      RunAsVirtualAccount: true,
+      SchemaVersion: '2.0.0.0',
+    });
   });
 });

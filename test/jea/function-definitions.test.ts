@@ -90,9 +90,19 @@ describe('our own JEA functions, read with the real parser', () => {
 
   beforeAll(async () => {
     const samples: FunctionDefinition[] = [
-      { name: 'Get-Bad1', calls: ['M\\Get-X'], parameters: [{ name: 'Text', type: 'string', mandatory: false, validatePattern: '[a-z]+' }], body: 'Invoke-Expression $Text\nM\\Get-X -Path $env:SystemRoot' },
+      {
+        name: 'Get-Bad1',
+        calls: ['M\\Get-X'],
+        parameters: [{ name: 'Text', type: 'string', mandatory: false, validatePattern: '[a-z]+' }],
+        body: 'Invoke-Expression $Text\nM\\Get-X -Path $env:SystemRoot',
+      },
       { name: 'Get-Bad2', calls: ['M\\Get-X'], parameters: [], body: "& 'M\\Get-X'\n. M\\Get-X" },
-      { name: 'Get-Bad3', calls: ['M\\Get-X'], parameters: [], body: '[scriptblock]::Create("x").Invoke()\n$ExecutionContext.InvokeCommand.ExpandString("x")\n{ M\\Get-X }' },
+      {
+        name: 'Get-Bad3',
+        calls: ['M\\Get-X'],
+        parameters: [],
+        body: '[scriptblock]::Create("x").Invoke()\n$ExecutionContext.InvokeCommand.ExpandString("x")\n{ M\\Get-X }',
+      },
     ];
     results = await read([...own, ...samples]);
   }, 60_000);
@@ -110,10 +120,20 @@ describe('our own JEA functions, read with the real parser', () => {
   it('the reading catches a function that evaluates text, invokes by operator, builds script blocks or reaches the engine', () => {
     const of = (name: string) => {
       const f = { name, calls: ['M\\Get-X'], parameters: [], body: '' } as FunctionDefinition;
-      return problems(f, results.find((x) => x.name === name)!);
+      return problems(
+        f,
+        results.find((x) => x.name === name)!,
+      );
     };
     expect(of('Get-Bad1')).toEqual(expect.arrayContaining(['runs Invoke-Expression, which it does not declare', 'reads $env:SystemRoot']));
     expect(of('Get-Bad2')).toEqual(expect.arrayContaining(['runs M\\Get-X through Ampersand', 'runs M\\Get-X through Dot']));
-    expect(of('Get-Bad3')).toEqual(expect.arrayContaining(['uses the type scriptblock', 'reads $ExecutionContext', 'holds a script block', 'calls $ExecutionContext.InvokeCommand.ExpandString']));
+    expect(of('Get-Bad3')).toEqual(
+      expect.arrayContaining([
+        'uses the type scriptblock',
+        'reads $ExecutionContext',
+        'holds a script block',
+        'calls $ExecutionContext.InvokeCommand.ExpandString',
+      ]),
+    );
   });
 });

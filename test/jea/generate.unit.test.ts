@@ -72,7 +72,9 @@ describe('generateJeaFiles', () => {
     // A switch is listed by name only; our own function is visible by name (JEA rejects a Name-only hashtable).
     expect(diagnostics).toMatch(/Name = 'DependentServices'\r\n\s+\}/);
     expect(diagnostics).toMatch(/VisibleFunctions = @\((\r\n.*)*\r\n\s+'Get-WinEvent'\r\n/);
-    expect(diagnostics).toMatch(/FunctionDefinitions = @\(\r\n\s+@\{\r\n\s+Name = 'Get-WinEvent'\r\n\s+ScriptBlock = \{\r\n\s+\[CmdletBinding\(\)\]\r\n\s+param\(/);
+    expect(diagnostics).toMatch(
+      /FunctionDefinitions = @\(\r\n\s+@\{\r\n\s+Name = 'Get-WinEvent'\r\n\s+ScriptBlock = \{\r\n\s+\[CmdletBinding\(\)\]\r\n\s+param\(/,
+    );
     expect(diagnostics).toContain('Microsoft.PowerShell.Diagnostics\\Get-WinEvent @query');
     expect(diagnostics).not.toMatch(/VisibleProviders|VisibleExternalCommands/);
   });
@@ -90,8 +92,18 @@ describe('generateJeaFiles', () => {
     });
     expect(script).toBe(
       [
-        '[CmdletBinding()]', 'param(', '    [Parameter(Mandatory = $true)]', "    [ValidateSet('a''b', 'c')]", '    [string] $Name,', '',
-        "    [ValidatePattern('^([0-9]{1,3})$')]", '    [int[]] $Count,', '', '    [switch] $All', ')', 'M\\Get-Thing -Name $Name',
+        '[CmdletBinding()]',
+        'param(',
+        '    [Parameter(Mandatory = $true)]',
+        "    [ValidateSet('a''b', 'c')]",
+        '    [string] $Name,',
+        '',
+        "    [ValidatePattern('^([0-9]{1,3})$')]",
+        '    [int[]] $Count,',
+        '',
+        '    [switch] $All',
+        ')',
+        'M\\Get-Thing -Name $Name',
       ].join('\n'),
     );
   });
@@ -107,7 +119,8 @@ describe('generateJeaFiles', () => {
     const repair = byPath('RoleCapabilities/ArcRemoteSupportRepair.psrc');
     const pattern = unprotectedServiceNamePattern();
     expect(repair.split(quote(pattern)).length - 1).toBe(3);
-    for (const name of PROTECTED_SERVICES) expect(pattern).toContain([...name].map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch)).join(''));
+    for (const name of PROTECTED_SERVICES)
+      expect(pattern).toContain([...name].map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch)).join(''));
   });
 
   it('refuses unsafe roles, and needs both roles', async () => {
@@ -129,7 +142,10 @@ describe('role files are read strictly', () => {
   const minimal = 'name: X\nguid: 00000000-0000-4000-8000-000000000000\ndescription: d\n';
 
   it('reads refuseProtectedServices as the pattern made from the list, and a switch as a switch', () => {
-    const role = parseRole(`${minimal}visibleCmdlets:\n  - name: Stop-Service\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n  - name: Get-Service\n    parameters:\n      - name: DependentServices\n        switch: true\n`, 'X.yaml');
+    const role = parseRole(
+      `${minimal}visibleCmdlets:\n  - name: Stop-Service\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n  - name: Get-Service\n    parameters:\n      - name: DependentServices\n        switch: true\n`,
+      'X.yaml',
+    );
     expect(role.visibleCmdlets.map((c) => c.parameters)).toEqual([
       [{ name: 'Name', refusesProtectedServices: true, validatePattern: unprotectedServiceNamePattern() }],
       [{ name: 'DependentServices', switch: true }],
@@ -142,17 +158,57 @@ describe('role files are read strictly', () => {
 
   it.each([
     ['an unknown key', `${minimal}visibleCmdlet: []\n`, /unknown key 'visibleCmdlet'/],
-    ['an unknown parameter key', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateset: [a]\n`, /unknown key 'validateset'/],
-    ['a set and a pattern on one parameter', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateSet: [a]\n        validatePattern: b\n`, /use one of validateSet, validatePattern, not several/],
-    ['a switch with a pattern', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: All\n        switch: true\n        validatePattern: b\n`, /not several/],
-    ['switch: false', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: All\n        switch: false\n`, /switch: must be true/],
-    ['the protected-service list and a pattern', `${minimal}visibleCmdlets:\n  - name: Stop-Service\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n        validatePattern: '.+'\n`, /not several/],
-    ['a parameter name that is not a name', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: "Name; x"\n`, /letters and digits/],
-    ['a function parameter without a type', `${minimal}functionDefinitions:\n  - name: Get-X\n    calls: []\n    body: x\n    parameters:\n      - name: A\n        validateSet: [a]\n`, /type: must be one of/],
-    ['a switch function parameter with a set', `${minimal}functionDefinitions:\n  - name: Get-X\n    body: x\n    parameters:\n      - name: A\n        type: switch\n        validateSet: [a]\n`, /a switch takes no value/],
+    [
+      'an unknown parameter key',
+      `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateset: [a]\n`,
+      /unknown key 'validateset'/,
+    ],
+    [
+      'a set and a pattern on one parameter',
+      `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateSet: [a]\n        validatePattern: b\n`,
+      /use one of validateSet, validatePattern, not several/,
+    ],
+    [
+      'a switch with a pattern',
+      `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: All\n        switch: true\n        validatePattern: b\n`,
+      /not several/,
+    ],
+    [
+      'switch: false',
+      `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: All\n        switch: false\n`,
+      /switch: must be true/,
+    ],
+    [
+      'the protected-service list and a pattern',
+      `${minimal}visibleCmdlets:\n  - name: Stop-Service\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n        validatePattern: '.+'\n`,
+      /not several/,
+    ],
+    [
+      'a parameter name that is not a name',
+      `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: "Name; x"\n`,
+      /letters and digits/,
+    ],
+    [
+      'a function parameter without a type',
+      `${minimal}functionDefinitions:\n  - name: Get-X\n    calls: []\n    body: x\n    parameters:\n      - name: A\n        validateSet: [a]\n`,
+      /type: must be one of/,
+    ],
+    [
+      'a switch function parameter with a set',
+      `${minimal}functionDefinitions:\n  - name: Get-X\n    body: x\n    parameters:\n      - name: A\n        type: switch\n        validateSet: [a]\n`,
+      /a switch takes no value/,
+    ],
     ['a function without a body', `${minimal}functionDefinitions:\n  - name: Get-X\n    calls: []\n`, /body: must be a non-empty string/],
-    ['an unknown function key', `${minimal}functionDefinitions:\n  - name: Get-X\n    body: x\n    scriptBlock: y\n`, /unknown key 'scriptBlock'/],
-    ['an empty set', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateSet: []\n`, /must not be empty/],
+    [
+      'an unknown function key',
+      `${minimal}functionDefinitions:\n  - name: Get-X\n    body: x\n    scriptBlock: y\n`,
+      /unknown key 'scriptBlock'/,
+    ],
+    [
+      'an empty set',
+      `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters:\n      - name: Name\n        validateSet: []\n`,
+      /must not be empty/,
+    ],
     ['parameters that are not a list', `${minimal}visibleCmdlets:\n  - name: Get-Service\n    parameters: Name\n`, /must be a list/],
     ['a bad GUID', minimal.replace('00000000-0000-4000-8000-000000000000', 'nope'), /GUID/],
     ['a missing description', 'name: X\nguid: 00000000-0000-4000-8000-000000000000\n', /description/],
@@ -176,7 +232,7 @@ describe('generateSessionConfiguration', () => {
     expect(accessGroups('NODE1')).toEqual({ diagnostics: 'NODE1\\ArcRemoteSupport Diagnostics', repair: 'NODE1\\ArcRemoteSupport Repair' });
     expect(pssc).toContain(
       [
-        "    RoleDefinitions = @{",
+        '    RoleDefinitions = @{',
         "        'NODE1\\ArcRemoteSupport Diagnostics' = @{",
         '            RoleCapabilities = @(',
         "                'ArcRemoteSupportDiagnostics'",
@@ -191,7 +247,16 @@ describe('generateSessionConfiguration', () => {
         '    }',
       ].join('\r\n'),
     );
-    expect(pssc).toContain(["    RequiredGroups = @{", '        Or = @(', "            'NODE1\\ArcRemoteSupport Diagnostics'", "            'NODE1\\ArcRemoteSupport Repair'", '        )', '    }'].join('\r\n'));
+    expect(pssc).toContain(
+      [
+        '    RequiredGroups = @{',
+        '        Or = @(',
+        "            'NODE1\\ArcRemoteSupport Diagnostics'",
+        "            'NODE1\\ArcRemoteSupport Repair'",
+        '        )',
+        '    }',
+      ].join('\r\n'),
+    );
   });
 
   it('depends on the computer name only, and refuses a name that is not a NetBIOS name', () => {
@@ -206,7 +271,9 @@ describe('generateSessionConfiguration', () => {
 describe('the data file writer', () => {
   it('escapes quotes, sorts keys case-insensitively and refuses what is not printable ASCII', () => {
     expect(quote("it's")).toBe("'it''s'");
-    expect(renderDataFile([], { b: 1, A: true, a_: 'x', c: [], d: {} })).toBe("@{\r\n    A = $true\r\n    a_ = 'x'\r\n    b = 1\r\n    c = @()\r\n    d = @{}\r\n}\r\n");
+    expect(renderDataFile([], { b: 1, A: true, a_: 'x', c: [], d: {} })).toBe(
+      "@{\r\n    A = $true\r\n    a_ = 'x'\r\n    b = 1\r\n    c = @()\r\n    d = @{}\r\n}\r\n",
+    );
     expect(() => quote('caf\u00e9')).toThrow(/ASCII/);
     expect(() => quote('line\nbreak')).toThrow(/ASCII/);
     expect(() => quote('\u2019')).toThrow(/ASCII/);

@@ -38,44 +38,186 @@ interface Mutant {
 const withoutEventLog = unprotectedServiceNamePattern(PROTECTED_SERVICES.filter((n) => n !== 'EventLog'));
 /** Refuses the protected names as spelled only: JEA's IgnoreCase hides it; the culture-proof reading does not. */
 const oneSpelling = `(?!(?:${PROTECTED_SERVICES.join('|')})$)[A-Za-z0-9_.$@-]+`;
-const stopServiceName = '  - name: Stop-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n';
-const restartServiceName = '  - name: Restart-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n';
-const startServiceName = '  - name: Start-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n';
+const stopServiceName =
+  '  - name: Stop-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n';
+const restartServiceName =
+  '  - name: Restart-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n';
+const startServiceName =
+  '  - name: Start-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n';
 
 const MUTANTS: Mutant[] = [
   // Event logs.
-  { id: 'Get-WinEvent -LogName: set dropped', file: 'Diagnostics.yaml', edits: [['        mandatory: true\n        validateSet: *logNames\n', '        mandatory: true\n']], commands: ['Get-WinEvent'], caughtBy: 'Get-WinEvent -LogName Security: expected a refusal', safety: true },
-  { id: 'Get-WinEvent -LogName: Security added to the set', file: 'Diagnostics.yaml', edits: [['    - Application\n    - System\n', '    - Application\n    - Security\n    - System\n']], commands: ['Get-WinEvent'], caughtBy: 'Get-WinEvent -LogName Security: expected a refusal', safety: false },
-  { id: 'Get-WinEvent -LogName: not mandatory', file: 'Diagnostics.yaml', edits: [['        mandatory: true\n        validateSet: *logNames\n', '        validateSet: *logNames\n']], commands: ['Get-WinEvent'], caughtBy: 'Diagnostics: Get-WinEvent -MaxEvents 5: expected', safety: true },
+  {
+    id: 'Get-WinEvent -LogName: set dropped',
+    file: 'Diagnostics.yaml',
+    edits: [['        mandatory: true\n        validateSet: *logNames\n', '        mandatory: true\n']],
+    commands: ['Get-WinEvent'],
+    caughtBy: 'Get-WinEvent -LogName Security: expected a refusal',
+    safety: true,
+  },
+  {
+    id: 'Get-WinEvent -LogName: Security added to the set',
+    file: 'Diagnostics.yaml',
+    edits: [['    - Application\n    - System\n', '    - Application\n    - Security\n    - System\n']],
+    commands: ['Get-WinEvent'],
+    caughtBy: 'Get-WinEvent -LogName Security: expected a refusal',
+    safety: false,
+  },
+  {
+    id: 'Get-WinEvent -LogName: not mandatory',
+    file: 'Diagnostics.yaml',
+    edits: [['        mandatory: true\n        validateSet: *logNames\n', '        validateSet: *logNames\n']],
+    commands: ['Get-WinEvent'],
+    caughtBy: 'Diagnostics: Get-WinEvent -MaxEvents 5: expected',
+    safety: true,
+  },
   {
     id: 'Get-WinEvent: a -FilterXPath passed through',
     file: 'Diagnostics.yaml',
     edits: [
-      ['      - name: Hours\n', "      - name: FilterXPath\n        type: string\n        validatePattern: '[^\\n]+'\n      - name: Hours\n"],
+      [
+        '      - name: Hours\n',
+        "      - name: FilterXPath\n        type: string\n        validatePattern: '[^\\n]+'\n      - name: Hours\n",
+      ],
       ["      $xpath = '*'\n", "      $xpath = '*'\n      if ($FilterXPath) { $xpath = $FilterXPath }\n"],
     ],
     commands: ['Get-WinEvent'],
-    caughtBy: 'Get-WinEvent -LogName System -FilterXPath \'<QueryList>',
+    caughtBy: "Get-WinEvent -LogName System -FilterXPath '<QueryList>",
     safety: true,
   },
   // Other values.
-  { id: 'Get-Counter -Counter: pattern dropped', file: 'Diagnostics.yaml', edits: [["        validatePattern: '\\\\[^\\\\].{0,255}'\n", '']], commands: ['Get-Counter'], caughtBy: 'Get-Counter -Counter "\\\\OTHERHOST', safety: true },
-  { id: 'Get-Counter -Counter: pattern allows \\\\host', file: 'Diagnostics.yaml', edits: [["'\\\\[^\\\\].{0,255}'", "'\\\\.{1,255}'"]], commands: ['Get-Counter'], caughtBy: 'Get-Counter -Counter "\\\\OTHERHOST', safety: true },
-  { id: 'Get-CimInstance -ClassName: Win32_UserAccount added', file: 'Diagnostics.yaml', edits: [['          - Win32_BIOS\n', '          - Win32_BIOS\n          - Win32_UserAccount\n']], commands: ['Get-CimInstance'], caughtBy: 'Get-CimInstance -ClassName Win32_UserAccount: expected a refusal', safety: false },
+  {
+    id: 'Get-Counter -Counter: pattern dropped',
+    file: 'Diagnostics.yaml',
+    edits: [["        validatePattern: '\\\\[^\\\\].{0,255}'\n", '']],
+    commands: ['Get-Counter'],
+    caughtBy: 'Get-Counter -Counter "\\\\OTHERHOST',
+    safety: true,
+  },
+  {
+    id: 'Get-Counter -Counter: pattern allows \\\\host',
+    file: 'Diagnostics.yaml',
+    edits: [["'\\\\[^\\\\].{0,255}'", "'\\\\.{1,255}'"]],
+    commands: ['Get-Counter'],
+    caughtBy: 'Get-Counter -Counter "\\\\OTHERHOST',
+    safety: true,
+  },
+  {
+    id: 'Get-CimInstance -ClassName: Win32_UserAccount added',
+    file: 'Diagnostics.yaml',
+    edits: [['          - Win32_BIOS\n', '          - Win32_BIOS\n          - Win32_UserAccount\n']],
+    commands: ['Get-CimInstance'],
+    caughtBy: 'Get-CimInstance -ClassName Win32_UserAccount: expected a refusal',
+    safety: false,
+  },
   // Forbidden parameters.
-  { id: 'Get-EventLog: -ComputerName added', file: 'Diagnostics.yaml', edits: [["      - name: Source\n", "      - name: ComputerName\n        validatePattern: '[A-Za-z0-9.-]+'\n      - name: Source\n"]], commands: ['Get-EventLog'], caughtBy: 'Get-EventLog -ComputerName x: expected', safety: true },
-  { id: 'Get-CimInstance: -Query added with a tight pattern', file: 'Diagnostics.yaml', edits: [["      - name: Property\n        validatePattern: '[A-Za-z_][A-Za-z0-9_]{0,63}|\\*'\n", "      - name: Property\n        validatePattern: '[A-Za-z_][A-Za-z0-9_]{0,63}|\\*'\n      - name: Query\n        validatePattern: '[A-Za-z0-9 *_]+'\n"]], commands: ['Get-CimInstance'], caughtBy: 'Get-CimInstance -Query x: expected', safety: false },
-  { id: 'Get-Process: every parameter', file: 'Diagnostics.yaml', edits: [[/( {2}- name: Get-Process\n {4}module: Microsoft\.PowerShell\.Management\n) {4}parameters:\n(?: {6}.*\n| {8}.*\n)+/, '$1']], commands: ['Get-Process'], caughtBy: 'Get-Process -ComputerName x: expected a refusal', safety: true },
+  {
+    id: 'Get-EventLog: -ComputerName added',
+    file: 'Diagnostics.yaml',
+    edits: [['      - name: Source\n', "      - name: ComputerName\n        validatePattern: '[A-Za-z0-9.-]+'\n      - name: Source\n"]],
+    commands: ['Get-EventLog'],
+    caughtBy: 'Get-EventLog -ComputerName x: expected',
+    safety: true,
+  },
+  {
+    id: 'Get-CimInstance: -Query added with a tight pattern',
+    file: 'Diagnostics.yaml',
+    edits: [
+      [
+        "      - name: Property\n        validatePattern: '[A-Za-z_][A-Za-z0-9_]{0,63}|\\*'\n",
+        "      - name: Property\n        validatePattern: '[A-Za-z_][A-Za-z0-9_]{0,63}|\\*'\n      - name: Query\n        validatePattern: '[A-Za-z0-9 *_]+'\n",
+      ],
+    ],
+    commands: ['Get-CimInstance'],
+    caughtBy: 'Get-CimInstance -Query x: expected',
+    safety: false,
+  },
+  {
+    id: 'Get-Process: every parameter',
+    file: 'Diagnostics.yaml',
+    edits: [[/( {2}- name: Get-Process\n {4}module: Microsoft\.PowerShell\.Management\n) {4}parameters:\n(?: {6}.*\n| {8}.*\n)+/, '$1']],
+    commands: ['Get-Process'],
+    caughtBy: 'Get-Process -ComputerName x: expected a refusal',
+    safety: true,
+  },
   // Hidden commands made visible.
-  { id: 'Get-Content visible', file: 'Diagnostics.yaml', edits: [['visibleCmdlets:\n', "visibleCmdlets:\n  - name: Get-Content\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Path\n        validatePattern: '[^<>]+'\n"]], commands: ['Get-Content'], caughtBy: 'Get-Content -Path /etc/hostname: expected a refusal', safety: true },
-  { id: 'Set-Service visible', file: 'Repair.yaml', edits: [['visibleCmdlets:\n', 'visibleCmdlets:\n  - name: Set-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n      - name: StartupType\n        validateSet: [Disabled]\n']], commands: ['Set-Service'], caughtBy: 'visible beyond the spec: Set-Service', safety: true },
+  {
+    id: 'Get-Content visible',
+    file: 'Diagnostics.yaml',
+    edits: [
+      [
+        'visibleCmdlets:\n',
+        "visibleCmdlets:\n  - name: Get-Content\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Path\n        validatePattern: '[^<>]+'\n",
+      ],
+    ],
+    commands: ['Get-Content'],
+    caughtBy: 'Get-Content -Path /etc/hostname: expected a refusal',
+    safety: true,
+  },
+  {
+    id: 'Set-Service visible',
+    file: 'Repair.yaml',
+    edits: [
+      [
+        'visibleCmdlets:\n',
+        'visibleCmdlets:\n  - name: Set-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n      - name: StartupType\n        validateSet: [Disabled]\n',
+      ],
+    ],
+    commands: ['Set-Service'],
+    caughtBy: 'visible beyond the spec: Set-Service',
+    safety: true,
+  },
   // Services.
-  { id: 'Stop-Service -Name: EventLog left off the list', file: 'Repair.yaml', edits: [[stopServiceName, stopServiceName.replace('refuseProtectedServices: true', `validatePattern: '${withoutEventLog}'`)]], commands: ['Stop-Service'], caughtBy: 'Stop-Service -Name EventLog: expected a refusal', safety: true, patternCheck: true },
-  { id: 'Restart-Service -Name: constraint dropped', file: 'Repair.yaml', edits: [[restartServiceName, restartServiceName.replace('        refuseProtectedServices: true\n', '')]], commands: ['Restart-Service'], caughtBy: 'Restart-Service -Name WinRM: expected a refusal', safety: true },
-  { id: 'Start-Service -Name: one spelling refused', file: 'Repair.yaml', edits: [[startServiceName, startServiceName.replace('refuseProtectedServices: true', `validatePattern: '${oneSpelling}'`)]], commands: ['Start-Service'], caughtBy: 'Start-Service accepts winrm', safety: true, patternCheck: true },
-  { id: 'Stop-Service: -Force added', file: 'Repair.yaml', edits: [[stopServiceName, `${stopServiceName}      - name: Force\n        switch: true\n`]], commands: ['Stop-Service'], caughtBy: 'WinRM is Stopped after the sessions', safety: true },
-  { id: 'Stop-Service: -InputObject added', file: 'Repair.yaml', edits: [[stopServiceName, `${stopServiceName}      - name: InputObject\n        validatePattern: '.+'\n`]], commands: ['Stop-Service'], caughtBy: 'Stop-Service -InputObject EventLog: expected a refusal', safety: true },
-  { id: 'Stop-Service: -DisplayName added', file: 'Repair.yaml', edits: [[stopServiceName, `${stopServiceName}      - name: DisplayName\n        validatePattern: '[A-Za-z ()-]+'\n`]], commands: ['Stop-Service'], caughtBy: 'Stop-Service -DisplayName "Windows Event Log": expected a refusal', safety: true },
+  {
+    id: 'Stop-Service -Name: EventLog left off the list',
+    file: 'Repair.yaml',
+    edits: [[stopServiceName, stopServiceName.replace('refuseProtectedServices: true', `validatePattern: '${withoutEventLog}'`)]],
+    commands: ['Stop-Service'],
+    caughtBy: 'Stop-Service -Name EventLog: expected a refusal',
+    safety: true,
+    patternCheck: true,
+  },
+  {
+    id: 'Restart-Service -Name: constraint dropped',
+    file: 'Repair.yaml',
+    edits: [[restartServiceName, restartServiceName.replace('        refuseProtectedServices: true\n', '')]],
+    commands: ['Restart-Service'],
+    caughtBy: 'Restart-Service -Name WinRM: expected a refusal',
+    safety: true,
+  },
+  {
+    id: 'Start-Service -Name: one spelling refused',
+    file: 'Repair.yaml',
+    edits: [[startServiceName, startServiceName.replace('refuseProtectedServices: true', `validatePattern: '${oneSpelling}'`)]],
+    commands: ['Start-Service'],
+    caughtBy: 'Start-Service accepts winrm',
+    safety: true,
+    patternCheck: true,
+  },
+  {
+    id: 'Stop-Service: -Force added',
+    file: 'Repair.yaml',
+    edits: [[stopServiceName, `${stopServiceName}      - name: Force\n        switch: true\n`]],
+    commands: ['Stop-Service'],
+    caughtBy: 'WinRM is Stopped after the sessions',
+    safety: true,
+  },
+  {
+    id: 'Stop-Service: -InputObject added',
+    file: 'Repair.yaml',
+    edits: [[stopServiceName, `${stopServiceName}      - name: InputObject\n        validatePattern: '.+'\n`]],
+    commands: ['Stop-Service'],
+    caughtBy: 'Stop-Service -InputObject EventLog: expected a refusal',
+    safety: true,
+  },
+  {
+    id: 'Stop-Service: -DisplayName added',
+    file: 'Repair.yaml',
+    edits: [[stopServiceName, `${stopServiceName}      - name: DisplayName\n        validatePattern: '[A-Za-z ()-]+'\n`]],
+    commands: ['Stop-Service'],
+    caughtBy: 'Stop-Service -DisplayName "Windows Event Log": expected a refusal',
+    safety: true,
+  },
 ];
 
 function applyEdits(text: string, mutant: Mutant): string {
@@ -99,11 +241,15 @@ function patternFailures(check: Record<string, { accepted: string[] }>): string[
 
 describe('weakening a role makes the proofs fail', () => {
   const groups = accessGroups('ARS-TEST-NODE');
-  const sessionIds: Record<'Diagnostics.yaml' | 'Repair.yaml', Session> = { 'Diagnostics.yaml': 'Diagnostics', 'Repair.yaml': 'DiagnosticsAndRepair' };
+  const sessionIds: Record<'Diagnostics.yaml' | 'Repair.yaml', Session> = {
+    'Diagnostics.yaml': 'Diagnostics',
+    'Repair.yaml': 'DiagnosticsAndRepair',
+  };
   const sessionGroups: Record<string, string> = { Diagnostics: groups.diagnostics, DiagnosticsAndRepair: groups.repair };
   const shippedRoles = loadRoles();
   const spec = proofCases(shippedRoles, loadInventory());
-  const selected = (mutant: Mutant): Expectation[] => spec.filter((c) => c.session === sessionIds[mutant.file] && mutant.commands.includes(c.command ?? ''));
+  const selected = (mutant: Mutant): Expectation[] =>
+    spec.filter((c) => c.session === sessionIds[mutant.file] && mutant.commands.includes(c.command ?? ''));
   let work: string;
   let report: ProofReport;
   const mutated = new Map<string, GeneratedJeaFiles>();
@@ -140,13 +286,24 @@ describe('weakening a role makes the proofs fail', () => {
       cases: [...new Set(MUTANTS.flatMap(selected))],
       probes: protectedServiceProbes(),
     });
-    report = await runJeaProof({ pwsh: findPwsh(), work: path.join(work, 'proof'), computerName: 'ARS-TEST-NODE', variants, control: [], describe: [], services: SERVICE_TABLE });
+    report = await runJeaProof({
+      pwsh: findPwsh(),
+      work: path.join(work, 'proof'),
+      computerName: 'ARS-TEST-NODE',
+      variants,
+      control: [],
+      describe: [],
+      services: SERVICE_TABLE,
+    });
   }, 300_000);
   afterAll(() => fs.rm(work, { recursive: true, force: true }));
 
   it('the shipped roles pass the same selection', () => {
     const shipped = report.variants['shipped']!;
-    expect([...proofFailures(shipped, [...new Set(MUTANTS.flatMap(selected))], ['Diagnostics', 'DiagnosticsAndRepair']), ...patternFailures(shipped.patternCheck)]).toEqual([]);
+    expect([
+      ...proofFailures(shipped, [...new Set(MUTANTS.flatMap(selected))], ['Diagnostics', 'DiagnosticsAndRepair']),
+      ...patternFailures(shipped.patternCheck),
+    ]).toEqual([]);
   });
 
   it.each(MUTANTS.map((m, i) => [m.id, m, i] as const))('%s: the proofs fail', (_id, mutant, index) => {

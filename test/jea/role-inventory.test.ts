@@ -21,11 +21,14 @@ describe('the roles name real Windows commands and parameters', () => {
     for (const p of command.parameters ?? []) {
       const real = windows!.command.parameters[p.name];
       if (!real) {
-        const aliasOf = Object.entries(windows!.command.parameters).find(([, q]) => q.aliases.some((a) => a.toLowerCase() === p.name.toLowerCase()));
+        const aliasOf = Object.entries(windows!.command.parameters).find(([, q]) =>
+          q.aliases.some((a) => a.toLowerCase() === p.name.toLowerCase()),
+        );
         problems.push(aliasOf ? `-${p.name} is an alias of -${aliasOf[0]}; list the parameter by its name` : `-${p.name} does not exist`);
         continue;
       }
-      if (isSwitch(real.type) !== (p.switch === true)) problems.push(`-${p.name} is ${real.type}, listed ${p.switch ? 'as a switch' : 'with a value'}`);
+      if (isSwitch(real.type) !== (p.switch === true))
+        problems.push(`-${p.name} is ${real.type}, listed ${p.switch ? 'as a switch' : 'with a value'}`);
     }
     expect(problems).toEqual([]);
   });

@@ -23,8 +23,19 @@ import { findPwsh, makeTempDir } from '../support/cms';
 import { ProofReport, runJeaProof } from '../support/jea-proof';
 import { findCommand, loadInventory } from '../support/jea/inventory';
 import {
-  Expectation, MUST_KEEP_RUNNING, ORDINARY_SERVICES, QUALIFIED_NAMES, REPAIR_ACTIONS, SERVICE_TABLE, SESSIONS, VISIBLE, caseText, controlFailures,
-  judgeCase, proofCases, proofFailures,
+  Expectation,
+  MUST_KEEP_RUNNING,
+  ORDINARY_SERVICES,
+  QUALIFIED_NAMES,
+  REPAIR_ACTIONS,
+  SERVICE_TABLE,
+  SESSIONS,
+  VISIBLE,
+  caseText,
+  controlFailures,
+  judgeCase,
+  proofCases,
+  proofFailures,
 } from '../support/jea/proofs';
 
 const COMPUTER = 'ARS-TEST-NODE';
@@ -35,8 +46,16 @@ const cases = proofCases(jea.roles, inventory);
 const CONTROL_SERVICES = ['Spooler', 'W32Time', 'MSSQL$SQLEXPRESS'];
 
 /** Every visible command of the roles, and each command the module-qualified names point at. */
-const visibleCommands = [...new Set(jea.roles.flatMap((r) => [...r.visibleCmdlets, ...r.visibleFunctions, ...r.functionDefinitions].map((c) => c.name)))];
-const qualifiedTargets = [...new Set(Object.values(QUALIFIED_NAMES).flat().map((n) => n.split('\\')[1]!))];
+const visibleCommands = [
+  ...new Set(jea.roles.flatMap((r) => [...r.visibleCmdlets, ...r.visibleFunctions, ...r.functionDefinitions].map((c) => c.name))),
+];
+const qualifiedTargets = [
+  ...new Set(
+    Object.values(QUALIFIED_NAMES)
+      .flat()
+      .map((n) => n.split('\\')[1]!),
+  ),
+];
 
 describe('JEA runspaces built from our session configuration (real PowerShell)', () => {
   let work: string;
@@ -46,7 +65,13 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
   const failuresOf = (group: string): string[] => {
     const selected = cases.filter((c) => c.group === group);
     expect(selected.length).toBeGreaterThan(0);
-    return selected.flatMap((e) => judgeCase(e, shipped().cases.find((c) => c.session === e.session && (e.line !== undefined ? c.line === e.line : c.script === e.script))) ?? []);
+    return selected.flatMap(
+      (e) =>
+        judgeCase(
+          e,
+          shipped().cases.find((c) => c.session === e.session && (e.line !== undefined ? c.line === e.line : c.script === e.script)),
+        ) ?? [],
+    );
   };
 
   beforeAll(async () => {
@@ -102,14 +127,16 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
             gaps.push(`${name} -${parameter}: not declared`);
             continue;
           }
-          for (const alias of p.aliases) if (!found.aliases.some((a) => a.toLowerCase() === alias.toLowerCase())) gaps.push(`${name} -${parameter}: no alias ${alias}`);
+          for (const alias of p.aliases)
+            if (!found.aliases.some((a) => a.toLowerCase() === alias.toLowerCase())) gaps.push(`${name} -${parameter}: no alias ${alias}`);
           if (source !== 'stand-in' || p.inSyntax === false || ['WhatIf', 'Confirm'].includes(parameter)) continue;
           // A stand-in's sets and mandatory flags are exactly the reference's.
           const expected = windows.command.parameterSets.flatMap((members, i) =>
             members.includes(parameter) ? [`${windows.command.setNames?.[i] ?? `Set${i}`}:${p.mandatoryIn.includes(i)}`] : [],
           );
           const actual = Object.entries(found.sets).map(([set, s]) => `${set}:${s.mandatory}`);
-          if (JSON.stringify([...new Set(expected)].sort()) !== JSON.stringify(actual.sort())) gaps.push(`${name} -${parameter}: sets ${actual.join(' ')}, on Windows ${expected.join(' ')}`);
+          if (JSON.stringify([...new Set(expected)].sort()) !== JSON.stringify(actual.sort()))
+            gaps.push(`${name} -${parameter}: sets ${actual.join(' ')}, on Windows ${expected.join(' ')}`);
         }
       }
       expect(gaps).toEqual([]);
@@ -122,7 +149,8 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
       expect(sources['Get-NetIPAddress']).toMatchObject({ module: 'NetTCPIP', source: 'stand-in', kind: 'function' });
       // Linux's Get-Process has no -ComputerName: a refusal of it would prove nothing, so it is replaced.
       expect(sources['Get-Process']).toMatchObject({ source: 'stand-in' });
-      for (const name of ['Where-Object', 'Sort-Object', 'Format-Table', 'Get-Date']) expect([name, sources[name]?.source]).toEqual([name, 'real']);
+      for (const name of ['Where-Object', 'Sort-Object', 'Format-Table', 'Get-Date'])
+        expect([name, sources[name]?.source]).toEqual([name, 'real']);
       expect(report.standIns.lacking.filter((l) => visibleCommands.includes(l.split(' ')[0]!))).toEqual([]);
     });
 
@@ -144,13 +172,16 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
   });
 
   describe('every level', () => {
-    it.each(SESSIONS)('%s: NoLanguage, no provider visible (so no FileSystem), exactly its commands, before and after every case', (level) => {
-      const session = shipped().sessions[level]!;
-      expect(session.languageMode).toBe('NoLanguage');
-      expect(session.providers.find((p) => p.name === 'FileSystem')?.visibility).toBe('Private');
-      expect(proofFailures(shipped(), [], [level]).filter((f) => f.startsWith(level))).toEqual([]);
-      expect(session.visibleAfterCases).toEqual(VISIBLE[level]);
-    });
+    it.each(SESSIONS)(
+      '%s: NoLanguage, no provider visible (so no FileSystem), exactly its commands, before and after every case',
+      (level) => {
+        const session = shipped().sessions[level]!;
+        expect(session.languageMode).toBe('NoLanguage');
+        expect(session.providers.find((p) => p.name === 'FileSystem')?.visibility).toBe('Private');
+        expect(proofFailures(shipped(), [], [level]).filter((f) => f.startsWith(level))).toEqual([]);
+        expect(session.visibleAfterCases).toEqual(VISIBLE[level]);
+      },
+    );
 
     it('cannot start processes, run expressions, use jobs, reach files or change services, by plain or module-qualified name', () => {
       expect(failuresOf('not for anyone')).toEqual([]);
@@ -160,7 +191,9 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
     it('module-qualified names resolve to the real commands, private, as on Windows: refused for that reason', () => {
       for (const level of ['Diagnostics', 'DiagnosticsAndRepair'] as const) {
         expect(shipped().resolved[level]!.map((r) => `${r.name} ${r.commandType} ${r.visibility}`)).toEqual(
-          QUALIFIED_NAMES[level].map((n) => `${n} ${report.standIns.commands[n.split('\\')[1]!]?.kind === 'function' ? 'Function' : 'Cmdlet'} Private`),
+          QUALIFIED_NAMES[level].map(
+            (n) => `${n} ${report.standIns.commands[n.split('\\')[1]!]?.kind === 'function' ? 'Function' : 'Cmdlet'} Private`,
+          ),
         );
       }
     });

@@ -5,7 +5,11 @@ import { PROTECTED_SERVICES, PROTECTED_SERVICE_TABLE } from '../../core/node-lay
 import { FunctionDefinition, RoleDefinition, loadRoles } from '../../jea/role-model';
 import { ESCAPE_PROBES, checkRoleSafety, checkRoleSetSafety } from '../../jea/safety';
 import {
-  acceptedServiceNames, caseVariants, compileConstraint, protectedServiceProbes, unprotectedServiceNamePattern,
+  acceptedServiceNames,
+  caseVariants,
+  compileConstraint,
+  protectedServiceProbes,
+  unprotectedServiceNamePattern,
 } from '../../jea/service-names';
 
 const roles = loadRoles();
@@ -20,7 +24,16 @@ function role(change: Partial<RoleDefinition> = {}): RoleDefinition {
     guid: '00000000-0000-4000-8000-000000000000',
     description: 'sample',
     readOnly: false,
-    visibleCmdlets: [{ name: 'Get-Service', module: 'Microsoft.PowerShell.Management', parameters: [{ name: 'Name', validatePattern: '[A-Za-z0-9_]+' }, { name: 'DependentServices', switch: true }] }],
+    visibleCmdlets: [
+      {
+        name: 'Get-Service',
+        module: 'Microsoft.PowerShell.Management',
+        parameters: [
+          { name: 'Name', validatePattern: '[A-Za-z0-9_]+' },
+          { name: 'DependentServices', switch: true },
+        ],
+      },
+    ],
     visibleFunctions: [],
     visibleExternalCommands: [],
     visibleProviders: [],
@@ -89,29 +102,92 @@ describe('each rule catches a bad role', () => {
     ['function-definitions', { functionDefinitions: [winEvent()], visibleFunctions: [{ name: 'Get-WinEvent', parameters: [] }] }],
     ['function-definitions', { functionDefinitions: [winEvent({ calls: ['Get-WinEvent'] })] }],
     ['function-definitions', { functionDefinitions: [winEvent({ calls: ['Microsoft.PowerShell.Utility\\Invoke-Expression'] })] }],
-    ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-Service', parameters: [name, { name: 'ComputerName', validatePattern: '[a-z]+' }] }] }],
+    [
+      'reaching-parameters',
+      { visibleCmdlets: [{ name: 'Get-Service', parameters: [name, { name: 'ComputerName', validatePattern: '[a-z]+' }] }] },
+    ],
     ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-Process', parameters: [{ name: 'Cn', validatePattern: '[a-z]+' }] }] }],
     ['reaching-parameters', { visibleCmdlets: [{ name: 'Get-WinEvent', parameters: [{ name: 'Path', validatePattern: '[a-z]+' }] }] }],
-    ['reaching-parameters', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] }, { name: 'ComputerName', type: 'string', mandatory: false, validatePattern: '[a-z]+' }] })] }],
+    [
+      'reaching-parameters',
+      {
+        functionDefinitions: [
+          winEvent({
+            parameters: [
+              { name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] },
+              { name: 'ComputerName', type: 'string', mandatory: false, validatePattern: '[a-z]+' },
+            ],
+          }),
+        ],
+      },
+    ],
     ['unrestricted-parameters', { visibleCmdlets: [{ name: 'Get-Process' }] }],
     ['unrestricted-parameters', { visibleCmdlets: [{ name: 'Get-Date' }] }],
     // Free text, where -FilterXPath took a <QueryList> naming the Security log.
-    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-EventLog', parameters: [{ name: 'LogName', validateSet: ['System'] }, { name: 'Source' }] }] }],
+    [
+      'constrained-parameters',
+      { visibleCmdlets: [{ name: 'Get-EventLog', parameters: [{ name: 'LogName', validateSet: ['System'] }, { name: 'Source' }] }] },
+    ],
     ['constrained-parameters', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true }] })] }],
-    ['constrained-parameters', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] }, { name: 'XPath', type: 'string', mandatory: false }] })] }],
+    [
+      'constrained-parameters',
+      {
+        functionDefinitions: [
+          winEvent({
+            parameters: [
+              { name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] },
+              { name: 'XPath', type: 'string', mandatory: false },
+            ],
+          }),
+        ],
+      },
+    ],
     // A pattern in name only: it lets a path, another machine or a query through.
     ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Counter', parameters: [{ name: 'Counter', validatePattern: '.+' }] }] }],
     ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Counter', parameters: [{ name: 'Counter', validatePattern: '\\\\.+' }] }] }],
-    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-ScheduledTask', parameters: [{ name: 'TaskPath', validatePattern: '[^"]+' }] }] }],
-    ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Service', parameters: [{ name: 'Name', validatePattern: '(?i)[a-z]+' }] }] }],
+    [
+      'constrained-parameters',
+      { visibleCmdlets: [{ name: 'Get-ScheduledTask', parameters: [{ name: 'TaskPath', validatePattern: '[^"]+' }] }] },
+    ],
+    [
+      'constrained-parameters',
+      { visibleCmdlets: [{ name: 'Get-Service', parameters: [{ name: 'Name', validatePattern: '(?i)[a-z]+' }] }] },
+    ],
     // InputObject is free only where a command merely shapes the pipeline's objects.
     ['constrained-parameters', { visibleCmdlets: [{ name: 'Get-Service', parameters: [{ name: 'InputObject' }] }] }],
     ['mandatory-selectors', { visibleCmdlets: [{ name: 'Get-WinEvent', parameters: [{ name: 'LogName', validateSet: ['System'] }] }] }],
-    ['mandatory-selectors', { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: false, validateSet: ['System'] }] })] }],
-    ['read-only', { readOnly: true, visibleCmdlets: [{ name: 'Restart-Service', parameters: [{ name: 'Name', validatePattern: servicePattern }] }] }],
-    ['read-only', { readOnly: true, functionDefinitions: [winEvent({ calls: ['Microsoft.PowerShell.Diagnostics\\Get-WinEvent', 'Microsoft.PowerShell.Management\\Stop-Service'] })] }],
+    [
+      'mandatory-selectors',
+      { functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: false, validateSet: ['System'] }] })] },
+    ],
+    [
+      'read-only',
+      { readOnly: true, visibleCmdlets: [{ name: 'Restart-Service', parameters: [{ name: 'Name', validatePattern: servicePattern }] }] },
+    ],
+    [
+      'read-only',
+      {
+        readOnly: true,
+        functionDefinitions: [
+          winEvent({ calls: ['Microsoft.PowerShell.Diagnostics\\Get-WinEvent', 'Microsoft.PowerShell.Management\\Stop-Service'] }),
+        ],
+      },
+    ],
     ['service-control', { visibleCmdlets: [{ name: 'Stop-Service' }] }],
-    ['service-control', { visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name', validatePattern: servicePattern }, { name: 'Force', switch: true }] }] }],
+    [
+      'service-control',
+      {
+        visibleCmdlets: [
+          {
+            name: 'Stop-Service',
+            parameters: [
+              { name: 'Name', validatePattern: servicePattern },
+              { name: 'Force', switch: true },
+            ],
+          },
+        ],
+      },
+    ],
     ['service-control', { visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name' }] }] }],
   ];
 
@@ -120,7 +196,10 @@ describe('each rule catches a bad role', () => {
   });
 
   it('merge: a command visible in two roles (JEA would loosen its restrictions)', () => {
-    const loose = role({ name: 'Loose', visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name', validatePattern: '.+' }] }] });
+    const loose = role({
+      name: 'Loose',
+      visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name', validatePattern: '.+' }] }],
+    });
     const problems = checkRoleSetSafety([...roles, loose]);
     expect(problems.some((p) => p.includes('merge: Stop-Service is also visible in Repair'))).toBe(true);
   });
@@ -132,13 +211,32 @@ describe('each rule catches a bad role', () => {
   });
 
   it('a function of our own with constrained parameters and module-qualified calls passes', () => {
-    expect(checkRoleSafety(role({ functionDefinitions: [winEvent({ parameters: [{ name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] }, { name: 'Oldest', type: 'switch', mandatory: false, switch: true }] })] }))).toEqual([]);
+    expect(
+      checkRoleSafety(
+        role({
+          functionDefinitions: [
+            winEvent({
+              parameters: [
+                { name: 'LogName', type: 'string', mandatory: true, validateSet: ['System'] },
+                { name: 'Oldest', type: 'switch', mandatory: false, switch: true },
+              ],
+            }),
+          ],
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it('names what is wrong and how to fix it', () => {
-    const [problem] = checkRoleSafety(role({ visibleCmdlets: [{ name: 'Get-EventLog', parameters: [{ name: 'LogName', validateSet: ['System'] }, { name: 'Source' }] }] }));
-    expect(problem).toBe('Sample: constrained-parameters: Get-EventLog -Source takes any value; give it a validateSet or validatePattern, mark it switch: true if it takes none, or leave it out');
-    const escapes = checkRoleSafety(role({ visibleCmdlets: [{ name: 'Get-Counter', parameters: [{ name: 'Counter', validatePattern: '.+' }] }] }));
+    const [problem] = checkRoleSafety(
+      role({ visibleCmdlets: [{ name: 'Get-EventLog', parameters: [{ name: 'LogName', validateSet: ['System'] }, { name: 'Source' }] }] }),
+    );
+    expect(problem).toBe(
+      'Sample: constrained-parameters: Get-EventLog -Source takes any value; give it a validateSet or validatePattern, mark it switch: true if it takes none, or leave it out',
+    );
+    const escapes = checkRoleSafety(
+      role({ visibleCmdlets: [{ name: 'Get-Counter', parameters: [{ name: 'Counter', validatePattern: '.+' }] }] }),
+    );
     expect(escapes.join('\n')).toContain('Get-Counter -Counter accepts "\\\\\\\\otherhost\\\\c$\\\\Windows"');
   });
 
@@ -152,7 +250,8 @@ describe('each rule catches a bad role', () => {
 });
 
 describe('the service-name constraint is checked by testing it', () => {
-  const stop = (validatePattern: string) => role({ visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name', validatePattern }] }] });
+  const stop = (validatePattern: string) =>
+    role({ visibleCmdlets: [{ name: 'Stop-Service', parameters: [{ name: 'Name', validatePattern }] }] });
   const serviceProblems = (r: RoleDefinition) => checkRoleSafety(r).filter((p) => p.includes('service-control'));
 
   it('probes every letter case of every protected service', () => {
@@ -162,27 +261,56 @@ describe('the service-name constraint is checked by testing it', () => {
     for (const name of PROTECTED_SERVICES) {
       expect(missing([name, name.toLowerCase(), name.toUpperCase(), `${name}*`, ...caseVariants(name)])).toEqual([]);
     }
-    expect(missing(['gcaRCsERVICE', 'eXTENSIONsERVICE', 'eVENTlOG', 'sYSMON64', 'Windows Remote Management (WS-Management)', '*'])).toEqual([]);
+    expect(missing(['gcaRCsERVICE', 'eXTENSIONsERVICE', 'eVENTlOG', 'sYSMON64', 'Windows Remote Management (WS-Management)', '*'])).toEqual(
+      [],
+    );
   });
 
   it('the shipped pattern refuses all of them, with and without case folding, and accepts ordinary services', () => {
     expect(acceptedServiceNames({ name: 'Name', validatePattern: servicePattern })).toEqual([]);
     const accepts = compileConstraint({ name: 'Name', validatePattern: servicePattern })!;
-    for (const ordinary of ['Spooler', 'W32Time', 'Dnscache', 'wuauserv', 'MSSQL$SQLEXPRESS', 'CDPUserSvc_1a2b3c', 'WinRMx', 'xWinRM', 'Schedules']) {
+    for (const ordinary of [
+      'Spooler',
+      'W32Time',
+      'Dnscache',
+      'wuauserv',
+      'MSSQL$SQLEXPRESS',
+      'CDPUserSvc_1a2b3c',
+      'WinRMx',
+      'xWinRM',
+      'Schedules',
+    ]) {
       expect([ordinary, accepts(ordinary, true), accepts(ordinary, false)]).toEqual([ordinary, true, true]);
     }
   });
 
   it('protects the services that keep the node reachable, connected, audited and protected', () => {
-    expect(PROTECTED_SERVICES).toEqual(expect.arrayContaining([
-      'WinRM', 'Schedule', 'himds', 'GCArcService', 'ExtensionService', 'ArcProxy', 'EventLog', 'MpsSvc', 'BFE', 'WinDefend', 'Sense', 'WdNisSvc', 'Sysmon', 'Sysmon64',
-    ]));
+    expect(PROTECTED_SERVICES).toEqual(
+      expect.arrayContaining([
+        'WinRM',
+        'Schedule',
+        'himds',
+        'GCArcService',
+        'ExtensionService',
+        'ArcProxy',
+        'EventLog',
+        'MpsSvc',
+        'BFE',
+        'WinDefend',
+        'Sense',
+        'WdNisSvc',
+        'Sysmon',
+        'Sysmon64',
+      ]),
+    );
     expect(new Set(PROTECTED_SERVICES.map((n) => n.toLowerCase())).size).toBe(PROTECTED_SERVICES.length);
   });
 
   it('Repair uses the pattern made from that one list, on every service verb', () => {
     for (const verb of ['Start-Service', 'Stop-Service', 'Restart-Service']) {
-      expect(repair.visibleCmdlets.find((c) => c.name === verb)!.parameters).toEqual([{ name: 'Name', refusesProtectedServices: true, validatePattern: unprotectedServiceNamePattern() }]);
+      expect(repair.visibleCmdlets.find((c) => c.name === verb)!.parameters).toEqual([
+        { name: 'Name', refusesProtectedServices: true, validatePattern: unprotectedServiceNamePattern() },
+      ]);
     }
     const probes = new Set(protectedServiceProbes());
     expect(PROTECTED_SERVICE_TABLE.flatMap((s) => s.displayNames).filter((d) => !probes.has(d))).toEqual([]);
@@ -202,10 +330,14 @@ describe('the service-name constraint is checked by testing it', () => {
 
   it('catches a pattern that lets wildcards or display names through', () => {
     expect(serviceProblems(stop('(?![Ww][Ii][Nn][Rr][Mm]$)[A-Za-z0-9*]+')).join('\n')).toMatch(/accepts/);
-    expect(acceptedServiceNames({ name: 'Name', validatePattern: '(?![Ww][Ii][Nn][Rr][Mm]$)[A-Za-z0-9*]+' })).toEqual(expect.arrayContaining(['WinRM*', '*']));
+    expect(acceptedServiceNames({ name: 'Name', validatePattern: '(?![Ww][Ii][Nn][Rr][Mm]$)[A-Za-z0-9*]+' })).toEqual(
+      expect.arrayContaining(['WinRM*', '*']),
+    );
     const spaces = servicePattern.replace('[A-Za-z0-9_.$@-]+', '[A-Za-z0-9 ()-]+');
     expect(serviceProblems(stop(spaces))).toHaveLength(1);
-    expect(acceptedServiceNames({ name: 'Name', validatePattern: spaces })).toEqual(expect.arrayContaining(['Windows Remote Management (WS-Management)', 'Task Scheduler', ' WinRM']));
+    expect(acceptedServiceNames({ name: 'Name', validatePattern: spaces })).toEqual(
+      expect.arrayContaining(['Windows Remote Management (WS-Management)', 'Task Scheduler', ' WinRM']),
+    );
   });
 
   it('catches a ValidateSet that names a protected service, and a pattern it cannot test', () => {
@@ -216,6 +348,10 @@ describe('the service-name constraint is checked by testing it', () => {
   });
 
   it('a ValidateSet of ordinary services passes', () => {
-    expect(checkRoleSafety(role({ visibleCmdlets: [{ name: 'Restart-Service', parameters: [{ name: 'Name', validateSet: ['Spooler', 'W32Time'] }] }] }))).toEqual([]);
+    expect(
+      checkRoleSafety(
+        role({ visibleCmdlets: [{ name: 'Restart-Service', parameters: [{ name: 'Name', validateSet: ['Spooler', 'W32Time'] }] }] }),
+      ),
+    ).toEqual([]);
   });
 });

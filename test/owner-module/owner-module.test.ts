@@ -47,8 +47,25 @@ const ACTIVE: DesiredRecord = {
 const EXPIRED: DesiredRecord = { ...ACTIVE, grant: { ...ACTIVE.grant!, expiresAt: at(-HOUR) } };
 
 /** history.jsonl lines as node-intent.ts writes them, oldest first. */
-function historyLine(offsetMs: number, change: string, by: string, level: string, grantId: string, expiresInMs: number, supportRequestId: string): string {
-  return JSON.stringify({ at: formatUtc(at(offsetMs)), change, by, level, grantId, expiresAt: formatUtc(at(expiresInMs)), supportRequestId, termsVersion: '2026.1' });
+function historyLine(
+  offsetMs: number,
+  change: string,
+  by: string,
+  level: string,
+  grantId: string,
+  expiresInMs: number,
+  supportRequestId: string,
+): string {
+  return JSON.stringify({
+    at: formatUtc(at(offsetMs)),
+    change,
+    by,
+    level,
+    grantId,
+    expiresAt: formatUtc(at(expiresInMs)),
+    supportRequestId,
+    termsVersion: '2026.1',
+  });
 }
 const HISTORY = [
   historyLine(-10 * DAY, 'granted', 'owner@contoso.example', 'Diagnostics', 'g-old', -9 * DAY, 'SR-1001'),
@@ -59,7 +76,14 @@ const HISTORY = [
 /** yyyyMMddHHmmss in Europe/Berlin, as a Windows PowerShell transcript stamps its times. */
 function localStamp(date: Date): string {
   const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    timeZone: TZ,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
   }).formatToParts(date);
   const part = (type: string) => parts.find((p) => p.type === type)!.value;
   return `${part('year')}${part('month')}${part('day')}${part('hour')}${part('minute')}${part('second')}`;
@@ -69,15 +93,28 @@ function localStamp(date: Date): string {
 function transcript(user: string, start: Date, end: Date | null, body: string): string {
   const stars = '**********************';
   const lines = [
-    stars, 'Windows PowerShell transcript start', `Start time: ${localStamp(start)}`, `Username: ${user}`,
-    `RunAs User: WinRM Virtual Users\\WinRM VA_1_${user.replace('\\', '_')}`, 'Configuration Name: ArcRemoteSupport',
-    `Machine: ${NODE} (Microsoft Windows NT 10.0.20348.0)`, 'Host Application: C:\\Windows\\system32\\wsmprovhost.exe -Embedding',
-    'Process ID: 4242', 'PSVersion: 5.1.20348.2849', 'PSEdition: Desktop', stars, body,
+    stars,
+    'Windows PowerShell transcript start',
+    `Start time: ${localStamp(start)}`,
+    `Username: ${user}`,
+    `RunAs User: WinRM Virtual Users\\WinRM VA_1_${user.replace('\\', '_')}`,
+    'Configuration Name: ArcRemoteSupport',
+    `Machine: ${NODE} (Microsoft Windows NT 10.0.20348.0)`,
+    'Host Application: C:\\Windows\\system32\\wsmprovhost.exe -Embedding',
+    'Process ID: 4242',
+    'PSVersion: 5.1.20348.2849',
+    'PSEdition: Desktop',
+    stars,
+    body,
     ...(end ? [stars, 'Windows PowerShell transcript end', `End time: ${localStamp(end)}`, stars] : []),
   ];
   return `\ufeff${lines.join('\r\n')}\r\n`;
 }
-const OLD_SESSION = { start: at(-5 * DAY), end: at(-5 * DAY + 15 * 60_000), body: 'PS>Get-Service -Name WinRM\r\n\r\nStatus   Name\r\n------   ----\r\nRunning  WinRM' };
+const OLD_SESSION = {
+  start: at(-5 * DAY),
+  end: at(-5 * DAY + 15 * 60_000),
+  body: 'PS>Get-Service -Name WinRM\r\n\r\nStatus   Name\r\n------   ----\r\nRunning  WinRM',
+};
 const NEW_SESSION = { start: at(-HOUR), body: 'PS>Get-ClusterNode\r\nNODE1 Up' };
 
 function task(name: string): TaskEntry {
@@ -107,7 +144,10 @@ beforeAll(async () => {
   simulator = await simulatorBundle();
   const bin = await makeTempDir('owner-module-agent');
   tempDirs.push(bin);
-  await bundleHandler({ identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' }, outFile: path.join(bin, 'handler.js') });
+  await bundleHandler({
+    identity: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', version: '1.0.0' },
+    outFile: path.join(bin, 'handler.js'),
+  });
   agentBundle = path.join(bin, 'agent.js');
 }, 120_000);
 afterAll(() => Promise.all(tempDirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
@@ -125,13 +165,16 @@ async function machine(record: DesiredRecord | null, options: { agent?: AgentIns
     [layout.GROUPS.diagnostics.toLowerCase()]: group(layout.GROUPS.diagnostics, ['CONTOSO\\stale']),
     [layout.GROUPS.repair.toLowerCase()]: group(layout.GROUPS.repair, ['CONTOSO\\eng1', 'CONTOSO\\eng2']),
   };
-  node.sessionConfigurations = { [layout.ENDPOINT_NAME.toLowerCase()]: { name: layout.ENDPOINT_NAME, configFilePath: layout.SESSION_CONFIGURATION_FILE } };
+  node.sessionConfigurations = {
+    [layout.ENDPOINT_NAME.toLowerCase()]: { name: layout.ENDPOINT_NAME, configFilePath: layout.SESSION_CONFIGURATION_FILE },
+  };
   node.sessions = [
     { id: 'S1', configurationName: layout.ENDPOINT_NAME, user: 'CONTOSO\\eng1', startedAtUtc: formatUtc(at(-HOUR)) },
     { id: 'S2', configurationName: layout.ENDPOINT_NAME, user: 'CONTOSO\\eng2', startedAtUtc: formatUtc(at(-30 * 60_000)) },
     { id: 'ADMIN', configurationName: 'Microsoft.PowerShell', user: 'CONTOSO\\admin', startedAtUtc: formatUtc(at(-2 * HOUR)) },
   ];
-  for (const name of [layout.RECONCILE_TASK, layout.RETENTION_TASK, layout.expireTaskName('g-now')]) node.tasks[`\\arcremotesupport\\${name.toLowerCase()}`] = task(name);
+  for (const name of [layout.RECONCILE_TASK, layout.RETENTION_TASK, layout.expireTaskName('g-now')])
+    node.tasks[`\\arcremotesupport\\${name.toLowerCase()}`] = task(name);
   node.eventSources = [layout.EVENT_SOURCE];
   await writeMachine(modelPath, model);
 
@@ -147,8 +190,14 @@ async function machine(record: DesiredRecord | null, options: { agent?: AgentIns
     op('ensureDirectory', { path: `${layout.TRANSCRIPT_FOLDER}\\20260302` }),
     ...(record ? [op('writeFile', { path: layout.DESIRED_STATE_FILE, content: serializeDesiredRecord(record) })] : []),
     op('writeFile', { path: layout.HISTORY_FILE, content: HISTORY.map((line) => `${line}\n`).join('') }),
-    op('writeFile', { path: `${layout.TRANSCRIPT_FOLDER}\\PowerShell_transcript.${NODE}.Ab3dEf9h.${localStamp(OLD_SESSION.start)}.txt`, content: transcript('CONTOSO\\eng1', OLD_SESSION.start, OLD_SESSION.end, OLD_SESSION.body) }),
-    op('writeFile', { path: `${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`, content: transcript('CONTOSO\\eng2', NEW_SESSION.start, null, NEW_SESSION.body) }),
+    op('writeFile', {
+      path: `${layout.TRANSCRIPT_FOLDER}\\PowerShell_transcript.${NODE}.Ab3dEf9h.${localStamp(OLD_SESSION.start)}.txt`,
+      content: transcript('CONTOSO\\eng1', OLD_SESSION.start, OLD_SESSION.end, OLD_SESSION.body),
+    }),
+    op('writeFile', {
+      path: `${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`,
+      content: transcript('CONTOSO\\eng2', NEW_SESSION.start, null, NEW_SESSION.body),
+    }),
   ]);
 
   // The agent on the node's C: drive (the stand-in maps C: to <root>/<node>/C).
@@ -198,8 +247,14 @@ describe('Get-RemoteSupportAccess', () => {
     expect(output).toHaveLength(1);
     const grant = output[0];
     expect(grant).toMatchObject({
-      Level: 'DiagnosticsAndRepair', State: 'Active', GrantId: 'g-now', SupportRequestId: 'SR-2002', TermsVersion: '2026.1',
-      AcceptedBy: 'owner@contoso.example', Engineers: ['CONTOSO\\eng1', 'CONTOSO\\eng2'], EndedAt: null,
+      Level: 'DiagnosticsAndRepair',
+      State: 'Active',
+      GrantId: 'g-now',
+      SupportRequestId: 'SR-2002',
+      TermsVersion: '2026.1',
+      AcceptedBy: 'owner@contoso.example',
+      Engineers: ['CONTOSO\\eng1', 'CONTOSO\\eng2'],
+      EndedAt: null,
     });
     expect(time(grant.ExpiresAt)).toBe(ACTIVE.grant!.expiresAt.getTime());
     expect(time(grant.AcceptedAt)).toBe(consent.acceptedAt.getTime());
@@ -212,7 +267,9 @@ describe('Get-RemoteSupportAccess', () => {
     const now = await m.run('Get-RemoteSupportAccess');
     expect(now.output).toEqual([]);
     // The groups still hold the engineers: access nobody recorded is named.
-    expect(now.warnings.join('\n')).toMatch(/No grant is in force, but 'ArcRemoteSupport Repair' still has members: CONTOSO\\eng1, CONTOSO\\eng2/);
+    expect(now.warnings.join('\n')).toMatch(
+      /No grant is in force, but 'ArcRemoteSupport Repair' still has members: CONTOSO\\eng1, CONTOSO\\eng2/,
+    );
 
     const { output, errors } = await m.run('Get-RemoteSupportAccess -IncludeExpired');
     expect(errors).toEqual([]);
@@ -223,7 +280,12 @@ describe('Get-RemoteSupportAccess', () => {
     const [expired, old] = output;
     expect(time(expired.ExpiresAt)).toBe(EXPIRED.grant!.expiresAt.getTime());
     expect(expired).toMatchObject({ EndedBy: 'expiry', TimeLeft: expect.objectContaining({ Ticks: 0 }) });
-    expect(old).toMatchObject({ SupportRequestId: 'SR-1001', AcceptedBy: 'owner@contoso.example', EndedBy: 'extension settings', Engineers: [] });
+    expect(old).toMatchObject({
+      SupportRequestId: 'SR-1001',
+      AcceptedBy: 'owner@contoso.example',
+      EndedBy: 'extension settings',
+      Engineers: [],
+    });
     expect(time(old.AcceptedAt)).toBe(at(-10 * DAY).getTime());
     expect(time(old.EndedAt)).toBe(at(-9.5 * DAY).getTime());
     expect(time(old.ExpiresAt)).toBe(at(-9 * DAY).getTime());
@@ -235,7 +297,9 @@ describe('Get-RemoteSupportAccess', () => {
     const { output, warnings, errors } = await m.run('Get-RemoteSupportAccess');
     expect(output).toEqual([]);
     expect(errors).toEqual([]);
-    expect(warnings[0]).toMatch(/^C:\\ProgramData\\ArcRemoteSupport\\desired\.json: the desired-state record is unreadable \(.+\); access is off/);
+    expect(warnings[0]).toMatch(
+      /^C:\\ProgramData\\ArcRemoteSupport\\desired\.json: the desired-state record is unreadable \(.+\); access is off/,
+    );
   });
 });
 
@@ -253,7 +317,9 @@ describe('Get-RemoteSupportSessionHistory', () => {
     ]);
     const [live, granted, old] = output;
     expect(live).toMatchObject({ RunAsUser: 'WinRM Virtual Users\\WinRM VA_1_CONTOSO_eng2', EndTime: null, Transcript: null });
-    expect(live.Path).toBe(`${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`);
+    expect(live.Path).toBe(
+      `${layout.TRANSCRIPT_FOLDER}\\20260302\\PowerShell_transcript.${NODE}.Zx8yWv7u.${localStamp(NEW_SESSION.start)}.txt`,
+    );
     expect(time(old.EndTime)).toBe(OLD_SESSION.end.getTime());
     expect(granted).toMatchObject({ Level: 'DiagnosticsAndRepair', GrantId: 'g-now', SupportRequestId: 'SR-2002', TermsVersion: '2026.1' });
   });
@@ -283,9 +349,18 @@ describe('Disable-RemoteSupport', () => {
     expect(errors).toEqual([]);
     expect(output).toEqual([
       {
-        ComputerName: NODE, GrantId: 'g-now', Level: 'DiagnosticsAndRepair',
-        MembersRemoved: ['ArcRemoteSupport Diagnostics: CONTOSO\\stale', 'ArcRemoteSupport Repair: CONTOSO\\eng1', 'ArcRemoteSupport Repair: CONTOSO\\eng2'],
-        SessionsEnded: 2, ExpireTasksRemoved: ['Expire-g-now'], RecordCleared: true, HistoryWritten: true,
+        ComputerName: NODE,
+        GrantId: 'g-now',
+        Level: 'DiagnosticsAndRepair',
+        MembersRemoved: [
+          'ArcRemoteSupport Diagnostics: CONTOSO\\stale',
+          'ArcRemoteSupport Repair: CONTOSO\\eng1',
+          'ArcRemoteSupport Repair: CONTOSO\\eng2',
+        ],
+        SessionsEnded: 2,
+        ExpireTasksRemoved: ['Expire-g-now'],
+        RecordCleared: true,
+        HistoryWritten: true,
       },
     ]);
 
@@ -295,9 +370,20 @@ describe('Disable-RemoteSupport', () => {
     // The owner's list of engineers stays; only access is taken away.
     expect(node.groups[layout.GROUPS.engineers.toLowerCase()]!.members).toEqual(['CONTOSO\\eng1', 'CONTOSO\\eng2']);
     expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
-    expect(Object.values(node.tasks).map((t) => t.name).sort()).toEqual([layout.RECONCILE_TASK, layout.RETENTION_TASK]);
+    expect(
+      Object.values(node.tasks)
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([layout.RECONCILE_TASK, layout.RETENTION_TASK]);
     expect(node.events).toEqual([
-      expect.objectContaining({ source: layout.EVENT_SOURCE, eventId: 1003, level: 'Warning', message: expect.stringMatching(/^Remote support access revoked: level None, grant g-now, .*support request SR-2002, terms 2026\.1, by .+ \(local\)\.$/) }),
+      expect.objectContaining({
+        source: layout.EVENT_SOURCE,
+        eventId: 1003,
+        level: 'Warning',
+        message: expect.stringMatching(
+          /^Remote support access revoked: level None, grant g-now, .*support request SR-2002, terms 2026\.1, by .+ \(local\)\.$/,
+        ),
+      }),
     ]);
 
     const lines = (await m.nodeFile(layout.HISTORY_FILE))!.split('\n');
@@ -320,10 +406,27 @@ describe('Disable-RemoteSupport', () => {
     expect(text).toBe(serializeDesiredRecord(cleared));
     expect(parseDesiredRecord(text)).toEqual({ record: cleared });
 
-    expect(Object.keys(revoked)).toEqual(['at', 'change', 'by', 'level', 'grantId', 'expiresAt', 'supportRequestId', 'termsVersion', 'auditId']);
+    expect(Object.keys(revoked)).toEqual([
+      'at',
+      'change',
+      'by',
+      'level',
+      'grantId',
+      'expiresAt',
+      'supportRequestId',
+      'termsVersion',
+      'auditId',
+    ]);
     // The line and the event are one audit record: the event names the line's id.
     expect(node.events[0]!.message).toContain(`, audit ${revoked.auditId}, `);
-    expect(revoked).toMatchObject({ change: 'revoked', level: 'None', grantId: 'g-now', expiresAt: formatUtc(ACTIVE.grant!.expiresAt), supportRequestId: 'SR-2002', termsVersion: '2026.1' });
+    expect(revoked).toMatchObject({
+      change: 'revoked',
+      level: 'None',
+      grantId: 'g-now',
+      expiresAt: formatUtc(ACTIVE.grant!.expiresAt),
+      supportRequestId: 'SR-2002',
+      termsVersion: '2026.1',
+    });
     expect(revoked.by).toMatch(/^.+\\.+ \(local\)$/);
     // Stamped with the machine's clock (the simulated one, here).
     expect(revoked.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
@@ -377,12 +480,28 @@ describe('Disable-RemoteSupport', () => {
     node.groups[layout.GROUPS.repair.toLowerCase()]!.members = [];
     node.sessions = node.sessions.filter((s) => s.configurationName !== layout.ENDPOINT_NAME);
     await writeMachine(m.modelPath, model);
-    const expired = JSON.stringify({ at: formatUtc(at(-HOUR)), change: 'expired', by: 'expiry', level: 'None', grantId: 'g-now', expiresAt: formatUtc(at(-HOUR)), supportRequestId: 'SR-2002', termsVersion: '2026.1' });
+    const expired = JSON.stringify({
+      at: formatUtc(at(-HOUR)),
+      change: 'expired',
+      by: 'expiry',
+      level: 'None',
+      grantId: 'g-now',
+      expiresAt: formatUtc(at(-HOUR)),
+      supportRequestId: 'SR-2002',
+      termsVersion: '2026.1',
+    });
     await m.writeNodeFile(layout.HISTORY_FILE, [...HISTORY, expired].map((line) => `${line}\n`).join(''));
 
     const { output, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
     expect(errors).toEqual([]);
-    expect(output[0]).toMatchObject({ GrantId: 'g-now', MembersRemoved: [], SessionsEnded: 0, ExpireTasksRemoved: ['Expire-g-now'], RecordCleared: true, HistoryWritten: false });
+    expect(output[0]).toMatchObject({
+      GrantId: 'g-now',
+      MembersRemoved: [],
+      SessionsEnded: 0,
+      ExpireTasksRemoved: ['Expire-g-now'],
+      RecordCleared: true,
+      HistoryWritten: false,
+    });
     expect(parseDesiredRecord(await m.nodeFile(layout.DESIRED_STATE_FILE)).record.grant).toBeNull();
     expect(m.readModel().nodes[NODE]!.events).toEqual([]);
   });
@@ -397,7 +516,9 @@ describe('without a working agent', () => {
       const { output, errors } = await m.run(command);
       expect(output).toEqual([]);
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/^The node agent is missing: C:\\Program Files\\ArcRemoteSupport\\node\.exe and C:\\Program Files\\ArcRemoteSupport\\agent\.js do not exist\. /);
+      expect(errors[0]).toMatch(
+        /^The node agent is missing: C:\\Program Files\\ArcRemoteSupport\\node\.exe and C:\\Program Files\\ArcRemoteSupport\\agent\.js do not exist\. /,
+      );
       expect(errors[0]).toMatch(REPAIR);
     }
   });
@@ -416,34 +537,50 @@ describe('without a working agent', () => {
   it.each<[string, AgentInstall, RegExp]>([
     ['the agent missing', 'missing', /^The node agent is missing: /],
     ['an agent that exits with an error', 'half-copied', /^The node agent failed \(exit code 1\): /],
-  ])('Disable-RemoteSupport, with %s, still empties the access groups and ends the sessions, and says what it could not record', async (_name, agent, problem) => {
-    const m = await machine(ACTIVE, { agent });
-    const { output, warnings, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
-    expect(output).toEqual([
-      {
-        ComputerName: NODE, GrantId: null, Level: null,
-        MembersRemoved: ['ArcRemoteSupport Diagnostics: CONTOSO\\stale', 'ArcRemoteSupport Repair: CONTOSO\\eng1', 'ArcRemoteSupport Repair: CONTOSO\\eng2'],
-        SessionsEnded: 2, ExpireTasksRemoved: [], RecordCleared: false, HistoryWritten: false,
-      },
-    ]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(problem);
-    expect(warnings[0]).toContain("took access away without it: it emptied the groups 'ArcRemoteSupport Diagnostics' and 'ArcRemoteSupport Repair' (3 member(s) removed) and ended 2 open session(s) of the ArcRemoteSupport endpoint.");
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^The revoke is not recorded: .*desired\.json may still hold the grant.*Set the access level to None in Azure, repair the agent and run Disable-RemoteSupport again\./);
-    expect(errors[0]).toMatch(REPAIR);
+  ])(
+    'Disable-RemoteSupport, with %s, still empties the access groups and ends the sessions, and says what it could not record',
+    async (_name, agent, problem) => {
+      const m = await machine(ACTIVE, { agent });
+      const { output, warnings, errors } = await m.run('Disable-RemoteSupport -Confirm:$false');
+      expect(output).toEqual([
+        {
+          ComputerName: NODE,
+          GrantId: null,
+          Level: null,
+          MembersRemoved: [
+            'ArcRemoteSupport Diagnostics: CONTOSO\\stale',
+            'ArcRemoteSupport Repair: CONTOSO\\eng1',
+            'ArcRemoteSupport Repair: CONTOSO\\eng2',
+          ],
+          SessionsEnded: 2,
+          ExpireTasksRemoved: [],
+          RecordCleared: false,
+          HistoryWritten: false,
+        },
+      ]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(problem);
+      expect(warnings[0]).toContain(
+        "took access away without it: it emptied the groups 'ArcRemoteSupport Diagnostics' and 'ArcRemoteSupport Repair' (3 member(s) removed) and ended 2 open session(s) of the ArcRemoteSupport endpoint.",
+      );
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(
+        /^The revoke is not recorded: .*desired\.json may still hold the grant.*Set the access level to None in Azure, repair the agent and run Disable-RemoteSupport again\./,
+      );
+      expect(errors[0]).toMatch(REPAIR);
 
-    const node = m.readModel().nodes[NODE]!;
-    expect(node.groups[layout.GROUPS.diagnostics.toLowerCase()]!.members).toEqual([]);
-    expect(node.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
-    expect(node.groups[layout.GROUPS.engineers.toLowerCase()]!.members).toEqual(['CONTOSO\\eng1', 'CONTOSO\\eng2']);
-    expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
-    // Nothing recorded, as it said: the record, history, events and expiry task are as they were.
-    expect(await m.nodeFile(layout.DESIRED_STATE_FILE)).toBe(serializeDesiredRecord(ACTIVE));
-    expect(await m.nodeFile(layout.HISTORY_FILE)).toBe(HISTORY.map((line) => `${line}\n`).join(''));
-    expect(node.events).toEqual([]);
-    expect(Object.values(node.tasks).map((t) => t.name)).toContain(layout.expireTaskName('g-now'));
-  });
+      const node = m.readModel().nodes[NODE]!;
+      expect(node.groups[layout.GROUPS.diagnostics.toLowerCase()]!.members).toEqual([]);
+      expect(node.groups[layout.GROUPS.repair.toLowerCase()]!.members).toEqual([]);
+      expect(node.groups[layout.GROUPS.engineers.toLowerCase()]!.members).toEqual(['CONTOSO\\eng1', 'CONTOSO\\eng2']);
+      expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
+      // Nothing recorded, as it said: the record, history, events and expiry task are as they were.
+      expect(await m.nodeFile(layout.DESIRED_STATE_FILE)).toBe(serializeDesiredRecord(ACTIVE));
+      expect(await m.nodeFile(layout.HISTORY_FILE)).toBe(HISTORY.map((line) => `${line}\n`).join(''));
+      expect(node.events).toEqual([]);
+      expect(Object.values(node.tasks).map((t) => t.name)).toContain(layout.expireTaskName('g-now'));
+    },
+  );
 });
 
 describe('the order of the local revoke', () => {
@@ -455,9 +592,18 @@ describe('the order of the local revoke', () => {
     expect(errors).toEqual(['Could not log event 1003 (Failed: The event log is full).']);
     expect(output).toEqual([
       {
-        ComputerName: NODE, GrantId: 'g-now', Level: 'DiagnosticsAndRepair',
-        MembersRemoved: ['ArcRemoteSupport Diagnostics: CONTOSO\\stale', 'ArcRemoteSupport Repair: CONTOSO\\eng1', 'ArcRemoteSupport Repair: CONTOSO\\eng2'],
-        SessionsEnded: 2, ExpireTasksRemoved: ['Expire-g-now'], RecordCleared: true, HistoryWritten: true,
+        ComputerName: NODE,
+        GrantId: 'g-now',
+        Level: 'DiagnosticsAndRepair',
+        MembersRemoved: [
+          'ArcRemoteSupport Diagnostics: CONTOSO\\stale',
+          'ArcRemoteSupport Repair: CONTOSO\\eng1',
+          'ArcRemoteSupport Repair: CONTOSO\\eng2',
+        ],
+        SessionsEnded: 2,
+        ExpireTasksRemoved: ['Expire-g-now'],
+        RecordCleared: true,
+        HistoryWritten: true,
       },
     ]);
     const node = m.readModel().nodes[NODE]!;
@@ -465,7 +611,10 @@ describe('the order of the local revoke', () => {
     expect(node.sessions.map((s) => s.id)).toEqual(['ADMIN']);
     expect(node.events).toEqual([]);
     expect(m.readModel().faults).toEqual([]);
-    expect(JSON.parse((await m.nodeFile(layout.HISTORY_FILE))!.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', grantId: 'g-now' });
+    expect(JSON.parse((await m.nodeFile(layout.HISTORY_FILE))!.trim().split('\n').pop()!)).toMatchObject({
+      change: 'revoked',
+      grantId: 'g-now',
+    });
   });
 
   it('has taken access away before the history write when the agent dies there; the module reports it, and the next Reconcile still writes the revoke', async () => {
@@ -489,7 +638,11 @@ describe('the order of the local revoke', () => {
     const reconcile = await m.agent('reconcile');
     expect(reconcile.exitCode).toBe(0);
     expect(reconcile.stdout).toBe('reconcile: append the access change to the history; log event 1003; delete task Expire-g-now');
-    expect(JSON.parse((await m.nodeFile(layout.HISTORY_FILE))!.trim().split('\n').pop()!)).toMatchObject({ change: 'revoked', by: 'agent reconcile', grantId: 'g-now' });
+    expect(JSON.parse((await m.nodeFile(layout.HISTORY_FILE))!.trim().split('\n').pop()!)).toMatchObject({
+      change: 'revoked',
+      by: 'agent reconcile',
+      grantId: 'g-now',
+    });
   });
 });
 
@@ -506,7 +659,9 @@ describe('the module', () => {
       $synopses = [ordered]@{}
       foreach ($name in $commands) { $synopses[$name] = [string] (Get-Help $name).Synopsis }
       ConvertTo-Json -InputObject ([ordered]@{ layout = $layout; variables = $variables; commands = $commands; synopses = $synopses }) -Depth 4 -Compress`;
-    const { stdout } = await execa(pwsh, ['-NoProfile', '-NonInteractive', '-Command', script], { env: { POWERSHELL_TELEMETRY_OPTOUT: '1' } });
+    const { stdout } = await execa(pwsh, ['-NoProfile', '-NonInteractive', '-Command', script], {
+      env: { POWERSHELL_TELEMETRY_OPTOUT: '1' },
+    });
     const result = JSON.parse(stdout);
     expect(result.layout).toEqual({
       agentNode: layout.AGENT_NODE,
@@ -515,7 +670,9 @@ describe('the module', () => {
       endpoint: layout.ENDPOINT_NAME,
     });
     // The records' places and formats are the agent's alone.
-    expect(result.variables).not.toEqual(expect.arrayContaining([expect.stringMatching(/DataFolder|DesiredState|History|Transcript|EventSource|TaskFolder/)]));
+    expect(result.variables).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/DataFolder|DesiredState|History|Transcript|EventSource|TaskFolder/)]),
+    );
     expect(result.commands).toEqual(['Disable-RemoteSupport', 'Get-RemoteSupportAccess', 'Get-RemoteSupportSessionHistory']);
     for (const name of result.commands) expect(result.synopses[name]).toMatch(/^[A-Z].{20,}/);
   });

@@ -54,7 +54,12 @@ export function requestSchema(document: Schema, root: string): RequestSchema {
       out[key] = convert(value);
     }
     if (out.properties && !('additionalProperties' in out)) out.additionalProperties = false;
-    if (out.type === 'object' && out.additionalProperties && typeof out.additionalProperties === 'object' && Object.keys(out.additionalProperties).length === 0) {
+    if (
+      out.type === 'object' &&
+      out.additionalProperties &&
+      typeof out.additionalProperties === 'object' &&
+      Object.keys(out.additionalProperties).length === 0
+    ) {
       out.additionalProperties = true;
     }
     return out;

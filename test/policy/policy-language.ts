@@ -103,7 +103,8 @@ export function parseExpression(text: string): Node {
       }
     }
     skip();
-    if (source[at] === '.' || source[at] === '[') throw new Error(`property access is not supported (nor allowed on field() in Azure Policy): ${text}`);
+    if (source[at] === '.' || source[at] === '[')
+      throw new Error(`property access is not supported (nor allowed on field() in Azure Policy): ${text}`);
     return { kind: 'call', name: name[0], args };
   };
   const result = node();
@@ -216,7 +217,8 @@ function same(a: Value, b: Value): boolean {
 
 /** Evaluates a policy condition (allOf, anyOf, not, field or value with one operator) against a resource. */
 export function evaluateCondition(condition: Json, resource: Json, context: Omit<ExpressionContext, 'fieldOf'>): boolean {
-  if (!condition || typeof condition !== 'object' || Array.isArray(condition)) throw new Error(`bad condition ${JSON.stringify(condition)}`);
+  if (!condition || typeof condition !== 'object' || Array.isArray(condition))
+    throw new Error(`bad condition ${JSON.stringify(condition)}`);
   const withField: ExpressionContext = { ...context, fieldOf: resource };
   const operand = (value: Json): Value => (typeof value === 'string' && isExpression(value) ? evaluate(value, withField) : value);
   if ('allOf' in condition) return (condition.allOf as Json[]).every((c) => evaluateCondition(c, resource, context));

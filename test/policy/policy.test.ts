@@ -43,7 +43,11 @@ const obj = (value: Json | undefined, what: string): Obj => {
 };
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-const identity = YAML.parse(readFileSync(path.join(ROOT, 'manifests', 'extension.yaml'), 'utf8')) as { publisher: string; type: string; version: string };
+const identity = YAML.parse(readFileSync(path.join(ROOT, 'manifests', 'extension.yaml'), 'utf8')) as {
+  publisher: string;
+  type: string;
+  version: string;
+};
 const settingsSchema = readJson(path.join(ROOT, 'manifests', 'settings.schema.json'));
 
 const files = {
@@ -73,7 +77,9 @@ const embeddedTemplate = obj(deployment.template, 'deployment.properties.templat
 
 /** Default values of a policy definition's or template's parameters. */
 function defaults(parameters: Obj): Record<string, Json> {
-  return Object.fromEntries(Object.entries(parameters).flatMap(([name, p]) => ('defaultValue' in obj(p, name) ? [[name, obj(p, name).defaultValue!]] : [])));
+  return Object.fromEntries(
+    Object.entries(parameters).flatMap(([name, p]) => ('defaultValue' in obj(p, name) ? [[name, obj(p, name).defaultValue!]] : [])),
+  );
 }
 
 /** What Resource Manager checks of template parameter values before it deploys anything. */
@@ -88,11 +94,15 @@ function checkTemplateParameters(template: Obj, values: Record<string, Json>): s
     }
     if (p.type === 'string' && typeof value !== 'string') problems.push(`${name}: not a string`);
     if (p.type === 'int' && !Number.isInteger(value)) problems.push(`${name}: not an integer`);
-    if (typeof p.minValue === 'number' && typeof value === 'number' && value < p.minValue) problems.push(`${name}: ${value} < minValue ${p.minValue}`);
-    if (typeof p.maxValue === 'number' && typeof value === 'number' && value > p.maxValue) problems.push(`${name}: ${value} > maxValue ${p.maxValue}`);
-    if (Array.isArray(p.allowedValues) && !p.allowedValues.some((v) => JSON.stringify(v) === JSON.stringify(value))) problems.push(`${name}: not an allowed value`);
+    if (typeof p.minValue === 'number' && typeof value === 'number' && value < p.minValue)
+      problems.push(`${name}: ${value} < minValue ${p.minValue}`);
+    if (typeof p.maxValue === 'number' && typeof value === 'number' && value > p.maxValue)
+      problems.push(`${name}: ${value} > maxValue ${p.maxValue}`);
+    if (Array.isArray(p.allowedValues) && !p.allowedValues.some((v) => JSON.stringify(v) === JSON.stringify(value)))
+      problems.push(`${name}: not an allowed value`);
   }
-  for (const name of Object.keys(values)) if (!(name in obj(template.parameters, 'template parameters'))) problems.push(`${name}: not a parameter of the template`);
+  for (const name of Object.keys(values))
+    if (!(name in obj(template.parameters, 'template parameters'))) problems.push(`${name}: not a parameter of the template`);
   return problems;
 }
 
@@ -115,7 +125,10 @@ const windowsMachine: Obj = {
 /** What the policy's remediation deploys to a machine, for policy parameter values (defaults where absent). */
 function remediationFor(machine: Obj, assignment: Record<string, Json> = {}): Obj[] {
   const policyParameters = { ...defaults(declared(deployDefinition)), ...assignment };
-  const values = obj(substitute(obj(deployment.parameters, 'deployment.properties.parameters'), { parameters: policyParameters, fieldOf: machine }), 'values');
+  const values = obj(
+    substitute(obj(deployment.parameters, 'deployment.properties.parameters'), { parameters: policyParameters, fieldOf: machine }),
+    'values',
+  );
   const templateValues = Object.fromEntries(Object.entries(values).map(([name, v]) => [name, obj(v, name).value!]));
   return deployTemplate(embeddedTemplate, templateValues);
 }
@@ -191,7 +204,10 @@ describe('deployIfNotExists', () => {
     expect(obj(rule(deployDefinition).then, 'then').effect).toBe("[parameters('effect')]");
     expect(deployDetails.type).toBe(EXTENSION_TYPE);
     expect(deployDetails.roleDefinitionIds).toEqual([CONNECTED_MACHINE_RESOURCE_ADMINISTRATOR]);
-    expect(obj(declared(deployDefinition).effect, 'effect')).toMatchObject({ allowedValues: ['DeployIfNotExists', 'Disabled'], defaultValue: 'DeployIfNotExists' });
+    expect(obj(declared(deployDefinition).effect, 'effect')).toMatchObject({
+      allowedValues: ['DeployIfNotExists', 'Disabled'],
+      defaultValue: 'DeployIfNotExists',
+    });
   });
 
   it('its existence condition checks the type and publisher of extension.yaml, and the provisioning state', () => {
@@ -204,11 +220,14 @@ describe('deployIfNotExists', () => {
   });
 
   it('applies to Arc-enabled Windows machines whatever the case of osName, and not to Linux ones', () => {
-    const applies = (osName: string) => evaluateCondition(rule(deployDefinition).if!, { ...windowsMachine, properties: { osName } }, { parameters: {} });
+    const applies = (osName: string) =>
+      evaluateCondition(rule(deployDefinition).if!, { ...windowsMachine, properties: { osName } }, { parameters: {} });
     expect(applies('windows')).toBe(true);
     expect(applies('Windows')).toBe(true);
     expect(applies('linux')).toBe(false);
-    expect(evaluateCondition(rule(deployDefinition).if!, { ...windowsMachine, type: 'Microsoft.Compute/virtualMachines' }, { parameters: {} })).toBe(false);
+    expect(
+      evaluateCondition(rule(deployDefinition).if!, { ...windowsMachine, type: 'Microsoft.Compute/virtualMachines' }, { parameters: {} }),
+    ).toBe(false);
   });
 
   it('counts the extension it deploys as present, and never redeploys over a grant in progress', () => {
@@ -256,7 +275,8 @@ describe('parameters', () => {
     const walk = (v: Json) => {
       if (skip.includes(v)) return;
       if (typeof v === 'string') {
-        if (v.startsWith('[') && v.endsWith(']') && !v.startsWith('[[')) references(parseExpression(v)).parameters.forEach((p) => reads.add(p));
+        if (v.startsWith('[') && v.endsWith(']') && !v.startsWith('[['))
+          references(parseExpression(v)).parameters.forEach((p) => reads.add(p));
       } else if (Array.isArray(v)) v.forEach(walk);
       else if (v && typeof v === 'object') Object.values(v).forEach(walk);
     };
@@ -281,7 +301,9 @@ describe('parameters', () => {
   });
 
   it('the policy gives the embedded template a value for each of its parameters and nothing else', () => {
-    expect(Object.keys(obj(deployment.parameters, 'deployment parameters')).sort()).toEqual(Object.keys(obj(embeddedTemplate.parameters, 'parameters')).sort());
+    expect(Object.keys(obj(deployment.parameters, 'deployment parameters')).sort()).toEqual(
+      Object.keys(obj(embeddedTemplate.parameters, 'parameters')).sort(),
+    );
     expect(remediationFor(windowsMachine)).toHaveLength(1);
   });
 
@@ -327,7 +349,11 @@ describe('parameters', () => {
     expect(policy.allowedValues).toEqual(range);
     expect(range).toContain(policy.defaultValue);
     for (const template of [embeddedTemplate, standaloneTemplate]) {
-      expect(obj(obj(template.parameters, 'parameters').retentionDays, 'retentionDays')).toMatchObject({ type: 'int', minValue: min, maxValue: max });
+      expect(obj(obj(template.parameters, 'parameters').retentionDays, 'retentionDays')).toMatchObject({
+        type: 'int',
+        minValue: min,
+        maxValue: max,
+      });
     }
     expect(obj(obj(standaloneTemplate.parameters, 'parameters').retentionDays, 'retentionDays').defaultValue).toBe(policy.defaultValue);
   });
@@ -347,7 +373,9 @@ describe('the extension resource', () => {
   it('is the same in the policy deployment and the standalone template', () => {
     expect(standaloneTemplate.resources).toEqual(embeddedTemplate.resources);
     for (const name of Object.keys(obj(embeddedTemplate.parameters, 'parameters'))) {
-      expect(obj(obj(standaloneTemplate.parameters, 'parameters')[name], name).type).toBe(obj(obj(embeddedTemplate.parameters, 'parameters')[name], name).type);
+      expect(obj(obj(standaloneTemplate.parameters, 'parameters')[name], name).type).toBe(
+        obj(obj(embeddedTemplate.parameters, 'parameters')[name], name).type,
+      );
     }
     const fromPolicy = remediationFor(windowsMachine, { typeHandlerVersion: '1.0', retentionDays: 45 });
     const fromTemplate = deployTemplate(standaloneTemplate, { machineName: 'fs01', location: 'westeurope', retentionDays: 45 });
@@ -369,10 +397,18 @@ describe('the extension resource', () => {
   });
 
   it('has properties that pass MachineExtensionProperties of HybridCompute 2024-07-10, which knows enableAutomaticUpgrade', () => {
-    const known = obj(extensionProperties.definitions.MachineExtensionProperties!.properties as Json, 'MachineExtensionProperties.properties');
-    expect(Object.keys(known)).toEqual(expect.arrayContaining(['publisher', 'type', 'typeHandlerVersion', 'autoUpgradeMinorVersion', 'enableAutomaticUpgrade', 'settings']));
+    const known = obj(
+      extensionProperties.definitions.MachineExtensionProperties!.properties as Json,
+      'MachineExtensionProperties.properties',
+    );
+    expect(Object.keys(known)).toEqual(
+      expect.arrayContaining(['publisher', 'type', 'typeHandlerVersion', 'autoUpgradeMinorVersion', 'enableAutomaticUpgrade', 'settings']),
+    );
     const validate = specValidator();
-    for (const put of [...remediationFor(windowsMachine), ...deployTemplate(standaloneTemplate, { machineName: 'fs01', location: 'westeurope' })]) {
+    for (const put of [
+      ...remediationFor(windowsMachine),
+      ...deployTemplate(standaloneTemplate, { machineName: 'fs01', location: 'westeurope' }),
+    ]) {
       expect(validate(put.properties) ? [] : validate.errors).toEqual([]);
       expect(typeof put.location).toBe('string');
     }
@@ -381,7 +417,9 @@ describe('the extension resource', () => {
   it('is PUT with an api-version that has the extension PUT operation', () => {
     expect(obj(spec.info, 'info').version).toBe(API_VERSION);
     const paths = obj(spec.paths, 'paths');
-    const extensionPath = Object.keys(paths).find((p) => /\/providers\/Microsoft\.HybridCompute\/machines\/\{[^}]+\}\/extensions\/\{[^}]+\}$/.test(p));
+    const extensionPath = Object.keys(paths).find((p) =>
+      /\/providers\/Microsoft\.HybridCompute\/machines\/\{[^}]+\}\/extensions\/\{[^}]+\}$/.test(p),
+    );
     expect(extensionPath).toBeDefined();
     expect(obj(paths[extensionPath!], 'path').put).toBeDefined();
     for (const template of [embeddedTemplate, standaloneTemplate]) {
@@ -420,7 +458,9 @@ describe('the extension resource', () => {
 
     it('an assignment cannot ask for 120 days, and the template refuses it', () => {
       expect(obj(declared(deployDefinition).retentionDays, 'retentionDays').allowedValues).not.toContain(120);
-      expect(() => deployTemplate(standaloneTemplate, { machineName: 'fs01', location: 'westeurope', retentionDays: 120 })).toThrow(/maxValue 90/);
+      expect(() => deployTemplate(standaloneTemplate, { machineName: 'fs01', location: 'westeurope', retentionDays: 120 })).toThrow(
+        /maxValue 90/,
+      );
       expect(() => remediationFor(windowsMachine, { retentionDays: 120 })).toThrow(/maxValue 90/);
     });
   });
@@ -510,7 +550,9 @@ describe('the initiative', () => {
 
   it('references both definitions by the names the README creates them under', () => {
     const ids = references_.map((r) => String(r.policyDefinitionId));
-    expect(ids).toEqual(Object.keys(DEFINITION_NAMES).map((name) => `{definitionScope}/providers/Microsoft.Authorization/policyDefinitions/${name}`));
+    expect(ids).toEqual(
+      Object.keys(DEFINITION_NAMES).map((name) => `{definitionScope}/providers/Microsoft.Authorization/policyDefinitions/${name}`),
+    );
     const referenceIds = references_.map((r) => r.policyDefinitionReferenceId);
     expect(new Set(referenceIds).size).toBe(referenceIds.length);
   });
@@ -541,7 +583,8 @@ describe('the initiative', () => {
     const at = readme.indexOf('\n## Azure Policy\n');
     expect(at).toBeGreaterThan(0);
     const section = readme.slice(at);
-    for (const name of [...Object.keys(DEFINITION_NAMES), INITIATIVE_NAME, '{definitionScope}', ...Object.values(files)]) expect(section).toContain(name);
+    for (const name of [...Object.keys(DEFINITION_NAMES), INITIATIVE_NAME, '{definitionScope}', ...Object.values(files)])
+      expect(section).toContain(name);
     for (const reference of references_) expect(section).toContain(String(reference.policyDefinitionReferenceId));
   });
 });
@@ -558,7 +601,10 @@ describe('the emulated Resource Manager', () => {
       const url = `${String(windowsMachine.id).replace(/\/fs01$/, `/${machineName}`)}/extensions/${extensionName}?api-version=${String(put!.apiVersion)}`;
       const response = await rawRequest(emulator, 'PUT', url, { body: { location: put!.location, properties: put!.properties } });
       expect([200, 201, 202]).toContain(response.status);
-      expect(emulator.extension(subscriptionId, 'servers', 'fs01', String(extensionName))?.properties).toMatchObject({ enableAutomaticUpgrade: true, settings: { access: { level: 'None' } } });
+      expect(emulator.extension(subscriptionId, 'servers', 'fs01', String(extensionName))?.properties).toMatchObject({
+        enableAutomaticUpgrade: true,
+        settings: { access: { level: 'None' } },
+      });
       expect(await emulator.validateTraffic()).toEqual([]);
     } finally {
       await emulator.close();

@@ -16,7 +16,9 @@ const DATA_FILE = /\.(psd1|psrc|pssc)$/i;
 
 async function filesUnder(folder: string): Promise<string[]> {
   const entries = await fs.readdir(folder, { withFileTypes: true, recursive: true });
-  return entries.filter((entry) => entry.isFile() && POWERSHELL_FILE.test(entry.name)).map((entry) => path.join(entry.parentPath, entry.name));
+  return entries
+    .filter((entry) => entry.isFile() && POWERSHELL_FILE.test(entry.name))
+    .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
 /** PowerShell 7 syntax found by walking the AST: the node types and flags 5.1 does not know. */
@@ -52,7 +54,11 @@ describe('every PowerShell file', () => {
   beforeAll(async () => {
     work = await makeTempDir('ars-parse');
     const built = await buildPackage({ outDir: path.join(work, 'dist'), log: () => undefined });
-    const repoFiles = (await Promise.all(['windows', 'extension', 'scripts', 'jea', 'test', 'sim'].map((folder) => filesUnder(path.join(REPO, folder)).catch(() => [])))).flat();
+    const repoFiles = (
+      await Promise.all(
+        ['windows', 'extension', 'scripts', 'jea', 'test', 'sim'].map((folder) => filesUnder(path.join(REPO, folder)).catch(() => [])),
+      )
+    ).flat();
     files = [...repoFiles, ...(await filesUnder(built.stagingDir))];
   }, 120_000);
   afterAll(() => fs.rm(work, { recursive: true, force: true }));
@@ -78,15 +84,23 @@ describe('every PowerShell file', () => {
     await fs.writeFile(sample, '$a = $b ? 1 : 2\n$c = $d ?? 3\nGet-Item x && Get-Item y\nStart-Sleep 1 &\n');
     const [tokens] = await parsePowerShellFiles(findPwsh(), [sample]);
     expect(tokens!.ps7Only.length).toBeGreaterThanOrEqual(3);
-    const { stdout } = await execa(findPwsh(), ['-NoProfile', '-NonInteractive', '-Command', AST_CHECK], { input: JSON.stringify([sample]) });
-    expect((JSON.parse(stdout) as string[]).map((hit) => hit.split(' ')[1]).sort()).toEqual(['PipelineAst', 'PipelineChainAst', 'TernaryExpressionAst']);
+    const { stdout } = await execa(findPwsh(), ['-NoProfile', '-NonInteractive', '-Command', AST_CHECK], {
+      input: JSON.stringify([sample]),
+    });
+    expect((JSON.parse(stdout) as string[]).map((hit) => hit.split(' ')[1]).sort()).toEqual([
+      'PipelineAst',
+      'PipelineChainAst',
+      'TernaryExpressionAst',
+    ]);
   });
 
   it('loads every data file as restricted-language data, and would catch one that runs code', async () => {
     const unsafe = path.join(work, 'unsafe.psrc');
-    await fs.writeFile(unsafe, "@{ VisibleCmdlets = (Get-Command).Name }\n");
+    await fs.writeFile(unsafe, '@{ VisibleCmdlets = (Get-Command).Name }\n');
     const dataFiles = [...files.filter((file) => DATA_FILE.test(file)), unsafe];
-    const { stdout } = await execa(findPwsh(), ['-NoProfile', '-NonInteractive', '-Command', DATA_CHECK], { input: JSON.stringify(dataFiles) });
+    const { stdout } = await execa(findPwsh(), ['-NoProfile', '-NonInteractive', '-Command', DATA_CHECK], {
+      input: JSON.stringify(dataFiles),
+    });
     const problems = JSON.parse(stdout || '[]') as string[];
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain('unsafe.psrc');

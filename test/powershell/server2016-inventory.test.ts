@@ -13,7 +13,15 @@ import { findPwsh, makeTempDir } from '../support/cms';
 import { CommandInventory } from '../support/command-inventory';
 import { PowerShellUses, readPowerShellUses } from '../support/powershell-uses';
 import {
-  AllowedFinding, CheckContext, Finding, applyAllowList, checkRoles, checkScripts, checkStandIns, formatFinding, standInsOf,
+  AllowedFinding,
+  CheckContext,
+  Finding,
+  applyAllowList,
+  checkRoles,
+  checkScripts,
+  checkStandIns,
+  formatFinding,
+  standInsOf,
 } from '../support/server2016-check';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -26,7 +34,10 @@ const INVENTORY_FAULTS: readonly AllowedFinding[] = [];
 
 async function filesUnder(folder: string, pattern: RegExp): Promise<string[]> {
   const entries = await fs.readdir(folder, { withFileTypes: true, recursive: true }).catch(() => []);
-  return entries.filter((entry) => entry.isFile() && pattern.test(entry.name)).map((entry) => path.join(entry.parentPath, entry.name)).sort();
+  return entries
+    .filter((entry) => entry.isFile() && pattern.test(entry.name))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
 }
 
 const SCRIPT = /\.(ps1|psm1)$/i;
@@ -71,7 +82,7 @@ const SAMPLES: Record<string, string> = {
     'if ($null -ne (Get-Command Get-ServiceStatusReport -ErrorAction SilentlyContinue)) { Get-ServiceStatusReport }',
   ].join('\n'),
   'own-functions.ps1': [
-    'function Get-Thing { param([Alias(\'N\')] [string] $Name, [switch] $All) }',
+    "function Get-Thing { param([Alias('N')] [string] $Name, [switch] $All) }",
     'function Set-Thing { [CmdletBinding(SupportsShouldProcess = $true)] param([string] $Name) }',
     // Our function shadows the cmdlet of the same name: its own param() block applies.
     'function Get-Service([string] $Pattern) { }',
@@ -143,9 +154,24 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
   const sampleFindings = (name: string): string[] => {
     const file = path.join(samples, name);
     const findings = [
-      ...checkScripts(uses.scripts.filter((s) => s.file === file), context),
-      ...checkRoles(uses.roles.filter((r) => r.file === file), context),
-      ...(name.startsWith('StandIn.') ? checkStandIns(standInsOf(uses.scripts.filter((s) => s.file === file), uses.cmdlets.filter((c) => c.file === file), context), context) : []),
+      ...checkScripts(
+        uses.scripts.filter((s) => s.file === file),
+        context,
+      ),
+      ...checkRoles(
+        uses.roles.filter((r) => r.file === file),
+        context,
+      ),
+      ...(name.startsWith('StandIn.')
+        ? checkStandIns(
+            standInsOf(
+              uses.scripts.filter((s) => s.file === file),
+              uses.cmdlets.filter((c) => c.file === file),
+              context,
+            ),
+            context,
+          )
+        : []),
     ];
     return findings.sort(byPlace).map((f) => `${f.line} ${f.command}${f.parameter !== undefined ? ` -${f.parameter}` : ''}: ${f.problem}`);
   };
@@ -162,15 +188,22 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
     const built = await buildPackage({ outDir: path.join(work, 'dist'), log: () => undefined });
     stagingDir = built.stagingDir;
     nodeScripts = [
-      ...await filesUnder(path.join(REPO, 'windows', 'powershell'), SCRIPT),
-      ...await filesUnder(path.join(REPO, 'extension', 'powershell'), SCRIPT),
-      ...await filesUnder(built.stagingDir, SCRIPT),
+      ...(await filesUnder(path.join(REPO, 'windows', 'powershell'), SCRIPT)),
+      ...(await filesUnder(path.join(REPO, 'extension', 'powershell'), SCRIPT)),
+      ...(await filesUnder(built.stagingDir, SCRIPT)),
     ];
     roleFiles = [
-      ...(await Promise.all(['jea/generated', 'windows/powershell', 'extension/powershell'].map((folder) => filesUnder(path.join(REPO, folder), DATA)))).flat(),
-      ...await filesUnder(built.stagingDir, DATA),
+      ...(
+        await Promise.all(
+          ['jea/generated', 'windows/powershell', 'extension/powershell'].map((folder) => filesUnder(path.join(REPO, folder), DATA)),
+        )
+      ).flat(),
+      ...(await filesUnder(built.stagingDir, DATA)),
     ];
-    standInScripts = [path.join(REPO, 'test', 'powershell', 'WindowsStandIn.psm1'), ...await filesUnder(path.join(REPO, 'test', 'support', 'jea'), SCRIPT)];
+    standInScripts = [
+      path.join(REPO, 'test', 'powershell', 'WindowsStandIn.psm1'),
+      ...(await filesUnder(path.join(REPO, 'test', 'support', 'jea'), SCRIPT)),
+    ];
     standInSources = await filesUnder(path.join(REPO, 'test', 'support', 'jea'), /\.cs$/i);
 
     const sampleScripts = [...Object.keys(SAMPLES), 'StandIn.psm1'].map((name) => path.join(samples, name));
@@ -200,10 +233,25 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
     expect(nodeUses.flatMap((u) => u.parameters).length).toBeGreaterThan(100);
   });
 
-  const scriptFindings = (): Finding[] => checkScripts(uses.scripts.filter((s) => nodeScripts.includes(s.file)), context);
-  const roleFindings = (): Finding[] => checkRoles(uses.roles.filter((r) => roleFiles.includes(r.file)), context);
-  const standInFindings = (): Finding[] => checkStandIns(
-    standInsOf(uses.scripts.filter((s) => standInScripts.includes(s.file)), uses.cmdlets.filter((c) => standInSources.includes(c.file)), context), context);
+  const scriptFindings = (): Finding[] =>
+    checkScripts(
+      uses.scripts.filter((s) => nodeScripts.includes(s.file)),
+      context,
+    );
+  const roleFindings = (): Finding[] =>
+    checkRoles(
+      uses.roles.filter((r) => roleFiles.includes(r.file)),
+      context,
+    );
+  const standInFindings = (): Finding[] =>
+    checkStandIns(
+      standInsOf(
+        uses.scripts.filter((s) => standInScripts.includes(s.file)),
+        uses.cmdlets.filter((c) => standInSources.includes(c.file)),
+        context,
+      ),
+      context,
+    );
 
   it('every command and named parameter our node scripts use exists on Server 2016, or is checked for first', () => {
     expect(show(applyAllowList(scriptFindings(), INVENTORY_FAULTS).remaining)).toEqual([]);
@@ -215,8 +263,13 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
   });
 
   it('every parameter a test stand-in declares exists for that command on Server 2016', () => {
-    expect(standInsOf(uses.scripts.filter((s) => standInScripts.includes(s.file)), uses.cmdlets.filter((c) => standInSources.includes(c.file)), context).length)
-      .toBeGreaterThan(10);
+    expect(
+      standInsOf(
+        uses.scripts.filter((s) => standInScripts.includes(s.file)),
+        uses.cmdlets.filter((c) => standInSources.includes(c.file)),
+        context,
+      ).length,
+    ).toBeGreaterThan(10);
     expect(show(applyAllowList(standInFindings(), INVENTORY_FAULTS).remaining)).toEqual([]);
   });
 
@@ -228,7 +281,10 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
   describe('the checker', () => {
     it('reports a command Server 2016 does not have, with the commands of the same noun', () => {
       expect(sampleFindings('unknown-command.ps1')).toEqual(['1 Remove-Service: no such command']);
-      const finding = checkScripts(uses.scripts.filter((s) => s.file.endsWith('unknown-command.ps1')), context)[0]!;
+      const finding = checkScripts(
+        uses.scripts.filter((s) => s.file.endsWith('unknown-command.ps1')),
+        context,
+      )[0]!;
       expect(formatFinding(finding, (file) => path.relative(samples, file))).toBe(
         'unknown-command.ps1:1 Remove-Service: no such command. Server 2016 offers: no such command; same noun: ' +
           'Get-Service, New-Service, Restart-Service, Resume-Service, Set-Service, Start-Service, Stop-Service, Suspend-Service',
@@ -237,13 +293,18 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
 
     it('reports a parameter the command does not have, listing the ones it has', () => {
       expect(sampleFindings('unknown-parameter.ps1')).toEqual(['1 Get-Service -Nmae: no such parameter']);
-      const [finding] = checkScripts(uses.scripts.filter((s) => s.file.endsWith('unknown-parameter.ps1')), context);
+      const [finding] = checkScripts(
+        uses.scripts.filter((s) => s.file.endsWith('unknown-parameter.ps1')),
+        context,
+      );
       expect(finding!.offers).toContain('-Name -ComputerName -DependentServices');
     });
 
     it('binds names as PowerShell does: aliases, unique prefixes, common parameters, module-qualified names, native programs', () => {
       expect(sampleFindings('bound-as-powershell-does.ps1')).toEqual([]);
-      expect(sampleFindings('ambiguous-prefix.ps1')).toEqual(['1 Get-Service -D: ambiguous parameter prefix: it matches -DependentServices, -DisplayName, -Debug']);
+      expect(sampleFindings('ambiguous-prefix.ps1')).toEqual([
+        '1 Get-Service -D: ambiguous parameter prefix: it matches -DependentServices, -DisplayName, -Debug',
+      ]);
       expect(sampleFindings('wrong-module.ps1')).toEqual(['1 Microsoft.PowerShell.Utility\\Get-Service: no such command in that module']);
       expect(sampleFindings('whatif-where-none.ps1')).toEqual(['1 Get-Service -WhatIf: no such parameter']);
     });
@@ -257,7 +318,10 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
 
     it('does not take an else branch, a negated or -or condition, another parameter or a comment for a capability check', () => {
       expect(sampleFindings('ps7-parameter-badly-guarded.ps1').map((f) => f.split(':')[0])).toEqual([
-        '1 ConvertFrom-Json -AsHashtable', '2 ConvertFrom-Json -AsHashtable', '3 ConvertFrom-Json -AsHashtable', '4 ConvertFrom-Json -AsHashtable',
+        '1 ConvertFrom-Json -AsHashtable',
+        '2 ConvertFrom-Json -AsHashtable',
+        '3 ConvertFrom-Json -AsHashtable',
+        '4 ConvertFrom-Json -AsHashtable',
         '6 ConvertFrom-Json -AsHashtable',
       ]);
     });
@@ -289,7 +353,7 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
       expect(sampleFindings('role.psrc')).toEqual([
         '2 NoSuchModule: ModulesToImport names no module of Server 2016',
         '4 Get-NothingAtAll: VisibleCmdlets names no command',
-        "6 Get-Service -Nmae: the role makes visible a parameter the command does not have",
+        '6 Get-Service -Nmae: the role makes visible a parameter the command does not have',
         '6 Get-Service -ServiceName: an alias of -Name: a role must name the parameter itself',
         '7 Get-EventLog -EntryType: ValidateSet has values the command does not accept: Critical',
         '9 Get-Nowhere*: VisibleCmdlets pattern matches no command',
@@ -310,7 +374,10 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
     });
 
     it('applies the allow list by file name, command and parameter, and reports entries nothing needs', () => {
-      const findings = checkScripts(uses.scripts.filter((s) => s.file.endsWith('unknown-parameter.ps1') || s.file.endsWith('unknown-command.ps1')), context);
+      const findings = checkScripts(
+        uses.scripts.filter((s) => s.file.endsWith('unknown-parameter.ps1') || s.file.endsWith('unknown-command.ps1')),
+        context,
+      );
       const entry = { file: 'unknown-parameter.ps1', command: 'Get-Service', parameter: 'Nmae', reason: 'sample' };
       const stale = { file: 'unknown-parameter.ps1', command: 'Get-Service', parameter: 'Name', reason: 'sample' };
       const { remaining, unused } = applyAllowList(findings, [entry, stale]);

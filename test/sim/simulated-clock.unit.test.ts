@@ -8,14 +8,7 @@ import { op } from '../../windows/operations';
 import { createDefaultMachine, readMachine, updateMachine, writeMachine } from '../../sim/windows/default-machine';
 import { splitWindowsArguments } from '../../sim/windows/command-line';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
-import {
-  advanceClock,
-  openSession,
-  powerOff,
-  powerOn,
-  type RunTaskAction,
-  type ScheduledTaskRun,
-} from '../../sim/windows/simulation';
+import { advanceClock, openSession, powerOff, powerOn, type RunTaskAction, type ScheduledTaskRun } from '../../sim/windows/simulation';
 import { makeTempDir } from '../support/cms';
 
 const NOW = '2026-11-24T20:00:00Z';
@@ -112,8 +105,14 @@ describe('advanceClock', () => {
     await register('ForAnHour', taskXml(timeTrigger('2026-11-24T20:10:00Z', '', every('PT15M', 'PT1H'))));
     await advanceClock(modelPath, '2026-11-24T22:00:00Z', record);
     expect(timesOf('Reconcile')).toEqual([
-      '2026-11-24T20:10:00Z', '2026-11-24T20:25:00Z', '2026-11-24T20:40:00Z', '2026-11-24T20:55:00Z',
-      '2026-11-24T21:10:00Z', '2026-11-24T21:25:00Z', '2026-11-24T21:40:00Z', '2026-11-24T21:55:00Z',
+      '2026-11-24T20:10:00Z',
+      '2026-11-24T20:25:00Z',
+      '2026-11-24T20:40:00Z',
+      '2026-11-24T20:55:00Z',
+      '2026-11-24T21:10:00Z',
+      '2026-11-24T21:25:00Z',
+      '2026-11-24T21:40:00Z',
+      '2026-11-24T21:55:00Z',
     ]);
     expect(timesOf('ForAnHour')).toEqual(['2026-11-24T20:10:00Z', '2026-11-24T20:25:00Z', '2026-11-24T20:40:00Z', '2026-11-24T20:55:00Z']);
     // In time order; at one instant by task name.
@@ -216,7 +215,10 @@ describe('power', () => {
     expect(atBoot.map((run) => `${run.name}@${run.timeUtc}`)).toEqual(['AtBoot@2026-11-24T23:00:00Z']);
     expect((await readMachine(modelPath)).nodes['ARC-NODE-1']).toMatchObject({ power: 'On', lastBootUtc: '2026-11-24T23:00:00Z' });
     await advanceClock(modelPath, '2026-11-24T23:40:00Z', record);
-    expect(runs.slice(2).map((run) => `${run.name}@${run.time}`)).toEqual(['AfterBoot@2026-11-24T23:05:00Z', 'Hourly@2026-11-24T23:30:00Z']);
+    expect(runs.slice(2).map((run) => `${run.name}@${run.time}`)).toEqual([
+      'AfterBoot@2026-11-24T23:05:00Z',
+      'Hourly@2026-11-24T23:30:00Z',
+    ]);
     // Powering on a node that is on is no boot.
     expect(await powerOn(modelPath, 'ARC-NODE-1', record)).toEqual([]);
   });
@@ -227,7 +229,10 @@ describe('power', () => {
     await register('NoCatchUp', taskXml(missed));
     await register(
       'Expired',
-      taskXml(timeTrigger('2026-11-24T21:00:00Z', '<EndBoundary>2026-11-24T21:30:00Z</EndBoundary>'), '<StartWhenAvailable>true</StartWhenAvailable>'),
+      taskXml(
+        timeTrigger('2026-11-24T21:00:00Z', '<EndBoundary>2026-11-24T21:30:00Z</EndBoundary>'),
+        '<StartWhenAvailable>true</StartWhenAvailable>',
+      ),
     );
     await powerOff(modelPath, 'ARC-NODE-1');
     await advanceClock(modelPath, '2026-11-24T23:00:00Z', record);
@@ -257,7 +262,12 @@ describe('power', () => {
       { phase: 'test' },
     );
     const session = await openSession(modelPath, 'ARC-NODE-1', 'arcremotesupport', 'CONTOSO\\engineer1');
-    expect(session).toEqual({ id: expect.any(String), configurationName: 'ArcRemoteSupport', user: 'CONTOSO\\engineer1', startedAtUtc: NOW });
+    expect(session).toEqual({
+      id: expect.any(String),
+      configurationName: 'ArcRemoteSupport',
+      user: 'CONTOSO\\engineer1',
+      startedAtUtc: NOW,
+    });
     const [listed] = await host.execute([op('listSessions', { configurationName: 'ArcRemoteSupport' })], { phase: 'test' });
     expect(listed).toEqual({ ok: true, value: { sessions: [{ id: session.id, user: 'CONTOSO\\engineer1', startedAtUtc: NOW }] } });
 

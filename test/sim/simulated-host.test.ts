@@ -85,10 +85,17 @@ describe('probe', () => {
       memory: { installedBytes: 16 * 1024 ** 3, usableBytes: expect.any(Number) },
       arc: {
         status: 'Connected',
-        resourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/machines/ARC-NODE-1',
+        resourceId:
+          '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/machines/ARC-NODE-1',
         agentVersion: expect.any(String),
       },
-      cluster: { name: 'ARC-CLUSTER', nodes: [{ name: 'ARC-NODE-1', state: 'Up' }, { name: 'ARC-NODE-2', state: 'Down' }] },
+      cluster: {
+        name: 'ARC-CLUSTER',
+        nodes: [
+          { name: 'ARC-NODE-1', state: 'Up' },
+          { name: 'ARC-NODE-2', state: 'Down' },
+        ],
+      },
     });
     expect((probe as { memory: { usableBytes: number } }).memory.usableBytes).toBeLessThan(16 * 1024 ** 3);
   });
@@ -100,7 +107,15 @@ describe('probe', () => {
       model.nodes['ARC-NODE-2']!.clusterState = 'Paused';
     });
     const [peer] = await values([op('probe', {})], 'arc-node-2');
-    expect(peer).toMatchObject({ computerName: 'ARC-NODE-2', cluster: { nodes: [{ name: 'ARC-NODE-1', state: 'Up' }, { name: 'ARC-NODE-2', state: 'Paused' }] } });
+    expect(peer).toMatchObject({
+      computerName: 'ARC-NODE-2',
+      cluster: {
+        nodes: [
+          { name: 'ARC-NODE-1', state: 'Up' },
+          { name: 'ARC-NODE-2', state: 'Paused' },
+        ],
+      },
+    });
   });
 });
 
@@ -128,13 +143,20 @@ describe('files', () => {
       { exists: false, type: null, sddl: null },
     ]);
     const files = (await readMachine(modelPath)).nodes['ARC-NODE-1']!.files;
-    expect(Object.keys(files).filter((key) => !BUILT_IN_FOLDERS.has(key)).sort()).toEqual(['c:\\programdata\\arcremotesupport', 'c:\\programdata\\arcremotesupport\\transcripts']);
+    expect(
+      Object.keys(files)
+        .filter((key) => !BUILT_IN_FOLDERS.has(key))
+        .sort(),
+    ).toEqual(['c:\\programdata\\arcremotesupport', 'c:\\programdata\\arcremotesupport\\transcripts']);
     expect(files['c:\\programdata\\arcremotesupport\\transcripts']!.path).toBe(`${BASE}\\transcripts`);
   });
 
   it('writes files only into existing folders, changes only what differs, and inherits access', async () => {
     const missing = await one(op('writeFile', { path: `${BASE}\\state.json`, content: '{}' }));
-    expect(missing).toEqual({ ok: false, error: { operation: 'writeFile', code: 'NotFound', message: expect.stringContaining(BASE), target: BASE } });
+    expect(missing).toEqual({
+      ok: false,
+      error: { operation: 'writeFile', code: 'NotFound', message: expect.stringContaining(BASE), target: BASE },
+    });
 
     expect(
       await values([
@@ -160,10 +182,12 @@ describe('files', () => {
       { exists: true, content: '{"a":2}' },
     ]);
     expect(codes(await host.execute([op('writeFile', { path: BASE, content: 'x' })], { phase: 't' }))).toEqual(['Failed']);
-    expect(codes(await host.execute([op('writeFile', { path: 'relative\\file.txt', content: 'x' })], { phase: 't' }))).toEqual(['InvalidRequest']);
-    expect(codes(await host.execute([op('writeFile', { path: `${BASE}\\b.bin`, content: 'not base64!', encoding: 'base64' })], { phase: 't' }))).toEqual([
+    expect(codes(await host.execute([op('writeFile', { path: 'relative\\file.txt', content: 'x' })], { phase: 't' }))).toEqual([
       'InvalidRequest',
     ]);
+    expect(
+      codes(await host.execute([op('writeFile', { path: `${BASE}\\b.bin`, content: 'not base64!', encoding: 'base64' })], { phase: 't' })),
+    ).toEqual(['InvalidRequest']);
     expect(codes(await host.execute([op('ensureDirectory', { path: `${BASE}\\state.json\\sub` })], { phase: 't' }))).toEqual(['Failed']);
   });
 
@@ -268,7 +292,9 @@ describe('local groups', () => {
       description: 'two',
       members: ['CONTOSO\\bob', 'CONTOSO\\zed'],
     });
-    expect(codes(await host.execute([op('ensureLocalGroup', { name: 'bad:name', description: '' })], { phase: 't' }))).toEqual(['InvalidRequest']);
+    expect(codes(await host.execute([op('ensureLocalGroup', { name: 'bad:name', description: '' })], { phase: 't' }))).toEqual([
+      'InvalidRequest',
+    ]);
     expect(codes(await host.execute([op('setLocalGroupMembers', { name: 'Missing', members: [] })], { phase: 't' }))).toEqual(['NotFound']);
   });
 });
@@ -393,7 +419,12 @@ describe('scheduled tasks', () => {
     const tasks = (await readMachine(modelPath)).nodes['ARC-NODE-1']!.tasks;
     expect(Object.keys(tasks).sort()).toEqual(['\\arcremotesupport\\reconcile', '\\arcremotesupport\\sub\\other', '\\atroot']);
     // A replaced task is a new registration.
-    expect(tasks['\\arcremotesupport\\reconcile']).toMatchObject({ folder: '\\ARCREMOTESUPPORT', name: 'RECONCILE', lastRunTimeUtc: null, runCount: 0 });
+    expect(tasks['\\arcremotesupport\\reconcile']).toMatchObject({
+      folder: '\\ARCREMOTESUPPORT',
+      name: 'RECONCILE',
+      lastRunTimeUtc: null,
+      runCount: 0,
+    });
   });
 
   it('refuses task XML it cannot read, a bad name, and enabling a missing task', async () => {
@@ -401,7 +432,11 @@ describe('scheduled tasks', () => {
       [
         op('registerTask', { folder: '\\A', name: 'T', xml: '<Task><Actions>' }),
         op('registerTask', { folder: '\\A', name: 'T', xml: '<Task xmlns="urn:other"><Actions/></Task>' }),
-        op('registerTask', { folder: '\\A', name: 'T', xml: TASK_XML.replace('<BootTrigger/>', '<TimeTrigger><StartBoundary>soon</StartBoundary></TimeTrigger>') }),
+        op('registerTask', {
+          folder: '\\A',
+          name: 'T',
+          xml: TASK_XML.replace('<BootTrigger/>', '<TimeTrigger><StartBoundary>soon</StartBoundary></TimeTrigger>'),
+        }),
         op('registerTask', { folder: '\\A', name: 'a/b', xml: TASK_XML }),
         op('setTaskEnabled', { folder: '\\A', name: 'T', enabled: true }),
       ],
@@ -435,9 +470,9 @@ describe('event log', () => {
       { events: [] },
     ]);
     expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.eventSources).toEqual(['ArcRemoteSupport', 'Other']);
-    expect(codes(await host.execute([op('writeEvent', { source: 'S', eventId: 70000, level: 'Information', message: '' })], { phase: 't' }))).toEqual([
-      'InvalidRequest',
-    ]);
+    expect(
+      codes(await host.execute([op('writeEvent', { source: 'S', eventId: 70000, level: 'Information', message: '' })], { phase: 't' })),
+    ).toEqual(['InvalidRequest']);
   });
 });
 
@@ -448,8 +483,14 @@ describe('batches', () => {
       { phase: 't', stopOnError: false },
     );
     expect(outcomes).toEqual([
-      { ok: false, error: { operation: 'formatDisk', code: 'InvalidRequest', message: expect.stringContaining('formatDisk'), target: null } },
-      { ok: false, error: { operation: 'writeFile', code: 'InvalidRequest', message: expect.stringContaining("'content'"), target: `${BASE}\\x` } },
+      {
+        ok: false,
+        error: { operation: 'formatDisk', code: 'InvalidRequest', message: expect.stringContaining('formatDisk'), target: null },
+      },
+      {
+        ok: false,
+        error: { operation: 'writeFile', code: 'InvalidRequest', message: expect.stringContaining("'content'"), target: `${BASE}\\x` },
+      },
     ]);
   });
 
@@ -470,7 +511,10 @@ describe('batches', () => {
       model.nodes['ARC-NODE-2']!.power = 'Off';
       model.faults = [{ operation: 'probe', action: 'fail' }];
     });
-    expect(codes(await host.execute(batch, { phase: 't', node: 'ARC-NODE-2', stopOnError: false }))).toEqual(['NodeUnreachable', 'NodeUnreachable']);
+    expect(codes(await host.execute(batch, { phase: 't', node: 'ARC-NODE-2', stopOnError: false }))).toEqual([
+      'NodeUnreachable',
+      'NodeUnreachable',
+    ]);
     expect(codes(await host.execute(batch, { phase: 't', node: 'ARC-NODE-9' }))).toEqual(['NodeUnreachable', 'NodeUnreachable']);
     // The unreachable node consumed no fault; the local node is reachable whatever its remoteAccess.
     expect((await readMachine(modelPath)).faults).toHaveLength(1);
@@ -522,7 +566,10 @@ describe('faults', () => {
       ok: false,
       error: { operation: 'ensureLocalGroup', code: 'Failed', message: expect.stringContaining('Injected fault'), target: 'G' },
     });
-    expect(await one(group, 'ARC-NODE-2')).toEqual({ ok: false, error: { operation: 'ensureLocalGroup', code: 'AccessDenied', message: 'nope', target: 'G' } });
+    expect(await one(group, 'ARC-NODE-2')).toEqual({
+      ok: false,
+      error: { operation: 'ensureLocalGroup', code: 'AccessDenied', message: 'nope', target: 'G' },
+    });
     expect((await readMachine(modelPath)).faults).toEqual([{ operation: 'ensureLocalGroup', action: 'fail', remaining: 1 }]);
     expect(codes(await host.execute([group, group, group], { phase: 't', stopOnError: false }))).toEqual(['Failed', 'ok', 'ok']);
     expect((await readMachine(modelPath)).faults).toEqual([]);
@@ -531,9 +578,14 @@ describe('faults', () => {
   it('fails only the operations on the fault target, when it names one (any case)', async () => {
     await withFaults([{ operation: 'writeFile', target: `${BASE}\\HISTORY.jsonl`, action: 'fail', remaining: 2 }]);
     const write = (file: string) => op('writeFile', { path: `${BASE}\\${file}`, content: 'x' });
-    const outcomes = await host.execute([op('ensureDirectory', { path: BASE }), write('desired.json'), write('history.jsonl'), write('other.json')], { phase: 't', stopOnError: false });
+    const outcomes = await host.execute(
+      [op('ensureDirectory', { path: BASE }), write('desired.json'), write('history.jsonl'), write('other.json')],
+      { phase: 't', stopOnError: false },
+    );
     expect(codes(outcomes)).toEqual(['ok', 'ok', 'Failed', 'ok']);
-    expect((await readMachine(modelPath)).faults).toEqual([{ operation: 'writeFile', target: `${BASE}\\HISTORY.jsonl`, action: 'fail', remaining: 1 }]);
+    expect((await readMachine(modelPath)).faults).toEqual([
+      { operation: 'writeFile', target: `${BASE}\\HISTORY.jsonl`, action: 'fail', remaining: 1 },
+    ]);
   });
 
   it('kill: saves what ran before, consumes the fault, releases the lock and calls onKill', async () => {
@@ -603,7 +655,10 @@ describe('several processes on one machine', () => {
       })().catch((error) => { console.error(error); process.exit(1); });
     `;
     const children = await Promise.all(['A', 'B'].map((worker) => runNode(script(worker))));
-    expect(children.map((child) => [child.exitCode, child.stderr])).toEqual([[0, ''], [0, '']]);
+    expect(children.map((child) => [child.exitCode, child.stderr])).toEqual([
+      [0, ''],
+      [0, ''],
+    ]);
     const node = (await readMachine(modelPath)).nodes['ARC-NODE-1']!;
     for (const worker of ['A', 'B']) {
       expect(node.events.filter((event) => event.source === worker).map((event) => event.eventId)).toEqual([...Array(rounds).keys()]);

@@ -59,23 +59,31 @@ export async function startEmulatedCli(options: ArmEmulatorOptions): Promise<Emu
     async run(argv, io = {}) {
       const stdout = capture();
       const stderr = capture();
-      const code = await runCli([...argv, '--endpoint', emulator.endpoint, '--audience', ARM_AUDIENCE], {
-        stdout: stdout.stream,
-        stderr: stderr.stream,
-        env: { AZURE_SUBSCRIPTION_ID: SUBSCRIPTION },
-        cwd: folder,
-        credential: emulator.credential,
-        tlsCa: emulator.ca,
-        pollIntervalMs: 25,
-        conflictRetry: { baseDelayMs: 50, maxDelayMs: 400 },
-        ...io,
-      }, EXTENSION_IDENTITY);
+      const code = await runCli(
+        [...argv, '--endpoint', emulator.endpoint, '--audience', ARM_AUDIENCE],
+        {
+          stdout: stdout.stream,
+          stderr: stderr.stream,
+          env: { AZURE_SUBSCRIPTION_ID: SUBSCRIPTION },
+          cwd: folder,
+          credential: emulator.credential,
+          tlsCa: emulator.ca,
+          pollIntervalMs: 25,
+          conflictRetry: { baseDelayMs: 50, maxDelayMs: 400 },
+          ...io,
+        },
+        EXTENSION_IDENTITY,
+      );
       return { code, stdout: stdout.text(), stderr: stderr.text() };
     },
-    id: (resourceGroup, name) => `/subscriptions/${SUBSCRIPTION}/resourceGroups/${resourceGroup}/providers/Microsoft.HybridCompute/machines/${name}`,
+    id: (resourceGroup, name) =>
+      `/subscriptions/${SUBSCRIPTION}/resourceGroups/${resourceGroup}/providers/Microsoft.HybridCompute/machines/${name}`,
     writesTo(name, method) {
       return emulator.traffic.filter(
-        (record) => record.method !== 'GET' && (method === undefined || record.method === method) && new URL(record.url).pathname.toLowerCase().includes(`/machines/${name.toLowerCase()}/`),
+        (record) =>
+          record.method !== 'GET' &&
+          (method === undefined || record.method === method) &&
+          new URL(record.url).pathname.toLowerCase().includes(`/machines/${name.toLowerCase()}/`),
       ).length;
     },
     async close() {

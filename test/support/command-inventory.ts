@@ -57,17 +57,21 @@ export const STANDARD_ALIASES: Readonly<Record<string, string>> = {
 };
 
 interface InventoryFile {
-  modules: Record<string, Record<string, {
-    commandAliases?: string[];
-    parameters: Record<string, { aliases?: string[]; values?: string[] }>;
-  }>>;
+  modules: Record<
+    string,
+    Record<
+      string,
+      {
+        commandAliases?: string[];
+        parameters: Record<string, { aliases?: string[]; values?: string[] }>;
+      }
+    >
+  >;
   gaps: Array<{ file: string; cmdlet: string; problem: string; source: string }>;
 }
 
 export type ParameterMatch =
-  | { kind: 'match'; parameter: Parameter; exact: boolean }
-  | { kind: 'unknown' }
-  | { kind: 'ambiguous'; candidates: string[] };
+  { kind: 'match'; parameter: Parameter; exact: boolean } | { kind: 'unknown' } | { kind: 'ambiguous'; candidates: string[] };
 
 /** Binds a parameter name as written the way PowerShell does: exact name or alias first, else a unique prefix. */
 export function matchParameter(parameters: readonly Parameter[], written: string): ParameterMatch {
@@ -85,7 +89,11 @@ export class CommandInventory {
   private readonly aliases = new Map<string, string>();
   private readonly moduleNames = new Map<string, string>();
 
-  constructor(readonly label: string, file: InventoryFile, readonly gaps: InventoryFile['gaps']) {
+  constructor(
+    readonly label: string,
+    file: InventoryFile,
+    readonly gaps: InventoryFile['gaps'],
+  ) {
     for (const [module, commands] of Object.entries(file.modules)) {
       this.moduleNames.set(module.toLowerCase(), module);
       for (const [name, entry] of Object.entries(commands)) {
@@ -128,7 +136,13 @@ export class CommandInventory {
 
   /** Commands that match a wildcard pattern (`Get-Net*`). */
   matching(pattern: string): Command[] {
-    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    const regex = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+      'i',
+    );
     return [...this.commands.values()].filter((c) => regex.test(c.name));
   }
 
@@ -136,7 +150,10 @@ export class CommandInventory {
   sameNoun(name: string): string[] {
     const noun = name.split('\\').pop()!.split('-').slice(1).join('-').toLowerCase();
     if (noun === '') return [];
-    return [...this.commands.values()].filter((c) => c.name.toLowerCase().endsWith(`-${noun}`)).map((c) => c.name).sort();
+    return [...this.commands.values()]
+      .filter((c) => c.name.toLowerCase().endsWith(`-${noun}`))
+      .map((c) => c.name)
+      .sort();
   }
 
   /** The parameters a call can bind: the command's own and the common ones. */

@@ -51,14 +51,19 @@ export interface ContractSubject {
 
 export function describeDecryptorContract(name: string, subject: () => ContractSubject, collector: ErrorCollector): void {
   describe(`${name}: the decryptor contract`, () => {
-    const encrypt = (text: string, cipher: 'des3' | 'aes256' = 'aes256', to?: TestCertificate) => encryptToCms(text, (to ?? subject().certificate).crtPath, cipher);
+    const encrypt = (text: string, cipher: 'des3' | 'aes256' = 'aes256', to?: TestCertificate) =>
+      encryptToCms(text, (to ?? subject().certificate).crtPath, cipher);
 
     test.each(['des3', 'aes256'] as const)('decrypts CMS made with %s', async (cipher) => {
-      await expect(subject().decryptor.decrypt(await encrypt(PLAINTEXT, cipher), subject().certificate.thumbprint)).resolves.toBe(PLAINTEXT);
+      await expect(subject().decryptor.decrypt(await encrypt(PLAINTEXT, cipher), subject().certificate.thumbprint)).resolves.toBe(
+        PLAINTEXT,
+      );
     });
 
     test('returns the plaintext byte for byte, with a final newline', async () => {
-      await expect(subject().decryptor.decrypt(await encrypt(`${PLAINTEXT}\n`), subject().certificate.thumbprint)).resolves.toBe(`${PLAINTEXT}\n`);
+      await expect(subject().decryptor.decrypt(await encrypt(`${PLAINTEXT}\n`), subject().certificate.thumbprint)).resolves.toBe(
+        `${PLAINTEXT}\n`,
+      );
     });
 
     test('accepts the thumbprint in lower case and base64 wrapped over lines', async () => {
@@ -68,12 +73,18 @@ export function describeDecryptorContract(name: string, subject: () => ContractS
 
     test('an unknown thumbprint names protectedSettingsCertThumbprint and the thumbprint', async () => {
       const unknown = 'ab'.repeat(20);
-      const error = await collector.configurationError(subject().decryptor.decrypt(await encrypt(PLAINTEXT), unknown), 'protectedSettingsCertThumbprint');
+      const error = await collector.configurationError(
+        subject().decryptor.decrypt(await encrypt(PLAINTEXT), unknown),
+        'protectedSettingsCertThumbprint',
+      );
       expect(error.message).toContain(unknown);
     });
 
     test('a thumbprint that is not 40 hex digits names protectedSettingsCertThumbprint', async () => {
-      await collector.configurationError(subject().decryptor.decrypt(await encrypt(PLAINTEXT), '../../etc/passwd'), 'protectedSettingsCertThumbprint');
+      await collector.configurationError(
+        subject().decryptor.decrypt(await encrypt(PLAINTEXT), '../../etc/passwd'),
+        'protectedSettingsCertThumbprint',
+      );
     });
 
     test.each([
@@ -98,7 +109,10 @@ export function describeDecryptorContract(name: string, subject: () => ContractS
     test('tampered ciphertext names protectedSettings', async () => {
       const der = Buffer.from(await encrypt(PLAINTEXT), 'base64');
       der[der.length - 1] = (der[der.length - 1] ?? 0) ^ 0xff;
-      await collector.configurationError(subject().decryptor.decrypt(der.toString('base64'), subject().certificate.thumbprint), 'protectedSettings');
+      await collector.configurationError(
+        subject().decryptor.decrypt(der.toString('base64'), subject().certificate.thumbprint),
+        'protectedSettings',
+      );
     });
   });
 }

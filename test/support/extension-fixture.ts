@@ -93,13 +93,17 @@ export class ExtensionFixture {
       ...options.env,
     };
     const now = options.now;
-    const exitCode = await runHandler([operation], createRuntimeConfig({ ...TEST_IDENTITY, version }, { now: now ? () => now : undefined }), {
-      environment,
-      extensionRoot: this.root,
-      stderr: (text) => {
-        stderr += text;
+    const exitCode = await runHandler(
+      [operation],
+      createRuntimeConfig({ ...TEST_IDENTITY, version }, { now: now ? () => now : undefined }),
+      {
+        environment,
+        extensionRoot: this.root,
+        stderr: (text) => {
+          stderr += text;
+        },
       },
-    });
+    );
     return { exitCode, stderr };
   }
 

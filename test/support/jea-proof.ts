@@ -44,13 +44,22 @@ export interface ProofVariant {
 export interface DescribedCommand {
   commandType: string;
   module: string;
-  parameters: Record<string, { aliases: string[]; switch: boolean; sets: Record<string, { mandatory: boolean; position: number; pipeline: boolean }> }>;
+  parameters: Record<
+    string,
+    { aliases: string[]; switch: boolean; sets: Record<string, { mandatory: boolean; position: number; pipeline: boolean }> }
+  >;
 }
 
 export interface ProofReport {
   standIns: { commands: Record<string, { module: string; source: 'real' | 'stand-in' | 'missing'; kind: CommandKind }>; lacking: string[] };
   described: Record<string, DescribedCommand | null>;
-  variants: Record<string, VariantReport & { patternCheck: Record<string, { probes: number; accepted: string[] }>; transcripts: Array<{ file: string; text: string }> }>;
+  variants: Record<
+    string,
+    VariantReport & {
+      patternCheck: Record<string, { probes: number; accepted: string[] }>;
+      transcripts: Array<{ file: string; text: string }>;
+    }
+  >;
   control: CaseResult[];
   /** Milliseconds since the start of the pwsh process after each phase: standIns, each variant, control. */
   timings: Record<string, number>;
@@ -124,10 +133,14 @@ export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
     variants,
     control: input.control.map((c) => ({ session: c.session, line: c.line ?? null, script: c.script ?? null })),
   };
-  const { stdout } = await execa(input.pwsh, ['-NoProfile', '-NonInteractive', '-File', path.join(__dirname, 'jea', 'Invoke-JeaProof.ps1')], {
-    input: JSON.stringify(request),
-    env: { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' },
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const { stdout } = await execa(
+    input.pwsh,
+    ['-NoProfile', '-NonInteractive', '-File', path.join(__dirname, 'jea', 'Invoke-JeaProof.ps1')],
+    {
+      input: JSON.stringify(request),
+      env: { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' },
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   return JSON.parse(stdout) as ProofReport;
 }

@@ -15,7 +15,13 @@ export interface ParsedPowerShellFile {
 
 /** Token kinds that exist only from PowerShell 7 on. */
 export const PS7_ONLY_TOKEN_KINDS = [
-  'AndAnd', 'OrOr', 'QuestionQuestion', 'QuestionQuestionEquals', 'QuestionDot', 'QuestionLBracket', 'QuestionMark',
+  'AndAnd',
+  'OrOr',
+  'QuestionQuestion',
+  'QuestionQuestionEquals',
+  'QuestionDot',
+  'QuestionLBracket',
+  'QuestionMark',
 ] as const;
 
 // Tokens inside expandable strings ("$(a ?? b)") are nested, so the walk descends into them.

@@ -106,7 +106,12 @@ export async function readPowerShellUses(pwsh: string, files: PowerShellFiles): 
       ...s,
       parseErrors: list(s.parseErrors),
       functions: list(s.functions).map((f) => ({ ...f, parameters: list(f.parameters).map((p) => ({ ...p, aliases: list(p.aliases) })) })),
-      uses: list(s.uses).map((u) => ({ ...u, parameters: list(u.parameters), unresolvedSplats: list(u.unresolvedSplats), guards: list(u.guards) })),
+      uses: list(s.uses).map((u) => ({
+        ...u,
+        parameters: list(u.parameters),
+        unresolvedSplats: list(u.unresolvedSplats),
+        guards: list(u.guards),
+      })),
     })),
     roles: list(raw.roles).map((r) => ({
       ...r,

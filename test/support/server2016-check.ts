@@ -71,10 +71,16 @@ function newerParameters(context: CheckContext, written: string): Parameter[] | 
   let known = false;
   for (const inventory of context.newer) {
     const command = inventory.command(written);
-    if (command) { known = true; found.push(...command.parameters); }
+    if (command) {
+      known = true;
+      found.push(...command.parameters);
+    }
   }
   const localKey = Object.keys(context.local).find((key) => sameName(key, written));
-  if (localKey !== undefined) { known = true; found.push(...context.local[localKey]!.map((p) => ({ name: p.name, aliases: p.aliases }))); }
+  if (localKey !== undefined) {
+    known = true;
+    found.push(...context.local[localKey]!.map((p) => ({ name: p.name, aliases: p.aliases })));
+  }
   if (!known) return undefined;
   // One entry per parameter (the sources overlap), so that a prefix is not taken for ambiguous.
   const merged = new Map<string, Parameter>();
@@ -110,7 +116,12 @@ function guardedParameter(context: CheckContext, use: CommandUse, command: strin
 
 /** ownFunction: a call to one of our functions, which no newer version changes. */
 function checkParameters(
-  context: CheckContext, file: string, use: CommandUse, command: string, bindable: readonly Parameter[], offered: readonly Parameter[],
+  context: CheckContext,
+  file: string,
+  use: CommandUse,
+  command: string,
+  bindable: readonly Parameter[],
+  offered: readonly Parameter[],
   ownFunction = false,
 ): Finding[] {
   const findings: Finding[] = [];
@@ -120,7 +131,10 @@ function checkParameters(
     const base = { file, line: written.line, command, parameter: written.name, offers: listNames(offered) };
     const how = written.splat ? ' (a key of the hashtable splatted into the call)' : '';
     if (match.kind === 'ambiguous') {
-      findings.push({ ...base, problem: `ambiguous parameter prefix${how}: it matches ${match.candidates.map((c) => `-${c}`).join(', ')}` });
+      findings.push({
+        ...base,
+        problem: `ambiguous parameter prefix${how}: it matches ${match.candidates.map((c) => `-${c}`).join(', ')}`,
+      });
       continue;
     }
     const { guarded, newer } = ownFunction ? { guarded: false, newer: false } : guardedParameter(context, use, command, written.name);
@@ -149,7 +163,9 @@ function functionBindable(declaration: FunctionDeclaration): Parameter[] {
  */
 export function checkScripts(scripts: readonly ScriptReport[], context: CheckContext): Finding[] {
   const findings: Finding[] = [];
-  const ourModules = new Set(scripts.filter((s) => /\.psm1$/i.test(s.file)).map((s) => path.basename(s.file, path.extname(s.file)).toLowerCase()));
+  const ourModules = new Set(
+    scripts.filter((s) => /\.psm1$/i.test(s.file)).map((s) => path.basename(s.file, path.extname(s.file)).toLowerCase()),
+  );
   const definitions = new Map<string, Array<{ file: string; declaration: FunctionDeclaration }>>();
   for (const script of scripts) {
     for (const declaration of script.functions) {
@@ -158,7 +174,8 @@ export function checkScripts(scripts: readonly ScriptReport[], context: CheckCon
     }
   }
   for (const script of scripts) {
-    for (const error of script.parseErrors) findings.push({ file: script.file, line: Number(error.split(':')[0]), command: '(parse)', problem: error, offers: 'n/a' });
+    for (const error of script.parseErrors)
+      findings.push({ file: script.file, line: Number(error.split(':')[0]), command: '(parse)', problem: error, offers: 'n/a' });
     for (const use of script.uses) {
       const name = use.command;
       if (name === null || name === '') continue;
@@ -167,16 +184,24 @@ export function checkScripts(scripts: readonly ScriptReport[], context: CheckCon
       if (NATIVE_PROGRAMS[name.toLowerCase()] !== undefined) continue;
 
       // One of our functions: by plain name (it shadows a cmdlet of that name), or qualified with our module.
-      const [qualifier, bare] = qualified ? name.split('\\') as [string, string] : [undefined, name];
+      const [qualifier, bare] = qualified ? (name.split('\\') as [string, string]) : [undefined, name];
       const ours = qualifier === undefined || ourModules.has(qualifier.toLowerCase()) ? definitions.get(bare.toLowerCase()) : undefined;
       if (ours) {
         const sameFile = ours.filter((d) => d.file === script.file);
         const candidates = sameFile.length > 0 ? sameFile : ours;
         if (candidates.some((d) => d.declaration.dynamicParameters)) continue;
-        const perDefinition = candidates.map((d) => checkParameters(context, script.file, use, name, functionBindable(d.declaration), d.declaration.parameters, true));
+        const perDefinition = candidates.map((d) =>
+          checkParameters(context, script.file, use, name, functionBindable(d.declaration), d.declaration.parameters, true),
+        );
         // A call is fine when one of the definitions it may reach takes every parameter written.
         if (!perDefinition.some((f) => f.length === 0)) {
-          findings.push(...perDefinition[0]!.map((f) => ({ ...f, offers: `our function ${f.offers}`, problem: `${f.problem} (our function, defined at ${path.basename(candidates[0]!.file)}:${candidates[0]!.declaration.line})` })));
+          findings.push(
+            ...perDefinition[0]!.map((f) => ({
+              ...f,
+              offers: `our function ${f.offers}`,
+              problem: `${f.problem} (our function, defined at ${path.basename(candidates[0]!.file)}:${candidates[0]!.declaration.line})`,
+            })),
+          );
         }
         continue;
       }
@@ -189,7 +214,12 @@ export function checkScripts(scripts: readonly ScriptReport[], context: CheckCon
       const newer = newerParameters(context, name);
       const guarded = guardsFor(context, use.guards, name).some((g) => g.parameter === null);
       if (newer && guarded) {
-        findings.push(...checkParameters(context, script.file, use, name, newer, newer).map((f) => ({ ...f, problem: `${f.problem} (not in any version known)` })));
+        findings.push(
+          ...checkParameters(context, script.file, use, name, newer, newer).map((f) => ({
+            ...f,
+            problem: `${f.problem} (not in any version known)`,
+          })),
+        );
         continue;
       }
       findings.push({
@@ -198,7 +228,9 @@ export function checkScripts(scripts: readonly ScriptReport[], context: CheckCon
         command: name,
         problem: newer
           ? `command only in newer versions, used without a capability check: wrap it in if (Get-Command ${name} -ErrorAction SilentlyContinue)`
-          : qualified ? 'no such command in that module' : 'no such command',
+          : qualified
+            ? 'no such command in that module'
+            : 'no such command',
         offers: commandOffers(context.server2016, name),
       });
     }
@@ -211,22 +243,34 @@ export function checkRoles(roles: readonly RoleReport[], context: CheckContext):
   const inventory = context.server2016;
   const findings: Finding[] = [];
   for (const role of roles) {
-    for (const error of role.parseErrors) findings.push({ file: role.file, line: Number(error.split(':')[0]), command: '(parse)', problem: error, offers: 'n/a' });
+    for (const error of role.parseErrors)
+      findings.push({ file: role.file, line: Number(error.split(':')[0]), command: '(parse)', problem: error, offers: 'n/a' });
     for (const module of role.modulesToImport) {
       if (!inventory.module(module.name)) {
-        findings.push({ file: role.file, line: module.line, command: module.name, problem: 'ModulesToImport names no module of Server 2016', offers: 'the modules of the inventory' });
+        findings.push({
+          file: role.file,
+          line: module.line,
+          command: module.name,
+          problem: 'ModulesToImport names no module of Server 2016',
+          offers: 'the modules of the inventory',
+        });
       }
     }
     for (const entry of role.entries) {
       const base = { file: role.file, line: entry.line, command: entry.command };
       if (/[*?]/.test(entry.command)) {
-        if (inventory.matching(entry.command).length === 0) findings.push({ ...base, problem: `${entry.kind} pattern matches no command`, offers: commandOffers(inventory, entry.command) });
+        if (inventory.matching(entry.command).length === 0)
+          findings.push({ ...base, problem: `${entry.kind} pattern matches no command`, offers: commandOffers(inventory, entry.command) });
         continue;
       }
       const command = inventory.command(entry.command);
       // JEA looks a visible command up by its name; an alias makes nothing visible.
       if (!command || !sameName(command.name, entry.command.split('\\').pop()!)) {
-        findings.push({ ...base, problem: `${entry.kind} names no command`, offers: command ? `${command.name} (the name is an alias)` : commandOffers(inventory, entry.command) });
+        findings.push({
+          ...base,
+          problem: `${entry.kind} names no command`,
+          offers: command ? `${command.name} (the name is an alias)` : commandOffers(inventory, entry.command),
+        });
         continue;
       }
       for (const parameter of entry.parameters ?? []) {
@@ -236,9 +280,10 @@ export function checkRoles(roles: readonly RoleReport[], context: CheckContext):
           const viaAlias = matchParameter(command.parameters, parameter.name);
           findings.push({
             ...pBase,
-            problem: viaAlias.kind === 'match' && viaAlias.exact
-              ? `an alias of -${viaAlias.parameter.name}: a role must name the parameter itself`
-              : 'the role makes visible a parameter the command does not have',
+            problem:
+              viaAlias.kind === 'match' && viaAlias.exact
+                ? `an alias of -${viaAlias.parameter.name}: a role must name the parameter itself`
+                : 'the role makes visible a parameter the command does not have',
           });
           continue;
         }
@@ -246,7 +291,11 @@ export function checkRoles(roles: readonly RoleReport[], context: CheckContext):
         if (parameter.validateSet && accepted) {
           const refused = parameter.validateSet.filter((v) => !accepted.some((a) => sameName(a, v)));
           if (refused.length > 0) {
-            findings.push({ ...pBase, problem: `ValidateSet has values the command does not accept: ${refused.join(', ')}`, offers: `accepted values ${accepted.join(', ')}` });
+            findings.push({
+              ...pBase,
+              problem: `ValidateSet has values the command does not accept: ${refused.join(', ')}`,
+              offers: `accepted values ${accepted.join(', ')}`,
+            });
           }
         }
       }
@@ -263,10 +312,16 @@ export interface StandInDeclaration {
 }
 
 /** The stand-ins among a test file's functions and compiled cmdlets: those named like a Server 2016 command (the rest are helpers). */
-export function standInsOf(scripts: readonly ScriptReport[], cmdlets: readonly CmdletSourceReport[], context: CheckContext): StandInDeclaration[] {
-  const fromScripts = scripts.flatMap((s) => s.functions
-    .filter((f) => sameName(context.server2016.command(f.name)?.name ?? '', f.name))
-    .map((f) => ({ file: s.file, command: f.name, line: f.line, parameters: f.parameters })));
+export function standInsOf(
+  scripts: readonly ScriptReport[],
+  cmdlets: readonly CmdletSourceReport[],
+  context: CheckContext,
+): StandInDeclaration[] {
+  const fromScripts = scripts.flatMap((s) =>
+    s.functions
+      .filter((f) => sameName(context.server2016.command(f.name)?.name ?? '', f.name))
+      .map((f) => ({ file: s.file, command: f.name, line: f.line, parameters: f.parameters })),
+  );
   const fromCmdlets = cmdlets.map((c) => ({ file: c.file, command: c.command, line: c.line, parameters: c.parameters }));
   return [...fromScripts, ...fromCmdlets];
 }
@@ -280,26 +335,43 @@ export function checkStandIns(standIns: readonly StandInDeclaration[], context: 
   for (const standIn of standIns) {
     const command = context.server2016.command(standIn.command);
     if (!command) {
-      findings.push({ file: standIn.file, line: standIn.line, command: standIn.command, problem: 'stands in for a command Server 2016 does not have', offers: commandOffers(context.server2016, standIn.command) });
+      findings.push({
+        file: standIn.file,
+        line: standIn.line,
+        command: standIn.command,
+        problem: 'stands in for a command Server 2016 does not have',
+        offers: commandOffers(context.server2016, standIn.command),
+      });
       continue;
     }
     const real = [...command.parameters, ...COMMON_PARAMETERS];
     for (const declared of standIn.parameters) {
-      const base = { file: standIn.file, line: declared.line ?? standIn.line, command: command.name, parameter: declared.name, offers: listNames(command.parameters) };
+      const base = {
+        file: standIn.file,
+        line: declared.line ?? standIn.line,
+        command: command.name,
+        parameter: declared.name,
+        offers: listNames(command.parameters),
+      };
       const parameter = real.find((p) => sameName(p.name, declared.name));
       if (!parameter) {
         const viaAlias = matchParameter(command.parameters, declared.name);
         findings.push({
           ...base,
-          problem: viaAlias.kind === 'match' && viaAlias.exact
-            ? `declared under an alias of -${viaAlias.parameter.name}: declare the real name with [Alias()]`
-            : 'the stand-in declares a parameter the command does not have',
+          problem:
+            viaAlias.kind === 'match' && viaAlias.exact
+              ? `declared under an alias of -${viaAlias.parameter.name}: declare the real name with [Alias()]`
+              : 'the stand-in declares a parameter the command does not have',
         });
         continue;
       }
       for (const alias of declared.aliases) {
         if (!parameter.aliases.some((a) => sameName(a, alias))) {
-          findings.push({ ...base, problem: `declares alias '${alias}', which Server 2016 does not have for this parameter`, offers: `aliases of -${parameter.name}: ${parameter.aliases.join(', ') || 'none'}` });
+          findings.push({
+            ...base,
+            problem: `declares alias '${alias}', which Server 2016 does not have for this parameter`,
+            offers: `aliases of -${parameter.name}: ${parameter.aliases.join(', ') || 'none'}`,
+          });
         }
       }
     }
@@ -309,12 +381,20 @@ export function checkStandIns(standIns: readonly StandInDeclaration[], context: 
 
 function allows(entry: AllowedFinding, finding: Finding): boolean {
   const file = finding.file.split(path.sep).join('/');
-  return (file === entry.file || file.endsWith(`/${entry.file}`)) && sameName(entry.command, finding.command) &&
-    (entry.parameter === undefined ? finding.parameter === undefined : finding.parameter !== undefined && sameName(entry.parameter, finding.parameter));
+  return (
+    (file === entry.file || file.endsWith(`/${entry.file}`)) &&
+    sameName(entry.command, finding.command) &&
+    (entry.parameter === undefined
+      ? finding.parameter === undefined
+      : finding.parameter !== undefined && sameName(entry.parameter, finding.parameter))
+  );
 }
 
 /** Splits findings into those the allow list excuses and the rest; also returns allow entries nothing needed. */
-export function applyAllowList(findings: readonly Finding[], allowList: readonly AllowedFinding[]): { remaining: Finding[]; unused: AllowedFinding[] } {
+export function applyAllowList(
+  findings: readonly Finding[],
+  allowList: readonly AllowedFinding[],
+): { remaining: Finding[]; unused: AllowedFinding[] } {
   return {
     remaining: findings.filter((f) => !allowList.some((entry) => allows(entry, f))),
     unused: allowList.filter((entry) => !findings.some((f) => allows(entry, f))),

@@ -13,8 +13,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 const driverPath = path.join(repoRoot, 'test', 'agent', 'waagent_driver.py');
 
 /** Where scripts/dev/unpack-waagent.sh puts the agent's Python packages. */
-export const waagentPythonRoot = path.join(
-  repoRoot, '.tools', 'waagent', 'root', 'usr', 'lib', 'python3', 'dist-packages');
+export const waagentPythonRoot = path.join(repoRoot, '.tools', 'waagent', 'root', 'usr', 'lib', 'python3', 'dist-packages');
 
 export type AgentOp = 'install' | 'enable' | 'update' | 'disable' | 'uninstall';
 
@@ -118,7 +117,8 @@ export function assertWaagentAvailable(): void {
   if (!fs.existsSync(marker)) {
     throw new Error(
       `The Azure guest agent (Debian package waagent) is not unpacked at ${waagentPythonRoot}. ` +
-      'Run scripts/dev/unpack-waagent.sh once (it uses apt-get download; it never installs waagent).');
+        'Run scripts/dev/unpack-waagent.sh once (it uses apt-get download; it never installs waagent).',
+    );
   }
   if (!fs.existsSync(pythonBinary())) {
     throw new Error(`Python interpreter ${pythonBinary()} not found (set WAAGENT_PYTHON to Debian's python3).`);
@@ -159,7 +159,8 @@ export async function runAgentStep(request: AgentStepRequest): Promise<AgentStep
     if (!parsed || run.exitCode !== 0 || parsed.harnessError) {
       throw new Error(
         `waagent driver failed (exit ${run.exitCode}${run.timedOut ? ', timed out' : ''}) ${where}: ` +
-        `${parsed?.harnessError ?? ''}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+          `${parsed?.harnessError ?? ''}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
+      );
     }
     const { harnessError: _unused, ...result } = parsed;
     return { ...result, logFile: path.join(logDir, 'waagent.log') };

@@ -83,10 +83,17 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
         memory: { installedBytes: 17179869184, usableBytes: expect.any(Number) },
         arc: {
           status: 'Connected',
-          resourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/machines/ARC-NODE-1',
+          resourceId:
+            '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/machines/ARC-NODE-1',
           agentVersion: expect.any(String),
         },
-        cluster: { name: 'ARC-CLUSTER', nodes: [{ name: 'ARC-NODE-1', state: 'Up' }, { name: 'ARC-NODE-2', state: 'Up' }] },
+        cluster: {
+          name: 'ARC-CLUSTER',
+          nodes: [
+            { name: 'ARC-NODE-1', state: 'Up' },
+            { name: 'ARC-NODE-2', state: 'Up' },
+          ],
+        },
       },
     ]);
   });
@@ -267,7 +274,8 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
 
   it('registers, disables, lists and deletes scheduled tasks', async () => {
     const folder = '\\ArcRemoteSupport\\';
-    const xml = '<?xml version="1.0" encoding="UTF-16"?><Task version="1.4" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><Triggers><BootTrigger><Enabled>true</Enabled></BootTrigger></Triggers><Principals><Principal id="Author"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal></Principals><Settings><Enabled>true</Enabled><StartWhenAvailable>true</StartWhenAvailable></Settings><Actions Context="Author"><Exec><Command>C:\\Program Files\\ArcRemoteSupport\\node.exe</Command><Arguments>agent.js reconcile</Arguments></Exec></Actions></Task>';
+    const xml =
+      '<?xml version="1.0" encoding="UTF-16"?><Task version="1.4" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><Triggers><BootTrigger><Enabled>true</Enabled></BootTrigger></Triggers><Principals><Principal id="Author"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal></Principals><Settings><Enabled>true</Enabled><StartWhenAvailable>true</StartWhenAvailable></Settings><Actions Context="Author"><Exec><Command>C:\\Program Files\\ArcRemoteSupport\\node.exe</Command><Arguments>agent.js reconcile</Arguments></Exec></Actions></Task>';
     expect(
       await run([
         op('getTask', { folder, name: 'Reconcile' }),
@@ -370,7 +378,10 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
     ]);
     expect(((await run([op('probe', {})]))[0] as { cluster: unknown }).cluster).toEqual({
       name: 'ARC-CLUSTER',
-      nodes: [{ name: 'ARC-NODE-1', state: 'Up' }, { name: 'ARC-NODE-2', state: 'Down' }],
+      nodes: [
+        { name: 'ARC-NODE-1', state: 'Up' },
+        { name: 'ARC-NODE-2', state: 'Down' },
+      ],
     });
 
     await machine((model) => {
@@ -384,7 +395,9 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
 
   it('starts one host process per batch', async () => {
     const before = host.launches;
-    await host.execute([op('probe', {}), op('listTasks', { folder: '\\ArcRemoteSupport\\' }), op('getLocalGroup', { name: 'x' })], { phase: 'one' });
+    await host.execute([op('probe', {}), op('listTasks', { folder: '\\ArcRemoteSupport\\' }), op('getLocalGroup', { name: 'x' })], {
+      phase: 'one',
+    });
     await host.execute([op('probe', {})], { phase: 'two' });
     expect(host.launches - before).toBe(2);
   });

@@ -34,7 +34,11 @@ function makeNode(overrides: Partial<NodeModel> = {}): NodeModel {
   const node = createDefaultNode('node1');
   node.os.installationType = 'Server Core';
   node.memory = { moduleBytes: [4294967296, 4294967296], usableBytes: 8455716864 };
-  node.arc = { status: 'Connected', resourceId: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/node1', agentVersion: '1.50.02875.1000' };
+  node.arc = {
+    status: 'Connected',
+    resourceId: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/node1',
+    agentVersion: '1.50.02875.1000',
+  };
   node.azure = { managedIdentityCanReadMachine: true, softwareAssuranceCustomer: true, productType: null, subscriptionStatus: null };
   delete node.clusterState;
   return { ...node, ...overrides };
@@ -132,7 +136,12 @@ describe('PowerShellHost with the stand-in Windows', () => {
       op('setTaskEnabled', { folder: '\\ArcRemoteSupport', name: 'Expire-g1', enabled: false }),
       op('listTasks', { folder: '\\ArcRemoteSupport' }),
       op('deleteTask', { folder: '\\ArcRemoteSupport', name: 'Expire-g1' }),
-      op('writeEvent', { source: 'ArcRemoteSupport', eventId: 1001, level: 'Warning', message: 'Access granted until 2026-03-03T09:30:00Z' }),
+      op('writeEvent', {
+        source: 'ArcRemoteSupport',
+        eventId: 1001,
+        level: 'Warning',
+        message: 'Access granted until 2026-03-03T09:30:00Z',
+      }),
       op('readEvents', { source: 'ArcRemoteSupport' }),
       op('removeLocalGroup', { name: 'ArcRemoteSupport Diagnostics' }),
       op('removePath', { path: `${FOLDER}\\Expire.xml` }),
@@ -149,10 +158,19 @@ describe('PowerShellHost with the stand-in Windows', () => {
         computerName: 'NODE1',
         os: { caption: 'Microsoft Windows Server 2022 Datacenter', buildNumber: 20348, productType: 3, installationType: 'Server Core' },
         memory: { installedBytes: 8589934592, usableBytes: 8455716864 },
-        arc: { status: 'Connected', resourceId: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/node1', agentVersion: '1.50.02875.1000' },
+        arc: {
+          status: 'Connected',
+          resourceId: '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/node1',
+          agentVersion: '1.50.02875.1000',
+        },
         cluster: {
           name: 'CLUSTER1',
-          nodes: [{ name: 'NODE1', state: 'Up' }, { name: 'NODE2', state: 'Paused' }, { name: 'NODE3', state: 'Down' }, { name: 'NODE4', state: 'Up' }],
+          nodes: [
+            { name: 'NODE1', state: 'Up' },
+            { name: 'NODE2', state: 'Paused' },
+            { name: 'NODE3', state: 'Down' },
+            { name: 'NODE4', state: 'Up' },
+          ],
         },
       },
       { created: true },
@@ -228,22 +246,34 @@ describe('PowerShellHost with the stand-in Windows', () => {
 
     expect(host.launches).toBe(2);
     expect(values(first)).toEqual([
-      { created: true }, { changed: true }, { created: true }, { added: ['CONTOSO\\alice'], removed: [] },
-      { registered: true }, { replaced: false }, { changed: false },
+      { created: true },
+      { changed: true },
+      { created: true },
+      { added: ['CONTOSO\\alice'], removed: [] },
+      { registered: true },
+      { replaced: false },
+      { changed: false },
     ]);
     expect(values(second)).toEqual([
-      { created: false }, { changed: false }, { created: false }, { added: [], removed: [] },
-      { registered: true }, { replaced: true }, { changed: false },
+      { created: false },
+      { changed: false },
+      { created: false },
+      { added: [], removed: [] },
+      { registered: true },
+      { replaced: true },
+      { changed: false },
     ]);
     // Registering replaces the endpoint every time (the handler asks getSessionConfiguration first).
     expect(readModel().nodes['NODE1']?.winrmRestarts).toBe(2);
 
     // Membership converges to exactly the list: names compare without case, as on Windows.
     const third = await host.execute(
-      [op('setLocalGroupMembers', { name: 'ArcRemoteSupport Repair', members: ['contoso\\ALICE', 'CONTOSO\\carol'] }),
+      [
+        op('setLocalGroupMembers', { name: 'ArcRemoteSupport Repair', members: ['contoso\\ALICE', 'CONTOSO\\carol'] }),
         op('deleteTask', { folder: '\\ArcRemoteSupport', name: 'Reconcile' }),
         op('deleteTask', { folder: '\\ArcRemoteSupport', name: 'Reconcile' }),
-        op('removePath', { path: `${FOLDER}\\nothing-here` })],
+        op('removePath', { path: `${FOLDER}\\nothing-here` }),
+      ],
       { phase: 'configure' },
     );
     expect(values(third)).toEqual([{ added: ['CONTOSO\\carol'], removed: [] }, { removed: true }, { removed: false }, { removed: false }]);
@@ -274,9 +304,17 @@ describe('PowerShellHost with the stand-in Windows', () => {
     await fs.writeFile(source, 'agent version 1\n');
     const agentFolder = 'C:\\Program Files\\ArcRemoteSupport';
     const batch = [op('ensureDirectory', { path: agentFolder }), op('copyFromHandler', { source, path: `${agentFolder}\\agent.js` })];
-    const sent = () => fs.readFile(copyLog, 'utf8').then((text) => text.trim().split('\n'), () => []);
+    const sent = () =>
+      fs.readFile(copyLog, 'utf8').then(
+        (text) => text.trim().split('\n'),
+        () => [],
+      );
     const onPeer = path.join(root, 'NODE2', 'C', 'Program Files', 'ArcRemoteSupport', 'agent.js');
-    const staging = () => fs.readdir(path.join(root, 'NODE2', 'C', 'Windows', 'Temp')).then((names) => names.filter((name) => name.startsWith('ArcRemoteSupport-')), () => []);
+    const staging = () =>
+      fs.readdir(path.join(root, 'NODE2', 'C', 'Windows', 'Temp')).then(
+        (names) => names.filter((name) => name.startsWith('ArcRemoteSupport-')),
+        () => [],
+      );
 
     expect(values(await host.execute(batch, { phase: 'peer install', node: 'NODE2' }))).toEqual([{ created: true }, { copied: true }]);
     expect(readFileSync(onPeer, 'utf8')).toBe('agent version 1\n');
@@ -293,7 +331,10 @@ describe('PowerShellHost with the stand-in Windows', () => {
     expect(readFileSync(onPeer, 'utf8')).toBe('agent version 2\n');
     expect(await sent()).toHaveLength(2);
 
-    const missing = await host.execute([op('copyFromHandler', { source: path.join(work, 'nothing.js'), path: `${agentFolder}\\x.js` })], { phase: 'peer install', node: 'NODE2' });
+    const missing = await host.execute([op('copyFromHandler', { source: path.join(work, 'nothing.js'), path: `${agentFolder}\\x.js` })], {
+      phase: 'peer install',
+      node: 'NODE2',
+    });
     expect(missing[0]).toMatchObject({ ok: false, error: { code: 'NotFound', message: expect.stringContaining('nothing.js') } });
   });
 
@@ -302,7 +343,9 @@ describe('PowerShellHost with the stand-in Windows', () => {
     const source = path.join(dir, 'agent.js');
     await fs.writeFile(source, 'changed on the way\n');
     const staged = { ...op('copyFromHandler', { source, path: `${FOLDER}\\agent.js` }), sha256: 'A'.repeat(64) } as OperationRequest;
-    const [outcome] = await host.execute([op('ensureDirectory', { path: FOLDER }), staged], { phase: 'peer install' }).then((all) => all.slice(1));
+    const [outcome] = await host
+      .execute([op('ensureDirectory', { path: FOLDER }), staged], { phase: 'peer install' })
+      .then((all) => all.slice(1));
     expect(outcome).toMatchObject({ ok: false, error: { code: 'Failed', message: expect.stringMatching(/changed before it was used/) } });
     expect(existsSync(path.join(dir, 'machines', 'NODE1', 'C', 'ProgramData', 'ArcRemoteSupport', 'agent.js'))).toBe(false);
   });
@@ -332,7 +375,12 @@ describe('PowerShellHost with the stand-in Windows', () => {
       expect(o.error.message).toContain(node);
     });
     expect(outcomes.map((o) => (o.ok ? null : o.error.target))).toEqual([
-      null, `${FOLDER}\\x.txt`, 'G', ENDPOINT, '\\ArcRemoteSupport\\Reconcile', 'ArcRemoteSupport',
+      null,
+      `${FOLDER}\\x.txt`,
+      'G',
+      ENDPOINT,
+      '\\ArcRemoteSupport\\Reconcile',
+      'ArcRemoteSupport',
     ]);
   });
 
@@ -348,7 +396,12 @@ describe('PowerShellHost with the stand-in Windows', () => {
     expect(values(stopped)).toEqual([
       { created: true },
       { operation: 'setLocalGroupMembers', code: 'NotFound', message: "The local group 'Missing' does not exist.", target: 'Missing' },
-      { operation: 'ensureLocalGroup', code: 'Skipped', message: expect.stringContaining('operation 1 (setLocalGroupMembers) failed'), target: 'G2' },
+      {
+        operation: 'ensureLocalGroup',
+        code: 'Skipped',
+        message: expect.stringContaining('operation 1 (setLocalGroupMembers) failed'),
+        target: 'G2',
+      },
       { operation: 'setTaskEnabled', code: 'Skipped', message: expect.any(String), target: '\\ArcRemoteSupport\\Nope' },
     ]);
     expect(Object.keys(readModel().nodes['NODE1']?.groups ?? {})).toEqual(['g1']);
@@ -374,8 +427,12 @@ describe('PowerShellHost with the stand-in Windows', () => {
     ] as unknown as OperationRequest[];
     const outcomes = await host.execute(bad, { phase: 'bad', stopOnError: false });
     expect(outcomes.map((o) => (o.ok ? 'ok' : `${o.error.operation}:${o.error.code}`))).toEqual([
-      'formatDisk:InvalidRequest', 'writeFile:InvalidRequest', 'readFile:InvalidRequest', 'writeEvent:InvalidRequest',
-      'unregisterSessionConfiguration:InvalidRequest', 'ensureDirectory:InvalidRequest',
+      'formatDisk:InvalidRequest',
+      'writeFile:InvalidRequest',
+      'readFile:InvalidRequest',
+      'writeEvent:InvalidRequest',
+      'unregisterSessionConfiguration:InvalidRequest',
+      'ensureDirectory:InvalidRequest',
     ]);
   });
 
@@ -406,7 +463,11 @@ describe('PowerShellHost with the stand-in Windows', () => {
         op('registerTask', { folder: '\\ArcRemoteSupport', name: 'A', xml: TASK_XML }),
         op('listTasks', { folder: '\\ArcRemoteSupport\\' }),
         op('registerTask', { folder: '\\ArcRemoteSupport', name: 'Broken', xml: '<Task><unclosed></Task>' }),
-        op('registerTask', { folder: '\\ArcRemoteSupport', name: 'NoActions', xml: '<Task xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"/>' }),
+        op('registerTask', {
+          folder: '\\ArcRemoteSupport',
+          name: 'NoActions',
+          xml: '<Task xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"/>',
+        }),
         op('getTask', { folder: '\\ArcRemoteSupport', name: 'bad:name' }),
       ],
       { phase: 'rules', stopOnError: false },
@@ -456,7 +517,10 @@ describe('PowerShellHost with the stand-in Windows', () => {
     if (local) local.arc = { status: 'NotInstalled', resourceId: null, agentVersion: null };
     const { host } = await setup(model);
     const [probe] = await host.execute([op('probe', {})], { phase: 'prerequisites', stopOnError: false });
-    expect(probe?.ok && probe.value).toMatchObject({ arc: { status: 'NotInstalled', resourceId: null, agentVersion: null }, cluster: null });
+    expect(probe?.ok && probe.value).toMatchObject({
+      arc: { status: 'NotInstalled', resourceId: null, agentVersion: null },
+      cluster: null,
+    });
   });
 });
 
@@ -470,13 +534,13 @@ describe('PowerShellHost batch failures', () => {
   const prelude = [
     "$ErrorActionPreference = 'Stop'",
     '$null = [Console]::In.ReadToEnd()',
-    "[Console]::Out.WriteLine('{\"index\":0,\"ok\":true,\"value\":{\"created\":true}}')",
+    '[Console]::Out.WriteLine(\'{"index":0,"ok":true,"value":{"created":true}}\')',
     '[Console]::Out.Flush()',
   ];
   const rest = [
-    "[Console]::Out.WriteLine('{\"index\":1,\"ok\":true,\"value\":{\"replaced\":false}}')",
-    "[Console]::Out.WriteLine('{\"index\":2,\"ok\":true,\"value\":{\"written\":true}}')",
-    "[Console]::Out.WriteLine('{\"done\":true}')",
+    '[Console]::Out.WriteLine(\'{"index":1,"ok":true,"value":{"replaced":false}}\')',
+    '[Console]::Out.WriteLine(\'{"index":2,"ok":true,"value":{"written":true}}\')',
+    '[Console]::Out.WriteLine(\'{"done":true}\')',
     'exit 0',
   ];
 
@@ -489,7 +553,10 @@ describe('PowerShellHost batch failures', () => {
   }
 
   async function batchError(host: PowerShellHost): Promise<HostBatchError> {
-    const error = await host.execute(batch, { phase: 'install: tasks' }).then(() => undefined, (e: unknown) => e);
+    const error = await host.execute(batch, { phase: 'install: tasks' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(HostBatchError);
     return error as HostBatchError;
   }
@@ -507,7 +574,10 @@ describe('PowerShellHost batch failures', () => {
   });
 
   test('an exit in the middle of the batch: ExitCode', async () => {
-    const { host } = await fakeHost('exit', ["[Console]::Error.WriteLine('Register-ScheduledTask : The task XML is malformed.')", 'exit 3']);
+    const { host } = await fakeHost('exit', [
+      "[Console]::Error.WriteLine('Register-ScheduledTask : The task XML is malformed.')",
+      'exit 3',
+    ]);
     const error = await batchError(host);
     expect(error.reason).toBe('ExitCode');
     expect(error.operation).toBe('registerTask');
@@ -537,19 +607,23 @@ describe('PowerShellHost batch failures', () => {
   test('progress records that Windows PowerShell serializes to stderr are not errors', async () => {
     const { host } = await fakeHost('progress', [
       "[Console]::Error.WriteLine('#< CLIXML')",
-      "[Console]::Error.WriteLine('<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><Obj S=\"progress\" RefId=\"0\"><TN RefId=\"0\"><T>System.Management.Automation.PSCustomObject</T></TN><MS><I64 N=\"SourceId\">1</I64></MS></Obj></Objs>')",
+      '[Console]::Error.WriteLine(\'<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN><MS><I64 N="SourceId">1</I64></MS></Obj></Objs>\')',
       ...rest,
     ]);
     await expect(host.execute(batch, { phase: 'install: tasks' })).resolves.toHaveLength(3);
   });
 
   test('a hang: Timeout, and the whole process tree is killed', async () => {
-    const { host, dir } = await fakeHost('hang', [
-      // A child of its own, as a cmdlet's helper process would be.
-      "$child = Start-Process -FilePath 'sleep' -ArgumentList '300' -PassThru",
-      "Set-Content -LiteralPath (Join-Path $env:FAKE_DIR 'pids') -Value \"$PID $($child.Id)\"",
-      'Start-Sleep -Seconds 300',
-    ], 8_000);
+    const { host, dir } = await fakeHost(
+      'hang',
+      [
+        // A child of its own, as a cmdlet's helper process would be.
+        "$child = Start-Process -FilePath 'sleep' -ArgumentList '300' -PassThru",
+        'Set-Content -LiteralPath (Join-Path $env:FAKE_DIR \'pids\') -Value "$PID $($child.Id)"',
+        'Start-Sleep -Seconds 300',
+      ],
+      8_000,
+    );
     const started = Date.now();
     const error = await batchError(host);
     expect(error.reason).toBe('Timeout');
@@ -619,7 +693,12 @@ describe('PowerShell scripts of the host port', () => {
     const [m, b] = await parsePowerShellFiles(pwsh, [modern, broken]);
     expect(m?.errors).toEqual([]);
     expect(m?.ps7Only.map((t) => t.split(' ')[0])).toEqual([
-      'QuestionQuestion', 'QuestionMark', 'AndAnd', 'QuestionDot', 'QuestionQuestionEquals', 'QuestionLBracket',
+      'QuestionQuestion',
+      'QuestionMark',
+      'AndAnd',
+      'QuestionDot',
+      'QuestionQuestionEquals',
+      'QuestionLBracket',
     ]);
     expect(b?.errors.length).toBeGreaterThan(0);
   });

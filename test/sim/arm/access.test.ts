@@ -37,7 +37,9 @@ describe('ARM emulator: authentication and api-version', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.body.error.code).toBe('AuthenticationFailed');
     expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer authorization_uri=/);
-    const forged = await rawRequest(emulator, 'GET', `${machinePath('node-1')}?api-version=${API_VERSION}`, { token: 'eyJ0eXAiOiJKV1QifQ.e30.c2ln' });
+    const forged = await rawRequest(emulator, 'GET', `${machinePath('node-1')}?api-version=${API_VERSION}`, {
+      token: 'eyJ0eXAiOiJKV1QifQ.e30.c2ln',
+    });
     expect(forged.status).toBe(401);
     // A token for another resource is not a token for Resource Manager.
     const graph = (await emulator.credential.getToken('https://graph.microsoft.com/.default'))!.token;
@@ -52,24 +54,38 @@ describe('ARM emulator: authentication and api-version', () => {
     expect(signature).toBeTruthy();
     expect(JSON.parse(Buffer.from(header!, 'base64url').toString())).toMatchObject({ typ: 'JWT' });
     expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({
-      upn: 'owner@contoso.example', aud: 'https://management.azure.com', oid: expect.any(String), tid: expect.any(String), exp: expect.any(Number),
+      upn: 'owner@contoso.example',
+      aud: 'https://management.azure.com',
+      oid: expect.any(String),
+      tid: expect.any(String),
+      exp: expect.any(Number),
     });
     expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now());
   });
 
   it('gives a child process a token through the Azure Arc managed identity challenge', async () => {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AZURE_') && !['IDENTITY_ENDPOINT', 'IMDS_ENDPOINT', 'MSI_ENDPOINT'].includes(name)));
-    const { stdout } = await execa(path.join(REPO, 'node_modules', '.bin', 'tsx'), [path.join(__dirname, 'arc-identity-client.ts'), emulator.endpoint, SUBSCRIPTION, 'rg', 'node-1'], {
-      env: { ...inherited, ...emulator.credentialEnvironment() },
-      extendEnv: false,
-      reject: false,
-    });
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([name]) => !name.startsWith('AZURE_') && !['IDENTITY_ENDPOINT', 'IMDS_ENDPOINT', 'MSI_ENDPOINT'].includes(name),
+      ),
+    );
+    const { stdout } = await execa(
+      path.join(REPO, 'node_modules', '.bin', 'tsx'),
+      [path.join(__dirname, 'arc-identity-client.ts'), emulator.endpoint, SUBSCRIPTION, 'rg', 'node-1'],
+      {
+        env: { ...inherited, ...emulator.credentialEnvironment() },
+        extendEnv: false,
+        reject: false,
+      },
+    );
     expect(JSON.parse(stdout)).toEqual({ upn: 'owner@contoso.example', aud: 'https://management.azure.com', status: 'Connected' });
   });
 
   it('the identity endpoint challenges first, as the Arc agent does', async () => {
     const { IDENTITY_ENDPOINT } = emulator.credentialEnvironment();
-    const challenge = await fetch(`${IDENTITY_ENDPOINT}?api-version=2020-06-01&resource=https://management.azure.com`, { headers: { Metadata: 'true' } });
+    const challenge = await fetch(`${IDENTITY_ENDPOINT}?api-version=2020-06-01&resource=https://management.azure.com`, {
+      headers: { Metadata: 'true' },
+    });
     expect(challenge.status).toBe(401);
     expect(challenge.headers.get('www-authenticate')).toMatch(/^Basic realm=\/var\/opt\/azcmagent\/tokens\/.+\.key$/);
     const noMetadata = await fetch(`${IDENTITY_ENDPOINT}?api-version=2020-06-01&resource=https://management.azure.com`);

@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   const credential = new DefaultAzureCredential();
   const token = await credential.getToken('https://management.azure.com/.default');
   const claims = JSON.parse(Buffer.from(token.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-  const client = new HybridComputeManagementClient(credential, subscriptionId, { endpoint, additionalPolicies: [{ policy: apiVersionPolicy(), position: 'perCall' }] });
+  const client = new HybridComputeManagementClient(credential, subscriptionId, {
+    endpoint,
+    additionalPolicies: [{ policy: apiVersionPolicy(), position: 'perCall' }],
+  });
   const machine = await client.machines.get(resourceGroup, machineName);
   process.stdout.write(`${JSON.stringify({ upn: claims.upn, aud: claims.aud, status: machine.properties?.status })}\n`);
 }

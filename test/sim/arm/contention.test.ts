@@ -6,7 +6,10 @@
 import { startArmEmulator, type ArmEmulator } from '../../../sim/arm';
 import { API_VERSION, machinePath, rawRequest, sdkClient, SUBSCRIPTION, waitFor } from './emulator-clients';
 
-const EXTENSION = { location: 'westeurope', properties: { publisher: 'Contoso.RemoteSupport', type: 'RemoteSupport', typeHandlerVersion: '1.0', settings: {} } };
+const EXTENSION = {
+  location: 'westeurope',
+  properties: { publisher: 'Contoso.RemoteSupport', type: 'RemoteSupport', typeHandlerVersion: '1.0', settings: {} },
+};
 const extensionPath = (machine: string, name = 'RemoteSupport') => `${machinePath(machine)}/extensions/${name}?api-version=${API_VERSION}`;
 
 describe('ARM emulator: 409 while an operation runs on the machine', () => {
@@ -17,7 +20,10 @@ describe('ARM emulator: 409 while an operation runs on the machine', () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     emulator = await startArmEmulator({
       operationMs: 1,
-      machines: [{ subscriptionId: SUBSCRIPTION, resourceGroup: 'rg', name: 'node-1' }, { subscriptionId: SUBSCRIPTION, resourceGroup: 'rg', name: 'node-2' }],
+      machines: [
+        { subscriptionId: SUBSCRIPTION, resourceGroup: 'rg', name: 'node-1' },
+        { subscriptionId: SUBSCRIPTION, resourceGroup: 'rg', name: 'node-2' },
+      ],
       // The machine works on the first operation until the test lets it finish.
       runExtension: async () => {
         await released;
@@ -36,10 +42,17 @@ describe('ARM emulator: 409 while an operation runs on the machine', () => {
 
     const second = await rawRequest(emulator, 'PUT', extensionPath('node-1', 'Another'), { body: EXTENSION });
     expect(second.status).toBe(409);
-    expect(second.body.error).toEqual({ code: 'Conflict', message: 'An operation (create) is in progress on extension RemoteSupport of machine node-1; retry after it finishes.' });
+    expect(second.body.error).toEqual({
+      code: 'Conflict',
+      message: 'An operation (create) is in progress on extension RemoteSupport of machine node-1; retry after it finishes.',
+    });
     const client = sdkClient(emulator);
-    await expect(client.machineExtensions.beginDeleteAndWait('rg', 'node-1', 'RemoteSupport', { updateIntervalInMs: 10, abortSignal: AbortSignal.timeout(5000) }))
-      .rejects.toMatchObject({ statusCode: 409, code: 'Conflict' });
+    await expect(
+      client.machineExtensions.beginDeleteAndWait('rg', 'node-1', 'RemoteSupport', {
+        updateIntervalInMs: 10,
+        abortSignal: AbortSignal.timeout(5000),
+      }),
+    ).rejects.toMatchObject({ statusCode: 409, code: 'Conflict' });
     expect(emulator.counters.conflicts).toBe(2);
 
     // Another machine is not held up.
@@ -110,8 +123,12 @@ describe('ARM emulator: a machine that is not connected', () => {
 
   it('accepts the write but never finishes it, until the machine reconnects', async () => {
     const client = sdkClient(emulator);
-    await expect(client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'away', 'RemoteSupport', EXTENSION, { updateIntervalInMs: 20, abortSignal: AbortSignal.timeout(300) }))
-      .rejects.toThrow(/abort/i);
+    await expect(
+      client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'away', 'RemoteSupport', EXTENSION, {
+        updateIntervalInMs: 20,
+        abortSignal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow(/abort/i);
     expect(emulator.extension(SUBSCRIPTION, 'rg', 'away', 'RemoteSupport')?.properties.provisioningState).toBe('Creating');
     const put = emulator.traffic.find((record) => record.method === 'PUT')!;
     expect(put.status).toBe(202);
@@ -119,7 +136,9 @@ describe('ARM emulator: a machine that is not connected', () => {
     expect(status.body.status).toBe('InProgress');
 
     emulator.setMachineStatus(SUBSCRIPTION, 'rg', 'away', 'Connected');
-    await waitFor(async () => (await rawRequest(emulator, 'GET', put.responseHeaders['azure-asyncoperation']!)).body.status === 'Succeeded');
+    await waitFor(
+      async () => (await rawRequest(emulator, 'GET', put.responseHeaders['azure-asyncoperation']!)).body.status === 'Succeeded',
+    );
     expect(emulator.extension(SUBSCRIPTION, 'rg', 'away', 'RemoteSupport')?.properties.provisioningState).toBe('Succeeded');
   });
 

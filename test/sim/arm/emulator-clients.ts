@@ -34,7 +34,11 @@ export function extensionPropertiesPolicy(extra: Record<string, unknown>): Pipel
   return {
     name: 'emulatorTestExtensionProperties',
     sendRequest(request, next) {
-      if ((request.method === 'PUT' || request.method === 'PATCH') && /\/extensions\/[^/?]+(\?|$)/i.test(request.url) && typeof request.body === 'string') {
+      if (
+        (request.method === 'PUT' || request.method === 'PATCH') &&
+        /\/extensions\/[^/?]+(\?|$)/i.test(request.url) &&
+        typeof request.body === 'string'
+      ) {
         const body = JSON.parse(request.body) as { properties?: Record<string, unknown> };
         body.properties = { ...body.properties, ...extra };
         request.body = JSON.stringify(body);
@@ -50,7 +54,11 @@ export interface ClientOptions {
   policies?: PipelinePolicy[];
 }
 
-export function sdkClient(emulator: ArmEmulator, subscriptionId = SUBSCRIPTION, options: ClientOptions = {}): HybridComputeManagementClient {
+export function sdkClient(
+  emulator: ArmEmulator,
+  subscriptionId = SUBSCRIPTION,
+  options: ClientOptions = {},
+): HybridComputeManagementClient {
   const policies = [...(options.sdkApiVersion ? [] : [apiVersionPolicy()]), ...(options.policies ?? [])];
   return new HybridComputeManagementClient(emulator.credential, subscriptionId, {
     endpoint: emulator.endpoint,
@@ -73,25 +81,32 @@ export async function rawRequest(
   pathAndQuery: string,
   options: { body?: unknown; token?: string | null } = {},
 ): Promise<RawResponse> {
-  const token = options.token === undefined ? (await emulator.credential.getToken('https://management.azure.com/.default'))?.token : options.token;
+  const token =
+    options.token === undefined ? (await emulator.credential.getToken('https://management.azure.com/.default'))?.token : options.token;
   const payload = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const url = new URL(pathAndQuery, emulator.endpoint);
   return new Promise((resolve, reject) => {
-    const request = https.request(url, {
-      method,
-      ca: emulator.ca,
-      headers: {
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...(payload !== undefined ? { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) } : {}),
+    const request = https.request(
+      url,
+      {
+        method,
+        ca: emulator.ca,
+        headers: {
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          ...(payload !== undefined
+            ? { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload) }
+            : {}),
+        },
       },
-    }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text ? JSON.parse(text) : undefined });
-      });
-    });
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text ? JSON.parse(text) : undefined });
+        });
+      },
+    );
     request.on('error', reject);
     request.end(payload);
   });

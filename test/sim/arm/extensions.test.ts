@@ -20,10 +20,17 @@ describe('ARM emulator: machine extensions', () => {
       ],
       async runExtension(run) {
         runs.push(run);
-        return answer(run) ?? {
-          provisioningState: 'Succeeded',
-          instanceView: { name: run.extensionName, type: run.properties.type, typeHandlerVersion: run.properties.typeHandlerVersion, status: { code: 'ProvisioningState/succeeded', level: 'Info', message: `${run.kind} done` } },
-        };
+        return (
+          answer(run) ?? {
+            provisioningState: 'Succeeded',
+            instanceView: {
+              name: run.extensionName,
+              type: run.properties.type,
+              typeHandlerVersion: run.properties.typeHandlerVersion,
+              status: { code: 'ProvisioningState/succeeded', level: 'Info', message: `${run.kind} done` },
+            },
+          }
+        );
       },
     });
   });
@@ -39,10 +46,16 @@ describe('ARM emulator: machine extensions', () => {
 
   it('creates an extension through the operation, handing protected settings to the machine and never back', async () => {
     const client = sdkClient(emulator, SUBSCRIPTION, { policies: [extensionPropertiesPolicy({ enableAutomaticUpgrade: true })] });
-    const created = await client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'node-1', 'RemoteSupport', extensionBody({ accessLevel: 'Diagnostics' }, 's3cret'), {
-      ...POLL,
-      abortSignal: AbortSignal.timeout(10_000),
-    });
+    const created = await client.machineExtensions.beginCreateOrUpdateAndWait(
+      'rg',
+      'node-1',
+      'RemoteSupport',
+      extensionBody({ accessLevel: 'Diagnostics' }, 's3cret'),
+      {
+        ...POLL,
+        abortSignal: AbortSignal.timeout(10_000),
+      },
+    );
     expect(created.properties).toMatchObject({
       provisioningState: 'Succeeded',
       settings: { accessLevel: 'Diagnostics' },
@@ -51,8 +64,18 @@ describe('ARM emulator: machine extensions', () => {
     expect(created.properties?.protectedSettings).toBeUndefined();
 
     const run = runs.at(-1)!;
-    expect(run).toMatchObject({ kind: 'create', extensionName: 'RemoteSupport', previousProperties: null, machine: { name: 'node-1', status: 'Connected' } });
-    expect(run.properties).toMatchObject({ publisher: PUBLISHER, type: TYPE, protectedSettings: { secret: 's3cret' }, enableAutomaticUpgrade: true });
+    expect(run).toMatchObject({
+      kind: 'create',
+      extensionName: 'RemoteSupport',
+      previousProperties: null,
+      machine: { name: 'node-1', status: 'Connected' },
+    });
+    expect(run.properties).toMatchObject({
+      publisher: PUBLISHER,
+      type: TYPE,
+      protectedSettings: { secret: 's3cret' },
+      enableAutomaticUpgrade: true,
+    });
 
     // SDK 3.0.0 drops enableAutomaticUpgrade from its model on the way out; the raw resource keeps it.
     const raw = await rawRequest(emulator, 'GET', `${machinePath('node-1')}/extensions/remotesupport?api-version=${API_VERSION}`);
@@ -75,12 +98,18 @@ describe('ARM emulator: machine extensions', () => {
     });
     const local = await held;
     try {
-      const put = await rawRequest(local, 'PUT', `${machinePath('m')}/extensions/ext?api-version=${API_VERSION}`, { body: extensionBody({}, 'x') });
+      const put = await rawRequest(local, 'PUT', `${machinePath('m')}/extensions/ext?api-version=${API_VERSION}`, {
+        body: extensionBody({}, 'x'),
+      });
       expect(put.status).toBe(202);
       expect(put.body).toBeUndefined();
       const statusUrl = String(put.headers['azure-asyncoperation']);
       const resultUrl = String(put.headers.location);
-      expect(statusUrl).toMatch(new RegExp(`^${local.endpoint}/subscriptions/${SUBSCRIPTION}/providers/Microsoft.HybridCompute/locations/westeurope/operationStatus/[0-9a-f-]+\\?api-version=${API_VERSION}$`));
+      expect(statusUrl).toMatch(
+        new RegExp(
+          `^${local.endpoint}/subscriptions/${SUBSCRIPTION}/providers/Microsoft.HybridCompute/locations/westeurope/operationStatus/[0-9a-f-]+\\?api-version=${API_VERSION}$`,
+        ),
+      );
       expect(local.extension(SUBSCRIPTION, 'rg', 'm', 'ext')?.properties.provisioningState).toBe('Creating');
       expect((await rawRequest(local, 'GET', statusUrl)).body).toMatchObject({ status: 'InProgress', startTime: expect.any(String) });
       expect((await rawRequest(local, 'GET', resultUrl)).status).toBe(202);
@@ -99,49 +128,109 @@ describe('ARM emulator: machine extensions', () => {
 
   it('updates with PATCH and replaces with PUT, passing the previous configuration', async () => {
     const client = sdkClient(emulator);
-    const patched = await client.machineExtensions.beginUpdateAndWait('rg', 'node-1', 'RemoteSupport', {
-      properties: { settings: { accessLevel: 'DiagnosticsAndRepair' }, protectedSettings: { secret: 'again' } },
-    }, { ...POLL, abortSignal: AbortSignal.timeout(10_000) });
-    expect(patched.properties).toMatchObject({ provisioningState: 'Succeeded', publisher: PUBLISHER, settings: { accessLevel: 'DiagnosticsAndRepair' } });
+    const patched = await client.machineExtensions.beginUpdateAndWait(
+      'rg',
+      'node-1',
+      'RemoteSupport',
+      {
+        properties: { settings: { accessLevel: 'DiagnosticsAndRepair' }, protectedSettings: { secret: 'again' } },
+      },
+      { ...POLL, abortSignal: AbortSignal.timeout(10_000) },
+    );
+    expect(patched.properties).toMatchObject({
+      provisioningState: 'Succeeded',
+      publisher: PUBLISHER,
+      settings: { accessLevel: 'DiagnosticsAndRepair' },
+    });
     expect(runs.at(-1)).toMatchObject({
       kind: 'update',
-      properties: { settings: { accessLevel: 'DiagnosticsAndRepair' }, protectedSettings: { secret: 'again' }, enableAutomaticUpgrade: true },
+      properties: {
+        settings: { accessLevel: 'DiagnosticsAndRepair' },
+        protectedSettings: { secret: 'again' },
+        enableAutomaticUpgrade: true,
+      },
       previousProperties: { settings: { accessLevel: 'Diagnostics' }, protectedSettings: { secret: 's3cret' } },
     });
 
-    await client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'node-1', 'RemoteSupport', extensionBody({ accessLevel: 'Diagnostics' }, 'third'), { ...POLL, abortSignal: AbortSignal.timeout(10_000) });
-    expect(runs.at(-1)).toMatchObject({ kind: 'update', properties: { protectedSettings: { secret: 'third' }, enableAutomaticUpgrade: false } });
+    await client.machineExtensions.beginCreateOrUpdateAndWait(
+      'rg',
+      'node-1',
+      'RemoteSupport',
+      extensionBody({ accessLevel: 'Diagnostics' }, 'third'),
+      { ...POLL, abortSignal: AbortSignal.timeout(10_000) },
+    );
+    expect(runs.at(-1)).toMatchObject({
+      kind: 'update',
+      properties: { protectedSettings: { secret: 'third' }, enableAutomaticUpgrade: false },
+    });
   });
 
   it('lists the extensions of a machine', async () => {
     const client = sdkClient(emulator);
-    await client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'node-1', 'Other', {
-      location: 'westeurope',
-      properties: { publisher: 'Microsoft.Azure.Monitor', type: 'AzureMonitorWindowsAgent', typeHandlerVersion: '1.2' },
-    }, { ...POLL, abortSignal: AbortSignal.timeout(10_000) });
+    await client.machineExtensions.beginCreateOrUpdateAndWait(
+      'rg',
+      'node-1',
+      'Other',
+      {
+        location: 'westeurope',
+        properties: { publisher: 'Microsoft.Azure.Monitor', type: 'AzureMonitorWindowsAgent', typeHandlerVersion: '1.2' },
+      },
+      { ...POLL, abortSignal: AbortSignal.timeout(10_000) },
+    );
     const listed = await all(client.machineExtensions.list('rg', 'node-1'));
-    expect(listed.map((extension) => [extension.name, extension.properties?.provisioningState])).toEqual([['RemoteSupport', 'Succeeded'], ['Other', 'Succeeded']]);
+    expect(listed.map((extension) => [extension.name, extension.properties?.provisioningState])).toEqual([
+      ['RemoteSupport', 'Succeeded'],
+      ['Other', 'Succeeded'],
+    ]);
     expect(listed.every((extension) => extension.properties?.protectedSettings === undefined)).toBe(true);
     expect(await all(client.machineExtensions.list('rg', 'node-2'))).toEqual([]);
   });
 
   it('upgrades extensions by publisher and type to a target version', async () => {
     const client = sdkClient(emulator);
-    await client.beginUpgradeExtensionsAndWait('rg', 'node-1', { extensionTargets: { [`${PUBLISHER}.${TYPE}`]: { targetVersion: '1.1' } } }, { ...POLL, abortSignal: AbortSignal.timeout(10_000) });
-    expect(runs.at(-1)).toMatchObject({ kind: 'upgrade', extensionName: 'RemoteSupport', properties: { typeHandlerVersion: '1.1', protectedSettings: { secret: 'third' } }, previousProperties: { typeHandlerVersion: '1.0' } });
-    expect(emulator.extension(SUBSCRIPTION, 'rg', 'node-1', 'RemoteSupport')?.properties).toMatchObject({ typeHandlerVersion: '1.1', provisioningState: 'Succeeded' });
-    const unknown = await rawRequest(emulator, 'POST', `${machinePath('node-1')}/upgradeExtensions?api-version=${API_VERSION}`, { body: { extensionTargets: { 'No.Such': { targetVersion: '2.0' } } } });
+    await client.beginUpgradeExtensionsAndWait(
+      'rg',
+      'node-1',
+      { extensionTargets: { [`${PUBLISHER}.${TYPE}`]: { targetVersion: '1.1' } } },
+      { ...POLL, abortSignal: AbortSignal.timeout(10_000) },
+    );
+    expect(runs.at(-1)).toMatchObject({
+      kind: 'upgrade',
+      extensionName: 'RemoteSupport',
+      properties: { typeHandlerVersion: '1.1', protectedSettings: { secret: 'third' } },
+      previousProperties: { typeHandlerVersion: '1.0' },
+    });
+    expect(emulator.extension(SUBSCRIPTION, 'rg', 'node-1', 'RemoteSupport')?.properties).toMatchObject({
+      typeHandlerVersion: '1.1',
+      provisioningState: 'Succeeded',
+    });
+    const unknown = await rawRequest(emulator, 'POST', `${machinePath('node-1')}/upgradeExtensions?api-version=${API_VERSION}`, {
+      body: { extensionTargets: { 'No.Such': { targetVersion: '2.0' } } },
+    });
     expect(unknown.status).toBe(400);
   });
 
   it('fails the operation with the instance view message when the machine reports failure', async () => {
-    answer = (run) => (run.extensionName === 'Broken'
-      ? { provisioningState: 'Failed', instanceView: { status: { code: 'ProvisioningState/failed', level: 'Error', message: 'Prerequisite failed: 2 GB of memory, needs 4 GB' } } }
-      : undefined);
+    answer = (run) =>
+      run.extensionName === 'Broken'
+        ? {
+            provisioningState: 'Failed',
+            instanceView: {
+              status: { code: 'ProvisioningState/failed', level: 'Error', message: 'Prerequisite failed: 2 GB of memory, needs 4 GB' },
+            },
+          }
+        : undefined;
     const client = sdkClient(emulator);
-    await expect(client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'node-2', 'Broken', extensionBody({}, 'x'), { ...POLL, abortSignal: AbortSignal.timeout(10_000) }))
-      .rejects.toThrow(/Prerequisite failed: 2 GB of memory, needs 4 GB/);
-    expect(emulator.extension(SUBSCRIPTION, 'rg', 'node-2', 'Broken')?.properties).toMatchObject({ provisioningState: 'Failed', instanceView: { status: { level: 'Error' } } });
+    await expect(
+      client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'node-2', 'Broken', extensionBody({}, 'x'), {
+        ...POLL,
+        abortSignal: AbortSignal.timeout(10_000),
+      }),
+    ).rejects.toThrow(/Prerequisite failed: 2 GB of memory, needs 4 GB/);
+    expect(emulator.extension(SUBSCRIPTION, 'rg', 'node-2', 'Broken')?.properties).toMatchObject({
+      provisioningState: 'Failed',
+      instanceView: { status: { level: 'Error' } },
+    });
     answer = () => undefined;
   });
 
@@ -150,7 +239,10 @@ describe('ARM emulator: machine extensions', () => {
     await client.machineExtensions.beginDeleteAndWait('rg', 'node-1', 'Other', { ...POLL, abortSignal: AbortSignal.timeout(10_000) });
     expect(runs.at(-1)).toMatchObject({ kind: 'delete', extensionName: 'Other' });
     expect(emulator.extension(SUBSCRIPTION, 'rg', 'node-1', 'Other')).toBeUndefined();
-    await expect(client.machineExtensions.get('rg', 'node-1', 'Other')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
+    await expect(client.machineExtensions.get('rg', 'node-1', 'Other')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'ResourceNotFound',
+    });
     expect((await rawRequest(emulator, 'DELETE', `${machinePath('node-1')}/extensions/Other?api-version=${API_VERSION}`)).status).toBe(204);
   });
 

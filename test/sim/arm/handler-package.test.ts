@@ -29,7 +29,11 @@ describe('the handler package behind the emulated Arc extension manager', () => 
     work = await makeTempDir('ars-emulated-machine');
     const built = await buildPackage({ version: '1.0.0', outDir: path.join(work, 'dist'), log: () => undefined });
     await execa('unzip', ['-q', built.zipPath, '-d', path.join(work, 'package-1.0.0')]);
-    runner = handlerPackageRunner({ packages: { '1.0.0': path.join(work, 'package-1.0.0') }, workDir: path.join(work, 'machines'), clusters: [['FS-01', 'FS-02']] });
+    runner = handlerPackageRunner({
+      packages: { '1.0.0': path.join(work, 'package-1.0.0') },
+      workDir: path.join(work, 'machines'),
+      clusters: [['FS-01', 'FS-02']],
+    });
     emulator = await startArmEmulator({
       operationMs: 5,
       machines: ['FS-01', 'FS-02'].map((name) => ({ subscriptionId: SUBSCRIPTION, resourceGroup: 'rg', name })),
@@ -45,9 +49,21 @@ describe('the handler package behind the emulated Arc extension manager', () => 
     const client = sdkClient(emulator, SUBSCRIPTION, { policies: [extensionPropertiesPolicy({ enableAutomaticUpgrade: true })] });
     const body = (settings: Record<string, unknown>) => ({
       location: 'westeurope',
-      properties: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', typeHandlerVersion: '1.0', settings, protectedSettings: { brokerToken: SECRET } },
+      properties: {
+        publisher: 'ArcRemoteSupport',
+        type: 'WindowsRemoteSupport',
+        typeHandlerVersion: '1.0',
+        settings,
+        protectedSettings: { brokerToken: SECRET },
+      },
     });
-    const created = await client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'FS-01', 'WindowsRemoteSupport', body({ schemaVersion: 1, access: { level: 'None' } }), { ...POLL, abortSignal: AbortSignal.timeout(60_000) });
+    const created = await client.machineExtensions.beginCreateOrUpdateAndWait(
+      'rg',
+      'FS-01',
+      'WindowsRemoteSupport',
+      body({ schemaVersion: 1, access: { level: 'None' } }),
+      { ...POLL, abortSignal: AbortSignal.timeout(60_000) },
+    );
     expect(created.properties?.provisioningState).toBe('Succeeded');
     expect(created.properties?.instanceView?.status?.message).toBe(
       [
@@ -59,16 +75,35 @@ describe('the handler package behind the emulated Arc extension manager', () => 
     expect(runner.commands).toEqual(['FS-01 install 1.0.0 -> 0', 'FS-01 enable 1.0.0 -> 0']);
 
     const { modelPath, node } = runner.windowsOf({ subscriptionId: SUBSCRIPTION, resourceGroup: 'rg', name: 'FS-01' });
-    await new SimulatedHost(modelPath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], { phase: 'owner', node });
+    await new SimulatedHost(modelPath).execute([op('setLocalGroupMembers', { name: GROUPS.engineers, members: ['CONTOSO\\engineer1'] })], {
+      phase: 'owner',
+      node,
+    });
     const now = new Date((await readMachine(modelPath)).clock.nowUtc);
-    const granted = await client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'FS-01', 'WindowsRemoteSupport', body(grantSettings(now)), { ...POLL, abortSignal: AbortSignal.timeout(60_000) });
-    expect(granted.properties?.instanceView?.status).toMatchObject({ level: 'Info', message: expect.stringMatching(/^Access: Diagnostics for support request TKT-2611240001 until \S+Z \(7 h 59 min left\)\. Settings 1 applied\.\nNode FS-01: access Diagnostics/) });
-    expect((await readMachine(modelPath)).nodes['FS-01']!.groups[GROUPS.diagnostics.toLowerCase()]?.members).toEqual(['CONTOSO\\engineer1']);
+    const granted = await client.machineExtensions.beginCreateOrUpdateAndWait(
+      'rg',
+      'FS-01',
+      'WindowsRemoteSupport',
+      body(grantSettings(now)),
+      { ...POLL, abortSignal: AbortSignal.timeout(60_000) },
+    );
+    expect(granted.properties?.instanceView?.status).toMatchObject({
+      level: 'Info',
+      message: expect.stringMatching(
+        /^Access: Diagnostics for support request TKT-2611240001 until \S+Z \(7 h 59 min left\)\. Settings 1 applied\.\nNode FS-01: access Diagnostics/,
+      ),
+    });
+    expect((await readMachine(modelPath)).nodes['FS-01']!.groups[GROUPS.diagnostics.toLowerCase()]?.members).toEqual([
+      'CONTOSO\\engineer1',
+    ]);
     // The protected settings reached the handler encrypted, and nothing it wrote shows them.
     const written = await execa('grep', ['-r', '-l', SECRET, path.join(work, 'machines')], { reject: false });
     expect(written.stdout).toBe('');
 
-    await client.machineExtensions.beginDeleteAndWait('rg', 'FS-01', 'WindowsRemoteSupport', { ...POLL, abortSignal: AbortSignal.timeout(60_000) });
+    await client.machineExtensions.beginDeleteAndWait('rg', 'FS-01', 'WindowsRemoteSupport', {
+      ...POLL,
+      abortSignal: AbortSignal.timeout(60_000),
+    });
     expect(runner.commands.slice(-2)).toEqual(['FS-01 disable 1.0.0 -> 0', 'FS-01 uninstall 1.0.0 -> 0']);
     const after = (await readMachine(modelPath)).nodes['FS-01']!;
     expect([...Object.keys(after.groups), ...Object.keys(after.tasks), ...Object.keys(after.sessionConfigurations)]).toEqual([]);
@@ -77,9 +112,25 @@ describe('the handler package behind the emulated Arc extension manager', () => 
 
   it('reports a handler that refuses bad settings as a failed operation with its message', async () => {
     const client = sdkClient(emulator, SUBSCRIPTION);
-    const bad = { location: 'westeurope', properties: { publisher: 'ArcRemoteSupport', type: 'WindowsRemoteSupport', typeHandlerVersion: '1.0', settings: { schemaVersion: 1, access: { level: 'Administrator' } } } };
-    await expect(client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'FS-02', 'WindowsRemoteSupport', bad, { ...POLL, abortSignal: AbortSignal.timeout(60_000) })).rejects.toThrow(/Invalid setting 'access.level': received "Administrator"/);
+    const bad = {
+      location: 'westeurope',
+      properties: {
+        publisher: 'ArcRemoteSupport',
+        type: 'WindowsRemoteSupport',
+        typeHandlerVersion: '1.0',
+        settings: { schemaVersion: 1, access: { level: 'Administrator' } },
+      },
+    };
+    await expect(
+      client.machineExtensions.beginCreateOrUpdateAndWait('rg', 'FS-02', 'WindowsRemoteSupport', bad, {
+        ...POLL,
+        abortSignal: AbortSignal.timeout(60_000),
+      }),
+    ).rejects.toThrow(/Invalid setting 'access.level': received "Administrator"/);
     const extension = await client.machineExtensions.get('rg', 'FS-02', 'WindowsRemoteSupport');
-    expect(extension.properties).toMatchObject({ provisioningState: 'Failed', instanceView: { status: { level: 'Error', code: 'ProvisioningState/failed/53' } } });
+    expect(extension.properties).toMatchObject({
+      provisioningState: 'Failed',
+      instanceView: { status: { level: 'Error', code: 'ProvisioningState/failed/53' } },
+    });
   }, 120_000);
 });

@@ -3,7 +3,22 @@
  * drop (no close frame, no FIN, no pong), 1011 on the control channels, and a slow accept.
  */
 import { startTestRelay, type TestRelay } from '../../../sim/relay';
-import { delay, inSeconds, KEY, open, openListener, pair, Peer, connectSocket, refusal, relayUrl, resourceOf, SEND_KEY, signSas, type Refusal } from './relay-clients';
+import {
+  delay,
+  inSeconds,
+  KEY,
+  open,
+  openListener,
+  pair,
+  Peer,
+  connectSocket,
+  refusal,
+  relayUrl,
+  resourceOf,
+  SEND_KEY,
+  signSas,
+  type Refusal,
+} from './relay-clients';
 
 const NAME = 'rs-node-1';
 const RENDEZVOUS_TIMEOUT_MS = 600;
@@ -77,7 +92,9 @@ describe('test relay: faults and counters', () => {
     expect([listener, sender, accepted].map((peer) => peer.ws.readyState)).toEqual([1, 1, 1]);
     expect(waiting.ws.readyState).toBe(waiting.ws.CONNECTING);
 
-    expect((await refusal(relay, relayUrl(relay, NAME, 'connect'), { token: sendToken() })).statusMessage).toMatch(/^There are no listeners connected/);
+    expect((await refusal(relay, relayUrl(relay, NAME, 'connect'), { token: sendToken() })).statusMessage).toMatch(
+      /^There are no listeners connected/,
+    );
     const fresh = await openListener(relay, NAME, listenToken());
     const second = await pair(relay, NAME, fresh, sendToken());
     second.sender.ws.send('through the new listener');
@@ -91,7 +108,8 @@ describe('test relay: faults and counters', () => {
     const listeners = await Promise.all([1, 2].map(() => openListener(relay, NAME, listenToken())));
     const { sender, accepted } = await pair(relay, NAME, listeners[0]!, sendToken());
     relay.faults.closeListenersWith(1011);
-    for (const listener of listeners) expect(await listener.closedWithin(2000)).toEqual({ code: 1011, reason: 'Something went wrong in the service' });
+    for (const listener of listeners)
+      expect(await listener.closedWithin(2000)).toEqual({ code: 1011, reason: 'Something went wrong in the service' });
     sender.ws.send('the session goes on');
     expect((await accepted.next()).text).toBe('the session goes on');
     expect(relay.counters.openListeners()).toBe(0);
@@ -114,7 +132,9 @@ describe('test relay: faults and counters', () => {
     await accepted.closed;
 
     relay.faults.slowAcceptMs = RENDEZVOUS_TIMEOUT_MS + 400;
-    const refused = (await open(relay, relayUrl(relay, NAME, 'connect'), { token: sendToken() }).catch((error: Refusal) => error)) as Refusal;
+    const refused = (await open(relay, relayUrl(relay, NAME, 'connect'), { token: sendToken() }).catch(
+      (error: Refusal) => error,
+    )) as Refusal;
     expect(refused.status).toBe(404);
     expect(refused.statusMessage).toMatch(/^ConnectionNotEstablished/);
     // The offer died with its sender: it never reaches the listener.

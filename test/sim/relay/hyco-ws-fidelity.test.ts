@@ -26,7 +26,16 @@ describe('test relay: fidelity with hyco-ws 1.0.5', () => {
 
   function runPeers(extraEnv: Record<string, string | undefined>) {
     return execa(process.execPath, [PEERS], {
-      env: { RELAY_HOST: relay.host, RELAY_HC: NAME, LISTEN_RULE: 'listen', LISTEN_KEY, SEND_RULE: 'send', SEND_KEY, NODE_EXTRA_CA_CERTS: undefined, ...extraEnv },
+      env: {
+        RELAY_HOST: relay.host,
+        RELAY_HC: NAME,
+        LISTEN_RULE: 'listen',
+        LISTEN_KEY,
+        SEND_RULE: 'send',
+        SEND_KEY,
+        NODE_EXTRA_CA_CERTS: undefined,
+        ...extraEnv,
+      },
       timeout: 20_000,
       reject: false,
     });
@@ -40,7 +49,11 @@ describe('test relay: fidelity with hyco-ws 1.0.5', () => {
     // The resource hyco-ws signs names port 443, not the relay's: the audience match ignores the port.
     expect(result.tokenResource).toBe(`http://127.0.0.1:443/${NAME}`);
     expect(result.listenerReceived).toEqual([{ text: 'hello from the hyco-ws sender' }, { binary: '000102feff' }]);
-    expect(result.senderReceived).toEqual([{ text: 'hello from the hyco-ws listener' }, { text: 'hello from the hyco-ws sender' }, { binary: '000102feff' }]);
+    expect(result.senderReceived).toEqual([
+      { text: 'hello from the hyco-ws listener' },
+      { text: 'hello from the hyco-ws sender' },
+      { binary: '000102feff' },
+    ]);
     expect(relay.counters.pairsMade).toBe(1);
     expect(relay.counters.listenAttempts).toBe(1);
   });

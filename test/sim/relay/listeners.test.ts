@@ -3,7 +3,20 @@
  * renewToken (good or bad), the idle drop, and 1001 when the hybrid connection is deleted or disabled.
  */
 import { startTestRelay, type TestRelay } from '../../../sim/relay';
-import { delay, inSeconds, KEY, open, openListener, refusal, relayUrl, resourceOf, SEND_KEY, signSas, waitUntil, type Peer } from './relay-clients';
+import {
+  delay,
+  inSeconds,
+  KEY,
+  open,
+  openListener,
+  refusal,
+  relayUrl,
+  resourceOf,
+  SEND_KEY,
+  signSas,
+  waitUntil,
+  type Peer,
+} from './relay-clients';
 
 const NAME = 'rs-node-1';
 
@@ -81,9 +94,18 @@ describe('test relay: listeners', () => {
     renewed.ws.send(JSON.stringify({ renewToken: { token: listenToken(NAME, 300) } }));
 
     const badMessages = [
-      [JSON.stringify({ renewToken: { token: signSas(resourceOf(NAME), 'agent-listen', 'wrong-key', inSeconds(300)) } }), /^renewToken refused: the signature does not match/],
-      [JSON.stringify({ renewToken: { token: signSas(resourceOf(NAME), 'engineer-send', SEND_KEY, inSeconds(300)) } }), /^renewToken refused: rule 'engineer-send' grants Send, not Listen/],
-      [JSON.stringify({ renewToken: { token: listenToken('rs-node-2', 300) } }), /^renewToken refused: the token's resource .* is not this hybrid connection/],
+      [
+        JSON.stringify({ renewToken: { token: signSas(resourceOf(NAME), 'agent-listen', 'wrong-key', inSeconds(300)) } }),
+        /^renewToken refused: the signature does not match/,
+      ],
+      [
+        JSON.stringify({ renewToken: { token: signSas(resourceOf(NAME), 'engineer-send', SEND_KEY, inSeconds(300)) } }),
+        /^renewToken refused: rule 'engineer-send' grants Send, not Listen/,
+      ],
+      [
+        JSON.stringify({ renewToken: { token: listenToken('rs-node-2', 300) } }),
+        /^renewToken refused: the token's resource .* is not this hybrid connection/,
+      ],
       [JSON.stringify({ renewToken: { token: listenToken(NAME, -1) } }), /^renewToken refused: the token expired/],
       [JSON.stringify({ hello: 'relay' }), /^Unsupported control message/],
       ['renew please', /^The control channel message is not JSON/],
@@ -144,7 +166,9 @@ describe('test relay: listeners', () => {
     relay.setDisabled('rs-node-2', true);
     expect(await listener.closedWithin(2000)).toEqual({ code: 1001, reason: 'The hybrid connection was disabled' });
     const refusedListen = await refusal(relay, relayUrl(relay, 'rs-node-2', 'listen'), { token });
-    const refusedSend = await refusal(relay, relayUrl(relay, 'rs-node-2', 'connect'), { token: signSas(resourceOf('rs-node-2'), 'engineer-send', SEND_KEY, inSeconds(300)) });
+    const refusedSend = await refusal(relay, relayUrl(relay, 'rs-node-2', 'connect'), {
+      token: signSas(resourceOf('rs-node-2'), 'engineer-send', SEND_KEY, inSeconds(300)),
+    });
     for (const refused of [refusedListen, refusedSend]) {
       expect(refused.status).toBe(403);
       expect(refused.statusMessage).toMatch(/^EntityDisabled: the hybrid connection 'rs-node-2' is disabled/);

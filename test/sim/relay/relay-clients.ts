@@ -46,7 +46,11 @@ export interface OpenOptions {
 
 export function connectSocket(relay: TestRelay, url: string, options: OpenOptions = {}): WebSocket {
   const headers = { ...(options.headers ?? {}), ...(options.token ? { ServiceBusAuthorization: options.token } : {}) };
-  return new WebSocket(url, options.protocols ?? [], { headers, ca: options.ca === null ? undefined : (options.ca ?? relay.caPem), handshakeTimeout: 10_000 });
+  return new WebSocket(url, options.protocols ?? [], {
+    headers,
+    ca: options.ca === null ? undefined : (options.ca ?? relay.caPem),
+    handshakeTimeout: 10_000,
+  });
 }
 
 /** Opens a WebSocket through the relay; rejects with the Refusal when the handshake is refused. */
@@ -56,7 +60,19 @@ export function open(relay: TestRelay, url: string, options: OpenOptions = {}): 
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(peer));
     ws.once('unexpected-response', (request, response: IncomingMessage) => {
-      readBody(response).finally(() => request.destroy()).then((body) => reject(Object.assign(new Error(`refused ${response.statusCode}`), { status: response.statusCode!, statusMessage: response.statusMessage ?? '', body })), reject);
+      readBody(response)
+        .finally(() => request.destroy())
+        .then(
+          (body) =>
+            reject(
+              Object.assign(new Error(`refused ${response.statusCode}`), {
+                status: response.statusCode!,
+                statusMessage: response.statusMessage ?? '',
+                body,
+              }),
+            ),
+          reject,
+        );
     });
     ws.once('error', reject);
   });

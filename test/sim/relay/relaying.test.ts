@@ -5,7 +5,20 @@
  */
 import { randomBytes } from 'crypto';
 import { startTestRelay, type TestRelay } from '../../../sim/relay';
-import { inSeconds, KEY, open, openListener, pair, relayUrl, resourceOf, SEND_KEY, signSas, waitUntil, type Peer, type Refusal } from './relay-clients';
+import {
+  inSeconds,
+  KEY,
+  open,
+  openListener,
+  pair,
+  relayUrl,
+  resourceOf,
+  SEND_KEY,
+  signSas,
+  waitUntil,
+  type Peer,
+  type Refusal,
+} from './relay-clients';
 
 const NAME = 'rs-node-1';
 
@@ -30,7 +43,10 @@ describe('test relay: relaying', () => {
     const small = randomBytes(1024);
     // Larger than the relay reads ahead of a slow side, so its pause and resume are exercised.
     const large = randomBytes(4 * 1024 * 1024);
-    for (const [from, to] of [[sender, accepted], [accepted, sender]] as Array<[Peer, Peer]>) {
+    for (const [from, to] of [
+      [sender, accepted],
+      [accepted, sender],
+    ] as Array<[Peer, Peer]>) {
       from.ws.send('Get-Service WinRM | Format-List — ünïcødé');
       from.ws.send(small);
       from.ws.send('first half, ', { fin: false });

@@ -4,7 +4,21 @@
  * senders across listeners.
  */
 import { startTestRelay, type TestRelay } from '../../../sim/relay';
-import { connectSocket, delay, inSeconds, KEY, open, openListener, Peer, refusal, relayUrl, resourceOf, SEND_KEY, signSas, type Refusal } from './relay-clients';
+import {
+  connectSocket,
+  delay,
+  inSeconds,
+  KEY,
+  open,
+  openListener,
+  Peer,
+  refusal,
+  relayUrl,
+  resourceOf,
+  SEND_KEY,
+  signSas,
+  type Refusal,
+} from './relay-clients';
 
 const NAME = 'rs-node-1';
 const RENDEZVOUS_TIMEOUT_MS = 800;
@@ -47,7 +61,11 @@ describe('test relay: rendezvous', () => {
     expect(address.searchParams.get('sb-hc-action')).toBe('accept');
     expect(address.searchParams.get('sb-hc-id')).toBe('trace-42');
     expect(address.searchParams.get('app')).toBe('1');
-    expect(accept.connectHeaders).toMatchObject({ 'X-Engineer': 'alice@contoso.example', 'Sec-WebSocket-Protocol': 'arc-remote-support.v1', Host: relay.host });
+    expect(accept.connectHeaders).toMatchObject({
+      'X-Engineer': 'alice@contoso.example',
+      'Sec-WebSocket-Protocol': 'arc-remote-support.v1',
+      Host: relay.host,
+    });
     expect(Object.keys(accept.connectHeaders).map((name) => name.toLowerCase())).not.toContain('servicebusauthorization');
     expect(JSON.stringify(accept)).not.toContain(encodeURIComponent(/sig=([^&]+)/.exec(token)![1]!));
 
@@ -112,7 +130,10 @@ describe('test relay: rendezvous', () => {
     // A reject the relay cannot pass on is refused, and the sender still waits.
     expect((await refusal(relay, `${accept.address}&sb-hc-statusCode=200&sb-hc-statusDescription=OK`)).status).toBe(400);
     expect((await refusal(relay, `${accept.address}&sb-hc-statusCode=503`)).status).toBe(400);
-    const rejected = await refusal(relay, `${accept.address}&sb-hc-statusCode=503&sb-hc-statusDescription=${encodeURIComponent('Agent busy: two sessions open')}`);
+    const rejected = await refusal(
+      relay,
+      `${accept.address}&sb-hc-statusCode=503&sb-hc-statusDescription=${encodeURIComponent('Agent busy: two sessions open')}`,
+    );
     expect(rejected.status).toBe(410);
     const refused = (await sending) as Refusal;
     expect(refused.status).toBe(503);
@@ -123,7 +144,10 @@ describe('test relay: rendezvous', () => {
 
   it('spreads senders across the connected listeners at random', async () => {
     const second = await openListener(relay, NAME, signSas(resourceOf(NAME), 'agent-listen', KEY, inSeconds(300)));
-    const offers = new Map<Peer, number>([[listener, 0], [second, 0]]);
+    const offers = new Map<Peer, number>([
+      [listener, 0],
+      [second, 0],
+    ]);
     // Each listener turns its offer down; 24 senders all landing on one listener is a 1 in 8 million chance.
     const answer = (peer: Peer) =>
       peer.ws.on('message', (data) => {

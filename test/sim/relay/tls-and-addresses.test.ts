@@ -57,15 +57,24 @@ describe('test relay: TLS and addresses', () => {
   it('refuses a plain ws:// client without reading its request, and a client that does not trust its CA', async () => {
     const attemptsBefore = relay.counters.listenAttempts;
     const plain = new WebSocket(`ws://${relay.host}/$hc/${NAME}?sb-hc-action=listen`, { headers: { ServiceBusAuthorization: token } });
-    await expect(new Promise((resolve, reject) => plain.once('open', resolve).once('error', reject))).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(new Promise((resolve, reject) => plain.once('open', resolve).once('error', reject))).rejects.toMatchObject({
+      code: 'ECONNRESET',
+    });
     expect(relay.counters.listenAttempts).toBe(attemptsBefore);
 
-    await expect(open(relay, relayUrl(relay, NAME, 'listen'), { token, ca: null })).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+    await expect(open(relay, relayUrl(relay, NAME, 'listen'), { token, ca: null })).rejects.toMatchObject({
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
     expect(relay.counters.openListeners()).toBe(0);
   });
 
   it('answers 404 "Endpoint does not exist" for an unknown name or a path outside /$hc/', async () => {
-    for (const url of [relayUrl(relay, 'rs-node-2', 'listen'), relayUrl(relay, 'rs-node-2', 'connect'), `${relay.url}/${NAME}?sb-hc-action=listen`, `${relay.url}/$hc/?sb-hc-action=listen`]) {
+    for (const url of [
+      relayUrl(relay, 'rs-node-2', 'listen'),
+      relayUrl(relay, 'rs-node-2', 'connect'),
+      `${relay.url}/${NAME}?sb-hc-action=listen`,
+      `${relay.url}/$hc/?sb-hc-action=listen`,
+    ]) {
       const refused = await refusal(relay, url, { token });
       expect(refused.status).toBe(404);
       expect(refused.statusMessage).toMatch(/^Endpoint does not exist\. TrackingId:[0-9a-f-]{36}, Timestamp:/);
@@ -85,10 +94,12 @@ describe('test relay: TLS and addresses', () => {
       expect(refused.statusMessage).toMatch(/sb-hc-action is (missing|'listn'|'request'), it must be listen, connect or accept/);
     }
     const plainRequest = await new Promise<number | undefined>((resolve, reject) => {
-      https.get(`https://${relay.host}/$hc/${NAME}?sb-hc-action=listen`, { ca: relay.caPem }, (response) => {
-        response.resume();
-        resolve(response.statusCode);
-      }).once('error', reject);
+      https
+        .get(`https://${relay.host}/$hc/${NAME}?sb-hc-action=listen`, { ca: relay.caPem }, (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        })
+        .once('error', reject);
     });
     expect(plainRequest).toBe(400);
   });

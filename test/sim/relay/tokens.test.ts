@@ -40,7 +40,9 @@ describe('test relay: tokens', () => {
 
   async function listens(token: string, how: 'header' | 'query' = 'header'): Promise<void> {
     const listener =
-      how === 'header' ? await openListener(relay, NAME, token) : await open(relay, relayUrl(relay, NAME, 'listen', `&sb-hc-token=${encodeURIComponent(token)}`));
+      how === 'header'
+        ? await openListener(relay, NAME, token)
+        : await open(relay, relayUrl(relay, NAME, 'listen', `&sb-hc-token=${encodeURIComponent(token)}`));
     expect(relay.counters.openListeners(NAME)).toBe(1);
     listener.ws.close();
     await listener.closed;
@@ -70,7 +72,10 @@ describe('test relay: tokens', () => {
 
   it('answers 401 to a bad signature, an unknown rule, a tampered resource or an expired token', async () => {
     const cases: Array<[string, RegExp]> = [
-      [signSas(resourceOf(NAME), 'agent-listen', 'not-the-key', inSeconds(300)), /signature does not match the keys of rule 'agent-listen'/],
+      [
+        signSas(resourceOf(NAME), 'agent-listen', 'not-the-key', inSeconds(300)),
+        /signature does not match the keys of rule 'agent-listen'/,
+      ],
       [signSas(resourceOf(NAME), 'no-such-rule', KEY, inSeconds(300)), /no authorization rule named 'no-such-rule'/],
       // Another hybrid connection's rule is not this one's, even with the same key.
       [signSas(resourceOf(NAME), 'other-listen', KEY, inSeconds(300)), /no authorization rule named 'other-listen'/],
@@ -90,7 +95,9 @@ describe('test relay: tokens', () => {
     const expiry = inSeconds(300);
     const resource = encodeURIComponent(resourceOf(NAME));
     const withDecodedKey = createHmac('sha256', Buffer.from(BASE64_KEY, 'base64')).update(`${resource}\n${expiry}`).digest('base64');
-    const refused = await listenRefusal(`SharedAccessSignature sr=${resource}&sig=${encodeURIComponent(withDecodedKey)}&se=${expiry}&skn=base64-looking`);
+    const refused = await listenRefusal(
+      `SharedAccessSignature sr=${resource}&sig=${encodeURIComponent(withDecodedKey)}&se=${expiry}&skn=base64-looking`,
+    );
     expect(refused.status).toBe(401);
     await listens(signSas(resourceOf(NAME), 'base64-looking', BASE64_KEY, expiry));
   });
@@ -142,7 +149,11 @@ describe('test relay: tokens', () => {
 
   it('lets Send through with either key, Manage do both, and anyone send where no client authorization is required', async () => {
     const listener = await openListener(relay, NAME, signSas(resourceOf(NAME), 'ns-manage', MANAGE_KEY, inSeconds(300)));
-    for (const token of [sendToken(), signSas(resourceOf(NAME), 'engineer-send', SECONDARY, inSeconds(300)), signSas(resourceOf(NAME), 'ns-manage', MANAGE_KEY, inSeconds(300))]) {
+    for (const token of [
+      sendToken(),
+      signSas(resourceOf(NAME), 'engineer-send', SECONDARY, inSeconds(300)),
+      signSas(resourceOf(NAME), 'ns-manage', MANAGE_KEY, inSeconds(300)),
+    ]) {
       const { sender, accepted } = await pair(relay, NAME, listener, token);
       sender.ws.close();
       await accepted.closed;

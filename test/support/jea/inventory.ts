@@ -7,7 +7,17 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 
-export const SERVER_2016_INVENTORY = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'specs', 'windows-powershell-5.1', 'server2016.json');
+export const SERVER_2016_INVENTORY = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'shared',
+  'specs',
+  'windows-powershell-5.1',
+  'server2016.json',
+);
 
 export interface InventoryParameter {
   type: string;

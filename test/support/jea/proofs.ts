@@ -36,12 +36,44 @@ export interface Expectation {
 }
 
 /** What RestrictedRemoteServer shows everyone. */
-export const DEFAULT_COMMANDS = ['Clear-Host', 'Exit-PSSession', 'Get-Command', 'Get-FormatData', 'Get-Help', 'Measure-Object', 'Out-Default', 'Select-Object'];
+export const DEFAULT_COMMANDS = [
+  'Clear-Host',
+  'Exit-PSSession',
+  'Get-Command',
+  'Get-FormatData',
+  'Get-Help',
+  'Measure-Object',
+  'Out-Default',
+  'Select-Object',
+];
 export const DIAGNOSTICS_COMMANDS = [
-  'Get-Service', 'Get-Process', 'Get-WinEvent', 'Get-EventLog', 'Get-Counter', 'Get-ComputerInfo', 'Get-HotFix', 'Get-CimInstance',
-  'Get-Date', 'Get-TimeZone', 'Resolve-DnsName', 'Where-Object', 'Sort-Object', 'Format-List', 'Format-Table', 'Get-NetAdapter',
-  'Get-NetIPAddress', 'Get-NetIPConfiguration', 'Get-NetRoute', 'Get-NetTCPConnection', 'Test-NetConnection',
-  'Get-DnsClientServerAddress', 'Get-DnsClientCache', 'Get-NetFirewallProfile', 'Get-Volume', 'Get-Disk', 'Get-ScheduledTask',
+  'Get-Service',
+  'Get-Process',
+  'Get-WinEvent',
+  'Get-EventLog',
+  'Get-Counter',
+  'Get-ComputerInfo',
+  'Get-HotFix',
+  'Get-CimInstance',
+  'Get-Date',
+  'Get-TimeZone',
+  'Resolve-DnsName',
+  'Where-Object',
+  'Sort-Object',
+  'Format-List',
+  'Format-Table',
+  'Get-NetAdapter',
+  'Get-NetIPAddress',
+  'Get-NetIPConfiguration',
+  'Get-NetRoute',
+  'Get-NetTCPConnection',
+  'Test-NetConnection',
+  'Get-DnsClientServerAddress',
+  'Get-DnsClientCache',
+  'Get-NetFirewallProfile',
+  'Get-Volume',
+  'Get-Disk',
+  'Get-ScheduledTask',
   'Get-ScheduledTaskInfo',
 ];
 export const REPAIR_COMMANDS = ['Start-Service', 'Stop-Service', 'Restart-Service', 'Clear-DnsClientCache', 'Register-DnsClient'];
@@ -99,18 +131,29 @@ const diagnosticsRuns: Expectation[] = [
   runs('Diagnostics', 'Get-Service -Name Sp* -DependentServices', 'runs'),
   runs('Diagnostics', 'Get-Process -Name pwsh', 'runs', ['Get-Process Name=pwsh']),
   runs('Diagnostics', 'Get-WinEvent -LogName System -MaxEvents 50', 'runs', ['Get-WinEvent FilterXPath=*;LogName=System;MaxEvents=50']),
-  runs('Diagnostics', 'Get-WinEvent -LogName Microsoft-Windows-WinRM/Operational -Level Error,Information -Id 7036,7040 -ProviderName "Service Control Manager" -Hours 24 -Oldest', 'runs', [
-    "Get-WinEvent FilterXPath=*[System[(Level=2 or Level=0 or Level=4) and (EventID=7036 or EventID=7040) and Provider[@Name='Service Control Manager'] and TimeCreated[timediff(@SystemTime) <= 86400000]]];LogName=Microsoft-Windows-WinRM/Operational;Oldest=True",
-  ]),
+  runs(
+    'Diagnostics',
+    'Get-WinEvent -LogName Microsoft-Windows-WinRM/Operational -Level Error,Information -Id 7036,7040 -ProviderName "Service Control Manager" -Hours 24 -Oldest',
+    'runs',
+    [
+      "Get-WinEvent FilterXPath=*[System[(Level=2 or Level=0 or Level=4) and (EventID=7036 or EventID=7040) and Provider[@Name='Service Control Manager'] and TimeCreated[timediff(@SystemTime) <= 86400000]]];LogName=Microsoft-Windows-WinRM/Operational;Oldest=True",
+    ],
+  ),
   // -ProviderName filters within the named log; it never picks another log as the cmdlet's does.
   runs('Diagnostics', 'Get-WinEvent -LogName System -ProviderName Microsoft-Windows-Security-Auditing', 'runs', [
     "Get-WinEvent FilterXPath=*[System[Provider[@Name='Microsoft-Windows-Security-Auditing']]];LogName=System",
   ]),
-  runs('Diagnostics', 'Get-EventLog -LogName System -Newest 20 -EntryType Error', 'runs', ['Get-EventLog EntryType=Error;LogName=System;Newest=20']),
-  runs('Diagnostics', 'Get-CimInstance -ClassName Win32_OperatingSystem -Property Caption,Version', 'runs', ['Get-CimInstance ClassName=Win32_OperatingSystem;Property=Caption,Version']),
+  runs('Diagnostics', 'Get-EventLog -LogName System -Newest 20 -EntryType Error', 'runs', [
+    'Get-EventLog EntryType=Error;LogName=System;Newest=20',
+  ]),
+  runs('Diagnostics', 'Get-CimInstance -ClassName Win32_OperatingSystem -Property Caption,Version', 'runs', [
+    'Get-CimInstance ClassName=Win32_OperatingSystem;Property=Caption,Version',
+  ]),
   runs('Diagnostics', 'Get-Counter -Counter "\\Processor(_Total)\\% Processor Time" -MaxSamples 3', 'runs'),
   runs('Diagnostics', 'Get-NetIPConfiguration -InterfaceIndex 3', 'runs', ['Get-NetIPConfiguration InterfaceIndex=3']),
-  runs('Diagnostics', 'Test-NetConnection -ComputerName management.azure.com -Port 443', 'runs', ['Test-NetConnection ComputerName=management.azure.com;Port=443']),
+  runs('Diagnostics', 'Test-NetConnection -ComputerName management.azure.com -Port 443', 'runs', [
+    'Test-NetConnection ComputerName=management.azure.com;Port=443',
+  ]),
   runs('Diagnostics', 'Get-ScheduledTask -TaskPath \\ArcRemoteSupport\\', 'runs'),
   runs('Diagnostics', 'Get-ScheduledTaskInfo -TaskName Reconcile -TaskPath \\ArcRemoteSupport\\', 'runs'),
   runs('Diagnostics', 'Resolve-DnsName -Name management.azure.com -Type A', 'runs'),
@@ -127,7 +170,9 @@ const eventLogs: Expectation[] = [
   badValue('Diagnostics', 'Get-WinEvent', 'LogName', 'Security'),
   badValue('Diagnostics', 'Get-WinEvent', 'LogName', 'sECURITY'),
   badValue('Diagnostics', 'Get-WinEvent', 'LogName', 'Microsoft-Windows-PowerShell/Operational'),
-  refused('Diagnostics', 'Get-WinEvent -LogName System,Security', [...VALIDATION, 'ParameterArgumentTransformationError'], 'event logs', { parameter: 'LogName' }),
+  refused('Diagnostics', 'Get-WinEvent -LogName System,Security', [...VALIDATION, 'ParameterArgumentTransformationError'], 'event logs', {
+    parameter: 'LogName',
+  }),
   // Without -LogName the cmdlet reads every log.
   refused('Diagnostics', 'Get-WinEvent -MaxEvents 5', MANDATORY, 'event logs'),
   refused('Diagnostics', 'Get-WinEvent', MANDATORY, 'event logs'),
@@ -137,7 +182,12 @@ const eventLogs: Expectation[] = [
   refused('Diagnostics', `Get-WinEvent -LogName System -FilterXPath "*</Select><Select Path='Security'>*"`, HIDDEN, 'event logs'),
   refused('Diagnostics', `Get-WinEvent -FilterXml ${QUERY_LIST}`, HIDDEN, 'event logs', { control: 'binds' }),
   refused('Diagnostics', "Get-WinEvent -FilterHashtable @{ LogName = 'Security' }", HIDDEN, 'event logs'),
-  refused('Diagnostics', "Get-WinEvent -FilterHashtable @{ Path = 'C:\\Windows\\System32\\winevt\\Logs\\Security.evtx' }", HIDDEN, 'event logs'),
+  refused(
+    'Diagnostics',
+    "Get-WinEvent -FilterHashtable @{ Path = 'C:\\Windows\\System32\\winevt\\Logs\\Security.evtx' }",
+    HIDDEN,
+    'event logs',
+  ),
   refused('Diagnostics', 'Get-WinEvent -Path C:\\Windows\\System32\\winevt\\Logs\\Security.evtx', HIDDEN, 'event logs'),
   refused('Diagnostics', 'Get-WinEvent -ListLog *', HIDDEN, 'event logs'),
   refused('Diagnostics', 'Get-WinEvent -ListProvider *', HIDDEN, 'event logs'),
@@ -150,7 +200,9 @@ const eventLogs: Expectation[] = [
     ['Level', 'LogAlways'],
     ['Id', '100000'],
     ['Hours', '0'],
-  ].map(([parameter, value]) => badValue('Diagnostics', 'Get-WinEvent -LogName System', parameter!, value!, { command: 'Get-WinEvent', control: 'none' })),
+  ].map(([parameter, value]) =>
+    badValue('Diagnostics', 'Get-WinEvent -LogName System', parameter!, value!, { command: 'Get-WinEvent', control: 'none' }),
+  ),
   badValue('Diagnostics', 'Get-EventLog', 'LogName', 'Security'),
   badValue('Diagnostics', 'Get-EventLog -LogName System', 'Newest', '100000', { command: 'Get-EventLog' }),
   badValue('Diagnostics', 'Get-EventLog -LogName System', 'EntryType', 'SuccessAudit', { command: 'Get-EventLog' }),
@@ -175,12 +227,17 @@ const diagnosticsValues: Expectation[] = [
   badValue('Diagnostics', 'Get-HotFix', 'Id', UNC),
   badValue('Diagnostics', 'Get-HotFix', 'Description', UNC),
   badValue('Diagnostics', 'Get-CimInstance', 'ClassName', 'Win32_UserAccount'),
-  badValue('Diagnostics', 'Get-CimInstance -ClassName Win32_OperatingSystem', 'Property', `"* FROM Win32_UserAccount WHERE Name<>''"`, { command: 'Get-CimInstance' }),
+  badValue('Diagnostics', 'Get-CimInstance -ClassName Win32_OperatingSystem', 'Property', `"* FROM Win32_UserAccount WHERE Name<>''"`, {
+    command: 'Get-CimInstance',
+  }),
   badValue('Diagnostics', 'Get-Date', 'Format', '"dddd MMMM"'),
   badValue('Diagnostics', 'Resolve-DnsName', 'Name', UNC),
   badValue('Diagnostics', 'Resolve-DnsName -Name example.com', 'Type', 'AXFR', { command: 'Resolve-DnsName' }),
   badValue('Diagnostics', 'Resolve-DnsName -Name example.com', 'Server', UNC, { command: 'Resolve-DnsName' }),
-  badValue('Diagnostics', 'Get-Service | Where-Object', 'Property', 'Status.Length', { command: 'Where-Object', line: 'Get-Service | Where-Object -Property Status.Length -EQ -Value 7' }),
+  badValue('Diagnostics', 'Get-Service | Where-Object', 'Property', 'Status.Length', {
+    command: 'Where-Object',
+    line: 'Get-Service | Where-Object -Property Status.Length -EQ -Value 7',
+  }),
   badValue('Diagnostics', 'Get-Service | Sort-Object', 'Property', "@{ Expression = 'Name' }", { command: 'Sort-Object' }),
   badValue('Diagnostics', 'Get-Service | Format-List', 'Property', "@{ Expression = 'Name' }", { command: 'Format-List' }),
   badValue('Diagnostics', 'Get-Service | Format-Table', 'Property', "@{ Expression = 'Name' }", { command: 'Format-Table' }),
@@ -219,12 +276,22 @@ const diagnosticsValues: Expectation[] = [
   badValue('Diagnostics', 'Get-ScheduledTaskInfo -TaskName Reconcile', 'TaskPath', UNC, { command: 'Get-ScheduledTaskInfo' }),
   badValue('Diagnostics', 'Get-ScheduledTaskInfo', 'TaskName', UNC),
   // No calculated property, no script block (a client sends one as a string).
-  refused('Diagnostics', 'Get-Service | Where-Object -FilterScript { $true }', ['CantConvertWithScriptBlocks', ...HIDDEN], 'no script blocks', { control: 'none' }),
+  refused(
+    'Diagnostics',
+    'Get-Service | Where-Object -FilterScript { $true }',
+    ['CantConvertWithScriptBlocks', ...HIDDEN],
+    'no script blocks',
+    { control: 'none' },
+  ),
 ];
 
-const diagnosticsCannotChange = ['Stop-Service -Name Spooler', 'Restart-Service -Name Spooler', 'Start-Service -Name Spooler', 'Clear-DnsClientCache', 'Set-Service -Name Spooler -StartupType Disabled'].map((line) =>
-  refused('Diagnostics', line, NOT_FOUND, 'Diagnostics changes nothing'),
-);
+const diagnosticsCannotChange = [
+  'Stop-Service -Name Spooler',
+  'Restart-Service -Name Spooler',
+  'Start-Service -Name Spooler',
+  'Clear-DnsClientCache',
+  'Set-Service -Name Spooler -StartupType Disabled',
+].map((line) => refused('Diagnostics', line, NOT_FOUND, 'Diagnostics changes nothing'));
 
 // ---- both levels --------------------------------------------------------------------------
 
@@ -256,15 +323,29 @@ const notForAnyoneLines = [
 /** Lines the unrestricted session takes but does not complete here (no job 1, no code to compile). */
 const CONTROL_BINDS = new Set(['Invoke-Command -ScriptBlock Get-Date', 'Receive-Job -Id 1', 'Add-Type -TypeDefinition x']);
 const notForAnyone = (['Diagnostics', 'DiagnosticsAndRepair'] as const).flatMap((session) =>
-  notForAnyoneLines.map((line) => refused(session, line, NOT_FOUND, 'not for anyone', { control: CONTROL_BINDS.has(line) ? 'binds' : 'runs' })),
+  notForAnyoneLines.map((line) =>
+    refused(session, line, NOT_FOUND, 'not for anyone', { control: CONTROL_BINDS.has(line) ? 'binds' : 'runs' }),
+  ),
 );
 const noScriptBlocks = (['Diagnostics', 'DiagnosticsAndRepair'] as const).flatMap((session) => [
   refused(session, 'Where-Object -FilterScript { $true }', ['CantConvertWithScriptBlocks'], 'no script blocks', { control: 'none' }),
   refused(session, "Where-Object -FilterScript '$true'", HIDDEN, 'no script blocks', { control: 'none' }),
-  refused(session, 'Select-Object -InputObject x -Property @{ Name = "x"; Expression = "[IO.File]::ReadAllText(\'/etc/hostname\')" }', ['ExpressionNotFound', ...HIDDEN, 'ParameterArgumentValidationError'], 'no script blocks', { control: 'none' }),
+  refused(
+    session,
+    'Select-Object -InputObject x -Property @{ Name = "x"; Expression = "[IO.File]::ReadAllText(\'/etc/hostname\')" }',
+    ['ExpressionNotFound', ...HIDDEN, 'ParameterArgumentValidationError'],
+    'no script blocks',
+    { control: 'none' },
+  ),
 ]);
 const scripts: Expectation[] = (['Diagnostics', 'DiagnosticsAndRepair'] as const).flatMap((session) =>
-  ['Get-Date', '& { Get-Date }', '[IO.File]::ReadAllText("/etc/hostname")'].map((script) => ({ session, script, refused: ['ScriptsNotAllowed'], control: 'none' as const, group: 'no language' })),
+  ['Get-Date', '& { Get-Date }', '[IO.File]::ReadAllText("/etc/hostname")'].map((script) => ({
+    session,
+    script,
+    refused: ['ScriptsNotAllowed'],
+    control: 'none' as const,
+    group: 'no language',
+  })),
 );
 
 // ---- DiagnosticsAndRepair -----------------------------------------------------------------
@@ -282,7 +363,11 @@ export const REPAIR_ACTIONS = ['Restart Spooler', 'Stop W32Time', 'Start W32Time
 const SERVICE_VERBS = ['Stop-Service', 'Restart-Service', 'Start-Service'];
 /** Each protected service, in three spellings, by each service verb. */
 const protectedByName = PROTECTED_SERVICE_TABLE.flatMap(({ name }) =>
-  SERVICE_VERBS.flatMap((verb) => [name, name.toLowerCase(), name.toUpperCase()].map((spelling) => badValue('DiagnosticsAndRepair', verb, 'Name', spelling, { group: 'protected services' }))),
+  SERVICE_VERBS.flatMap((verb) =>
+    [name, name.toLowerCase(), name.toUpperCase()].map((spelling) =>
+      badValue('DiagnosticsAndRepair', verb, 'Name', spelling, { group: 'protected services' }),
+    ),
+  ),
 );
 /** Each protected service by every other way in: position, alias, pipeline, display name, object, list, wildcard. */
 const protectedOtherWays = PROTECTED_SERVICE_TABLE.flatMap(({ name, displayNames }) => [
@@ -293,7 +378,10 @@ const protectedOtherWays = PROTECTED_SERVICE_TABLE.flatMap(({ name, displayNames
   refused('DiagnosticsAndRepair', `Stop-Service -Name ${name.slice(0, 3)}*`, VALIDATION, 'protected services', { parameter: 'Name' }),
   // The fake table knows each service by its first display name; the others are later Windows names.
   ...displayNames.flatMap((display, i) => [
-    refused('DiagnosticsAndRepair', `Stop-Service -Name "${display}"`, VALIDATION, 'protected services', { parameter: 'Name', control: i === 0 ? 'runs' : 'binds' }),
+    refused('DiagnosticsAndRepair', `Stop-Service -Name "${display}"`, VALIDATION, 'protected services', {
+      parameter: 'Name',
+      control: i === 0 ? 'runs' : 'binds',
+    }),
     refused('DiagnosticsAndRepair', `Stop-Service -DisplayName "${display}"`, HIDDEN, 'protected services'),
   ]),
 ]);
@@ -302,11 +390,20 @@ const protectedOtherWays = PROTECTED_SERVICE_TABLE.flatMap(({ name, displayNames
  * them. One service of each kind (a refused pipeline binding takes JEA's proxy a few hundred ms).
  */
 const protectedByPipeline = ['WinRM', 'GCArcService', 'EventLog', 'SysmonDrv', 'BFE', 'Sense'].flatMap((name) => [
-  refused('DiagnosticsAndRepair', `Get-Service -Name ${name} | Stop-Service`, VALIDATION, 'protected services', { parameter: 'Name', command: 'Stop-Service' }),
+  refused('DiagnosticsAndRepair', `Get-Service -Name ${name} | Stop-Service`, VALIDATION, 'protected services', {
+    parameter: 'Name',
+    command: 'Stop-Service',
+  }),
 ]);
 const otherServiceDoors: Expectation[] = [
-  refused('DiagnosticsAndRepair', 'Get-Service -Name WinRM | Restart-Service', VALIDATION, 'protected services', { parameter: 'Name', command: 'Restart-Service' }),
-  refused('DiagnosticsAndRepair', 'Get-Service -Name Schedule | Start-Service', VALIDATION, 'protected services', { parameter: 'Name', command: 'Start-Service' }),
+  refused('DiagnosticsAndRepair', 'Get-Service -Name WinRM | Restart-Service', VALIDATION, 'protected services', {
+    parameter: 'Name',
+    command: 'Restart-Service',
+  }),
+  refused('DiagnosticsAndRepair', 'Get-Service -Name Schedule | Start-Service', VALIDATION, 'protected services', {
+    parameter: 'Name',
+    command: 'Start-Service',
+  }),
   refused('DiagnosticsAndRepair', 'Stop-Service -Name *', VALIDATION, 'protected services', { parameter: 'Name' }),
   refused('DiagnosticsAndRepair', 'Stop-Service -Name W?nRM', VALIDATION, 'protected services', { parameter: 'Name' }),
   refused('DiagnosticsAndRepair', 'Stop-Service -Name [E]ventLog', VALIDATION, 'protected services', { parameter: 'Name' }),
@@ -315,23 +412,46 @@ const otherServiceDoors: Expectation[] = [
   refused('DiagnosticsAndRepair', 'Stop-Service -Name Spooler -NoWait', HIDDEN, 'protected services'),
   refused('DiagnosticsAndRepair', 'Suspend-Service -Name EventLog', NOT_FOUND, 'protected services'),
   refused('DiagnosticsAndRepair', 'Microsoft.PowerShell.Management\\Stop-Service -Name WinRM', NOT_FOUND, 'module-qualified names'),
-  refused('DiagnosticsAndRepair', 'Microsoft.PowerShell.Management\\Restart-Service -Name EventLog -Force', NOT_FOUND, 'module-qualified names'),
-  refused('DiagnosticsAndRepair', 'DnsClient\\Clear-DnsClientCache -CimSession otherhost', NOT_FOUND, 'module-qualified names', { control: 'binds' }),
+  refused(
+    'DiagnosticsAndRepair',
+    'Microsoft.PowerShell.Management\\Restart-Service -Name EventLog -Force',
+    NOT_FOUND,
+    'module-qualified names',
+  ),
+  refused('DiagnosticsAndRepair', 'DnsClient\\Clear-DnsClientCache -CimSession otherhost', NOT_FOUND, 'module-qualified names', {
+    control: 'binds',
+  }),
   refused('DiagnosticsAndRepair', 'Clear-DnsClientCache -CimSession otherhost', HIDDEN, 'protected services', { control: 'binds' }),
   // Stopping what WinRM depends on takes WinRM down: refused without -Force (by Windows, not the role).
-  { session: 'DiagnosticsAndRepair', line: 'Stop-Service -Name HTTP', refused: ['ServiceHasDependentServices'], command: 'Stop-Service', control: 'none', group: 'protected services' },
+  {
+    session: 'DiagnosticsAndRepair',
+    line: 'Stop-Service -Name HTTP',
+    refused: ['ServiceHasDependentServices'],
+    command: 'Stop-Service',
+    control: 'none',
+    group: 'protected services',
+  },
 ];
 
 /** Module-qualified names that must resolve, from inside each session, to a real private command. */
 export const QUALIFIED_NAMES: Readonly<Record<Session, readonly string[]>> = {
   Diagnostics: [
-    'Microsoft.PowerShell.Diagnostics\\Get-WinEvent', 'Microsoft.PowerShell.Management\\Get-Process', 'Microsoft.PowerShell.Management\\Get-Service',
-    'Microsoft.PowerShell.Management\\Stop-Service', 'Microsoft.PowerShell.Management\\Set-Service', 'Microsoft.PowerShell.Management\\Get-ChildItem',
-    'Microsoft.PowerShell.Utility\\Invoke-Expression', 'CimCmdlets\\Get-CimInstance', 'NetTCPIP\\Get-NetIPAddress',
+    'Microsoft.PowerShell.Diagnostics\\Get-WinEvent',
+    'Microsoft.PowerShell.Management\\Get-Process',
+    'Microsoft.PowerShell.Management\\Get-Service',
+    'Microsoft.PowerShell.Management\\Stop-Service',
+    'Microsoft.PowerShell.Management\\Set-Service',
+    'Microsoft.PowerShell.Management\\Get-ChildItem',
+    'Microsoft.PowerShell.Utility\\Invoke-Expression',
+    'CimCmdlets\\Get-CimInstance',
+    'NetTCPIP\\Get-NetIPAddress',
   ],
   DiagnosticsAndRepair: [
-    'Microsoft.PowerShell.Management\\Stop-Service', 'Microsoft.PowerShell.Management\\Restart-Service', 'Microsoft.PowerShell.Management\\Set-Service',
-    'Microsoft.PowerShell.Diagnostics\\Get-WinEvent', 'DnsClient\\Clear-DnsClientCache',
+    'Microsoft.PowerShell.Management\\Stop-Service',
+    'Microsoft.PowerShell.Management\\Restart-Service',
+    'Microsoft.PowerShell.Management\\Set-Service',
+    'Microsoft.PowerShell.Diagnostics\\Get-WinEvent',
+    'DnsClient\\Clear-DnsClientCache',
   ],
   NoGroup: [],
 };
@@ -356,7 +476,10 @@ export function hiddenParameterCases(roles: readonly RoleDefinition[], inventory
   for (const role of roles) {
     const session: Session = role.name === 'Repair' ? 'DiagnosticsAndRepair' : 'Diagnostics';
     const commands = [
-      ...[...role.visibleCmdlets, ...role.visibleFunctions].map((c) => ({ name: c.name, listed: (c.parameters ?? []).map((p) => p.name.toLowerCase()) })),
+      ...[...role.visibleCmdlets, ...role.visibleFunctions].map((c) => ({
+        name: c.name,
+        listed: (c.parameters ?? []).map((p) => p.name.toLowerCase()),
+      })),
       ...role.functionDefinitions.map((f) => ({ name: f.name, listed: f.parameters.map((p) => p.name.toLowerCase()) })),
     ];
     for (const { name, listed } of commands) {
@@ -367,7 +490,15 @@ export function hiddenParameterCases(roles: readonly RoleDefinition[], inventory
         const value = sampleValue(p.type);
         for (const spelling of [parameter, ...p.aliases]) {
           const line = `${name} -${spelling}${value === undefined ? '' : ` ${value}`}`;
-          cases.push({ session, line, refused: HIDDEN_OR_AMBIGUOUS, command: name, parameter, control: 'binds', group: 'hidden parameters' });
+          cases.push({
+            session,
+            line,
+            refused: HIDDEN_OR_AMBIGUOUS,
+            command: name,
+            parameter,
+            control: 'binds',
+            group: 'hidden parameters',
+          });
         }
       }
     }
@@ -378,8 +509,19 @@ export function hiddenParameterCases(roles: readonly RoleDefinition[], inventory
 /** Every case of the spec; the hidden-parameter ones come from the roles given and the inventory. */
 export function proofCases(roles: readonly RoleDefinition[], inventory: Inventory): Expectation[] {
   return [
-    ...diagnosticsRuns, ...eventLogs, ...diagnosticsValues, ...diagnosticsCannotChange, ...notForAnyone, ...noScriptBlocks, ...scripts,
-    ...repairRuns, ...protectedByName, ...protectedOtherWays, ...protectedByPipeline, ...otherServiceDoors, ...hiddenParameterCases(roles, inventory),
+    ...diagnosticsRuns,
+    ...eventLogs,
+    ...diagnosticsValues,
+    ...diagnosticsCannotChange,
+    ...notForAnyone,
+    ...noScriptBlocks,
+    ...scripts,
+    ...repairRuns,
+    ...protectedByName,
+    ...protectedOtherWays,
+    ...protectedByPipeline,
+    ...otherServiceDoors,
+    ...hiddenParameterCases(roles, inventory),
   ];
 }
 
@@ -396,7 +538,10 @@ export interface CaseResult {
 }
 
 export interface VariantReport {
-  sessions: Record<string, { languageMode: string; visibleCommands: string[]; visibleAfterCases: string[]; providers: Array<{ name: string; visibility: string }> }>;
+  sessions: Record<
+    string,
+    { languageMode: string; visibleCommands: string[]; visibleAfterCases: string[]; providers: Array<{ name: string; visibility: string }> }
+  >;
   cases: CaseResult[];
   resolved: Record<string, Array<{ name: string; found: boolean; commandType?: string; module?: string; visibility?: string }>>;
   services: Record<string, string>;
@@ -418,8 +563,10 @@ export function judgeCase(expectation: Expectation, result: CaseResult | undefin
     }
     return undefined;
   }
-  if (result.ok) return `${what}: expected a refusal (${expectation.refused?.join(' or ')}), it ran: ${JSON.stringify(result.output).slice(0, 200)}`;
-  if (!expectation.refused?.includes(errorId ?? '')) return `${what}: expected ${expectation.refused?.join(' or ')}, got ${errorId}: ${result.message}`;
+  if (result.ok)
+    return `${what}: expected a refusal (${expectation.refused?.join(' or ')}), it ran: ${JSON.stringify(result.output).slice(0, 200)}`;
+  if (!expectation.refused?.includes(errorId ?? ''))
+    return `${what}: expected ${expectation.refused?.join(' or ')}, got ${errorId}: ${result.message}`;
   return undefined;
 }
 
@@ -434,14 +581,18 @@ export function proofFailures(report: VariantReport, expectations: readonly Expe
     if (s.languageMode !== 'NoLanguage') failures.push(`${session}: language mode ${s.languageMode}`);
     const publicProviders = s.providers.filter((p) => p.visibility !== 'Private').map((p) => p.name);
     if (publicProviders.length > 0) failures.push(`${session}: providers visible: ${publicProviders.join(', ')}`);
-    for (const [when, visible] of [['', s.visibleCommands], [' after the cases', s.visibleAfterCases]] as const) {
+    for (const [when, visible] of [
+      ['', s.visibleCommands],
+      [' after the cases', s.visibleAfterCases],
+    ] as const) {
       const extra = visible.filter((c) => !VISIBLE[session].includes(c));
       const missing = VISIBLE[session].filter((c) => !visible.includes(c));
       if (extra.length > 0) failures.push(`${session}: visible beyond the spec${when}: ${extra.join(', ')}`);
       if (missing.length > 0) failures.push(`${session}: not visible${when}: ${missing.join(', ')}`);
     }
     for (const r of report.resolved[session] ?? []) {
-      if (!r.found || r.visibility !== 'Private') failures.push(`${session}: ${r.name} does not resolve to a private command (${JSON.stringify(r)})`);
+      if (!r.found || r.visibility !== 'Private')
+        failures.push(`${session}: ${r.name} does not resolve to a private command (${JSON.stringify(r)})`);
     }
   }
   for (const e of expectations.filter((x) => sessions.includes(x.session))) {
@@ -462,7 +613,8 @@ export function controlFailures(expectations: readonly Expectation[], results: r
     const r = results.find((c) => (e.line !== undefined ? c.line === e.line : c.script === e.script));
     const what = `control: ${caseText(e)}`;
     if (!r) failures.push(`${what}: no result`);
-    else if (e.control === 'runs' && !r.ok) failures.push(`${what}: the unrestricted command refused it too (${shortId(r.errorId)}: ${r.message})`);
+    else if (e.control === 'runs' && !r.ok)
+      failures.push(`${what}: the unrestricted command refused it too (${shortId(r.errorId)}: ${r.message})`);
     else if (e.control === 'binds' && ['NamedParameterNotFound', 'CommandNotFoundException'].includes(shortId(r.errorId) ?? '')) {
       failures.push(`${what}: the unrestricted command does not know it (${shortId(r.errorId)}: ${r.message})`);
     }

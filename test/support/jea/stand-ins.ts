@@ -120,7 +120,9 @@ function prepare(name: string, command: InventoryCommand): PreparedCommand {
       usedNames.add(lower);
       return true;
     });
-    const memberOf = command.parameterSets.flatMap((members, i) => (members.some((m) => m.toLowerCase() === parameterName.toLowerCase()) ? [i] : []));
+    const memberOf = command.parameterSets.flatMap((members, i) =>
+      members.some((m) => m.toLowerCase() === parameterName.toLowerCase()) ? [i] : [],
+    );
     const attributes: SetAttribute[] =
       memberOf.length === 0
         ? [{ mandatory: false, pipeline: p.pipeline }]
@@ -224,12 +226,19 @@ export function kindOf(inventory: Inventory, module: string, name: string, decla
 }
 
 /** Stand-in sources for every command of each module. */
-export function standInModules(inventory: Inventory, modules: readonly string[], declared: ReadonlyMap<string, CommandKind>): StandInModule[] {
+export function standInModules(
+  inventory: Inventory,
+  modules: readonly string[],
+  declared: ReadonlyMap<string, CommandKind>,
+): StandInModule[] {
   let index = 0;
   return modules.map((module) => {
     const commands = inventory.modules[module];
     if (!commands) throw new Error(`The Server 2016 inventory has no module ${module}`);
-    const prepared = Object.entries(commands).map(([name, command]) => ({ kind: kindOf(inventory, module, name, declared), prepared: prepare(name, command) }));
+    const prepared = Object.entries(commands).map(([name, command]) => ({
+      kind: kindOf(inventory, module, name, declared),
+      prepared: prepare(name, command),
+    }));
     const classes = prepared.filter((c) => c.kind === 'cmdlet').map((c) => cmdletClass(c.prepared, ++index));
     const functions = prepared.filter((c) => c.kind === 'function').map((c) => advancedFunction(c.prepared));
     return {
@@ -239,7 +248,18 @@ export function standInModules(inventory: Inventory, modules: readonly string[],
         kind,
         parameters: Object.entries(commands[c.name]!.parameters).map(([name, p]) => ({ name, aliases: p.aliases })),
       })),
-      csharp: classes.length === 0 ? '' : [`namespace ArsJeaStandIn.${identifier(module)}`, '{', '    using System;', '    using System.Management.Automation;', '', classes.join('\n\n'), '}'].join('\n'),
+      csharp:
+        classes.length === 0
+          ? ''
+          : [
+              `namespace ArsJeaStandIn.${identifier(module)}`,
+              '{',
+              '    using System;',
+              '    using System.Management.Automation;',
+              '',
+              classes.join('\n\n'),
+              '}',
+            ].join('\n'),
       psm1: functions.join('\n\n'),
     };
   });
