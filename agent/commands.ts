@@ -6,6 +6,10 @@
  * module runs the others: `status` (the access in force), `history` (access changes and sessions)
  * and `revoke --local` (status-command.ts, history-command.ts, revoke-command.ts). The same plan
  * and apply code as the handlers.
+ *
+ * Exit codes: 0 done; 1 failed (access may not be as recorded: the output says where it stopped);
+ * 2 bad command line; 3 done, but an audit record (history line or event) could not be written:
+ * it waits in the node's pending audit file for the next run, and the output says what and why.
  */
 import { parseDesiredRecord } from '../core/desired-record';
 import { describeEnd, endedGrantBlocking, knownEndedGrants, recordEnds } from '../core/ended-grants';
@@ -18,6 +22,7 @@ import { historyCommand } from './history-command';
 import { revokeCommand } from './revoke-command';
 import { statusCommand } from './status-command';
 import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
+import { auditIncomplete, describeAuditReport } from '../core/pending-audit';
 
 export interface AgentResult {
   exitCode: number;
@@ -25,6 +30,9 @@ export interface AgentResult {
   /** Default: stdout on success, stderr otherwise. A JSON report goes to stdout whatever the exit code. */
   stream?: 'stdout' | 'stderr';
 }
+
+/** Converged, but an audit record waits to be written (Task Scheduler shows it as the last run result). */
+export const AUDIT_NOT_RECORDED_EXIT = 3;
 
 export const AGENT_USAGE =
   'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json]>';
@@ -64,12 +72,20 @@ async function converge(host: WindowsHost, now: Date, phase: string): Promise<Ag
   const intent = buildNodeIntent({ record, previous: read, observed: seen.observed, now, changedBy });
   const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
-  if (result.failure) return { exitCode: 1, output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}` };
+  const audit = auditIncomplete(result.audit) ? ` ${describeAuditReport(result.audit)}` : '';
+  if (result.failure)
+    return {
+      exitCode: 1,
+      output: `${phase}: failed at '${result.failure.step.description}': ${result.failure.message}${audit ? `.${audit}` : ''}`,
+    };
   const notes = [
     ...(refused ? [`grant ${refused.grantId} ${describeEnd(refused)}: it gives no access again`] : []),
     ...(problem ? [problem] : []),
   ];
-  return { exitCode: 0, output: `${phase}: ${done}${notes.map((note) => ` (${note})`).join('')}` };
+  return {
+    exitCode: audit ? AUDIT_NOT_RECORDED_EXIT : 0,
+    output: `${phase}: ${done}${notes.map((note) => ` (${note})`).join('')}${audit ? `.${audit}` : ''}`,
+  };
 }
 
 /** Deletes transcripts and history entries older than the retention period (at most 90 days). */

@@ -4,8 +4,10 @@
  * local revoke leaves (core/local-revoke.ts): the record without its grant first, then the access
  * groups emptied and the endpoint's open sessions ended, then the history line and event that
  * mark the grant as revoked locally (so unchanged extension settings do not bring it back), then
- * the grant's expiry task deleted. Every step is tried even when one fails: removing access never
- * depends on the audit write, and each failure is reported (exit code 1).
+ * the grant's expiry task deleted. Every step is tried even when one fails (core/apply-order.ts):
+ * removing access never depends on the audit write, the audit is written only once the removals
+ * it records succeeded (a failed write waits in the pending audit file), and each failure is
+ * reported (exit code 1).
  */
 import { parseDesiredRecord } from '../core/desired-record';
 import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, expireTaskName } from '../core/node-layout';

@@ -20,6 +20,11 @@ export interface HistoryEntry {
   expiresAt: Date | null;
   supportRequestId: string | null;
   termsVersion: string | null;
+  /**
+   * The id of the audit record this line belongs to (core/audit-record.ts): its event carries the
+   * same id, and a line written again after a failed write is found by it. Absent on older lines.
+   */
+  auditId?: string;
 }
 
 /** One history line, its fields always in this order. */
@@ -33,6 +38,7 @@ export function formatHistoryLine(entry: HistoryEntry): string {
     expiresAt: entry.expiresAt ? formatUtc(entry.expiresAt) : null,
     supportRequestId: entry.supportRequestId,
     termsVersion: entry.termsVersion,
+    ...(entry.auditId !== undefined ? { auditId: entry.auditId } : {}),
   });
 }
 
@@ -58,14 +64,19 @@ export function readHistory(text: string | null): HistoryEntry[] {
       expiresAt: timeOf(value.expiresAt),
       supportRequestId: stringOf(value.supportRequestId),
       termsVersion: stringOf(value.termsVersion),
+      ...(typeof value.auditId === 'string' ? { auditId: value.auditId } : {}),
     });
   }
   return entries;
 }
 
-/** The history's last entry when its last word is that access was given (granted or changed, not ended since). */
-export function accessGivenInHistory(text: string | null): HistoryEntry | null {
-  const last = readHistory(text).pop();
+/**
+ * The history's last entry when its last word is that access was given (granted or changed, not
+ * ended since). `texts`: the history file, then any lines still waiting to be written after it
+ * (core/pending-audit.ts), whose word is later.
+ */
+export function accessGivenInHistory(...texts: Array<string | null>): HistoryEntry | null {
+  const last = texts.flatMap((text) => readHistory(text)).pop();
   return last?.change === 'granted' || last?.change === 'changed' ? last : null;
 }
 

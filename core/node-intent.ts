@@ -4,13 +4,14 @@
  * task definitions. Pure, like plan.
  */
 import { expireTask, reconcileTask, retentionTask } from './task-definitions';
-import { formatUtc, isExpired, type Grant } from './desired-state';
+import { isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
-import { accessGivenInHistory, formatHistoryLine, type AccessChangeKind, type HistoryEntry } from './access-history';
-import { HISTORY_FILE, expireTaskName } from './node-layout';
+import { accessGivenInHistory, type AccessChangeKind, type HistoryEntry } from './access-history';
+import { auditRecord, type AccessChangeEntry } from './audit-record';
+import { HISTORY_FILE, PENDING_AUDIT_FILE, expireTaskName } from './node-layout';
 import { endedGrantBlocking } from './ended-grants';
-import { escapeUnsafe } from '../extension/unsafe-text';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
+import { parsePendingAudit } from './pending-audit';
 
 export interface JeaDefinition {
   files: ManagedFile[];
@@ -41,42 +42,17 @@ export function grantInForce(record: DesiredRecord, now: Date): Grant | undefine
 export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
   const { record, previous, observed, now, jea } = inputs;
   const grant = grantInForce(record, now);
-  // Access was on if anyone holds it, or if the history's last word gave it: removal runs before the
-  // history line is written, so after a crash in between only the history still tells.
-  const given = accessGivenInHistory(observed.files[HISTORY_FILE] ?? null);
-  const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
+  const given = givenInAuditTrail(observed);
   // The grant the change is about: the one in force, else the one that ends, else the history's.
-  const about = grant ?? record.grant ?? previous.grant;
-  const subject = about
-    ? {
-        grantId: about.grantId,
-        expiresAt: about.expiresAt,
-        supportRequestId: about.supportRequestId,
-        termsVersion: about.consent.termsVersion,
-      }
-    : given;
-  const change = accessChange(previous.grant, grant, subject?.expiresAt ?? null, hadAccess, now);
-  const audit = change
-    ? auditOf({
-        at: now,
-        change,
-        by: change === 'expired' ? 'expiry' : inputs.changedBy,
-        level: grant?.level ?? 'None',
-        grantId: subject?.grantId ?? null,
-        expiresAt: subject?.expiresAt ?? null,
-        supportRequestId: subject?.supportRequestId ?? null,
-        termsVersion: subject?.termsVersion ?? null,
-      })
-    : undefined;
-  const historyLines = audit ? [audit.historyLine] : [];
-  const events: NodeIntent['events'] = audit ? [audit.event] : [];
+  const subject = subjectOf(grant ?? record.grant ?? previous.grant ?? undefined, given);
+  const change = accessChange(previous.grant, grant, subject?.expiresAt ?? null, observed, given, now);
+  const audit = change ? [auditRecord(entryOf(change, subject, grant, change === 'expired' ? 'expiry' : inputs.changedBy, now), true)] : [];
   return {
     present: true,
     enabled: record.enabled,
     grant,
     desiredRecord: serializeDesiredRecord(record),
-    historyLines,
-    events,
+    audit,
     jea: jea && { files: jea.files, sessionConfiguration: jea.sessionConfiguration },
     agent: inputs.agent,
     tasks: {
@@ -103,79 +79,79 @@ export interface RemovalInputs {
 }
 
 /**
- * Uninstall, or the release of a covered peer: everything of ours goes, and access that was in
- * force ends with its history line and event like any other revoke. Access counts as given while
- * anyone holds it or the history's last word gave it, so a run killed after the history line does
- * not write it twice, and one killed before it still writes it.
+ * Uninstall, or the release of a covered peer: everything of ours goes, and access that was held
+ * ends with its history line and event like any other revoke (the line is written before the data
+ * folder goes; the Windows event log is the record that stays). Access counts as held while anyone
+ * holds it, a session is open, or the audit trail's last word gave it, so a run killed after the
+ * history line does not write it twice, and one killed before it still writes it.
  */
 export function buildRemovalIntent(inputs: RemovalInputs): NodeIntent {
   const { previous, observed, now } = inputs;
-  const removal: NodeIntent = {
-    present: false,
-    enabled: false,
-    desiredRecord: '',
-    historyLines: [],
-    events: [],
-    tasks: { reconcile: '', retention: '' },
-  };
   const grant = grantInForce(previous, now);
-  const given = accessGivenInHistory(observed.files[HISTORY_FILE] ?? null);
-  const hadAccess = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
-  if (!hadAccess) return removal;
-  const about = grant ?? previous.grant;
-  const subject = about
-    ? {
-        grantId: about.grantId,
-        expiresAt: about.expiresAt,
-        supportRequestId: about.supportRequestId,
-        termsVersion: about.consent.termsVersion,
-      }
-    : given;
-  const expired = !grant && subject?.expiresAt != null && subject.expiresAt.getTime() <= now.getTime();
-  const audit = auditOf({
+  const given = givenInAuditTrail(observed);
+  const subject = subjectOf(grant ?? previous.grant ?? undefined, given);
+  const change = accessChange(null, undefined, subject?.expiresAt ?? null, observed, given, now);
+  const audit = change
+    ? [auditRecord(entryOf(change, subject, undefined, change === 'expired' ? 'expiry' : inputs.changedBy, now), true)]
+    : [];
+  return { present: false, enabled: false, desiredRecord: '', audit, tasks: { reconcile: '', retention: '' } };
+}
+
+type Subject = Pick<HistoryEntry, 'grantId' | 'expiresAt' | 'supportRequestId' | 'termsVersion'>;
+
+/** What a change is about: the grant named, else the grant the audit trail's last word gave. */
+function subjectOf(about: Grant | undefined, given: HistoryEntry | null): Subject | null {
+  if (about)
+    return {
+      grantId: about.grantId,
+      expiresAt: about.expiresAt,
+      supportRequestId: about.supportRequestId,
+      termsVersion: about.consent.termsVersion,
+    };
+  return given;
+}
+
+/** The entry of a change: about `subject` (the grant given, ended or changed), at the level now in force. */
+function entryOf(change: AccessChangeKind, subject: Subject | null, grant: Grant | undefined, by: string, now: Date): AccessChangeEntry {
+  return {
     at: now,
-    change: expired ? 'expired' : 'revoked',
-    by: expired ? 'expiry' : inputs.changedBy,
-    level: 'None',
+    change,
+    by,
+    level: grant?.level ?? 'None',
     grantId: subject?.grantId ?? null,
     expiresAt: subject?.expiresAt ?? null,
     supportRequestId: subject?.supportRequestId ?? null,
     termsVersion: subject?.termsVersion ?? null,
-  });
-  return { ...removal, historyLines: [audit.historyLine], events: [audit.event] };
-}
-
-/**
- * The history line and the event of one access change. Both are escaped: whatever reached them
- * (settings are checked, but a record on disk may not be) cannot start a line or reorder text.
- */
-function auditOf(entry: HistoryEntry): { historyLine: string; event: NodeIntent['events'][number] } {
-  const expires = entry.expiresAt ? formatUtc(entry.expiresAt) : 'n/a';
-  return {
-    historyLine: escapeUnsafe(formatHistoryLine(entry)),
-    event: {
-      eventId: EVENT_IDS[entry.change],
-      level: entry.change === 'granted' || entry.change === 'changed' ? 'Information' : 'Warning',
-      message: escapeUnsafe(
-        `Remote support access ${entry.change}: level ${entry.level}, grant ${entry.grantId ?? 'none'}, expires ${expires}, support request ${entry.supportRequestId ?? 'n/a'}, terms ${entry.termsVersion ?? 'n/a'}, by ${entry.by}.`,
-      ),
-    },
   };
 }
 
-const EVENT_IDS: Record<Exclude<AccessChange, null>, number> = { granted: 1001, changed: 1002, revoked: 1003, expired: 1004 };
+/**
+ * The last entry of the audit trail when it gave access: the history, then the lines still waiting
+ * to be written after it. Access is taken away before its record is written, so a run that could
+ * not write (or did not get to write) the record leaves only this for the next run to find.
+ */
+function givenInAuditTrail(observed: ObservedNode): HistoryEntry | null {
+  const waiting = parsePendingAudit(observed.files[PENDING_AUDIT_FILE] ?? null).records.map((record) => record.historyLine);
+  return accessGivenInHistory(observed.files[HISTORY_FILE] ?? null, ...waiting);
+}
 
+/**
+ * The change to record. Access was held when someone is in a level group or the audit trail's
+ * last word gave it; where no grant is in force, an open session counts too.
+ */
 function accessChange(
   previousGrant: Grant | null,
   grant: Grant | undefined,
   endingExpiresAt: Date | null,
-  hadAccess: boolean,
+  observed: ObservedNode,
+  given: HistoryEntry | null,
   now: Date,
 ): AccessChange {
+  const holding = observed.groups.diagnostics.members.length > 0 || observed.groups.repair.members.length > 0 || given !== null;
   if (grant) {
-    if (!hadAccess || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';
+    if (!holding || !previousGrant || previousGrant.grantId !== grant.grantId) return 'granted';
     return previousGrant.level !== grant.level || previousGrant.expiresAt.getTime() !== grant.expiresAt.getTime() ? 'changed' : null;
   }
-  if (!hadAccess) return null;
+  if (!holding && observed.openSessions === 0) return null;
   return endingExpiresAt && endingExpiresAt.getTime() <= now.getTime() ? 'expired' : 'revoked';
 }

@@ -19,6 +19,8 @@ export const OWNER_MODULE_FOLDER = 'C:\\Program Files\\WindowsPowerShell\\Module
 export const DATA_FOLDER = 'C:\\ProgramData\\ArcRemoteSupport';
 export const DESIRED_STATE_FILE = `${DATA_FOLDER}\\desired.json`;
 export const HISTORY_FILE = `${DATA_FOLDER}\\history.jsonl`;
+/** Audit records whose history line or event could not be written yet (core/pending-audit.ts). */
+export const PENDING_AUDIT_FILE = `${DATA_FOLDER}\\pending-audit.json`;
 export const TRANSCRIPT_FOLDER = `${DATA_FOLDER}\\Transcripts`;
 
 /** The JEA module (role capabilities) on PSModulePath, and the endpoint built on it. */

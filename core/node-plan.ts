@@ -5,13 +5,16 @@
  *
  * Order matters for crash safety: the desired-state record is written first (the Reconcile task
  * converges to it if the handler dies), and an expiry task exists before anyone is given access.
- * Order matters for security too: when access is taken away, the groups are emptied and the open
- * sessions ended right after the record, before the history line and the event, so that removing
- * access never waits on the audit write (the intent still writes the line after a crash, from
- * the history's own last word).
+ * Order and kind matter for security: taking access away (emptying a level group, ending the open
+ * sessions, unregistering the endpoint at uninstall) comes right after the record, before the
+ * history line and the event and before anything else, and each step says its kind, so that
+ * applying (core/apply-order.ts) never lets an audit write, or any other step, keep access on
+ * (the intent still writes the record after a crash, from the audit trail's own last word).
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
 import { op, type OperationRequest } from '../windows/operations';
+import type { AuditRecord } from './audit-record';
+import { auditIdsInHistory } from './audit-record';
 import type { Grant } from './desired-state';
 import {
   AGENT_FOLDER,
@@ -24,12 +27,14 @@ import {
   HISTORY_FILE,
   JEA_MODULE_FOLDER,
   OWNER_MODULE_FOLDER,
+  PENDING_AUDIT_FILE,
   RECONCILE_TASK,
   RETENTION_TASK,
   SESSION_CONFIGURATION_FILE,
   TASK_FOLDER,
   TRANSCRIPT_FOLDER,
 } from './node-layout';
+import { parsePendingAudit, type AuditPart } from './pending-audit';
 
 export interface GroupView {
   exists: boolean;
@@ -44,6 +49,11 @@ export interface ObservedNode {
   tasks: Array<{ name: string; enabled: boolean }>;
   files: Record<string, string | null>;
   folders: Record<string, boolean>;
+  /**
+   * The ids of our records found in the event log; read only when records wait to be written
+   * again (absent: not read, so no waiting event is written again, lest it be written twice).
+   */
+  loggedAuditIds?: string[];
 }
 
 export interface ManagedFile {
@@ -61,9 +71,8 @@ export interface NodeIntent {
   grant?: Grant;
   /** The desired-state record the agent on the node converges to. */
   desiredRecord: string;
-  /** History lines to add for access changes this run makes (who, when, level, expiry, ticket, terms). */
-  historyLines: string[];
-  events: Array<{ eventId: number; level: 'Information' | 'Warning'; message: string }>;
+  /** The audit records (history line and event) of the access change this run makes, if any. */
+  audit: AuditRecord[];
   /**
    * JEA module files (role capabilities, manifest) and the session configuration file. Absent for
    * the node agent: it manages access, and leaves the installation to the handler.
@@ -80,10 +89,27 @@ export interface AgentInstallation {
   files: Array<{ source: string; path: string }>;
 }
 
+/**
+ * How applying treats a step (core/apply-order.ts):
+ * - remove-access: takes access away; runs whatever failed before it, and its failure fails the run;
+ * - audit: writes the audit records of the access change (the parts and ids it carries), once the
+ *   steps before it that take access away succeeded; its failure stops nothing, and the record
+ *   waits in PENDING_AUDIT_FILE for the next run;
+ * - change: everything else, giving access included; runs only while every step before it that is
+ *   not an audit write succeeded.
+ */
+export type StepKind = 'remove-access' | 'audit' | 'change';
+
 export interface Step {
   description: string;
   operation: OperationRequest;
+  kind: StepKind;
+  /** For an audit step: which part of which records it writes. */
+  audit?: { part: AuditPart; ids: string[] };
 }
+
+/** The files the observe batch reads, in its order. */
+const OBSERVED_FILES = [DESIRED_STATE_FILE, HISTORY_FILE, PENDING_AUDIT_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE];
 
 /** The observe batch (the probe first); readObservation turns its outcomes into an ObservedNode. */
 export function observeOperations(jeaFiles: string[]): OperationRequest[] {
@@ -102,9 +128,7 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
     op('getPath', { path: JEA_MODULE_FOLDER }),
     op('getPath', { path: AGENT_FOLDER }),
     op('getPath', { path: OWNER_MODULE_FOLDER }),
-    ...[DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].map((path) =>
-      op('readFile', { path }),
-    ),
+    ...[...OBSERVED_FILES, ...jeaFiles].map((path) => op('readFile', { path })),
   ];
 }
 
@@ -130,7 +154,7 @@ export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }
     [RETENTION_TASK.toLowerCase()]: enabledOf(7),
   };
   const files: Record<string, string | null> = {};
-  [DESIRED_STATE_FILE, HISTORY_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE, ...jeaFiles].forEach((path, offset) => {
+  [...OBSERVED_FILES, ...jeaFiles].forEach((path, offset) => {
     const read = value(13 + offset);
     files[path] = read?.exists ? (read.content ?? null) : null;
   });
@@ -161,7 +185,7 @@ export function planNode(intent: NodeIntent, observed: ObservedNode): Step[] {
 
 function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
-  const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
+  const add = (description: string, operation: OperationRequest, kind: StepKind = 'change') => steps.push({ description, operation, kind });
   const sameFile = (path: string, content: string) => observed.files[path] === content;
 
   for (const folder of [DATA_FOLDER, TRANSCRIPT_FOLDER]) {
@@ -180,17 +204,21 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     if (!observed.groups[key].exists)
       add(`create group ${GROUPS[key]}`, op('ensureLocalGroup', { name: GROUPS[key], description: `Arc remote support: ${key}` }));
   }
+
+  // Access: first taken away where it must end (a group read that failed counts as one to empty).
   const grant = intent.enabled ? intent.grant : undefined;
-  // Taking access away comes first; giving it comes last, once its expiry task exists.
-  if (!grant) steps.push(...accessSteps(grant, observed));
-  if (intent.historyLines.length > 0) {
-    const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
-    add(
-      'append the access change to the history',
-      op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
-    );
+  const target = accessGroupFor(grant);
+  for (const key of ['diagnostics', 'repair'] as const) {
+    const group = observed.groups[key];
+    if (key !== target && (group.members.length > 0 || !group.exists))
+      add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
   }
-  for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
+  if (!grant && observed.openSessions > 0)
+    add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
+
+  // The audit of the change (records waiting from earlier runs first): after access was taken
+  // away, before it is given (a run that dies in between still leaves the record of a grant).
+  steps.push(...auditSteps(intent, observed));
 
   // JEA: the module and the endpoint (registered again only when its file changes: that restarts WinRM).
   if (intent.jea) {
@@ -238,7 +266,17 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
       add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
   }
 
-  if (grant) steps.push(...accessSteps(grant, observed));
+  // Access given last: exactly the engineers in the granted level's group.
+  if (target) {
+    const engineers = observed.groups.engineers.members;
+    if (!sameMembers(observed.groups[target].members, engineers) || !observed.groups[target].exists) {
+      add(
+        `${engineers.length ? 'give' : 'remove'} ${target} access`,
+        op('setLocalGroupMembers', { name: GROUPS[target], members: engineers }),
+        engineers.length ? 'change' : 'remove-access',
+      );
+    }
+  }
 
   // Expiry tasks of grants no longer in force.
   const wantedNames = new Set([...wanted.keys()].map((name) => name.toLowerCase()));
@@ -251,29 +289,23 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
 }
 
 /**
- * Uninstall: access off first, then its audit (the event, then the history line a re-run looks
- * for), then every trace, in an order a re-run can finish. The desired-state record goes last
+ * Uninstall: access off first (the groups emptied, the sessions ended, the endpoint gone), then its
+ * audit (the event, then the history line a re-run looks for, written before the data folder
+ * goes), then every trace, in an order a re-run can finish. The desired-state record goes last
  * with the data folder, so a re-run still knows which grant was ended.
  */
 function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   const steps: Step[] = [];
-  const add = (description: string, operation: OperationRequest) => steps.push({ description, operation });
+  const add = (description: string, operation: OperationRequest, kind: StepKind = 'change') => steps.push({ description, operation, kind });
   for (const key of ['diagnostics', 'repair'] as const) {
     if (observed.groups[key].exists && observed.groups[key].members.length > 0)
-      add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }));
+      add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
   }
-  if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }));
-  for (const event of intent.events) add(`log event ${event.eventId}`, op('writeEvent', { source: EVENT_SOURCE, ...event }));
-  if (intent.historyLines.length > 0 && observed.folders[DATA_FOLDER]) {
-    const history = (observed.files[HISTORY_FILE] ?? '') + intent.historyLines.map((line) => `${line}\n`).join('');
-    add(
-      'append the access change to the history',
-      op('writeFile', { path: HISTORY_FILE, content: history, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
-    );
-  }
-  for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
+  if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
   if (observed.endpointRegistered)
-    add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }));
+    add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
+  steps.push(...auditSteps(intent, observed));
+  for (const task of observed.tasks) add(`delete task ${task.name}`, op('deleteTask', { folder: TASK_FOLDER, name: task.name }));
   for (const key of Object.keys(GROUPS) as Array<keyof typeof GROUPS>) {
     if (observed.groups[key].exists) add(`remove group ${GROUPS[key]}`, op('removeLocalGroup', { name: GROUPS[key] }));
   }
@@ -284,23 +316,55 @@ function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   return steps;
 }
 
-/** Access: exactly the engineers in the granted level's group, nobody in the other; no open session without a grant. */
-function accessSteps(grant: Grant | undefined, observed: ObservedNode): Step[] {
-  const steps: Step[] = [];
-  const target = accessGroupFor(grant);
-  const engineers = observed.groups.engineers.members;
-  for (const key of ['diagnostics', 'repair'] as const) {
-    const members = key === target ? engineers : [];
-    if (!sameMembers(observed.groups[key].members, members) || !observed.groups[key].exists) {
-      steps.push({
-        description: `${members.length ? 'give' : 'remove'} ${key} access`,
-        operation: op('setLocalGroupMembers', { name: GROUPS[key], members }),
+/**
+ * The audit writes: the history (its lines still waiting, then this run's) and the events (still
+ * waiting, then this run's). A waiting part already written (its id found in the history, or in
+ * the event log) is not written again; a waiting event is written again only when the event log
+ * could be read to tell. At uninstall the events come first and this run's history line last, and
+ * only while the data folder is there: the line is what a re-run looks for, and it goes with the
+ * folder (so does a line still waiting: the event is the record that stays).
+ */
+function auditSteps(intent: NodeIntent, observed: ObservedNode): Step[] {
+  const waiting = parsePendingAudit(observed.files[PENDING_AUDIT_FILE] ?? null).records;
+  const history = observed.files[HISTORY_FILE] ?? '';
+  const inHistory = auditIdsInHistory(history);
+  const historySteps: Step[] = [];
+  if (intent.present || observed.folders[DATA_FOLDER]) {
+    const lines = [
+      // At uninstall the lines still waiting go with the folder: only this run's is written.
+      ...(intent.present ? waiting : [])
+        .filter((record) => record.historyLine !== null && !inHistory.has(record.id))
+        .map((record) => ({ id: record.id, line: record.historyLine! })),
+      ...intent.audit.filter((record) => record.historyLine !== null).map((record) => ({ id: record.id, line: record.historyLine! })),
+    ];
+    if (lines.length > 0) {
+      historySteps.push({
+        description:
+          lines.length === 1 ? 'append the access change to the history' : `append ${lines.length} access changes to the history`,
+        operation: op('writeFile', {
+          path: HISTORY_FILE,
+          content: history + lines.map(({ line }) => `${line}\n`).join(''),
+          sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
+        }),
+        kind: 'audit',
+        audit: { part: 'history', ids: lines.map(({ id }) => id) },
       });
     }
   }
-  if (!grant && observed.openSessions > 0)
-    steps.push({ description: 'end open support sessions', operation: op('endSessions', { configurationName: ENDPOINT_NAME }) });
-  return steps;
+  const logged = observed.loggedAuditIds ? new Set(observed.loggedAuditIds) : null;
+  const events = [
+    ...waiting
+      .filter((record) => record.event !== null && logged !== null && !logged.has(record.id))
+      .map((record) => ({ id: record.id, event: record.event! })),
+    ...intent.audit.map((record) => ({ id: record.id, event: record.event })),
+  ];
+  const eventSteps = events.map(({ id, event }): Step => ({
+    description: `log event ${event.eventId}`,
+    operation: op('writeEvent', { source: EVENT_SOURCE, ...event }),
+    kind: 'audit',
+    audit: { part: 'event', ids: [id] },
+  }));
+  return intent.present ? [...historySteps, ...eventSteps] : [...eventSteps, ...historySteps];
 }
 
 function sameMembers(a: string[], b: string[]): boolean {

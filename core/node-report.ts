@@ -12,6 +12,7 @@ import { describeEndReason, type EndedGrant } from './ended-grants';
 import { GROUPS } from './node-layout';
 import { grantInForce } from './node-intent';
 import type { ObservedNode, Step } from './node-plan';
+import { auditIncomplete, describeAuditReport, type AuditReport } from './pending-audit';
 import { describeCheck, type CheckResult } from './prerequisites';
 
 /** Why a node could not be worked on: it is down, or it refused the session. */
@@ -31,8 +32,10 @@ export interface ConvergedNode {
   probe: ProbeResult | null;
   observed: ObservedNode;
   steps: Step[];
-  /** The first step that failed, if any (the rest were skipped). */
+  /** The first step that failed, if any, other than an audit write (see core/apply-order.ts). */
   failure: { step: Step; message: string } | null;
+  /** The audit records not written, and where they wait for the next run. */
+  audit: AuditReport;
   /** The grant the command asked for had ended on this node before: it converged without it. */
   refused?: EndedGrant;
 }
@@ -96,24 +99,29 @@ export function nodeSubstatus(run: NodeRun, context: NodeReportContext): ErrorDe
   }
 }
 
-/** What was done, and the access the node has now; a covered peer says from where. */
+/** What was done, and the access the node has now; a covered peer says from where; and any audit not recorded. */
 function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext): ErrorDetail {
   const peer = who.kind === 'peer' ? who : undefined;
+  const audit = auditIncomplete(run.audit) ? ` ${describeAuditReport(run.audit)}` : '';
   if (run.failure) {
     const again = peer ? 'Run the command again' : 'Run enable again';
     return nodeLine(
       name,
       'error',
-      `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.`,
+      `Failed at '${run.failure.step.description}'${peer ? ` on ${name}` : ''}: ${run.failure.message}. ${again}; the node converges from where it stopped.${audit}`,
     );
   }
   const changes = run.steps.length === 0 ? 'no change needed' : `${run.steps.length} change(s) applied`;
-  if (run.record === null)
+  // Access is as it must be; an audit write that failed makes it a warning, never a success.
+  const status = audit ? 'warning' : 'success';
+  if (run.record === null) {
+    const kept = run.audit.keptIn ? ` but ${run.audit.keptIn}` : '';
     return nodeLine(
       name,
-      'success',
-      `everything of the extension removed${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.`,
+      status,
+      `everything of the extension removed${kept}${peer ? ` (it was covered from ${peer.from})` : ''}; ${changes}.${audit}`,
     );
+  }
   const grant = grantInForce(run.record, now);
   const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
   if (run.refused) {
@@ -121,17 +129,17 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
     return nodeLine(
       name,
       'warning',
-      `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.`,
+      `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.${audit}`,
     );
   }
   if (grant && run.observed.groups.engineers.members.length === 0) {
     return nodeLine(
       name,
       'warning',
-      `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.`,
+      `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.${audit}`,
     );
   }
-  return nodeLine(name, 'success', `${state}; ${changes}.`);
+  return nodeLine(name, status, `${state}; ${changes}.${audit}`);
 }
 
 function nodeLine(name: string, status: ErrorDetail['status'], message: string): ErrorDetail {

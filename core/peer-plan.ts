@@ -52,7 +52,8 @@ export function mayHoldOurs(run: NodeRun, coveredBefore: boolean): boolean {
     case 'batch-failed':
       return true;
     case 'converged':
-      return run.failure !== null || run.record !== null;
+      // A record waiting to be written again is kept in the peer's data folder: the next run writes it.
+      return run.failure !== null || run.record !== null || run.audit.keptIn !== null;
   }
 }
 

@@ -23,6 +23,7 @@ import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/local-node';
 import { convergeCluster, type ClusterRequest } from './phases/cluster-peers';
 import { endedGrantsOf, StateStore, storeDesiredState, withEndedGrantsCopy, type RecordedState } from './state-store';
+import { auditIncomplete } from '../core/pending-audit';
 
 export interface LifecycleOptions {
   version: string;
@@ -134,16 +135,16 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       await store.writeState(
         withEndedGrantsCopy({ ...state, extensionVersion: version, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)),
       );
-      const status = cluster.problems ? 'warning' : 'success';
+      const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
       if (marker.kind === 'ok' && marker.value.toVersion === version) {
         await store.removeUpgradeMarker();
         return {
           status,
-          message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${peerNote(cluster)}`,
+          message: `Installed version ${version}, completing the update from ${marker.value.fromVersion}; existing state kept.${auditNote(report)}${peerNote(cluster)}`,
           substatus: cluster.substatus,
         };
       }
-      return { status, message: `Installed version ${version}.${peerNote(cluster)}`, substatus: cluster.substatus };
+      return { status, message: `Installed version ${version}.${auditNote(report)}${peerNote(cluster)}`, substatus: cluster.substatus };
     }),
 
     enable: journaled(async (context, store, at) => {
@@ -206,10 +207,11 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       );
       const note = settingsNote(settings, desired, applied, state.applied !== undefined);
       const pinned = versionMarkerNote(settings.publicSettings, version);
-      const warned = note.warn || pinned !== '' || cluster.substatus.some((item) => item.status !== 'success');
+      const warned =
+        note.warn || pinned !== '' || auditIncomplete(report.result.audit) || cluster.substatus.some((item) => item.status !== 'success');
       return {
         status: warned ? 'warning' : 'success',
-        message: `${describeAccess(applied, at)} ${note.text}${pinned}${peerNote(cluster)}`,
+        message: `${describeAccess(applied, at)} ${note.text}${pinned}${auditNote(report)}${peerNote(cluster)}`,
         substatus: cluster.substatus,
       };
     }),
@@ -244,9 +246,10 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       await store.writeState(
         withEndedGrantsCopy({ ...state, enabled: false, coveredPeers: cluster.coveredPeers }, endedAfter(at, ended, report)),
       );
+      const status = cluster.problems || auditIncomplete(report.result.audit) ? 'warning' : 'success';
       return {
-        status: cluster.problems ? 'warning' : 'success',
-        message: `Disabled: access is off; the installation is kept.${peerNote(cluster)}`,
+        status,
+        message: `Disabled: access is off; the installation is kept.${auditNote(report)}${peerNote(cluster)}`,
         substatus: cluster.substatus,
       };
     }),
@@ -259,6 +262,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
           message: `Uninstalled version ${version} as part of the update to ${marker.value.toVersion}; state kept for it.`,
         };
       }
+      // Read before the node is cleaned: on Windows the node's data folder is this state's folder too.
+      const state = await currentState(store, version);
       const report = await converge(context, {
         phase: 'uninstall',
         now: at,
@@ -267,7 +272,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         checkPrerequisites: 'never',
       });
       failIfNodeFailed(report, 'Uninstall');
-      const cluster = await withPeers(context, await currentState(store, version), report, {
+      const cluster = await withPeers(context, state, report, {
         phase: 'uninstall',
         now: at,
         target: (current) => current,
@@ -275,6 +280,17 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         checkPrerequisites: 'never',
         mode: 'release',
       });
+      // An audit record of the removal that waits to be written must outlive this run: the state
+      // stays (with the peers to clean), and uninstall fails, so that running it again writes it.
+      const waiting = [...(report.result.audit.keptIn ? [nodeName(report)] : []), ...cluster.auditWaiting];
+      if (waiting.length > 0) {
+        await store.writeState({ ...state, coveredPeers: cluster.coveredPeers });
+        throw new HandlerError(
+          ExitCode.Failure,
+          `Access is off, but the audit record of its removal could not be written on ${waiting.join(', ')} (see each node): it waits in the data folder there. Run uninstall again once the Windows event log works; that run writes it and removes the rest.`,
+          cluster.substatus,
+        );
+      }
       await store.removeEverything();
       if (cluster.problems) {
         return {
@@ -335,6 +351,17 @@ function versionMarkerNote(publicSettings: Record<string, unknown>, version: str
   const [major, minor] = version.split('.').map(Number);
   if (major === wantedMajor && (minor ?? 0) >= (wantedMinor ?? 0)) return '';
   return ` The settings ask for version ${marker} (versionMarker) but ${version} runs: update the extension to ${marker}, or change the marker.`;
+}
+
+function nodeName(report: LocalConvergeReport): string {
+  return report.result.probe?.computerName ?? 'this node';
+}
+
+/** The audit of this node's change, when not recorded in full: the node's substatus says what and why. */
+function auditNote(report: LocalConvergeReport): string {
+  return auditIncomplete(report.result.audit)
+    ? ` The audit of this change was not recorded in full on ${nodeName(report)}: see its substatus.`
+    : '';
 }
 
 function peerNote(cluster: { problems: number }): string {

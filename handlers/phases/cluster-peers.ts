@@ -27,6 +27,8 @@ export interface ClusterReport {
   coveredPeers: string[];
   /** Peers not covered or cleaned as asked (warning or error substatus). */
   problems: number;
+  /** Peers where an audit record waits to be written (in their pending audit file). */
+  auditWaiting: string[];
 }
 
 /**
@@ -60,6 +62,7 @@ export async function convergeCluster(
     substatus: [...reports.map((report) => report.substatus), ...unmanagedPeerSubstatus(unmanaged, localNode)],
     coveredPeers: [...covered].sort(),
     problems: reports.filter((report) => report.substatus.status !== 'success').length,
+    auditWaiting: reports.filter((report) => report.auditWaiting).map((report) => report.name),
   };
 }
 
@@ -67,6 +70,7 @@ interface PeerReport {
   name: string;
   /** Whether files, groups or tasks of ours may be on the peer after this run (uninstall removes them). */
   mayHoldOurs: boolean;
+  auditWaiting: boolean;
   substatus: ErrorDetail;
 }
 
@@ -86,6 +90,7 @@ async function convergePeer(binding: NodeAdapters, request: ClusterRequest, peer
   return {
     name: peer.name,
     mayHoldOurs: mayHoldOurs(run, who.coveredBefore),
+    auditWaiting: run.kind === 'converged' && run.audit.keptIn !== null,
     substatus: nodeSubstatus(run, { name: peer.name, who, removing, now: request.now }),
   };
 }

@@ -15,6 +15,9 @@ import {
   type NodeRole,
   type SeenNode,
 } from '../../core/decide-node';
+import { failedStep, nextBatch, notRunOutcome } from '../../core/apply-order';
+import { auditIdsInEvents, auditIdsInHistory } from '../../core/audit-record';
+import { DATA_FOLDER, EVENT_SOURCE, HISTORY_FILE, PENDING_AUDIT_FILE } from '../../core/node-layout';
 import type { JeaDefinition } from '../../core/node-intent';
 import {
   observeOperations,
@@ -23,12 +26,22 @@ import {
   type AgentInstallation,
   type NodeIntent,
   type ObservedNode,
+  type Step,
 } from '../../core/node-plan';
 import { describeUnreached, type ConvergedNode, type NotReached, type Unreached } from '../../core/node-report';
+import {
+  parsePendingAudit,
+  pendingAfter,
+  serializePendingAudit,
+  waitsForEvent,
+  type AuditAttempt,
+  type AuditReport,
+} from '../../core/pending-audit';
 import { ExitCode, HandlerError } from '../../extension/errors';
 import { refuseEndedGrant } from '../../core/ended-grants';
-import type { ProbeResult } from '../../windows/operations';
-import type { OperationOutcome, WindowsHost } from '../../windows/port';
+import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
+import { op, type OperationRequest, type ProbeResult } from '../../windows/operations';
+import { isHostBatchError, type OperationOutcome, type WindowsHost } from '../../windows/port';
 import type { NodeAdapters } from '../compose';
 import { resolveLicense, type ObservedLicenseSetting } from '../license/license-source';
 
@@ -36,7 +49,11 @@ import { resolveLicense, type ObservedLicenseSetting } from '../license/license-
 export interface NodeTarget {
   node?: string;
   phase: string;
-  /** Stop at the first failed step (default true); false tries every step and reports each outcome. */
+  /**
+   * false: a failed step stops no later step (each outcome is reported), where by default it stops
+   * the changes after it. Either way access is taken away whatever failed, and an audit write
+   * waits on the removals it records (core/apply-order.ts).
+   */
   stopOnError?: boolean;
 }
 
@@ -54,34 +71,124 @@ export async function observeNode(host: WindowsHost, target: NodeTarget, jeaFile
     }
   }
   const probe = outcomes[0]?.ok ? (outcomes[0].value as ProbeResult) : null;
-  return { kind: 'observed', probe, observed: readObservation(outcomes, jeaFilePaths) };
+  const observed = readObservation(outcomes, jeaFilePaths);
+  // Only when an event waits to be written again: which of ours the log already has (a batch more).
+  if (waitsForEvent(observed.files[PENDING_AUDIT_FILE] ?? null)) observed.loggedAuditIds = await loggedAuditIds(host, target);
+  return { kind: 'observed', probe, observed };
 }
 
-/** Plans the node from what was observed and applies the steps, stopping at the first that fails unless told not to. */
+/**
+ * The ids of our records in the node's event log; undefined when it cannot be read (the waiting
+ * event then keeps waiting). Never a reason to fail the run: access must still be taken away.
+ */
+async function loggedAuditIds(host: WindowsHost, target: NodeTarget): Promise<string[] | undefined> {
+  try {
+    const [read] = await host.execute([op('readEvents', { source: EVENT_SOURCE })], {
+      phase: `${target.phase}: observe the event log`,
+      node: target.node,
+      stopOnError: false,
+    });
+    return read?.ok ? auditIdsInEvents((read.value as { events: Array<{ message: string }> }).events) : undefined;
+  } catch (error) {
+    if (isHostBatchError(error)) return undefined;
+    throw error;
+  }
+}
+
+export interface AppliedIntent extends Pick<ConvergedNode, 'steps' | 'failure' | 'audit'> {
+  /** Each step's outcome, in the steps' order (a step not run says so: code Skipped). */
+  outcomes: OperationOutcome[];
+}
+
+/**
+ * Plans the node from what was observed and applies the steps in the order and by the rules of
+ * core/apply-order.ts: access is taken away whatever else fails, and a failed audit write stops
+ * nothing. The audit records not written then wait in the node's pending audit file.
+ */
 export async function applyIntent(
   host: WindowsHost,
   target: NodeTarget,
   intent: NodeIntent,
   observed: ObservedNode,
-): Promise<AppliedSteps> {
+): Promise<AppliedIntent> {
   const steps = planNode(intent, observed);
-  if (steps.length === 0) return { steps, outcomes: [], failure: null };
-  const outcomes = await host.execute(
-    steps.map((step) => step.operation),
-    { phase: `${target.phase}: apply`, node: target.node, stopOnError: target.stopOnError },
-  );
-  const index = outcomes.findIndex((result) => !result.ok);
-  const failed = index >= 0 ? outcomes[index] : undefined;
-  return {
-    steps,
-    outcomes,
-    failure: failed && !failed.ok ? { step: steps[index]!, message: `${failed.error.code}: ${failed.error.message}` } : null,
-  };
+  const outcomes = await runSteps(host, target, steps);
+  const audit = await keepUnrecorded(host, target, intent, observed, steps, outcomes);
+  return { steps, outcomes, failure: failedStep(steps, outcomes), audit };
 }
 
-export interface AppliedSteps extends Pick<ConvergedNode, 'steps' | 'failure'> {
-  /** Each step's outcome, in the steps' order (none when nothing needed doing). */
-  outcomes: OperationOutcome[];
+async function runSteps(host: WindowsHost, target: NodeTarget, steps: Step[]): Promise<OperationOutcome[]> {
+  const outcomes: Array<OperationOutcome | undefined> = new Array(steps.length).fill(undefined);
+  const order = { tryEvery: target.stopOnError === false };
+  for (let batch = nextBatch(steps, outcomes, order); batch; batch = nextBatch(steps, outcomes, order)) {
+    for (const index of batch.notRun) outcomes[index] = notRunOutcome(steps[index]!);
+    if (batch.run.length === 0) continue;
+    const results = await host.execute(
+      batch.run.map((index) => steps[index]!.operation),
+      { phase: `${target.phase}: apply`, node: target.node, stopOnError: batch.stopOnError },
+    );
+    // A step the host skipped after a failure is decided by the next batch; one that never ran at all is final.
+    const progressed = results.some((result) => result.ok || result.error.code !== 'Skipped');
+    batch.run.forEach((index, position) => {
+      const result = results[position];
+      if (result && (!progressed || result.ok || result.error.code !== 'Skipped')) outcomes[index] = result;
+      else if (!result) outcomes[index] = notRunOutcome(steps[index]!);
+    });
+  }
+  return outcomes as OperationOutcome[];
+}
+
+/**
+ * Writes what is still not recorded to the pending audit file (or removes the file when nothing
+ * waits any more). Only when that changed: a run without a failure launches nothing more.
+ */
+async function keepUnrecorded(
+  host: WindowsHost,
+  target: NodeTarget,
+  intent: NodeIntent,
+  observed: ObservedNode,
+  steps: Step[],
+  outcomes: OperationOutcome[],
+): Promise<AuditReport> {
+  const before = observed.files[PENDING_AUDIT_FILE] ?? null;
+  const waiting = parsePendingAudit(before);
+  const attempts = steps.flatMap((step, index): AuditAttempt[] => {
+    const outcome = outcomes[index]!;
+    if (!step.audit) return [];
+    if (outcome.ok) return [{ ...step.audit, result: 'written' }];
+    if (outcome.error.code === 'Skipped') return [{ ...step.audit, result: 'not-run' }];
+    return [{ ...step.audit, result: 'failed', error: `${outcome.error.code}: ${outcome.error.message}` }];
+  });
+  const unrecorded = pendingAfter({
+    before: waiting.records,
+    records: intent.audit,
+    keepsHistory: intent.present,
+    inHistory: auditIdsInHistory(observed.files[HISTORY_FILE] ?? null),
+    logged: observed.loggedAuditIds ? new Set(observed.loggedAuditIds) : null,
+    attempts,
+  });
+  // A file that cannot be read is left for the owner to read: never written over.
+  if (waiting.problem) return { unrecorded, keptIn: null, problem: waiting.problem };
+  const text = unrecorded.length > 0 ? serializePendingAudit(unrecorded) : null;
+  // Uninstall removed the data folder, and the file with it: what still waits is written again.
+  if (text === before && (intent.present || text === null)) return { unrecorded, keptIn: text ? PENDING_AUDIT_FILE : null, problem: null };
+  const operations: OperationRequest[] = text
+    ? [
+        op('ensureDirectory', { path: DATA_FOLDER, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+        op('writeFile', { path: PENDING_AUDIT_FILE, content: text, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
+      ]
+    : [op('removePath', { path: PENDING_AUDIT_FILE })];
+  let failed: string | null;
+  try {
+    const results = await host.execute(operations, { phase: `${target.phase}: keep the audit not recorded`, node: target.node });
+    const failure = results.find((result) => !result.ok);
+    failed = failure && !failure.ok ? `${PENDING_AUDIT_FILE} could not be written: ${failure.error.code}: ${failure.error.message}` : null;
+  } catch (error) {
+    if (!isHostBatchError(error)) throw error;
+    failed = `${PENDING_AUDIT_FILE} could not be written: ${error.message}`;
+  }
+  if (failed) return { unrecorded, keptIn: null, problem: failed };
+  return { unrecorded, keptIn: text ? PENDING_AUDIT_FILE : null, problem: null };
 }
 
 export interface HandlerNodeRequest extends NodeRequest, NodeTarget {
@@ -108,9 +215,9 @@ export async function convergeNode(
   if (decision.kind === 'fail') throw new HandlerError(ExitCode.Failure, decision.message);
   if (decision.kind === 'refuse') refuseEndedGrant(decision.ended);
   if (decision.kind === 'leave') return decision;
-  const applied = await applyIntent(binding.host, request, decision.intent, seen.observed);
+  const { steps, failure, audit } = await applyIntent(binding.host, request, decision.intent, seen.observed);
   const refused = decision.refused ? { refused: decision.refused } : {};
-  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, ...applied, ...refused };
+  return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, steps, failure, audit, ...refused };
 }
 
 async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: HandlerNodeRequest): Promise<NodeFacts> {

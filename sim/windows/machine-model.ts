@@ -93,6 +93,11 @@ export interface Fault {
   skip?: number;
   /** Default: any node. */
   node?: string;
+  /**
+   * Default: any target. Only operations on this path, group, endpoint, `<folder><task>` or event
+   * source (any case), e.g. the history file's writeFile and not the other files'.
+   */
+  target?: string;
   /** fail: the operation returns this error; kill: the process running the batch dies before it. */
   action: 'fail' | 'kill';
   code?: HostErrorCode;

@@ -8,7 +8,7 @@
  *   peer) is always reachable; a peer that is powered off or not in the model -> every operation
  *   NodeUnreachable; a peer with remoteAccess Denied -> every operation AccessDenied (the batch
  *   never reaches the node, so stopOnError does not apply and no fault is consumed);
- * - before an operation runs, the first fault matching its name and node (case-insensitive) is
+ * - before an operation runs, the first fault matching its name, node and target (case-insensitive) is
  *   consumed (`remaining`, default 1, counts down; the fault is removed at 0): `fail` makes the
  *   operation return the fault's error (code default Failed, message default "Injected fault");
  *   `kill` saves the model as it is (earlier operations applied, this one not, the fault consumed)
@@ -146,7 +146,7 @@ export class SimulatedHost implements WindowsHost {
         outcomes.push(error('Skipped', `Not run: an earlier operation of phase '${options.phase}' failed`));
         continue;
       }
-      const fault = consumeFault(model, operation, nodeKey);
+      const fault = consumeFault(model, operation, nodeKey, targetOf(request));
       let outcome: OperationOutcome;
       if (fault?.action === 'kill') return { outcomes, killedAt: { operation, node: nodeKey } };
       else if (fault) outcome = error(fault.code ?? 'Failed', fault.message ?? `Injected fault: ${operation} failed on ${nodeKey}`);
@@ -169,9 +169,12 @@ export class SimulatedHost implements WindowsHost {
 }
 
 /** Takes one hit off the first fault that matches (after its `skip` passes), removing it when used up. */
-function consumeFault(model: MachineModel, operation: OperationName, nodeKey: string): Fault | null {
+function consumeFault(model: MachineModel, operation: OperationName, nodeKey: string, target: string | null): Fault | null {
   const index = model.faults.findIndex(
-    (fault) => (fault.operation === '*' || fault.operation === operation) && (fault.node === undefined || sameName(fault.node, nodeKey)),
+    (fault) =>
+      (fault.operation === '*' || fault.operation === operation) &&
+      (fault.node === undefined || sameName(fault.node, nodeKey)) &&
+      (fault.target === undefined || (target !== null && sameName(fault.target, target))),
   );
   const fault = model.faults[index];
   if (!fault) return null;

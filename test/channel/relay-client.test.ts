@@ -258,12 +258,9 @@ describe('TLS', () => {
     const { listener } = await startListener(() => undefined);
     await until(() => listener.state.status === 'connected');
     const { rejectRendezvous } = await import('../../channel/relay/rendezvous');
-    const outcome: unknown = await rejectRendezvous(
-      `ws://${relay.host}/$hc/hc-1?sb-hc-action=accept&sb-hc-id=x`,
-      403,
-      'no',
-      transport(),
-    ).catch((error: unknown) => error);
+    outcome = await rejectRendezvous(`ws://${relay.host}/$hc/hc-1?sb-hc-action=accept&sb-hc-id=x`, 403, 'no', transport()).catch(
+      (error: unknown) => error,
+    );
     expect(outcome).toMatchObject({ kind: 'tls' });
   });
 });

@@ -50,7 +50,7 @@ const peer = (coveredBefore = false): PeerRole => ({ kind: 'peer', peer: 'ARC-NO
 const peerSeen = (files: Record<string, string | null> = {}, memoryBytes?: number) => seen(files, clusterProbe('ARC-NODE-2', memoryBytes));
 const recordOf = (decision: NodeDecision) => (decision.kind === 'converge' ? decision.record : `no record: ${decision.kind}`);
 const historyOf = (decision: NodeDecision) =>
-  decision.kind === 'converge' ? decision.intent.historyLines.map((line) => JSON.parse(line)) : [];
+  decision.kind === 'converge' ? decision.intent.audit.map((record) => JSON.parse(record.historyLine!)) : [];
 
 describe('decideNode on this node', () => {
   it('converges to the record the settings ask for, with the history line of the grant, after reading the license and the package', () => {

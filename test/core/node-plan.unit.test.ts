@@ -1,7 +1,16 @@
 /** plan(intent, observed) as pure steps: order, idempotence, and what each access change touches. */
 import { serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
-import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, SESSION_CONFIGURATION_FILE, expireTaskName } from '../../core/node-layout';
+import {
+  DESIRED_STATE_FILE,
+  ENDPOINT_NAME,
+  GROUPS,
+  HISTORY_FILE,
+  PENDING_AUDIT_FILE,
+  SESSION_CONFIGURATION_FILE,
+  expireTaskName,
+} from '../../core/node-layout';
+import { serializePendingAudit, type PendingAudit } from '../../core/pending-audit';
 import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
 
@@ -89,11 +98,12 @@ describe('plan', () => {
     const node = after(freshNode(), granted, grant);
     const repair: DesiredRecord = { ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } };
     const steps = planNode(intent(repair, node, granted), node);
+    // The old level's access is taken first, then the change audited, then the new level given.
     expect(names(steps)).toEqual([
       'record the desired access',
+      'remove diagnostics access',
       'append the access change to the history',
       'log event 1002',
-      'remove diagnostics access',
       'give repair access',
     ]);
     expect(steps.find((step) => step.description === 'give repair access')!.operation).toMatchObject({
@@ -177,18 +187,134 @@ describe('plan', () => {
     expect(names(removal)).toEqual([
       'remove diagnostics access',
       'end open support sessions',
+      'unregister the JEA endpoint ArcRemoteSupport',
       'log event 1003',
       'append the access change to the history',
       'delete task Reconcile',
       'delete task Retention',
       `delete task ${expireTaskName(grant.grantId)}`,
-      'unregister the JEA endpoint ArcRemoteSupport',
       `remove group ${GROUPS.engineers}`,
       `remove group ${GROUPS.diagnostics}`,
       `remove group ${GROUPS.repair}`,
       'remove the JEA module',
       'remove the data folder',
     ]);
+  });
+});
+
+describe('taking access away never waits on the audit', () => {
+  const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const held = () => ({ ...after(freshNode(), granted, grant), openSessions: 1 });
+  const ways: Array<[string, () => ReturnType<typeof planNode>]> = [
+    ['a revoke', () => planNode(intent({ ...granted, grant: null }, held(), granted), held())],
+    ['the expiry', () => planNode(intent(granted, held(), granted, new Date('2026-11-25T04:00:00Z')), held())],
+    ['disable', () => planNode(intent({ ...granted, enabled: false }, held(), granted), held())],
+    ['a level change', () => planNode(intent({ ...granted, grant: { ...grant, level: 'DiagnosticsAndRepair' } }, held(), granted), held())],
+    ['uninstall', () => planNode(buildRemovalIntent({ previous: granted, observed: held(), now: NOW, changedBy: 'uninstall' }), held())],
+  ];
+
+  it.each(ways)('%s: every step that takes access away comes before the first audit write', (_way, plan) => {
+    const steps = plan();
+    const firstAudit = steps.findIndex((step) => step.kind === 'audit');
+    const removals = steps.flatMap((step, index) => (step.kind === 'remove-access' ? [index] : []));
+    expect(firstAudit).toBeGreaterThan(0);
+    expect(removals.length).toBeGreaterThan(0);
+    expect(Math.max(...removals)).toBeLessThan(firstAudit);
+    // Emptying the group and ending the sessions are the steps that take access away.
+    expect(
+      steps
+        .filter((step) => step.operation.op === 'setLocalGroupMembers' && (step.operation as { members: string[] }).members.length === 0)
+        .every((step) => step.kind === 'remove-access'),
+    ).toBe(true);
+    expect(
+      steps
+        .filter(
+          (step) =>
+            step.operation.op === 'writeEvent' ||
+            (step.operation.op === 'writeFile' && (step.operation as { path: string }).path === HISTORY_FILE),
+        )
+        .every((step) => step.kind === 'audit'),
+    ).toBe(true);
+  });
+
+  it('records the history line and the event of one change under one id', () => {
+    const steps = ways[0]![1]();
+    const history = steps.find((step) => step.audit?.part === 'history')!;
+    const event = steps.find((step) => step.audit?.part === 'event')!;
+    const line = JSON.parse((history.operation as { content: string }).content.trim().split('\n').pop()!);
+    expect(history.audit!.ids).toEqual([line.auditId]);
+    expect(event.audit!.ids).toEqual([line.auditId]);
+    expect((event.operation as { message: string }).message).toContain(`audit ${line.auditId},`);
+  });
+
+  it('records a revoke whose audit was not written, after a run that took access away and then died or failed to write it', () => {
+    const revoked: DesiredRecord = { ...granted, grant: null };
+    const gone = after(freshNode(), revoked, undefined);
+    const grantedLine = JSON.stringify({ at: '2026-11-24T19:59:00Z', change: 'granted', level: 'Diagnostics', grantId: grant.grantId });
+    const node = { ...gone, files: { ...gone.files, [HISTORY_FILE]: `${grantedLine}\n` } };
+    // Nobody in the groups, no session: only the audit trail still says access was given.
+    const steps = planNode(intent(revoked, node, revoked), node);
+    expect(names(steps)).toEqual(['append the access change to the history', 'log event 1003']);
+    const written = { ...node, files: { ...node.files, [HISTORY_FILE]: (steps[0]!.operation as { content: string }).content } };
+    expect(planNode(intent(revoked, written, revoked), written)).toEqual([]);
+  });
+});
+
+describe('audit records waiting from an earlier run', () => {
+  const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
+  const settled = () => after(freshNode(), granted, grant);
+  const waiting = (record: Partial<PendingAudit>): PendingAudit => ({
+    id: '20261124T193000Z-revoked-old',
+    historyLine: JSON.stringify({ at: '2026-11-24T19:30:00Z', change: 'revoked', auditId: '20261124T193000Z-revoked-old' }),
+    event: {
+      eventId: 1003,
+      level: 'Warning',
+      message: 'Remote support access revoked: level None, grant old, audit 20261124T193000Z-revoked-old, expires n/a.',
+    },
+    why: { history: 'Failed: disk full', event: 'Failed: event log stopped' },
+    ...record,
+  });
+  const withWaiting = (records: PendingAudit[], loggedAuditIds?: string[]) => {
+    const node = settled();
+    return {
+      ...node,
+      files: { ...node.files, [PENDING_AUDIT_FILE]: serializePendingAudit(records) },
+      ...(loggedAuditIds ? { loggedAuditIds } : {}),
+    };
+  };
+
+  it('appends a waiting history line, once: not when the history already has its id', () => {
+    const node = withWaiting([waiting({ event: null })]);
+    const steps = planNode(intent(granted, node), node);
+    expect(names(steps)).toEqual(['append the access change to the history']);
+    expect((steps[0]!.operation as { content: string }).content).toBe(`x\n${waiting({}).historyLine}\n`);
+    const written = { ...node, files: { ...node.files, [HISTORY_FILE]: (steps[0]!.operation as { content: string }).content } };
+    expect(planNode(intent(granted, written), written)).toEqual([]);
+  });
+
+  it('writes a waiting event again only when the event log was read and does not have it', () => {
+    const record = waiting({ historyLine: null });
+    expect(planNode(intent(granted, withWaiting([record])), withWaiting([record]))).toEqual([]);
+    expect(planNode(intent(granted, withWaiting([record], [record.id])), withWaiting([record], [record.id]))).toEqual([]);
+    const steps = planNode(intent(granted, withWaiting([record], ['another'])), withWaiting([record], ['another']));
+    expect(steps).toEqual([
+      {
+        description: 'log event 1003',
+        kind: 'audit',
+        audit: { part: 'event', ids: [record.id] },
+        operation: expect.objectContaining({ op: 'writeEvent', message: record.event!.message }),
+      },
+    ]);
+  });
+
+  it('writes no waiting history line where everything of ours is removed, but still its event', () => {
+    const gone = after(freshNode(), { ...granted, grant: null }, undefined);
+    const node = { ...gone, files: { ...gone.files, [PENDING_AUDIT_FILE]: serializePendingAudit([waiting({})]) }, loggedAuditIds: [] };
+    const steps = planNode(
+      buildRemovalIntent({ previous: { ...granted, grant: null }, observed: node, now: NOW, changedBy: 'uninstall' }),
+      node,
+    );
+    expect(steps.filter((step) => step.kind === 'audit').map((step) => step.description)).toEqual(['log event 1003']);
   });
 });
 
@@ -200,9 +326,10 @@ describe('uninstall ends access with its audit', () => {
   it('removes access first, then writes the event and the history line, then every trace, the record last', () => {
     const node = { ...after(freshNode(), granted, grant), openSessions: 1 };
     const steps = planNode(removal(node), node);
-    expect(names(steps).slice(0, 5)).toEqual([
+    expect(names(steps).slice(0, 6)).toEqual([
       'remove diagnostics access',
       'end open support sessions',
+      `unregister the JEA endpoint ${ENDPOINT_NAME}`,
       'log event 1003',
       'append the access change to the history',
       'delete task Reconcile',
@@ -211,7 +338,7 @@ describe('uninstall ends access with its audit', () => {
     const event = steps.find((step) => step.description === 'log event 1003')!.operation as { message: string; level: string };
     expect(event).toMatchObject({
       level: 'Warning',
-      message: `Remote support access revoked: level None, grant ${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.`,
+      message: `Remote support access revoked: level None, grant ${grant.grantId}, audit 20261124T200000Z-revoked-${grant.grantId}, expires 2026-11-25T04:00:00Z, support request TKT-1, terms 2026.1, by uninstall.`,
     });
     const history = steps.find((step) => step.description === 'append the access change to the history')!.operation as { content: string };
     expect(history.content.startsWith('x\n')).toBe(true);
@@ -234,23 +361,25 @@ describe('uninstall ends access with its audit', () => {
     });
     const removed = after(freshNode(), granted, undefined);
     const node = { ...removed, files: { ...removed.files, [HISTORY_FILE]: `x\n${applied}\n` } };
-    expect(removal(node).events.map((event) => event.eventId)).toEqual([1003]);
+    expect(removal(node).audit.map((record) => record.event.eventId)).toEqual([1003]);
   });
 
   it('does not record it twice when a killed run already wrote its history line', () => {
+    const held = after(freshNode(), granted, grant);
+    const line = removal(held).audit[0]!.historyLine!;
+    expect(JSON.parse(line)).toMatchObject({ change: 'revoked', grantId: grant.grantId });
+    // The killed run emptied the groups and wrote its line (and its event before it).
     const node = after(freshNode(), granted, undefined);
-    const written = `x\n${removal(node).historyLines[0]}\n`;
-    const again = removal({ ...node, files: { ...node.files, [HISTORY_FILE]: written } });
-    expect(again.events).toEqual([]);
-    expect(again.historyLines).toEqual([]);
+    const again = removal({ ...node, files: { ...node.files, [HISTORY_FILE]: `x\n${line}\n` } });
+    expect(again.audit).toEqual([]);
   });
 
   it('records an expiry the Expire task missed as expired, and nothing when nobody had access', () => {
     const node = after(freshNode(), granted, grant);
     const late = removal(node, granted, new Date('2026-11-25T05:00:00Z'));
-    expect(JSON.parse(late.historyLines[0]!)).toMatchObject({ change: 'expired', by: 'expiry' });
+    expect(JSON.parse(late.audit[0]!.historyLine!)).toMatchObject({ change: 'expired', by: 'expiry' });
     const nobody = after(freshNode(), { ...granted, grant: null }, undefined);
-    expect(removal(nobody, { ...granted, grant: null })).toMatchObject({ historyLines: [], events: [] });
+    expect(removal(nobody, { ...granted, grant: null })).toMatchObject({ audit: [] });
   });
 });
 
@@ -271,12 +400,15 @@ describe('audit text', () => {
     });
     // eslint-disable-next-line no-control-regex -- the very characters the audit trail must not hold raw
     const raw = /[\u0000-\u001f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-    expect(built.historyLines[0]).not.toMatch(raw);
-    expect(built.events[0]!.message).not.toMatch(raw);
-    expect(built.events[0]!.message).toContain(
+    expect(built.audit[0]!.historyLine).not.toMatch(raw);
+    expect(built.audit[0]!.event.message).not.toMatch(raw);
+    expect(built.audit[0]!.event.message).toContain(
       'support request TKT-1\\u2028forged line, terms 2026.1\\u202e3.7002, by Eve\\u0000\\u2066admin.',
     );
     // The history line stays JSON and reads back as what was recorded.
-    expect(JSON.parse(built.historyLines[0]!)).toMatchObject({ supportRequestId: 'TKT-1\u2028forged line', by: 'Eve\u0000\u2066admin' });
+    expect(JSON.parse(built.audit[0]!.historyLine!)).toMatchObject({
+      supportRequestId: 'TKT-1\u2028forged line',
+      by: 'Eve\u0000\u2066admin',
+    });
   });
 });

@@ -3,6 +3,8 @@ import { LOCAL_NODE, type NodeRole, type PeerRole } from '../../core/decide-node
 import type { DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { nodeSubstatus, prerequisiteSubstatus, type ConvergedNode, type NodeRun } from '../../core/node-report';
+import { ALL_RECORDED } from '../../core/pending-audit';
+import { PENDING_AUDIT_FILE } from '../../core/node-layout';
 import { checkPrerequisites } from '../../core/prerequisites';
 import { clusterProbe, GIB, observedNode } from '../support/cluster-node';
 
@@ -25,8 +27,9 @@ describe("each node's status line", () => {
     record,
     probe: null,
     observed: observedNode({}, engineers),
-    steps: Array(steps).fill({ description: 'a step', operation: { op: 'probe' } }),
+    steps: Array(steps).fill({ description: 'a step', operation: { op: 'probe' }, kind: 'change' }),
     failure: null,
+    audit: ALL_RECORDED,
   });
 
   it('says the access in force and the changes, for this node and for a covered peer', () => {
@@ -57,10 +60,37 @@ describe("each node's status line", () => {
     });
   });
 
+  it('warns, never succeeds, when an audit record could not be written: what, why, and where it waits', () => {
+    const waiting = {
+      id: 'a-1',
+      historyLine: null,
+      event: { eventId: 1003, level: 'Warning' as const, message: 'm' },
+      why: { event: 'Failed: the event log is stopped' },
+    };
+    const audit = { unrecorded: [waiting], keptIn: PENDING_AUDIT_FILE, problem: null };
+    expect(line({ ...converged({ ...granted, grant: null }), audit }, LOCAL_NODE)).toEqual({
+      name: 'Node ARC-NODE-1',
+      status: 'warning',
+      code: 0,
+      message: `access off; 3 change(s) applied. Audit not recorded: event 1003 of audit a-1 (Failed: the event log is stopped). Kept in ${PENDING_AUDIT_FILE}; the next run on the node writes it.`,
+    });
+    expect(line({ ...converged(null), audit }, peer(true), true)).toMatchObject({
+      status: 'warning',
+      message: expect.stringMatching(
+        new RegExp(
+          `^everything of the extension removed but .*pending-audit\\.json \\(it was covered from ARC-NODE-1\\); 3 change\\(s\\) applied\\. Audit not recorded: `,
+        ),
+      ),
+    });
+  });
+
   it('names a failed step as an error of that node', () => {
     const failed = {
       ...converged(granted),
-      failure: { step: { description: 'give diagnostics access', operation: { op: 'probe' } as never }, message: 'Failed: no' },
+      failure: {
+        step: { description: 'give diagnostics access', operation: { op: 'probe' } as never, kind: 'change' as const },
+        message: 'Failed: no',
+      },
     };
     expect(line(failed, LOCAL_NODE)).toMatchObject({
       status: 'error',

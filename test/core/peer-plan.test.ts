@@ -2,6 +2,7 @@
 import type { DesiredRecord } from '../../core/desired-record';
 import type { ConvergedNode } from '../../core/node-report';
 import { mayHoldOurs, planPeers } from '../../core/peer-plan';
+import { ALL_RECORDED } from '../../core/pending-audit';
 import { clusterProbe, observedNode } from '../support/cluster-node';
 
 const record: DesiredRecord = { enabled: true, retentionDays: 30, grant: null };
@@ -42,7 +43,10 @@ describe('the peers a run works on', () => {
       probe: null,
       observed: observedNode(),
       steps: [],
-      failure: failed ? { step: { description: 'x', operation: { op: 'probe' } as never }, message: 'Failed: x' } : null,
+      failure: failed
+        ? { step: { description: 'x', operation: { op: 'probe' } as never, kind: 'change' as const }, message: 'Failed: x' }
+        : null,
+      audit: ALL_RECORDED,
     });
     expect(mayHoldOurs(converged(record), false)).toBe(true);
     expect(mayHoldOurs(converged(null), true)).toBe(false);

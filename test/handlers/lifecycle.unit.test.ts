@@ -176,7 +176,7 @@ describe('lifecycle commands', () => {
       supportRequestId: 'TKT-2611240001',
     });
     expect((await revokedByUninstall()).map((event) => event.message)).toEqual([
-      'Remote support access revoked: level None, grant 3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f, expires 2026-11-25T03:59:00Z, support request TKT-2611240001, terms 2026.1, by uninstall.',
+      'Remote support access revoked: level None, grant 3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f, audit 20261124T203000Z-revoked-3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f, expires 2026-11-25T03:59:00Z, support request TKT-2611240001, terms 2026.1, by uninstall.',
     ]);
 
     // Run again once the fault is gone: finished, without a second record of the same revoke.

@@ -406,7 +406,19 @@ describe('Disable-RemoteSupport', () => {
     expect(text).toBe(serializeDesiredRecord(cleared));
     expect(parseDesiredRecord(text)).toEqual({ record: cleared });
 
-    expect(Object.keys(revoked)).toEqual(['at', 'change', 'by', 'level', 'grantId', 'expiresAt', 'supportRequestId', 'termsVersion']);
+    expect(Object.keys(revoked)).toEqual([
+      'at',
+      'change',
+      'by',
+      'level',
+      'grantId',
+      'expiresAt',
+      'supportRequestId',
+      'termsVersion',
+      'auditId',
+    ]);
+    // The line and the event are one audit record: the event names the line's id.
+    expect(node.events[0]!.message).toContain(`, audit ${revoked.auditId}, `);
     expect(revoked).toMatchObject({
       change: 'revoked',
       level: 'None',

@@ -575,6 +575,19 @@ describe('faults', () => {
     expect((await readMachine(modelPath)).faults).toEqual([]);
   });
 
+  it('fails only the operations on the fault target, when it names one (any case)', async () => {
+    await withFaults([{ operation: 'writeFile', target: `${BASE}\\HISTORY.jsonl`, action: 'fail', remaining: 2 }]);
+    const write = (file: string) => op('writeFile', { path: `${BASE}\\${file}`, content: 'x' });
+    const outcomes = await host.execute(
+      [op('ensureDirectory', { path: BASE }), write('desired.json'), write('history.jsonl'), write('other.json')],
+      { phase: 't', stopOnError: false },
+    );
+    expect(codes(outcomes)).toEqual(['ok', 'ok', 'Failed', 'ok']);
+    expect((await readMachine(modelPath)).faults).toEqual([
+      { operation: 'writeFile', target: `${BASE}\\HISTORY.jsonl`, action: 'fail', remaining: 1 },
+    ]);
+  });
+
   it('kill: saves what ran before, consumes the fault, releases the lock and calls onKill', async () => {
     await withFaults([{ operation: 'setLocalGroupMembers', action: 'kill' }]);
     let killed = 0;
