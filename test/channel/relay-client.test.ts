@@ -258,9 +258,12 @@ describe('TLS', () => {
     const { listener } = await startListener(() => undefined);
     await until(() => listener.state.status === 'connected');
     const { rejectRendezvous } = await import('../../channel/relay/rendezvous');
-    outcome = await rejectRendezvous(`ws://${relay.host}/$hc/hc-1?sb-hc-action=accept&sb-hc-id=x`, 403, 'no', transport()).catch(
-      (error: unknown) => error,
-    );
+    const outcome: unknown = await rejectRendezvous(
+      `ws://${relay.host}/$hc/hc-1?sb-hc-action=accept&sb-hc-id=x`,
+      403,
+      'no',
+      transport(),
+    ).catch((error: unknown) => error);
     expect(outcome).toMatchObject({ kind: 'tls' });
   });
 });
