@@ -211,21 +211,40 @@ export async function convergeNode(
 ): Promise<NotReached | LeaveDecision | ConvergedNode> {
   const seen = await observeNode(binding.host, request, request.jeaFilePaths);
   if (seen.kind === 'not-reached') return seen;
-  const decision = decideNode(seen, who, request, await readFacts(binding, factsToRead(seen, who, request), request));
+  const { facts, packageProblem } = await readFacts(binding, factsToRead(seen, who, request), request);
+  const decision = decideNode(seen, who, request, facts);
   if (decision.kind === 'fail') throw new HandlerError(ExitCode.Failure, decision.message);
   if (decision.kind === 'refuse') refuseEndedGrant(decision.ended);
   if (decision.kind === 'leave') return decision;
+  // A broken package never gives access, and never keeps access from being taken away: the
+  // removal runs without the package's files (JEA and agent are left as they are), then the run fails.
+  if (packageProblem && decision.intent.grant) throw packageProblem;
   const { steps, failure, audit } = await applyIntent(binding.host, request, decision.intent, seen.observed);
+  if (packageProblem) throw packageProblem;
   const refused = decision.refused ? { refused: decision.refused } : {};
   return { kind: 'converged', record: decision.record, probe: seen.probe, observed: seen.observed, steps, failure, audit, ...refused };
 }
 
-async function readFacts(binding: NodeAdapters, toRead: FactsToRead, request: HandlerNodeRequest): Promise<NodeFacts> {
-  return {
-    license: toRead.license && (await resolveLicense(binding.license, toRead.license.resourceId, request.observedLicense)),
-    jea: toRead.installation && (await request.jea(toRead.installation.computerName)),
-    agent: toRead.installation && (await request.agent()),
-  };
+/** What the decision needs beyond the node; a package whose files cannot be read is a problem to report, not a stop. */
+async function readFacts(
+  binding: NodeAdapters,
+  toRead: FactsToRead,
+  request: HandlerNodeRequest,
+): Promise<{ facts: NodeFacts; packageProblem?: HandlerError }> {
+  const license = toRead.license && (await resolveLicense(binding.license, toRead.license.resourceId, request.observedLicense));
+  if (!toRead.installation) return { facts: { license } };
+  try {
+    return { facts: { license, jea: await request.jea(toRead.installation.computerName), agent: await request.agent() } };
+  } catch (error) {
+    const detail = (error as Error).message;
+    return {
+      facts: { license },
+      packageProblem: new HandlerError(
+        ExitCode.MissingDependency,
+        `The extension package is incomplete (${detail}); access was not given, and any access in force was taken away. Reinstall the extension.`,
+      ),
+    };
+  }
 }
 
 /** This node (or the agent's) could not be reached: that fails the command. */
