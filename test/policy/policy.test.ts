@@ -170,8 +170,10 @@ describe('files', () => {
     expect(Object.keys(definition)).toEqual(['properties']);
     const p = props(definition);
     expect(p.policyType).toBe('Custom');
-    expect(typeof p.displayName).toBe('string');
+    // Azure refuses a definition whose display name is over 128 characters or description over 512.
+    expect(String(p.displayName).length).toBeLessThanOrEqual(128);
     expect(String(p.description).length).toBeGreaterThan(100);
+    expect(String(p.description).length).toBeLessThanOrEqual(512);
     expect(obj(p.metadata, 'metadata')).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+$/), category: 'Azure Arc' });
     expect(['Indexed', 'All']).toContain(p.mode);
     expect(Object.keys(obj(p.policyRule, 'policyRule')).sort()).toEqual(['if', 'then']);
