@@ -2,7 +2,7 @@ import type { GrantLevel } from '../../core/desired-state';
 import { TargetRefused, requireConnected, requireMachine } from '../checks/machine-checks';
 import type { TargetOutcome } from '../fleet/outcome';
 import type { MachineRef } from '../input/azure-names';
-import { activeGrant, configureSettings } from '../settings/public-settings';
+import { activeGrant, configureSettings, storedLevel } from '../settings/public-settings';
 import { notDeployed, provisioning, sendSettings } from './extension-write';
 import { failureOutcome } from './failure';
 import type { RunContext } from './run-context';
@@ -37,7 +37,9 @@ export async function configureOne(ctx: RunContext, ref: MachineRef, request: Co
 }
 
 function describeAccess(settings: Record<string, unknown> | undefined): string {
-  const access = settings?.access as { level?: string; expiresAt?: string } | undefined;
-  if (!access || access.level === 'None') return 'access None';
-  return `the ${access.level} grant expired at ${access.expiresAt}`;
+  const access = settings?.access as { level?: unknown; expiresAt?: string } | undefined;
+  const level = storedLevel(settings);
+  if (level === 'None') return 'access None';
+  if (level === undefined) return `access level ${JSON.stringify(access?.level)}, which the extension refuses`;
+  return `the ${level} grant expired at ${access?.expiresAt}`;
 }

@@ -1,6 +1,7 @@
 import { describeDuration } from '../../core/desired-state';
 import type { TargetOutcome } from '../fleet/outcome';
 import { machineId, type MachineRef } from '../input/azure-names';
+import { storedLevel } from '../settings/public-settings';
 import { machineSummary, parseNodeLines } from '../targets/node-lines';
 import { failureOutcome } from './failure';
 import type { RunContext } from './run-context';
@@ -60,8 +61,10 @@ export function describeStatus(
   if (!extension) {
     return { ...base, provisioningState: 'NotDeployed', level: '-', timeLeft: '-', message: 'the extension is not deployed', nodes: [] };
   }
-  const access = (extension.settings?.access ?? {}) as { level?: string; grantId?: string; expiresAt?: string; supportRequestId?: string };
-  const hasGrant = access.level !== undefined && access.level !== 'None';
+  const access = (extension.settings?.access ?? {}) as { level?: unknown; grantId?: string; expiresAt?: string; supportRequestId?: string };
+  // Read as the handler reads it: a stored `none` is a revoke, `diagnosticsrepair` a repair grant.
+  const level = storedLevel(extension.settings);
+  const hasGrant = level !== undefined && level !== 'None';
   const expires = hasGrant && access.expiresAt ? Date.parse(access.expiresAt) : Number.NaN;
   const timeLeft = !hasGrant
     ? '-'
@@ -73,7 +76,7 @@ export function describeStatus(
   return {
     ...base,
     provisioningState: extension.provisioningState ?? 'unknown',
-    level: access.level ?? 'None',
+    level: level ?? String(access.level),
     ...(hasGrant && access.supportRequestId ? { supportRequestId: access.supportRequestId } : {}),
     ...(hasGrant && access.grantId ? { grantId: access.grantId } : {}),
     ...(hasGrant && access.expiresAt ? { expiresAt: access.expiresAt } : {}),

@@ -1,19 +1,12 @@
 import { InputError } from '../errors';
-import type { GrantLevel } from '../../core/desired-state';
-
-/** The levels a grant can give, with the alias the settings schema also accepts. */
-const LEVELS: Record<string, GrantLevel> = {
-  diagnostics: 'Diagnostics',
-  diagnosticsandrepair: 'DiagnosticsAndRepair',
-  diagnosticsrepair: 'DiagnosticsAndRepair',
-};
+import { normalizeLevel, type GrantLevel } from '../../core/desired-state';
 
 export const ACCEPTED_LEVELS = 'Diagnostics, DiagnosticsAndRepair (alias DiagnosticsRepair)';
 
-/** Case-insensitive; the canonical name is what gets sent. `None` is revoke's job. */
+/** Read as the handler reads the settings (any letter case, the alias); the canonical name is what gets sent. `None` is revoke's job. */
 export function parseGrantLevel(text: string, option = '--level'): GrantLevel {
-  const level = LEVELS[text.trim().toLowerCase()];
-  if (level) return level;
-  const hint = text.trim().toLowerCase() === 'none' ? ' To end access use the revoke command.' : '';
+  const level = normalizeLevel(text.trim());
+  if (level !== undefined && level !== 'None') return level;
+  const hint = level === 'None' ? ' To end access use the revoke command.' : '';
   throw new InputError(option, text, `Accepted levels: ${ACCEPTED_LEVELS}.${hint}`);
 }

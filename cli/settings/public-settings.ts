@@ -2,7 +2,7 @@
  * The public settings the CLI sends (DESIGN section 4), built from the extension's current
  * settings so that what the CLI does not manage (e.g. `cluster`, a policy's `versionMarker`) is kept.
  */
-import { DEFAULT_RETENTION_DAYS, type GrantLevel } from '../../core/desired-state';
+import { DEFAULT_RETENTION_DAYS, normalizeLevel, type GrantLevel } from '../../core/desired-state';
 import { checkPublicSettings } from './settings-check';
 
 export type LicenseKind = 'PayAsYouGo' | 'SoftwareAssurance';
@@ -76,9 +76,8 @@ export function configureSettings(
   change: { level?: GrantLevel; retentionDays?: number },
   now: Date,
 ): { settings: PublicSettings; droppedExpiredGrant: boolean } {
-  const access = current?.access as AccessSettings | undefined;
   const grant = activeGrant(current, now);
-  const droppedExpiredGrant = access !== undefined && access.level !== 'None' && !grant;
+  const droppedExpiredGrant = current?.access !== undefined && storedLevel(current) !== 'None' && !grant;
   const nextAccess: AccessSettings = grant ? { ...grant, ...(change.level ? { level: change.level } : {}) } : { level: 'None' };
   return {
     droppedExpiredGrant,
@@ -95,11 +94,22 @@ export function revokeSettings(current: Current): PublicSettings {
   return finish({ ...(current ?? {}), schemaVersion: 1, access: { level: 'None' }, retentionDays: currentRetention(current) });
 }
 
-/** The grant in force in these settings, if any and not yet expired. */
+/**
+ * The level stored settings give, read as the handler reads it: in any letter case, the alias
+ * included, so a stored `none` is a revoke and not a grant. Settings without an access level give
+ * None; a level the handler does not know is undefined.
+ */
+export function storedLevel(current: Current): GrantLevel | 'None' | undefined {
+  const level = (current?.access as { level?: unknown } | undefined)?.level;
+  if (level === undefined) return 'None';
+  return typeof level === 'string' ? normalizeLevel(level) : undefined;
+}
+
+/** The grant in force in these settings, if any and not yet expired, with its level's canonical name. */
 export function activeGrant(current: Current, now: Date): GrantRecord | undefined {
-  const access = current?.access as Partial<GrantRecord> | { level: 'None' } | undefined;
-  if (!access || access.level === 'None' || access.level === undefined) return undefined;
-  const grant = access as GrantRecord;
+  const level = storedLevel(current);
+  if (level === 'None' || level === undefined) return undefined;
+  const grant = current!.access as GrantRecord;
   const expires = Date.parse(grant.expiresAt ?? '');
-  return Number.isFinite(expires) && expires > now.getTime() ? grant : undefined;
+  return Number.isFinite(expires) && expires > now.getTime() ? { ...grant, level } : undefined;
 }

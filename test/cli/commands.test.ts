@@ -7,8 +7,10 @@ import { promises as fs } from 'fs';
 import path from 'path';
 import { PassThrough } from 'stream';
 import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
+import { normalizeLevel } from '../../core/desired-state';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
 import { capture, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
+import { API_VERSION, rawRequest, waitFor } from '../sim/arm/emulator-clients';
 
 const RG = 'rg-support';
 const EXTENSION = 'WindowsRemoteSupport';
@@ -21,7 +23,9 @@ async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> 
   seenRuns.push(run);
   if (run.kind === 'delete') return { provisioningState: 'Succeeded' };
   const access = run.properties.settings?.access as { level?: string; expiresAt?: string } | undefined;
-  const state = access?.level && access.level !== 'None' ? `access ${access.level} until ${access.expiresAt}` : 'access off';
+  // As the handler reads it: the level in any letter case.
+  const level = access?.level === undefined ? 'None' : normalizeLevel(access.level);
+  const state = level && level !== 'None' ? `access ${level} until ${access?.expiresAt}` : 'access off';
   if (run.machine.name === 'refuses-settings') {
     return {
       provisioningState: 'Failed',
@@ -358,6 +362,90 @@ describe('status', () => {
     const { code, stdout } = await cli.run(['status', ...machine('web-1'), '--machine', 'no-such-machine']);
     expect(code).toBe(3);
     expect(stdout).toMatch(/rg-support\/no-such-machine\s*│ failed │ machine no-such-machine was not found in resource group rg-support/);
+  });
+});
+
+describe('a level stored in another letter case, as another tool may write it', () => {
+  const CASE_RG = 'rg-case';
+  const target = () => machine('case-1', CASE_RG);
+  /** Writes the settings as the portal or an ARM template would, not through the CLI; waits for the handler. */
+  async function writeSettings(settings: Record<string, unknown>) {
+    const url = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${CASE_RG}/providers/Microsoft.HybridCompute/machines/case-1/extensions/${EXTENSION}?api-version=${API_VERSION}`;
+    const reply = await rawRequest(cli.emulator, 'PATCH', url, { body: { properties: { settings } } });
+    expect(reply.status).toBe(202);
+    await waitFor(async () => stored('case-1', CASE_RG)?.properties.provisioningState === 'Succeeded');
+  }
+
+  beforeAll(async () => {
+    cli.emulator.addMachine({ subscriptionId: SUBSCRIPTION, resourceGroup: CASE_RG, name: 'case-1' });
+    expect((await cli.run(['deploy', ...target()])).code).toBe(0);
+    const granted = await cli.run([
+      'grant',
+      ...target(),
+      '--level',
+      'Diagnostics',
+      '--duration',
+      '8h',
+      '--support-request',
+      'TKT-7',
+      '--accept-terms',
+    ]);
+    expect(granted.code).toBe(0);
+  });
+
+  it.each(['none', 'NONE', 'nOnE'])('%s is no access: status shows None, configure finds no grant and sends None', async (level) => {
+    await writeSettings({ ...settingsOf('case-1', CASE_RG), access: { level } });
+
+    const status = await cli.run(['status', ...target(), '--output', 'json']);
+    expect(status.code).toBe(0);
+    const [shown] = JSON.parse(status.stdout).machines;
+    expect(shown).toMatchObject({ level: 'None', timeLeft: '-', message: 'Access: access off.' });
+    expect(shown).not.toHaveProperty('grantId');
+
+    const refused = await cli.run(['configure', ...target(), '--level', 'DiagnosticsAndRepair']);
+    expect(refused.code).toBe(4);
+    expect(refused.stdout).toMatch(/there is no grant in force on case-1 \(access None\), so there is no level to change/);
+
+    const retention = await cli.run(['configure', ...target(), '--retention-days', '7']);
+    expect(retention.code).toBe(0);
+    expect(retention.stdout).not.toMatch(/expired grant/);
+    expect(settingsOf('case-1', CASE_RG)).toMatchObject({ access: { level: 'None' }, retentionDays: 7 });
+  });
+
+  it.each([
+    ['diagnostics', 'Diagnostics'],
+    ['DIAGNOSTICSREPAIR', 'DiagnosticsAndRepair'],
+    ['diagnosticsAndRepair', 'DiagnosticsAndRepair'],
+  ])('%s is a grant of %s: status shows it, configure keeps it under its canonical name', async (level, canonical) => {
+    const grant = {
+      level,
+      grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
+      expiresAt: new Date(Date.now() + 4 * HOUR).toISOString().replace(/\.\d+Z$/, 'Z'),
+      supportRequestId: 'TKT-8',
+      consent: {
+        termsVersion: '2026.1',
+        acceptedAt: new Date(Date.now() - HOUR).toISOString().replace(/\.\d+Z$/, 'Z'),
+        acceptedBy: 'owner@contoso.example',
+      },
+    };
+    await writeSettings({ ...settingsOf('case-1', CASE_RG), access: grant });
+
+    const status = await cli.run(['status', ...target(), '--output', 'json']);
+    const [shown] = JSON.parse(status.stdout).machines;
+    expect(shown).toMatchObject({ level: canonical, grantId: grant.grantId, expiresAt: grant.expiresAt, supportRequestId: 'TKT-8' });
+    expect(shown.timeLeft).toMatch(/^3 h 5\d min$/);
+
+    const retention = await cli.run(['configure', ...target(), '--retention-days', '5']);
+    expect(retention.code).toBe(0);
+    expect(retention.stdout).not.toMatch(/expired grant/);
+    expect(settingsOf('case-1', CASE_RG)).toMatchObject({ access: { ...grant, level: canonical }, retentionDays: 5 });
+  });
+
+  it('a level the extension does not know is named as it is stored, not taken for an expired grant', async () => {
+    await writeSettings({ ...settingsOf('case-1', CASE_RG), access: { level: 'Full' } });
+    const refused = await cli.run(['configure', ...target(), '--level', 'Diagnostics']);
+    expect(refused.code).toBe(4);
+    expect(refused.stdout).toMatch(/there is no grant in force on case-1 \(access level "Full", which the extension refuses\)/);
   });
 });
 

@@ -70,12 +70,15 @@ describe('access levels', () => {
     expect(parseGrantLevel('Diagnostics')).toBe('Diagnostics');
     expect(parseGrantLevel('diagnosticsandrepair')).toBe('DiagnosticsAndRepair');
     expect(parseGrantLevel('DiagnosticsRepair')).toBe('DiagnosticsAndRepair');
+    expect(parseGrantLevel(' DIAGNOSTICS ')).toBe('Diagnostics');
+    expect(parseGrantLevel('diagnosticsREPAIR')).toBe('DiagnosticsAndRepair');
   });
 
   it('refuses anything else listing the accepted values', () => {
     const error = refusal(() => parseGrantLevel('Admin'));
     expect(error.message).toBe('--level: received "Admin". Accepted levels: Diagnostics, DiagnosticsAndRepair (alias DiagnosticsRepair).');
-    expect(refusal(() => parseGrantLevel('None')).message).toMatch(/revoke/);
+    for (const none of ['None', 'none', 'NONE'])
+      expect(refusal(() => parseGrantLevel(none)).message).toMatch(/To end access use the revoke command\.$/);
   });
 });
 

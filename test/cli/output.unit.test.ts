@@ -49,6 +49,46 @@ describe('status', () => {
     expect(describeStatus('m', REF, 'Connected', undefined, new Date())).toMatchObject({ provisioningState: 'NotDeployed', timeLeft: '-' });
   });
 
+  it.each(['none', 'NONE', 'None'])('reads a stored level %s as None: no grant, no time left', (level) => {
+    const status = describeStatus(
+      'm',
+      REF,
+      'Connected',
+      { settings: { ...SETTINGS, access: { ...SETTINGS.access, level } } },
+      new Date('2026-11-24T20:30:00Z'),
+    );
+    expect(status).toMatchObject({ level: 'None', timeLeft: '-' });
+    expect(status).not.toHaveProperty('grantId');
+    expect(status).not.toHaveProperty('expiresAt');
+  });
+
+  it.each([
+    ['diagnostics', 'Diagnostics'],
+    ['diagnosticsrepair', 'DiagnosticsAndRepair'],
+    ['DIAGNOSTICSANDREPAIR', 'DiagnosticsAndRepair'],
+  ])('shows a stored level %s as %s, with its time left', (level, canonical) => {
+    const status = describeStatus(
+      'm',
+      REF,
+      'Connected',
+      { settings: { ...SETTINGS, access: { ...SETTINGS.access, level } } },
+      new Date('2026-11-24T20:30:00Z'),
+    );
+    expect(status).toMatchObject({ level: canonical, grantId: 'g', timeLeft: '7 h 30 min' });
+  });
+
+  it('shows a level the extension does not know as stored, and no grant', () => {
+    const status = describeStatus(
+      'm',
+      REF,
+      'Connected',
+      { settings: { ...SETTINGS, access: { ...SETTINGS.access, level: 'Full' } } },
+      new Date('2026-11-24T20:30:00Z'),
+    );
+    expect(status).toMatchObject({ level: 'Full', timeLeft: '-' });
+    expect(status).not.toHaveProperty('grantId');
+  });
+
   it('prints a machine line then a line per node', async () => {
     const status = describeStatus(
       'rg/node-1',

@@ -4,7 +4,14 @@ import { toDesiredState } from '../../core/desired-state';
 import { InputError } from '../../cli/errors';
 import { checkSupportRequestId, newGrant } from '../../cli/settings/new-grant';
 import { ProtectedSettings, REDACTED, redactRequestBody } from '../../cli/settings/protected-settings';
-import { activeGrant, configureSettings, deploySettings, grantSettings, revokeSettings } from '../../cli/settings/public-settings';
+import {
+  activeGrant,
+  configureSettings,
+  deploySettings,
+  grantSettings,
+  revokeSettings,
+  storedLevel,
+} from '../../cli/settings/public-settings';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
 import { TERMS_VERSION } from '../../cli/terms';
 import { promises as fs } from 'fs';
@@ -105,6 +112,44 @@ describe('settings for each command', () => {
     expect(() => deploySettings({ retentionDays: 400 }, { observedLicense: LICENSE })).toThrow(ConfigurationError);
     expect(() => revokeSettings({ unknownKey: 1 })).toThrow(/Invalid setting 'unknownKey'/);
     expect(() => checkPublicSettings({ schemaVersion: 1, access: { level: 'Diagnostics' } })).toThrow(/access.grantId/);
+  });
+});
+
+describe('a level stored in any letter case, read as the handler reads it', () => {
+  it.each(['None', 'none', 'NONE', 'nOnE'])('%s gives no grant, and configure sends None without calling it an expired grant', (level) => {
+    const current = { schemaVersion: 1, access: { level }, retentionDays: 30 };
+    expect(storedLevel(current)).toBe('None');
+    expect(activeGrant(current, NOW)).toBeUndefined();
+    const { settings, droppedExpiredGrant } = configureSettings(current, { retentionDays: 10 }, NOW);
+    expect(droppedExpiredGrant).toBe(false);
+    expect(settings).toMatchObject({ access: { level: 'None' }, retentionDays: 10 });
+  });
+
+  it.each([
+    ['diagnostics', 'Diagnostics'],
+    ['DIAGNOSTICS', 'Diagnostics'],
+    ['diagnosticsandrepair', 'DiagnosticsAndRepair'],
+    ['DiagnosticsREPAIR', 'DiagnosticsAndRepair'],
+  ])('%s is a grant of %s, kept under its canonical name', (level, canonical) => {
+    const made = grant();
+    const current = { schemaVersion: 1, access: { ...made, level }, retentionDays: 30 };
+    expect(storedLevel(current)).toBe(canonical);
+    expect(activeGrant(current, NOW)).toEqual({ ...made, level: canonical });
+    const { settings, droppedExpiredGrant } = configureSettings(current, { retentionDays: 10 }, NOW);
+    expect(droppedExpiredGrant).toBe(false);
+    expect(settings.access).toEqual({ ...made, level: canonical });
+  });
+
+  it('an expired grant in any letter case is dropped; no access section is None; an unknown level is no grant', () => {
+    const later = new Date('2026-11-25T04:00:00Z');
+    const expired = { schemaVersion: 1, access: { ...grant(), level: 'diagnostics' } };
+    expect(configureSettings(expired, {}, later)).toMatchObject({ droppedExpiredGrant: true, settings: { access: { level: 'None' } } });
+    expect(storedLevel({ schemaVersion: 1 })).toBe('None');
+    expect(storedLevel(undefined)).toBe('None');
+    for (const level of ['Full', 'Diagnostic', 1]) {
+      expect(storedLevel({ access: { ...grant(), level } })).toBeUndefined();
+      expect(activeGrant({ access: { ...grant(), level } }, NOW)).toBeUndefined();
+    }
   });
 });
 

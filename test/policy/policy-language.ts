@@ -165,6 +165,17 @@ function evaluateNode(node: Node, context: ExpressionContext): Value {
     }
     case 'replace':
       return text(0).split(text(1)).join(text(2));
+    case 'toLower':
+      return text(0).toLowerCase();
+    case 'split':
+      // ARM split() with one string delimiter keeps empty pieces, as String.split does.
+      return text(0).split(text(1));
+    case 'length': {
+      const value = args[0];
+      if (typeof value === 'string' || Array.isArray(value)) return value.length;
+      if (value && typeof value === 'object') return Object.keys(value).length;
+      throw new Error(`length() needs a string, array or object, got ${JSON.stringify(value)}`);
+    }
     case 'contains': {
       // ARM contains(): a substring test on strings, and it is case-sensitive.
       const container = args[0];

@@ -19,6 +19,7 @@ import {
   type Json,
 } from './policy-language';
 import { requestSchema, type RequestSchema } from './openapi-request-schema';
+import { toDesiredState } from '../../core/desired-state';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const POLICY_DIR = path.join(ROOT, 'manifests', 'policy');
@@ -169,8 +170,10 @@ describe('files', () => {
     expect(Object.keys(definition)).toEqual(['properties']);
     const p = props(definition);
     expect(p.policyType).toBe('Custom');
-    expect(typeof p.displayName).toBe('string');
+    // Azure refuses a definition whose display name is over 128 characters or description over 512.
+    expect(String(p.displayName).length).toBeLessThanOrEqual(128);
     expect(String(p.description).length).toBeGreaterThan(100);
+    expect(String(p.description).length).toBeLessThanOrEqual(512);
     expect(obj(p.metadata, 'metadata')).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+$/), category: 'Azure Arc' });
     expect(['Indexed', 'All']).toContain(p.mode);
     expect(Object.keys(obj(p.policyRule, 'policyRule')).sort()).toEqual(['if', 'then']);
@@ -308,7 +311,7 @@ describe('parameters', () => {
   });
 
   it('every expression in the files parses and calls only functions its place allows', () => {
-    const policyFunctions = new Set(['parameters', 'field', 'contains', 'replace', 'string']);
+    const policyFunctions = new Set(['parameters', 'field', 'contains', 'replace', 'string', 'toLower', 'split', 'length']);
     const templateFunctions = new Set(['parameters', 'concat', 'resourceId']);
     const check = (value: Json, allowed: Set<string>) => {
       for (const { path: where, text } of expressionsIn(value)) {
@@ -518,6 +521,32 @@ describe('the access audit', () => {
       expect(flagged(extensionWith({ ...grant('None'), access: { level: 'None' } }))).toBe(false);
     });
 
+    // The handler reads the level in any letter case: a revoke written as none is a revoke.
+    it.each(['none', 'NONE', 'nOnE'])('does not flag a revoke written as %s', (level) => {
+      const settings = { schemaVersion: 1, access: { level }, retentionDays: 30 };
+      const validate = settingsValidator();
+      expect(validate(settings) ? [] : validate.errors).toEqual([]);
+      expect(toDesiredState(settings)).toEqual({ retentionDays: 30, accessStated: true });
+      expect(flagged(extensionWith(settings))).toBe(false);
+    });
+
+    it.each(['diagnostics', 'DIAGNOSTICS', 'diagnosticsandrepair', 'DIAGNOSTICSREPAIR', 'diagnosticsRepair'])(
+      'flags settings that grant %s, in any letter case',
+      (level) => {
+        const settings = grant(level);
+        const validate = settingsValidator();
+        expect(validate(settings) ? [] : validate.errors).toEqual([]);
+        expect(toDesiredState(settings).grant).toBeDefined();
+        expect(flagged(extensionWith(settings))).toBe(true);
+      },
+    );
+
+    it('flags a grant that also carries a level None elsewhere: the handler refuses such settings, so the grant before stays', () => {
+      expect(flagged(extensionWith({ ...grant('Diagnostics'), cluster: { level: 'None' } }))).toBe(true);
+      expect(flagged(extensionWith({ ...grant('Diagnostics'), cluster: { LEVEL: 'none' } }))).toBe(true);
+      expect(flagged(extensionWith({ schemaVersion: 1, access: { level: 'None' }, extra: { level: 'none' } }))).toBe(true);
+    });
+
     // acceptedBy quotes "level":"None": inside a JSON string the quotes are escaped, so it cannot pass for a revoke.
     it.each(['Diagnostics', 'DiagnosticsAndRepair', 'DiagnosticsRepair'])('flags settings that grant %s', (level) => {
       const settings = grant(level);
@@ -532,7 +561,10 @@ describe('the access audit', () => {
     });
 
     it('flags a level the handler would refuse as bad settings (so the previous grant stays in force)', () => {
-      expect(flagged(extensionWith({ schemaVersion: 1, access: { level: 'none' } }))).toBe(true);
+      for (const level of ['Full', 'Non', 'None ', 'NoneX', '']) {
+        expect(settingsValidator()({ schemaVersion: 1, access: { level } })).toBe(false);
+        expect(flagged(extensionWith({ schemaVersion: 1, access: { level } }))).toBe(true);
+      }
     });
 
     it('leaves other extensions and the machines themselves alone', () => {
