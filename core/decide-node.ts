@@ -33,6 +33,8 @@ export interface NodeRequest {
   changedBy: string;
   /** Check prerequisites when the target gives access (install checks always). */
   checkPrerequisites: 'always' | 'when-granting' | 'never';
+  /** Set the data folders' rights again even where they exist (install: someone may have made them first). */
+  resetFolderRights?: boolean;
   /**
    * The target's grant comes from the extension settings (enable): when it ended on this node
    * before, this node's command is refused (exit 53) instead of converging without it.
@@ -119,6 +121,7 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
     changedBy: changedBy(who, request),
     jea: facts.jea,
     agent: facts.agent,
+    resetFolderRights: request.resetFolderRights,
   });
   return { kind: 'converge', record: target.record, intent, ...refused };
 }

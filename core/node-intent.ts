@@ -29,6 +29,8 @@ export interface IntentInputs {
   /** The handler installs JEA and the agent; the node agent leaves them alone. */
   jea?: JeaDefinition;
   agent?: AgentInstallation;
+  /** Set the data folders' rights even where the folders exist. */
+  resetFolderRights?: boolean;
 }
 
 export type AccessChange = AccessChangeKind | null;
@@ -55,6 +57,7 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
     audit,
     jea: jea && { files: jea.files, sessionConfiguration: jea.sessionConfiguration },
     agent: inputs.agent,
+    ...(inputs.resetFolderRights ? { resetFolderRights: true } : {}),
     tasks: {
       reconcile: reconcileTask({ registeredAt: now }),
       retention: retentionTask({ registeredAt: now }),

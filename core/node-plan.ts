@@ -80,6 +80,12 @@ export interface NodeIntent {
   jea?: { files: ManagedFile[]; sessionConfiguration: string };
   /** The agent's runtime and the owner's module, copied from the package (handler only). */
   agent?: AgentInstallation;
+  /**
+   * Apply SYSTEM-and-Administrators-only rights to the data folders even where they exist: a folder
+   * someone created before install keeps their rights otherwise, and the record, the session
+   * configuration and the compile cache rely on those rights.
+   */
+  resetFolderRights?: boolean;
   tasks: { reconcile: string; retention: string; expire?: { name: string; xml: string; replace: boolean } };
 }
 
@@ -189,9 +195,9 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   const sameFile = (path: string, content: string) => observed.files[path] === content;
 
   for (const folder of [DATA_FOLDER, TRANSCRIPT_FOLDER]) {
-    if (!observed.folders[folder])
+    if (!observed.folders[folder] || intent.resetFolderRights)
       add(
-        `create ${folder} for SYSTEM and Administrators only`,
+        `${observed.folders[folder] ? 'set' : 'create'} ${folder} for SYSTEM and Administrators only`,
         op('ensureDirectory', { path: folder, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
       );
   }

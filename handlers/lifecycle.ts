@@ -127,6 +127,8 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         target: (current: DesiredRecord) => current,
         changedBy: 'install',
         checkPrerequisites: 'always' as const,
+        // A data folder made before install (by anyone) gets SYSTEM-and-Administrators-only rights.
+        resetFolderRights: true,
         ...(updatedAt ? { updatedAt } : {}),
       };
       const report = await converge(context, { ...request, endedGrants: ended, observedLicense: observedLicenseOf(publicSettings) });
