@@ -7,7 +7,7 @@ import path from 'path';
 import { startArmEmulator, type ArmEmulator } from '../../../sim/arm';
 import { API_VERSION, machinePath, rawRequest, sdkClient, SUBSCRIPTION } from './emulator-clients';
 
-const REPO = path.resolve(__dirname, '..', '..');
+const REPO = path.resolve(__dirname, '..', '..', '..');
 
 describe('ARM emulator: authentication and api-version', () => {
   let emulator: ArmEmulator;
