@@ -39,6 +39,21 @@ export const GROUPS = {
   repair: 'ArcRemoteSupport Repair',
 } as const;
 
+/**
+ * The channel's per-grant local account: the agent opens the engineer's JEA session as it, in the
+ * granted level's group, and deletes it when the grant ends. The prefix finds the ones a crash
+ * left behind; eight hex digits of the grant id tell grants apart and keep the name within
+ * Windows' limit for local user names.
+ */
+export const CHANNEL_USER_PREFIX = 'ArcRS-';
+export const LOCAL_USER_NAME_MAX = 20;
+
+export function channelUserName(grantId: string): string {
+  const head = /^[0-9a-f]{8}/i.exec(grantId);
+  if (!head) throw new Error(`The grant id '${grantId}' does not start with 8 hexadecimal digits: give the grant's UUID`);
+  return `${CHANNEL_USER_PREFIX}${head[0].toLowerCase()}`;
+}
+
 export const TASK_FOLDER = '\\ArcRemoteSupport\\';
 export const RECONCILE_TASK = 'Reconcile';
 export const RETENTION_TASK = 'Retention';
