@@ -78,6 +78,19 @@ export interface OperationCatalog {
   /** Makes the membership exactly `members` (names as DOMAIN\user or COMPUTER\user). */
   setLocalGroupMembers: [{ name: string; members: string[] }, { added: string[]; removed: string[] }];
 
+  /**
+   * The channel's per-grant local account (core/node-layout.ts names it). Creates it, or gives an
+   * existing one this password and description: the caller generates a new random password each
+   * time and keeps it only in memory, so after this call the account has exactly that password.
+   * Never expires, may not change its password. `passwordSecret` is never echoed in a result or
+   * error. A domain controller has no local accounts: DomainController.
+   */
+  ensureLocalUser: [{ name: string; description: string; passwordSecret: string }, { created: boolean }];
+  /** Deletes the account; Windows takes it out of every group it was in. */
+  removeLocalUser: [{ name: string }, { removed: boolean }];
+  /** Local accounts whose name starts with `prefix` (not empty), sorted: orphans after a crash. */
+  listLocalUsers: [{ prefix: string }, { names: string[] }];
+
   /** Registers a JEA endpoint from a .pssc file. Restarts WinRM: every remote session drops. */
   registerSessionConfiguration: [{ name: string; path: string }, { registered: boolean }];
   unregisterSessionConfiguration: [{ name: string }, { removed: boolean }];
@@ -117,6 +130,9 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'removeLocalGroup',
   'getLocalGroup',
   'setLocalGroupMembers',
+  'ensureLocalUser',
+  'removeLocalUser',
+  'listLocalUsers',
   'registerSessionConfiguration',
   'unregisterSessionConfiguration',
   'getSessionConfiguration',

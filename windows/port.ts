@@ -12,10 +12,12 @@ import type { OperationName, OperationRequest } from './operations';
  * - AccessDenied: the node refused (for a remote node, usually SYSTEM pushing to a peer);
  * - NodeUnreachable: the node is down or WinRM does not answer;
  * - InvalidRequest: the request itself is wrong (unknown operation, missing field);
+ * - DomainController: the operation needs local accounts, which a domain controller does not have
+ *   (the channel's per-grant account: the channel is unavailable there);
  * - Failed: the Windows command failed; `message` says how;
  * - Skipped: not run, because an earlier operation of the batch failed.
  */
-export type HostErrorCode = 'NotFound' | 'AccessDenied' | 'NodeUnreachable' | 'InvalidRequest' | 'Failed' | 'Skipped';
+export type HostErrorCode = 'NotFound' | 'AccessDenied' | 'NodeUnreachable' | 'InvalidRequest' | 'DomainController' | 'Failed' | 'Skipped';
 
 export interface HostOperationError {
   /** The operation's name, e.g. "registerTask". */

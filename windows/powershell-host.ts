@@ -37,7 +37,15 @@ export function defaultWindowsPowerShell(): string {
   return path.win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe');
 }
 
-const ERROR_CODES: readonly HostErrorCode[] = ['NotFound', 'AccessDenied', 'NodeUnreachable', 'InvalidRequest', 'Failed', 'Skipped'];
+const ERROR_CODES: readonly HostErrorCode[] = [
+  'NotFound',
+  'AccessDenied',
+  'NodeUnreachable',
+  'InvalidRequest',
+  'DomainController',
+  'Failed',
+  'Skipped',
+];
 /** How long to wait for the output pipes to close after the process exited (a grandchild may hold them). */
 const PIPE_GRACE_MS = 2_000;
 /** How long to wait for a killed process tree to go away before giving up on it. */

@@ -51,6 +51,7 @@ export function createDefaultNode(computerName: string): NodeModel {
       ].map((folder) => [folder.toLowerCase(), { path: folder, type: 'directory' as const, lastWriteTimeUtc: '2026-01-01T00:00:00Z' }]),
     ),
     groups: {},
+    users: {},
     sessionConfigurations: {},
     winrmRestarts: 0,
     sessions: [],

@@ -40,6 +40,8 @@ export interface NodeModel {
   files: Record<string, FileEntry>;
   /** Keyed by group name in lower case. */
   groups: Record<string, { name: string; description: string; members: string[] }>;
+  /** Local user accounts, keyed by name in lower case. No password is kept, only when it was set. */
+  users: Record<string, LocalUserEntry>;
   /** Keyed by endpoint name in lower case. */
   sessionConfigurations: Record<string, { name: string; configFilePath: string }>;
   /** Registering or unregistering an endpoint restarts WinRM; every restart counts. */
@@ -64,6 +66,15 @@ export interface FileEntry {
   copiedFrom?: { source: string; sha256: string };
   sddl?: Sddl;
   lastWriteTimeUtc: string;
+}
+
+export interface LocalUserEntry {
+  /** The name as created (original case). */
+  name: string;
+  description: string;
+  passwordNeverExpires: boolean;
+  userMayChangePassword: boolean;
+  passwordLastSetUtc: string;
 }
 
 export interface TaskEntry {

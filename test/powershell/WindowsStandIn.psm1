@@ -514,6 +514,114 @@ function Remove-LocalGroupMember {
 
 #endregion
 
+#region Local users (Microsoft.PowerShell.LocalAccounts)
+
+# Accounts keep no password: only when it was set. A domain controller has no local accounts:
+# Windows would act on the domain's; the bridge refuses before it calls these.
+
+function Get-UserEntry($Node, [string] $Name) { return $Node.users[$Name.ToLowerInvariant()] }
+
+function ConvertTo-UserObject($Entry) {
+    return [pscustomobject]@{
+        Name = $Entry.name; Description = $Entry.description; Enabled = $true; PrincipalSource = 'Local'; ObjectClass = 'User'
+        PasswordLastSet = $Entry.passwordLastSetUtc; UserMayChangePassword = $Entry.userMayChangePassword
+    }
+}
+
+function Write-UserNotFound($Cmdlet, [string] $Name, [string] $Command) {
+    $exception = New-Object System.Management.Automation.ItemNotFoundException("User $Name was not found.")
+    $Cmdlet.WriteError((New-StandInError $exception.Message "UserNotFound,Microsoft.PowerShell.Commands.$Command" ObjectNotFound $Name $exception))
+}
+
+# The stand-in only checks that a password came as a SecureString; its value is dropped here.
+function Assert-StandInPassword($Password) {
+    if ($Password -isnot [System.Security.SecureString] -or $Password.Length -eq 0) { throw 'The stand-in expects a non-empty SecureString password.' }
+}
+
+function Get-LocalUser {
+    [CmdletBinding()]
+    param([Parameter(Position = 0)] [string[]] $Name)
+    $node = Get-StandInNode (Read-StandInModel)
+    if ($null -eq $Name) {
+        foreach ($key in @($node.users.Keys)) { ConvertTo-UserObject $node.users[$key] }
+        return
+    }
+    foreach ($one in $Name) {
+        $entry = Get-UserEntry $node $one
+        if ($null -eq $entry) { Write-UserNotFound $PSCmdlet $one 'GetLocalUserCommand' } else { ConvertTo-UserObject $entry }
+    }
+}
+
+function New-LocalUser {
+    [CmdletBinding(SupportsShouldProcess = $true)]
+    param(
+        [Parameter(Mandatory = $true, Position = 0)] [string] $Name,
+        [Parameter(Mandatory = $true)] [System.Security.SecureString] $Password,
+        [string] $Description = '',
+        [switch] $PasswordNeverExpires,
+        [switch] $UserMayNotChangePassword,
+        [switch] $AccountNeverExpires
+    )
+    Assert-StandInPassword $Password
+    $model = Read-StandInModel
+    $node = Get-StandInNode $model
+    if ($null -ne (Get-UserEntry $node $Name)) {
+        $PSCmdlet.WriteError((New-StandInError "User $Name already exists." 'UserExists,Microsoft.PowerShell.Commands.NewLocalUserCommand' ResourceExists $Name $null))
+        return
+    }
+    $entry = [ordered]@{
+        name = $Name; description = $Description; passwordNeverExpires = [bool] $PasswordNeverExpires
+        userMayChangePassword = -not $UserMayNotChangePassword; passwordLastSetUtc = (Get-ModelNow $model)
+    }
+    $node.users[$Name.ToLowerInvariant()] = $entry
+    Save-StandInModel $model
+    return (ConvertTo-UserObject $entry)
+}
+
+function Set-LocalUser {
+    [CmdletBinding(SupportsShouldProcess = $true)]
+    param(
+        [Parameter(Mandatory = $true, Position = 0)] [string] $Name,
+        [System.Security.SecureString] $Password,
+        [string] $Description,
+        [bool] $PasswordNeverExpires,
+        [bool] $UserMayChangePassword,
+        [switch] $AccountNeverExpires
+    )
+    $model = Read-StandInModel
+    $entry = Get-UserEntry (Get-StandInNode $model) $Name
+    if ($null -eq $entry) { Write-UserNotFound $PSCmdlet $Name 'SetLocalUserCommand'; return }
+    if ($PSBoundParameters.ContainsKey('Password')) {
+        Assert-StandInPassword $Password
+        $entry['passwordLastSetUtc'] = Get-ModelNow $model
+    }
+    if ($PSBoundParameters.ContainsKey('Description')) { $entry['description'] = $Description }
+    if ($PSBoundParameters.ContainsKey('PasswordNeverExpires')) { $entry['passwordNeverExpires'] = $PasswordNeverExpires }
+    if ($PSBoundParameters.ContainsKey('UserMayChangePassword')) { $entry['userMayChangePassword'] = $UserMayChangePassword }
+    Save-StandInModel $model
+}
+
+# Windows takes a deleted account out of every group: members name it COMPUTER\name.
+function Remove-LocalUser {
+    [CmdletBinding(SupportsShouldProcess = $true)]
+    param([Parameter(Mandatory = $true, Position = 0)] [string[]] $Name)
+    $model = Read-StandInModel
+    $node = Get-StandInNode $model
+    foreach ($one in $Name) {
+        $entry = Get-UserEntry $node $one
+        if ($null -eq $entry) { Write-UserNotFound $PSCmdlet $one 'RemoveLocalUserCommand'; continue }
+        $member = (Get-CurrentNodeName) + '\' + [string] $entry.name
+        foreach ($key in @($node.groups.Keys)) {
+            $group = $node.groups[$key]
+            $group['members'] = @(@($group.members) | Where-Object { [string] $_ -ne $member })
+        }
+        $node.users.Remove($one.ToLowerInvariant())
+    }
+    Save-StandInModel $model
+}
+
+#endregion
+
 #region Session configurations and WinRM shells
 
 # Registering or unregistering restarts WinRM: counted, and every open shell of the node drops.
@@ -837,6 +945,7 @@ Export-ModuleMember -Function @(
     'Get-Acl', 'Set-Acl', 'Remove-Item',
     'Get-LocalGroup', 'New-LocalGroup', 'Set-LocalGroup', 'Remove-LocalGroup',
     'Get-LocalGroupMember', 'Add-LocalGroupMember', 'Remove-LocalGroupMember',
+    'Get-LocalUser', 'New-LocalUser', 'Set-LocalUser', 'Remove-LocalUser',
     'Get-PSSessionConfiguration', 'Register-PSSessionConfiguration', 'Unregister-PSSessionConfiguration',
     'Get-WSManInstance', 'Remove-WSManInstance',
     'Register-ScheduledTask', 'Get-ScheduledTask', 'Export-ScheduledTask', 'Enable-ScheduledTask', 'Disable-ScheduledTask',

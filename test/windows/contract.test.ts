@@ -211,6 +211,117 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
     ]);
   });
 
+  describe("the channel's per-grant local account", () => {
+    const user = 'ArcRS-3f2b8c1e';
+    const password = 'Pw-7c1f9e3a5b2d4f60aa91';
+    const otherPassword = 'Pw-0d8e6b4c2a1f3e5d77c2';
+    const group = 'ArcRemoteSupport Diagnostics';
+    const description = 'Arc remote support: grant 3f2b8c1e';
+
+    /** Every outcome and the whole machine file, for asserting that a password never shows. */
+    async function everythingSaid(outcomes: OperationOutcome[]): Promise<string> {
+      return JSON.stringify(outcomes) + (await fs.readFile(modelPath, 'utf8'));
+    }
+
+    it('creates it, sets a new password when it exists, lists it by prefix and removes it from its groups', async () => {
+      const outcomes = await host.execute(
+        [
+          op('ensureLocalUser', { name: user, description, passwordSecret: password }),
+          op('ensureLocalUser', { name: 'arcrs-3F2B8C1E', description, passwordSecret: otherPassword }),
+          op('ensureLocalUser', { name: 'ArcRS-0a1b2c3d', description, passwordSecret: password }),
+          op('ensureLocalUser', { name: 'Helpdesk', description: 'not ours', passwordSecret: password }),
+          op('listLocalUsers', { prefix: 'arcrs-' }),
+          op('ensureLocalGroup', { name: group, description: 'Diagnostics' }),
+          op('setLocalGroupMembers', { name: group, members: [`ARC-NODE-1\\${user}`, 'CONTOSO\\engineer1'] }),
+          op('removeLocalUser', { name: user }),
+          op('removeLocalUser', { name: user }),
+          op('getLocalGroup', { name: group }),
+          op('listLocalUsers', { prefix: 'ArcRS-' }),
+        ],
+        { phase: 'contract' },
+      );
+      expect(normalize(outcomes)).toEqual([
+        { created: true },
+        { created: false },
+        { created: true },
+        { created: true },
+        { names: ['ArcRS-0a1b2c3d', user] },
+        { created: true },
+        { added: ['ARC-NODE-1\\ArcRS-3f2b8c1e', 'CONTOSO\\engineer1'], removed: [] },
+        { removed: true },
+        { removed: false },
+        { exists: true, members: ['CONTOSO\\engineer1'] },
+        { names: ['ArcRS-0a1b2c3d'] },
+      ]);
+      const users = (await readMachine(modelPath)).nodes['ARC-NODE-1']!.users;
+      expect(
+        Object.values(users).map(({ name, passwordNeverExpires, userMayChangePassword }) => ({
+          name,
+          passwordNeverExpires,
+          userMayChangePassword,
+        })),
+      ).toEqual([
+        { name: 'ArcRS-0a1b2c3d', passwordNeverExpires: true, userMayChangePassword: false },
+        { name: 'Helpdesk', passwordNeverExpires: true, userMayChangePassword: false },
+      ]);
+      const said = await everythingSaid(outcomes);
+      expect(said).not.toContain(password);
+      expect(said).not.toContain(otherPassword);
+    });
+
+    it('refuses on a domain controller, which has no local accounts', async () => {
+      await machine((model) => {
+        model.nodes['ARC-NODE-1']!.os.productType = 2;
+      });
+      const outcomes = await host.execute(
+        [
+          op('ensureLocalUser', { name: user, description, passwordSecret: password }),
+          op('listLocalUsers', { prefix: 'ArcRS-' }),
+          op('removeLocalUser', { name: user }),
+        ],
+        { phase: 'contract', stopOnError: false },
+      );
+      expect(normalize(outcomes)).toEqual([
+        { error: { operation: 'ensureLocalUser', code: 'DomainController' } },
+        { error: { operation: 'listLocalUsers', code: 'DomainController' } },
+        { error: { operation: 'removeLocalUser', code: 'DomainController' } },
+      ]);
+      const refusal = outcomes[0]!;
+      expect(refusal.ok ? null : refusal.error).toMatchObject({ message: expect.stringMatching(/domain controller/), target: user });
+      expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.users).toEqual({});
+      expect(await everythingSaid(outcomes)).not.toContain(password);
+    });
+
+    it('refuses bad names, descriptions and passwords without repeating the password', async () => {
+      const outcomes = await host.execute(
+        [
+          op('ensureLocalUser', { name: 'ArcRS-3f2b8c1e-toolong', description, passwordSecret: password }),
+          op('ensureLocalUser', { name: 'Arc/RS', description, passwordSecret: password }),
+          op('ensureLocalUser', { name: user, description: 'x'.repeat(49), passwordSecret: password }),
+          op('ensureLocalUser', { name: user, description, passwordSecret: '' }),
+          op('ensureLocalUser', { name: user, description, passwordSecret: 7 as unknown as string }),
+          op('listLocalUsers', { prefix: '' }),
+          op('removeLocalUser', { name: '..' }),
+        ],
+        { phase: 'contract', stopOnError: false },
+      );
+      expect(normalize(outcomes)).toEqual([
+        { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
+        { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
+        { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
+        { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
+        { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
+        { error: { operation: 'listLocalUsers', code: 'InvalidRequest' } },
+        { error: { operation: 'removeLocalUser', code: 'InvalidRequest' } },
+      ]);
+      const messages = outcomes.map((outcome) => (outcome.ok ? '' : outcome.error.message));
+      expect(messages[0]).toContain('ArcRS-3f2b8c1e-toolong');
+      expect(messages[2]).toMatch(/48/);
+      expect(await everythingSaid(outcomes)).not.toContain(password);
+      expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.users).toEqual({});
+    });
+  });
+
   it('registers the JEA endpoint, lists and ends its sessions, and unregisters it', async () => {
     await machine((model) => {
       model.nodes['ARC-NODE-1']!.sessions = [

@@ -125,6 +125,9 @@ describe('PowerShellHost with the stand-in Windows', () => {
       op('ensureLocalGroup', { name: 'ArcRemoteSupport Diagnostics', description: 'Support engineers (read-only)' }),
       op('setLocalGroupMembers', { name: 'ArcRemoteSupport Diagnostics', members: ['CONTOSO\\alice', 'CONTOSO\\bob'] }),
       op('getLocalGroup', { name: 'ArcRemoteSupport Diagnostics' }),
+      op('ensureLocalUser', { name: 'ArcRS-3f2b8c1e', description: 'Arc remote support', passwordSecret: 'Pw-5e2a9c7d1b3f' }),
+      op('listLocalUsers', { prefix: 'ArcRS-' }),
+      op('removeLocalUser', { name: 'ArcRS-3f2b8c1e' }),
       op('listSessions', { configurationName: ENDPOINT }),
       op('endSessions', { configurationName: ENDPOINT }),
       op('getSessionConfiguration', { name: ENDPOINT }),
@@ -191,6 +194,9 @@ describe('PowerShellHost with the stand-in Windows', () => {
       { created: true },
       { added: ['CONTOSO\\alice', 'CONTOSO\\bob'], removed: [] },
       { exists: true, members: ['CONTOSO\\alice', 'CONTOSO\\bob'] },
+      { created: true },
+      { names: ['ArcRS-3f2b8c1e'] },
+      { removed: true },
       {
         sessions: [
           { id: 'A1B2', user: 'CONTOSO\\engineer1', startedAtUtc: expect.stringMatching(/^2026-03-02T09:00:0\d\.000Z$/) },
@@ -225,6 +231,7 @@ describe('PowerShellHost with the stand-in Windows', () => {
     // A WinRM restart drops every session, the built-in endpoint's too.
     expect(node?.sessions).toEqual([]);
     expect(node?.groups).toEqual({});
+    expect(node?.users).toEqual({});
     expect(node?.tasks).toEqual({});
     expect(node?.eventSources).toEqual(['ArcRemoteSupport']);
   });

@@ -120,6 +120,8 @@ function Get-OpTarget($Op) {
     switch -Regex ($name) {
         '^(ensureDirectory|writeFile|readFile|copyFromHandler|removePath|getPath|listDirectory)$' { $field = 'path' }
         '^(ensureLocalGroup|removeLocalGroup|getLocalGroup|setLocalGroupMembers)$' { $field = 'name' }
+        '^(ensureLocalUser|removeLocalUser)$' { $field = 'name' }
+        '^(listLocalUsers)$' { $field = 'prefix' }
         '^(registerSessionConfiguration|unregisterSessionConfiguration|getSessionConfiguration)$' { $field = 'name' }
         '^(listSessions|endSessions)$' { $field = 'configurationName' }
         '^(listTasks)$' { $field = 'folder' }
@@ -526,6 +528,81 @@ function Invoke-SetLocalGroupMembers($Op) {
 
 #endregion
 
+#region Local users (the channel's per-grant account)
+
+# Local user names (both hosts): 1 to 20 characters, not only dots and spaces, none of
+# " / \ [ ] : ; | = , + * ? < > @. A prefix to list by follows the same rule.
+function Assert-UserName([string] $Name, [string] $What) {
+    if ($Name.Length -eq 0 -or $Name.Length -gt 20 -or $Name -match '^[. ]+$' -or $Name -match '["/\\\[\]:;|=,+*?<>@]') {
+        throw (New-HostError 'InvalidRequest' "'$Name' is not a valid $($What): 1 to 20 characters, not only dots and spaces, none of `" / \ [ ] : ; | = , + * ? < > @." $Name)
+    }
+}
+
+# A domain controller's accounts are the domain's: creating, listing or deleting "local" ones
+# there would touch those. Win32_OperatingSystem.ProductType 2 is a domain controller.
+function Assert-LocalAccounts([string] $Target) {
+    $os = Get-CimInstance -ClassName 'Win32_OperatingSystem' -ErrorAction Stop | Select-Object -First 1
+    if ([int] $os.ProductType -eq 2) {
+        $computerName = [Environment]::GetEnvironmentVariable('COMPUTERNAME')
+        if (-not $computerName) { $computerName = [Environment]::MachineName }
+        throw (New-HostError 'DomainController' "'$computerName' is a domain controller: it has no local accounts, so the per-grant account '$Target' cannot exist there." $Target)
+    }
+}
+
+function Find-LocalUser([string] $Name) {
+    try { return (Get-LocalUser -Name $Name -ErrorAction Stop) }
+    catch {
+        if (Test-NotFoundError $_) { return $null }
+        throw
+    }
+}
+
+# The password only ever lives in the request and this SecureString; no message repeats it.
+function Invoke-EnsureLocalUser($Op) {
+    $name = Get-OpField $Op 'name'
+    Assert-UserName $name 'local user name'
+    $description = Get-OpField $Op 'description' -AllowEmpty
+    if ($description.Length -gt 48) {
+        throw (New-HostError 'InvalidRequest' "The description of '$name' is $($description.Length) characters: Windows takes at most 48." $name)
+    }
+    $secret = Get-OpField $Op 'passwordSecret' -AllowEmpty
+    if ($secret.Length -eq 0 -or $secret.Length -gt 256) {
+        throw (New-HostError 'InvalidRequest' "The password for '$name' must be 1 to 256 characters." $name)
+    }
+    Assert-LocalAccounts $name
+    $password = ConvertTo-SecureString -String $secret -AsPlainText -Force
+    if ($null -ne (Find-LocalUser $name)) {
+        Set-LocalUser -Name $name -Password $password -Description $description -PasswordNeverExpires $true -UserMayChangePassword $false -AccountNeverExpires -ErrorAction Stop
+        return [ordered]@{ created = $false }
+    }
+    $null = New-LocalUser -Name $name -Password $password -Description $description -PasswordNeverExpires -UserMayNotChangePassword -AccountNeverExpires -ErrorAction Stop
+    return [ordered]@{ created = $true }
+}
+
+# Windows takes a deleted account out of every group it was in.
+function Invoke-RemoveLocalUser($Op) {
+    $name = Get-OpField $Op 'name'
+    Assert-UserName $name 'local user name'
+    Assert-LocalAccounts $name
+    if ($null -eq (Find-LocalUser $name)) { return [ordered]@{ removed = $false } }
+    Remove-LocalUser -Name $name -ErrorAction Stop
+    return [ordered]@{ removed = $true }
+}
+
+function Invoke-ListLocalUsers($Op) {
+    $prefix = Get-OpField $Op 'prefix'
+    Assert-UserName $prefix 'local user name prefix'
+    Assert-LocalAccounts $prefix
+    $names = New-Object System.Collections.ArrayList
+    foreach ($user in @(Get-LocalUser -ErrorAction Stop)) {
+        $userName = [string] $user.Name
+        if ($userName.StartsWith($prefix, [StringComparison]::OrdinalIgnoreCase)) { $null = $names.Add($userName) }
+    }
+    return [ordered]@{ names = @(Sort-Names ([string[]] $names.ToArray())) }
+}
+
+#endregion
+
 #region JEA session configurations and sessions
 
 # The built-in endpoints (Microsoft.PowerShell, Microsoft.PowerShell32, ...) are never ours to change.
@@ -908,6 +985,9 @@ $script:OperationFunctions = @{
     removeLocalGroup               = 'Invoke-RemoveLocalGroup'
     getLocalGroup                  = 'Invoke-GetLocalGroup'
     setLocalGroupMembers           = 'Invoke-SetLocalGroupMembers'
+    ensureLocalUser                = 'Invoke-EnsureLocalUser'
+    removeLocalUser                = 'Invoke-RemoveLocalUser'
+    listLocalUsers                 = 'Invoke-ListLocalUsers'
     registerSessionConfiguration   = 'Invoke-RegisterSessionConfiguration'
     unregisterSessionConfiguration = 'Invoke-UnregisterSessionConfiguration'
     getSessionConfiguration        = 'Invoke-GetSessionConfiguration'
