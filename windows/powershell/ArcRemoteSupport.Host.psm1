@@ -570,7 +570,11 @@ function Invoke-EnsureLocalUser($Op) {
         throw (New-HostError 'InvalidRequest' "The password for '$name' must be 1 to 256 characters." $name)
     }
     Assert-LocalAccounts $name
-    $password = ConvertTo-SecureString -String $secret -AsPlainText -Force
+    # Built with method calls, not ConvertTo-SecureString -String: module logging (event 4103)
+    # records the values bound to a cmdlet's parameters, which would put the password in the log.
+    $password = New-Object System.Security.SecureString
+    foreach ($character in $secret.ToCharArray()) { $password.AppendChar($character) }
+    $password.MakeReadOnly()
     if ($null -ne (Find-LocalUser $name)) {
         Set-LocalUser -Name $name -Password $password -Description $description -PasswordNeverExpires $true -UserMayChangePassword $false -AccountNeverExpires -ErrorAction Stop
         return [ordered]@{ created = $false }
