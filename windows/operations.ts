@@ -79,17 +79,23 @@ export interface OperationCatalog {
   setLocalGroupMembers: [{ name: string; members: string[] }, { added: string[]; removed: string[] }];
 
   /**
-   * The channel's per-grant local account (core/node-layout.ts names it). Creates it, or gives an
-   * existing one this password and description: the caller generates a new random password each
-   * time and keeps it only in memory, so after this call the account has exactly that password.
-   * Never expires, may not change its password. `passwordSecret` is never echoed in a result or
-   * error. A domain controller has no local accounts: DomainController.
+   * The channel's per-grant local account (core/node-layout.ts names it). Creates it, or resets an
+   * existing one, with a fresh random password that PowerShell generates and discards: no password
+   * crosses the port, and none is kept anywhere (ChannelSession.ps1 sets another one for each
+   * session). Never expires, may not change its password. A domain controller has no local
+   * accounts: DomainController.
    */
-  ensureLocalUser: [{ name: string; description: string; passwordSecret: string }, { created: boolean }];
+  ensureLocalUser: [{ name: string; description: string }, { created: boolean }];
   /** Deletes the account; Windows takes it out of every group it was in. */
   removeLocalUser: [{ name: string }, { removed: boolean }];
   /** Local accounts whose name starts with `prefix` (not empty), sorted: orphans after a crash. */
   listLocalUsers: [{ prefix: string }, { names: string[] }];
+  /**
+   * Ends every process whose command line runs the channel's session script `scriptName` (a file
+   * name such as ChannelSession.ps1, matched as a whole name): the Expire task's way to end engineer
+   * sessions when the agent is dead. `ended`: their process ids, ascending.
+   */
+  endChannelSessionProcesses: [{ scriptName: string }, { ended: number[] }];
 
   /** Registers a JEA endpoint from a .pssc file. Restarts WinRM: every remote session drops. */
   registerSessionConfiguration: [{ name: string; path: string }, { registered: boolean }];
@@ -133,6 +139,7 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'ensureLocalUser',
   'removeLocalUser',
   'listLocalUsers',
+  'endChannelSessionProcesses',
   'registerSessionConfiguration',
   'unregisterSessionConfiguration',
   'getSessionConfiguration',

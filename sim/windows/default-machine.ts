@@ -4,7 +4,7 @@
  * Arc Connected with its own resource id, Pay-as-you-go licensed, readable by its managed
  * identity, and nothing of ours installed yet.
  */
-import type { MachineModel, NodeModel } from './machine-model';
+import type { MachineModel, NodeModel, ServiceEntry } from './machine-model';
 import { formatUtc, parseUtc } from './utc';
 
 export { readMachine, writeMachine, updateMachine } from './model-store';
@@ -55,10 +55,37 @@ export function createDefaultNode(computerName: string): NodeModel {
     sessionConfigurations: {},
     winrmRestarts: 0,
     sessions: [],
+    processes: [],
+    services: defaultServices(),
     tasks: {},
     eventSources: [],
     events: [],
   };
+}
+
+/** A few services every Windows Server has, as a fresh server runs them. */
+function defaultServices(): ServiceEntry[] {
+  const service = (
+    name: string,
+    displayName: string,
+    status: ServiceEntry['status'],
+    startType: ServiceEntry['startType'],
+    dependentServices: string[] = [],
+  ): ServiceEntry => ({ name, displayName, status, startType, dependentServices });
+  return [
+    service('BITS', 'Background Intelligent Transfer Service', 'Stopped', 'Manual'),
+    service('Dnscache', 'DNS Client', 'Running', 'Automatic'),
+    service('EventLog', 'Windows Event Log', 'Running', 'Automatic'),
+    service('himds', 'Azure Hybrid Instance Metadata Service', 'Running', 'Automatic'),
+    service('LanmanServer', 'Server', 'Running', 'Automatic'),
+    service('LanmanWorkstation', 'Workstation', 'Running', 'Automatic', ['Netlogon']),
+    service('Netlogon', 'Netlogon', 'Stopped', 'Manual'),
+    service('Schedule', 'Task Scheduler', 'Running', 'Automatic'),
+    service('Spooler', 'Print Spooler', 'Running', 'Automatic'),
+    service('W32Time', 'Windows Time', 'Running', 'Manual'),
+    service('WinRM', 'Windows Remote Management (WS-Management)', 'Running', 'Automatic'),
+    service('wuauserv', 'Windows Update', 'Stopped', 'Manual'),
+  ];
 }
 
 export function createDefaultMachine(options: DefaultMachineOptions = {}): MachineModel {

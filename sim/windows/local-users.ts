@@ -5,10 +5,10 @@
  *   accounts are the domain's, so creating, listing or deleting "local" ones would touch those;
  * - a name is 1 to 20 characters, not only dots and spaces, none of
  *   `" / \ [ ] : ; | = , + * ? < > @` -> otherwise InvalidRequest; names compare without case;
- * - ensureLocalUser sets the password, description, password-never-expires and may-not-change
- *   on a new or an existing account (`created` says which); the description is at most 48
- *   characters; the password must be 1 to 256 characters and is never stored (only when it was
- *   set) nor repeated in an error; the fields are checked before the domain controller is;
+ * - ensureLocalUser gives a new or an existing account (`created` says which) a fresh password,
+ *   the description, password-never-expires and may-not-change; the description is at most 48
+ *   characters; no password exists in the simulation, only when one was set; the fields are
+ *   checked before the domain controller is;
  * - removeLocalUser of a missing account -> `removed: false`; a removed account leaves every
  *   group it was in (as COMPUTER\name);
  * - listLocalUsers: the names that start with a non-empty prefix, sorted OrdinalIgnoreCase.
@@ -29,7 +29,6 @@ export interface UserContext extends NodeContext {
 const DOMAIN_CONTROLLER = 2;
 const INVALID_NAME_CHARACTERS = /["/\\[\]:;|=,+*?<>@]/;
 const MAX_NAME = 20;
-const MAX_PASSWORD = 256;
 /** New-LocalUser's limit for a description. */
 const MAX_DESCRIPTION = 48;
 
@@ -62,9 +61,6 @@ export function ensureLocalUser(ctx: UserContext, request: Request<'ensureLocalU
       `The description of '${name}' is ${request.description.length} characters: Windows takes at most ${MAX_DESCRIPTION}`,
       name,
     );
-  }
-  if (request.passwordSecret.length === 0 || request.passwordSecret.length > MAX_PASSWORD) {
-    throw new OperationFailure('InvalidRequest', `The password for '${name}' must be 1 to ${MAX_PASSWORD} characters`, name);
   }
   requireLocalAccounts(ctx, name);
   const key = name.toLowerCase();

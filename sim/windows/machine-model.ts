@@ -47,6 +47,13 @@ export interface NodeModel {
   /** Registering or unregistering an endpoint restarts WinRM; every restart counts. */
   winrmRestarts: number;
   sessions: Array<{ id: string; configurationName: string; user: string; startedAtUtc: string }>;
+  /**
+   * Processes the simulation knows of: the channel's session processes (ChannelSession.ps1, one
+   * per engineer session) that the simulated session launcher starts. Win32_Process's view.
+   */
+  processes: ProcessEntry[];
+  /** Windows services, as Get-Service shows them; the simulated JEA session reads and changes them. */
+  services: ServiceEntry[];
   /** Keyed by `<folder>\<name>` in lower case. */
   tasks: Record<string, TaskEntry>;
   eventSources: string[];
@@ -75,6 +82,25 @@ export interface LocalUserEntry {
   passwordNeverExpires: boolean;
   userMayChangePassword: boolean;
   passwordLastSetUtc: string;
+}
+
+export interface ProcessEntry {
+  /** The process id (Win32_Process.ProcessId). */
+  id: number;
+  /** The image name, e.g. powershell.exe. */
+  name: string;
+  commandLine: string;
+  startedAtUtc: string;
+}
+
+export interface ServiceEntry {
+  name: string;
+  displayName: string;
+  status: 'Running' | 'Stopped';
+  /** Manual services stay stopped until someone starts them. */
+  startType: 'Automatic' | 'Manual' | 'Disabled';
+  /** Names of the services that depend on this one (Stop/Restart refuse while one runs, unless -Force). */
+  dependentServices: string[];
 }
 
 export interface TaskEntry {

@@ -11,10 +11,10 @@ import * as users from './local-users';
 import type { MachineModel } from './machine-model';
 import { isOperationFailure } from './operation-failure';
 import { probe } from './probe';
+import * as processes from './processes';
 import * as tasks from './tasks-and-events';
 
-/** A secret is a string whose value never appears in an error. */
-type FieldType = 'string' | 'string?' | 'secret' | 'boolean' | 'number' | 'string[]' | { oneOf: ReadonlyArray<string | undefined> };
+type FieldType = 'string' | 'string?' | 'boolean' | 'number' | 'string[]' | { oneOf: ReadonlyArray<string | undefined> };
 
 const ENCODING = { oneOf: ['utf8', 'base64', undefined] };
 
@@ -32,9 +32,10 @@ const FIELDS: { [N in OperationName]: Record<keyof OperationCatalog[N][0], Field
   removeLocalGroup: { name: 'string' },
   getLocalGroup: { name: 'string' },
   setLocalGroupMembers: { name: 'string', members: 'string[]' },
-  ensureLocalUser: { name: 'string', description: 'string', passwordSecret: 'secret' },
+  ensureLocalUser: { name: 'string', description: 'string' },
   removeLocalUser: { name: 'string' },
   listLocalUsers: { prefix: 'string' },
+  endChannelSessionProcesses: { scriptName: 'string' },
   registerSessionConfiguration: { name: 'string', path: 'string' },
   unregisterSessionConfiguration: { name: 'string' },
   getSessionConfiguration: { name: 'string' },
@@ -70,6 +71,7 @@ const RUNNERS: { [N in OperationName]: (ctx: RunContext, request: OperationCatal
   ensureLocalUser: users.ensureLocalUser,
   removeLocalUser: users.removeLocalUser,
   listLocalUsers: users.listLocalUsers,
+  endChannelSessionProcesses: processes.endChannelSessionProcesses,
   registerSessionConfiguration: endpoints.registerSessionConfiguration,
   unregisterSessionConfiguration: endpoints.unregisterSessionConfiguration,
   getSessionConfiguration: endpoints.getSessionConfiguration,
@@ -93,7 +95,7 @@ export function targetOf(request: unknown): string | null {
   if (typeof request !== 'object' || request === null) return null;
   const fields = request as Record<string, unknown>;
   if (typeof fields.folder === 'string' && typeof fields.name === 'string') return tasks.taskTarget(fields.folder, fields.name);
-  for (const field of ['path', 'name', 'configurationName', 'source', 'folder', 'prefix']) {
+  for (const field of ['path', 'name', 'configurationName', 'source', 'folder', 'prefix', 'scriptName']) {
     if (typeof fields[field] === 'string') return fields[field];
   }
   return null;
@@ -125,7 +127,7 @@ function checkFields(fields: Record<string, FieldType>, request: Record<string, 
   for (const [field, type] of Object.entries(fields)) {
     const value = request[field];
     const ok =
-      type === 'string' || type === 'secret'
+      type === 'string'
         ? typeof value === 'string'
         : type === 'string?'
           ? value === undefined || typeof value === 'string'
@@ -136,23 +138,13 @@ function checkFields(fields: Record<string, FieldType>, request: Record<string, 
               : type === 'string[]'
                 ? Array.isArray(value) && value.every((item) => typeof item === 'string')
                 : type.oneOf.includes(value as string | undefined);
-    if (!ok) {
-      const given =
-        value === undefined ? 'missing' : type === 'secret' ? `a ${value === null ? 'null' : typeof value}` : JSON.stringify(value);
-      return `field '${field}' must be ${describe(type)}, not ${given}`;
-    }
+    if (!ok) return `field '${field}' must be ${describe(type)}, not ${value === undefined ? 'missing' : JSON.stringify(value)}`;
   }
   return null;
 }
 
 function describe(type: FieldType): string {
   if (typeof type === 'string')
-    return type === 'string?'
-      ? 'a string or absent'
-      : type === 'string[]'
-        ? 'an array of strings'
-        : type === 'secret'
-          ? 'a string'
-          : `a ${type}`;
+    return type === 'string?' ? 'a string or absent' : type === 'string[]' ? 'an array of strings' : `a ${type}`;
   return `one of ${type.oneOf.map((value) => (value === undefined ? 'absent' : `'${value}'`)).join(', ')}`;
 }

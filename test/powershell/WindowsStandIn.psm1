@@ -217,6 +217,13 @@ function Get-CimInstance {
             'Win32_ComputerSystem' {
                 return [pscustomobject]@{ Name = (Get-CurrentNodeName); TotalPhysicalMemory = [uint64] $node.memory.usableBytes }
             }
+            # The processes the model knows of (the channel's session processes).
+            'Win32_Process' {
+                foreach ($process in @($node.processes)) {
+                    [pscustomobject]@{ ProcessId = [uint32] $process.id; Name = [string] $process.name; CommandLine = [string] $process.commandLine }
+                }
+                return
+            }
             default { $invalid = '0x80041010' }
         }
     }
@@ -622,6 +629,32 @@ function Remove-LocalUser {
 
 #endregion
 
+#region Processes
+
+# Stop-Process -Id ends a process of the model; any other use goes to the real cmdlet.
+function Stop-Process {
+    [CmdletBinding()]
+    param([int[]] $Id, [switch] $Force, [Parameter(ValueFromPipeline = $true)] $InputObject, [string[]] $Name)
+    if ($null -eq $Id) {
+        Microsoft.PowerShell.Management\Stop-Process @PSBoundParameters
+        return
+    }
+    $model = Read-StandInModel
+    $node = Get-StandInNode $model
+    foreach ($one in $Id) {
+        $kept = @(@($node.processes) | Where-Object { [int] $_.id -ne $one })
+        if ($kept.Length -eq @($node.processes).Length) {
+            $exception = New-Object System.Management.Automation.ItemNotFoundException("Cannot find a process with the process identifier $one.")
+            $PSCmdlet.WriteError((New-StandInError $exception.Message 'NoProcessFoundForGivenId,Microsoft.PowerShell.Commands.StopProcessCommand' ObjectNotFound $one $exception))
+            continue
+        }
+        $node['processes'] = $kept
+    }
+    Save-StandInModel $model
+}
+
+#endregion
+
 #region Session configurations and WinRM shells
 
 # Registering or unregistering restarts WinRM: counted, and every open shell of the node drops.
@@ -945,7 +978,7 @@ Export-ModuleMember -Function @(
     'Get-Acl', 'Set-Acl', 'Remove-Item',
     'Get-LocalGroup', 'New-LocalGroup', 'Set-LocalGroup', 'Remove-LocalGroup',
     'Get-LocalGroupMember', 'Add-LocalGroupMember', 'Remove-LocalGroupMember',
-    'Get-LocalUser', 'New-LocalUser', 'Set-LocalUser', 'Remove-LocalUser',
+    'Get-LocalUser', 'New-LocalUser', 'Set-LocalUser', 'Remove-LocalUser', 'Stop-Process',
     'Get-PSSessionConfiguration', 'Register-PSSessionConfiguration', 'Unregister-PSSessionConfiguration',
     'Get-WSManInstance', 'Remove-WSManInstance',
     'Register-ScheduledTask', 'Get-ScheduledTask', 'Export-ScheduledTask', 'Enable-ScheduledTask', 'Disable-ScheduledTask',

@@ -213,39 +213,50 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
 
   describe("the channel's per-grant local account", () => {
     const user = 'ArcRS-3f2b8c1e';
-    const password = 'Pw-7c1f9e3a5b2d4f60aa91';
-    const otherPassword = 'Pw-0d8e6b4c2a1f3e5d77c2';
     const group = 'ArcRemoteSupport Diagnostics';
     const description = 'Arc remote support: grant 3f2b8c1e';
+    const localUsers = async () => (await readMachine(modelPath)).nodes['ARC-NODE-1']!.users;
 
-    /** Every outcome and the whole machine file, for asserting that a password never shows. */
-    async function everythingSaid(outcomes: OperationOutcome[]): Promise<string> {
-      return JSON.stringify(outcomes) + (await fs.readFile(modelPath, 'utf8'));
-    }
-
-    it('creates it, sets a new password when it exists, lists it by prefix and removes it from its groups', async () => {
+    it('creates it with a password nobody is given, resets it when it exists, lists it by prefix and removes it from its groups', async () => {
+      const before = createDefaultMachine({ nowUtc: NOW });
+      before.nodes['ARC-NODE-1']!.users['arcrs-3f2b8c1e'] = {
+        name: 'ArcRS-3f2b8c1e',
+        description: 'left by a crash',
+        passwordNeverExpires: false,
+        userMayChangePassword: true,
+        passwordLastSetUtc: '2026-01-01T00:00:00Z',
+      };
+      await writeMachine(modelPath, before);
       const outcomes = await host.execute(
         [
-          op('ensureLocalUser', { name: user, description, passwordSecret: password }),
-          op('ensureLocalUser', { name: 'arcrs-3F2B8C1E', description, passwordSecret: otherPassword }),
-          op('ensureLocalUser', { name: 'ArcRS-0a1b2c3d', description, passwordSecret: password }),
-          op('ensureLocalUser', { name: 'Helpdesk', description: 'not ours', passwordSecret: password }),
+          op('ensureLocalUser', { name: 'arcrs-3F2B8C1E', description }),
+          op('ensureLocalUser', { name: 'ArcRS-0a1b2c3d', description }),
+          op('ensureLocalUser', { name: 'Helpdesk', description: 'not ours' }),
           op('listLocalUsers', { prefix: 'arcrs-' }),
+        ],
+        { phase: 'contract' },
+      );
+      expect(normalize(outcomes)).toEqual([{ created: false }, { created: true }, { created: true }, { names: ['ArcRS-0a1b2c3d', user] }]);
+      // The existing account got a new password (now), the description and the policy flags.
+      expect((await localUsers())['arcrs-3f2b8c1e']).toEqual({
+        name: user,
+        description,
+        passwordNeverExpires: true,
+        userMayChangePassword: false,
+        passwordLastSetUtc: expect.stringMatching(/^2026-11-24T20:00:00/),
+      });
+      expect(JSON.stringify(outcomes)).not.toMatch(/password/i);
+
+      expect(
+        await run([
           op('ensureLocalGroup', { name: group, description: 'Diagnostics' }),
           op('setLocalGroupMembers', { name: group, members: [`ARC-NODE-1\\${user}`, 'CONTOSO\\engineer1'] }),
           op('removeLocalUser', { name: user }),
           op('removeLocalUser', { name: user }),
           op('getLocalGroup', { name: group }),
           op('listLocalUsers', { prefix: 'ArcRS-' }),
-        ],
-        { phase: 'contract' },
-      );
-      expect(normalize(outcomes)).toEqual([
-        { created: true },
-        { created: false },
-        { created: true },
-        { created: true },
-        { names: ['ArcRS-0a1b2c3d', user] },
+        ]),
+      ).toEqual([
         { created: true },
         { added: ['ARC-NODE-1\\ArcRS-3f2b8c1e', 'CONTOSO\\engineer1'], removed: [] },
         { removed: true },
@@ -253,20 +264,7 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
         { exists: true, members: ['CONTOSO\\engineer1'] },
         { names: ['ArcRS-0a1b2c3d'] },
       ]);
-      const users = (await readMachine(modelPath)).nodes['ARC-NODE-1']!.users;
-      expect(
-        Object.values(users).map(({ name, passwordNeverExpires, userMayChangePassword }) => ({
-          name,
-          passwordNeverExpires,
-          userMayChangePassword,
-        })),
-      ).toEqual([
-        { name: 'ArcRS-0a1b2c3d', passwordNeverExpires: true, userMayChangePassword: false },
-        { name: 'Helpdesk', passwordNeverExpires: true, userMayChangePassword: false },
-      ]);
-      const said = await everythingSaid(outcomes);
-      expect(said).not.toContain(password);
-      expect(said).not.toContain(otherPassword);
+      expect(Object.values(await localUsers()).map(({ name }) => name)).toEqual(['ArcRS-0a1b2c3d', 'Helpdesk']);
     });
 
     it('refuses on a domain controller, which has no local accounts', async () => {
@@ -275,7 +273,7 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
       });
       const outcomes = await host.execute(
         [
-          op('ensureLocalUser', { name: user, description, passwordSecret: password }),
+          op('ensureLocalUser', { name: user, description }),
           op('listLocalUsers', { prefix: 'ArcRS-' }),
           op('removeLocalUser', { name: user }),
         ],
@@ -288,18 +286,16 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
       ]);
       const refusal = outcomes[0]!;
       expect(refusal.ok ? null : refusal.error).toMatchObject({ message: expect.stringMatching(/domain controller/), target: user });
-      expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.users).toEqual({});
-      expect(await everythingSaid(outcomes)).not.toContain(password);
+      expect(await localUsers()).toEqual({});
     });
 
-    it('refuses bad names, descriptions and passwords without repeating the password', async () => {
+    it('refuses bad names and descriptions, naming them', async () => {
       const outcomes = await host.execute(
         [
-          op('ensureLocalUser', { name: 'ArcRS-3f2b8c1e-toolong', description, passwordSecret: password }),
-          op('ensureLocalUser', { name: 'Arc/RS', description, passwordSecret: password }),
-          op('ensureLocalUser', { name: user, description: 'x'.repeat(49), passwordSecret: password }),
-          op('ensureLocalUser', { name: user, description, passwordSecret: '' }),
-          op('ensureLocalUser', { name: user, description, passwordSecret: 7 as unknown as string }),
+          op('ensureLocalUser', { name: 'ArcRS-3f2b8c1e-toolong', description }),
+          op('ensureLocalUser', { name: 'Arc/RS', description }),
+          op('ensureLocalUser', { name: user, description: 'x'.repeat(49) }),
+          op('ensureLocalUser', { name: user, description: 7 as unknown as string }),
           op('listLocalUsers', { prefix: '' }),
           op('removeLocalUser', { name: '..' }),
         ],
@@ -310,16 +306,42 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
         { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
         { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
         { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
-        { error: { operation: 'ensureLocalUser', code: 'InvalidRequest' } },
         { error: { operation: 'listLocalUsers', code: 'InvalidRequest' } },
         { error: { operation: 'removeLocalUser', code: 'InvalidRequest' } },
       ]);
       const messages = outcomes.map((outcome) => (outcome.ok ? '' : outcome.error.message));
       expect(messages[0]).toContain('ArcRS-3f2b8c1e-toolong');
       expect(messages[2]).toMatch(/48/);
-      expect(await everythingSaid(outcomes)).not.toContain(password);
-      expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.users).toEqual({});
+      expect(await localUsers()).toEqual({});
     });
+  });
+
+  it("ends the channel's session processes by their script's file name, and only those", async () => {
+    const session = (id: number, script: string) => ({
+      id,
+      name: 'powershell.exe',
+      commandLine: `"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe" -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "C:\\Packages\\Plugins\\ArcRemoteSupport\\1.0.0\\scripts\\${script}" -UserName ArcRS-3f2b8c1e -ConfigurationName ArcRemoteSupport`,
+      startedAtUtc: NOW,
+    });
+    await machine((model) => {
+      model.nodes['ARC-NODE-1']!.processes = [
+        session(5120, 'ChannelSession.ps1'),
+        session(812, 'MyChannelSession.ps1'),
+        { id: 4, name: 'System', commandLine: '', startedAtUtc: NOW },
+        session(4388, 'channelsession.ps1'),
+      ];
+    });
+    expect(
+      await run(
+        [
+          op('endChannelSessionProcesses', { scriptName: 'ChannelSession.ps1' }),
+          op('endChannelSessionProcesses', { scriptName: 'ChannelSession.ps1' }),
+          op('endChannelSessionProcesses', { scriptName: '..\\x.ps1' }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([{ ended: [4388, 5120] }, { ended: [] }, { error: { operation: 'endChannelSessionProcesses', code: 'InvalidRequest' } }]);
+    expect((await readMachine(modelPath)).nodes['ARC-NODE-1']!.processes.map((process) => process.id)).toEqual([812, 4]);
   });
 
   it('registers the JEA endpoint, lists and ends its sessions, and unregisters it', async () => {

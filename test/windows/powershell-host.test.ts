@@ -125,9 +125,10 @@ describe('PowerShellHost with the stand-in Windows', () => {
       op('ensureLocalGroup', { name: 'ArcRemoteSupport Diagnostics', description: 'Support engineers (read-only)' }),
       op('setLocalGroupMembers', { name: 'ArcRemoteSupport Diagnostics', members: ['CONTOSO\\alice', 'CONTOSO\\bob'] }),
       op('getLocalGroup', { name: 'ArcRemoteSupport Diagnostics' }),
-      op('ensureLocalUser', { name: 'ArcRS-3f2b8c1e', description: 'Arc remote support', passwordSecret: 'Pw-5e2a9c7d1b3f' }),
+      op('ensureLocalUser', { name: 'ArcRS-3f2b8c1e', description: 'Arc remote support' }),
       op('listLocalUsers', { prefix: 'ArcRS-' }),
       op('removeLocalUser', { name: 'ArcRS-3f2b8c1e' }),
+      op('endChannelSessionProcesses', { scriptName: 'ChannelSession.ps1' }),
       op('listSessions', { configurationName: ENDPOINT }),
       op('endSessions', { configurationName: ENDPOINT }),
       op('getSessionConfiguration', { name: ENDPOINT }),
@@ -197,6 +198,7 @@ describe('PowerShellHost with the stand-in Windows', () => {
       { created: true },
       { names: ['ArcRS-3f2b8c1e'] },
       { removed: true },
+      { ended: [] },
       {
         sessions: [
           { id: 'A1B2', user: 'CONTOSO\\engineer1', startedAtUtc: expect.stringMatching(/^2026-03-02T09:00:0\d\.000Z$/) },

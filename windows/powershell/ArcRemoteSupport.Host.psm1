@@ -122,6 +122,7 @@ function Get-OpTarget($Op) {
         '^(ensureLocalGroup|removeLocalGroup|getLocalGroup|setLocalGroupMembers)$' { $field = 'name' }
         '^(ensureLocalUser|removeLocalUser)$' { $field = 'name' }
         '^(listLocalUsers)$' { $field = 'prefix' }
+        '^(endChannelSessionProcesses)$' { $field = 'scriptName' }
         '^(registerSessionConfiguration|unregisterSessionConfiguration|getSessionConfiguration)$' { $field = 'name' }
         '^(listSessions|endSessions)$' { $field = 'configurationName' }
         '^(listTasks)$' { $field = 'folder' }
@@ -557,7 +558,42 @@ function Find-LocalUser([string] $Name) {
     }
 }
 
-# The password only ever lives in the request and this SecureString; no message repeats it.
+# A fresh random password for the channel's per-grant account, as a read-only SecureString that
+# exists only in this process. 32 characters drawn uniformly (random bytes modulo 64) from 64
+# letters, digits and symbols; drawn again in the unlikely case one of the four kinds is missing
+# (Windows' complexity rule wants three). Built with method calls only: module logging (event 4103)
+# records the values bound to a cmdlet's parameters, so no string of the password may ever reach a
+# cmdlet, and none is made at all. ChannelSession.ps1 uses it too.
+function New-PrincipalPassword {
+    $alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#%+-=?'
+    $rng = New-Object System.Security.Cryptography.RNGCryptoServiceProvider
+    $bytes = New-Object byte[] 32
+    try {
+        while ($true) {
+            $rng.GetBytes($bytes)
+            # Kinds by index: 0-23 upper case, 24-48 lower case, 49-56 digits, 57-63 symbols.
+            $kinds = @{}
+            $password = New-Object System.Security.SecureString
+            foreach ($byte in $bytes) {
+                $index = $byte % 64
+                if ($index -lt 24) { $kinds['upper'] = $true } elseif ($index -lt 49) { $kinds['lower'] = $true } elseif ($index -lt 57) { $kinds['digit'] = $true } else { $kinds['symbol'] = $true }
+                $password.AppendChar($alphabet[$index])
+            }
+            if ($kinds.Count -eq 4) {
+                $password.MakeReadOnly()
+                return $password
+            }
+            $password.Dispose()
+        }
+    }
+    finally {
+        [Array]::Clear($bytes, 0, $bytes.Length)
+        $rng.Dispose()
+    }
+}
+
+# The account gets a password nobody knows: generated here and dropped. The agent's session
+# script sets another one for each session it opens.
 function Invoke-EnsureLocalUser($Op) {
     $name = Get-OpField $Op 'name'
     Assert-UserName $name 'local user name'
@@ -565,22 +601,17 @@ function Invoke-EnsureLocalUser($Op) {
     if ($description.Length -gt 48) {
         throw (New-HostError 'InvalidRequest' "The description of '$name' is $($description.Length) characters: Windows takes at most 48." $name)
     }
-    $secret = Get-OpField $Op 'passwordSecret' -AllowEmpty
-    if ($secret.Length -eq 0 -or $secret.Length -gt 256) {
-        throw (New-HostError 'InvalidRequest' "The password for '$name' must be 1 to 256 characters." $name)
-    }
     Assert-LocalAccounts $name
-    # Built with method calls, not ConvertTo-SecureString -String: module logging (event 4103)
-    # records the values bound to a cmdlet's parameters, which would put the password in the log.
-    $password = New-Object System.Security.SecureString
-    foreach ($character in $secret.ToCharArray()) { $password.AppendChar($character) }
-    $password.MakeReadOnly()
-    if ($null -ne (Find-LocalUser $name)) {
-        Set-LocalUser -Name $name -Password $password -Description $description -PasswordNeverExpires $true -UserMayChangePassword $false -AccountNeverExpires -ErrorAction Stop
-        return [ordered]@{ created = $false }
+    $password = New-PrincipalPassword
+    try {
+        if ($null -ne (Find-LocalUser $name)) {
+            Set-LocalUser -Name $name -Password $password -Description $description -PasswordNeverExpires $true -UserMayChangePassword $false -AccountNeverExpires -ErrorAction Stop
+            return [ordered]@{ created = $false }
+        }
+        $null = New-LocalUser -Name $name -Password $password -Description $description -PasswordNeverExpires -UserMayNotChangePassword -AccountNeverExpires -ErrorAction Stop
+        return [ordered]@{ created = $true }
     }
-    $null = New-LocalUser -Name $name -Password $password -Description $description -PasswordNeverExpires -UserMayNotChangePassword -AccountNeverExpires -ErrorAction Stop
-    return [ordered]@{ created = $true }
+    finally { $password.Dispose() }
 }
 
 # Windows takes a deleted account out of every group it was in.
@@ -603,6 +634,36 @@ function Invoke-ListLocalUsers($Op) {
         if ($userName.StartsWith($prefix, [StringComparison]::OrdinalIgnoreCase)) { $null = $names.Add($userName) }
     }
     return [ordered]@{ names = @(Sort-Names ([string[]] $names.ToArray())) }
+}
+
+#endregion
+
+#region The channel's session processes
+
+# A plain .ps1 file name, matched in a command line as a whole file name (after a path separator,
+# quote or space; before a quote, space or the end), so ChannelSession.ps1 never matches
+# MyChannelSession.ps1.
+function Invoke-EndChannelSessionProcesses($Op) {
+    $scriptName = Get-OpField $Op 'scriptName'
+    if ($scriptName -notmatch '^[A-Za-z0-9_.-]+\.ps1$') {
+        throw (New-HostError 'InvalidRequest' "'$scriptName' is not a script file name: give the session script's file name, such as ChannelSession.ps1." $scriptName)
+    }
+    $pattern = '(^|[\\/"'' ])' + [regex]::Escape($scriptName) + '(["'' ]|$)'
+    $ended = New-Object System.Collections.ArrayList
+    foreach ($process in @(Get-CimInstance -ClassName 'Win32_Process' -ErrorAction Stop)) {
+        $commandLine = [string] $process.CommandLine
+        if ($commandLine -notmatch $pattern) { continue }
+        $id = [int] $process.ProcessId
+        try {
+            Stop-Process -Id $id -Force -ErrorAction Stop
+            $null = $ended.Add($id)
+        }
+        catch {
+            # Gone on its own since the listing: nothing left to end.
+            if (-not (Test-NotFoundError $_)) { throw }
+        }
+    }
+    return [ordered]@{ ended = @([int[]] $ended.ToArray() | Sort-Object) }
 }
 
 #endregion
@@ -992,6 +1053,7 @@ $script:OperationFunctions = @{
     ensureLocalUser                = 'Invoke-EnsureLocalUser'
     removeLocalUser                = 'Invoke-RemoveLocalUser'
     listLocalUsers                 = 'Invoke-ListLocalUsers'
+    endChannelSessionProcesses     = 'Invoke-EndChannelSessionProcesses'
     registerSessionConfiguration   = 'Invoke-RegisterSessionConfiguration'
     unregisterSessionConfiguration = 'Invoke-UnregisterSessionConfiguration'
     getSessionConfiguration        = 'Invoke-GetSessionConfiguration'
@@ -1052,4 +1114,4 @@ function Invoke-HostBatch {
 
 #endregion
 
-Export-ModuleMember -Function Invoke-HostBatch, ConvertFrom-RequestJson, Format-ErrorLine, Get-OpTarget, Get-ShortMessage, ConvertTo-BridgeJson, Get-ObjectProperty
+Export-ModuleMember -Function New-PrincipalPassword, Invoke-HostBatch, ConvertFrom-RequestJson, Format-ErrorLine, Get-OpTarget, Get-ShortMessage, ConvertTo-BridgeJson, Get-ObjectProperty
