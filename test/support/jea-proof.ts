@@ -13,7 +13,8 @@ import { GeneratedJeaFiles, modulesToImport } from '../../jea/generate';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
 import { loadInventory } from './jea/inventory';
 import { CaseResult, VariantReport } from './jea/proofs';
-import { CommandKind, standInModules } from './jea/stand-ins';
+import type { RoleDefinition } from '../../jea/role-model';
+import { CommandKind, StandInModule, standInModules } from './jea/stand-ins';
 
 export interface ProofCase {
   session: string;
@@ -89,21 +90,54 @@ export async function installModule(jea: GeneratedJeaFiles, moduleRoot: string):
 }
 
 /** Cmdlet or function, as the roles list each command (the first role set that lists it decides). */
-function declaredKinds(variants: readonly ProofVariant[]): Map<string, CommandKind> {
+function declaredKinds(roles: readonly RoleDefinition[]): Map<string, CommandKind> {
   const kinds = new Map<string, CommandKind>();
-  for (const role of variants.flatMap((v) => v.jea.roles)) {
+  for (const role of roles) {
     for (const c of role.visibleCmdlets) if (!kinds.has(c.name.toLowerCase())) kinds.set(c.name.toLowerCase(), 'cmdlet');
     for (const c of role.visibleFunctions) if (!kinds.has(c.name.toLowerCase())) kinds.set(c.name.toLowerCase(), 'function');
   }
   return kinds;
 }
 
-export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
-  const inventory = loadInventory();
-  const roles = input.variants.flatMap((v) => v.jea.roles);
-  // Every module a role imports, and Microsoft.PowerShell.Core (always loaded) to check its commands.
+/** The stand-in modules the roles need: every module a role imports, and Microsoft.PowerShell.Core (always loaded) to check its commands. */
+function standInsFor(roles: readonly RoleDefinition[]): StandInModule[] {
   const modules = [...new Set(['Microsoft.PowerShell.Core', ...roles.flatMap(modulesToImport)])];
-  const standIns = standInModules(inventory, modules, declaredKinds(input.variants));
+  return standInModules(loadInventory(), modules, declaredKinds(roles));
+}
+
+const BEHAVIOR_SOURCE = path.join(__dirname, 'jea', 'StandInBehavior.cs');
+const PWSH_ENV = { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' };
+
+/**
+ * Compiles the stand-ins of the roles' Windows commands once into `work` (JeaRunspace.psm1
+ * Install-JeaStandIns) and returns the file other pwsh processes pass to Import-JeaStandIns:
+ * { state, services }. The New-PSSession stand-in of the channel session tests opens its JEA
+ * runspaces with them.
+ */
+export async function installJeaStandIns(
+  pwsh: string,
+  work: string,
+  roles: readonly RoleDefinition[],
+  services: ProofInput['services'],
+): Promise<string> {
+  const request = { work, behaviorSource: BEHAVIOR_SOURCE, standIns: standInsFor(roles), services };
+  const requestPath = path.join(work, 'standins-request.json');
+  const statePath = path.join(work, 'standins.json');
+  await fs.mkdir(work, { recursive: true });
+  await fs.writeFile(requestPath, JSON.stringify(request));
+  const script = [
+    "$ErrorActionPreference = 'Stop'",
+    `Import-Module '${path.join(__dirname, 'jea', 'JeaRunspace.psm1')}'`,
+    `$request = Get-Content -Raw -LiteralPath '${requestPath}' | ConvertFrom-Json`,
+    '$state = Install-JeaStandIns $request.work $request.behaviorSource $request.standIns $request.services',
+    `ConvertTo-Json -Depth 8 -InputObject ([ordered]@{ state = $state; services = $request.services }) | Set-Content -LiteralPath '${statePath}'`,
+  ].join('\n');
+  await execa(pwsh, ['-NoProfile', '-NonInteractive', '-Command', script], { env: PWSH_ENV });
+  return statePath;
+}
+
+export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
+  const standIns = standInsFor(input.variants.flatMap((v) => v.jea.roles));
 
   const variants = [];
   for (const variant of input.variants) {
@@ -125,7 +159,7 @@ export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
   }
   const request = {
     work: input.work,
-    behaviorSource: path.join(__dirname, 'jea', 'StandInBehavior.cs'),
+    behaviorSource: BEHAVIOR_SOURCE,
     patternProbeSource: path.join(__dirname, 'jea', 'PatternProbe.cs'),
     standIns,
     services: input.services,
@@ -138,7 +172,7 @@ export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
     ['-NoProfile', '-NonInteractive', '-File', path.join(__dirname, 'jea', 'Invoke-JeaProof.ps1')],
     {
       input: JSON.stringify(request),
-      env: { POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' },
+      env: PWSH_ENV,
       maxBuffer: 256 * 1024 * 1024,
     },
   );

@@ -20,14 +20,8 @@ Input (JSON on stdin; test/support/jea-proof.ts writes it):
 - control: cases to run in an unrestricted session with the same commands, to show that what the
   roles refuse would otherwise run.
 
-Where Linux has a command of a module that Windows PowerShell also loads as a snap-in
-(Microsoft.PowerShell.Management, .Utility) and it declares every parameter and alias the
-inventory lists, the real command is used. Otherwise the stand-in replaces it, in a module of the
-same name imported into the session when a role imports that module, so a module-qualified name
-(Microsoft.PowerShell.Management\Stop-Service) resolves to a private command as on Windows. The
-other modules (NetTCPIP, CimCmdlets, Microsoft.PowerShell.Diagnostics...) are stand-in modules
-on PSModulePath, which the role's ModulesToImport loads unchanged. Microsoft.PowerShell.Core cannot
-be replaced: its commands are reported when they lack a parameter.
+The stand-ins and the runspaces come from JeaRunspace.psm1 (which says how stand-ins replace
+Windows commands).
 
 Output (JSON on stdout): timings (milliseconds since the start, after each phase), standIns (per command: module, real or stand-in, kind; lacking),
 described, variants (sessions with language mode, visible commands and providers; cases with ok,
@@ -43,118 +37,15 @@ $timings = [ordered]@{}
 $originalModulePath = $env:PSModulePath
 
 #region Stand-ins
-$standInRoot = Join-Path $in.work 'standins'
-$builtInRoot = Join-Path $in.work 'builtin-standins'
-$null = New-Item -ItemType Directory -Force -Path $standInRoot, $builtInRoot
-
-# Built-in cmdlets of this PowerShell, by the snap-in module they belong to.
-$default = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault()
-$builtIn = @{}
-foreach ($entry in $default.Commands) {
-    if ($entry -is [System.Management.Automation.Runspaces.SessionStateCmdletEntry] -and $null -ne $entry.PSSnapIn) {
-        $builtIn[$entry.PSSnapIn.Name + '\' + $entry.Name] = $entry
-    }
-}
-$builtInModules = @($builtIn.Keys | ForEach-Object { ($_ -split '\\')[0] } | Sort-Object -Unique)
-
-function Get-Lacking($entry, $command) {
-    $metadata = [System.Management.Automation.CommandMetadata]::new($entry.ImplementingType)
-    $known = @{}
-    foreach ($parameter in $metadata.Parameters.Values) {
-        $known[$parameter.Name.ToLowerInvariant()] = $true
-        foreach ($alias in $parameter.Aliases) { $known[$alias.ToLowerInvariant()] = $true }
-    }
-    if ($metadata.SupportsShouldProcess) { foreach ($name in 'whatif', 'confirm', 'wi', 'cf') { $known[$name] = $true } }
-    $lacking = foreach ($parameter in $command.parameters) {
-        foreach ($name in @($parameter.name) + @($parameter.aliases)) { if (-not $known.ContainsKey($name.ToLowerInvariant())) { $name } }
-    }
-    return @($lacking)
-}
-
-$commandReport = [ordered]@{}
-$lackingReport = @()
-$replaced = @()
-$sources = @($in.behaviorSource)
-$modules = @()
-foreach ($module in $in.standIns) {
-    $isBuiltIn = $builtInModules -contains $module.name
-    $cmdlets = @()
-    $functions = @()
-    foreach ($command in $module.commands) {
-        $entry = $builtIn[$module.name + '\' + $command.name]
-        $source = 'stand-in'
-        if ($null -ne $entry) {
-            $lacking = @(Get-Lacking $entry $command)
-            if ($lacking.Count -eq 0) { $source = 'real' }
-            elseif ($module.name -eq 'Microsoft.PowerShell.Core') { $source = 'real'; $lackingReport += '{0} lacks {1}' -f $command.name, ($lacking -join ', ') }
-            else { $replaced += $command.name }
-        } elseif ($module.name -eq 'Microsoft.PowerShell.Core') {
-            $source = 'missing'
-        }
-        $commandReport[$command.name] = [ordered]@{ module = $module.name; source = $source; kind = $command.kind }
-        if ($source -ne 'stand-in') { continue }
-        if ($command.kind -eq 'cmdlet') { $cmdlets += $command.name } else { $functions += $command.name }
-    }
-    if ($module.name -eq 'Microsoft.PowerShell.Core') { continue }
-    if ($module.csharp -ne '') {
-        $file = Join-Path $in.work ('standin-' + $module.name + '.cs')
-        Set-Content -Path $file -Value $module.csharp
-        $sources += $file
-    }
-    $root = $standInRoot
-    if ($isBuiltIn) { $root = $builtInRoot }
-    $modules += [pscustomobject]@{ name = $module.name; folder = (Join-Path $root $module.name); builtIn = $isBuiltIn; cmdlets = $cmdlets; functions = $functions; psm1 = $module.psm1 }
-}
-
-# One assembly for the behaviour and every stand-in cmdlet, loaded once: the modules nest it by path.
-$assembly = Join-Path $in.work 'ArsJeaStandIn.dll'
-Add-Type -Path $sources -OutputAssembly $assembly -OutputType Library -IgnoreWarnings
-Add-Type -Path $assembly
-foreach ($service in $in.services) { [ArsJeaStandIn.ServiceTable]::Seed($service.name, $service.displayName, [string[]] @($service.dependents)) }
-
-foreach ($module in $modules) {
-    $null = New-Item -ItemType Directory -Force -Path $module.folder
-    $manifest = @{ Path = (Join-Path $module.folder "$($module.name).psd1"); ModuleVersion = '1.0.0'; NestedModules = @(); CmdletsToExport = @($module.cmdlets); FunctionsToExport = @($module.functions); AliasesToExport = @(); VariablesToExport = @() }
-    if ($module.cmdlets.Count -gt 0) { $manifest.NestedModules = @($assembly) }
-    if ($module.functions.Count -gt 0) {
-        Set-Content -Path (Join-Path $module.folder "$($module.name).psm1") -Value $module.psm1
-        $manifest.RootModule = "$($module.name).psm1"
-    }
-    New-ModuleManifest @manifest
-}
-$builtInStandIns = @($modules | Where-Object { $_.builtIn })
+Import-Module (Join-Path $PSScriptRoot 'JeaRunspace.psm1') -Force
+$standInState = Install-JeaStandIns $in.work $in.behaviorSource $in.standIns $in.services
+$standInRoot = $standInState.standInRoot
+$commandReport = $standInState.commands
+$lackingReport = @($standInState.lacking)
 $timings['standIns'] = $clock.ElapsedMilliseconds
 #endregion
 
 #region Sessions
-function Open-Runspace($iss, [bool] $everyStandIn) {
-    # A role that shows a replaced command with all its parameters made the built-in entry public;
-    # its stand-in gets the same visibility once the session is open.
-    $madePublic = @()
-    foreach ($name in $replaced) {
-        foreach ($entry in @($iss.Commands[$name])) {
-            if ($entry -is [System.Management.Automation.Runspaces.SessionStateCmdletEntry] -and $entry.Visibility -eq 'Public') { $madePublic += $entry.PSSnapIn.Name + '\' + $name }
-        }
-        $iss.Commands.Remove($name, [System.Management.Automation.Runspaces.SessionStateCmdletEntry])
-    }
-    # A built-in module's stand-ins come with it, as on Windows: when the session imports that
-    # module (imported without a role, they would be public).
-    foreach ($module in $builtInStandIns) {
-        $wanted = $everyStandIn -or @($iss.Modules | Where-Object { $_.Name -eq $module.name }).Count -gt 0
-        if ($wanted) { $iss.ImportPSModule([string[]] @(Join-Path $module.folder "$($module.name).psd1")) }
-    }
-    if ($everyStandIn) {
-        foreach ($module in @($modules | Where-Object { -not $_.builtIn })) { $iss.ImportPSModule([string[]] @(Join-Path $module.folder "$($module.name).psd1")) }
-    }
-    $runspace = [runspacefactory]::CreateRunspace($iss)
-    $runspace.Open()
-    foreach ($name in $madePublic) {
-        $command = $runspace.SessionStateProxy.InvokeCommand.GetCommand($name, [System.Management.Automation.CommandTypes]::Cmdlet)
-        if ($null -ne $command) { $command.Visibility = 'Public' }
-    }
-    return $runspace
-}
-
 # As a remote client does in a NoLanguage session: the line becomes commands with constant
 # arguments on the client, and a script block argument reaches the server as a string.
 function Invoke-AsClient($runspace, $case) {
@@ -222,7 +113,7 @@ foreach ($variant in $in.variants) {
         $verifier = [Func[string, bool]] { param($group) $groups -contains $group }.GetNewClosure()
         $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateFromSessionConfigurationFile($variant.psscPath, $verifier)
         $iss.TranscriptDirectory = $transcriptFolder
-        $runspace = Open-Runspace $iss $false
+        $runspace = Open-JeaRunspace $iss $false
         $timings["$($variant.id)/$($session.id)/opened"] = $clock.ElapsedMilliseconds
         $listCommands = [pscustomobject]@{ session = $session.id; line = 'Get-Command'; script = $null }
         $visible = Invoke-AsClient $runspace $listCommands
@@ -275,7 +166,7 @@ $env:PSModulePath = $standInRoot + [IO.Path]::PathSeparator + $originalModulePat
 [ArsJeaStandIn.ServiceTable]::Reset()
 $controlIss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault()
 $controlIss.LanguageMode = 'FullLanguage'
-$control = Open-Runspace $controlIss $true
+$control = Open-JeaRunspace $controlIss $true
 $described = [ordered]@{}
 foreach ($name in @($in.describe)) {
     $ps = [powershell]::Create()

@@ -74,6 +74,7 @@ namespace ArsJeaStandIn
                 case "Start-Service": ChangeService(cmdlet, bound, "Start"); break;
                 case "Stop-Service": ChangeService(cmdlet, bound, "Stop"); break;
                 case "Restart-Service": ChangeService(cmdlet, bound, "Restart"); break;
+                case "Get-Counter": GetCounter(cmdlet, bound); break;
                 default: cmdlet.WriteObject(Echo(name, bound)); break;
             }
         }
@@ -116,6 +117,30 @@ namespace ArsJeaStandIn
             var exclude = Strings(bound, "Exclude");
             return found.Where(s => (include == null || include.Any(p => new WildcardPattern(p, WildcardOptions.IgnoreCase).IsMatch(s.Name)))
                 && (exclude == null || !exclude.Any(p => new WildcardPattern(p, WildcardOptions.IgnoreCase).IsMatch(s.Name))));
+        }
+
+        // Sampling takes SampleInterval x MaxSamples seconds on Windows. The stand-in takes that long,
+        // writing one sample per interval and stopping when asked, only when a test sets
+        // ARS_STANDIN_COUNTER_WAITS=1 (the channel session tests: streaming and cancel); else it echoes.
+        static void GetCounter(PSCmdlet cmdlet, IDictionary<string, object> bound)
+        {
+            if (Environment.GetEnvironmentVariable("ARS_STANDIN_COUNTER_WAITS") != "1")
+            {
+                cmdlet.WriteObject(Echo("Get-Counter", bound));
+                return;
+            }
+            var interval = bound.ContainsKey("SampleInterval") ? Convert.ToInt32(bound["SampleInterval"]) : 1;
+            var samples = bound.ContainsKey("MaxSamples") ? Convert.ToInt32(bound["MaxSamples"]) : 1;
+            for (var i = 1; i <= samples; i++)
+            {
+                var until = DateTime.UtcNow.AddSeconds(interval);
+                while (DateTime.UtcNow < until)
+                {
+                    if (cmdlet.Stopping) return;
+                    System.Threading.Thread.Sleep(20);
+                }
+                cmdlet.WriteObject("Sample " + i);
+            }
         }
 
         static void GetService(PSCmdlet cmdlet, IDictionary<string, object> bound)
