@@ -176,6 +176,7 @@ describe('package', () => {
       'scripts/ArcRemoteSupport.Host.psm1',
       'scripts/ArcRemoteSupport/ArcRemoteSupport.psd1',
       'scripts/ArcRemoteSupport/ArcRemoteSupport.psm1',
+      'scripts/ChannelSession.ps1',
       'scripts/HostBridge.ps1',
       'scripts/Unprotect-ProtectedSettings.ps1',
     ]);

@@ -327,8 +327,8 @@ function isMeaningfulStderr(line: string): boolean {
   return true;
 }
 
-/** Kills a process and everything it started. */
-function killTree(pid: number, isWindows: boolean): void {
+/** Kills a process and everything it started (the session launcher's too). */
+export function killTree(pid: number, isWindows: boolean): void {
   if (isWindows) {
     // taskkill /T follows the parent links; it finishes quickly, and its own failure is moot.
     void execa('taskkill', ['/T', '/F', '/PID', String(pid)], { reject: false, windowsHide: true });

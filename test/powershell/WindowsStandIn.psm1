@@ -133,18 +133,79 @@ function Invoke-OnStandInNode([string] $Name, [scriptblock] $Action) {
 function ConvertTo-StandInNodeName([string] $ComputerName) { return $ComputerName.Split('.')[0].ToUpperInvariant() }
 
 # New-PSSession -ComputerName: a session object naming the node, once the connection would open.
+# With -ConfigurationName and -Credential (the channel's session script): a JEA session of the
+# current node, see New-StandInJeaSession.
 function New-PSSession {
     [CmdletBinding()]
-    param([Parameter(Mandatory = $true)] [string[]] $ComputerName)
+    param([Parameter(Mandatory = $true)] [string[]] $ComputerName, [string] $ConfigurationName, [System.Management.Automation.PSCredential] $Credential)
+    if ($ConfigurationName) { return (New-StandInJeaSession $PSCmdlet ([string] $ComputerName[0]) $ConfigurationName $Credential) }
     $name = ConvertTo-StandInNodeName ([string] $ComputerName[0])
     if (-not (Test-StandInConnection $PSCmdlet $name 'PSSessionOpenFailed')) { return }
     [pscustomobject]@{ ComputerName = $name; State = 'Opened'; Availability = 'Available' }
+}
+
+function Write-JeaOpenError($Cmdlet, [string] $ComputerName, [string] $Reason, [string] $ErrorId) {
+    $exception = New-Object System.Management.Automation.Remoting.PSRemotingTransportException("Connecting to remote server $ComputerName failed with the following error message : $Reason")
+    $Cmdlet.WriteError((New-StandInError $exception.Message "$ErrorId,PSSessionOpenFailed" OpenError $ComputerName $exception))
+}
+
+# A loopback JEA session as WinRM opens it: the endpoint must be registered on the node, the
+# credential must name a local user of the node (COMPUTER\name) with a password (the model keeps
+# none, so any non-empty one logs on), and the user must be in a group of the endpoint's
+# RequiredGroups. The session's Runspace is opened from the endpoint's .pssc (on the node's C:
+# drive) with the role verifier saying the user is in exactly its groups, the role capabilities
+# coming from the node's module folder, and transcripts going to the .pssc's folder on C:.
+# Needs test/support/jea/JeaRunspace.psm1 imported with its stand-ins (Import-JeaStandIns).
+# The session is also a WinRM shell of the node (listSessions sees it; Remove-PSSession ends it).
+function New-StandInJeaSession($Cmdlet, [string] $ComputerName, [string] $ConfigurationName, $Credential) {
+    if (@('localhost', '127.0.0.1', '.') -notcontains $ComputerName.ToLowerInvariant()) { throw 'The stand-in opens JEA sessions to localhost only.' }
+    if ($null -eq (Get-Command -Name 'New-JeaRoleRunspace' -ErrorAction Ignore)) { throw 'Import test/support/jea/JeaRunspace.psm1 (Import-JeaStandIns) before opening a JEA session.' }
+    $model = Read-StandInModel
+    $node = Get-StandInNode $model
+    $computer = Get-CurrentNodeName
+    $endpoint = $node.sessionConfigurations[$ConfigurationName.ToLowerInvariant()]
+    if ($null -eq $endpoint) {
+        Write-JeaOpenError $Cmdlet $ComputerName "The WS-Management service cannot process the request. Cannot find the $ConfigurationName session configuration in the WSMan: drive on the $ComputerName computer." 'InvalidResourceUri'
+        return
+    }
+    $parts = ([string] $Credential.UserName).Split('\')
+    $user = $null
+    if ($parts.Length -eq 2 -and $parts[0] -eq $computer) { $user = Get-UserEntry $node $parts[1] }
+    if ($null -eq $user -or $Credential.Password.Length -eq 0) {
+        Write-JeaOpenError $Cmdlet $ComputerName 'Access is denied.' 'AccessDenied'
+        return
+    }
+    $member = $computer + '\' + [string] $user.name
+    $groups = @(foreach ($key in @($node.groups.Keys)) {
+            $group = $node.groups[$key]
+            if (@(@($group.members) | Where-Object { [string] $_ -eq $member }).Length -gt 0) { $computer + '\' + [string] $group.name }
+        })
+    $pssc = Resolve-StandInPath ([string] $endpoint.configFilePath)
+    $configuration = Import-PowerShellDataFile -LiteralPath $pssc
+    $required = @($configuration.RequiredGroups.Or)
+    if (@($groups | Where-Object { $required -contains $_ }).Length -eq 0) {
+        Write-JeaOpenError $Cmdlet $ComputerName 'Access is denied.' 'AccessDenied'
+        return
+    }
+    $modules = Resolve-StandInPath 'C:\Program Files\WindowsPowerShell\Modules'
+    if (-not ($env:PSModulePath -split [IO.Path]::PathSeparator -contains $modules)) { $env:PSModulePath = $modules + [IO.Path]::PathSeparator + $env:PSModulePath }
+    $runspace = New-JeaRoleRunspace $pssc ([string[]] $groups) (Resolve-StandInPath ([string] $configuration.TranscriptDirectory))
+    $shellId = [guid]::NewGuid().ToString().ToUpperInvariant()
+    $node['sessions'] = @(@($node.sessions) + @([ordered]@{ id = $shellId; configurationName = [string] $endpoint.name; user = $member; startedAtUtc = (Get-ModelNow $model) }))
+    Save-StandInModel $model
+    [pscustomobject]@{ ComputerName = $ComputerName; ConfigurationName = [string] $endpoint.name; State = 'Opened'; Availability = 'Available'; Runspace = $runspace; ShellId = $shellId }
 }
 
 function Remove-PSSession {
     [CmdletBinding()]
     param([Parameter(Mandatory = $true)] $Session)
     $Session.State = 'Closed'
+    if ($null -eq $Session.PSObject.Properties['Runspace']) { return }
+    $Session.Runspace.Dispose()
+    $model = Read-StandInModel
+    $node = Get-StandInNode $model
+    $node['sessions'] = @(@($node.sessions) | Where-Object { $_.id -ne $Session.ShellId })
+    Save-StandInModel $model
 }
 
 # Invoke-Command -ComputerName or -Session: the script block runs "there" (current node and C:
