@@ -28,6 +28,7 @@ export async function powerOff(modelPath: string, nodeName: string): Promise<voi
     node.power = 'Off';
     node.poweredOffAtUtc = model.clock.nowUtc;
     node.sessions = [];
+    node.processes = [];
     for (const task of Object.values(node.tasks)) if (task.state === 'Running') task.state = task.enabled ? 'Ready' : 'Disabled';
   });
 }

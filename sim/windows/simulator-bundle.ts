@@ -7,6 +7,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { build } from 'esbuild';
+import { generateJeaFiles } from '../../jea/generate';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** The simulator's source, for the handler or agent run in this very process (jest, tsx). */
@@ -28,6 +29,8 @@ export function simulatorBundle(): Promise<string> {
       absWorkingDir: REPO_ROOT,
       logLevel: 'warning',
       outfile: SIMULATOR_BUNDLE,
+      // The simulated JEA sessions' roles, as generated now: the bundle runs away from jea/roles.
+      define: { SIMULATOR_JEA_ROLES: JSON.stringify(generateJeaFiles().roles) },
     });
     await fs.mkdir(path.dirname(SIMULATOR_BUNDLE), { recursive: true });
     const temp = `${SIMULATOR_BUNDLE}.${process.pid}.tmp`;
