@@ -12,6 +12,7 @@
 import path from 'path';
 import { MissingDependencyError } from '../extension/errors';
 import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
+import type { JeaSessionLauncher } from '../windows/jea-session';
 import type { WindowsHost } from '../windows/port';
 import { managedIdentityLicenseSource, type AzureLicenseSource } from './license/license-source';
 
@@ -20,6 +21,8 @@ export interface NodeAdapters {
   license: AzureLicenseSource;
   /** The machine's own clock, where it is not this process's (the simulated machine's). */
   clock?: () => Promise<Date>;
+  /** Opens engineers' JEA sessions on this node (the channel agent). */
+  sessions: JeaSessionLauncher;
 }
 
 export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
@@ -50,8 +53,11 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
     );
   }
   const { PowerShellHost } = await import('../windows/powershell-host');
+  const { PowerShellSessionLauncher } = await import('../windows/powershell-session');
+  const scriptsDir = path.join(extensionRoot, 'scripts');
   return {
-    host: new PowerShellHost({ scriptsDir: path.join(extensionRoot, 'scripts') }),
+    host: new PowerShellHost({ scriptsDir }),
+    sessions: new PowerShellSessionLauncher({ scriptsDir }),
     license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),
   };
 }

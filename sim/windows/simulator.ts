@@ -6,9 +6,15 @@
 import type { NodeAdapters } from '../../handlers/compose';
 import { SimulatedHost } from './simulated-host';
 import { simulatedLicenseSource } from './simulated-license';
+import { SimulatedSessionLauncher } from './simulated-session';
 
 /** The node `localNode` of the machine or cluster kept in `modelPath` (default: its local node). */
 export function simulatedNode(modelPath: string, localNode?: string): NodeAdapters {
   const host = new SimulatedHost(modelPath, { localNode });
-  return { host, license: simulatedLicenseSource(modelPath), clock: () => host.now() };
+  return {
+    host,
+    license: simulatedLicenseSource(modelPath),
+    clock: () => host.now(),
+    sessions: new SimulatedSessionLauncher(modelPath, { localNode }),
+  };
 }
