@@ -148,7 +148,10 @@ function Remove-PSSession {
 }
 
 # Invoke-Command -ComputerName or -Session: the script block runs "there" (current node and C:
-# switched), from its text as a remote session would receive it.
+# switched), from its text as a remote session would receive it. $env:ARS_STANDIN_ARGUMENT_LOG,
+# when set, gets one line per call with each argument as module logging renders the elements of
+# -ArgumentList (their text, joined by ', '; here never cut short), which a parameter-binding
+# trace shows only as System.Object[].
 function Invoke-Command {
     [CmdletBinding(DefaultParameterSetName = 'ComputerName')]
     param([Parameter(Mandatory = $true, ParameterSetName = 'ComputerName')] [string[]] $ComputerName,
@@ -162,6 +165,10 @@ function Invoke-Command {
     else {
         $name = ConvertTo-StandInNodeName ([string] $ComputerName[0])
         if (-not (Test-StandInConnection $PSCmdlet $name 'PSSessionStateBroken')) { return }
+    }
+    if ($env:ARS_STANDIN_ARGUMENT_LOG) {
+        $rendered = @(foreach ($argument in $ArgumentList) { [string] $argument }) -join ', '
+        [System.IO.File]::AppendAllText($env:ARS_STANDIN_ARGUMENT_LOG, "Invoke-Command $name ArgumentList: $rendered`n")
     }
     $remote = [scriptblock]::Create($ScriptBlock.ToString())
     Invoke-OnStandInNode $name { & $remote @ArgumentList }
