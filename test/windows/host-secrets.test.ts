@@ -8,7 +8,7 @@ import * as path from 'path';
 import { inspect } from 'util';
 import { DATA_FOLDER } from '../../core/node-layout';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
-import { SECRET_FILE_FOLDER, hostSecret, isHostSecret, op, type OperationRequest } from '../../windows/operations';
+import { SECRET_FILE_FOLDER, hostSecret, isHostSecret, op, type HostSecret, type OperationRequest } from '../../windows/operations';
 import { HostBatchError } from '../../windows/port';
 import { PowerShellHost, encodeRequest } from '../../windows/powershell-host';
 import { findPwsh, makeTempDir } from '../support/cms';
@@ -116,6 +116,28 @@ describe('the request on stdin', () => {
     expect(JSON.parse(json!)).toMatchObject({ operations: [{ op: 'writeSecretFile', path: FILE, secret: { secretRef: 0 } }] });
     expect(Buffer.from(secret!, 'base64').toString('utf8')).toBe(TOKEN);
     expect(rest).toBe('');
+  });
+});
+
+describe('a request whose reference names a secret it does not carry', () => {
+  it('does not run: the batch fails, naming the field and the reference', async () => {
+    const dir = await tempDir('host-secrets-ref');
+    const modelPath = path.join(dir, 'machine.json');
+    await writeMachine(modelPath, createDefaultMachine({ nowUtc: '2026-11-24T20:00:00Z' }));
+    const host = new PowerShellHost({
+      powershellExe: pwsh,
+      scriptsDir,
+      entryScript: path.join(repo, 'test', 'powershell', 'Invoke-BridgeWithStandIn.ps1'),
+      env: { ARS_MACHINE_MODEL: modelPath, ARS_MACHINE_ROOT: path.join(dir, 'drives') },
+    });
+    const forged = { secretRef: 3 } as unknown as HostSecret;
+    const error = await host.execute([op('writeSecretFile', { path: FILE, secret: forged })], { phase: 'forged' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(HostBatchError);
+    expect((error as HostBatchError).reason).toBe('ExitCode');
+    expect((error as HostBatchError).message).toContain("field 'secret' refers to secret 3, which the request does not carry");
   });
 });
 
