@@ -15,6 +15,62 @@
  */
 export type Sddl = string;
 
+/**
+ * Where the secret file operations may read and write: the node's data folder (core/node-layout.ts
+ * DATA_FOLDER, which this module cannot import; a test keeps the two equal), readable by SYSTEM and
+ * Administrators only.
+ */
+export const SECRET_FILE_FOLDER = 'C:\\ProgramData\\ArcRemoteSupport';
+
+/** Marks a HostSecret by name, not class identity: the simulated Windows is a bundle with its own copy of this class. */
+const HOST_SECRET = Symbol.for('arc-remote-support.host-secret');
+
+/**
+ * A secret on its way to a node (a relay listen token). It never shows itself: JSON, string
+ * conversion and util.inspect all give '[secret]', so a request that is logged, put in an error or
+ * serialized by mistake carries no secret. The PowerShell host sends its value apart from the JSON
+ * request (powershell-host.ts); only `reveal()` gives it out.
+ */
+export class HostSecret {
+  readonly #value: string;
+  readonly [HOST_SECRET] = true;
+
+  constructor(value: string) {
+    if (typeof value !== 'string' || value.length === 0) throw new TypeError('A host secret must be a non-empty string.');
+    this.#value = value;
+  }
+
+  /** The value itself, for the host adapters only. */
+  reveal(): string {
+    return this.#value;
+  }
+
+  toJSON(): string {
+    return '[secret]';
+  }
+
+  toString(): string {
+    return '[secret]';
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[secret]';
+  }
+}
+
+export function hostSecret(value: string): HostSecret {
+  return new HostSecret(value);
+}
+
+export function isHostSecret(value: unknown): value is HostSecret {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [HOST_SECRET]?: unknown })[HOST_SECRET] === true &&
+    typeof (value as { reveal?: unknown }).reveal === 'function'
+  );
+}
+
 export type TaskState = 'Ready' | 'Running' | 'Disabled' | 'Queued' | 'Unknown';
 export type ClusterNodeState = 'Up' | 'Down' | 'Paused' | 'Joining' | 'Unknown';
 export type ArcAgentStatus = 'Connected' | 'Disconnected' | 'Expired' | 'NotInstalled';
@@ -115,6 +171,16 @@ export interface OperationCatalog {
   /** Writes to the Application log, creating the source when missing. */
   writeEvent: [{ source: string; eventId: number; level: EventLevel; message: string }, { written: boolean }];
   readEvents: [{ source: string }, { events: Array<{ eventId: number; level: EventLevel; message: string; timeUtc: string }> }];
+
+  /**
+   * Secret files, under SECRET_FILE_FOLDER only. The file holds the secret encrypted with the
+   * node's machine-bound DPAPI key (LocalMachine scope: it decrypts on that node only, whichever
+   * account wrote it, so a peer written over remoting is readable by its SYSTEM agent). An
+   * existing file that already holds the same secret is left alone (`written: false`).
+   */
+  writeSecretFile: [{ path: string; secret: HostSecret }, { written: boolean }];
+  /** Null when the file does not exist; a file that does not decrypt on this node -> Failed. */
+  readSecretFile: [{ path: string }, { secret: string | null }];
 }
 
 export type OperationName = keyof OperationCatalog;
@@ -152,6 +218,8 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'listTasks',
   'writeEvent',
   'readEvents',
+  'writeSecretFile',
+  'readSecretFile',
 ];
 
 /** Builds a typed operation; `op('getTask', { folder, name })`. */

@@ -2,12 +2,15 @@
  * The real Windows host: each batch of operations is one powershell.exe process running
  * windows/powershell/HostBridge.ps1 (DESIGN section 2: one PowerShell process per phase).
  *
- * Wire protocol (see the bridge's header): the request goes in on stdin as one JSON object; the
- * bridge writes one JSON line per operation as it completes, `{"index","ok","value"|"error"}`,
- * then `{"done":true}`, and nothing else. Anything else, a non-zero exit, a missing `done`,
- * output on stderr or a hang fails the whole batch with a HostBatchError naming the operation that
- * was running. Error messages never quote stdout beyond the first 200 characters of the offending
- * line: results can carry file contents.
+ * Wire protocol (see the bridge's header): the request goes in on stdin as one JSON object on
+ * the first line, each HostSecret in it replaced by `{"secretRef":n}`, followed by one line per
+ * secret (its UTF-8 bytes in base64), so that no secret ever passes through ConvertFrom-Json or any
+ * other command whose parameters PowerShell module logging records. The bridge writes one JSON
+ * line per operation as it completes, `{"index","ok","value"|"error"}`, then `{"done":true}`, and
+ * nothing else. Anything else, a non-zero exit, a missing `done`, output on stderr or a hang fails
+ * the whole batch with a HostBatchError naming the operation that was running. Error messages
+ * never quote stdout beyond the first 200 characters of the offending line (results can carry file
+ * contents), and never quote it at all in a batch that carries secrets either way.
  */
 import { existsSync } from 'fs';
 import * as path from 'path';
@@ -15,7 +18,7 @@ import execa from 'execa';
 import { PowerShellDecryptor } from '../extension/decrypt-powershell';
 import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
 import { firstLine } from '../extension/run-tool';
-import type { OperationName, OperationRequest } from './operations';
+import { isHostSecret, type OperationName, type OperationRequest } from './operations';
 import { HostBatchError, type BatchOptions, type HostErrorCode, type OperationOutcome, type WindowsHost } from './port';
 
 export interface PowerShellHostOptions {
@@ -51,6 +54,30 @@ const PIPE_GRACE_MS = 2_000;
 /** How long to wait for a killed process tree to go away before giving up on it. */
 const KILL_GRACE_MS = 5_000;
 const EXCERPT_CHARS = 200;
+/** Operations whose results carry a secret. */
+const SECRET_RESULTS: readonly OperationName[] = ['readSecretFile'];
+
+/** A batch's request as the bridge reads it on stdin, and the secrets it carries. */
+export interface EncodedRequest {
+  /** The JSON line, then one base64 line per secret. */
+  input: Buffer;
+  /** The secrets' values, in `secretRef` order. */
+  secrets: string[];
+}
+
+/** Takes each HostSecret out of the JSON: `{"secretRef":n}` in its place, its value on line n + 2. */
+export function encodeRequest(request: unknown): EncodedRequest {
+  const secrets: string[] = [];
+  // The holder's own property: JSON.stringify has already called toJSON ('[secret]') on `value`.
+  const json = JSON.stringify(request, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const original = this[key];
+    if (!isHostSecret(original)) return value;
+    secrets.push(original.reveal());
+    return { secretRef: secrets.length - 1 };
+  });
+  const lines = [json, ...secrets.map((secret) => Buffer.from(secret, 'utf8').toString('base64'))];
+  return { input: Buffer.from(`${lines.join('\n')}\n`, 'utf8'), secrets };
+}
 
 export class PowerShellHost implements WindowsHost {
   private readonly powershellExe: string;
@@ -87,13 +114,20 @@ export class PowerShellHost implements WindowsHost {
       throw new HostBatchError(phase, null, 'NotStarted', `the host script '${this.entryScript}' is missing`);
     }
     const request = { phase, node: options.node ?? null, stopOnError: options.stopOnError ?? true, operations };
-    const reader = new ResultReader(operations);
-    const run = await this.run(JSON.stringify(request), reader);
-    return this.verdict(phase, run, reader);
+    const { input, secrets } = encodeRequest(request);
+    const carriesSecrets = secrets.length > 0 || operations.some((operation) => SECRET_RESULTS.includes(operation.op));
+    const reader = new ResultReader(operations, { secrets, carriesSecrets });
+    let run: RunEnd;
+    try {
+      run = await this.run(input, reader);
+    } finally {
+      input.fill(0);
+    }
+    return redactOutcomes(this.verdict(phase, run, reader), secrets);
   }
 
   /** Starts the bridge, feeds it the request, streams its output into `reader` and waits for the end. */
-  private async run(input: string, reader: ResultReader): Promise<RunEnd> {
+  private async run(input: Buffer, reader: ResultReader): Promise<RunEnd> {
     const isWindows = process.platform === 'win32';
     const args = ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', this.entryScript];
     // Elsewhere than Windows the child leads its own process group, so a timeout kills all of it.
@@ -158,7 +192,7 @@ export class PowerShellHost implements WindowsHost {
         phase,
         garbage.operation,
         'Garbage',
-        `PowerShell wrote a line that is not a result (${garbage.why}): ${JSON.stringify(garbage.excerpt)}`,
+        `PowerShell wrote a line that is not a result (${garbage.why})${garbage.excerpt === null ? ' (not quoted: the batch carries secrets)' : `: ${JSON.stringify(garbage.excerpt)}`}`,
       );
     }
     const stderr = reader.stderrLine;
@@ -197,13 +231,21 @@ type RunEnd =
 class ResultReader {
   readonly outcomes: OperationOutcome[] = [];
   done = false;
-  garbage: { operation: OperationName | null; why: string; excerpt: string } | undefined;
+  /** `excerpt` is null in a batch that carries secrets: any line may hold one. */
+  garbage: { operation: OperationName | null; why: string; excerpt: string | null } | undefined;
   stderrLine: { operation: OperationName | null; text: string } | undefined;
   private pending = Buffer.alloc(0);
   private pendingErr = '';
   private frozen = false;
 
-  constructor(private readonly operations: OperationRequest[]) {}
+  /**
+   * `secrets`: the values the request carries, never quoted from stderr; `carriesSecrets`: the
+   * batch sends or reads secrets, so no stdout line is quoted.
+   */
+  constructor(
+    private readonly operations: OperationRequest[],
+    private readonly privacy: { secrets: readonly string[]; carriesSecrets: boolean },
+  ) {}
 
   get expected(): number {
     return this.operations.length;
@@ -248,7 +290,7 @@ class ResultReader {
 
   private errLine(line: string): void {
     if (this.stderrLine || !isMeaningfulStderr(line)) return;
-    this.stderrLine = { operation: this.inProgress(), text: firstLine(line) };
+    this.stderrLine = { operation: this.inProgress(), text: firstLine(redact(line, this.privacy.secrets)) };
   }
 
   private line(raw: string): void {
@@ -256,7 +298,9 @@ class ResultReader {
     const text = raw.replace(/\r$/, '');
     if (text.trim() === '') return;
     const why = this.accept(text);
-    if (why !== undefined) this.garbage = { operation: this.inProgress(), why, excerpt: text.slice(0, EXCERPT_CHARS) };
+    if (why !== undefined) {
+      this.garbage = { operation: this.inProgress(), why, excerpt: this.privacy.carriesSecrets ? null : text.slice(0, EXCERPT_CHARS) };
+    }
   }
 
   /** Takes one line; returns why it is not a valid protocol line, or undefined. */
@@ -311,6 +355,35 @@ class ResultReader {
     }
     return 'neither a result nor the end of the batch';
   }
+}
+
+/** Text with every secret of the request replaced by '[secret]'. */
+function redact(text: string, secrets: readonly string[]): string {
+  let clean = text;
+  for (const secret of secrets) {
+    for (const form of [secret, Buffer.from(secret, 'utf8').toString('base64')]) clean = clean.split(form).join('[secret]');
+  }
+  return clean;
+}
+
+/**
+ * Operation errors whose message or target would quote a secret the batch carried lose it. The
+ * bridge never puts one there; this holds even if a Windows message someday echoes its input.
+ */
+function redactOutcomes(outcomes: OperationOutcome[], secrets: readonly string[]): OperationOutcome[] {
+  if (secrets.length === 0) return outcomes;
+  return outcomes.map((outcome) =>
+    outcome.ok
+      ? outcome
+      : {
+          ok: false,
+          error: {
+            ...outcome.error,
+            message: redact(outcome.error.message, secrets),
+            target: outcome.error.target === null ? null : redact(outcome.error.target, secrets),
+          },
+        },
+  );
 }
 
 /**

@@ -58,6 +58,11 @@ export interface NodeModel {
   tasks: Record<string, TaskEntry>;
   eventSources: string[];
   events: Array<{ source: string; eventId: number; level: EventLevel; message: string; timeUtc: string }>;
+  /**
+   * This node's stand-in for DPAPI's machine-bound key: AES-256, base64, made when the node first
+   * protects or reads a secret file (secret-files.ts; the PowerShell stand-in uses it too).
+   */
+  dataProtectionKey?: string;
 }
 
 export interface FileEntry {

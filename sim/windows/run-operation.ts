@@ -3,7 +3,7 @@
  * missing field -> InvalidRequest naming it), then applies it to the model in memory.
  */
 import type { OperationCatalog, OperationName } from '../../windows/operations';
-import { OPERATION_NAMES } from '../../windows/operations';
+import { OPERATION_NAMES, isHostSecret } from '../../windows/operations';
 import type { HostOperationError, OperationOutcome } from '../../windows/port';
 import * as endpoints from './accounts-and-endpoints';
 import * as files from './file-system';
@@ -12,9 +12,10 @@ import type { MachineModel } from './machine-model';
 import { isOperationFailure } from './operation-failure';
 import { probe } from './probe';
 import * as processes from './processes';
+import * as secrets from './secret-files';
 import * as tasks from './tasks-and-events';
 
-type FieldType = 'string' | 'string?' | 'boolean' | 'number' | 'string[]' | { oneOf: ReadonlyArray<string | undefined> };
+type FieldType = 'string' | 'string?' | 'boolean' | 'number' | 'string[]' | 'secret' | { oneOf: ReadonlyArray<string | undefined> };
 
 const ENCODING = { oneOf: ['utf8', 'base64', undefined] };
 
@@ -48,6 +49,8 @@ const FIELDS: { [N in OperationName]: Record<keyof OperationCatalog[N][0], Field
   listTasks: { folder: 'string' },
   writeEvent: { source: 'string', eventId: 'number', level: { oneOf: ['Information', 'Warning', 'Error'] }, message: 'string' },
   readEvents: { source: 'string' },
+  writeSecretFile: { path: 'string', secret: 'secret' },
+  readSecretFile: { path: 'string' },
 };
 
 interface RunContext extends files.NodeContext {
@@ -84,6 +87,8 @@ const RUNNERS: { [N in OperationName]: (ctx: RunContext, request: OperationCatal
   listTasks: tasks.listTasks,
   writeEvent: tasks.writeEvent,
   readEvents: tasks.readEvents,
+  writeSecretFile: secrets.writeSecretFile,
+  readSecretFile: secrets.readSecretFile,
 };
 
 export function isOperationName(name: unknown): name is OperationName {
@@ -137,13 +142,18 @@ function checkFields(fields: Record<string, FieldType>, request: Record<string, 
               ? typeof value === 'number' && Number.isFinite(value)
               : type === 'string[]'
                 ? Array.isArray(value) && value.every((item) => typeof item === 'string')
-                : type.oneOf.includes(value as string | undefined);
-    if (!ok) return `field '${field}' must be ${describe(type)}, not ${value === undefined ? 'missing' : JSON.stringify(value)}`;
+                : type === 'secret'
+                  ? isHostSecret(value)
+                  : type.oneOf.includes(value as string | undefined);
+    // A secret field's wrong value may still be the secret: it is never quoted.
+    const shown = value === undefined ? 'missing' : type === 'secret' ? `a ${typeof value}` : JSON.stringify(value);
+    if (!ok) return `field '${field}' must be ${describe(type)}, not ${shown}`;
   }
   return null;
 }
 
 function describe(type: FieldType): string {
+  if (type === 'secret') return 'a secret made with hostSecret()';
   if (typeof type === 'string')
     return type === 'string?' ? 'a string or absent' : type === 'string[]' ? 'an array of strings' : `a ${type}`;
   return `one of ${type.oneOf.map((value) => (value === undefined ? 'absent' : `'${value}'`)).join(', ')}`;

@@ -209,7 +209,10 @@ function Remove-PSSession {
 }
 
 # Invoke-Command -ComputerName or -Session: the script block runs "there" (current node and C:
-# switched), from its text as a remote session would receive it.
+# switched), from its text as a remote session would receive it. $env:ARS_STANDIN_ARGUMENT_LOG,
+# when set, gets one line per call with each argument as module logging renders the elements of
+# -ArgumentList (their text, joined by ', '; here never cut short), which a parameter-binding
+# trace shows only as System.Object[].
 function Invoke-Command {
     [CmdletBinding(DefaultParameterSetName = 'ComputerName')]
     param([Parameter(Mandatory = $true, ParameterSetName = 'ComputerName')] [string[]] $ComputerName,
@@ -223,6 +226,10 @@ function Invoke-Command {
     else {
         $name = ConvertTo-StandInNodeName ([string] $ComputerName[0])
         if (-not (Test-StandInConnection $PSCmdlet $name 'PSSessionStateBroken')) { return }
+    }
+    if ($env:ARS_STANDIN_ARGUMENT_LOG) {
+        $rendered = @(foreach ($argument in $ArgumentList) { [string] $argument }) -join ', '
+        [System.IO.File]::AppendAllText($env:ARS_STANDIN_ARGUMENT_LOG, "Invoke-Command $name ArgumentList: $rendered`n")
     }
     $remote = [scriptblock]::Create($ScriptBlock.ToString())
     Invoke-OnStandInNode $name { & $remote @ArgumentList }
@@ -1033,6 +1040,79 @@ function Get-WinEvent {
 
 #endregion
 
+#region DPAPI (secret files)
+
+# DpapiDataProtector in the LocalMachine scope, played by AES-256-GCM under the current node's key in
+# the model (NodeModel.dataProtectionKey, made on first use), with the blob layout the simulated
+# host uses (sim/windows/secret-files.ts): nonce (12 bytes), ciphertext, tag (16 bytes). A blob
+# from another node's key does not decrypt, as with DPAPI. pwsh on Linux has no DPAPI at all.
+$script:DataProtectorSource = @'
+using System;
+using System.Security.Cryptography;
+namespace ArsStandIn {
+    public sealed class MachineDataProtector {
+        private readonly byte[] key;
+        public object Scope { get; set; }
+        public MachineDataProtector(byte[] key) { this.key = key; }
+        public byte[] Protect(byte[] userData) {
+            RequireMachineScope();
+            byte[] nonce = RandomNumberGenerator.GetBytes(12);
+            byte[] sealedData = new byte[12 + userData.Length + 16];
+            byte[] cipher = new byte[userData.Length];
+            byte[] tag = new byte[16];
+            using (var aes = new AesGcm(key, 16)) { aes.Encrypt(nonce, userData, cipher, tag); }
+            Buffer.BlockCopy(nonce, 0, sealedData, 0, 12);
+            Buffer.BlockCopy(cipher, 0, sealedData, 12, cipher.Length);
+            Buffer.BlockCopy(tag, 0, sealedData, 12 + cipher.Length, 16);
+            return sealedData;
+        }
+        public byte[] Unprotect(byte[] encryptedData) {
+            RequireMachineScope();
+            if (encryptedData.Length < 28) throw new CryptographicException("The data is invalid.");
+            byte[] plain = new byte[encryptedData.Length - 28];
+            try {
+                using (var aes = new AesGcm(key, 16)) {
+                    aes.Decrypt(new ReadOnlySpan<byte>(encryptedData, 0, 12), new ReadOnlySpan<byte>(encryptedData, 12, plain.Length),
+                        new ReadOnlySpan<byte>(encryptedData, 12 + plain.Length, 16), plain);
+                }
+            } catch (AuthenticationTagMismatchException) {
+                throw new CryptographicException("Key not valid for use in specified state.");
+            }
+            return plain;
+        }
+        private void RequireMachineScope() {
+            if (Scope == null || Scope.ToString() != "LocalMachine") {
+                throw new CryptographicException("The stand-in protects data in the LocalMachine scope only; set DpapiDataProtector.Scope.");
+            }
+        }
+    }
+}
+'@
+
+function New-StandInDataProtector {
+    if (-not ('ArsStandIn.MachineDataProtector' -as [type])) { Add-Type -TypeDefinition $script:DataProtectorSource }
+    $model = Read-StandInModel
+    $node = Get-StandInNode $model
+    if (-not $node.Contains('dataProtectionKey')) {
+        $node['dataProtectionKey'] = [Convert]::ToBase64String([System.Security.Cryptography.RandomNumberGenerator]::GetBytes(32))
+        Save-StandInModel $model
+    }
+    return (Microsoft.PowerShell.Utility\New-Object ArsStandIn.MachineDataProtector(, [Convert]::FromBase64String([string] $node['dataProtectionKey'])))
+}
+
+# New-Object: the stand-in DpapiDataProtector; anything else is the real New-Object.
+function New-Object {
+    [CmdletBinding(DefaultParameterSetName = 'Net')]
+    param([Parameter(ParameterSetName = 'Net', Mandatory = $true, Position = 0)] [string] $TypeName,
+        [Parameter(ParameterSetName = 'Net', Position = 1)] [Alias('Args')] [object[]] $ArgumentList,
+        [Parameter(ParameterSetName = 'Com', Mandatory = $true)] [string] $ComObject,
+        [switch] $Strict, [hashtable] $Property)
+    if ($TypeName -eq 'System.Security.Cryptography.DpapiDataProtector') { return (New-StandInDataProtector) }
+    Microsoft.PowerShell.Utility\New-Object @PSBoundParameters
+}
+
+#endregion
+
 Export-ModuleMember -Function @(
     'Initialize-StandIn', 'Invoke-Command', 'New-PSSession', 'Remove-PSSession', 'Copy-Item',
     'Get-CimInstance', 'Get-ItemProperty', 'azcmagent',
@@ -1044,5 +1124,6 @@ Export-ModuleMember -Function @(
     'Get-WSManInstance', 'Remove-WSManInstance',
     'Register-ScheduledTask', 'Get-ScheduledTask', 'Export-ScheduledTask', 'Enable-ScheduledTask', 'Disable-ScheduledTask',
     'Unregister-ScheduledTask',
-    'New-EventLog', 'Write-EventLog', 'Get-WinEvent'
+    'New-EventLog', 'Write-EventLog', 'Get-WinEvent',
+    'New-Object'
 )

@@ -6,7 +6,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { daclOf, SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
-import { op, type OperationRequest } from '../../windows/operations';
+import { hostSecret, op, type HostSecret, type OperationRequest } from '../../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../../windows/port';
 import { PowerShellHost } from '../../windows/powershell-host';
 import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
@@ -524,6 +524,127 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
       { error: { operation: 'probe', code: 'AccessDenied' } },
       { error: { operation: 'ensureLocalGroup', code: 'AccessDenied' } },
     ]);
+  });
+
+  describe('secret files', () => {
+    // A listen token with what JSON and PowerShell quoting care about, and characters beyond ASCII.
+    const TOKEN = 'SharedAccessSignature sr=https%3a%2f%2fns.servicebus.windows.net%2fg1&sig=Ab+/c%3D"q\\x\n€😀&se=1767225600&skn=listen';
+    const OTHER = 'SharedAccessSignature sr=x&sig=second&se=1767225601&skn=listen';
+    const FILE = `${BASE}\\relay.token`;
+
+    /** Every file the adapter keeps: the model, and the PowerShell stand-in's drives. */
+    async function storedText(): Promise<string> {
+      const texts: string[] = [];
+      const walk = async (dir: string): Promise<void> => {
+        for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+          const full = path.join(dir, entry.name);
+          if (entry.isDirectory()) await walk(full);
+          else texts.push(await fs.readFile(full, 'latin1'), await fs.readFile(full, 'utf8'), await fs.readFile(full, 'utf16le'));
+        }
+      };
+      await walk(work);
+      return texts.join('\n');
+    }
+
+    it('keeps a secret only encrypted, reads it back, and rewrites it only when it changes', async () => {
+      expect(
+        await run([
+          op('ensureDirectory', { path: BASE }),
+          op('readSecretFile', { path: FILE }),
+          op('writeSecretFile', { path: FILE, secret: hostSecret(TOKEN) }),
+          op('writeSecretFile', { path: FILE, secret: hostSecret(TOKEN) }),
+          op('readSecretFile', { path: FILE }),
+          op('writeSecretFile', { path: FILE, secret: hostSecret(OTHER) }),
+          op('readSecretFile', { path: FILE }),
+        ]),
+      ).toEqual([
+        { created: true },
+        { secret: null },
+        { written: true },
+        { written: false },
+        { secret: TOKEN },
+        { written: true },
+        { secret: OTHER },
+      ]);
+      const stored = await storedText();
+      for (const secret of [TOKEN, OTHER]) {
+        for (const form of [secret, 'sig=Ab+', 'sig=second', Buffer.from(secret, 'utf8').toString('base64')])
+          expect(stored).not.toContain(form);
+      }
+      // The file holds the blob and nothing else.
+      const [file] = await host.execute([op('readFile', { path: FILE })], { phase: 'contract' });
+      expect(file).toMatchObject({ ok: true, value: { exists: true, content: expect.stringMatching(/^[A-Za-z0-9+/]+={0,2}$/) } });
+    });
+
+    it('keeps secret files inside the data folder only, in a folder that exists', async () => {
+      const secret = hostSecret(TOKEN);
+      const outcomes = await host.execute(
+        [
+          op('ensureDirectory', { path: BASE }),
+          op('writeSecretFile', { path: 'C:\\ProgramData\\Other\\relay.token', secret }),
+          op('writeSecretFile', { path: `${BASE}\\..\\ArcRemoteSupportX\\relay.token`, secret }),
+          op('writeSecretFile', { path: BASE, secret }),
+          op('readSecretFile', { path: 'C:\\Windows\\System32\\config\\SAM' }),
+          op('writeSecretFile', { path: `${BASE}\\missing\\relay.token`, secret }),
+          op('writeSecretFile', { path: FILE, secret: 'a plain string' as unknown as HostSecret }),
+        ],
+        { phase: 'contract', stopOnError: false },
+      );
+      expect(normalize(outcomes)).toEqual([
+        { created: true },
+        { error: { operation: 'writeSecretFile', code: 'InvalidRequest' } },
+        { error: { operation: 'writeSecretFile', code: 'InvalidRequest' } },
+        { error: { operation: 'writeSecretFile', code: 'InvalidRequest' } },
+        { error: { operation: 'readSecretFile', code: 'InvalidRequest' } },
+        { error: { operation: 'writeSecretFile', code: 'NotFound' } },
+        { error: { operation: 'writeSecretFile', code: 'InvalidRequest' } },
+      ]);
+      const messages = outcomes.map((outcome) => (outcome.ok ? '' : outcome.error.message));
+      expect(messages[1]).toContain("'C:\\ProgramData\\Other\\relay.token' is outside the data folder");
+      expect(messages[1]).toContain(`inside '${BASE}'`);
+      expect(messages[6]).toMatch(/secret/);
+      expect(messages.join('\n')).not.toMatch(/sig=|a plain string/);
+    });
+
+    it('refuses a file written on another node, or damaged, as DPAPI does, and overwrites it', async () => {
+      const peer = await run(
+        [
+          op('ensureDirectory', { path: BASE }),
+          op('writeSecretFile', { path: FILE, secret: hostSecret(TOKEN) }),
+          op('readSecretFile', { path: FILE }),
+          op('readFile', { path: FILE }),
+        ],
+        { node: 'ARC-NODE-2' },
+      );
+      expect(peer.slice(0, 3)).toEqual([{ created: true }, { written: true }, { secret: TOKEN }]);
+      const blob = (peer[3] as { content: string }).content;
+
+      const outcomes = await host.execute(
+        [
+          op('ensureDirectory', { path: BASE }),
+          op('writeFile', { path: FILE, content: blob }),
+          op('readSecretFile', { path: FILE }),
+          op('writeFile', { path: `${BASE}\\damaged.token`, content: blob.slice(0, 20) + 'AAAA' + blob.slice(24) }),
+          op('readSecretFile', { path: `${BASE}\\damaged.token` }),
+          op('writeSecretFile', { path: FILE, secret: hostSecret(TOKEN) }),
+          op('readSecretFile', { path: FILE }),
+        ],
+        { phase: 'contract', stopOnError: false },
+      );
+      expect(normalize(outcomes)).toEqual([
+        { created: true },
+        { changed: true },
+        { error: { operation: 'readSecretFile', code: 'Failed' } },
+        { changed: true },
+        { error: { operation: 'readSecretFile', code: 'Failed' } },
+        { written: true },
+        { secret: TOKEN },
+      ]);
+      const failure = outcomes[2] as { error: { message: string; target: string } };
+      expect(failure.error.message).toContain(`The secret file '${FILE}' cannot be decrypted on this machine`);
+      expect(failure.error.target).toBe(FILE);
+      expect(failure.error.message).not.toContain(blob.slice(0, 16));
+    });
   });
 
   it('starts one host process per batch', async () => {

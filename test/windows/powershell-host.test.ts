@@ -6,7 +6,7 @@
 import { existsSync, promises as fs, readFileSync } from 'fs';
 import * as path from 'path';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
-import { OPERATION_NAMES, op, type OperationRequest } from '../../windows/operations';
+import { OPERATION_NAMES, hostSecret, op, type OperationRequest } from '../../windows/operations';
 import { HostBatchError, type OperationOutcome } from '../../windows/port';
 import { PowerShellHost } from '../../windows/powershell-host';
 import type { MachineModel, NodeModel } from '../../sim/windows/machine-model';
@@ -150,6 +150,8 @@ describe('PowerShellHost with the stand-in Windows', () => {
       op('removeLocalGroup', { name: 'ArcRemoteSupport Diagnostics' }),
       op('removePath', { path: `${FOLDER}\\Expire.xml` }),
       op('copyFromHandler', { source: agentSource, path: `${FOLDER}\\agent.js` }),
+      op('writeSecretFile', { path: `${FOLDER}\\relay.token`, secret: hostSecret('sig=é"\\') }),
+      op('readSecretFile', { path: `${FOLDER}\\relay.token` }),
     ];
     expect(new Set(batch.map((o) => o.op))).toEqual(new Set(OPERATION_NAMES));
 
@@ -221,6 +223,8 @@ describe('PowerShellHost with the stand-in Windows', () => {
       { removed: true },
       { removed: true },
       { copied: true },
+      { written: true },
+      { secret: 'sig=é"\\' },
     ]);
 
     // Files are real, on the node's C: drive; the model holds their SDDL and Windows' other state.

@@ -127,6 +127,7 @@ function Get-OpTarget($Op) {
         '^(listSessions|endSessions)$' { $field = 'configurationName' }
         '^(listTasks)$' { $field = 'folder' }
         '^(writeEvent|readEvents)$' { $field = 'source' }
+        '^(writeSecretFile|readSecretFile)$' { $field = 'path' }
         '^(registerTask|getTask|setTaskEnabled|deleteTask)$' {
             $folder = Get-ObjectProperty $Op 'folder'
             $task = Get-ObjectProperty $Op 'name'
@@ -148,6 +149,7 @@ function Get-OpTarget($Op) {
 # arrays that come out as {"value":..,"Count":..} on 5.1), and the protocol needs exact output.
 function ConvertTo-BridgeJson($Value) {
     if ($null -eq $Value) { return 'null' }
+    if ($Value -is [System.Security.SecureString]) { return (Add-LineSecret $Value) }
     if ($Value -is [string] -or $Value -is [char] -or $Value -is [enum]) { return (ConvertTo-JsonString ([string] $Value)) }
     if ($Value -is [bool]) { if ($Value) { return 'true' } else { return 'false' } }
     if ($Value -is [datetime]) { return (ConvertTo-JsonString (Format-UtcTime $Value)) }
@@ -188,7 +190,10 @@ function Format-UtcTime([datetime] $Time) {
 }
 
 function Format-ResultLine([int] $Index, $Value) {
-    return (ConvertTo-BridgeJson ([ordered]@{ index = $Index; ok = $true; value = $Value }))
+    $script:LineSecrets.Clear()
+    $json = ConvertTo-BridgeJson ([ordered]@{ index = $Index; ok = $true; value = $Value })
+    if ($script:LineSecrets.Count -eq 0) { return $json }
+    return (New-SecretLine $json)
 }
 
 function Format-ErrorLine([int] $Index, $Op, [string] $Code, [string] $Message, $Target) {
@@ -1034,6 +1039,170 @@ function Invoke-Probe($Op) {
 
 #endregion
 
+#region Secrets
+
+<#
+A secret (the channel's listen token) never becomes a string here and is never bound to a command
+parameter, where PowerShell module logging (event 4103) would record it: it travels as a
+read-only SecureString, and its characters pass only through method calls and arrays that are
+cleared after use. The bridge reads it from stdin apart from the JSON request and puts it in place
+of its {"secretRef":n} (Set-RequestSecrets); a result holding a SecureString is written by the
+bridge itself (New-SecretLine).
+
+Secret files hold the secret encrypted with DPAPI in the LocalMachine scope, the product's purpose
+strings as entropy: the blob decrypts on this node only, for any process of it. Not
+ConvertFrom-SecureString: its CurrentUser scope binds the blob to the writer, and the handler
+writes a peer's file over remoting as its computer account while the agent reads it as SYSTEM.
+The data folder they live in is readable by SYSTEM and Administrators only. pwsh on Linux (tests)
+has no DPAPI: test/powershell/WindowsStandIn.psm1 stands in for DpapiDataProtector there.
+#>
+
+# The node's data folder (core/node-layout.ts DATA_FOLDER): secret files are kept only inside it.
+$script:SecretFileFolder = 'C:\ProgramData\ArcRemoteSupport'
+
+# The secrets of the result line being written (Format-ResultLine).
+$script:LineSecrets = New-Object System.Collections.ArrayList
+
+# Puts each secret of the request in place of its {"secretRef":n} (a field of an operation).
+function Set-RequestSecrets([object[]] $Operations, [object[]] $Secrets) {
+    foreach ($op in $Operations) {
+        foreach ($property in @($op.PSObject.Properties)) {
+            $value = $property.Value
+            if ($value -isnot [System.Management.Automation.PSCustomObject]) { continue }
+            $ref = $value.PSObject.Properties['secretRef']
+            if ($null -eq $ref) { continue }
+            $index = $ref.Value
+            if (-not (($index -is [int] -or $index -is [long]) -and $index -ge 0 -and $index -lt $Secrets.Count)) {
+                throw "The request's field '$($property.Name)' refers to secret $index, which the request does not carry."
+            }
+            $property.Value = $Secrets[[int] $index]
+        }
+    }
+}
+
+# The operation's secret: a SecureString the bridge put there, never text from the JSON.
+function Get-OpSecret($Op, [string] $Name) {
+    $value = Get-ObjectProperty $Op $Name
+    if ($value -isnot [System.Security.SecureString]) {
+        throw (New-HostError 'InvalidRequest' "The request field '$Name' is not a secret: secrets travel apart from the JSON request (hostSecret())." $null)
+    }
+    return $value
+}
+
+# The JSON writer's stand-in for a SecureString: a marker, \u0001n\u0001 (control characters never
+# occur unescaped in its output), that the bridge replaces with the secret as a JSON string.
+function Add-LineSecret([System.Security.SecureString] $Secret) {
+    $null = $script:LineSecrets.Add($Secret)
+    return ([string] [char] 1) + [string] ($script:LineSecrets.Count - 1) + ([string] [char] 1)
+}
+
+# A result line with secrets: its JSON with markers and the secrets themselves, as one dictionary
+# that crosses remoting with the SecureStrings encrypted.
+function New-SecretLine([string] $Json) {
+    $line = @{ ArsTemplate = $Json }
+    for ($i = 0; $i -lt $script:LineSecrets.Count; $i++) { $line['ArsSecret' + $i] = $script:LineSecrets[$i] }
+    $script:LineSecrets.Clear()
+    return $line
+}
+
+# DPAPI, LocalMachine scope.
+function New-MachineDataProtector {
+    Add-Type -AssemblyName System.Security
+    $protector = New-Object System.Security.Cryptography.DpapiDataProtector('ArcRemoteSupport', 'SecretFile', [string[]] @('v1'))
+    $protector.Scope = [System.Security.Cryptography.DataProtectionScope]::LocalMachine
+    return $protector
+}
+
+# The request's path, refused unless it is inside the data folder.
+function Get-SecretFilePath($Op) {
+    $path = Get-OpPath $Op
+    $folder = $script:SecretFileFolder + '\'
+    if ($path.Text.Length -le $folder.Length -or -not $path.Text.StartsWith($folder, [StringComparison]::OrdinalIgnoreCase)) {
+        throw (New-HostError 'InvalidRequest' "The secret file path '$($path.Text)' is outside the data folder: secret files are kept only inside '$($script:SecretFileFolder)'." $path.Text)
+    }
+    return $path
+}
+
+# The secret a file holds, or $null when it does not decrypt on this machine.
+function Read-SecretFileSecret($Protector, [string] $FullPath) {
+    $blob = [System.IO.File]::ReadAllText($FullPath).Trim()
+    try { $plain = $Protector.Unprotect([Convert]::FromBase64String($blob)) }
+    catch { return $null }
+    try {
+        $secret = New-Object System.Security.SecureString
+        for ($i = 0; $i + 1 -lt $plain.Length; $i += 2) { $secret.AppendChar([BitConverter]::ToChar($plain, $i)) }
+        $secret.MakeReadOnly()
+        return $secret
+    }
+    finally { [Array]::Clear($plain, 0, $plain.Length) }
+}
+
+# Whether two SecureStrings hold the same characters.
+function Test-SameSecret([System.Security.SecureString] $A, [System.Security.SecureString] $B) {
+    if ($A.Length -ne $B.Length) { return $false }
+    $marshal = [System.Runtime.InteropServices.Marshal]
+    $first = $marshal::SecureStringToBSTR($A)
+    $second = [IntPtr]::Zero
+    try {
+        $second = $marshal::SecureStringToBSTR($B)
+        $same = $true
+        for ($i = 0; $i -lt $A.Length; $i++) {
+            if ($marshal::ReadInt16($first, 2 * $i) -ne $marshal::ReadInt16($second, 2 * $i)) { $same = $false }
+        }
+        return $same
+    }
+    finally {
+        $marshal::ZeroFreeBSTR($first)
+        if ($second -ne [IntPtr]::Zero) { $marshal::ZeroFreeBSTR($second) }
+    }
+}
+
+function Invoke-WriteSecretFile($Op) {
+    $path = Get-SecretFilePath $Op
+    $secret = Get-OpSecret $Op 'secret'
+    $full = $path.Full
+    if ([System.IO.Directory]::Exists($full)) { throw (New-HostError 'Failed' "'$($path.Text)' is a folder, not a file." $null) }
+    if (-not [System.IO.Directory]::Exists([System.IO.Path]::GetDirectoryName($full))) {
+        throw (New-HostError 'NotFound' "Cannot write '$($path.Text)': the folder '$($path.Parent)' does not exist." $path.Parent)
+    }
+    $protector = New-MachineDataProtector
+    if ([System.IO.File]::Exists($full)) {
+        $current = Read-SecretFileSecret $protector $full
+        if ($null -ne $current) {
+            $same = Test-SameSecret $current $secret
+            $current.Dispose()
+            if ($same) { return [ordered]@{ written = $false } }
+        }
+    }
+    $marshal = [System.Runtime.InteropServices.Marshal]
+    $plain = New-Object byte[] ($secret.Length * 2)
+    $bstr = $marshal::SecureStringToBSTR($secret)
+    try {
+        $marshal::Copy($bstr, $plain, 0, $plain.Length)
+        $blob = [Convert]::ToBase64String($protector.Protect($plain))
+    }
+    finally {
+        $marshal::ZeroFreeBSTR($bstr)
+        [Array]::Clear($plain, 0, $plain.Length)
+    }
+    # Through a temporary file in the same folder: a reader never sees half a blob.
+    Write-FileBytes $full ((New-Object System.Text.UTF8Encoding($false)).GetBytes($blob))
+    return [ordered]@{ written = $true }
+}
+
+function Invoke-ReadSecretFile($Op) {
+    $path = Get-SecretFilePath $Op
+    if ([System.IO.Directory]::Exists($path.Full)) { throw (New-HostError 'Failed' "Cannot read '$($path.Text)': it is a folder." $null) }
+    if (-not [System.IO.File]::Exists($path.Full)) { return [ordered]@{ secret = $null } }
+    $secret = Read-SecretFileSecret (New-MachineDataProtector) $path.Full
+    if ($null -eq $secret) {
+        throw (New-HostError 'Failed' "The secret file '$($path.Text)' cannot be decrypted on this machine: it was written on another machine or is damaged. Write the secret again on this node." $path.Text)
+    }
+    return [ordered]@{ secret = $secret }
+}
+
+#endregion
+
 #region Batch
 
 # Operation name -> function. Anything else is an InvalidRequest.
@@ -1066,6 +1235,8 @@ $script:OperationFunctions = @{
     listTasks                      = 'Invoke-ListTasks'
     writeEvent                     = 'Invoke-WriteEvent'
     readEvents                     = 'Invoke-ReadEvents'
+    writeSecretFile                = 'Invoke-WriteSecretFile'
+    readSecretFile                 = 'Invoke-ReadSecretFile'
 }
 
 function Invoke-Operation($Op) {
@@ -1114,4 +1285,4 @@ function Invoke-HostBatch {
 
 #endregion
 
-Export-ModuleMember -Function New-PrincipalPassword, Invoke-HostBatch, ConvertFrom-RequestJson, Format-ErrorLine, Get-OpTarget, Get-ShortMessage, ConvertTo-BridgeJson, Get-ObjectProperty
+Export-ModuleMember -Function New-PrincipalPassword, Invoke-HostBatch, ConvertFrom-RequestJson, Format-ErrorLine, Get-OpTarget, Get-ShortMessage, ConvertTo-BridgeJson, Get-ObjectProperty, Set-RequestSecrets

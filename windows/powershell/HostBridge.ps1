@@ -6,8 +6,12 @@ Runs one batch of Windows host operations (windows/operations.ts) for the Node.j
 Windows PowerShell 5.1 compatible. One process runs a whole batch (a handler phase), because each
 start of powershell.exe costs hundreds of milliseconds. Protocol with windows/powershell-host.ts:
 
-  stdin   one JSON request, UTF-8: {"phase":"...","node":"NAME"|null,"stopOnError":true,
-          "operations":[{"op":"probe"},{"op":"ensureDirectory","path":"C:\\...","sddl":"..."}, ...]}
+  stdin   one JSON request on the first line, UTF-8: {"phase":"...","node":"NAME"|null,"stopOnError":true,
+          "operations":[{"op":"probe"},{"op":"ensureDirectory","path":"C:\\...","sddl":"..."}, ...]},
+          in which each secret is {"secretRef":n}; then one line per secret, its UTF-8 in base64.
+          Secrets become read-only SecureStrings straight from the bytes (method calls only: no
+          command parameter, which module logging records, ever holds one) and take the place of
+          their references; a result holding a SecureString is written here, the same way.
   stdout  one JSON line per operation, in order, each written as soon as the operation completes:
             {"index":0,"ok":true,"value":{...}}
             {"index":1,"ok":false,"error":{"operation":"...","code":"NotFound","message":"...","target":"..."}}
@@ -41,10 +45,52 @@ $script:Stdout = [Console]::OpenStandardOutput()
 [Console]::SetOut([System.IO.TextWriter]::Null)
 $script:Utf8 = New-Object System.Text.UTF8Encoding($false)
 
-function Write-ProtocolLine([string] $Line) {
-    $bytes = $script:Utf8.GetBytes($Line + "`n")
+# A line is a string, or a dictionary from the module's New-SecretLine: JSON with markers
+# \u0001n\u0001 where the SecureString ArsSecret<n> goes, written as a JSON string.
+function Write-ProtocolLine($Line) {
+    if ($Line -is [System.Collections.IDictionary]) {
+        $parts = ([string] $Line['ArsTemplate']).Split([char] 1)
+        for ($i = 0; $i -lt $parts.Length; $i++) {
+            if ($i % 2 -eq 0) { $bytes = $script:Utf8.GetBytes($parts[$i]); $script:Stdout.Write($bytes, 0, $bytes.Length) }
+            else { Write-SecretJson $Line['ArsSecret' + $parts[$i]] }
+        }
+        $Line = ''
+    }
+    $bytes = $script:Utf8.GetBytes([string] $Line + "`n")
     $script:Stdout.Write($bytes, 0, $bytes.Length)
     $script:Stdout.Flush()
+}
+
+# Writes a SecureString to stdout as a JSON string, from its characters to UTF-8 bytes in arrays
+# that are cleared afterwards.
+function Write-SecretJson($Secret) {
+    if ($Secret -isnot [System.Security.SecureString]) { throw 'A result line refers to a secret it does not carry.' }
+    $marshal = [System.Runtime.InteropServices.Marshal]
+    $hex = '0123456789abcdef'
+    $chars = New-Object char[] (2 + 6 * $Secret.Length)
+    $count = 0
+    $bytes = $null
+    $bstr = $marshal::SecureStringToBSTR($Secret)
+    try {
+        $chars[$count++] = [char] '"'
+        for ($i = 0; $i -lt $Secret.Length; $i++) {
+            $code = [int] $marshal::ReadInt16($bstr, 2 * $i) -band 0xFFFF
+            if ($code -eq 34 -or $code -eq 92) { $chars[$count++] = [char] '\'; $chars[$count++] = [char] $code }
+            elseif ($code -lt 32) {
+                $chars[$count++] = [char] '\'; $chars[$count++] = [char] 'u'; $chars[$count++] = [char] '0'; $chars[$count++] = [char] '0'
+                $chars[$count++] = $hex[$code -shr 4]; $chars[$count++] = $hex[$code -band 15]
+            }
+            else { $chars[$count++] = [char] $code }
+        }
+        $chars[$count++] = [char] '"'
+        $bytes = $script:Utf8.GetBytes($chars, 0, $count)
+        $script:Stdout.Write($bytes, 0, $bytes.Length)
+    }
+    finally {
+        $marshal::ZeroFreeBSTR($bstr)
+        [Array]::Clear($chars, 0, $chars.Length)
+        if ($null -ne $bytes) { [Array]::Clear($bytes, 0, $bytes.Length) }
+    }
 }
 
 function Exit-Fatal([string] $Message) {
@@ -52,14 +98,54 @@ function Exit-Fatal([string] $Message) {
     exit 1
 }
 
+# The request: its JSON line (Text), parsed (Request), and its secrets as read-only SecureStrings
+# (Secrets), split off the bytes of stdin with method calls only; the bytes are cleared.
 function Read-Request {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), $script:Utf8)
-    $text = $reader.ReadToEnd()
+    $buffer = New-Object System.IO.MemoryStream
+    [Console]::OpenStandardInput().CopyTo($buffer)
+    $bytes = $buffer.GetBuffer()
+    $length = [int] $buffer.Length
+    $secrets = New-Object System.Collections.ArrayList
+    try {
+        $end = [Array]::IndexOf($bytes, [byte] 10, 0, $length)
+        if ($end -lt 0) { $end = $length }
+        $text = $script:Utf8.GetString($bytes, 0, $end)
+        $start = $end + 1
+        while ($start -lt $length) {
+            $end = [Array]::IndexOf($bytes, [byte] 10, $start, $length - $start)
+            if ($end -lt 0) { $end = $length }
+            $count = $end - $start
+            if ($count -gt 0 -and $bytes[$end - 1] -eq 13) { $count-- }
+            if ($count -gt 0) {
+                $base64 = [System.Text.Encoding]::ASCII.GetChars($bytes, $start, $count)
+                $utf8 = $null
+                $chars = $null
+                try {
+                    $utf8 = [Convert]::FromBase64CharArray($base64, 0, $base64.Length)
+                    $chars = $script:Utf8.GetChars($utf8)
+                    $secret = New-Object System.Security.SecureString
+                    foreach ($char in $chars) { $secret.AppendChar($char) }
+                    $secret.MakeReadOnly()
+                    $null = $secrets.Add($secret)
+                }
+                finally {
+                    [Array]::Clear($base64, 0, $base64.Length)
+                    if ($null -ne $utf8) { [Array]::Clear($utf8, 0, $utf8.Length) }
+                    if ($null -ne $chars) { [Array]::Clear($chars, 0, $chars.Length) }
+                }
+            }
+            $start = $end + 1
+        }
+    }
+    finally {
+        [Array]::Clear($bytes, 0, $bytes.Length)
+        $buffer.Dispose()
+    }
     $request = ConvertFrom-RequestJson $text
     if ($null -eq $request -or $null -eq $request.PSObject.Properties['operations']) {
         throw 'The request has no operations.'
     }
-    return @{ Text = $text; Request = $request }
+    return @{ Text = $text; Request = $request; Secrets = $secrets.ToArray() }
 }
 
 # "NODE1", "node1.contoso.com", "localhost" and "." all name this computer.
@@ -83,6 +169,8 @@ function Get-RemoteFailureCode($ErrorRecord) {
 
 # Runs on the other node: loads the module from its text and runs the same batch loop there, with
 # the sources of copyFromHandler replaced by the files staged there (index -> source, sha256).
+# The request's secrets follow the named arguments, as SecureStrings (remoting encrypts them with
+# the session key; module logging shows their type name only).
 $RemoteBatch = {
     param([string] $ModuleText, [string] $RequestText, [hashtable] $StagedSources)
     $ErrorActionPreference = 'Stop'
@@ -91,6 +179,7 @@ $RemoteBatch = {
     $null = New-Module -Name 'ArcRemoteSupport.Host' -ScriptBlock ([ScriptBlock]::Create($ModuleText)) | Import-Module
     $request = ConvertFrom-RequestJson $RequestText
     $all = @($request.operations)
+    Set-RequestSecrets $all @($args)
     foreach ($key in @($StagedSources.Keys)) {
         $staged = $StagedSources[$key]
         $all[[int] $key].source = [string] $staged.source
@@ -161,6 +250,7 @@ if ($null -ne $request.PSObject.Properties['stopOnError'] -and $request.stopOnEr
 
 try {
     if (Test-LocalNode $node) {
+        Set-RequestSecrets $operations $received.Secrets
         Invoke-HostBatch -Operations $operations -StopOnError $stopOnError 3>$null 4>$null 5>$null 6>$null |
             ForEach-Object { Write-ProtocolLine $_ }
     }
@@ -175,9 +265,10 @@ try {
             $session = New-PSSession -ComputerName ([string] $node) -ErrorAction Stop
             $sent = Send-CopySources $session $operations
             $staging = $sent.Folder
-            Invoke-Command -Session $session -ScriptBlock $RemoteBatch -ArgumentList $moduleText, $received.Text, $sent.Staged `
+            $arguments = @($moduleText, $received.Text, $sent.Staged) + @($received.Secrets)
+            Invoke-Command -Session $session -ScriptBlock $RemoteBatch -ArgumentList $arguments `
                 -ErrorAction Stop 3>$null 4>$null 5>$null 6>$null |
-                ForEach-Object { Write-ProtocolLine ([string] $_); $reported++ }
+                ForEach-Object { Write-ProtocolLine $_; $reported++ }
         }
         catch {
             $code = Get-RemoteFailureCode $_
