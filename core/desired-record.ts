@@ -6,6 +6,7 @@
  */
 import { DEFAULT_RETENTION_DAYS, type Grant, type GrantLevel } from './desired-state';
 import { readEndedGrants, storeEndedGrants, type EndedGrant } from './ended-grants';
+import { readNodeChannel, storeNodeChannel, type NodeChannel } from './node-channel';
 
 export interface DesiredRecord {
   enabled: boolean;
@@ -21,6 +22,8 @@ export interface DesiredRecord {
    * Absent when there is none.
    */
   endedGrants?: EndedGrant[];
+  /** The channel of the grant (core/node-channel.ts); absent without a grant or without a channel. */
+  channel?: NodeChannel;
 }
 
 export const NO_ACCESS: DesiredRecord = { enabled: true, retentionDays: DEFAULT_RETENTION_DAYS, grant: null };
@@ -39,7 +42,9 @@ export function serializeDesiredRecord(record: DesiredRecord): string {
   };
   const managedFrom = record.managedFrom ? { managedFrom: record.managedFrom } : {};
   const endedGrants = record.endedGrants?.length ? { endedGrants: storeEndedGrants(record.endedGrants) } : {};
-  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null, ...endedGrants }, null, 2)}\n`;
+  // Only the grant's own channel: a channel without its grant is not kept.
+  const channel = grant && record.channel?.grantId === grant.grantId ? { channel: storeNodeChannel(record.channel) } : {};
+  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null, ...channel, ...endedGrants }, null, 2)}\n`;
 }
 
 /**
@@ -53,6 +58,7 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
     if (value?.schemaVersion !== 1 || typeof value.enabled !== 'boolean') throw new Error('unexpected fields');
     const grant = value.grant;
     const endedGrants = readEndedGrants(value.endedGrants);
+    const channel = grant ? readNodeChannel(value.channel) : undefined;
     return {
       record: {
         enabled: value.enabled,
@@ -71,6 +77,7 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
               },
             }
           : null,
+        ...(channel && channel.grantId === String(grant.grantId) ? { channel } : {}),
         ...(endedGrants.length > 0 ? { endedGrants } : {}),
       },
     };

@@ -40,10 +40,20 @@ export const GROUPS = {
 } as const;
 
 /**
+ * The channel (DESIGN section 8): the relay listen token, machine-protected (DPAPI on Windows),
+ * never in clear; the agent's connection state, read by status; one record per engineer session;
+ * the ids of tickets already used, so each ticket opens one session.
+ */
+export const CHANNEL_TOKEN_FILE = `${DATA_FOLDER}\\channel-listen.token`;
+export const CHANNEL_STATUS_FILE = `${DATA_FOLDER}\\channel-status.json`;
+export const CHANNEL_SESSIONS_FOLDER = `${DATA_FOLDER}\\Sessions`;
+export const USED_TICKETS_FILE = `${DATA_FOLDER}\\used-ticket-ids.json`;
+
+/**
  * The channel's per-grant local account: the agent opens the engineer's JEA session as it, in the
  * granted level's group, and deletes it when the grant ends. The prefix finds the ones a crash
  * left behind; eight hex digits of the grant id tell grants apart and keep the name within
- * Windows' limit for local user names.
+ * Windows' 20-character limit for local user names.
  */
 export const CHANNEL_USER_PREFIX = 'ArcRS-';
 export const LOCAL_USER_NAME_MAX = 20;
@@ -57,6 +67,8 @@ export function channelUserName(grantId: string): string {
 export const TASK_FOLDER = '\\ArcRemoteSupport\\';
 export const RECONCILE_TASK = 'Reconcile';
 export const RETENTION_TASK = 'Retention';
+/** The long-running `agent channel` while a grant with a channel is in force. */
+export const CHANNEL_TASK = 'Channel';
 export const expireTaskName = (grantId: string) => `Expire-${grantId}`;
 
 export const EVENT_SOURCE = 'ArcRemoteSupport';
