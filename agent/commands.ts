@@ -69,7 +69,14 @@ async function converge(host: WindowsHost, now: Date, phase: string): Promise<Ag
   const refused = endedGrantBlocking(read.grant, known, now);
   const changedBy = `agent ${phase}`;
   const record = recordEnds(read, refused ? { ...read, grant: null } : read, known, now, changedBy);
-  const intent = buildNodeIntent({ record, previous: read, observed: seen.observed, now, changedBy });
+  const intent = buildNodeIntent({
+    record,
+    previous: read,
+    observed: seen.observed,
+    now,
+    changedBy,
+    ...(seen.probe ? { computerName: seen.probe.computerName } : {}),
+  });
   const result = await applyIntent(host, { phase }, intent, seen.observed);
   const done = result.steps.map((step) => step.description).join('; ') || 'nothing to change';
   const audit = auditIncomplete(result.audit) ? ` ${describeAuditReport(result.audit)}` : '';

@@ -62,7 +62,14 @@ export async function revokeCommand(argv: string[], host: WindowsHost, now: Date
   // The record keeps the grant's end, so that settings still carrying it do not bring it back.
   const known = knownEndedGrants(before, seen.observed.files[HISTORY_FILE] ?? null, now);
   const record = recordEnds(before, locallyRevoked(before), known, now, changedBy);
-  const intent = buildNodeIntent({ record, previous: before, observed: seen.observed, now, changedBy });
+  const intent = buildNodeIntent({
+    record,
+    previous: before,
+    observed: seen.observed,
+    now,
+    changedBy,
+    ...(seen.probe ? { computerName: seen.probe.computerName } : {}),
+  });
   const applied = await applyIntent(host, { phase, stopOnError: false }, intent, seen.observed);
   const result = { probe: seen.probe, ...applied };
 

@@ -11,6 +11,7 @@ import { endedGrantBlocking, knownEndedGrants, recordEnds, withoutUpdateDisable,
 import { DESIRED_STATE_FILE, HISTORY_FILE } from './node-layout';
 import { buildNodeIntent, buildRemovalIntent, grantInForce, type JeaDefinition } from './node-intent';
 import type { AgentInstallation, NodeIntent, ObservedNode } from './node-plan';
+import type { NodeChannel } from './node-channel';
 import { checkPrerequisites, describeCheck, describeFailures, type CheckResult, type LicenseObservation } from './prerequisites';
 
 /** This node, or a peer this node's extension covers: `from` is this node's name. */
@@ -44,6 +45,11 @@ export interface NodeRequest {
   endedGrants?: EndedGrant[];
   /** The time of the update this run completes: the disable just before it ended no grant. */
   updatedAt?: Date;
+  /**
+   * The channel the settings give each node (by upper-case computer name), with its listen token;
+   * undefined: the settings say nothing of a channel, and a node keeps the one its record has.
+   */
+  channels?: ReadonlyMap<string, { record: NodeChannel; listenToken: string }>;
 }
 
 /** What the node showed in its observe batch; the probe is null when it could not be read. */
@@ -122,6 +128,8 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
     jea: facts.jea,
     agent: facts.agent,
     resetFolderRights: request.resetFolderRights,
+    computerName: target.probe.computerName,
+    ...(target.channelToken !== undefined ? { channelToken: target.channelToken } : {}),
   });
   return { kind: 'converge', record: target.record, intent, ...refused };
 }
@@ -143,6 +151,7 @@ type Target =
       probe: ProbeResult;
       checkPrerequisites: boolean;
       refused?: EndedGrant;
+      channelToken?: string;
     };
 
 function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
@@ -176,12 +185,25 @@ function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
   const { managedFrom: _coveredBefore, endedGrants: _listed, ...wanted } = request.target(previous);
   const refused = endedGrantBlocking(wanted.grant, ended, now);
   if (refused && who.kind === 'local' && request.refuseEndedGrant) return { kind: 'refuse', ended: refused };
-  const kept: DesiredRecord = refused ? { ...wanted, grant: null } : wanted;
+  // Settings that speak of a channel decide each node's; a node they do not name gets none.
+  const given = request.channels?.get(probe.computerName.toUpperCase());
+  const withChannel: DesiredRecord = request.channels
+    ? { ...wanted, ...(given ? { channel: given.record } : { channel: undefined }) }
+    : wanted;
+  const kept: DesiredRecord = refused ? { ...withChannel, grant: null } : withChannel;
   const listed = recordEnds(previous, kept, ended, now, changedBy(who, request));
   const record: DesiredRecord = who.kind === 'peer' ? { ...listed, managedFrom: who.from } : listed;
   const granting = grantInForce(record, now) !== undefined;
   const checkPrerequisites = request.checkPrerequisites === 'always' || (request.checkPrerequisites === 'when-granting' && granting);
-  return { kind: 'record', record, previous, probe, checkPrerequisites, ...(refused ? { refused } : {}) };
+  return {
+    kind: 'record',
+    record,
+    previous,
+    probe,
+    checkPrerequisites,
+    ...(refused ? { refused } : {}),
+    ...(given && record.channel ? { channelToken: given.listenToken } : {}),
+  };
 }
 
 /**

@@ -3,12 +3,13 @@
  * when disabled or expired), the history lines and events for an access change, and the JEA and
  * task definitions. Pure, like plan.
  */
-import { expireTask, reconcileTask, retentionTask } from './task-definitions';
+import { channelTask, expireTask, reconcileTask, retentionTask } from './task-definitions';
+import { hostSecret } from '../windows/operations';
 import { isExpired, type Grant } from './desired-state';
 import { serializeDesiredRecord, type DesiredRecord } from './desired-record';
 import { accessGivenInHistory, type AccessChangeKind, type HistoryEntry } from './access-history';
 import { auditRecord, type AccessChangeEntry } from './audit-record';
-import { HISTORY_FILE, PENDING_AUDIT_FILE, expireTaskName } from './node-layout';
+import { HISTORY_FILE, PENDING_AUDIT_FILE, channelUserName, expireTaskName } from './node-layout';
 import { endedGrantBlocking } from './ended-grants';
 import type { AgentInstallation, ManagedFile, NodeIntent, ObservedNode } from './node-plan';
 import { parsePendingAudit } from './pending-audit';
@@ -31,6 +32,10 @@ export interface IntentInputs {
   agent?: AgentInstallation;
   /** Set the data folders' rights even where the folders exist. */
   resetFolderRights?: boolean;
+  /** The node's computer name (its probe): names the channel's account as a group member. */
+  computerName?: string;
+  /** The listen token of the record's channel, from the protected settings (handler only). */
+  channelToken?: string;
 }
 
 export type AccessChange = AccessChangeKind | null;
@@ -58,6 +63,7 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
     jea: jea && { files: jea.files, sessionConfiguration: jea.sessionConfiguration },
     agent: inputs.agent,
     ...(inputs.resetFolderRights ? { resetFolderRights: true } : {}),
+    ...channelOf(inputs, grant),
     tasks: {
       reconcile: reconcileTask({ registeredAt: now }),
       retention: retentionTask({ registeredAt: now }),
@@ -69,6 +75,26 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
             replace: previous.grant?.grantId === grant.grantId && previous.grant.expiresAt.getTime() !== grant.expiresAt.getTime(),
           }
         : undefined,
+    },
+  };
+}
+
+/**
+ * The channel of the grant in force: its account (a member of the level's group while the grant
+ * lasts), the listen token to store when it is new, and the long-running Channel task. No account
+ * without the computer name to name it by.
+ */
+function channelOf(inputs: IntentInputs, grant: Grant | undefined): Pick<NodeIntent, 'channel'> {
+  const channel = inputs.record.channel;
+  if (!grant || !channel || channel.grantId !== grant.grantId || !inputs.computerName) return {};
+  const account = channelUserName(grant.grantId);
+  const stored = inputs.previous.channel?.listenTokenDigest === channel.listenTokenDigest;
+  return {
+    channel: {
+      account,
+      member: `${inputs.computerName}\\${account}`,
+      ...(inputs.channelToken !== undefined ? { token: { secret: hostSecret(inputs.channelToken), changed: !stored } } : {}),
+      task: channelTask({ registeredAt: inputs.now }),
     },
   };
 }

@@ -12,13 +12,17 @@
  * (the intent still writes the record after a crash, from the audit trail's own last word).
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
-import { op, type OperationRequest } from '../windows/operations';
+import { op, type HostSecret, type OperationRequest } from '../windows/operations';
 import type { AuditRecord } from './audit-record';
 import { auditIdsInHistory } from './audit-record';
 import type { Grant } from './desired-state';
 import {
   AGENT_FOLDER,
   AGENT_VERSION_FILE,
+  CHANNEL_STATUS_FILE,
+  CHANNEL_TASK,
+  CHANNEL_TOKEN_FILE,
+  CHANNEL_USER_PREFIX,
   DATA_FOLDER,
   DESIRED_STATE_FILE,
   ENDPOINT_NAME,
@@ -54,6 +58,13 @@ export interface ObservedNode {
    * again (absent: not read, so no waiting event is written again, lest it be written twice).
    */
   loggedAuditIds?: string[];
+  /**
+   * The channel's local accounts (names starting CHANNEL_USER_PREFIX): 'none-possible' on a domain
+   * controller (no local accounts), null when they could not be read.
+   */
+  channelAccounts: string[] | 'none-possible' | null;
+  /** Whether a listen token is stored (CHANNEL_TOKEN_FILE). */
+  channelTokenStored: boolean;
 }
 
 export interface ManagedFile {
@@ -87,6 +98,12 @@ export interface NodeIntent {
    */
   resetFolderRights?: boolean;
   tasks: { reconcile: string; retention: string; expire?: { name: string; xml: string; replace: boolean } };
+  /**
+   * The channel of the grant in force (DESIGN section 8): its local account, the account as a
+   * group member, the listen token when the settings brought one (`changed`: not the one stored),
+   * and the Channel task's XML.
+   */
+  channel?: { account: string; member: string; token?: { secret: HostSecret; changed: boolean }; task: string };
 }
 
 export interface AgentInstallation {
@@ -115,7 +132,17 @@ export interface Step {
 }
 
 /** The files the observe batch reads, in its order. */
-const OBSERVED_FILES = [DESIRED_STATE_FILE, HISTORY_FILE, PENDING_AUDIT_FILE, SESSION_CONFIGURATION_FILE, AGENT_VERSION_FILE];
+const OBSERVED_FILES = [
+  DESIRED_STATE_FILE,
+  HISTORY_FILE,
+  PENDING_AUDIT_FILE,
+  SESSION_CONFIGURATION_FILE,
+  AGENT_VERSION_FILE,
+  CHANNEL_STATUS_FILE,
+];
+
+/** The channel's script, which the session processes run (windows/powershell/ChannelSession.ps1). */
+export const CHANNEL_SESSION_SCRIPT = 'ChannelSession.ps1';
 
 /** The observe batch (the probe first); readObservation turns its outcomes into an ObservedNode. */
 export function observeOperations(jeaFiles: string[]): OperationRequest[] {
@@ -135,6 +162,8 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
     op('getPath', { path: AGENT_FOLDER }),
     op('getPath', { path: OWNER_MODULE_FOLDER }),
     ...[...OBSERVED_FILES, ...jeaFiles].map((path) => op('readFile', { path })),
+    op('listLocalUsers', { prefix: CHANNEL_USER_PREFIX }),
+    op('getPath', { path: CHANNEL_TOKEN_FILE }),
   ];
 }
 
@@ -149,7 +178,10 @@ type ObservedFields = Partial<{
 }>;
 
 /** Reads the outcomes of observeOperations(jeaFiles); a failed read counts as absent (fail closed). */
-export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }>, jeaFiles: string[]): ObservedNode {
+export function readObservation(
+  outcomes: Array<{ ok: boolean; value?: unknown; error?: { code: string } }>,
+  jeaFiles: string[],
+): ObservedNode {
   // Index 0 is the probe, read by the caller; the rest follow observeOperations' order.
   const value = (index: number): ObservedFields | undefined =>
     outcomes[index + 1]?.ok ? (outcomes[index + 1]!.value as ObservedFields) : undefined;
@@ -164,7 +196,17 @@ export function readObservation(outcomes: Array<{ ok: boolean; value?: unknown }
     const read = value(13 + offset);
     files[path] = read?.exists ? (read.content ?? null) : null;
   });
+  // After the files: the channel's accounts, then its stored token.
+  const accountsAt = 13 + OBSERVED_FILES.length + jeaFiles.length;
+  const accounts = outcomes[accountsAt + 1];
+  const channelAccounts = accounts?.ok
+    ? (value(accountsAt)?.names ?? [])
+    : accounts?.error?.code === 'DomainController'
+      ? ('none-possible' as const)
+      : null;
   return {
+    channelAccounts,
+    channelTokenStored: value(accountsAt + 1)?.exists === true,
     groups: { engineers: group(0), diagnostics: group(1), repair: group(2) },
     endpointRegistered: value(3)?.exists === true,
     openSessions: (value(4)?.sessions ?? []).length,
@@ -221,6 +263,9 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   }
   if (!grant && observed.openSessions > 0)
     add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
+  // The channel's accounts of other grants (or of none), their session processes and a token without a grant go with the access.
+  const channel = grant && observed.channelAccounts !== 'none-possible' ? intent.channel : undefined;
+  for (const step of channelRemovals(observed, channel?.account)) steps.push(step);
 
   // The audit of the change (records waiting from earlier runs first): after access was taken
   // away, before it is given (a run that dies in between still leaves the record of a grant).
@@ -272,9 +317,21 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
       add(`${enabled ? 'enable' : 'disable'} task ${name}`, op('setTaskEnabled', { folder: TASK_FOLDER, name, enabled }));
   }
 
-  // Access given last: exactly the engineers in the granted level's group.
+  // The channel's account and token exist before the account is given access.
+  if (channel) {
+    const accounts = observed.channelAccounts;
+    if (!Array.isArray(accounts) || !accounts.some((name) => name.toLowerCase() === channel.account.toLowerCase()))
+      add(
+        `create the channel account ${channel.account}`,
+        op('ensureLocalUser', { name: channel.account, description: 'Arc remote support channel (per grant)' }),
+      );
+    if (channel.token && (channel.token.changed || !observed.channelTokenStored))
+      add('store the relay listen token', op('writeSecretFile', { path: CHANNEL_TOKEN_FILE, secret: channel.token.secret }));
+  }
+
+  // Access given last: exactly the engineers (and the channel's account) in the granted level's group.
   if (target) {
-    const engineers = observed.groups.engineers.members;
+    const engineers = [...observed.groups.engineers.members, ...(channel ? [channel.member] : [])];
     if (!sameMembers(observed.groups[target].members, engineers) || !observed.groups[target].exists) {
       add(
         `${engineers.length ? 'give' : 'remove'} ${target} access`,
@@ -283,6 +340,12 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
       );
     }
   }
+
+  // The channel's task last: it starts the agent's listener, which needs all of the above.
+  const channelTask = present.get(CHANNEL_TASK.toLowerCase());
+  if (channel && !channelTask)
+    add(`register task ${CHANNEL_TASK}`, op('registerTask', { folder: TASK_FOLDER, name: CHANNEL_TASK, xml: channel.task }));
+  if (!channel && channelTask) add(`delete task ${CHANNEL_TASK}`, op('deleteTask', { folder: TASK_FOLDER, name: channelTask.name }));
 
   // Expiry tasks of grants no longer in force.
   const wantedNames = new Set([...wanted.keys()].map((name) => name.toLowerCase()));
@@ -308,6 +371,7 @@ function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
       add(`remove ${key} access`, op('setLocalGroupMembers', { name: GROUPS[key], members: [] }), 'remove-access');
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
+  steps.push(...channelRemovals(observed, undefined));
   if (observed.endpointRegistered)
     add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
   steps.push(...auditSteps(intent, observed));
@@ -371,6 +435,24 @@ function auditSteps(intent: NodeIntent, observed: ObservedNode): Step[] {
     audit: { part: 'event', ids: [id] },
   }));
   return intent.present ? [...historySteps, ...eventSteps] : [...eventSteps, ...historySteps];
+}
+
+/**
+ * Ends what the channel left that `keep` (the account of the grant in force) does not cover: the
+ * session processes, the other accounts, and, without a grant, the stored token. Accounts that
+ * could not be read count as present: the session processes are ended anyway (fail closed).
+ */
+function channelRemovals(observed: ObservedNode, keep: string | undefined): Step[] {
+  const accounts = observed.channelAccounts;
+  const stray = Array.isArray(accounts) ? accounts.filter((name) => name.toLowerCase() !== keep?.toLowerCase()) : [];
+  const channelTask = observed.tasks.some((task) => task.name.toLowerCase() === CHANNEL_TASK.toLowerCase());
+  const leftovers = stray.length > 0 || (!keep && (observed.channelTokenStored || channelTask || accounts === null));
+  const steps: Step[] = [];
+  const removal = (description: string, operation: OperationRequest) => steps.push({ description, operation, kind: 'remove-access' });
+  if (leftovers) removal('end channel sessions', op('endChannelSessionProcesses', { scriptName: CHANNEL_SESSION_SCRIPT }));
+  for (const name of stray) removal(`remove the channel account ${name}`, op('removeLocalUser', { name }));
+  if (!keep && observed.channelTokenStored) removal('remove the relay listen token', op('removePath', { path: CHANNEL_TOKEN_FILE }));
+  return steps;
 }
 
 function sameMembers(a: string[], b: string[]): boolean {

@@ -7,7 +7,16 @@
  * writes when it exports a task (Repetition, StartBoundary, EndBoundary, Enabled, then the
  * trigger's own), which is also the order the XSD in shared/specs checks.
  */
-import { AGENT_FOLDER, AGENT_NODE, AGENT_SCRIPT, RECONCILE_TASK, RETENTION_TASK, TASK_FOLDER, expireTaskName } from './node-layout';
+import {
+  AGENT_FOLDER,
+  AGENT_NODE,
+  AGENT_SCRIPT,
+  CHANNEL_TASK,
+  RECONCILE_TASK,
+  RETENTION_TASK,
+  TASK_FOLDER,
+  expireTaskName,
+} from './node-layout';
 
 export const TASK_NAMESPACE = 'http://schemas.microsoft.com/windows/2004/02/mit/task';
 
@@ -39,7 +48,11 @@ export const RETENTION_TIME_UTC = '03:30';
  * Execution limits. Reconcile's stays under its 15-minute interval so that, with IgnoreNew, a hung
  * run is killed before it can swallow the next one; retention may walk many transcripts.
  */
-const TIME_LIMIT = { expire: 'PT10M', reconcile: 'PT10M', retention: 'PT1H' } as const;
+/** PT0S: no limit; the channel runs as long as its grant and exits by itself after it. */
+const TIME_LIMIT = { expire: 'PT10M', reconcile: 'PT10M', retention: 'PT1H', channel: 'PT0S' } as const;
+
+/** How often Task Scheduler starts the channel again if it is not running (a running one is left alone). */
+export const CHANNEL_RESTART_INTERVAL = 'PT5M';
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -52,6 +65,12 @@ export const TASKS = {
     name: expireTaskName('<grantId>'),
     command: 'expire --grant <grantId>',
     schedule: 'once at the grant expiry',
+  },
+  channel: {
+    folder: TASK_FOLDER,
+    name: CHANNEL_TASK,
+    command: 'channel',
+    schedule: `at registration, at boot and every ${CHANNEL_RESTART_INTERVAL} while not running`,
   },
 } as const;
 
@@ -113,6 +132,36 @@ export function reconcileTask({ registeredAt }: RecurringTaskInput): string {
 }
 
 /** `Retention`: daily at a fixed UTC time, from the first such time at or after registration. */
+/**
+ * The channel's listener (`agent channel`), registered while a grant with a channel is in force:
+ * it starts at registration, at boot, and again within minutes whenever it is not running
+ * (IgnoreNew leaves a running one alone); it exits by itself when no grant is in force.
+ */
+export function channelTask({ registeredAt }: RecurringTaskInput): string {
+  const triggers = [
+    '<RegistrationTrigger>',
+    '  <Enabled>true</Enabled>',
+    '</RegistrationTrigger>',
+    '<BootTrigger>',
+    '  <Enabled>true</Enabled>',
+    '</BootTrigger>',
+    '<TimeTrigger>',
+    `  <Repetition><Interval>${CHANNEL_RESTART_INTERVAL}</Interval><StopAtDurationEnd>false</StopAtDurationEnd></Repetition>`,
+    `  <StartBoundary>${utc(wholeSeconds('registeredAt', registeredAt))}</StartBoundary>`,
+    '  <Enabled>true</Enabled>',
+    '</TimeTrigger>',
+  ];
+  return taskXml({
+    name: CHANNEL_TASK,
+    description: "Listens on the grant's Azure Relay hybrid connection and hosts support engineers' JEA sessions while the grant lasts.",
+    registeredAt,
+    triggers,
+    executionTimeLimit: TIME_LIMIT.channel,
+    restartOnFailure: { interval: 'PT1M', count: 3 },
+    command: ['channel'],
+  });
+}
+
 export function retentionTask({ registeredAt }: RecurringTaskInput): string {
   const triggers = [
     '<CalendarTrigger>',
@@ -149,6 +198,8 @@ interface TaskParts {
   triggers: string[];
   executionTimeLimit: string;
   deleteExpiredTaskAfter?: string;
+  /** A run that failed is started again after `interval`, at most `count` times. */
+  restartOnFailure?: { interval: string; count: number };
   command: string[];
 }
 
@@ -164,6 +215,11 @@ function taskXml(parts: TaskParts): string {
     // Revoking access must not wait for the network.
     '<RunOnlyIfNetworkAvailable>false</RunOnlyIfNetworkAvailable>',
     '<AllowStartOnDemand>true</AllowStartOnDemand>',
+    ...(parts.restartOnFailure
+      ? [
+          `<RestartOnFailure><Interval>${parts.restartOnFailure.interval}</Interval><Count>${parts.restartOnFailure.count}</Count></RestartOnFailure>`,
+        ]
+      : []),
     '<Enabled>true</Enabled>',
     '<Hidden>false</Hidden>',
     '<RunOnlyIfIdle>false</RunOnlyIfIdle>',

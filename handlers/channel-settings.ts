@@ -10,7 +10,7 @@
 import { createHash } from 'crypto';
 import { checkEndpoint, hybridConnectionResource } from '../channel/relay/endpoint';
 import { audienceOf, parseSas } from '../channel/relay/sas';
-import { importTicketPublicKey } from '../channel/session/ticket';
+import { importTicketPublicKey } from '../channel/session/ticket-key';
 import type { Grant } from '../core/desired-state';
 import type { NodeChannel } from '../core/node-channel';
 import { ConfigurationError, describeValue } from '../extension/errors';

@@ -1,3 +1,4 @@
+import { readChannelSettings } from './channel-settings';
 import type { Operation, OperationContext, OperationHandler, OperationResult } from '../extension/dispatcher';
 import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from '../core/access-summary';
@@ -176,14 +177,18 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         checkPrerequisites: 'when-granting' as const,
         refuseEndedGrant: desired.grant !== undefined,
       };
+      // The grant's channel, one hybrid connection per node; checked before anything is applied.
+      const channels = readChannelSettings(settings.protectedSettings, desired.grant, at);
       const report = await converge(context, {
         ...request,
+        ...(channels ? { channels } : {}),
         endedGrants: ended,
         observedLicense: observedLicenseOf(settings.publicSettings),
       });
       failIfNodeFailed(report, 'Enable');
       const cluster = await withPeers(context, state, report, {
         ...request,
+        ...(channels ? { channels } : {}),
         mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release',
       });
       // What this node has now: without an access section, the grant it kept.

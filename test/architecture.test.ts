@@ -32,11 +32,14 @@ const ALLOWED: AllowedImports = {
   // protocol's own rule for status messages: errors.ts and unsafe-text.ts, nothing else of extension/.
   core: ['windows', 'extension/errors.ts', 'extension/unsafe-text.ts'],
   jea: ['core'],
-  handlers: ['extension', 'core', 'windows', 'jea', 'manifests'],
+  // The handler checks the channel's protected settings with the relay's own token and endpoint
+  // rules and the ticket key's check (channel/session/ticket-key.ts, without the JWT library).
+  handlers: ['extension', 'core', 'windows', 'jea', 'manifests', 'channel', 'channel/session/ticket-key.ts'],
   // The one place that picks the real adapter or the simulated one.
   'handlers/compose.ts': ['windows-adapter'],
   // The agent runs the handler's convergence phases over adapters from the same composition point.
-  agent: ['extension', 'core', 'windows', 'handlers/compose.ts', 'handlers/phases/'],
+  // ... and hosts the engineers' sessions over the relay client and the session layer.
+  agent: ['extension', 'core', 'windows', 'handlers/compose.ts', 'handlers/phases/', 'channel', 'channel/session/'],
   cli: ['extension', 'core', 'manifests'],
   // The relay client speaks Azure Relay and nothing of support: the agent's channel builds on it.
   channel: [],

@@ -7,9 +7,12 @@
  *
  * The token itself is a bearer secret: no message, error or result of this module contains it.
  */
-import { createPublicKey, type KeyObject } from 'crypto';
+import type { KeyObject } from 'crypto';
 import { SignJWT, compactVerify, decodeProtectedHeader } from 'jose';
 import type { JtiStore } from './jti-store';
+import { checkEd25519, importTicketPublicKey } from './ticket-key';
+
+export { importTicketPublicKey };
 
 /** The only signature algorithm accepted. `none`, HMAC and RSA tickets are refused. */
 export const TICKET_ALGORITHM = 'EdDSA';
@@ -72,32 +75,6 @@ export interface VerifyTicketOptions {
 const KNOWN_CLAIMS = new Set(['grantId', 'machine', 'node', 'engineer', 'jti', 'exp', 'iat', 'nbf']);
 /** Printable text only: these values go into the audit record. */
 const CLAIM_TEXT = /^[^\p{Cc}]+$/u;
-
-function checkEd25519(key: KeyObject, kind: 'public' | 'private'): void {
-  if (key.type !== kind || key.asymmetricKeyType !== 'ed25519') {
-    throw new TypeError(
-      `Ticket ${kind} key: received a ${key.asymmetricKeyType ?? key.type} ${key.type} key. Give an Ed25519 ${kind} key.`,
-    );
-  }
-}
-
-/**
- * The grant's ticket public key from its text in protected settings: SPKI PEM or an OKP JWK
- * (`{"kty":"OKP","crv":"Ed25519","x":…}`). Anything else throws, naming what was received.
- */
-export function importTicketPublicKey(text: string): KeyObject {
-  let key: KeyObject;
-  try {
-    const trimmed = text.trim();
-    key = trimmed.startsWith('{') ? createPublicKey({ key: JSON.parse(trimmed), format: 'jwk' }) : createPublicKey(trimmed);
-  } catch (error) {
-    throw new TypeError(
-      `Ticket public key: it is neither an SPKI PEM nor a JWK (${(error as Error).message}). Give the Ed25519 public key the grant was created with.`,
-    );
-  }
-  checkEd25519(key, 'public');
-  return key;
-}
 
 /** A claim value for an error message: JSON, cut short. */
 function shown(value: unknown): string {
