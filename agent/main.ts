@@ -7,6 +7,7 @@ import { existsSync } from 'fs';
 import path from 'path';
 import { composeNode } from '../handlers/compose';
 import { runAgentCommand } from './commands';
+import { channelCommand } from './channel/channel-command';
 
 /** The folder whose `scripts` holds the node's PowerShell: beside agent.js, or one up (bin/ in the package). */
 function agentRoot(): string {
@@ -15,8 +16,10 @@ function agentRoot(): string {
 
 async function main(): Promise<number> {
   const binding = await composeNode(process.env, agentRoot());
+  const argv = process.argv.slice(2);
   const now = (await binding.clock?.()) ?? new Date();
-  const result = await runAgentCommand(process.argv.slice(2), binding.host, now);
+  const result =
+    argv[0] === 'channel' ? await channelCommand(argv.slice(1), binding, process.env) : await runAgentCommand(argv, binding.host, now);
   const stream = result.stream ?? (result.exitCode === 0 ? 'stdout' : 'stderr');
   (stream === 'stdout' ? process.stdout : process.stderr).write(`${result.output}\n`);
   return result.exitCode;

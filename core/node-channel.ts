@@ -8,6 +8,8 @@
 export interface NodeChannel {
   /** The grant the channel belongs to: a channel never outlives or changes grants. */
   grantId: string;
+  /** The Arc machine the grant was made on: engineers' tickets must name it. */
+  machine: string;
   /** The relay namespace host, e.g. contoso-support.servicebus.windows.net. */
   relayNamespace: string;
   /** This node's hybrid connection in it. */
@@ -23,6 +25,7 @@ export interface NodeChannel {
 export function storeNodeChannel(channel: NodeChannel): Record<string, string> {
   return {
     grantId: channel.grantId,
+    machine: channel.machine,
     relayNamespace: channel.relayNamespace,
     hybridConnection: channel.hybridConnection,
     ticketPublicKey: channel.ticketPublicKey,
@@ -37,12 +40,21 @@ export function readNodeChannel(value: unknown): NodeChannel | undefined {
   const fields = value as Record<string, unknown>;
   const text = (name: string) => (typeof fields[name] === 'string' && fields[name] !== '' ? (fields[name] as string) : undefined);
   const grantId = text('grantId');
+  const machine = text('machine');
   const relayNamespace = text('relayNamespace');
   const hybridConnection = text('hybridConnection');
   const ticketPublicKey = text('ticketPublicKey');
   const listenTokenDigest = text('listenTokenDigest');
   const expires = new Date(text('listenTokenExpiresAt') ?? NaN);
-  if (!grantId || !relayNamespace || !hybridConnection || !ticketPublicKey || !listenTokenDigest || Number.isNaN(expires.getTime()))
+  if (
+    !grantId ||
+    !machine ||
+    !relayNamespace ||
+    !hybridConnection ||
+    !ticketPublicKey ||
+    !listenTokenDigest ||
+    Number.isNaN(expires.getTime())
+  )
     return undefined;
-  return { grantId, relayNamespace, hybridConnection, ticketPublicKey, listenTokenDigest, listenTokenExpiresAt: expires };
+  return { grantId, machine, relayNamespace, hybridConnection, ticketPublicKey, listenTokenDigest, listenTokenExpiresAt: expires };
 }

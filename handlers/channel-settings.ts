@@ -1,7 +1,7 @@
 /**
  * The channel's part of the protected settings (DESIGN section 8), written by the owner's CLI at
  * grant:
- *   "channel": { "grantId": "<the access grant's id>", "relayNamespace": "<ns>.servicebus.windows.net",
+ *   "channel": { "grantId": "<the access grant's id>", "machine": "<Arc machine name>", "relayNamespace": "<ns>.servicebus.windows.net",
  *                "ticketPublicKey": "<Ed25519 SPKI PEM or JWK>",
  *                "nodes": { "<NODE>": { "hybridConnection": "<name>", "listenToken": "SharedAccessSignature ..." } } }
  * One hybrid connection per grant and node. Checked here before anything is applied; an error
@@ -44,6 +44,9 @@ export function readChannelSettings(
       describeValue(grantId),
       `the id of the grant in access.grantId (${grant.grantId}): a channel belongs to one grant`,
     );
+  const machine = textAt(`${FIELD}.machine`, section.machine, 'the name of the Arc machine the grant was made on');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(machine))
+    throw new ConfigurationError(`${FIELD}.machine`, describeValue(machine), 'an Arc machine name: 1 to 64 letters, digits, . _ -');
   const relayNamespace = textAt(
     `${FIELD}.relayNamespace`,
     section.relayNamespace,
@@ -105,6 +108,7 @@ export function readChannelSettings(
       listenToken,
       record: {
         grantId: grant.grantId,
+        machine,
         relayNamespace,
         hybridConnection,
         ticketPublicKey: ticketText,

@@ -23,6 +23,11 @@ export interface NodeAdapters {
   clock?: () => Promise<Date>;
   /** Opens engineers' JEA sessions on this node (the channel agent). */
   sessions: JeaSessionLauncher;
+  /**
+   * A cheap read of one of the node's files (null: missing), for the long-running channel's watch:
+   * the agent's own read on Windows (it runs on the node as SYSTEM); elsewhere a host batch.
+   */
+  readNodeFile?: (path: string) => Promise<string | null>;
 }
 
 export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
@@ -56,6 +61,7 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
   const { PowerShellSessionLauncher } = await import('../windows/powershell-session');
   const scriptsDir = path.join(extensionRoot, 'scripts');
   return {
+    readNodeFile: readWindowsFile,
     host: new PowerShellHost({ scriptsDir }),
     sessions: new PowerShellSessionLauncher({ scriptsDir }),
     license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),
@@ -96,4 +102,14 @@ export async function platformDecryptor(extensionRoot: string, environment: Node
   }
   const { OpensslDecryptor } = await import('../extension/decrypt-openssl');
   return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? path.dirname(extensionRoot) });
+}
+
+async function readWindowsFile(file: string): Promise<string | null> {
+  const { promises: fs } = await import('fs');
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }
