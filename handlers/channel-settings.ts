@@ -52,6 +52,11 @@ export function readChannelSettings(
     section.relayNamespace,
     "the relay namespace's host name, e.g. contoso-support.servicebus.windows.net",
   );
+  try {
+    checkEndpoint({ namespace: relayNamespace, name: 'hc' });
+  } catch (error) {
+    throw new ConfigurationError(`${FIELD}.relayNamespace`, describeValue(relayNamespace), (error as Error).message);
+  }
   const ticketText = textAt(`${FIELD}.ticketPublicKey`, section.ticketPublicKey, "the grant's Ed25519 ticket public key (SPKI PEM or JWK)");
   try {
     importTicketPublicKey(ticketText);

@@ -36,6 +36,8 @@ function freshNode(engineers: string[] = ['CONTOSO\\eng1']): ObservedNode {
     },
     endpointRegistered: false,
     openSessions: 0,
+    channelAccounts: [],
+    channelTokenStored: false,
     tasks: [],
     files: {},
     folders: {},
@@ -53,6 +55,8 @@ function after(observed: ObservedNode, record: DesiredRecord, active: Grant | un
     },
     endpointRegistered: true,
     openSessions: 0,
+    channelAccounts: [],
+    channelTokenStored: false,
     tasks: [
       { name: 'Reconcile', enabled: record.enabled },
       { name: 'Retention', enabled: record.enabled },

@@ -36,6 +36,8 @@ export function observedNode(files: Record<string, string | null> = {}, engineer
     },
     endpointRegistered: true,
     openSessions: 0,
+    channelAccounts: [],
+    channelTokenStored: false,
     tasks: [],
     files,
     folders: {},
