@@ -62,7 +62,7 @@ describe('the channel in protected settings', () => {
     [
       'a namespace with a scheme',
       settings({ relayNamespace: 'https://x.servicebus.windows.net' }),
-      'protectedSettings.channel.nodes.web01.hybridConnection',
+      'protectedSettings.channel.relayNamespace',
     ],
     [
       'a key that is not Ed25519',
