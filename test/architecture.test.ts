@@ -44,7 +44,8 @@ const ALLOWED: AllowedImports = {
   // The relay client speaks Azure Relay and nothing of support: the agent's channel builds on it.
   channel: [],
   // The session layer names the grant's level with the domain's own type (GrantLevel), nothing more.
-  'channel/session/': ['core/desired-state.ts'],
+  // The engineer's side of a session dials through the relay client.
+  'channel/session/': ['core/desired-state.ts', 'channel'],
   // Stand-ins replace the adapter and the manager; they never use the real adapter, cli or tests.
   sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests'],
   scripts: ['extension', 'core', 'windows', 'windows-adapter', 'jea', 'handlers', 'agent', 'manifests'],

@@ -28,3 +28,11 @@ export {
 } from './ticket';
 export { TokenBucket } from './token-bucket';
 export { CLOSE_GRACE_MS, sessionSocketFromWebSocket } from './websocket-session-socket';
+export {
+  EngineerSession,
+  SessionRefusedError,
+  type EngineerCommandResult,
+  type EngineerSessionOptions,
+  type ReadyFrame,
+  type SessionEnd,
+} from './engineer-session';
