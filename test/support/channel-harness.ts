@@ -1,0 +1,140 @@
+/**
+ * The channel on the simulated machine, as the tests and the benchmark drive it: a test relay with
+ * one hybrid connection per node and its Listen/Send rules, a grant's ticket key pair, the protected
+ * settings the owner's CLI would send, and the Channel task started the way Task Scheduler starts
+ * it (its registered action line, with the installed agent, on the shipped Node).
+ */
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'crypto';
+import execa from 'execa';
+import { hybridConnectionResource } from '../../channel/relay/endpoint';
+import { signSas } from '../../channel/relay/sas';
+import { EngineerSession } from '../../channel/session/engineer-session';
+import { issueTicket } from '../../channel/session/ticket';
+import { CHANNEL_TASK, TASK_FOLDER } from '../../core/node-layout';
+import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
+import { startTestRelay, type TestRelay } from '../../sim/relay';
+import { shippedNodePath } from '../../sim/shipped-node-path';
+import { readMachine } from '../../sim/windows/default-machine';
+import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
+import { parseTaskXml } from '../../sim/windows/task-xml';
+
+const LISTEN_KEY = 'agent-listen-key-0123456789abcdef0123';
+const SEND_KEY = 'engineer-send-key-fedcba9876543210fedc';
+export const MACHINE = 'ARC-NODE-1';
+
+export interface ChannelRig {
+  relay: TestRelay;
+  certificate: TestCertificate;
+  ticketKey: { publicKey: KeyObject; privateKey: KeyObject };
+  hybridConnection(node: string): string;
+  /** The encrypted protected settings and thumbprint for a grant, with the given nodes' channels. */
+  protectedSettings(
+    grantId: string,
+    expiresAt: Date,
+    nodes: string[],
+  ): Promise<{ protectedSettings: string; protectedSettingsCertThumbprint: string }>;
+  /** An engineer with a fresh Send token and ticket for a node. */
+  connect(node: string, grantId: string, expiresAt: Date, overrides?: { engineer?: string; ticketId?: string }): Promise<EngineerSession>;
+  sendToken(node: string, expiresAt: Date): string;
+  ticket(node: string, grantId: string, expiresAt: Date, overrides?: { engineer?: string; ticketId?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startChannelRig(certificateDir: string): Promise<ChannelRig> {
+  const relay = await startTestRelay({ rendezvousTimeoutMs: 5000 });
+  const certificate = await createTestCertificate(certificateDir);
+  const ticketKey = generateKeyPairSync('ed25519');
+  const created = new Set<string>();
+  const hybridConnection = (node: string) => `rs-${node.toLowerCase()}`;
+  const ensure = (node: string) => {
+    const name = hybridConnection(node);
+    if (created.has(name)) return name;
+    created.add(name);
+    relay.createHybridConnection(name, { requiresClientAuthorization: true });
+    relay.putRule({ hybridConnection: name }, { name: 'agent-listen', rights: ['Listen'], primaryKey: LISTEN_KEY });
+    relay.putRule({ hybridConnection: name }, { name: 'engineer-send', rights: ['Send'], primaryKey: SEND_KEY });
+    return name;
+  };
+  const endpoint = (node: string) => ({ namespace: relay.host, name: ensure(node) });
+  const token = (node: string, keyName: string, key: string, expiresAt: Date) =>
+    signSas({ resourceUri: hybridConnectionResource(endpoint(node)), keyName, key, expiresAt });
+  const rig: ChannelRig = {
+    relay,
+    certificate,
+    ticketKey,
+    hybridConnection: (node) => ensure(node),
+    async protectedSettings(grantId, expiresAt, nodes) {
+      const channel = {
+        grantId,
+        machine: MACHINE,
+        relayNamespace: relay.host,
+        ticketPublicKey: ticketKey.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+        nodes: Object.fromEntries(
+          nodes.map((node) => [node, { hybridConnection: ensure(node), listenToken: token(node, 'agent-listen', LISTEN_KEY, expiresAt) }]),
+        ),
+      };
+      return {
+        protectedSettingsCertThumbprint: certificate.thumbprint,
+        protectedSettings: await encryptToCms(JSON.stringify({ channel }), certificate.crtPath, 'aes256'),
+      };
+    },
+    sendToken: (node, expiresAt) => token(node, 'engineer-send', SEND_KEY, expiresAt),
+    ticket: (node, grantId, expiresAt, overrides = {}) =>
+      issueTicket(ticketKey.privateKey, {
+        grantId,
+        machine: MACHINE,
+        node,
+        engineer: overrides.engineer ?? 'alex@support.example',
+        ticketId: overrides.ticketId ?? randomUUID(),
+        expiresAt,
+      }),
+    async connect(node, grantId, expiresAt, overrides) {
+      return EngineerSession.open({
+        endpoint: endpoint(node),
+        sendToken: rig.sendToken(node, expiresAt),
+        ticket: await rig.ticket(node, grantId, expiresAt, overrides),
+        transport: { ca: relay.caPem, proxy: { explicit: null } },
+      });
+    },
+    close: () => relay.close(),
+  };
+  return rig;
+}
+
+export interface ChannelProcess {
+  exited: Promise<{ exitCode: number | null; output: string }>;
+  output(): string;
+  kill(): void;
+  readonly pid: number;
+}
+
+/**
+ * Starts the node's Channel task as Task Scheduler would: the action registered in the model, the
+ * agent.js install copied onto the node, on the shipped Node. Fails when the task is not registered.
+ */
+export async function startChannelTask(modelPath: string, node: string, relay: TestRelay, pollMs = 200): Promise<ChannelProcess> {
+  const model = await readMachine(modelPath);
+  const task = model.nodes[node]?.tasks[`${TASK_FOLDER}${CHANNEL_TASK}`.toLowerCase()];
+  if (!task) throw new Error(`the ${CHANNEL_TASK} task is not registered on ${node}`);
+  const [action] = parseTaskXml(task.xml).actions;
+  const [script, ...argv] = action!.arguments;
+  const installed = model.nodes[node]!.files[(script ?? '').toLowerCase()]?.copiedFrom?.source;
+  if (!installed) throw new Error(`${script} is not installed on ${node}`);
+  const child = execa(shippedNodePath(), [installed, ...argv], {
+    reject: false,
+    all: true,
+    env: {
+      ...simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }),
+      NODE_EXTRA_CA_CERTS: relay.caFile,
+      ARC_REMOTE_SUPPORT_CHANNEL_POLL_MS: String(pollMs),
+    },
+  });
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return {
+    pid: child.pid!,
+    exited: child.then((result) => ({ exitCode: result.exitCode, output })),
+    output: () => output,
+    kill: () => child.kill('SIGKILL'),
+  };
+}
