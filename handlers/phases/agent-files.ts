@@ -11,7 +11,7 @@ import type { AgentInstallation } from '../../core/node-plan';
 
 /** Package files the agent runs: handler-only files (handler.js, handler.cmd, the Azure SDK) stay behind. */
 const RUNTIME = ['node.exe', 'agent.js'];
-const AGENT_SCRIPTS = ['HostBridge.ps1', 'ArcRemoteSupport.Host.psm1'];
+const AGENT_SCRIPTS = ['HostBridge.ps1', 'ArcRemoteSupport.Host.psm1', 'ChannelSession.ps1'];
 const OWNER_MODULE = ['ArcRemoteSupport.psm1', 'ArcRemoteSupport.psd1'];
 
 export async function agentInstallation(extensionRoot: string, version: string): Promise<AgentInstallation> {

@@ -6,6 +6,8 @@
  * settings, and the engineer receives `ended` and a close within 5 s, the session process is gone,
  * the account deleted, a new connect finds no listener, and the session's record and events stay.
  */
+import { promises as fs } from 'fs';
+import path from 'path';
 import { RelayConnectError } from '../../../channel/relay/relay-error';
 import type { SessionEnd } from '../../../channel/session/engineer-session';
 import { CHANNEL_SESSIONS_FOLDER, CHANNEL_TOKEN_FILE, GROUPS, channelUserName } from '../../../core/node-layout';
@@ -26,6 +28,13 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
       machine.clock.nowUtc = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
     });
     rig = await startChannelRig(fixture.base);
+    // The package's agent and scripts beside the handler, as install copies them onto the node (npm run build made agent.js).
+    const repo = path.resolve(__dirname, '../../..');
+    await fs.mkdir(path.join(fixture.root, 'bin'), { recursive: true });
+    await fs.copyFile(path.join(repo, 'build', 'agent.js'), path.join(fixture.root, 'bin', 'agent.js'));
+    await fs.mkdir(path.join(fixture.root, 'scripts'), { recursive: true });
+    for (const script of ['HostBridge.ps1', 'ArcRemoteSupport.Host.psm1', 'ChannelSession.ps1'])
+      await fs.copyFile(path.join(repo, 'windows', 'powershell', script), path.join(fixture.root, 'scripts', script));
   });
 
   afterAll(async () => {
