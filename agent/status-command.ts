@@ -3,13 +3,16 @@
  * with --json, for the owner's module (Get-RemoteSupportAccess): the access in force, the record,
  * the grants to show with their state and engineers, and warnings about the record or about
  * access that no grant accounts for. --include-expired adds the recorded grant after it ended
- * and the past grants from the history.
+ * and the past grants from the history. Both say how the channel of the grant in force is
+ * connected, from the agent's channel status file (core/channel-view.ts: a stale file is named so,
+ * never taken as the truth); that file is not essential, and a failed read of it only says so.
  */
 import { readHistory } from '../core/access-history';
 import { accessView, type GrantView } from '../core/access-view';
+import { channelConnection, channelSentence, readChannelState, type ChannelReading } from '../core/channel-view';
 import { parseDesiredRecord, serializeDesiredRecord } from '../core/desired-record';
 import { formatUtc } from '../core/desired-state';
-import { DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../core/node-layout';
+import { CHANNEL_STATUS_FILE, DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../core/node-layout';
 import { grantInForce } from '../core/node-intent';
 import { op } from '../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../windows/port';
@@ -27,9 +30,11 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
       op('getLocalGroup', { name: GROUPS.diagnostics }),
       op('getLocalGroup', { name: GROUPS.repair }),
       ...(withHistory ? [op('readFile', { path: HISTORY_FILE })] : []),
+      op('readFile', { path: CHANNEL_STATUS_FILE }),
     ],
     { phase: 'status', stopOnError: false },
   );
+  const channelRead = outcomes.pop();
   const failed = outcomes.find((outcome) => !outcome.ok);
   // Without the record or the groups the answer would be a guess: say what could not be read.
   if (failed && !failed.ok)
@@ -40,13 +45,12 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
 
   const { record, problem } = parseDesiredRecord(fileContent(outcomes[0]));
   const grant = grantInForce(record, now);
+  const channel = withUnread(readChannelState(record, now, fileContent(channelRead)), channelRead);
   if (!options.flags.has('--json')) {
-    return {
-      exitCode: 0,
-      output: grant
-        ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.`
-        : 'Access: none.',
-    };
+    const access = grant
+      ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.`
+      : 'Access: none.';
+    return { exitCode: 0, output: channel.channel ? `${access} ${channelSentence(channel)}` : access };
   }
   const members = { diagnostics: membersOf(outcomes[1]), repair: membersOf(outcomes[2]) };
   const view = accessView({ record, now, members, history: withHistory ? readHistory(fileContent(outcomes[3])) : undefined });
@@ -56,7 +60,9 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
       (access) =>
         `No grant is in force, but '${access.group}' still has members: ${access.members.join(', ')}. The Reconcile task removes them; Disable-RemoteSupport removes them now.`,
     ),
+    ...(channel.disregarded && !channel.channel ? [channel.disregarded] : []),
   ];
+  const connection = channel.channel ? channelConnection(channel) : null;
   const report = {
     now: formatUtc(now),
     access: grant
@@ -75,7 +81,27 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
     // What the agent converges to: no grant when the file is missing or unreadable (fail closed).
     record: JSON.parse(serializeDesiredRecord(record)),
     problem: problem ?? null,
-    grants: view.grants.map(grantJson),
+    grants: view.grants.map((entry) => ({
+      ...grantJson(entry),
+      // The connection belongs to the grant in force only: a past grant's channel is gone.
+      ...(entry.state === 'Active' && connection && entry.grantId === channel.channel?.grantId
+        ? { connectionStatus: connection.connectionStatus, connectionDetail: connection.detail }
+        : { connectionStatus: null, connectionDetail: null }),
+    })),
+    channel:
+      channel.channel && connection
+        ? {
+            relayNamespace: channel.channel.relayNamespace,
+            hybridConnection: channel.channel.hybridConnection,
+            connection: connection.connection,
+            connectionStatus: connection.connectionStatus,
+            detail: connection.detail,
+            httpStatus: channel.status?.httpStatus ?? null,
+            lastError: channel.status?.lastError ?? null,
+            openSessions: channel.status?.openSessions ?? 0,
+            updatedAt: channel.status?.updatedAt ?? null,
+          }
+        : null,
     warnings,
   };
   return { exitCode: 0, output: asciiJson(report) };
@@ -87,6 +113,16 @@ function grantJson(grant: GrantView) {
     expiresAt: jsonTime(grant.expiresAt),
     acceptedAt: jsonTime(grant.acceptedAt),
     endedAt: jsonTime(grant.endedAt),
+  };
+}
+
+/** A status file that could not be read tells nothing about a channel in force: it says so instead of guessing. */
+function withUnread(reading: ChannelReading, read: OperationOutcome | undefined): ChannelReading {
+  if (!reading.channel || !read || read.ok) return reading;
+  return {
+    ...reading,
+    status: null,
+    disregarded: `not known: ${CHANNEL_STATUS_FILE} could not be read (${read.error.code}: ${read.error.message})`,
   };
 }
 
