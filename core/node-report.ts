@@ -1,15 +1,18 @@
 /**
  * The substatus lines of a handler run: one per node it touched (this node and the cluster peers)
  * saying what was done and the access the node has now, or why the node was left as it was and
- * the fix; and one per prerequisite check when this node is refused.
+ * the fix; and one per prerequisite check when this node is refused. A node whose grant in force
+ * has a channel also says how the channel is connected, as the agent last reported it
+ * (core/channel-view.ts): so the CLI's status and the portal show the connection per node.
  */
 import { ExitCode, type ErrorDetail } from '../extension/errors';
 import type { ProbeResult } from '../windows/operations';
+import { describeChannelReading, readChannelState } from './channel-view';
 import type { LeaveDecision, NodeRole } from './decide-node';
 import type { DesiredRecord } from './desired-record';
 import { formatUtc } from './desired-state';
 import { describeEndReason, type EndedGrant } from './ended-grants';
-import { GROUPS } from './node-layout';
+import { CHANNEL_STATUS_FILE, GROUPS } from './node-layout';
 import { grantInForce } from './node-intent';
 import type { ObservedNode, Step } from './node-plan';
 import { auditIncomplete, describeAuditReport, type AuditReport } from './pending-audit';
@@ -123,7 +126,9 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
     );
   }
   const grant = grantInForce(run.record, now);
-  const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}`;
+  const channel = readChannelState(run.record, now, run.observed.files[CHANNEL_STATUS_FILE] ?? null);
+  const connection = channel.channel ? `; ${describeChannelReading(channel)}` : '';
+  const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}${connection}`;
   if (run.refused) {
     const { grantId, endedAt } = run.refused;
     return nodeLine(
@@ -132,14 +137,17 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
       `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.${audit}`,
     );
   }
-  if (grant && run.observed.groups.engineers.members.length === 0) {
+  // Over a channel, engineers come in as the grant's own account: the Engineers group is then not needed.
+  if (grant && !channel.channel && run.observed.groups.engineers.members.length === 0) {
     return nodeLine(
       name,
       'warning',
       `${state}, but nobody can use it: the group '${GROUPS.engineers}' is empty. Add the support engineers' accounts to it on ${name}; ${changes}.${audit}`,
     );
   }
-  return nodeLine(name, status, `${state}; ${changes}.${audit}`);
+  // Engineers cannot reach a node whose relay refuses it: worth the owner's attention.
+  const refused = channel.status?.connection === 'refused';
+  return nodeLine(name, refused ? 'warning' : status, `${state}; ${changes}.${audit}`);
 }
 
 function nodeLine(name: string, status: ErrorDetail['status'], message: string): ErrorDetail {

@@ -4,7 +4,9 @@ import type { DesiredRecord } from '../../core/desired-record';
 import type { Grant } from '../../core/desired-state';
 import { nodeSubstatus, prerequisiteSubstatus, type ConvergedNode, type NodeRun } from '../../core/node-report';
 import { ALL_RECORDED } from '../../core/pending-audit';
-import { PENDING_AUDIT_FILE } from '../../core/node-layout';
+import { serializeChannelStatus, type ChannelStatus } from '../../core/channel-status';
+import type { NodeChannel } from '../../core/node-channel';
+import { CHANNEL_STATUS_FILE, PENDING_AUDIT_FILE } from '../../core/node-layout';
 import { checkPrerequisites } from '../../core/prerequisites';
 import { clusterProbe, GIB, observedNode } from '../support/cluster-node';
 
@@ -81,6 +83,87 @@ describe("each node's status line", () => {
           `^everything of the extension removed but .*pending-audit\\.json \\(it was covered from ARC-NODE-1\\); 3 change\\(s\\) applied\\. Audit not recorded: `,
         ),
       ),
+    });
+  });
+
+  describe('with a channel in force', () => {
+    const channel: NodeChannel = {
+      grantId: grant.grantId,
+      machine: 'ARC-NODE-1',
+      relayNamespace: 'contoso-support.servicebus.windows.net',
+      hybridConnection: 'arc-node-1',
+      ticketPublicKey: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}',
+      listenTokenDigest: 'a'.repeat(64),
+      listenTokenExpiresAt: grant.expiresAt,
+    };
+    const withChannel: DesiredRecord = { ...granted, channel };
+    const status = (fields: Partial<ChannelStatus>): ChannelStatus => ({
+      connection: 'connected',
+      detail: 'connected since 2026-11-24T19:55:00.000Z',
+      httpStatus: null,
+      lastError: null,
+      grantId: grant.grantId,
+      hybridConnection: 'arc-node-1',
+      openSessions: 0,
+      updatedAt: '2026-11-24T19:58:00.000Z',
+      processId: 4321,
+      ...fields,
+    });
+    const reported = (record: DesiredRecord, file: string | null, engineers = ['CONTOSO\\eng1']): ConvergedNode => ({
+      ...converged(record, 0, engineers),
+      observed: observedNode({ [CHANNEL_STATUS_FILE]: file }, engineers),
+    });
+
+    it('says how the channel is connected, with its open sessions', () => {
+      expect(line(reported(withChannel, serializeChannelStatus(status({ openSessions: 2 }))), LOCAL_NODE)).toEqual({
+        name: 'Node ARC-NODE-1',
+        status: 'success',
+        code: 0,
+        message:
+          'access Diagnostics until 2026-11-25T04:00:00Z; channel connected since 2026-11-24T19:55:00.000Z (2 sessions open); no change needed.',
+      });
+      expect(line(reported(withChannel, serializeChannelStatus(status({}))))).toMatchObject({
+        status: 'success',
+        message:
+          'access Diagnostics until 2026-11-25T04:00:00Z, covered from ARC-NODE-1; channel connected since 2026-11-24T19:55:00.000Z; no change needed.',
+      });
+    });
+
+    it("warns when the relay refuses the node's listener, with the relay's code", () => {
+      const refused = status({
+        connection: 'refused',
+        detail: 'refused (404 no-endpoint): the hybrid connection arc-node-1 does not exist; next attempt at 2026-11-24T20:01:00.000Z',
+        httpStatus: 404,
+        lastError: 'the hybrid connection arc-node-1 does not exist',
+      });
+      expect(line(reported(withChannel, serializeChannelStatus(refused)), LOCAL_NODE)).toMatchObject({
+        status: 'warning',
+        code: 0,
+        message:
+          'access Diagnostics until 2026-11-25T04:00:00Z; channel refused (404 no-endpoint): the hybrid connection arc-node-1 does not exist; next attempt at 2026-11-24T20:01:00.000Z; no change needed.',
+      });
+    });
+
+    it('never takes a status of another grant, or none, as the connection', () => {
+      const other = serializeChannelStatus(status({ grantId: '9a8b7c6d-5d4a-4e7b-9c2d-1a2b3c4d5e6f', openSessions: 1 }));
+      const stale = line(reported(withChannel, other), LOCAL_NODE);
+      expect(stale).toMatchObject({ status: 'success' });
+      expect(stale.message).toBe(
+        `access Diagnostics until 2026-11-25T04:00:00Z; channel not reported for this grant yet: ${CHANNEL_STATUS_FILE} is stale, from grant 9a8b7c6d-5d4a-4e7b-9c2d-1a2b3c4d5e6f (written 2026-11-24T19:58:00.000Z); no change needed.`,
+      );
+      expect(line(reported(withChannel, null), LOCAL_NODE).message).toBe(
+        'access Diagnostics until 2026-11-25T04:00:00Z; channel not reported yet: the channel agent has written no readable status on this node; no change needed.',
+      );
+    });
+
+    it('says nothing of the channel without one in force, whatever the file says', () => {
+      const file = serializeChannelStatus(status({}));
+      expect(line(reported(granted, file), LOCAL_NODE).message).toBe('access Diagnostics until 2026-11-25T04:00:00Z; no change needed.');
+      expect(line(reported({ ...withChannel, enabled: false }, file), LOCAL_NODE).message).toBe('access off; no change needed.');
+    });
+
+    it("does not ask for the Engineers group: engineers come in over the channel as the grant's account", () => {
+      expect(line(reported(withChannel, serializeChannelStatus(status({})), []), LOCAL_NODE)).toMatchObject({ status: 'success' });
     });
   });
 
