@@ -1,13 +1,15 @@
 /**
  * `history [--json] [--from <UTC time>] [--include-transcript]`: the access changes
- * (history.jsonl) and the support sessions (the JEA transcripts), merged, newest first. For the
+ * (history.jsonl), the support sessions (the JEA transcripts) and the engineers' channel sessions
+ * (one record each in CHANNEL_SESSIONS_FOLDER), merged, newest first. For the
  * owner's module (Get-RemoteSupportSessionHistory) with --json: one JSON object per line, either
  * {"entry": {...}} or {"warning": "..."}, so a long history with transcripts never becomes one
  * document too large for Windows PowerShell 5.1's ConvertFrom-Json (2 MB).
  */
 import { readHistory } from '../core/access-history';
 import { formatUtc } from '../core/desired-state';
-import { HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import { parseSessionRecord, type SessionCommandRecord, type SessionRecord } from '../core/session-record';
 import { readTranscript, TRANSCRIPT_FILE_NAME } from '../core/session-transcript';
 import { op } from '../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../windows/port';
@@ -18,9 +20,12 @@ import { asciiJson, jsonTime } from './json-output';
 /** Folders below the transcript folder that are searched (PowerShell files transcripts by day). */
 const TRANSCRIPT_FOLDER_DEPTH = 3;
 
+/** A channel session record's file name: the session's UUID (core/session-record.ts). */
+const SESSION_RECORD_FILE_NAME = /^[0-9a-f-]{36}\.json$/i;
+
 export interface HistoryItem {
   time: Date;
-  /** Granted, Changed, Revoked, Expired, or Session. */
+  /** Granted, Changed, Revoked, Expired, Session (a JEA transcript) or ChannelSession (a session over the channel). */
   kind: string;
   by: string | null;
   level: string | null;
@@ -30,10 +35,36 @@ export interface HistoryItem {
   termsVersion: string | null;
   runAsUser: string | null;
   endTime: Date | null;
-  /** The transcript file of a session. */
+  /** The transcript file of a session; the record file of a channel session. */
   path: string | null;
   transcript: string | null;
+  /** The rest are a channel session's, null for the other kinds. */
+  sessionId: string | null;
+  /** revoked, expired, closed, limit, error or refused. */
+  endReason: string | null;
+  detail: string | null;
+  ticketId: string | null;
+  relayConnectionId: string | null;
+  /** The grant's local account the session ran as in the JEA endpoint. */
+  account: string | null;
+  commandCount: number | null;
+  /** With --include-transcript: each command with its outcome and output size. */
+  commands: SessionCommandRecord[] | null;
+  /** With --include-transcript: where the JEA endpoint wrote the account's transcripts. */
+  transcriptFolder: string | null;
 }
+
+const NOT_A_CHANNEL_SESSION = {
+  sessionId: null,
+  endReason: null,
+  detail: null,
+  ticketId: null,
+  relayConnectionId: null,
+  account: null,
+  commandCount: null,
+  commands: null,
+  transcriptFolder: null,
+} as const;
 
 export async function historyCommand(argv: string[], host: WindowsHost): Promise<AgentResult> {
   const options = parseOptions('history', argv, { flags: ['--json', '--include-transcript'], values: ['--from'] });
@@ -43,8 +74,12 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
   if (from && Number.isNaN(from.getTime()))
     return { exitCode: 2, output: `history: --from must be a UTC time such as 2026-03-01T00:00:00Z, not ${JSON.stringify(fromText)}` };
 
-  const [history, listing] = await host.execute(
-    [op('readFile', { path: HISTORY_FILE }), op('listDirectory', { path: TRANSCRIPT_FOLDER })],
+  const [history, listing, sessionListing] = await host.execute(
+    [
+      op('readFile', { path: HISTORY_FILE }),
+      op('listDirectory', { path: TRANSCRIPT_FOLDER }),
+      op('listDirectory', { path: CHANNEL_SESSIONS_FOLDER }),
+    ],
     { phase: 'history', stopOnError: false },
   );
   if (!history?.ok)
@@ -54,10 +89,14 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
     };
   const warnings: string[] = [];
   const transcripts = await findTranscripts(host, listing, warnings);
-  const reads = await host.execute(
-    transcripts.map((file) => op('readFile', { path: file.path })),
-    { phase: 'history: transcripts', stopOnError: false },
+  const records = sessionRecordFiles(sessionListing, warnings);
+  const allReads = await host.execute(
+    [...transcripts.map((file) => file.path), ...records].map((path) => op('readFile', { path })),
+    { phase: 'history: transcripts and session records', stopOnError: false },
   );
+  const reads = allReads.slice(0, transcripts.length);
+  const recordReads = allReads.slice(transcripts.length);
+  const withTranscripts = options.flags.has('--include-transcript');
 
   const items: HistoryItem[] = [];
   for (const entry of readHistory((history.value as { content: string | null }).content)) {
@@ -74,6 +113,7 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
       endTime: null,
       path: null,
       transcript: null,
+      ...NOT_A_CHANNEL_SESSION,
     });
   }
   transcripts.forEach((file, index) => {
@@ -96,8 +136,21 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
       runAsUser: session.runAsUser,
       endTime: session.end,
       path: file.path,
-      transcript: options.flags.has('--include-transcript') ? text : null,
+      transcript: withTranscripts ? text : null,
+      ...NOT_A_CHANNEL_SESSION,
     });
+  });
+  records.forEach((path, index) => {
+    const read = recordReads[index];
+    const record = read?.ok ? parseSessionRecord((read.value as { content: string | null }).content ?? '') : null;
+    const started = record ? new Date(record.startedAt) : null;
+    if (!record || !started || Number.isNaN(started.getTime())) {
+      warnings.push(
+        `Cannot read the channel session record ${path}: ${read && !read.ok ? read.error.message : 'it is not a session record'}`,
+      );
+      return;
+    }
+    items.push(channelSessionItem(record, started, path, withTranscripts));
   });
   // Newest first; of entries at the same time, the later line of the history first (the sort is stable).
   const shown = items
@@ -108,7 +161,7 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
   if (!options.flags.has('--json')) {
     const lines = shown.map(
       (item) =>
-        `${formatUtc(item.time)}  ${item.kind.padEnd(8)}  ${item.by ?? ''}${item.level ? `  ${item.level}` : ''}${item.supportRequestId ? `  ${item.supportRequestId}` : ''}`,
+        `${formatUtc(item.time)}  ${item.kind.padEnd(14)}  ${item.by ?? ''}${item.level ? `  ${item.level}` : ''}${item.supportRequestId ? `  ${item.supportRequestId}` : ''}`,
     );
     return { exitCode: 0, output: [...warnings.map((warning) => `warning: ${warning}`), ...lines].join('\n') || 'No history.' };
   }
@@ -119,6 +172,48 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
     ),
   ];
   return { exitCode: 0, output: lines.join('\n'), stream: 'stdout' };
+}
+
+function channelSessionItem(record: SessionRecord, started: Date, path: string, withTranscripts: boolean): HistoryItem {
+  const ended = record.endedAt ? new Date(record.endedAt) : null;
+  const commands = Array.isArray(record.commands) ? record.commands : [];
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  return {
+    time: started,
+    kind: 'ChannelSession',
+    by: text(record.engineer),
+    level: text(record.level),
+    grantId: text(record.grantId),
+    supportRequestId: null,
+    expiresAt: null,
+    termsVersion: null,
+    runAsUser: null,
+    endTime: ended && !Number.isNaN(ended.getTime()) ? ended : null,
+    path,
+    transcript: null,
+    sessionId: record.sessionId,
+    endReason: text(record.endReason),
+    detail: text(record.detail),
+    ticketId: text(record.ticketId),
+    relayConnectionId: text(record.relayConnectionId),
+    account: text(record.account),
+    commandCount: commands.length,
+    commands: withTranscripts ? commands : null,
+    transcriptFolder: withTranscripts ? text(record.transcriptFolder) : null,
+  };
+}
+
+/** The channel session records in their folder; none while it does not exist. */
+function sessionRecordFiles(listing: OperationOutcome | undefined, warnings: string[]): string[] {
+  if (!listing?.ok) {
+    warnings.push(
+      `Cannot list the channel session records in ${CHANNEL_SESSIONS_FOLDER}: ${listing ? listing.error.message : 'no answer'}`,
+    );
+    return [];
+  }
+  return (listing.value as { entries: Array<{ name: string; type: string }> }).entries
+    .filter((entry) => entry.type === 'file' && SESSION_RECORD_FILE_NAME.test(entry.name))
+    .map((entry) => `${CHANNEL_SESSIONS_FOLDER}\\${entry.name}`);
 }
 
 interface TranscriptFile {
