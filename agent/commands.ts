@@ -2,9 +2,9 @@
  * The node agent's commands, run by the scheduled tasks from the stable agent folder:
  * `reconcile` converges the node to its desired-state record (failing closed), `expire --grant <id>`
  * does the same at a grant's expiry (its task is then no longer wanted and is deleted), and
- * `retention` deletes transcripts and history older than the retention period. The owner's
- * module runs the others: `status` (the access in force), `history` (access changes and sessions)
- * and `revoke --local` (status-command.ts, history-command.ts, revoke-command.ts). The same plan
+ * `retention` deletes transcripts, channel session records and history older than the retention
+ * period. The owner's module runs the others: `status` (the access in force), `history` (access
+ * changes and sessions) and `revoke --local` (status-command.ts, history-command.ts, revoke-command.ts). The same plan
  * and apply code as the handlers.
  *
  * Exit codes: 0 done; 1 failed (access may not be as recorded: the output says where it stopped);
@@ -13,9 +13,10 @@
  */
 import { parseDesiredRecord } from '../core/desired-record';
 import { describeEnd, endedGrantBlocking, knownEndedGrants, recordEnds } from '../core/ended-grants';
-import { DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import { CHANNEL_SESSIONS_FOLDER, DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
 import { buildNodeIntent } from '../core/node-intent';
 import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
+import { SESSION_RECORD_FILE_NAME } from '../core/session-record';
 import { op } from '../windows/operations';
 import type { WindowsHost } from '../windows/port';
 import { historyCommand } from './history-command';
@@ -95,21 +96,31 @@ async function converge(host: WindowsHost, now: Date, phase: string): Promise<Ag
   };
 }
 
-/** Deletes transcripts and history entries older than the retention period (at most 90 days). */
+/** Deletes transcripts, channel session records and history entries older than the retention period (at most 90 days). */
 async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
-  const [record, history, transcripts] = await host.execute(
+  const [record, history, transcripts, sessions] = await host.execute(
     [
       op('readFile', { path: DESIRED_STATE_FILE }),
       op('readFile', { path: HISTORY_FILE }),
       op('listDirectory', { path: TRANSCRIPT_FOLDER }),
+      op('listDirectory', { path: CHANNEL_SESSIONS_FOLDER }),
     ],
     { phase: 'retention: observe', stopOnError: false },
   );
   const content = (outcome: typeof record) => (outcome?.ok ? (outcome.value as { content: string | null }).content : null);
+  // Each record is read for its end time; one that cannot be read goes by its file's time.
+  const recordFiles = (sessions?.ok ? (sessions.value as { entries: RetentionInputs['transcripts'] }).entries : []).filter((file) =>
+    SESSION_RECORD_FILE_NAME.test(file.name),
+  );
+  const recordReads = await host.execute(
+    recordFiles.map((file) => op('readFile', { path: `${CHANNEL_SESSIONS_FOLDER}\\${file.name}` })),
+    { phase: 'retention: session records', stopOnError: false },
+  );
   const plan = planRetention({
     desiredRecord: content(record),
     history: content(history),
     transcripts: transcripts?.ok ? (transcripts.value as { entries: RetentionInputs['transcripts'] }).entries : [],
+    sessionRecords: recordFiles.map((file, index) => ({ ...file, content: content(recordReads[index]) })),
     now,
   });
   if (plan.operations.length > 0) {

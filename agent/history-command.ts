@@ -9,7 +9,7 @@
 import { readHistory } from '../core/access-history';
 import { formatUtc } from '../core/desired-state';
 import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
-import { parseSessionRecord, type SessionCommandRecord, type SessionRecord } from '../core/session-record';
+import { parseSessionRecord, SESSION_RECORD_FILE_NAME, type SessionCommandRecord, type SessionRecord } from '../core/session-record';
 import { readTranscript, TRANSCRIPT_FILE_NAME } from '../core/session-transcript';
 import { op } from '../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../windows/port';
@@ -19,9 +19,6 @@ import { asciiJson, jsonTime } from './json-output';
 
 /** Folders below the transcript folder that are searched (PowerShell files transcripts by day). */
 const TRANSCRIPT_FOLDER_DEPTH = 3;
-
-/** A channel session record's file name: the session's UUID (core/session-record.ts). */
-const SESSION_RECORD_FILE_NAME = /^[0-9a-f-]{36}\.json$/i;
 
 export interface HistoryItem {
   time: Date;

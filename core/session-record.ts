@@ -43,6 +43,8 @@ export interface SessionRecord {
 }
 
 const SESSION_ID = /^[0-9a-fA-F-]{36}$/;
+/** A record's file name in CHANNEL_SESSIONS_FOLDER: the session's id and .json. */
+export const SESSION_RECORD_FILE_NAME = /^[0-9a-fA-F-]{36}\.json$/;
 
 export function sessionRecordPath(sessionId: string): string {
   // The id becomes a file name: only the UUIDs the agent makes may get there.

@@ -1,13 +1,25 @@
 /**
  * The agent's `retention` command (the daily Retention task) on the simulated machine: it deletes
- * the support transcripts and history entries older than the retention period (30 days in these
- * settings), and keeps the newer ones.
+ * the support transcripts, channel session records and history entries older than the retention
+ * period (30 days in these settings), and keeps the newer ones.
  */
+import { promises as fs } from 'fs';
 import { runAgentCommand } from '../../agent/commands';
-import { GROUPS, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../../core/node-layout';
+import { serializeDesiredRecord } from '../../core/desired-record';
+import {
+  CHANNEL_SESSIONS_FOLDER,
+  DATA_FOLDER,
+  DESIRED_STATE_FILE,
+  GROUPS,
+  HISTORY_FILE,
+  TRANSCRIPT_FOLDER,
+  USED_TICKETS_FILE,
+} from '../../core/node-layout';
+import { serializeSessionRecord, sessionRecordPath, type SessionRecord } from '../../core/session-record';
 import { op } from '../../windows/operations';
-import { updateMachine } from '../../sim/windows/default-machine';
+import { createDefaultMachine, updateMachine, writeMachine } from '../../sim/windows/default-machine';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
+import { makeTempDir } from '../support/cms';
 import { ExtensionFixture, grantSettings } from '../support/extension-fixture';
 
 const START = new Date('2026-11-24T20:00:00Z');
@@ -53,16 +65,74 @@ describe('the agent retention command', () => {
 
     expect(await runAgentCommand(['retention'], host, daysLater(29))).toEqual({
       exitCode: 0,
-      output: 'retention: kept 30 days; removed 0 transcript(s) and 0 history entries',
+      output: 'retention: kept 30 days; removed 0 transcript(s), 0 channel session record(s) and 0 history entries',
     });
     expect(await transcripts()).toEqual(['day-0.txt', 'day-20.txt']);
 
     await setClock(daysLater(31));
     expect(await runAgentCommand(['retention'], host, daysLater(31))).toEqual({
       exitCode: 0,
-      output: 'retention: kept 30 days; removed 1 transcript(s) and 1 history entry',
+      output: 'retention: kept 30 days; removed 1 transcript(s), 0 channel session record(s) and 1 history entry',
     });
     expect(await transcripts()).toEqual(['day-20.txt']);
     expect(await history()).toEqual(['expired']);
+  });
+});
+
+describe('the agent retention command and the channel', () => {
+  const dirs: string[] = [];
+  afterAll(() => Promise.all(dirs.map((dir) => fs.rm(dir, { recursive: true, force: true }))));
+
+  it('deletes the channel session records of sessions that ended before the cutoff, and leaves the used-ticket file alone', async () => {
+    const dir = await makeTempDir('ars-retention-sessions');
+    dirs.push(dir);
+    const modelPath = `${dir}/model.json`;
+    await writeMachine(modelPath, createDefaultMachine({ nowUtc: iso(daysLater(31)), nodes: 1 }));
+    const host = new SimulatedHost(modelPath);
+    const session = (sessionId: string, endedAt: Date): SessionRecord => ({
+      sessionId,
+      grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
+      engineer: 'alice@support.example',
+      ticketId: 'jti-1',
+      relayConnectionId: 'relay-1',
+      level: 'Diagnostics',
+      startedAt: new Date(endedAt.getTime() - 600_000).toISOString(),
+      endedAt: endedAt.toISOString(),
+      endReason: 'closed',
+      detail: 'The engineer ended the session.',
+      commands: [],
+      commandsRejected: {},
+      processId: 1,
+      transcriptFolder: '',
+      account: 'ArcRS-3f2b8c1e',
+    });
+    const OLD = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+    const RECENT = '7d8e9f00-1a2b-4c3d-8e4f-5a6b7c8d9e0f';
+    const usedTickets = '{"ids":["jti-1"]}';
+    const seeded = await host.execute(
+      [
+        op('ensureDirectory', { path: DATA_FOLDER }),
+        op('ensureDirectory', { path: CHANNEL_SESSIONS_FOLDER }),
+        op('writeFile', { path: DESIRED_STATE_FILE, content: serializeDesiredRecord({ enabled: true, retentionDays: 30, grant: null }) }),
+        op('writeFile', { path: sessionRecordPath(OLD), content: serializeSessionRecord(session(OLD, START)) }),
+        op('writeFile', { path: sessionRecordPath(RECENT), content: serializeSessionRecord(session(RECENT, daysLater(20))) }),
+        op('writeFile', { path: USED_TICKETS_FILE, content: usedTickets }),
+      ],
+      { phase: 'the channel agent' },
+    );
+    expect(seeded.filter((outcome) => !outcome.ok)).toEqual([]);
+
+    expect(await runAgentCommand(['retention'], host, daysLater(31))).toEqual({
+      exitCode: 0,
+      output: 'retention: kept 30 days; removed 0 transcript(s), 1 channel session record(s) and 0 history entries',
+    });
+    const [listing, tickets] = await host.execute(
+      [op('listDirectory', { path: CHANNEL_SESSIONS_FOLDER }), op('readFile', { path: USED_TICKETS_FILE })],
+      { phase: 'check' },
+    );
+    expect((listing as { value: { entries: Array<{ name: string }> } }).value.entries.map((entry) => entry.name)).toEqual([
+      `${RECENT}.json`,
+    ]);
+    expect((tickets as { value: { content: string } }).value.content).toBe(usedTickets);
   });
 });
