@@ -13,9 +13,11 @@
 import execa from 'execa';
 import { promises as fs, readFileSync } from 'fs';
 import path from 'path';
+import { serializeChannelStatus, type ChannelStatus } from '../../core/channel-status';
 import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from '../../core/desired-record';
 import { formatUtc } from '../../core/desired-state';
 import * as layout from '../../core/node-layout';
+import { serializeSessionRecord, sessionRecordPath, type SessionRecord } from '../../core/session-record';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
 import { op } from '../../windows/operations';
 import { bundleHandler } from '../../scripts/build/bundle';
@@ -45,6 +47,58 @@ const ACTIVE: DesiredRecord = {
   grant: { level: 'DiagnosticsAndRepair', grantId: 'g-now', expiresAt: at(4 * HOUR), supportRequestId: 'SR-2002', consent },
 };
 const EXPIRED: DesiredRecord = { ...ACTIVE, grant: { ...ACTIVE.grant!, expiresAt: at(-HOUR) } };
+/** The grant in force with a channel: engineers come in through the relay. */
+const WITH_CHANNEL: DesiredRecord = {
+  ...ACTIVE,
+  channel: {
+    grantId: 'g-now',
+    machine: NODE,
+    relayNamespace: 'contoso-support.servicebus.windows.net',
+    hybridConnection: 'arc-node-1',
+    ticketPublicKey: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}',
+    listenTokenDigest: 'a'.repeat(64),
+    listenTokenExpiresAt: at(4 * HOUR),
+  },
+};
+const channelStatus = (fields: Partial<ChannelStatus>): ChannelStatus => ({
+  connection: 'connected',
+  detail: `connected since ${at(-30 * 60_000).toISOString()}`,
+  httpStatus: null,
+  lastError: null,
+  grantId: 'g-now',
+  hybridConnection: 'arc-node-1',
+  openSessions: 1,
+  updatedAt: at(-60_000).toISOString(),
+  processId: 4321,
+  ...fields,
+});
+/** An engineer's session over the channel, as the agent records it when it ends. */
+const CHANNEL_SESSION: SessionRecord = {
+  sessionId: '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d',
+  grantId: 'g-now',
+  engineer: 'alice@support.example',
+  ticketId: 'jti-0001',
+  relayConnectionId: 'relay-conn-42',
+  level: 'DiagnosticsAndRepair',
+  startedAt: at(-90 * 60_000).toISOString(),
+  endedAt: at(-80 * 60_000).toISOString(),
+  endReason: 'closed',
+  detail: 'The engineer ended the session.',
+  commands: [
+    {
+      id: 'c1',
+      command: 'Get-Service -Name WinRM',
+      startedAt: at(-89 * 60_000).toISOString(),
+      endedAt: at(-89 * 60_000 + 1500).toISOString(),
+      outcome: 'completed',
+      outputBytes: 512,
+    },
+  ],
+  commandsRejected: {},
+  processId: 5150,
+  transcriptFolder: '',
+  account: 'ArcRS-00000000',
+};
 
 /** history.jsonl lines as node-intent.ts writes them, oldest first. */
 function historyLine(
@@ -303,6 +357,59 @@ describe('Get-RemoteSupportAccess', () => {
   });
 });
 
+describe('Get-RemoteSupportAccess and the channel', () => {
+  it('shows how the channel of the grant in force is connected, as Azure Local names it, and the relay code of a refusal', async () => {
+    const m = await machine(WITH_CHANNEL);
+    await m.writeNodeFile(layout.CHANNEL_STATUS_FILE, serializeChannelStatus(channelStatus({})));
+    const connected = await m.run('Get-RemoteSupportAccess');
+    expect({ warnings: connected.warnings, errors: connected.errors }).toEqual({ warnings: [], errors: [] });
+    expect(connected.output).toEqual([
+      expect.objectContaining({
+        GrantId: 'g-now',
+        State: 'Active',
+        ConnectionStatus: 'Connected',
+        ConnectionDetail: `connected since ${at(-30 * 60_000).toISOString()}`,
+      }),
+    ]);
+
+    await m.writeNodeFile(
+      layout.CHANNEL_STATUS_FILE,
+      serializeChannelStatus(
+        channelStatus({
+          connection: 'refused',
+          detail: 'refused (401 unauthorized): the relay refused the listen token; waiting for a new token',
+          httpStatus: 401,
+          lastError: 'the relay refused the listen token',
+          openSessions: 0,
+        }),
+      ),
+    );
+    const refused = await m.run('Get-RemoteSupportAccess -IncludeExpired');
+    expect(refused.errors).toEqual([]);
+    expect(refused.output.map((g: any) => [g.GrantId, g.ConnectionStatus, g.ConnectionDetail])).toEqual([
+      ['g-now', 'Refused:401', 'refused (401 unauthorized): the relay refused the listen token; waiting for a new token'],
+      // A past grant's channel is gone: nothing to show.
+      ['g-old', null, null],
+    ]);
+  });
+
+  it('shows a state left by another grant as Disconnected and stale, and none without a channel', async () => {
+    const m = await machine(WITH_CHANNEL);
+    await m.writeNodeFile(layout.CHANNEL_STATUS_FILE, serializeChannelStatus(channelStatus({ grantId: 'g-old' })));
+    const { output, errors } = await m.run('Get-RemoteSupportAccess');
+    expect(errors).toEqual([]);
+    expect(output[0].ConnectionStatus).toBe('Disconnected');
+    expect(output[0].ConnectionDetail).toMatch(/^not reported for this grant yet: .*channel-status\.json is stale, from grant g-old/);
+
+    const without = await machine(ACTIVE);
+    await without.writeNodeFile(layout.CHANNEL_STATUS_FILE, serializeChannelStatus(channelStatus({})));
+    const plain = await without.run('Get-RemoteSupportAccess');
+    expect(plain.output[0]).toMatchObject({ GrantId: 'g-now', ConnectionStatus: null, ConnectionDetail: null });
+    // A listener claimed with no grant that has a channel: a warning, not the truth.
+    expect(plain.warnings).toEqual([expect.stringMatching(/says the channel is connected for grant g-now .*that state is stale/)]);
+  });
+});
+
 describe('Get-RemoteSupportSessionHistory', () => {
   it('lists access changes and sessions newest first, with transcript times as UTC', async () => {
     const m = await machine(ACTIVE);
@@ -339,6 +446,58 @@ describe('Get-RemoteSupportSessionHistory', () => {
     const session = older.output.find((e: any) => e.By === 'CONTOSO\\eng1');
     expect(session.Transcript).toContain('Running  WinRM');
     expect(older.output.map((e: any) => e.Kind)).toEqual(['Session', 'Granted', 'Session']);
+  });
+});
+
+describe('Get-RemoteSupportSessionHistory and channel sessions', () => {
+  it("lists an engineer's channel session with its end, reason, ticket id and commands; the commands with -IncludeTranscript", async () => {
+    const m = await machine(WITH_CHANNEL);
+    const outcomes = await new SimulatedHost(m.modelPath).execute(
+      [
+        op('ensureDirectory', { path: layout.CHANNEL_SESSIONS_FOLDER }),
+        op('writeFile', { path: sessionRecordPath(CHANNEL_SESSION.sessionId), content: serializeSessionRecord(CHANNEL_SESSION) }),
+      ],
+      { phase: 'the channel agent' },
+    );
+    expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+
+    const { output, errors } = await m.run('Get-RemoteSupportSessionHistory');
+    expect(errors).toEqual([]);
+    expect(output.map((e: any) => e.Kind)).toEqual(['Session', 'ChannelSession', 'Granted', 'Session', 'Revoked', 'Granted']);
+    const session = output[1];
+    expect(session).toMatchObject({
+      By: 'alice@support.example',
+      Level: 'DiagnosticsAndRepair',
+      GrantId: 'g-now',
+      SessionId: CHANNEL_SESSION.sessionId,
+      EndReason: 'closed',
+      Detail: 'The engineer ended the session.',
+      TicketId: 'jti-0001',
+      RelayConnectionId: 'relay-conn-42',
+      Account: 'ArcRS-00000000',
+      CommandCount: 1,
+      Commands: null,
+      TranscriptFolder: null,
+      Path: sessionRecordPath(CHANNEL_SESSION.sessionId),
+    });
+    expect(time(session.Time)).toBe(at(-90 * 60_000).getTime());
+    expect(time(session.EndTime)).toBe(at(-80 * 60_000).getTime());
+    // The other kinds have no channel properties.
+    expect(output[2]).toMatchObject({ Kind: 'Granted', SessionId: null, EndReason: null, CommandCount: null, Commands: null });
+
+    const full = await m.run(`Get-RemoteSupportSessionHistory -FromDate '${formatUtc(at(-100 * 60_000))}' -IncludeTranscript`);
+    const detailed = full.output.find((e: any) => e.Kind === 'ChannelSession');
+    expect(detailed.TranscriptFolder).toBe(layout.TRANSCRIPT_FOLDER);
+    expect(detailed.Commands).toHaveLength(1);
+    expect(detailed.Commands[0]).toMatchObject({
+      Id: 'c1',
+      Command: 'Get-Service -Name WinRM',
+      Outcome: 'completed',
+      Error: null,
+      OutputBytes: 512,
+    });
+    expect(time(detailed.Commands[0].StartedAt)).toBe(at(-89 * 60_000).getTime());
+    expect(time(detailed.Commands[0].EndedAt)).toBe(at(-89 * 60_000 + 1500).getTime());
   });
 });
 

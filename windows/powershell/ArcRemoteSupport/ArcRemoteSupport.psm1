@@ -184,27 +184,54 @@ function New-GrantView($Grant) {
         EndedAt          = ConvertTo-UtcTime (Get-ObjectProperty $Grant 'endedAt')
         EndedBy          = Get-ObjectProperty $Grant 'endedBy'
         Engineers        = [string[]] @(Get-ObjectProperty $Grant 'engineers')
+        ConnectionStatus = Get-ObjectProperty $Grant 'connectionStatus'
+        ConnectionDetail = Get-ObjectProperty $Grant 'connectionDetail'
     }
     return (Set-DefaultDisplay $view @('Level', 'State', 'ExpiresAt', 'TimeLeft', 'SupportRequestId', 'Engineers'))
 }
 
 function New-HistoryItem($Entry) {
     $item = [pscustomobject]@{
-        PSTypeName       = 'ArcRemoteSupport.HistoryEntry'
-        Time             = ConvertTo-UtcTime (Get-ObjectProperty $Entry 'time')
-        Kind             = [string] (Get-ObjectProperty $Entry 'kind')
-        By               = Get-ObjectProperty $Entry 'by'
-        Level            = Get-ObjectProperty $Entry 'level'
-        GrantId          = Get-ObjectProperty $Entry 'grantId'
-        SupportRequestId = Get-ObjectProperty $Entry 'supportRequestId'
-        ExpiresAt        = ConvertTo-UtcTime (Get-ObjectProperty $Entry 'expiresAt')
-        TermsVersion     = Get-ObjectProperty $Entry 'termsVersion'
-        RunAsUser        = Get-ObjectProperty $Entry 'runAsUser'
-        EndTime          = ConvertTo-UtcTime (Get-ObjectProperty $Entry 'endTime')
-        Path             = Get-ObjectProperty $Entry 'path'
-        Transcript       = Get-ObjectProperty $Entry 'transcript'
+        PSTypeName        = 'ArcRemoteSupport.HistoryEntry'
+        Time              = ConvertTo-UtcTime (Get-ObjectProperty $Entry 'time')
+        Kind              = [string] (Get-ObjectProperty $Entry 'kind')
+        By                = Get-ObjectProperty $Entry 'by'
+        Level             = Get-ObjectProperty $Entry 'level'
+        GrantId           = Get-ObjectProperty $Entry 'grantId'
+        SupportRequestId  = Get-ObjectProperty $Entry 'supportRequestId'
+        ExpiresAt         = ConvertTo-UtcTime (Get-ObjectProperty $Entry 'expiresAt')
+        TermsVersion      = Get-ObjectProperty $Entry 'termsVersion'
+        RunAsUser         = Get-ObjectProperty $Entry 'runAsUser'
+        EndTime           = ConvertTo-UtcTime (Get-ObjectProperty $Entry 'endTime')
+        Path              = Get-ObjectProperty $Entry 'path'
+        Transcript        = Get-ObjectProperty $Entry 'transcript'
+        SessionId         = Get-ObjectProperty $Entry 'sessionId'
+        EndReason         = Get-ObjectProperty $Entry 'endReason'
+        Detail            = Get-ObjectProperty $Entry 'detail'
+        TicketId          = Get-ObjectProperty $Entry 'ticketId'
+        RelayConnectionId = Get-ObjectProperty $Entry 'relayConnectionId'
+        Account           = Get-ObjectProperty $Entry 'account'
+        CommandCount      = Get-ObjectProperty $Entry 'commandCount'
+        Commands          = $null
+        TranscriptFolder  = Get-ObjectProperty $Entry 'transcriptFolder'
     }
+    $commands = Get-ObjectProperty $Entry 'commands'
+    if ($null -ne $commands) { $item.Commands = @(foreach ($command in @($commands)) { New-SessionCommand $command }) }
     return (Set-DefaultDisplay $item @('Time', 'Kind', 'By', 'Level', 'SupportRequestId'))
+}
+
+# One command of a channel session, as its record keeps it.
+function New-SessionCommand($Command) {
+    return [pscustomobject]@{
+        PSTypeName  = 'ArcRemoteSupport.SessionCommand'
+        Id          = Get-ObjectProperty $Command 'id'
+        Command     = Get-ObjectProperty $Command 'command'
+        StartedAt   = ConvertTo-UtcTime (Get-ObjectProperty $Command 'startedAt')
+        EndedAt     = ConvertTo-UtcTime (Get-ObjectProperty $Command 'endedAt')
+        Outcome     = Get-ObjectProperty $Command 'outcome'
+        Error       = Get-ObjectProperty $Command 'error'
+        OutputBytes = Get-ObjectProperty $Command 'outputBytes'
+    }
 }
 
 #endregion
@@ -279,6 +306,23 @@ function Get-RemoteSupportAccess {
     but those groups still have members (the Reconcile task removes them; Disable-RemoteSupport
     removes them at once), or when the record is unreadable (access is then off).
 
+    When the grant in force came with a channel (engineers connect through Azure Relay, the
+    machine opening no inbound port), ConnectionStatus says how the node's listener is connected,
+    as the node agent last reported it:
+    - Connected: listening; engineers can open sessions.
+    - Connecting: opening the connection to the relay.
+    - Disconnected: not connected (between attempts, the agent stopped, or it has not reported for
+      this grant yet).
+    - Refused:<code>: the relay refused the listener, with its HTTP status (Refused:401 an invalid
+      or expired listen token; Refused:403 a token without Listen, a disabled hybrid connection,
+      or one that already has its maximum of listeners; Refused:404 no such hybrid connection);
+      Refused alone when the refusal had no HTTP status (for example a listen token that expired).
+    ConnectionDetail is one line for people: since when it is connected, or why it is not, with
+    the last error. A state the agent wrote for another grant is never shown as this grant's: it is
+    Disconnected, and ConnectionDetail says the state on the node is stale. Both are $null for a
+    grant without a channel and for grants not in force. A warning says so when the node's channel
+    state claims a connection while no grant with a channel is in force.
+
     Needs an elevated PowerShell: the data folder is readable by SYSTEM and Administrators only.
 
     .PARAMETER IncludeExpired
@@ -291,7 +335,9 @@ function Get-RemoteSupportAccess {
     ArcRemoteSupport.Grant: Level (Diagnostics or DiagnosticsAndRepair), State, GrantId,
     ExpiresAt (UTC DateTime; .ToLocalTime() for this machine's clock), TimeLeft (zero unless
     Active), SupportRequestId, TermsVersion, AcceptedBy, AcceptedAt (UTC; from the history's
-    'granted' entry time for past grants), EndedAt, EndedBy, Engineers.
+    'granted' entry time for past grants), EndedAt, EndedBy, Engineers, ConnectionStatus
+    (Connected, Connecting, Disconnected, Refused:<code>; $null without a channel in force),
+    ConnectionDetail.
 
     .EXAMPLE
     Get-RemoteSupportAccess
@@ -300,6 +346,11 @@ function Get-RemoteSupportAccess {
 
     .EXAMPLE
     Get-RemoteSupportAccess -IncludeExpired | Format-Table Level, State, GrantId, ExpiresAt, EndedBy
+
+    .EXAMPLE
+    Get-RemoteSupportAccess | Format-List Level, ExpiresAt, ConnectionStatus, ConnectionDetail
+
+    ConnectionStatus Connected, ConnectionDetail "connected since ..." while engineers can reach this node.
     #>
     [CmdletBinding()]
     [OutputType('ArcRemoteSupport.Grant')]
@@ -328,28 +379,46 @@ function Get-RemoteSupportSessionHistory {
     - the JEA session transcripts (Kind Session): Time is the session's start, By the user who
       connected, RunAsUser the JEA virtual account, EndTime the end (none while the session is
       open or when it did not close cleanly), Path the transcript file.
+    - the engineers' sessions over the channel (Kind ChannelSession), one record each, written
+      when the session ends: Time is its start, By the engineer named in the ticket, Level and
+      GrantId the grant's, EndTime its end, EndReason why it ended (closed, by the engineer or as
+      the agent stopped; revoked; expired; limit; error; or refused: then no command ran), Detail
+      one line about the end, SessionId (also in events 1101, 1102 and 1103 of the
+      Application log), TicketId (the ticket's single-use id, never the ticket), RelayConnectionId,
+      Account (the grant's local account the session ran as: its JEA transcript is a Session entry
+      by that account), CommandCount, and Path the record file. With -IncludeTranscript also
+      Commands (each command with Id, Command, StartedAt, EndedAt, Outcome, Error, OutputBytes)
+      and TranscriptFolder, where the endpoint wrote the transcripts.
     Transcript times are written in the machine's local time; they are returned as UTC. When the
     agent is missing or broken, stops with an error that says how to repair it.
 
-    The retention task deletes history and transcripts older than the retention period (at most
-    90 days). Needs an elevated PowerShell.
+    The retention task deletes history, transcripts and channel session records older than the
+    retention period (at most 90 days). Needs an elevated PowerShell.
 
     .PARAMETER FromDate
     Only entries at or after this time (sessions by their start). A date without a time zone is
     this machine's local time, as Get-Date gives it.
 
     .PARAMETER IncludeTranscript
-    Adds each session's full transcript text (property Transcript; $null otherwise).
+    Adds each session's full transcript text (property Transcript; $null otherwise), and each
+    channel session's commands and transcript folder (Commands, TranscriptFolder).
 
     .OUTPUTS
     ArcRemoteSupport.HistoryEntry: Time (UTC), Kind, By, Level, GrantId, SupportRequestId,
-    ExpiresAt, TermsVersion, RunAsUser, EndTime, Path, Transcript.
+    ExpiresAt, TermsVersion, RunAsUser, EndTime, Path, Transcript; for a ChannelSession also
+    SessionId, EndReason, Detail, TicketId, RelayConnectionId, Account, CommandCount, Commands,
+    TranscriptFolder ($null for the other kinds).
 
     .EXAMPLE
     Get-RemoteSupportSessionHistory -FromDate (Get-Date).AddDays(-7)
 
     .EXAMPLE
     Get-RemoteSupportSessionHistory -IncludeTranscript | Where-Object Kind -eq 'Session' | Select-Object -First 1 -ExpandProperty Transcript
+
+    .EXAMPLE
+    Get-RemoteSupportSessionHistory -IncludeTranscript | Where-Object Kind -eq 'ChannelSession' | Select-Object -First 1 -ExpandProperty Commands
+
+    The commands the engineer ran in the latest channel session, with their outcome and output size.
     #>
     [CmdletBinding()]
     [OutputType('ArcRemoteSupport.HistoryEntry')]
