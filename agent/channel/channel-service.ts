@@ -179,7 +179,7 @@ async function listenWhileInForce(options: ChannelServiceOptions, context: InFor
     entry.executor = new JeaCommandExecutor(
       options.sessions,
       { userName: account, configurationName: ENDPOINT_NAME, sessionId },
-      (reason) => entry.host.end('error', `The JEA session ended on the node: ${reason}`),
+      (reason) => void endedOnNode(entry, reason),
     );
     entry.host = new SessionHost({
       socket: sessionSocketFromWebSocket(socket),
@@ -193,6 +193,35 @@ async function listenWhileInForce(options: ChannelServiceOptions, context: InFor
       audit: (audit) => void recordAudit(entry, audit),
     });
     running.add(entry);
+  }
+
+  /**
+   * Why the grant ended, or its channel while it is the same. Revoke and expiry end the session
+   * processes and delete the account, which the session may notice before the next poll does.
+   */
+  async function grantEnding(): Promise<{ reason: 'revoked' | 'expired'; detail: string } | { same: NodeChannel }> {
+    await context.resync().catch(() => undefined);
+    const record = parseDesiredRecord(await options.readFile(DESIRED_STATE_FILE).catch(() => null)).record;
+    const current = grantInForce(record, now());
+    const same =
+      current &&
+      current.grantId === grant.grantId &&
+      current.level === grant.level &&
+      current.expiresAt.getTime() === grant.expiresAt.getTime() &&
+      record.channel?.hybridConnection === channel.hybridConnection &&
+      record.channel.relayNamespace === channel.relayNamespace &&
+      record.channel.ticketPublicKey === channel.ticketPublicKey;
+    if (same) return { same: record.channel! };
+    if (now().getTime() >= grant.expiresAt.getTime())
+      return { reason: 'expired', detail: `The grant expired at ${grant.expiresAt.toISOString()}.` };
+    return { reason: 'revoked', detail: current ? 'The grant was changed on this node.' : 'The grant was revoked on this node.' };
+  }
+
+  /** The JEA session ended by itself: the grant's end when it ended, else an error on the node. */
+  async function endedOnNode(entry: Running, reason: string): Promise<void> {
+    const ending = await grantEnding().catch(() => undefined);
+    if (ending && 'reason' in ending) entry.host.end(ending.reason, ending.detail);
+    else entry.host.end('error', `The JEA session ended on the node: ${reason}`);
   }
 
   async function recordAudit(entry: Running, audit: SessionAuditEntry): Promise<void> {
@@ -263,31 +292,13 @@ async function listenWhileInForce(options: ChannelServiceOptions, context: InFor
         await endAll('closed', 'The node agent was stopped.');
         return 'signalled';
       }
-      await context.resync().catch(() => undefined);
-      const record = parseDesiredRecord(await options.readFile(DESIRED_STATE_FILE).catch(() => null)).record;
-      const current = grantInForce(record, now());
-      const same =
-        current &&
-        current.grantId === grant.grantId &&
-        current.level === grant.level &&
-        current.expiresAt.getTime() === grant.expiresAt.getTime() &&
-        record.channel?.hybridConnection === channel.hybridConnection &&
-        record.channel.relayNamespace === channel.relayNamespace &&
-        record.channel.ticketPublicKey === channel.ticketPublicKey;
-      if (!same) {
-        const expired = now().getTime() >= grant.expiresAt.getTime();
-        await endAll(
-          expired ? 'expired' : 'revoked',
-          expired
-            ? `The grant expired at ${grant.expiresAt.toISOString()}.`
-            : current
-              ? 'The grant was changed on this node.'
-              : 'The grant was revoked on this node.',
-        );
+      const ending = await grantEnding();
+      if ('reason' in ending) {
+        await endAll(ending.reason, ending.detail);
         return 'changed';
       }
-      if (record.channel && record.channel.listenTokenDigest !== tokenDigest) {
-        tokenDigest = record.channel.listenTokenDigest;
+      if (ending.same.listenTokenDigest !== tokenDigest) {
+        tokenDigest = ending.same.listenTokenDigest;
         token = await readToken(host);
         listener.tokenChanged();
       }
