@@ -46,6 +46,8 @@ export class SessionRefusedError extends Error {
 
 export class EngineerSession {
   readonly ended: Promise<SessionEnd>;
+  /** Resolves when the connection has closed (after `ended` when the node ends the session). */
+  readonly closed: Promise<void>;
   private settleEnd!: (end: SessionEnd) => void;
   private running:
     { id: string; onOutput: (stream: OutputStream, text: string) => void; resolve: (result: EngineerCommandResult) => void } | undefined;
@@ -57,6 +59,7 @@ export class EngineerSession {
     readonly ready: ReadyFrame,
   ) {
     this.ended = new Promise((resolve) => (this.settleEnd = resolve));
+    this.closed = new Promise((resolve) => (socket.readyState === socket.CLOSED ? resolve() : socket.once('close', () => resolve())));
   }
 
   static async open(options: EngineerSessionOptions): Promise<EngineerSession> {

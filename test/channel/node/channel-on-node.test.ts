@@ -93,6 +93,7 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     await fixture.writeSettings(1, { publicSettings: { ...settings, access: { level: 'None' } } });
     expect((await fixture.run('enable', { sequenceNumber: 1 })).exitCode).toBe(0);
     const end: SessionEnd = await ended;
+    await engineer.closed;
     expect(Date.now() - revokedAt).toBeLessThan(5000);
     expect(end.reason).toBe('revoked');
 
