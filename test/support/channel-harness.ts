@@ -6,6 +6,8 @@
  */
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'crypto';
 import execa from 'execa';
+import { promises as fs } from 'fs';
+import path from 'path';
 import { hybridConnectionResource } from '../../channel/relay/endpoint';
 import { signSas } from '../../channel/relay/sas';
 import { EngineerSession } from '../../channel/session/engineer-session';
@@ -36,6 +38,8 @@ export interface ChannelRig {
   /** An engineer with a fresh Send token and ticket for a node. */
   connect(node: string, grantId: string, expiresAt: Date, overrides?: { engineer?: string; ticketId?: string }): Promise<EngineerSession>;
   sendToken(node: string, expiresAt: Date): string;
+  /** A valid Listen token for a node's hybrid connection (the one protected settings carry). */
+  listenToken(node: string, expiresAt: Date): string;
   ticket(node: string, grantId: string, expiresAt: Date, overrides?: { engineer?: string; ticketId?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -79,6 +83,7 @@ export async function startChannelRig(certificateDir: string): Promise<ChannelRi
       };
     },
     sendToken: (node, expiresAt) => token(node, 'engineer-send', SEND_KEY, expiresAt),
+    listenToken: (node, expiresAt) => token(node, 'agent-listen', LISTEN_KEY, expiresAt),
     ticket: (node, grantId, expiresAt, overrides = {}) =>
       issueTicket(ticketKey.privateKey, {
         grantId,
@@ -108,11 +113,41 @@ export interface ChannelProcess {
   readonly pid: number;
 }
 
+const REPO = path.resolve(__dirname, '..', '..');
+
+/**
+ * Puts the package's agent and scripts beside the handler in an extension folder, as the zip has
+ * them, so that install copies them onto the node. `agentJs` defaults to build/agent.js (npm run build).
+ */
+export async function addAgentToPackage(extensionRoot: string, agentJs = path.join(REPO, 'build', 'agent.js')): Promise<void> {
+  await fs.mkdir(path.join(extensionRoot, 'bin'), { recursive: true });
+  await fs.copyFile(agentJs, path.join(extensionRoot, 'bin', 'agent.js'));
+  await fs.mkdir(path.join(extensionRoot, 'scripts'), { recursive: true });
+  for (const script of ['HostBridge.ps1', 'ArcRemoteSupport.Host.psm1', 'ChannelSession.ps1'])
+    await fs.copyFile(path.join(REPO, 'windows', 'powershell', script), path.join(extensionRoot, 'scripts', script));
+}
+
+/** Waits (real time) until `condition` holds; the error carries `describe()` (e.g. the agent's output). */
+export async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out; agent output:\n${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /**
  * Starts the node's Channel task as Task Scheduler would: the action registered in the model, the
  * agent.js install copied onto the node, on the shipped Node. Fails when the task is not registered.
+ * `environment` adds node-side variables (e.g. ARC_REMOTE_SUPPORT_CHANNEL_MAX_SESSIONS).
  */
-export async function startChannelTask(modelPath: string, node: string, relay: TestRelay, pollMs = 200): Promise<ChannelProcess> {
+export async function startChannelTask(
+  modelPath: string,
+  node: string,
+  relay: TestRelay,
+  pollMs = 200,
+  environment: NodeJS.ProcessEnv = {},
+): Promise<ChannelProcess> {
   const model = await readMachine(modelPath);
   const task = model.nodes[node]?.tasks[`${TASK_FOLDER}${CHANNEL_TASK}`.toLowerCase()];
   if (!task) throw new Error(`the ${CHANNEL_TASK} task is not registered on ${node}`);
@@ -127,6 +162,7 @@ export async function startChannelTask(modelPath: string, node: string, relay: T
       ...simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }),
       NODE_EXTRA_CA_CERTS: relay.caFile,
       ARC_REMOTE_SUPPORT_CHANNEL_POLL_MS: String(pollMs),
+      ...environment,
     },
   });
   let output = '';

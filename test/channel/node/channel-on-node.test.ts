@@ -6,13 +6,18 @@
  * settings, and the engineer receives `ended` and a close within 5 s, the session process is gone,
  * the account deleted, a new connect finds no listener, and the session's record and events stay.
  */
-import { promises as fs } from 'fs';
-import path from 'path';
 import { RelayConnectError } from '../../../channel/relay/relay-error';
 import type { SessionEnd } from '../../../channel/session/engineer-session';
 import { CHANNEL_SESSIONS_FOLDER, CHANNEL_TOKEN_FILE, GROUPS, channelUserName } from '../../../core/node-layout';
 import { ExtensionFixture, grantSettings } from '../../support/extension-fixture';
-import { startChannelRig, startChannelTask, type ChannelProcess, type ChannelRig } from '../../support/channel-harness';
+import {
+  addAgentToPackage,
+  startChannelRig,
+  startChannelTask,
+  waitFor,
+  type ChannelProcess,
+  type ChannelRig,
+} from '../../support/channel-harness';
 
 const NODE = 'ARC-NODE-1';
 jest.setTimeout(60_000);
@@ -29,12 +34,7 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     });
     rig = await startChannelRig(fixture.base);
     // The package's agent and scripts beside the handler, as install copies them onto the node (npm run build made agent.js).
-    const repo = path.resolve(__dirname, '../../..');
-    await fs.mkdir(path.join(fixture.root, 'bin'), { recursive: true });
-    await fs.copyFile(path.join(repo, 'build', 'agent.js'), path.join(fixture.root, 'bin', 'agent.js'));
-    await fs.mkdir(path.join(fixture.root, 'scripts'), { recursive: true });
-    for (const script of ['HostBridge.ps1', 'ArcRemoteSupport.Host.psm1', 'ChannelSession.ps1'])
-      await fs.copyFile(path.join(repo, 'windows', 'powershell', script), path.join(fixture.root, 'scripts', script));
+    await addAgentToPackage(fixture.root);
   });
 
   afterAll(async () => {
@@ -125,11 +125,3 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     expect(JSON.stringify(node.events)).not.toMatch(/sig=|eyJ/);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out; agent output:\n${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
