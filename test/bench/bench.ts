@@ -13,6 +13,7 @@ import { layOutExtensionFolder } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
 import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
+import { benchChannel } from './channel-bench';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { shippedNode } from '../../scripts/build/shipped-node';
 import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
     await benchLaunchesPerCommand(emit);
     await benchBatchedPhase(emit);
     await benchAccessChanges(emit);
+    await benchChannel(emit);
     const fleet = await benchFleetGrant();
     emit({ ...fleet, met: fleet.ratio !== undefined && Number(fleet.ratio) <= 1.15 && fleet.machines_failed === 0 });
   } finally {
