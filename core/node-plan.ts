@@ -12,6 +12,7 @@
  * (the intent still writes the record after a crash, from the audit trail's own last word).
  */
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../windows/acl';
+import { CHANNEL_SESSION_SCRIPT } from '../windows/jea-session';
 import { op, type HostSecret, type OperationRequest } from '../windows/operations';
 import type { AuditRecord } from './audit-record';
 import { auditIdsInHistory } from './audit-record';
@@ -140,9 +141,6 @@ const OBSERVED_FILES = [
   AGENT_VERSION_FILE,
   CHANNEL_STATUS_FILE,
 ];
-
-/** The channel's script, which the session processes run (windows/powershell/ChannelSession.ps1). */
-export const CHANNEL_SESSION_SCRIPT = 'ChannelSession.ps1';
 
 /** The observe batch (the probe first); readObservation turns its outcomes into an ObservedNode. */
 export function observeOperations(jeaFiles: string[]): OperationRequest[] {

@@ -40,7 +40,7 @@ import {
   type SessionRecord,
 } from '../../core/session-record';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
-import type { JeaSessionLauncher } from '../../windows/jea-session';
+import { CHANNEL_SESSION_SCRIPT, type JeaSessionLauncher } from '../../windows/jea-session';
 import { op, type ProbeResult } from '../../windows/operations';
 import type { WindowsHost } from '../../windows/port';
 import { HostJtiStore } from './host-jti-store';
@@ -85,6 +85,12 @@ export async function runChannelService(options: ChannelServiceOptions): Promise
   const [probeOutcome] = await options.host.execute([op('probe', {})], { phase: 'channel: probe' });
   const node = probeOutcome?.ok ? (probeOutcome.value as ProbeResult).computerName : undefined;
   if (!node) return { exitCode: 1, output: 'channel: the node could not be probed; not listening.' };
+  // Session processes left by an agent that was killed: no session of this run exists yet.
+  const [orphans] = await options.host.execute([op('endChannelSessionProcesses', { scriptName: CHANNEL_SESSION_SCRIPT })], {
+    phase: 'channel: end orphaned sessions',
+  });
+  const ended = orphans?.ok ? (orphans.value as { ended: number[] }).ended : [];
+  if (ended.length > 0) options.log(`channel: ended ${ended.length} session process(es) an earlier agent left: ${ended.join(', ')}.`);
 
   let runs = 0;
   for (;;) {

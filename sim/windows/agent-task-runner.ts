@@ -24,7 +24,12 @@ export interface AgentRun extends AgentResult {
  * the Node the package ships.
  * A node without the agent fails the task, as Windows would.
  */
-export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []): RunTaskAction {
+export function installedAgentTaskRunner(
+  modelPath: string,
+  log: AgentRun[] = [],
+  background: BackgroundTasks = new BackgroundTasks(),
+  environment: Record<string, string> = {},
+): RunTaskAction {
   return async (node, task) => {
     for (const action of task.actions) {
       const [script, ...argv] = action.arguments;
@@ -41,10 +46,22 @@ export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []
         });
         continue;
       }
-      const run = await execa(shippedNodePath(), [installed, ...argv], {
-        reject: false,
-        env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }),
-      });
+      const env = { ...simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }), ...environment };
+      if (argv[0] === 'channel') {
+        // The channel runs as long as its grant (no time limit): Task Scheduler starts it and goes on;
+        // IgnoreNew leaves a running one alone.
+        const started = background.start(node, task.name, () => execa(shippedNodePath(), [installed, ...argv], { reject: false, env }));
+        log.push({
+          node,
+          task: task.name,
+          timeUtc: task.timeUtc,
+          argv,
+          exitCode: 0,
+          output: started ? 'started in the background' : 'already running',
+        });
+        continue;
+      }
+      const run = await execa(shippedNodePath(), [installed, ...argv], { reject: false, env });
       log.push({
         node,
         task: task.name,
@@ -55,6 +72,39 @@ export function installedAgentTaskRunner(modelPath: string, log: AgentRun[] = []
       });
     }
   };
+}
+
+/**
+ * Long-running task actions (the Channel task's `agent channel`) started in the background, one per
+ * node and task at a time (the tasks' MultipleInstancesPolicy IgnoreNew). `stopAll` ends them.
+ */
+export class BackgroundTasks {
+  private readonly running = new Map<string, execa.ExecaChildProcess>();
+  readonly outputs: string[] = [];
+
+  start(node: string, task: string, launch: () => execa.ExecaChildProcess): boolean {
+    const key = `${node}\n${task}`.toLowerCase();
+    if (this.running.has(key)) return false;
+    const child = launch();
+    this.running.set(key, child);
+    child.then((result) => {
+      this.running.delete(key);
+      this.outputs.push(
+        `${node} ${task} exited ${result.exitCode}: ${String(result.stdout).trim()} ${String(result.stderr).trim()}`.trim(),
+      );
+    });
+    return true;
+  }
+
+  isRunning(node: string, task: string): boolean {
+    return this.running.has(`${node}\n${task}`.toLowerCase());
+  }
+
+  async stopAll(): Promise<void> {
+    const children = [...this.running.values()];
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(children.map((child) => child.catch(() => undefined)));
+  }
 }
 
 export function agentTaskRunner(modelPath: string, log: AgentRun[] = []): RunTaskAction {
@@ -71,6 +121,11 @@ export function agentTaskRunner(modelPath: string, log: AgentRun[] = []): RunTas
           exitCode: 127,
           output: `not the agent: ${action.command}`,
         });
+        continue;
+      }
+      if (argv[0] === 'channel') {
+        // Long-running: only installedAgentTaskRunner starts it (in the background, as a process).
+        log.push({ node, task: task.name, timeUtc: task.timeUtc, argv, exitCode: 0, output: 'not started by the in-process runner' });
         continue;
       }
       const result = await runAgentCommand(argv, new SimulatedHost(modelPath, { localNode: node }), new Date(task.timeUtc));

@@ -6,10 +6,13 @@
  * settings, and the engineer receives `ended` and a close within 5 s, the session process is gone,
  * the account deleted, a new connect finds no listener, and the session's record and events stay.
  */
+import { randomUUID } from 'crypto';
+import { BackgroundTasks, installedAgentTaskRunner, type AgentRun } from '../../../sim/windows/agent-task-runner';
+import { advanceClock } from '../../../sim/windows/simulation';
 import { RelayConnectError } from '../../../channel/relay/relay-error';
 import type { SessionEnd } from '../../../channel/session/engineer-session';
 import { CHANNEL_SESSIONS_FOLDER, CHANNEL_TOKEN_FILE, GROUPS, channelUserName } from '../../../core/node-layout';
-import { ExtensionFixture, grantSettings } from '../../support/extension-fixture';
+import { ExtensionFixture, grantSettings, iso } from '../../support/extension-fixture';
 import {
   addAgentToPackage,
   startChannelRig,
@@ -123,5 +126,66 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     const eventIds = node.events.map((event) => event.eventId);
     expect(eventIds).toEqual(expect.arrayContaining([1101, 1102]));
     expect(JSON.stringify(node.events)).not.toMatch(/sig=|eyJ/);
+  });
+
+  it('ends access without the agent: killed mid-session, its orphan is ended on restart, and the Expire task removes account and token', async () => {
+    const now = new Date(Date.now() + 5_000);
+    const grantId = randomUUID();
+    const settings = grantSettings(now, { grantId });
+    const expiresAt = new Date((settings.access as { expiresAt: string }).expiresAt);
+    const account = channelUserName(grantId);
+    await fixture.writeSettings(2, { publicSettings: settings, ...(await rig.protectedSettings(grantId, expiresAt, [NODE])) });
+    expect((await fixture.run('enable', { sequenceNumber: 2 })).exitCode).toBe(0);
+
+    const openSessionThenKill = async () => {
+      agent = await startChannelTask(fixture.machinePath, NODE, rig.relay);
+      await waitFor(
+        () => rig.relay.counters.openListeners(rig.hybridConnection(NODE)) === 1,
+        15_000,
+        () => agent!.output(),
+      );
+      const engineer = await rig.connect(NODE, grantId, expiresAt);
+      expect((await engineer.run('Get-Service -Name WinRM', () => undefined)).ok).toBe(true);
+      agent.kill();
+      await agent.exited;
+      // The engineer's connection goes with the agent's process; the session process stays behind, as on Windows.
+      await engineer.closed;
+      expect(((await fixture.machine()).nodes[NODE]!.processes ?? []).length).toBe(1);
+    };
+
+    await openSessionThenKill();
+    // Restarted (Task Scheduler's repetition, or by hand): the orphan is ended before listening.
+    agent = await startChannelTask(fixture.machinePath, NODE, rig.relay);
+    await waitFor(
+      () => rig.relay.counters.openListeners(rig.hybridConnection(NODE)) === 1,
+      15_000,
+      () => agent!.output(),
+    );
+    expect((await fixture.machine()).nodes[NODE]!.processes ?? []).toEqual([]);
+    expect(agent.output()).toMatch(/ended 1 session process/);
+    agent.kill();
+    await agent.exited;
+
+    await openSessionThenKill();
+    // Nothing runs the agent's channel now; the grant's time passes and the Expire task fires.
+    const runs: AgentRun[] = [];
+    const background = new BackgroundTasks();
+    try {
+      await advanceClock(
+        fixture.machinePath,
+        iso(new Date(expiresAt.getTime() + 60_000)),
+        installedAgentTaskRunner(fixture.machinePath, runs, background, { NODE_EXTRA_CA_CERTS: rig.relay.caFile }),
+      );
+    } finally {
+      await background.stopAll();
+    }
+    const expire = runs.find((run) => run.argv[0] === 'expire');
+    expect(expire?.exitCode).toBe(0);
+    const node = (await fixture.machine()).nodes[NODE]!;
+    expect(node.processes ?? []).toEqual([]);
+    expect(Object.values(node.users ?? {}).map((user) => user.name)).not.toContain(account);
+    expect(node.files[CHANNEL_TOKEN_FILE.toLowerCase()]).toBeUndefined();
+    expect(Object.keys(node.tasks).some((name) => name.endsWith('\\channel'))).toBe(false);
+    expect(node.groups[GROUPS.diagnostics.toLowerCase()]!.members).toEqual([]);
   });
 });
