@@ -137,6 +137,14 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
       `${state}: grant ${grantId} ended on ${name} at ${formatUtc(endedAt)} because ${describeEndReason(run.refused)}, and a grant that ended never gives access again; only a new grant gives access there; ${changes}.${audit}`,
     );
   }
+  // A domain controller has no local accounts: the channel's per-grant account cannot exist there.
+  if (grant && channel.channel && run.observed.channelAccounts === 'none-possible') {
+    return nodeLine(
+      name,
+      'warning',
+      `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}; channel refused: ${name} is a domain controller, which has no local accounts for the channel's per-grant account, so no engineer can connect through the relay here (engineers in '${GROUPS.engineers}' keep their access); ${changes}.${audit}`,
+    );
+  }
   // Over a channel, engineers come in as the grant's own account: the Engineers group is then not needed.
   if (grant && !channel.channel && run.observed.groups.engineers.members.length === 0) {
     return nodeLine(

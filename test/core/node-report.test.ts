@@ -162,6 +162,16 @@ describe("each node's status line", () => {
       expect(line(reported({ ...withChannel, enabled: false }, file), LOCAL_NODE).message).toBe('access off; no change needed.');
     });
 
+    it('says the channel is refused on a domain controller, which has no local accounts', () => {
+      const run = reported(withChannel, null);
+      const onController: ConvergedNode = { ...run, observed: { ...run.observed, channelAccounts: 'none-possible' } };
+      expect(line(onController, LOCAL_NODE)).toMatchObject({ status: 'warning' });
+      expect(line(onController, LOCAL_NODE).message).toMatch(
+        /channel refused: ARC-NODE-1 is a domain controller, which has no local accounts/,
+      );
+      expect(line(run, LOCAL_NODE).message).not.toMatch(/domain controller/);
+    });
+
     it("does not ask for the Engineers group: engineers come in over the channel as the grant's account", () => {
       expect(line(reported(withChannel, serializeChannelStatus(status({})), []), LOCAL_NODE)).toMatchObject({ status: 'success' });
     });
