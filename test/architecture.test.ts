@@ -47,10 +47,11 @@ const ALLOWED: AllowedImports = {
   // The engineer's side of a session dials through the relay client.
   'channel/session/': ['core/desired-state.ts', 'channel'],
   // Stand-ins replace the adapter and the manager; they never use the real adapter, cli or tests.
-  sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests'],
+  // The channel rig stands in for the owner's CLI: it mints relay tokens and tickets as the CLI does.
+  sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests', 'channel', 'channel/session/'],
   scripts: ['extension', 'core', 'windows', 'windows-adapter', 'jea', 'handlers', 'agent', 'manifests'],
   // `npm start` runs the handler on the simulated machine.
-  'scripts/demo/': ['sim'],
+  'scripts/demo/': ['sim', 'channel/session/'],
   test: ['*'],
 };
 

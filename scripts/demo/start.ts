@@ -21,6 +21,7 @@ import { layOutExtensionFolder, writeHandlerSettings } from '../../sim/arm/exten
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { shippedNode } from '../build/shipped-node';
 import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
+import { addAgentToPackage, startChannelRig, startChannelTask, waitFor } from '../../sim/relay/channel-rig';
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
     const handler = path.join(REPO_ROOT, 'build', 'demo', build.version, 'handler.js');
     await bundleHandler({ identity: build, outFile: handler });
     await layOutExtensionFolder(root, handlerName);
+    // The agent and its scripts as the zip carries them: install copies them onto each node.
+    await addAgentToPackage(root, path.join(path.dirname(handler), 'agent.js'));
     versions[build.version] = { root, handler };
   }
   // The stand-ins run the installed agent on the shipped Node too.
@@ -75,9 +78,11 @@ async function main(): Promise<void> {
     for (const item of status?.substatus ?? []) console.log(`     ${item.name}: ${item.formattedMessage.message}`);
     return result.exitCode;
   };
-  const settings = async (sequenceNumber: number, publicSettings: Record<string, unknown>) => {
-    for (const { root } of Object.values(versions)) await writeHandlerSettings(root, sequenceNumber, { publicSettings });
+  const settings = async (sequenceNumber: number, publicSettings: Record<string, unknown>, protectedPart: Record<string, string> = {}) => {
+    for (const { root } of Object.values(versions)) await writeHandlerSettings(root, sequenceNumber, { publicSettings, ...protectedPart });
   };
+  // Azure Relay, played by a local test relay; the certificate the manager encrypts protected settings to.
+  const rig = await startChannelRig(work);
 
   const now = new Date();
   const consent = { termsVersion: '2026.1', acceptedAt: iso(now), acceptedBy: 'owner@contoso.example' };
@@ -127,8 +132,13 @@ async function main(): Promise<void> {
     console.log(`   task ${agentRun.task} on ${agentRun.node} at ${agentRun.timeUtc}: ${agentRun.output}`);
   const simulatedNow = new Date((await readMachine(machinePath)).clock.nowUtc);
 
-  say('Grant Diagnostics again for a new support request');
-  await settings(4, grant('Diagnostics', randomUUID(), simulatedNow));
+  say(
+    'Grant Diagnostics again for a new support request, with a channel: a hybrid connection per node, its listen token in protected settings',
+  );
+  const second = randomUUID();
+  const secondGrant = grant('Diagnostics', second, simulatedNow);
+  const secondExpiry = new Date(secondGrant.access.expiresAt);
+  await settings(4, secondGrant, await rig.protectedSettings(second, secondExpiry, Object.keys(machine.nodes)));
   await run(identity.version, 'enable', 4);
   say(`Update to ${next.version} in the manager's order (old disable, new update, old uninstall, new install, new enable)`);
   await run(identity.version, 'disable', 4);
@@ -136,9 +146,35 @@ async function main(): Promise<void> {
   await run(identity.version, 'uninstall', 4);
   await run(next.version, 'install', 4);
   await run(next.version, 'enable', 4);
-  say('Revoke');
+  const node = machine.localNode;
+  say(`The Channel task starts the agent on ${node}: it listens on Azure Relay (outbound 443 only)`);
+  const agent = await startChannelTask(machinePath, node, rig.relay, 200);
+  await waitFor(
+    () => rig.relay.counters.openListeners(rig.hybridConnection(node)) === 1,
+    20_000,
+    () => agent.output(),
+  );
+  console.log(`   listening on ${rig.relay.host}/${rig.hybridConnection(node)}`);
+  say('A support engineer connects with a ticket: no Windows account, no inbound port');
+  const engineer = await rig.connect(node, second, secondExpiry, { engineer: 'alex@support.example' });
+  console.log(`   [${engineer.ready.machine} ${engineer.ready.node} ${engineer.ready.level}] session ${engineer.ready.sessionId}`);
+  for (const command of ['Get-Service -Name WinRM', 'Restart-Service -Name Spooler']) {
+    let output = '';
+    const result = await engineer.run(command, (_stream, text) => (output += text));
+    console.log(`   > ${command}`);
+    for (const line of output.split(/\r?\n/).filter((text) => text.trim() !== '')) console.log(`     ${line}`);
+    console.log(`     ${result.ok ? 'done' : `refused: ${result.error}`}`);
+  }
+  say('Revoke, while the engineer is connected');
+  const revokedAt = Date.now();
   await settings(5, { schemaVersion: 1, access: { level: 'None' }, cluster: { installOnPeers: true } });
   await run(next.version, 'enable', 5);
+  const end = await engineer.ended;
+  await engineer.closed;
+  console.log(`   the engineer's session ended (${end.reason}: ${end.message}) ${Date.now() - revokedAt} ms after the revoke`);
+  const exit = await agent.exited;
+  console.log(`   the agent on ${node} stopped listening and exited ${exit.exitCode}: ${exit.output.trim().split('\n').pop()}`);
+  await rig.close();
   say('Uninstall');
   await run(next.version, 'uninstall', 5);
 

@@ -33,7 +33,7 @@ import {
   waitFor,
   type ChannelProcess,
   type ChannelRig,
-} from '../support/channel-harness';
+} from '../../sim/relay/channel-rig';
 import { ExtensionFixture, grantSettings, iso } from '../support/extension-fixture';
 
 type Emit = (record: Record<string, unknown>) => void;

@@ -20,7 +20,7 @@ import {
   waitFor,
   type ChannelProcess,
   type ChannelRig,
-} from '../../support/channel-harness';
+} from '../../../sim/relay/channel-rig';
 
 const NODE = 'ARC-NODE-1';
 jest.setTimeout(60_000);

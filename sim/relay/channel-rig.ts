@@ -1,5 +1,6 @@
 /**
- * The channel on the simulated machine, as the tests and the benchmark drive it: a test relay with
+ * The channel on the simulated machine, as the tests, the benchmark and `npm start` drive it (not
+ * shipped; it stands in for the owner's CLI, which mints the same tokens and tickets): a test relay with
  * one hybrid connection per node and its Listen/Send rules, a grant's ticket key pair, the protected
  * settings the owner's CLI would send, and the Channel task started the way Task Scheduler starts
  * it (its registered action line, with the installed agent, on the shipped Node).
@@ -13,12 +14,12 @@ import { signSas } from '../../channel/relay/sas';
 import { EngineerSession } from '../../channel/session/engineer-session';
 import { issueTicket } from '../../channel/session/ticket';
 import { CHANNEL_TASK, TASK_FOLDER } from '../../core/node-layout';
-import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
-import { startTestRelay, type TestRelay } from '../../sim/relay';
-import { shippedNodePath } from '../../sim/shipped-node-path';
-import { readMachine } from '../../sim/windows/default-machine';
-import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
-import { parseTaskXml } from '../../sim/windows/task-xml';
+import { createTestCertificate, encryptToCms, type TestCertificate } from '../arm/protected-settings-cms';
+import { startTestRelay, type TestRelay } from './index';
+import { shippedNodePath } from '../shipped-node-path';
+import { readMachine } from '../windows/default-machine';
+import { simulatorBundle, simulatorEnvironment } from '../windows/simulator-bundle';
+import { parseTaskXml } from '../windows/task-xml';
 
 const LISTEN_KEY = 'agent-listen-key-0123456789abcdef0123';
 const SEND_KEY = 'engineer-send-key-fedcba9876543210fedc';
