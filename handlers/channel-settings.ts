@@ -1,11 +1,12 @@
 /**
- * The channel's part of the protected settings (DESIGN section 8), written by the owner's CLI at
- * grant:
- *   "channel": { "grantId": "<the access grant's id>", "machine": "<Arc machine name>", "relayNamespace": "<ns>.servicebus.windows.net",
- *                "ticketPublicKey": "<Ed25519 SPKI PEM or JWK>",
- *                "nodes": { "<NODE>": { "hybridConnection": "<name>", "listenToken": "SharedAccessSignature ..." } } }
- * One hybrid connection per grant and node. Checked here before anything is applied; an error
- * names the field and the fix and never quotes a token.
+ * The grant's channel (DESIGN section 8), written by the owner's CLI at grant, in two parts:
+ * - public settings (schema-checked): `"channel": { "relayNamespace": "<ns>.servicebus.windows.net",
+ *   "relayNamespaceId": "<ARM id>", "machine": "<Arc machine>", "hybridConnections": { "<NODE>": "<name>" } }`;
+ * - protected settings, only what is secret or keyed to the grant: `"channel": { "ticketPublicKey":
+ *   "<Ed25519 SPKI PEM or JWK>", "listenTokens": { "<NODE>": "SharedAccessSignature ..." } }`.
+ * Identifiers stay public on purpose: every string of protected settings is redacted from logs and
+ * status, and a machine or node name must stay readable there. One hybrid connection per grant and
+ * node. Checked before anything is applied; an error names the field and the fix, never a token.
  */
 import { createHash } from 'crypto';
 import { checkEndpoint, hybridConnectionResource } from '../channel/relay/endpoint';
@@ -21,68 +22,67 @@ export interface NodeChannelSettings {
   listenToken: string;
 }
 
-/** The channel per node name (upper case), or undefined when the settings carry none. */
+/** The channel per node name (upper case). */
 export type ChannelSettings = Map<string, NodeChannelSettings>;
 
 /** A listen token may outlive its grant by the relay's clock skew, not more. */
 const TOKEN_GRACE_MS = 5 * 60_000;
-const FIELD = 'protectedSettings.channel';
+const PUBLIC = 'channel';
+const PROTECTED = 'protectedSettings.channel';
 
+interface PublicChannel {
+  relayNamespace: string;
+  machine: string;
+  hybridConnections: Record<string, string>;
+}
+
+/** Undefined when neither part speaks of a channel, or no grant is given (nothing to listen for). */
 export function readChannelSettings(
+  publicSettings: Record<string, unknown>,
   protectedSettings: Record<string, unknown> | undefined,
   grant: Grant | undefined,
   now: Date,
 ): ChannelSettings | undefined {
-  const value = protectedSettings?.channel;
-  if (value === undefined) return undefined;
-  const section = objectAt(FIELD, value, 'an object with grantId, relayNamespace, ticketPublicKey and nodes');
-  if (!grant) return undefined; // No grant: nothing to listen for; the section is ignored.
-  const grantId = textAt(`${FIELD}.grantId`, section.grantId, `the access grant's id, ${grant.grantId}`);
-  if (grantId.toLowerCase() !== grant.grantId.toLowerCase())
+  const visible = publicSettings.channel as PublicChannel | undefined;
+  const secret = protectedSettings?.channel;
+  if (visible === undefined && secret === undefined) return undefined;
+  if (!grant) return undefined;
+  if (visible === undefined)
     throw new ConfigurationError(
-      `${FIELD}.grantId`,
-      describeValue(grantId),
-      `the id of the grant in access.grantId (${grant.grantId}): a channel belongs to one grant`,
+      PUBLIC,
+      'nothing, while protected settings carry a channel',
+      'the public channel section the CLI writes with it: run grant again',
     );
-  const machine = textAt(`${FIELD}.machine`, section.machine, 'the name of the Arc machine the grant was made on');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(machine))
-    throw new ConfigurationError(`${FIELD}.machine`, describeValue(machine), 'an Arc machine name: 1 to 64 letters, digits, . _ -');
-  const relayNamespace = textAt(
-    `${FIELD}.relayNamespace`,
-    section.relayNamespace,
-    "the relay namespace's host name, e.g. contoso-support.servicebus.windows.net",
-  );
+  const section = objectAt(PROTECTED, secret, 'an object with ticketPublicKey and listenTokens, beside the public channel section');
   try {
-    checkEndpoint({ namespace: relayNamespace, name: 'hc' });
+    checkEndpoint({ namespace: visible.relayNamespace, name: 'hc' });
   } catch (error) {
-    throw new ConfigurationError(`${FIELD}.relayNamespace`, describeValue(relayNamespace), (error as Error).message);
+    throw new ConfigurationError(`${PUBLIC}.relayNamespace`, describeValue(visible.relayNamespace), (error as Error).message);
   }
-  const ticketText = textAt(`${FIELD}.ticketPublicKey`, section.ticketPublicKey, "the grant's Ed25519 ticket public key (SPKI PEM or JWK)");
+  const ticketText = section.ticketPublicKey;
+  if (typeof ticketText !== 'string' || ticketText.trim() === '' || ticketText.length > 8192)
+    throw new ConfigurationError(
+      `${PROTECTED}.ticketPublicKey`,
+      shapeOf(ticketText),
+      "the grant's Ed25519 ticket public key (SPKI PEM or JWK)",
+    );
   try {
     importTicketPublicKey(ticketText);
   } catch (error) {
-    throw new ConfigurationError(`${FIELD}.ticketPublicKey`, 'a key that cannot be used', `${(error as Error).message}`);
+    throw new ConfigurationError(`${PROTECTED}.ticketPublicKey`, 'a key that cannot be used', `${(error as Error).message}`);
   }
-  const nodes = objectAt(
-    `${FIELD}.nodes`,
-    section.nodes,
-    'an object with one entry per node name: { "hybridConnection": ..., "listenToken": ... }',
+  const tokens = objectAt(
+    `${PROTECTED}.listenTokens`,
+    section.listenTokens,
+    'an object with one Listen token per node name of channel.hybridConnections',
   );
   const channels: ChannelSettings = new Map();
-  for (const [node, entryValue] of Object.entries(nodes)) {
-    const at = `${FIELD}.nodes.${node}`;
-    const entry = objectAt(at, entryValue, 'an object with hybridConnection and listenToken');
-    const hybridConnection = textAt(`${at}.hybridConnection`, entry.hybridConnection, "the node's hybrid connection name");
-    const endpoint = { namespace: relayNamespace, name: hybridConnection };
-    try {
-      checkEndpoint(endpoint);
-    } catch (error) {
-      throw new ConfigurationError(`${at}.hybridConnection`, describeValue(hybridConnection), (error as Error).message);
-    }
-    const listenToken = entry.listenToken;
-    const tokenField = `${at}.listenToken`;
+  for (const [node, hybridConnection] of Object.entries(visible.hybridConnections)) {
+    const endpoint = { namespace: visible.relayNamespace, name: hybridConnection };
+    const tokenField = `${PROTECTED}.listenTokens.${node}`;
+    const listenToken = Object.entries(tokens).find(([name]) => name.toUpperCase() === node.toUpperCase())?.[1];
     if (typeof listenToken !== 'string')
-      throw new ConfigurationError(tokenField, shapeOf(listenToken), 'the Listen SAS token the CLI minted for this hybrid connection');
+      throw new ConfigurationError(tokenField, shapeOf(listenToken), `the Listen token the CLI minted for ${hybridConnection}`);
     const parsed = parseSas(listenToken);
     if (!parsed.ok)
       throw new ConfigurationError(
@@ -113,8 +113,8 @@ export function readChannelSettings(
       listenToken,
       record: {
         grantId: grant.grantId,
-        machine,
-        relayNamespace,
+        machine: visible.machine,
+        relayNamespace: visible.relayNamespace,
         hybridConnection,
         ticketPublicKey: ticketText,
         listenTokenDigest: createHash('sha256').update(listenToken).digest('hex'),
@@ -136,10 +136,4 @@ function shapeOf(value: unknown): string {
 function objectAt(field: string, value: unknown, accepted: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigurationError(field, shapeOf(value), accepted);
   return value as Record<string, unknown>;
-}
-
-function textAt(field: string, value: unknown, accepted: string): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 8192)
-    throw new ConfigurationError(field, shapeOf(value), accepted);
-  return value;
 }

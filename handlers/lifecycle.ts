@@ -178,7 +178,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         refuseEndedGrant: desired.grant !== undefined,
       };
       // The grant's channel, one hybrid connection per node; checked before anything is applied.
-      const channels = readChannelSettings(settings.protectedSettings, desired.grant, at);
+      const channels = readChannelSettings(settings.publicSettings, settings.protectedSettings, desired.grant, at);
       const report = await converge(context, {
         ...request,
         ...(channels ? { channels } : {}),

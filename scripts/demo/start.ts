@@ -138,7 +138,12 @@ async function main(): Promise<void> {
   const second = randomUUID();
   const secondGrant = grant('Diagnostics', second, simulatedNow);
   const secondExpiry = new Date(secondGrant.access.expiresAt);
-  await settings(4, secondGrant, await rig.protectedSettings(second, secondExpiry, Object.keys(machine.nodes)));
+  const { publicSettings: withChannel, ...protectedPart } = await rig.channelSettings(
+    secondGrant,
+    secondExpiry,
+    Object.keys(machine.nodes),
+  );
+  await settings(4, withChannel, protectedPart);
   await run(identity.version, 'enable', 4);
   say(`Update to ${next.version} in the manager's order (old disable, new update, old uninstall, new install, new enable)`);
   await run(identity.version, 'disable', 4);
@@ -159,11 +164,13 @@ async function main(): Promise<void> {
   const engineer = await rig.connect(node, second, secondExpiry, { engineer: 'alex@support.example' });
   console.log(`   [${engineer.ready.machine} ${engineer.ready.node} ${engineer.ready.level}] session ${engineer.ready.sessionId}`);
   for (const command of ['Get-Service -Name WinRM', 'Restart-Service -Name Spooler']) {
-    let output = '';
-    const result = await engineer.run(command, (_stream, text) => (output += text));
+    const output: string[] = [];
+    const result = await engineer.run(command, (stream, text) => {
+      if (stream === 'output') output.push(...text.split(/\r?\n/).filter((line) => line.trim() !== ''));
+    });
     console.log(`   > ${command}`);
-    for (const line of output.split(/\r?\n/).filter((text) => text.trim() !== '')) console.log(`     ${line}`);
-    console.log(`     ${result.ok ? 'done' : `refused: ${result.error}`}`);
+    for (const line of output) console.log(`     ${line}`);
+    if (!result.ok) console.log(`     refused by the JEA endpoint: ${result.error}`);
   }
   say('Revoke, while the engineer is connected');
   const revokedAt = Date.now();

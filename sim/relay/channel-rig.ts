@@ -31,11 +31,15 @@ export interface ChannelRig {
   ticketKey: { publicKey: KeyObject; privateKey: KeyObject };
   hybridConnection(node: string): string;
   /** The encrypted protected settings and thumbprint for a grant, with the given nodes' channels. */
-  protectedSettings(
-    grantId: string,
+  /**
+   * Handler settings for a grant with a channel on `nodes`: the public settings given, plus the
+   * channel's public part; the listen tokens and ticket key encrypted as protected settings.
+   */
+  channelSettings(
+    publicSettings: Record<string, unknown>,
     expiresAt: Date,
     nodes: string[],
-  ): Promise<{ protectedSettings: string; protectedSettingsCertThumbprint: string }>;
+  ): Promise<{ publicSettings: Record<string, unknown>; protectedSettings: string; protectedSettingsCertThumbprint: string }>;
   /** An engineer with a fresh Send token and ticket for a node. */
   connect(node: string, grantId: string, expiresAt: Date, overrides?: { engineer?: string; ticketId?: string }): Promise<EngineerSession>;
   sendToken(node: string, expiresAt: Date): string;
@@ -68,17 +72,20 @@ export async function startChannelRig(certificateDir: string): Promise<ChannelRi
     certificate,
     ticketKey,
     hybridConnection: (node) => ensure(node),
-    async protectedSettings(grantId, expiresAt, nodes) {
+    async channelSettings(publicSettings, expiresAt, nodes) {
       const channel = {
-        grantId,
-        machine: MACHINE,
-        relayNamespace: relay.host,
         ticketPublicKey: ticketKey.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-        nodes: Object.fromEntries(
-          nodes.map((node) => [node, { hybridConnection: ensure(node), listenToken: token(node, 'agent-listen', LISTEN_KEY, expiresAt) }]),
-        ),
+        listenTokens: Object.fromEntries(nodes.map((node) => [node, token(node, 'agent-listen', LISTEN_KEY, expiresAt)])),
       };
       return {
+        publicSettings: {
+          ...publicSettings,
+          channel: {
+            relayNamespace: relay.host,
+            machine: MACHINE,
+            hybridConnections: Object.fromEntries(nodes.map((node) => [node, ensure(node)])),
+          },
+        },
         protectedSettingsCertThumbprint: certificate.thumbprint,
         protectedSettings: await encryptToCms(JSON.stringify({ channel }), certificate.crtPath, 'aes256'),
       };

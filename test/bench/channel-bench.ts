@@ -128,7 +128,7 @@ class ChannelBench {
     const publicSettings = grantSettings(now, { grantId }, 1);
     const expiresAt = new Date((publicSettings.access as { expiresAt: string }).expiresAt);
     const sequenceNumber = this.sequence++;
-    await this.fixture.writeSettings(sequenceNumber, { publicSettings, ...(await this.rig.protectedSettings(grantId, expiresAt, [NODE])) });
+    await this.fixture.writeSettings(sequenceNumber, await this.rig.channelSettings(publicSettings, expiresAt, [NODE]));
     await this.handle('enable', sequenceNumber);
     return { grantId, expiresAt };
   }

@@ -19,22 +19,20 @@ const publicKey = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem
 const token = (hc: string, expiresAt = grant.expiresAt) =>
   signSas({ resourceUri: `http://${NAMESPACE}/${hc}/`, keyName: 'agent-listen', key: KEY, expiresAt });
 
-function settings(overrides: Record<string, unknown> = {}, node: Record<string, unknown> = {}) {
+function settings(publicChannel: Record<string, unknown> = {}, secret: Record<string, unknown> = {}, tokens: Record<string, unknown> = {}) {
   return {
-    channel: {
-      grantId: grant.grantId,
-      machine: 'arc-web-01',
-      relayNamespace: NAMESPACE,
-      ticketPublicKey: publicKey,
-      nodes: { web01: { hybridConnection: 'rs-web01-3f2b8c1e', listenToken: token('rs-web01-3f2b8c1e'), ...node } },
-      ...overrides,
+    publicSettings: {
+      channel: { relayNamespace: NAMESPACE, machine: 'arc-web-01', hybridConnections: { web01: 'rs-web01-3f2b8c1e' }, ...publicChannel },
+    },
+    protectedSettings: {
+      channel: { ticketPublicKey: publicKey, listenTokens: { web01: token('rs-web01-3f2b8c1e'), ...tokens }, ...secret },
     },
   };
 }
 
-function refusal(value: Record<string, unknown>): { field: string; message: string } {
+function refusal(value: ReturnType<typeof settings>): { field: string; message: string } {
   try {
-    readChannelSettings(value, grant, NOW);
+    readChannelSettings(value.publicSettings, value.protectedSettings, grant, NOW);
   } catch (error) {
     if (isConfigurationError(error)) return { field: error.field, message: error.message };
     throw error;
@@ -44,7 +42,8 @@ function refusal(value: Record<string, unknown>): { field: string; message: stri
 
 describe('the channel in protected settings', () => {
   it('gives each node its hybrid connection, keyed by upper-case name, with the token only beside the record', () => {
-    const channels = readChannelSettings(settings(), grant, NOW)!;
+    const { publicSettings, protectedSettings } = settings();
+    const channels = readChannelSettings(publicSettings, protectedSettings, grant, NOW)!;
     const web01 = channels.get('WEB01')!;
     expect(web01.record).toMatchObject({ grantId: grant.grantId, machine: 'arc-web-01', hybridConnection: 'rs-web01-3f2b8c1e' });
     expect(web01.record.listenTokenExpiresAt.toISOString()).toBe(grant.expiresAt.toISOString());
@@ -53,42 +52,50 @@ describe('the channel in protected settings', () => {
   });
 
   it('says nothing when there is no channel section, and ignores one without a grant', () => {
-    expect(readChannelSettings({}, grant, NOW)).toBeUndefined();
-    expect(readChannelSettings(settings(), undefined, NOW)).toBeUndefined();
+    expect(readChannelSettings({}, {}, grant, NOW)).toBeUndefined();
+    const { publicSettings, protectedSettings } = settings();
+    expect(readChannelSettings(publicSettings, protectedSettings, undefined, NOW)).toBeUndefined();
+  });
+
+  it('refuses protected channel settings without their public part', () => {
+    const { protectedSettings } = settings();
+    expect(() => readChannelSettings({}, protectedSettings, grant, NOW)).toThrow(/Invalid setting 'channel'/);
   });
 
   it.each([
-    ['another grant', settings({ grantId: '00000000-0000-4000-8000-000000000000' }), 'protectedSettings.channel.grantId'],
-    [
-      'a namespace with a scheme',
-      settings({ relayNamespace: 'https://x.servicebus.windows.net' }),
-      'protectedSettings.channel.relayNamespace',
-    ],
+    ['a namespace with a scheme', settings({ relayNamespace: 'https://x.servicebus.windows.net' }), 'channel.relayNamespace'],
     [
       'a key that is not Ed25519',
-      settings({
-        ticketPublicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-      }),
+      settings(
+        {},
+        {
+          ticketPublicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+        },
+      ),
       'protectedSettings.channel.ticketPublicKey',
     ],
     [
       'a token for another hybrid connection',
-      settings({}, { listenToken: token('rs-other') }),
-      'protectedSettings.channel.nodes.web01.listenToken',
+      settings({}, {}, { web01: token('rs-other') }),
+      'protectedSettings.channel.listenTokens.web01',
     ],
     [
       'a token that outlives the grant',
-      settings({}, { listenToken: token('rs-web01-3f2b8c1e', new Date('2026-11-26T00:00:00Z')) }),
-      'protectedSettings.channel.nodes.web01.listenToken',
+      settings({}, {}, { web01: token('rs-web01-3f2b8c1e', new Date('2026-11-26T00:00:00Z')) }),
+      'protectedSettings.channel.listenTokens.web01',
     ],
     [
       'an expired token',
-      settings({}, { listenToken: token('rs-web01-3f2b8c1e', new Date('2026-11-24T19:00:00Z')) }),
-      'protectedSettings.channel.nodes.web01.listenToken',
+      settings({}, {}, { web01: token('rs-web01-3f2b8c1e', new Date('2026-11-24T19:00:00Z')) }),
+      'protectedSettings.channel.listenTokens.web01',
     ],
-    ['a token that is not a SAS', settings({}, { listenToken: 'Bearer SECRETVALUE' }), 'protectedSettings.channel.nodes.web01.listenToken'],
-    ['nodes given as text', settings({ nodes: 'SECRETVALUE' }), 'protectedSettings.channel.nodes'],
-    ['a machine name with a slash', settings({ machine: 'a/b' }), 'protectedSettings.channel.machine'],
+    ['a token that is not a SAS', settings({}, {}, { web01: 'Bearer SECRETVALUE' }), 'protectedSettings.channel.listenTokens.web01'],
+    [
+      'no token for a node',
+      settings({ hybridConnections: { web01: 'rs-web01-3f2b8c1e', web02: 'rs-web02' } }),
+      'protectedSettings.channel.listenTokens.web02',
+    ],
+    ['tokens given as text', settings({}, { listenTokens: 'SECRETVALUE' }), 'protectedSettings.channel.listenTokens'],
   ])('refuses %s, naming the field, never quoting a secret', (_name, value, field) => {
     const { field: named, message } = refusal(value);
     expect(named).toBe(field);

@@ -52,7 +52,7 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     const access = settings.access as { grantId: string; expiresAt: string };
     const expiresAt = new Date(access.expiresAt);
     const account = channelUserName(access.grantId);
-    await fixture.writeSettings(0, { publicSettings: settings, ...(await rig.protectedSettings(access.grantId, expiresAt, [NODE])) });
+    await fixture.writeSettings(0, await rig.channelSettings(settings, expiresAt, [NODE]));
     expect((await fixture.run('install', { sequenceNumber: 0 })).exitCode).toBe(0);
     const enabled = await fixture.run('enable', { sequenceNumber: 0 });
     expect(enabled.stderr).toBe('');
@@ -134,7 +134,7 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     const settings = grantSettings(now, { grantId });
     const expiresAt = new Date((settings.access as { expiresAt: string }).expiresAt);
     const account = channelUserName(grantId);
-    await fixture.writeSettings(2, { publicSettings: settings, ...(await rig.protectedSettings(grantId, expiresAt, [NODE])) });
+    await fixture.writeSettings(2, await rig.channelSettings(settings, expiresAt, [NODE]));
     expect((await fixture.run('enable', { sequenceNumber: 2 })).exitCode).toBe(0);
 
     const openSessionThenKill = async () => {
