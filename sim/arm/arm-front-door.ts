@@ -4,8 +4,9 @@
  */
 import type { TokenIssuer } from './access-tokens';
 import { armError, type ArmReply, type ArmRequest } from './arm-reply';
-import type { WriteThrottle } from './write-throttle';
+import { providerOfPath, type EmulatedProvider } from './spec-location';
 import type { ArmEmulatorCounters } from './types';
+import type { WriteThrottle } from './write-throttle';
 
 const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
 const REMAINING_WRITES_HEADER = 'x-ms-ratelimit-remaining-subscription-writes';
@@ -13,7 +14,8 @@ const REMAINING_WRITES_HEADER = 'x-ms-ratelimit-remaining-subscription-writes';
 export interface FrontDoorOptions {
   tokens: TokenIssuer;
   throttle: WriteThrottle;
-  apiVersions: string[];
+  /** Per provider, as its API documents publish them. */
+  apiVersions: Record<EmulatedProvider, string[]>;
   counters: ArmEmulatorCounters;
 }
 
@@ -55,15 +57,17 @@ export function frontDoor(options: FrontDoorOptions, provider: (request: ArmRequ
   };
 }
 
-function checkApiVersion(request: ArmRequest, apiVersions: string[]): ArmReply | undefined {
+function checkApiVersion(request: ArmRequest, apiVersions: Record<EmulatedProvider, string[]>): ArmReply | undefined {
   const apiVersion = request.query.get('api-version');
   if (!apiVersion) {
     return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
   }
-  if (apiVersions.includes(apiVersion)) return undefined;
+  // A path naming no provider the emulator serves is answered by the router (404), whatever its version.
+  const provider = providerOfPath(request.path);
+  if (provider === undefined || apiVersions[provider].includes(apiVersion)) return undefined;
   return armError(
     400,
     'InvalidApiVersionParameter',
-    `The api-version '${apiVersion}' is invalid for namespace 'Microsoft.HybridCompute'. The supported api-versions are '${apiVersions.join(', ')}'.`,
+    `The api-version '${apiVersion}' is invalid for namespace '${provider}'. The supported api-versions are '${apiVersions[provider].join(', ')}'.`,
   );
 }

@@ -1,12 +1,14 @@
 /**
- * A local Azure Resource Manager for Microsoft.HybridCompute machines and machine extensions, over
- * HTTPS, with the Azure Arc managed identity endpoint beside it, so that the real SDK (and our CLI)
- * can be tested without Azure. See types.ts for what each option and member means.
+ * A local Azure Resource Manager for Microsoft.HybridCompute machines and machine extensions,
+ * Microsoft.Relay hybrid connections (with a test relay as their data plane when one is attached) and
+ * Microsoft.Support tickets, over HTTPS, with the Azure Arc managed identity endpoint beside it, so
+ * that the real SDKs (and our CLI) can be tested without Azure. See types.ts for what each option and
+ * member means.
  */
 import { promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
-import { normaliseResource, TokenIssuer } from './access-tokens';
+import { EMULATED_UPN, normaliseResource, TokenIssuer } from './access-tokens';
 import { IDENTITY_TOKEN_PATH, startArcIdentityEndpoint } from './arc-identity-endpoint';
 import { frontDoor } from './arm-front-door';
 import { startArmHttpsServer } from './arm-https-server';
@@ -15,8 +17,11 @@ import type { EmulatorState } from './emulator-state';
 import { extensionResource, ExtensionStore } from './extension-store';
 import { OperationRunner, succeedEveryRun } from './long-running-operations';
 import { machineSpec, MachineStore } from './machine-store';
+import { attachRelay } from './relay-link';
+import { RelayStore } from './relay-store';
 import { routeArmRequest } from './routes';
 import { supportedApiVersions } from './spec-location';
+import { SupportStore } from './support-store';
 import { makeServerCertificate } from './tls-certificate';
 import { validateTrafficRecords } from './traffic-validator';
 import type { ArmEmulator, ArmEmulatorCounters, ArmEmulatorOptions, TrafficRecord } from './types';
@@ -24,6 +29,11 @@ import { WriteThrottle } from './write-throttle';
 
 export type {
   ArmEmulator,
+  AttachedRelay,
+  EmulatedRelayNamespaceSpec,
+  EmulatedSupportTicketSpec,
+  SupportTicketSeverity,
+  SupportTicketStatus,
   ArmEmulatorCounters,
   ArmEmulatorOptions,
   EmulatedMachineSpec,
@@ -41,6 +51,10 @@ const DEFAULT_PAGE_SIZE = 100;
 
 export async function startArmEmulator(options: ArmEmulatorOptions): Promise<ArmEmulator> {
   const machines = new MachineStore(options.machines);
+  const relay = new RelayStore();
+  for (const spec of options.relayNamespaces ?? []) relay.add(spec);
+  const support = new SupportStore();
+  for (const { subscriptionId, ...ticket } of options.supportTickets ?? []) support.add(subscriptionId, ticket);
   const throttle = new WriteThrottle(options.writeBucket);
   const workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'arm-emulator-'));
   const certificate = await makeServerCertificate(workDir).catch(async (error: unknown) => {
@@ -73,9 +87,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   const state: EmulatorState = {
     machines,
     extensions,
+    relay,
+    support,
     operations,
     counters,
     tenantId: tokens.tenantId,
+    principal: { objectId: tokens.objectId, upn: EMULATED_UPN },
     endpoint: server.endpoint,
     pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
   };
@@ -119,6 +136,23 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     },
     addMachine(spec) {
       machines.add(spec);
+    },
+    addRelayNamespace(spec) {
+      relay.add(spec);
+    },
+    attachRelay(namespaceName, testRelay) {
+      const namespace = relay.named(namespaceName);
+      if (!namespace) throw new Error(`the emulator has no Relay namespace '${namespaceName}': add it with addRelayNamespace first`);
+      attachRelay(namespace, testRelay);
+    },
+    addSupportTicket(subscriptionId, ticket) {
+      support.add(subscriptionId, ticket);
+    },
+    setSupportTicketStatus(subscriptionId, name, status) {
+      support.setStatus(subscriptionId, name, status);
+    },
+    setSupportTicketReadAccess(subscriptionId, allowed) {
+      support.setReadAccess(subscriptionId, allowed);
     },
     extension(subscriptionId, resourceGroup, machineName, extensionName) {
       const machine = machines.find(subscriptionId, resourceGroup, machineName);

@@ -10,6 +10,21 @@ import {
   listMachinesBySubscription,
 } from './machine-handlers';
 import { getOperationResult, getOperationStatus } from './operation-handlers';
+import {
+  deleteHybridConnection,
+  getHybridConnection,
+  getHybridConnectionRule,
+  getRelayNamespace,
+  listHybridConnectionKeys,
+  listHybridConnectionRules,
+  listHybridConnections,
+  listRelayNamespacesByResourceGroup,
+  listRelayNamespacesBySubscription,
+  putHybridConnection,
+  putHybridConnectionRule,
+  regenerateHybridConnectionKeys,
+} from './relay-handlers';
+import { getSupportTicket, listSupportTickets } from './support-handlers';
 
 type Handler = (state: EmulatorState, request: ArmRequest, params: string[]) => ArmReply;
 
@@ -22,6 +37,11 @@ const SEGMENT = '([^/]+)';
 const PROVIDER = '/providers/Microsoft\\.HybridCompute';
 const SUBSCRIPTION = `^/subscriptions/${SEGMENT}`;
 const MACHINE = `${SUBSCRIPTION}/resourceGroups/${SEGMENT}${PROVIDER}/machines/${SEGMENT}`;
+const RELAY = '/providers/Microsoft\\.Relay';
+const NAMESPACE = `${SUBSCRIPTION}/resourceGroups/${SEGMENT}${RELAY}/namespaces/${SEGMENT}`;
+const HYBRID_CONNECTION = `${NAMESPACE}/hybridConnections/${SEGMENT}`;
+const HC_RULE = `${HYBRID_CONNECTION}/authorizationRules/${SEGMENT}`;
+const SUPPORT_TICKETS = `${SUBSCRIPTION}/providers/Microsoft\\.Support/supportTickets`;
 
 function route(pattern: string, methods: Route['methods']): Route {
   return { pattern: new RegExp(`${pattern}$`, 'i'), methods };
@@ -36,6 +56,17 @@ const RESOURCE_ROUTES: Route[] = [
   route(`${MACHINE}/extensions`, { GET: listExtensions }),
   route(`${MACHINE}/extensions/${SEGMENT}`, { GET: getExtension, PUT: putExtension, PATCH: patchExtension, DELETE: deleteExtension }),
   route(`${MACHINE}/upgradeExtensions`, { POST: upgradeExtensions }),
+  route(`${SUBSCRIPTION}${RELAY}/namespaces`, { GET: listRelayNamespacesBySubscription }),
+  route(`${SUBSCRIPTION}/resourceGroups/${SEGMENT}${RELAY}/namespaces`, { GET: listRelayNamespacesByResourceGroup }),
+  route(NAMESPACE, { GET: getRelayNamespace }),
+  route(`${NAMESPACE}/hybridConnections`, { GET: listHybridConnections }),
+  route(HYBRID_CONNECTION, { GET: getHybridConnection, PUT: putHybridConnection, DELETE: deleteHybridConnection }),
+  route(`${HYBRID_CONNECTION}/authorizationRules`, { GET: listHybridConnectionRules }),
+  route(HC_RULE, { GET: getHybridConnectionRule, PUT: putHybridConnectionRule }),
+  route(`${HC_RULE}/listKeys`, { POST: listHybridConnectionKeys }),
+  route(`${HC_RULE}/regenerateKeys`, { POST: regenerateHybridConnectionKeys }),
+  route(SUPPORT_TICKETS, { GET: listSupportTickets }),
+  route(`${SUPPORT_TICKETS}/${SEGMENT}`, { GET: getSupportTicket }),
 ];
 
 /** Polling URLs the emulator hands out; the API document has no path for them. */
@@ -67,7 +98,7 @@ export function routeArmRequest(state: EmulatorState, request: ArmRequest): ArmR
   return armError(
     404,
     'InvalidResourceType',
-    `The emulator has no resource at '${request.path}' (it serves Microsoft.HybridCompute machines, license profiles and machine extensions).`,
+    `The emulator has no resource at '${request.path}' (it serves Microsoft.HybridCompute machines, license profiles and machine extensions; Microsoft.Relay namespaces, hybrid connections and their authorization rules; Microsoft.Support tickets at subscription scope).`,
   );
 }
 

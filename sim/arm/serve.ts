@@ -3,15 +3,22 @@
  *
  *   npx tsx sim/arm/serve.ts --machines 5 --subscription <id> --resource-group rg
  *
+ * With --relay-namespace NAME the resource group also holds that Relay namespace; --test-relay
+ * attaches a local test relay as its data plane (hybrid connections made through ARM open there).
+ * Each --support-ticket NAME[:Open|Closed] seeds a support ticket in the subscription.
+ *
  * Prints the endpoint, the CA file and the environment to export, and stays up until Ctrl-C; then it
- * checks the traffic it saw against HybridCompute.json and prints what did not match.
+ * checks the traffic it saw against the API documents (HybridCompute, Relay, Support) and prints what
+ * did not match.
  */
 import { randomUUID } from 'crypto';
 import { parseArgs } from 'util';
-import { startArmEmulator, type EmulatedMachineSpec } from './index';
+import { startTestRelay, type TestRelay } from '../relay';
+import { startArmEmulator, type EmulatedMachineSpec, type EmulatedSupportTicketSpec } from './index';
 
 const USAGE = `usage: serve.ts [--machines N] [--subscription ID] [--resource-group NAME] [--location NAME]
-                [--disconnected N] [--operation-ms MS] [--write-burst N --write-refill PER_SECOND]`;
+                [--disconnected N] [--operation-ms MS] [--write-burst N --write-refill PER_SECOND]
+                [--relay-namespace NAME [--test-relay]] [--support-ticket NAME[:Open|Closed]]...`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -24,6 +31,9 @@ async function main(): Promise<void> {
       'operation-ms': { type: 'string', default: '2000' },
       'write-burst': { type: 'string' },
       'write-refill': { type: 'string' },
+      'relay-namespace': { type: 'string' },
+      'test-relay': { type: 'boolean', default: false },
+      'support-ticket': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
   });
@@ -46,13 +56,37 @@ async function main(): Promise<void> {
       ? undefined
       : { burst: wholeNumber(values['write-burst'], '--write-burst'), refillPerSecond: Number(values['write-refill'] ?? '1') };
 
-  const emulator = await startArmEmulator({ machines, writeBucket, operationMs: wholeNumber(values['operation-ms'], '--operation-ms') });
+  if (values['test-relay'] && values['relay-namespace'] === undefined) throw new Error(`--test-relay needs --relay-namespace\n${USAGE}`);
+  const namespace = values['relay-namespace'];
+  const supportTickets = values['support-ticket'].map((text) => ({ subscriptionId: values.subscription, ...supportTicket(text) }));
+
+  const emulator = await startArmEmulator({
+    machines,
+    writeBucket,
+    operationMs: wholeNumber(values['operation-ms'], '--operation-ms'),
+    relayNamespaces:
+      namespace === undefined
+        ? []
+        : [{ subscriptionId: values.subscription, resourceGroup: values['resource-group'], name: namespace, location: values.location }],
+    supportTickets,
+  });
+  let relay: TestRelay | undefined;
+  if (values['test-relay'] && namespace !== undefined) {
+    relay = await startTestRelay();
+    emulator.attachRelay(namespace, relay);
+  }
   const environment = emulator.credentialEnvironment();
   process.stdout.write(
     [
       `ARM emulator listening at ${emulator.endpoint}`,
       `CA certificate: ${emulator.caFile}`,
       `Subscription ${values.subscription}, resource group ${values['resource-group']}: ${machines.map((machine) => `${machine.name} (${machine.status})`).join(', ')}`,
+      ...(namespace === undefined
+        ? []
+        : [`Relay namespace ${namespace}${relay ? `, its test relay at wss://${relay.host} (CA ${relay.caFile})` : ''}`]),
+      ...(supportTickets.length === 0
+        ? []
+        : [`Support tickets: ${supportTickets.map((ticket) => `${ticket.name} (${ticket.status})`).join(', ')}`]),
       '',
       "In another shell, so that DefaultAzureCredential takes the emulator's Arc managed identity and Node trusts its CA:",
       ...Object.entries(environment).map(([name, value]) => `  export ${name}=${value}`),
@@ -70,10 +104,20 @@ async function main(): Promise<void> {
   const problems = await emulator.validateTraffic();
   process.stdout.write(
     problems.length === 0
-      ? `\n${emulator.traffic.length} requests, all as HybridCompute.json says.\n`
-      : `\n${problems.length} problems against HybridCompute.json:\n${problems.map((problem) => `  ${problem}`).join('\n')}\n`,
+      ? `\n${emulator.traffic.length} requests, all as the API documents say.\n`
+      : `\n${problems.length} problems against the API documents:\n${problems.map((problem) => `  ${problem}`).join('\n')}\n`,
   );
   await emulator.close();
+  await relay?.close();
+}
+
+/** 'case-1' or 'case-1:Closed' (default Open). */
+function supportTicket(text: string): EmulatedSupportTicketSpec {
+  const [name, status = 'Open', extra] = text.split(':');
+  if (!name || extra !== undefined || (status !== 'Open' && status !== 'Closed')) {
+    throw new Error(`--support-ticket needs NAME or NAME:Open or NAME:Closed, got ${JSON.stringify(text)}\n${USAGE}`);
+  }
+  return { name, status, title: `Support request ${name}` };
 }
 
 function wholeNumber(text: string, option: string): number {

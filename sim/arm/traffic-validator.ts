@@ -1,23 +1,25 @@
 /**
- * Checks recorded requests and responses against HybridCompute.json with oav's live validation, the
- * tool Azure uses on real ARM traffic. Both sides are checked: our client's requests and the
+ * Checks recorded requests and responses against the API documents of every provider the emulator
+ * serves (HybridCompute, Relay, Support; see spec-location.ts) with oav's live validation, the tool
+ * Azure uses on real ARM traffic. One validator holds all of them: oav picks the operation by path,
+ * method and api-version. Both sides are checked: our client's requests and the
  * emulator's responses. A request oav cannot match to an operation of the document (wrong path,
  * method or api-version) is reported too.
  */
 import type { LiveValidator, LiveValidationIssue, LiveValidationResult } from 'oav';
 import { isOperationPollingPath } from './routes';
-import { hybridComputeSpecs, SPECIFICATION_ROOT } from './spec-location';
+import { allSpecFiles, SPECIFICATION_ROOT } from './spec-location';
 import type { TrafficRecord } from './types';
 
 let loading: Promise<LiveValidator> | undefined;
 
-/** One validator per process: loading and compiling the document is the slow part. */
+/** One validator per process: loading and compiling the documents is the slow part. */
 function liveValidator(): Promise<LiveValidator> {
   loading ??= (async () => {
     const { LiveValidator } = await import('oav');
     const validator = new LiveValidator(
       {
-        swaggerPaths: hybridComputeSpecs().map((spec) => spec.file),
+        swaggerPaths: allSpecFiles(),
         directory: SPECIFICATION_ROOT,
         git: { shouldClone: false },
         loadValidatorInInitialize: true,

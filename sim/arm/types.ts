@@ -1,5 +1,6 @@
 /** The emulator's public types: what tests and the CLI's tests code against. */
 import type { TokenCredential } from '@azure/core-auth';
+import type { TestRelay } from '../relay';
 
 export type MachineStatus = 'Connected' | 'Disconnected' | 'Expired';
 export type MachineLicense = 'PayAsYouGo' | 'SoftwareAssurance' | 'None';
@@ -51,8 +52,56 @@ export interface ExtensionRunResult {
   instanceView?: ExtensionInstanceView;
 }
 
+/** A Microsoft.Relay namespace, read-only in the emulator: seeded, never created through ARM. */
+export interface EmulatedRelayNamespaceSpec {
+  subscriptionId: string;
+  resourceGroup: string;
+  /** 6 to 50 characters; unique across the emulator, as Azure's namespace names are unique worldwide. */
+  name: string;
+  /** Default 'westeurope'. */
+  location?: string;
+  tags?: Record<string, string>;
+}
+
+/**
+ * What the emulator drives on a test relay (sim/relay) attached to a namespace: hybrid connections
+ * created and deleted through ARM, rules' keys pushed as they change, listeners counted.
+ */
+export type AttachedRelay = Pick<TestRelay, 'host' | 'createHybridConnection' | 'deleteHybridConnection' | 'putRule'> & {
+  counters: Pick<TestRelay['counters'], 'openListeners'>;
+};
+
+export type SupportTicketStatus = 'Open' | 'Closed';
+export type SupportTicketSeverity = 'minimal' | 'moderate' | 'critical' | 'highestcriticalimpact';
+
+/** A Microsoft.Support ticket at subscription scope, as the operator's tests seed it (read-only through ARM). */
+export interface EmulatedSupportTicketSpec {
+  /** The ticket's resource name. */
+  name: string;
+  status: SupportTicketStatus;
+  title: string;
+  /** Default: the title. */
+  description?: string;
+  /** Default: a number derived from the time of seeding, as Azure's are. */
+  supportTicketId?: string;
+  /** Default 'moderate'. */
+  severity?: SupportTicketSeverity;
+  /** Default: the Azure Arc enabled servers service. */
+  serviceId?: string;
+  /** Default: a problem classification of that service. */
+  problemClassificationId?: string;
+  /** ISO 8601; default: when it was seeded. Lists are newest first. */
+  createdDate?: string;
+  /** The Azure resource the ticket is about, e.g. an Arc machine's id. */
+  resourceId?: string;
+  /** Default: the emulated owner (owner@contoso.example). */
+  contactEmail?: string;
+}
+
 export interface ArmEmulatorOptions {
   machines: EmulatedMachineSpec[];
+  relayNamespaces?: EmulatedRelayNamespaceSpec[];
+  supportTickets?: Array<EmulatedSupportTicketSpec & { subscriptionId: string }>;
   /** Per subscription; counts PUT/PATCH/DELETE/POST. Default: no limit. */
   writeBucket?: { burst: number; refillPerSecond: number };
   /** How long a long-running operation stays InProgress before runExtension is called (default 30). */
@@ -110,7 +159,29 @@ export interface ArmEmulator {
   addMachine(spec: EmulatedMachineSpec): void;
   /** The stored resource as GET returns it. */
   extension(subscriptionId: string, resourceGroup: string, machine: string, extensionName: string): Record<string, any> | undefined;
-  /** Validates every recorded request and response against HybridCompute.json with oav; human-readable problems (empty when all valid). */
+  /** A Relay namespace created after the emulator started (throws if its name is taken). */
+  addRelayNamespace(spec: EmulatedRelayNamespaceSpec): void;
+  /**
+   * Makes `relay` the namespace's data plane: its host becomes the namespace's endpoint, the hybrid
+   * connections and rules the namespace already has are created there, and from now on ARM writes
+   * reach it (PUT creates, DELETE closes its sockets with 1001, rule writes push the keys).
+   */
+  attachRelay(namespaceName: string, relay: AttachedRelay): void;
+  /** A support ticket in the subscription (throws if its name is taken there). */
+  addSupportTicket(subscriptionId: string, ticket: EmulatedSupportTicketSpec): void;
+  /** Changes a seeded ticket's status, as Azure Support closing or reopening it. */
+  setSupportTicketStatus(subscriptionId: string, name: string, status: SupportTicketStatus): void;
+  /**
+   * Whether the emulator's identity may read support tickets in the subscription (default true).
+   * When false, GET and LIST answer 403 AuthorizationFailed, as ARM does for a caller without the
+   * Microsoft.Support/supportTickets/read permission at subscription scope. The emulator issues
+   * tokens for one identity only, so the switch is per subscription, not per caller.
+   */
+  setSupportTicketReadAccess(subscriptionId: string, allowed: boolean): void;
+  /**
+   * Validates every recorded request and response with oav against the API documents of
+   * HybridCompute, Relay and Support; human-readable problems (empty when all valid).
+   */
   validateTraffic(): Promise<string[]>;
   close(): Promise<void>;
 }

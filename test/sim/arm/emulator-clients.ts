@@ -1,14 +1,18 @@
 /**
- * Clients of the ARM emulator for its tests: the real HybridCompute SDK in-process (trusting the
- * emulator's CA through the pipeline's tlsOptions, speaking api-version 2024-07-10 through a
- * policy), and a bare HTTPS request for what the SDK would not send.
+ * Clients of the ARM emulator for its tests: the real HybridCompute, Relay and Support SDKs
+ * in-process (trusting the emulator's CA through the pipeline's tlsOptions, speaking the
+ * api-versions the emulator validates against), and a bare HTTPS request for what the SDK would not send.
  */
 import { HybridComputeManagementClient } from '@azure/arm-hybridcompute';
+import { RelayAPI } from '@azure/arm-relay';
+import { MicrosoftSupport } from '@azure/arm-support';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import https from 'https';
 import type { ArmEmulator } from '../../../sim/arm';
 
 export const API_VERSION = '2024-07-10';
+export const RELAY_API_VERSION = '2021-11-01';
+export const SUPPORT_API_VERSION = '2024-04-01';
 export const SUBSCRIPTION = '11111111-2222-3333-4444-555555555555';
 
 /** SDK 3.0.0 pins api-version 2021-05-20; Resource Manager must hear the version we validate against. */
@@ -65,6 +69,24 @@ export function sdkClient(
     // Trust exactly the emulator's CA for this client; NODE_EXTRA_CA_CERTS is read only at process start.
     tlsOptions: { ca: emulator.ca },
     additionalPolicies: policies.map((policy) => ({ policy, position: 'perCall' as const })),
+  });
+}
+
+/** The Relay SDK (3.1.1 defaults to 2017-04-01; its apiVersion option sets the one we validate against). */
+export function relayClient(emulator: ArmEmulator, subscriptionId = SUBSCRIPTION, options: { sdkApiVersion?: boolean } = {}): RelayAPI {
+  return new RelayAPI(emulator.credential, subscriptionId, {
+    endpoint: emulator.endpoint,
+    tlsOptions: { ca: emulator.ca },
+    ...(options.sdkApiVersion ? {} : { apiVersion: RELAY_API_VERSION }),
+  });
+}
+
+/** The Support SDK (2.1.0 defaults to 2020-04-01; its apiVersion option sets the one we validate against). */
+export function supportClient(emulator: ArmEmulator, subscriptionId = SUBSCRIPTION): MicrosoftSupport {
+  return new MicrosoftSupport(emulator.credential, subscriptionId, {
+    endpoint: emulator.endpoint,
+    tlsOptions: { ca: emulator.ca },
+    apiVersion: SUPPORT_API_VERSION,
   });
 }
 
