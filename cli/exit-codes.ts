@@ -15,6 +15,8 @@ export const ExitCode = {
   AllFailed: 4,
   /** No Azure credential could be obtained. */
   NoCredential: 5,
+  /** connect: no session (nobody listening, ticket refused, relay unreachable) or it ended by revoke or expiry. */
+  NoSession: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -26,4 +28,5 @@ export const EXIT_CODES_HELP = [
   '  3  partial failure: some targets failed (see the table and the journal; rerun with --resume)',
   '  4  every target failed',
   '  5  no Azure credential (az login, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or a managed identity)',
+  '  6  connect only: no session, or the session ended by revoke or expiry (see connect --help)',
 ].join('\n');

@@ -12,20 +12,51 @@ import { parseConcurrency, parseRetentionDays } from './input/numbers';
 import { parseOutputFormat, type OutputFormat } from './input/output-format';
 import { parseTag } from './input/tags';
 import type { RawCommandLine } from './program';
+import { relayChoice, RELAY_NAMESPACE_VARIABLE } from './channel/owner-config';
+import { parseNamespaceArgument } from './channel/relay-namespaces';
 import { checkSupportRequestId } from './settings/new-grant';
 import type { TargetSelection } from './targets/resolve-targets';
 
+/** The relay namespace a command works with, as given (resolved in Azure later). */
+export interface RelayInput {
+  name: string;
+  subscriptionId?: string;
+  resourceGroup?: string;
+  /** The option, variable or file it came from, for messages. */
+  source: string;
+}
+
+export interface GrantChannelInput {
+  relay: RelayInput;
+  /** Node names (upper case) given with --nodes; otherwise read from the extension. */
+  nodes?: string[];
+  engineer?: string;
+  ticketFile?: string;
+  showTicket: boolean;
+}
+
+export type FleetCommand = CommandName;
+
 export type CommandInput =
   | { command: 'deploy'; retentionDays?: number }
-  | { command: 'grant'; level: GrantLevel; durationMs: number; supportRequestId: string; acceptTerms: boolean }
+  | {
+      command: 'grant';
+      level: GrantLevel;
+      durationMs: number;
+      supportRequestId: string;
+      acceptTerms: boolean;
+      skipSupportRequestCheck: boolean;
+      channel?: GrantChannelInput;
+    }
   | { command: 'configure'; level?: GrantLevel; retentionDays?: number }
-  | { command: 'revoke' }
-  | { command: 'status' }
+  | { command: 'revoke'; relay?: RelayInput }
+  | { command: 'status'; relay?: RelayInput }
+  | { command: 'cleanup-channels'; relay?: RelayInput }
   | { command: 'upgrade'; version: string }
   | { command: 'remove' };
 
 export interface Invocation {
-  command: CommandName;
+  command: FleetCommand;
   /** Undefined when resuming: the journal holds the command's inputs. */
   input?: CommandInput;
   selection: TargetSelection;
@@ -68,7 +99,8 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
   const cluster = options.cluster === true;
 
   const common = {
-    command: line.command,
+    // ticket and connect have their own runners (see main.ts); only the fleet commands come here.
+    command: line.command as FleetCommand,
     selection: { machines, tags, cluster, ...(resourceGroup ? { resourceGroup } : {}), ...(subscriptionId ? { subscriptionId } : {}) },
     output,
     whatIf: options.whatIf === true,
@@ -82,15 +114,28 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
   };
 
   if (resume !== undefined) {
-    if (line.command === 'status')
+    if (line.command === 'status' || line.command === 'cleanup-channels')
       throw new InputError(
         '--resume',
         resume,
         'status changes nothing, so there is nothing to resume; run status with --machine or --resource-group.',
       );
-    const given = ['machine', 'resourceGroup', 'tag', 'cluster', 'level', 'duration', 'supportRequest', 'retentionDays', 'version'].filter(
-      (name) => (Array.isArray(options[name]) ? (options[name] as unknown[]).length > 0 : options[name] !== undefined),
-    );
+    const given = [
+      'machine',
+      'resourceGroup',
+      'tag',
+      'cluster',
+      'level',
+      'duration',
+      'supportRequest',
+      'retentionDays',
+      'version',
+      'relayNamespace',
+      'relayResourceGroup',
+      'nodes',
+      'engineer',
+      'ticketFile',
+    ].filter((name) => (Array.isArray(options[name]) ? (options[name] as unknown[]).length > 0 : options[name] !== undefined));
     if (given.length > 0) {
       throw new InputError(
         `--${given.map(kebab).join(', --')}`,
@@ -102,10 +147,73 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
   }
 
   checkTargetOptions(machines, resourceGroup, tags.length, subscriptionId);
-  return { ...common, input: commandInput(line.command, text, options) };
+  const input = commandInput(line.command as FleetCommand, text, options, env);
+  if (input.command === 'grant' && input.channel && common.whatIf)
+    throw new InputError(
+      '--what-if',
+      true,
+      `--what-if cannot show the channel's writes (its tokens are signed with keys only a real run reads). Leave out --what-if, or run it without a relay namespace (${input.channel.relay.source}) to see the settings it would send.`,
+    );
+  return { ...common, input };
 }
 
-function commandInput(command: CommandName, text: (name: string) => string | undefined, options: Record<string, unknown>): CommandInput {
+function relayInput(text: (name: string) => string | undefined, env: NodeJS.ProcessEnv): RelayInput | undefined {
+  const groupText = text('relayResourceGroup');
+  const choice = relayChoice({ namespace: text('relayNamespace'), ...(groupText !== undefined ? { resourceGroup: groupText } : {}) }, env);
+  if (!choice) {
+    if (groupText !== undefined)
+      throw new InputError('--relay-resource-group', groupText, 'It names where the relay namespace is: give --relay-namespace too.');
+    return undefined;
+  }
+  const parsed = parseNamespaceArgument(choice.namespace, choice.source);
+  const resourceGroup = parsed.resourceGroup ?? (choice.resourceGroup ? checkResourceGroup(choice.resourceGroup) : undefined);
+  return {
+    name: parsed.name,
+    source: choice.source,
+    ...(parsed.subscriptionId ? { subscriptionId: parsed.subscriptionId } : {}),
+    ...(resourceGroup ? { resourceGroup } : {}),
+  };
+}
+
+function grantChannel(text: (name: string) => string | undefined, options: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+  const relay = relayInput(text, env);
+  const channelOnly = ['nodes', 'engineer', 'ticketFile', 'showTicket'].filter((name) => options[name] !== undefined);
+  if (!relay) {
+    if (channelOnly.length > 0)
+      throw new InputError(
+        `--${channelOnly.map(kebab).join(', --')}`,
+        channelOnly.map((name) => options[name]),
+        `These shape the remote channel, which needs a relay namespace: add --relay-namespace <name> (or set ${RELAY_NAMESPACE_VARIABLE}).`,
+      );
+    return undefined;
+  }
+  const nodesText = text('nodes');
+  const nodes = nodesText === undefined ? undefined : parseNodes(nodesText);
+  const engineer = text('engineer');
+  if (engineer !== undefined && !/^[^\p{Cc}]{1,256}$/u.test(engineer))
+    throw new InputError('--engineer', engineer, "Give the engineer's sign-in name or support alias, 1 to 256 printable characters.");
+  return {
+    relay,
+    ...(nodes ? { nodes } : {}),
+    ...(engineer ? { engineer } : {}),
+    ...(text('ticketFile') ? { ticketFile: text('ticketFile') } : {}),
+    showTicket: options.showTicket === true,
+  };
+}
+
+function parseNodes(text: string): string[] {
+  const nodes = text.split(',').map((node) => node.trim().toUpperCase());
+  if (nodes.length === 0 || nodes.some((node) => !/^[A-Z0-9][A-Z0-9_-]{0,62}$/.test(node)) || new Set(nodes).size !== nodes.length)
+    throw new InputError('--nodes', text, 'Give the node (computer) names separated by commas, e.g. --nodes NODE1,NODE2, each once.');
+  return nodes;
+}
+
+function commandInput(
+  command: FleetCommand,
+  text: (name: string) => string | undefined,
+  options: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): CommandInput {
   const retention = text('retentionDays');
   const retentionDays = retention === undefined ? undefined : parseRetentionDays(retention);
   switch (command) {
@@ -123,12 +231,15 @@ function commandInput(command: CommandName, text: (name: string) => string | und
           'Give the support ticket id the access is for, e.g. --support-request TKT-2611240001.',
         ),
       );
+      const channel = grantChannel(text, options, env);
       return {
         command,
         level,
         durationMs,
         supportRequestId,
         acceptTerms: options.acceptTerms === true,
+        skipSupportRequestCheck: options.skipSupportRequestCheck === true,
+        ...(channel ? { channel } : {}),
       };
     }
     case 'configure': {
@@ -153,6 +264,12 @@ function commandInput(command: CommandName, text: (name: string) => string | und
           required(text('version'), '--version', 'Give the extension version to upgrade to, e.g. --version 1.0.1.'),
         ),
       };
+    case 'revoke':
+    case 'status':
+    case 'cleanup-channels': {
+      const relay = relayInput(text, env);
+      return { command, ...(relay ? { relay } : {}) };
+    }
     default:
       return { command } as CommandInput;
   }
@@ -192,7 +309,7 @@ function required(value: string | undefined, option: string, fix: string): strin
   return value;
 }
 
-function checkEndpoint(text: string): string {
+export function checkEndpoint(text: string): string {
   let url: URL | undefined;
   try {
     url = new URL(text);
@@ -209,7 +326,7 @@ function checkEndpoint(text: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-function checkAudience(text: string): string {
+export function checkAudience(text: string): string {
   try {
     const url = new URL(text);
     if (url.protocol === 'https:' || url.protocol === 'api:') return text.replace(/\/+$/, '').replace(/\/\.default$/, '');

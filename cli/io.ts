@@ -24,6 +24,10 @@ export interface CliIo {
   /** First wait between polls of a long operation; Azure's Retry-After then decides. */
   pollIntervalMs?: number;
   conflictRetry?: ConflictRetryOptions;
+  /** Extra CA certificates for the relay (in-process tests; a process uses NODE_EXTRA_CA_CERTS). */
+  relayCa?: string | Buffer;
+  /** Where connect hears SIGINT (default: the process). */
+  signals?: NodeJS.EventEmitter;
 }
 
 export interface ResolvedIo extends CliIo {

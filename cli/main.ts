@@ -35,6 +35,16 @@ export async function runCli(argv: string[], io: CliIo, identity: CliExtensionId
       program.outputHelp({ error: true });
       return ExitCode.BadInput;
     }
+    // The engineer's connect and the owner's ticket are not fleet commands: their own runners,
+    // loaded lazily like run-invocation below (they bring the relay client and the Azure SDK).
+    if (line.command === 'connect') {
+      const { runConnect } = require('./connect/run-connect') as typeof import('./connect/run-connect');
+      return await runConnect(line.options, resolved);
+    }
+    if (line.command === 'ticket') {
+      const { runTicket } = require('./ticket/run-ticket') as typeof import('./ticket/run-ticket');
+      return await runTicket(line.options, resolved);
+    }
     const invocation = toInvocation(line, resolved.env);
     // Evaluated only now: it brings the Azure SDK. require() keeps it a lazily initialised module
     // inside the CommonJS bundle (and under jest's CommonJS transform).

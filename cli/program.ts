@@ -3,11 +3,14 @@
  * all in one place, so every bad value gets the same kind of message and exit code 2.
  */
 import { Command, Option } from 'commander';
+import { defineConnect } from './connect/connect-program';
+import { RELAY_NAMESPACE_VARIABLE } from './channel/owner-config';
 import { EXIT_CODES_HELP } from './exit-codes';
+import { defineTicket } from './ticket/ticket-program';
 import type { CommandName } from './fleet/journal';
 
 export interface RawCommandLine {
-  command: CommandName;
+  command: CommandName | 'ticket' | 'connect';
   options: Record<string, unknown>;
 }
 
@@ -58,7 +61,12 @@ export function buildProgram(
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
 
-  const define = (name: CommandName, description: string, update: boolean, configure: (command: Command) => Command = (c) => c) => {
+  const define = (
+    name: RawCommandLine['command'],
+    description: string,
+    update: boolean,
+    configure: (command: Command) => Command = (c) => c,
+  ) => {
     const command = configure(program.command(name).description(description));
     addCommonOptions(command, update).action((options: Record<string, unknown>) => onCommand({ command: name, options }));
   };
@@ -73,17 +81,54 @@ export function buildProgram(
     c
       .option('--level <level>', 'Diagnostics or DiagnosticsAndRepair (alias DiagnosticsRepair)')
       .option('--duration <duration>', 'how long access lasts, 60 minutes to 14 days: 90m, 8h, 2d, PT8H')
-      .option('--support-request <id>', 'the support ticket the access is for')
-      .option('--accept-terms', 'accept the terms shown (required when stdin is not a terminal)'),
+      .option('--support-request <id>', 'the support ticket the access is for (read from Azure Support first: it must exist and be open)')
+      .option('--skip-support-request-check', 'grant even though your identity may not read support tickets (recorded in the grant)')
+      .option('--accept-terms', 'accept the terms shown (required when stdin is not a terminal)')
+      .option(
+        '--relay-namespace <name|id>',
+        `open the remote channel in this Azure Relay namespace (default: ${RELAY_NAMESPACE_VARIABLE} or relayNamespace in the owner's config.json)`,
+      )
+      .option('--relay-resource-group <rg>', "the relay namespace's resource group (default: found by listing the subscription)")
+      .option('--nodes <A,B>', "the machine's node names (default: the Node lines its extension reports, else its computer name)")
+      .option('--engineer <upn>', 'who the access ticket is for, recorded by the node (default: support-request:<id>)')
+      .option('--ticket-file <path>', "where to write the engineer's access ticket, one machine only (default: in the owner's folder)")
+      .option('--show-ticket', 'also print the access ticket (it holds bearer tokens)'),
   );
   define('configure', 'change the level of the grant in force and/or the retention; expiry and consent stay', true, (c) =>
     c.option('--level <level>', 'Diagnostics or DiagnosticsAndRepair').option('--retention-days <n>', 'days kept on the machine, 1-90'),
   );
-  define('revoke', 'end access now (level None); sent to disconnected machines too, applied when they reconnect', true);
-  define('status', "show provisioning, the handler's message, level, ticket, expiry and time left, per machine and node", false);
+  define(
+    'revoke',
+    "end access now (level None) and delete the grant's hybrid connections, which closes open sessions; sent to disconnected machines too",
+    true,
+    relayOptions,
+  );
+  define(
+    'status',
+    "show provisioning, the handler's message, level, ticket, expiry and time left, per machine and node, and hybrid connections left from ended grants",
+    false,
+    relayOptions,
+  );
+  define(
+    'cleanup-channels',
+    'delete the hybrid connections left in the relay namespace from grants that have ended (the grant in force keeps its own)',
+    false,
+    relayOptions,
+  );
   define('upgrade', 'upgrade the extension to a version (Azure upgradeExtensions)', false, (c) =>
     c.addOption(new Option('--version <version>', 'target extension version, e.g. 1.0.1')),
   );
   define('remove', 'remove the extension; its uninstall removes access, JEA, tasks and data', false);
+  defineTicket(program, onCommand);
+  defineConnect(program, onCommand);
   return program;
+}
+
+function relayOptions(command: Command): Command {
+  return command
+    .option(
+      '--relay-namespace <name|id>',
+      `the Azure Relay namespace of the channels (default: ${RELAY_NAMESPACE_VARIABLE} or the owner's config.json)`,
+    )
+    .option('--relay-resource-group <rg>', "the relay namespace's resource group (default: found by listing the subscription)");
 }

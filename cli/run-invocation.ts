@@ -16,6 +16,14 @@ import { revokeOne } from './commands/revoke';
 import type { RunContext } from './commands/run-context';
 import { statusOne, type MachineStatus } from './commands/status';
 import { upgradeOne } from './commands/upgrade';
+import { cleanupChannelsOne } from './commands/cleanup-channels';
+import type { RelayContext } from './commands/run-context';
+import { GrantKeyStore } from './channel/grant-key-store';
+import { ownerHome } from './channel/owner-home';
+import { RelayNamespaces } from './channel/relay-namespaces';
+import { relayClientFactory, supportClient, type ProviderClientOptions } from './arm/relay-client';
+import type { RecordedRequest } from './arm/what-if-policy';
+import { checkSupportRequest, SKIP_OPTION, type SupportRequestCheck } from './checks/support-request';
 import { acceptTerms, promptYesNo, requireWayToAccept } from './consent/accept-terms';
 import { identityFromToken } from './consent/token-claims';
 import { CredentialError, InputError } from './errors';
@@ -52,6 +60,7 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
     refuseExpiredGrant(resume, io.now());
   }
   const input = inv.input;
+  let supportCheck: SupportRequestCheck | undefined;
   if (input?.command === 'grant') {
     requireWayToAccept({ acceptedByFlag: input.acceptTerms, interactive, show: note, terms: grantTerms(input, undefined, io.now()) });
   }
@@ -92,10 +101,44 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
     if (selection.cluster) targets = await withClusterNodes(api, targets, note);
   }
 
-  // 5. What every target gets: for grant, the one grant of this run.
-  const request: ResumableRequest | { command: 'status' } = resume
+  // 5. What every target gets: for grant, the one grant of this run (its support request checked
+  // first, then its channel's namespace found), for the channel commands the relay control plane.
+  const providers = {
+    credential,
+    endpoint,
+    audience,
+    ...(io.tlsCa ? { tlsCa: io.tlsCa } : {}),
+    ...(inv.whatIf ? { recordWrite: (request: RecordedRequest) => void session.requests.push(request) } : {}),
+  };
+  if (input?.command === 'grant') {
+    if (input.channel?.ticketFile && targets.filter((target) => target.ref).length > 1)
+      throw new InputError(
+        '--ticket-file',
+        input.channel.ticketFile,
+        `A ticket file is for one machine and this grant has ${targets.length}; leave it out and each machine's ticket is written to ${ticketsFolder(io)}.`,
+      );
+    supportCheck = await checkSupportRequests(providers, input, targets, inv.timeoutMs);
+  }
+  const relay = await relayContext(inv, resume, providers, targets, io);
+  const request: ResumableRequest | { command: 'status' } | { command: 'cleanup-channels' } = resume
     ? resume.journal.request
-    : await buildRequest(inv, identity, targets, token.token, io, interactive, note);
+    : await buildRequest(inv, identity, targets, token.token, io, interactive, note, supportCheck, relay);
+  if (request.command === 'grant' && request.channel && relay) {
+    relay.grant = {
+      namespace: relay.namespace!,
+      keys: await relay.store.keyPair(request.grant.grantId),
+      engineer: request.channel.engineer,
+      ...(request.channel.nodes ? { nodes: request.channel.nodes } : {}),
+      ...(input?.command === 'grant' && input.channel?.ticketFile ? { ticketFile: path.resolve(io.cwd, input.channel.ticketFile) } : {}),
+      ticketsFolder: ticketsFolder(io),
+      ...(input?.command === 'grant' && input.channel?.showTicket
+        ? {
+            showTicket: (machine: string, text: string) =>
+              note(`Access ticket for ${machine} (bearer secrets: hand it over privately):\n${text}`),
+          }
+        : {}),
+    };
+  }
   const ctx: RunContext = {
     api,
     now: io.now,
@@ -107,11 +150,12 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
     },
     forceUpdateTag: randomUUID(),
     ...(protectedSettings ? { protectedSettings } : {}),
+    ...(relay ? { relay } : {}),
   };
 
   // 6. The journal, before the first write.
   const writer =
-    request.command === 'status' || inv.whatIf
+    request.command === 'status' || request.command === 'cleanup-channels' || inv.whatIf
       ? undefined
       : await startJournal(inv, io, { endpoint, audience }, request, targets, resume, ctx.forceUpdateTag);
 
@@ -127,6 +171,7 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
         if (status) statuses.set(target, status);
         return outcome;
       }
+      if (request.command === 'cleanup-channels') return cleanupChannelsOne(ctx, target.ref);
       return runOne(ctx, target, request);
     },
     {
@@ -209,7 +254,9 @@ async function buildRequest(
   io: ResolvedIo,
   interactive: boolean,
   note: (text: string) => void,
-): Promise<ResumableRequest | { command: 'status' }> {
+  supportCheck: SupportRequestCheck | undefined,
+  relay: RelayContext | undefined,
+): Promise<ResumableRequest | { command: 'status' } | { command: 'cleanup-channels' }> {
   const input = inv.input!;
   switch (input.command) {
     case 'deploy':
@@ -235,11 +282,24 @@ async function buildRequest(
         supportRequestId: input.supportRequestId,
         acceptedBy: who.value,
         now: io.now(),
+        ...(supportCheck?.checked === false ? { supportRequestChecked: false as const } : {}),
       });
       note(
         `Grant ${grant.grantId}: ${grant.level} until ${grant.expiresAt} for ${grant.supportRequestId}, accepted by ${grant.consent.acceptedBy} (${who.claim}) at ${grant.consent.acceptedAt}, terms ${grant.consent.termsVersion}.`,
       );
-      return { command: 'grant', grant };
+      if (supportCheck?.checked === false)
+        note(`The support request ${grant.supportRequestId} was NOT checked (${SKIP_OPTION}); the grant records that.`);
+      if (!input.channel || !relay?.namespace) return { command: 'grant', grant };
+      const { subscriptionId, resourceGroup, name } = relay.namespace;
+      return {
+        command: 'grant',
+        grant,
+        channel: {
+          relayNamespace: { subscriptionId, resourceGroup, name },
+          engineer: input.channel.engineer ?? `support-request:${grant.supportRequestId}`,
+          ...(input.channel.nodes ? { nodes: input.channel.nodes } : {}),
+        },
+      };
     }
     case 'configure':
       return {
@@ -252,6 +312,55 @@ async function buildRequest(
     default:
       return { command: input.command };
   }
+}
+
+function ticketsFolder(io: ResolvedIo): string {
+  return path.join(ownerHome(io.env), 'tickets');
+}
+
+/** Once per subscription of the targets: the support request must exist there and be open. */
+async function checkSupportRequests(
+  providers: ProviderClientOptions,
+  input: { supportRequestId: string; skipSupportRequestCheck: boolean },
+  targets: Target[],
+  timeoutMs: number,
+): Promise<SupportRequestCheck> {
+  const subscriptions = [...new Set(targets.flatMap((target) => (target.ref ? [target.ref.subscriptionId.toLowerCase()] : [])))];
+  let result: SupportRequestCheck = { checked: true };
+  for (const subscriptionId of subscriptions) {
+    const check = await checkSupportRequest(supportClient(providers, subscriptionId), {
+      subscriptionId,
+      supportRequestId: input.supportRequestId,
+      skipWhenForbidden: input.skipSupportRequestCheck,
+      timeoutMs,
+    });
+    if (!check.checked) result = check;
+  }
+  return result;
+}
+
+/** The relay control plane for the commands that touch channels, with the namespace resolved when one is named. */
+async function relayContext(
+  inv: Invocation,
+  resume: ResumePlan | undefined,
+  providers: ProviderClientOptions,
+  targets: Target[],
+  io: ResolvedIo,
+): Promise<RelayContext | undefined> {
+  const input = inv.input;
+  const resumed = resume?.journal.request.command === 'grant' ? resume.journal.request.channel : undefined;
+  const wanted = input?.command === 'grant' ? input.channel?.relay : input && 'relay' in input ? input.relay : undefined;
+  const channelCommand = ['revoke', 'status', 'cleanup-channels'].includes(inv.command);
+  if (!wanted && !resumed && !channelCommand) return undefined;
+  const api = new RelayNamespaces(relayClientFactory(providers), inv.timeoutMs);
+  const store = new GrantKeyStore(ownerHome(io.env));
+  const first = targets.find((target) => target.ref)?.ref?.subscriptionId ?? inv.selection.subscriptionId;
+  const source = wanted?.source ?? '--relay-namespace';
+  if (resumed) return { api, store, namespace: await api.resolve(resumed.relayNamespace, first ?? '', "the journal's relayNamespace") };
+  if (!wanted) return { api, store };
+  if (!wanted.subscriptionId && !first)
+    throw new InputError(source, wanted.name, 'Give the namespace as an ARM id, or a subscription (--subscription) to find it in.');
+  return { api, store, namespace: await api.resolve(wanted, first!, source) };
 }
 
 /** A resumed grant is the same grant; it cannot be finished once it has expired (refused before Azure is asked anything). */

@@ -40,7 +40,8 @@ const ALLOWED: AllowedImports = {
   // The agent runs the handler's convergence phases over adapters from the same composition point.
   // ... and hosts the engineers' sessions over the relay client and the session layer.
   agent: ['extension', 'core', 'windows', 'handlers/compose.ts', 'handlers/phases/', 'channel', 'channel/session/'],
-  cli: ['extension', 'core', 'manifests'],
+  // The CLI signs the channel's relay tokens and tickets, and the engineer's connect speaks the session protocol.
+  cli: ['extension', 'core', 'manifests', 'channel', 'channel/session/'],
   // The relay client speaks Azure Relay and nothing of support: the agent's channel builds on it.
   channel: [],
   // The session layer names the grant's level with the domain's own type (GrantLevel), nothing more.

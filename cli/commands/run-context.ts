@@ -1,4 +1,6 @@
 import type { ArcMachines } from '../arm/arc-machines';
+import type { GrantKeyPair, GrantKeyStore } from '../channel/grant-key-store';
+import type { RelayNamespaces, ResolvedNamespace } from '../channel/relay-namespaces';
 import type { ProtectedSettings } from '../settings/protected-settings';
 
 /** The extension as Azure names it; from manifests/extension.yaml. */
@@ -18,6 +20,29 @@ export interface RunContext {
   protectedSettings?: ProtectedSettings;
   /** New for every run, so the handler runs even when the settings did not change. */
   forceUpdateTag: string;
+  /** The relay control plane and the owner's key store: grant, revoke, status, cleanup-channels. */
+  relay?: RelayContext;
+}
+
+export interface RelayContext {
+  api: RelayNamespaces;
+  store: GrantKeyStore;
+  /** The namespace named by --relay-namespace (or configuration), when there is one. */
+  namespace?: ResolvedNamespace;
+  /** For grant with a channel: the grant's key pair and the ticket's shape. */
+  grant?: GrantChannelContext;
+}
+
+export interface GrantChannelContext {
+  namespace: ResolvedNamespace;
+  keys: GrantKeyPair;
+  engineer: string;
+  nodes?: string[];
+  /** The ticket file for a one-machine grant; otherwise one per machine in ticketsFolder. */
+  ticketFile?: string;
+  ticketsFolder: string;
+  /** Prints a ticket when the owner asked for it (--show-ticket). */
+  showTicket?: (machine: string, ticketText: string) => void;
 }
 
 /** `ArcRemoteSupport.WindowsRemoteSupport`: the key Azure's upgradeExtensions expects. */

@@ -1,7 +1,9 @@
 import { describeDuration } from '../../core/desired-state';
 import type { TargetOutcome } from '../fleet/outcome';
 import { machineId, type MachineRef } from '../input/azure-names';
-import { storedLevel } from '../settings/public-settings';
+import { findLeftovers } from '../channel/leftover-channels';
+import { namespaceFromId } from '../channel/relay-namespaces';
+import { channelMarker, storedLevel } from '../settings/public-settings';
 import { machineSummary, parseNodeLines } from '../targets/node-lines';
 import { failureOutcome } from './failure';
 import type { RunContext } from './run-context';
@@ -25,6 +27,10 @@ export interface MachineStatus {
   timeLeft: string;
   message: string;
   nodes: NodeStatus[];
+  /** The grant's channel as the public settings mark it: namespace and hybrid connections. */
+  channel?: string;
+  /** Hybrid connections left from this machine's ended grants (cleanup-channels removes them). */
+  leftoverChannels?: string[];
 }
 
 export async function statusOne(
@@ -44,6 +50,11 @@ export async function statusOne(
     }
     const extension = await ctx.api.getExtension(ref);
     const status = describeStatus(label, ref, machine.status, extension, ctx.now());
+    if (ctx.relay && extension) {
+      const leftovers = await findLeftovers(ctx.relay, ref, extension.settings, ctx.now());
+      const names = leftovers.flatMap((item) => item.names.map((name) => `${item.namespace.name}/${name}`));
+      if (names.length > 0) status.leftoverChannels = names;
+    }
     return { outcome: { result: 'ok', detail: status.message || status.provisioningState }, status };
   } catch (error) {
     return { outcome: await failureOutcome(ctx, ref, error) };
@@ -64,6 +75,7 @@ export function describeStatus(
   const access = (extension.settings?.access ?? {}) as { level?: unknown; grantId?: string; expiresAt?: string; supportRequestId?: string };
   // Read as the handler reads it: a stored `none` is a revoke, `diagnosticsrepair` a repair grant.
   const level = storedLevel(extension.settings);
+  const marker = channelMarker(extension.settings);
   const hasGrant = level !== undefined && level !== 'None';
   const expires = hasGrant && access.expiresAt ? Date.parse(access.expiresAt) : Number.NaN;
   const timeLeft = !hasGrant
@@ -82,6 +94,9 @@ export function describeStatus(
     ...(hasGrant && access.expiresAt ? { expiresAt: access.expiresAt } : {}),
     timeLeft,
     message: machineSummary(extension.message),
+    ...(marker && hasGrant
+      ? { channel: `${namespaceFromId(marker.relayNamespaceId)?.name ?? marker.relayNamespaceId}: ${marker.hybridConnections.join(', ')}` }
+      : {}),
     nodes: parseNodeLines(extension.message).map((line) => ({ node: line.node, message: line.text })),
   };
 }

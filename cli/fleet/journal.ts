@@ -12,16 +12,23 @@ import { InputError } from '../errors';
 import type { GrantRecord } from '../settings/public-settings';
 import type { TargetOutcome, TargetResult } from './outcome';
 
-export type CommandName = 'deploy' | 'grant' | 'configure' | 'revoke' | 'status' | 'upgrade' | 'remove';
+export type CommandName = 'deploy' | 'grant' | 'configure' | 'revoke' | 'status' | 'upgrade' | 'remove' | 'cleanup-channels';
 
 /** What a command needs to run again identically. */
 export type ResumableRequest =
   | { command: 'deploy'; version: string; retentionDays?: number }
-  | { command: 'grant'; grant: GrantRecord }
+  | { command: 'grant'; grant: GrantRecord; channel?: GrantChannelRequest }
   | { command: 'configure'; level?: GrantLevel; retentionDays?: number }
   | { command: 'revoke' }
   | { command: 'upgrade'; targetVersion: string }
   | { command: 'remove' };
+
+/** A grant's channel, as a resumed run opens it again on the machines left: never a key or token. */
+export interface GrantChannelRequest {
+  relayNamespace: { name: string; subscriptionId: string; resourceGroup: string };
+  engineer: string;
+  nodes?: string[];
+}
 
 export interface JournalTarget {
   /** The machine's ARM id, or the text given when it never became one. */

@@ -53,7 +53,14 @@ export function statusLines(statuses: MachineStatus[]): StatusLine[] {
       ticket: status.supportRequestId ?? '',
       expiresAt: status.expiresAt ?? '',
       timeLeft: status.timeLeft,
-      message: [status.agentStatus && status.agentStatus !== 'Connected' ? `agent ${status.agentStatus}.` : '', status.message]
+      message: [
+        status.agentStatus && status.agentStatus !== 'Connected' ? `agent ${status.agentStatus}.` : '',
+        status.message,
+        status.channel ? `Channel ${status.channel}.` : '',
+        status.leftoverChannels
+          ? `Left from ended grants (arc-remote-support cleanup-channels): ${status.leftoverChannels.join(', ')}.`
+          : '',
+      ]
         .filter(Boolean)
         .join(' '),
     },

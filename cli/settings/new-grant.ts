@@ -16,6 +16,8 @@ export function newGrant(input: {
   supportRequestId: string;
   acceptedBy: string;
   now: Date;
+  /** False when the owner skipped reading the support request (recorded in the grant). */
+  supportRequestChecked?: false;
 }): GrantRecord {
   const acceptedAt = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
   const grant: GrantRecord = {
@@ -24,6 +26,7 @@ export function newGrant(input: {
     expiresAt: formatUtc(new Date(acceptedAt.getTime() + input.durationMs)),
     supportRequestId: input.supportRequestId,
     consent: { termsVersion: TERMS_VERSION, acceptedAt: formatUtc(acceptedAt), acceptedBy: input.acceptedBy },
+    ...(input.supportRequestChecked === false ? { supportRequestChecked: false as const } : {}),
   };
   checkPublicSettings({ schemaVersion: 1, access: grant });
   return grant;

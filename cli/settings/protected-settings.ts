@@ -38,6 +38,19 @@ export class ProtectedSettings {
     return new ProtectedSettings(parsed as Record<string, unknown>, collectSecrets(parsed));
   }
 
+  static empty(): ProtectedSettings {
+    return new ProtectedSettings({}, []);
+  }
+
+  /** These settings with one more section (the grant's channel); `secrets` are its values never to be shown. */
+  withSection(name: string, value: Record<string, unknown>, secrets: string[]): ProtectedSettings {
+    const all = [...new Set([...this.secrets, ...secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)])])];
+    return new ProtectedSettings(
+      { ...this.values, [name]: value },
+      all.sort((a, b) => b.length - a.length),
+    );
+  }
+
   /** The object for the request body; nothing else should hold on to it. */
   forRequest(): Record<string, unknown> {
     return structuredClone(this.values);

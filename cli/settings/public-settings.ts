@@ -25,6 +25,14 @@ export interface GrantRecord {
   expiresAt: string;
   supportRequestId: string;
   consent: Consent;
+  /** Present (false) only when the owner skipped reading the support request from Azure Support. */
+  supportRequestChecked?: false;
+}
+
+/** The public part of a grant's channel: no token, no key; for policy, status and revoke. */
+export interface ChannelMarker {
+  relayNamespaceId: string;
+  hybridConnections: string[];
 }
 
 export type AccessSettings = { level: 'None' } | GrantRecord;
@@ -34,6 +42,7 @@ export interface PublicSettings extends Record<string, unknown> {
   access: AccessSettings;
   retentionDays: number;
   observedLicense?: ObservedLicense;
+  channel?: ChannelMarker;
 }
 
 type Current = Record<string, unknown> | undefined;
@@ -63,8 +72,35 @@ export function deploySettings(current: Current, options: { retentionDays?: numb
   });
 }
 
-export function grantSettings(current: Current, grant: GrantRecord, observedLicense: ObservedLicense): PublicSettings {
-  return finish({ ...(current ?? {}), schemaVersion: 1, access: { ...grant }, retentionDays: currentRetention(current), observedLicense });
+/** A new grant replaces the channel marker: its own when it opens a channel, none otherwise. */
+export function grantSettings(
+  current: Current,
+  grant: GrantRecord,
+  observedLicense: ObservedLicense,
+  channel?: ChannelMarker,
+): PublicSettings {
+  return finish({
+    ...withoutChannel(current),
+    schemaVersion: 1,
+    access: { ...grant },
+    retentionDays: currentRetention(current),
+    observedLicense,
+    ...(channel ? { channel } : {}),
+  });
+}
+
+/** The settings without the channel marker: a channel ends with its grant. */
+function withoutChannel(current: Current): Record<string, unknown> {
+  const { channel: _ended, ...rest } = current ?? {};
+  return rest;
+}
+
+/** The channel marker of these settings, if any. */
+export function channelMarker(current: Current): ChannelMarker | undefined {
+  const channel = current?.channel as Partial<ChannelMarker> | undefined;
+  return channel && typeof channel.relayNamespaceId === 'string' && Array.isArray(channel.hybridConnections)
+    ? (channel as ChannelMarker)
+    : undefined;
 }
 
 /**
@@ -82,7 +118,7 @@ export function configureSettings(
   return {
     droppedExpiredGrant,
     settings: finish({
-      ...(current ?? {}),
+      ...(grant ? (current ?? {}) : withoutChannel(current)),
       schemaVersion: 1,
       access: nextAccess,
       retentionDays: change.retentionDays ?? currentRetention(current),
@@ -91,7 +127,7 @@ export function configureSettings(
 }
 
 export function revokeSettings(current: Current): PublicSettings {
-  return finish({ ...(current ?? {}), schemaVersion: 1, access: { level: 'None' }, retentionDays: currentRetention(current) });
+  return finish({ ...withoutChannel(current), schemaVersion: 1, access: { level: 'None' }, retentionDays: currentRetention(current) });
 }
 
 /**

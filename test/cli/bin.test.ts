@@ -8,7 +8,14 @@ import execa from 'execa';
 import { promises as fs } from 'fs';
 import path from 'path';
 import { bundleCli } from '../../scripts/build/bundle-cli';
-import { ARM_AUDIENCE, EXTENSION_IDENTITY, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
+import {
+  ARM_AUDIENCE,
+  EXTENSION_IDENTITY,
+  openSupportTickets,
+  startEmulatedCli,
+  SUBSCRIPTION,
+  type EmulatedCli,
+} from '../support/cli-harness';
 
 const REPO_BIN = path.resolve(__dirname, '..', '..', 'bin', 'arc-remote-support.js');
 const RG = 'rg-bin';
@@ -18,6 +25,7 @@ let cli: EmulatedCli;
 let BIN: string;
 beforeAll(async () => {
   cli = await startEmulatedCli({
+    supportTickets: openSupportTickets('TKT-BIN', 'TKT-TTY'),
     operationMs: 20,
     machines: [
       { subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'srv-1' },

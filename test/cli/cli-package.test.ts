@@ -25,7 +25,11 @@ beforeAll(async () => {
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'ars-cli-package-'));
   [built, emulator] = await Promise.all([
     buildCliPackage({ outDir: path.join(work, 'dist') }),
-    startArmEmulator({ operationMs: 20, machines: [{ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'fs01' }] }),
+    startArmEmulator({
+      operationMs: 20,
+      machines: [{ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'fs01' }],
+      supportTickets: [{ subscriptionId: SUBSCRIPTION, name: 'TKT-PKG-1', status: 'Open', title: 'The package test' }],
+    }),
   ]);
   const prefix = path.join(work, 'prefix');
   // --offline with a cache of its own: the install cannot fetch anything, so it must need nothing.

@@ -9,7 +9,7 @@ import { PassThrough } from 'stream';
 import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
 import { normalizeLevel } from '../../core/desired-state';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
-import { capture, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
+import { capture, openSupportTickets, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 import { API_VERSION, rawRequest, waitFor } from '../sim/arm/emulator-clients';
 
 const RG = 'rg-support';
@@ -63,6 +63,7 @@ async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> 
 let cli: EmulatedCli;
 beforeAll(async () => {
   cli = await startEmulatedCli({
+    supportTickets: openSupportTickets('TKT-2611240001', 'TKT-2', 'TKT-9', 'TKT-7', 'T-1'),
     operationMs: 20,
     runExtension: extensionManager,
     machines: [

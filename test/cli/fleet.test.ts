@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'fs';
 import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
-import { runOffline, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
+import { openSupportTickets, runOffline, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 
 const RG = 'rg-fleet';
 
@@ -28,6 +28,7 @@ describe('a fleet with a machine that drops off, one not eligible and one unknow
 
   beforeAll(async () => {
     cli = await startEmulatedCli({
+      supportTickets: openSupportTickets('TKT-FLEET'),
       operationMs: 20,
       runExtension: extensionManager,
       machines: ['ok-1', 'ok-2', 'ok-3', 'flaky-1', 'nolicense-1'].map((name) => ({

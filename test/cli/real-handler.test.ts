@@ -9,7 +9,7 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { buildPackage } from '../../scripts/build/package';
 import { handlerPackageRunner, type HandlerPackageRunner } from '../../sim/arm/handler-package-runner';
-import { startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
+import { openSupportTickets, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 
 const RG = 'rg-cluster';
 
@@ -30,6 +30,7 @@ describe('the CLI with the real handler behind the emulated Arc extension manage
     packages['1.0.0'] = path.join(work, 'package-1.0.0');
     runner = handlerPackageRunner({ packages, workDir: path.join(work, 'machines'), clusters: [['FS-01', 'FS-02']] });
     cli = await startEmulatedCli({
+      supportTickets: openSupportTickets('TKT-2611240001'),
       operationMs: 5,
       machines: ['FS-01', 'FS-02'].map((name) => ({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name })),
       runExtension: (run) => runner.runExtension(run),

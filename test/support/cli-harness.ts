@@ -16,6 +16,11 @@ export const ARM_AUDIENCE = 'https://management.azure.com';
 /** What the build bakes into the shipped CLI, read here from manifests/extension.yaml. */
 export const EXTENSION_IDENTITY = loadExtensionIdentity();
 
+/** Open Azure support requests in the harness's subscription: grant reads the one it names first. */
+export function openSupportTickets(...names: string[]): NonNullable<ArmEmulatorOptions['supportTickets']> {
+  return names.map((name) => ({ subscriptionId: SUBSCRIPTION, name, status: 'Open' as const, title: `Support request ${name}` }));
+}
+
 export interface CliRun {
   code: number;
   stdout: string;
