@@ -567,6 +567,27 @@ describe('the access audit', () => {
       }
     });
 
+    // The channel's tokens travel in protected settings, which policy cannot see; the public marker can be.
+    it('flags settings that carry a remote channel, even with access None, and not once it is gone', () => {
+      const channel = {
+        relayNamespaceId:
+          '/subscriptions/6b3e1c2d-9f8a-4b7c-8d6e-5f4a3b2c1d0e/resourceGroups/rg-relay/providers/Microsoft.Relay/namespaces/contoso-support',
+        hybridConnections: ['rs-fs01-3f2b8c1e'],
+      };
+      const validate = settingsValidator();
+      const withChannel = { ...grant('Diagnostics'), channel };
+      expect(validate(withChannel) ? [] : validate.errors).toEqual([]);
+      expect(flagged(extensionWith(withChannel))).toBe(true);
+      const noneWithChannel = { schemaVersion: 1, access: { level: 'None' }, retentionDays: 30, channel };
+      expect(validate(noneWithChannel) ? [] : validate.errors).toEqual([]);
+      expect(flagged(extensionWith(noneWithChannel))).toBe(true);
+      // As revoke leaves them: access None, the marker removed.
+      expect(flagged(extensionWith({ schemaVersion: 1, access: { level: 'None' }, retentionDays: 30 }))).toBe(false);
+      // The word quoted inside a value is escaped JSON, not a channel.
+      const quoted = { ...grant('None'), access: { level: 'None', supportRequestId: 'TKT channel' } };
+      expect(flagged(extensionWith(quoted))).toBe(false);
+    });
+
     it('leaves other extensions and the machines themselves alone', () => {
       const other = extensionWith(grant('Diagnostics'));
       obj(other.properties, 'properties').publisher = 'Contoso';
