@@ -13,7 +13,7 @@ import { parseOutputFormat, type OutputFormat } from './input/output-format';
 import { parseTag } from './input/tags';
 import type { RawCommandLine } from './program';
 import { relayChoice, RELAY_NAMESPACE_VARIABLE } from './channel/owner-config';
-import { parseNamespaceArgument } from './channel/relay-namespaces';
+import { parseNamespaceArgument } from './channel/namespace-names';
 import { checkSupportRequestId } from './settings/new-grant';
 import type { TargetSelection } from './targets/resolve-targets';
 
