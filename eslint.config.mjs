@@ -23,7 +23,18 @@ export default defineConfig(
       // `const { protectedSettings: _dropped, ...kept } = x` is how the code leaves a field out.
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
       // The CLI loads these lazily with require() on purpose (see the comment at each call).
-      '@typescript-eslint/no-require-imports': ['error', { allow: ['^@azure/identity$', '^@inquirer/confirm$', '^\\./run-invocation$', '^\\./connect/run-connect$', '^\\./ticket/run-ticket$'] }],
+      '@typescript-eslint/no-require-imports': [
+        'error',
+        {
+          allow: [
+            '^@azure/identity$',
+            '^@inquirer/confirm$',
+            '^\\./run-invocation$',
+            '^\\./connect/run-connect$',
+            '^\\./ticket/run-ticket$',
+          ],
+        },
+      ],
     },
   },
   {
