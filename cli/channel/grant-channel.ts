@@ -8,7 +8,7 @@ import path from 'path';
 import type { ExtensionView, MachineView } from '../arm/arc-machines';
 import type { GrantChannelContext, RelayContext } from '../commands/run-context';
 import { machineId, type MachineRef } from '../input/azure-names';
-import { channelMarker, type ChannelMarker, type GrantRecord } from '../settings/public-settings';
+import { channelMarker, markerConnections, type ChannelMarker, type GrantRecord } from '../settings/public-settings';
 import { parseNodeLines } from '../targets/node-lines';
 import { makeAccessTicket } from './access-ticket';
 import { grantTag } from './hybrid-connection-names';
@@ -61,8 +61,8 @@ export async function finishMachineChannel(
     path.join(await privateFolder(relay.grant.ticketsFolder), `${opened.record.machine}-${grantTag(opened.record.grantId)}.json`);
   await writePrivateFile(file, `${JSON.stringify(ticket, null, 2)}\n`);
   relay.grant.showTicket?.(opened.record.machine, JSON.stringify(ticket, null, 2));
-  const replaced = await deleteMarker(relay, channelMarker(previous.settings), opened.marker.hybridConnections);
-  const count = opened.marker.hybridConnections.length;
+  const replaced = await deleteMarker(relay, channelMarker(previous.settings), markerConnections(opened.marker));
+  const count = markerConnections(opened.marker).length;
   return `channel: ${count} hybrid connection(s) in ${relay.grant.namespace.name} until ${ticket.expiresAt}; access ticket written to ${file}${replaced}`;
 }
 
@@ -71,7 +71,7 @@ export async function deleteMarker(relay: RelayContext, marker: ChannelMarker | 
   const namespace = marker && namespaceFromId(marker.relayNamespaceId);
   if (!marker || !namespace) return '';
   const results: string[] = [];
-  for (const name of marker.hybridConnections.filter((item) => !keep.includes(item))) {
+  for (const name of markerConnections(marker).filter((item) => !keep.includes(item))) {
     try {
       results.push(`${name} ${await relay.api.deleteHybridConnection(namespace, name)}`);
     } catch (error) {

@@ -1,8 +1,8 @@
 /**
  * Opens a grant's channel on one machine: per node a hybrid connection with its Listen and Send
  * rules, a Listen token that expires with the grant, and what the extension must carry: the
- * protected `channel` section (tokens, the ticket public key) and the public marker (namespace and
- * hybrid connection names only, for policy, status and revoke). If anything fails, what was
+ * protected `channel` section (the listen tokens and the ticket public key) and the public part
+ * (namespace, machine and hybrid connection per node; policy, status and revoke read it too). If anything fails, what was
  * created is deleted again: a failed grant leaves no hybrid connection behind.
  */
 import { hybridConnectionResource } from '../../channel/relay/endpoint';
@@ -62,14 +62,17 @@ export async function openChannel(input: {
       sendKeys[node] = await relay.ruleKey(namespace, name, SEND_RULE);
     }
     return {
+      // Only the secrets (and the key they go with) are protected; the names are in the marker.
       protectedChannel: {
-        grantId: grant.grantId,
-        machine: input.machine,
-        relayNamespace: namespace.host,
         ticketPublicKey: input.keys.publicKeyPem,
-        nodes,
+        listenTokens: Object.fromEntries(Object.entries(nodes).map(([node, entry]) => [node, entry.listenToken])),
       },
-      marker: { relayNamespaceId: namespace.id, hybridConnections: Object.values(nodes).map((entry) => entry.hybridConnection) },
+      marker: {
+        relayNamespace: namespace.host,
+        relayNamespaceId: namespace.id,
+        machine: input.machine,
+        hybridConnections: Object.fromEntries(Object.entries(nodes).map(([node, entry]) => [node, entry.hybridConnection])),
+      },
       record: {
         grantId: grant.grantId,
         level: grant.level,

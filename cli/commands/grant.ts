@@ -3,7 +3,7 @@ import type { OpenedChannel } from '../channel/open-channel';
 import { requireEligibleMachine } from '../checks/machine-checks';
 import type { TargetOutcome } from '../fleet/outcome';
 import type { MachineRef } from '../input/azure-names';
-import { grantSettings, type GrantRecord } from '../settings/public-settings';
+import { grantSettings, markerConnections, type GrantRecord } from '../settings/public-settings';
 import { ProtectedSettings } from '../settings/protected-settings';
 import { notDeployed, provisioning, sendSettings } from './extension-write';
 import { failureOutcome } from './failure';
@@ -24,9 +24,7 @@ export async function grantOne(ctx: RunContext, ref: MachineRef, grant: GrantRec
     let machineCtx = ctx;
     if (relay) {
       opened = await openMachineChannel(relay, ref, grant, machineNodes(relay.grant.nodes, machine, current));
-      const tokens = Object.values(opened.protectedChannel.nodes as Record<string, { listenToken: string }>).map(
-        (node) => node.listenToken,
-      );
+      const tokens = Object.values(opened.protectedChannel.listenTokens as Record<string, string>).map((token) => token);
       machineCtx = {
         ...ctx,
         protectedSettings: (ctx.protectedSettings ?? ProtectedSettings.empty()).withSection('channel', opened.protectedChannel, tokens),
@@ -50,7 +48,7 @@ export async function grantOne(ctx: RunContext, ref: MachineRef, grant: GrantRec
 
 async function rolledBack(opened: OpenedChannel): Promise<string> {
   const problems = await opened.rollback();
-  const names = opened.marker.hybridConnections.join(', ');
+  const names = markerConnections(opened.marker).join(', ');
   return problems.length === 0
     ? `; the channel's hybrid connection(s) ${names} were deleted again`
     : `; deleting the channel's hybrid connection(s) failed (${problems.join('; ')}): run cleanup-channels`;

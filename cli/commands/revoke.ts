@@ -3,7 +3,7 @@ import { grantTag, grantTagOf } from '../channel/hybrid-connection-names';
 import { requireMachine } from '../checks/machine-checks';
 import type { TargetOutcome } from '../fleet/outcome';
 import { machineId, type MachineRef } from '../input/azure-names';
-import { channelMarker, revokeSettings } from '../settings/public-settings';
+import { channelMarker, markerConnections, revokeSettings } from '../settings/public-settings';
 import { provisioning, sendSettings } from './extension-write';
 import { failureOutcome } from './failure';
 import type { RelayContext, RunContext } from './run-context';
@@ -38,7 +38,7 @@ async function closeChannel(relay: RelayContext, ref: MachineRef, settings: Reco
   if (relay.namespace && grantId) {
     const namespace = relay.namespace;
     const names = (await relay.api.listHybridConnections(namespace)).filter(
-      (name) => grantTagOf(name, ref.name) === grantTag(grantId) && !marker?.hybridConnections.includes(name),
+      (name) => grantTagOf(name, ref.name) === grantTag(grantId) && !(marker ? markerConnections(marker) : []).includes(name),
     );
     for (const name of names) {
       const result = await relay.api.deleteHybridConnection(namespace, name).catch((error: Error) => `NOT deleted (${error.message})`);

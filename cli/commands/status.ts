@@ -3,7 +3,7 @@ import type { TargetOutcome } from '../fleet/outcome';
 import { machineId, type MachineRef } from '../input/azure-names';
 import { findLeftovers } from '../channel/leftover-channels';
 import { namespaceFromId } from '../channel/relay-namespaces';
-import { channelMarker, storedLevel } from '../settings/public-settings';
+import { channelMarker, markerConnections, storedLevel } from '../settings/public-settings';
 import { machineSummary, parseNodeLines } from '../targets/node-lines';
 import { failureOutcome } from './failure';
 import type { RunContext } from './run-context';
@@ -95,7 +95,7 @@ export function describeStatus(
     timeLeft,
     message: machineSummary(extension.message),
     ...(marker && hasGrant
-      ? { channel: `${namespaceFromId(marker.relayNamespaceId)?.name ?? marker.relayNamespaceId}: ${marker.hybridConnections.join(', ')}` }
+      ? { channel: `${namespaceFromId(marker.relayNamespaceId)?.name ?? marker.relayNamespaceId}: ${markerConnections(marker).join(', ')}` }
       : {}),
     nodes: parseNodeLines(extension.message).map((line) => ({ node: line.node, message: line.text })),
   };

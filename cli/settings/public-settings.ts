@@ -29,10 +29,22 @@ export interface GrantRecord {
   supportRequestChecked?: false;
 }
 
-/** The public part of a grant's channel: no token, no key; for policy, status and revoke. */
+/**
+ * The public part of a grant's channel (the node reads it with the protected part; policy, status
+ * and revoke read it alone): no token, no key. Names stay public: every protected string is
+ * redacted from the handler's logs and status.
+ */
 export interface ChannelMarker {
+  relayNamespace: string;
   relayNamespaceId: string;
-  hybridConnections: string[];
+  machine: string;
+  /** Hybrid connection per node (upper-case computer name). */
+  hybridConnections: Record<string, string>;
+}
+
+/** The hybrid connection names of a marker, in node order. */
+export function markerConnections(marker: ChannelMarker): string[] {
+  return Object.values(marker.hybridConnections);
 }
 
 export type AccessSettings = { level: 'None' } | GrantRecord;
@@ -98,7 +110,11 @@ function withoutChannel(current: Current): Record<string, unknown> {
 /** The channel marker of these settings, if any. */
 export function channelMarker(current: Current): ChannelMarker | undefined {
   const channel = current?.channel as Partial<ChannelMarker> | undefined;
-  return channel && typeof channel.relayNamespaceId === 'string' && Array.isArray(channel.hybridConnections)
+  return channel &&
+    typeof channel.relayNamespaceId === 'string' &&
+    typeof channel.hybridConnections === 'object' &&
+    channel.hybridConnections !== null &&
+    !Array.isArray(channel.hybridConnections)
     ? (channel as ChannelMarker)
     : undefined;
 }

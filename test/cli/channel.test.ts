@@ -132,8 +132,8 @@ async function nodeStandIn(
   executor: CommandExecutor,
 ): Promise<{ listener: RelayListener; hosts: SessionHost[] }> {
   const settings = settingsOf(machineName);
-  const channel = readChannelSettings(protectedOf.get(machineName), toDesiredState(settings).grant, new Date())!.get(node)!;
-  const listenToken = (protectedOf.get(machineName)!.channel.nodes as Record<string, { listenToken: string }>)[node]!.listenToken;
+  const channel = readChannelSettings(settings, protectedOf.get(machineName), toDesiredState(settings).grant, new Date())!.get(node)!;
+  const listenToken = (protectedOf.get(machineName)!.channel.listenTokens as Record<string, string>)[node]!;
   const hosts: SessionHost[] = [];
   const sockets: WebSocket[] = [];
   const seen = new MemoryJtiStore();
@@ -208,13 +208,15 @@ describe('grant --relay-namespace', () => {
     const settings = settingsOf('web-1');
     checkPublicSettings(settings);
     expect(settings.channel).toEqual({
+      relayNamespace: relay.host,
       relayNamespaceId: `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RELAY_RG}/providers/Microsoft.Relay/namespaces/${NS}`,
-      hybridConnections: [hc],
+      machine: 'web-1',
+      hybridConnections: { 'WEB-1': hc },
     });
     expect(JSON.stringify(settings)).not.toMatch(/SharedAccessSignature|PUBLIC KEY/);
 
     // Protected: exactly what the handler reads, bound to the grant, the listen token ending with it.
-    const channels = readChannelSettings(protectedOf.get('web-1'), toDesiredState(settings).grant, new Date())!;
+    const channels = readChannelSettings(settings, protectedOf.get('web-1'), toDesiredState(settings).grant, new Date())!;
     expect([...channels.keys()]).toEqual(['WEB-1']);
     const record = channels.get('WEB-1')!.record;
     expect(record).toMatchObject({ grantId, machine: 'web-1', relayNamespace: relay.host, hybridConnection: hc });
@@ -274,11 +276,10 @@ describe('grant --relay-namespace', () => {
   it('a cluster machine gets one hybrid connection per node its extension reports', async () => {
     const { grantId } = await grantWithChannel('clu-a');
     const tag = grantId.replace(/-/g, '').slice(0, 8);
-    expect(settingsOf('clu-a').channel.hybridConnections).toEqual([`rs-clu-a-${tag}-clu-a`, `rs-clu-a-${tag}-clu-b`]);
-    expect([...readChannelSettings(protectedOf.get('clu-a'), toDesiredState(settingsOf('clu-a')).grant, new Date())!.keys()]).toEqual([
-      'CLU-A',
-      'CLU-B',
-    ]);
+    expect(settingsOf('clu-a').channel.hybridConnections).toEqual({ 'CLU-A': `rs-clu-a-${tag}-clu-a`, 'CLU-B': `rs-clu-a-${tag}-clu-b` });
+    expect([
+      ...readChannelSettings(settingsOf('clu-a'), protectedOf.get('clu-a'), toDesiredState(settingsOf('clu-a')).grant, new Date())!.keys(),
+    ]).toEqual(['CLU-A', 'CLU-B']);
   });
 
   it('refuses a relay namespace that does not exist, naming it, and writes nothing', async () => {

@@ -570,9 +570,11 @@ describe('the access audit', () => {
     // The channel's tokens travel in protected settings, which policy cannot see; the public marker can be.
     it('flags settings that carry a remote channel, even with access None, and not once it is gone', () => {
       const channel = {
+        relayNamespace: 'contoso-support.servicebus.windows.net',
         relayNamespaceId:
           '/subscriptions/6b3e1c2d-9f8a-4b7c-8d6e-5f4a3b2c1d0e/resourceGroups/rg-relay/providers/Microsoft.Relay/namespaces/contoso-support',
-        hybridConnections: ['rs-fs01-3f2b8c1e'],
+        machine: 'fs01',
+        hybridConnections: { FS01: 'rs-fs01-3f2b8c1e' },
       };
       const validate = settingsValidator();
       const withChannel = { ...grant('Diagnostics'), channel };
