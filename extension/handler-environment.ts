@@ -1,4 +1,4 @@
-import { promises as fs } from 'fs';
+import { readFileSync } from 'fs';
 import path from 'path';
 import { MissingDependencyError } from './errors';
 
@@ -31,7 +31,7 @@ export async function readHandlerEnvironment(extensionRoot: string, options: Rea
   let lastProblem = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      return parseHandlerEnvironment(await fs.readFile(file, 'utf8'), file);
+      return parseHandlerEnvironment(readFileSync(file, 'utf8'), file);
     } catch (error) {
       lastProblem = (error as Error).message;
     }

@@ -4,13 +4,13 @@
  * `<file>.lock` (a directory lock) and is written atomically, so no process loses another's write
  * and a process killed mid-way leaves the last complete model.
  */
-import { promises as fs } from 'fs';
+import { readFileSync } from 'fs';
 import { writeFileAtomically } from '../../extension/atomic-file';
 import { acquireDirectoryLock } from '../../extension/directory-lock';
 import type { MachineModel } from './machine-model';
 
 export async function readMachine(modelPath: string): Promise<MachineModel> {
-  const text = await fs.readFile(modelPath, 'utf8');
+  const text = readFileSync(modelPath, 'utf8');
   const model = JSON.parse(text) as MachineModel;
   if (model?.schemaVersion !== 1 || typeof model.nodes !== 'object' || typeof model.clock?.nowUtc !== 'string') {
     throw new Error(`${modelPath} is not a simulated machine model (schemaVersion 1)`);
