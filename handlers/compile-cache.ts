@@ -1,6 +1,7 @@
-import { statSync, type Stats } from 'fs';
-import Module from 'module';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'fs';
+import Module, { createRequire } from 'module';
 import path from 'path';
+import { Script } from 'vm';
 
 /** The cache's folder inside the data folder (removed with it by uninstall). */
 export const COMPILE_CACHE_FOLDER = 'compile-cache';
@@ -42,4 +43,63 @@ export function enableCompileCacheIn(dataFolder: string): string | undefined {
 /** Owned by this process's user, and writable by no group and no other user. */
 function ownedAndPrivate(stats: Stats): boolean {
   return stats.uid === process.getuid?.() && (stats.mode & 0o022) === 0;
+}
+
+/**
+ * Runs the CommonJS file `file` (the handler proper) with V8's code cache kept in `cacheFile`, or
+ * without a cache when `cacheFile` is undefined (see enableCompileCacheIn for where it may live).
+ *
+ * Node's compile cache saves a module's code as soon as the module is compiled, when V8 has
+ * compiled only its outermost function: every function a run calls was still parsed and compiled
+ * at every start, about 8 ms of a no-op enable. This cache is saved when a run that found none
+ * usable ends, so it holds everything that run compiled.
+ *
+ * The file starts with the length and a copy of the source it was made from, and is used only
+ * for exactly that source (V8 itself checks only the length). Anything else, or a cache V8 turns
+ * down (another Node or other flags), is replaced at the end of the run; a failure to read or write
+ * it only costs time.
+ */
+export function runWithCodeCache(file: string, cacheFile: string | undefined): void {
+  const source = readFileSync(file);
+  const cached = cacheFile ? cachedDataFor(cacheFile, source) : undefined;
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n})`, {
+    filename: file,
+    cachedData: cached,
+  });
+  if (cacheFile && (cached === undefined || script.cachedDataRejected)) {
+    process.once('exit', () => saveCodeCache(cacheFile, source, script.createCachedData()));
+  }
+  const module = { exports: {} };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+}
+
+/** The V8 data of `cacheFile` when the file was made from exactly `source`. */
+function cachedDataFor(cacheFile: string, source: Buffer): Buffer | undefined {
+  let content: Buffer;
+  try {
+    content = readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
+  const start = 4 + source.length;
+  if (content.length <= start || content.readUInt32LE(0) !== source.length) return undefined;
+  return content.subarray(4, start).equals(source) ? content.subarray(start) : undefined;
+}
+
+/** Writes the cache atomically, and only into a folder that exists (uninstall may have removed it). */
+function saveCodeCache(cacheFile: string, source: Buffer, data: Buffer): void {
+  const temporary = `${cacheFile}.${process.pid}.tmp`;
+  try {
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(source.length);
+    writeFileSync(temporary, Buffer.concat([length, source, data]), { flag: 'wx', mode: 0o600 });
+    renameSync(temporary, cacheFile);
+  } catch {
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // Nothing was written.
+    }
+  }
 }
