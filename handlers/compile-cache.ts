@@ -9,6 +9,7 @@ export const COMPILE_CACHE_FOLDER = 'compile-cache';
 /** Node 22's module compile cache; @types/node for Node 20 does not declare it. */
 interface CompileCacheApi {
   enableCompileCache?: (directory: string) => { status: number; directory?: string };
+  getCompileCacheDir?: () => string | undefined;
   constants?: { compileCacheStatus?: { ENABLED: number; ALREADY_ENABLED: number } };
 }
 
@@ -46,8 +47,9 @@ function ownedAndPrivate(stats: Stats): boolean {
 }
 
 /**
- * Runs the CommonJS file `file` (the handler proper) with V8's code cache kept in `cacheFile`, or
- * without a cache when `cacheFile` is undefined (see enableCompileCacheIn for where it may live).
+ * Loads the CommonJS file `file` (the handler proper, the simulated Windows) with V8's code cache
+ * kept in `cacheFile`, or without a cache when `cacheFile` is undefined (see enableCompileCacheIn
+ * for where it may live); returns its exports.
  *
  * Node's compile cache saves a module's code as soon as the module is compiled, when V8 has
  * compiled only its outermost function: every function a run calls was still parsed and compiled
@@ -59,7 +61,7 @@ function ownedAndPrivate(stats: Stats): boolean {
  * down (another Node or other flags), is replaced at the end of the run; a failure to read or write
  * it only costs time.
  */
-export function runWithCodeCache(file: string, cacheFile: string | undefined): void {
+export function requireWithCodeCache(file: string, cacheFile: string | undefined): unknown {
   const source = readFileSync(file);
   const cached = cacheFile ? cachedDataFor(cacheFile, source) : undefined;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source.toString('utf8')}\n})`, {
@@ -72,6 +74,16 @@ export function runWithCodeCache(file: string, cacheFile: string | undefined): v
   const module = { exports: {} };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  return module.exports;
+}
+
+/**
+ * Where a module loaded after the handler's start may keep its code cache: the folder of Node's
+ * compile cache, which handler.js turned on only in a data folder fit for it (enableCompileCacheIn).
+ */
+export function codeCacheFileFor(file: string): string | undefined {
+  const folder = (Module as unknown as CompileCacheApi).getCompileCacheDir?.();
+  return folder ? path.join(folder, `${path.basename(file, '.js')}.v8cache`) : undefined;
 }
 
 /** The V8 data of `cacheFile` when the file was made from exactly `source`. */

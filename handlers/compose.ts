@@ -13,6 +13,7 @@ import path from 'path';
 import { MissingDependencyError } from '../extension/errors';
 import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
 import type { WindowsHost } from '../windows/port';
+import { codeCacheFileFor, requireWithCodeCache } from './compile-cache';
 import { managedIdentityLicenseSource, type AzureLicenseSource } from './license/license-source';
 
 export interface NodeAdapters {
@@ -64,9 +65,12 @@ function loadSimulator(environment: NodeJS.ProcessEnv): SimulatorModule {
     );
   }
   try {
+    // The bundle (build/sim/simulator.js) with the handler's code cache, when it keeps one: a simulated
+    // run then costs what the handler costs, not compiling the simulator again. The source (tests) as any module.
+    const cacheFile = modulePath.endsWith('.js') ? codeCacheFileFor(modulePath) : undefined;
     // A path known only at run time: the bundler leaves this require to Node.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(modulePath) as SimulatorModule;
+    return (cacheFile ? requireWithCodeCache(modulePath, cacheFile) : require(modulePath)) as SimulatorModule;
   } catch (error) {
     throw new MissingDependencyError(
       `The simulator module ${modulePath} (${SIMULATOR_VARIABLE}) could not be loaded: ${(error as Error).message.split('\n')[0]}`,

@@ -5,7 +5,7 @@
  * running it: only what loads after this file can come from a cache, so this file stays a few lines.
  */
 import path from 'path';
-import { enableCompileCacheIn, runWithCodeCache } from './compile-cache';
+import { enableCompileCacheIn, requireWithCodeCache } from './compile-cache';
 import { dataFolder } from './data-folder';
 
 declare const __EXTENSION_VERSION__: string;
@@ -15,7 +15,7 @@ const HANDLER_MAIN = 'handler-main.js';
 
 const cacheFolder = enableCompileCacheIn(dataFolder(process.env));
 // Named by version: during an update two versions run in turn, each keeping its own.
-runWithCodeCache(
+requireWithCodeCache(
   path.join(__dirname, HANDLER_MAIN),
   cacheFolder && path.join(cacheFolder, `${path.basename(HANDLER_MAIN, '.js')}-${__EXTENSION_VERSION__}.v8cache`),
 );
