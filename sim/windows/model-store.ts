@@ -10,12 +10,17 @@ import { acquireDirectoryLock } from '../../extension/directory-lock';
 import type { MachineModel } from './machine-model';
 
 export async function readMachine(modelPath: string): Promise<MachineModel> {
+  return readMachineAndText(modelPath).model;
+}
+
+/** The model and the text it was read from (serializeMachine's, when this module wrote it). */
+export function readMachineAndText(modelPath: string): { model: MachineModel; text: string } {
   const text = readFileSync(modelPath, 'utf8');
   const model = JSON.parse(text) as MachineModel;
   if (model?.schemaVersion !== 1 || typeof model.nodes !== 'object' || typeof model.clock?.nowUtc !== 'string') {
     throw new Error(`${modelPath} is not a simulated machine model (schemaVersion 1)`);
   }
-  return model;
+  return { model, text };
 }
 
 export function serializeMachine(model: MachineModel): string {
