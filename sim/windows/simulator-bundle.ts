@@ -28,6 +28,9 @@ export function simulatorBundle(): Promise<string> {
       absWorkingDir: REPO_ROOT,
       logLevel: 'warning',
       outfile: SIMULATOR_BUNDLE,
+      // Loaded from the repository's node_modules when first needed (task XML, protected settings):
+      // the bundle a simulated run loads is a quarter of the size, the rest of the simulator.
+      external: ['fast-xml-parser', 'execa'],
     });
     await fs.mkdir(path.dirname(SIMULATOR_BUNDLE), { recursive: true });
     const temp = `${SIMULATOR_BUNDLE}.${process.pid}.tmp`;
