@@ -1,5 +1,5 @@
 import { readFileSync } from 'fs';
-import path from 'path';
+import { join } from 'path';
 import { ConfigurationError, describeValue } from './errors';
 import { sha256Hex } from './sha256';
 import { formatJsonPath, parseStrictJson, StrictJsonError, type JsonPath } from './strict-json';
@@ -32,7 +32,7 @@ export async function readSettingsBytes(configFolder: string, sequenceNumber: nu
 }
 
 export function settingsFilePath(configFolder: string, sequenceNumber: number): string {
-  return path.join(configFolder, `${sequenceNumber}.settings`);
+  return join(configFolder, `${sequenceNumber}.settings`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'fs';
-import path from 'path';
+import { join } from 'path';
 import { writeFileAtomically } from './atomic-file';
 import { escapeUnsafe } from './unsafe-text';
 
@@ -46,7 +46,7 @@ export class StatusWriter {
   ) {}
 
   fileFor(sequenceNumber: number): string {
-    return path.join(this.statusFolder, `${sequenceNumber}.status`);
+    return join(this.statusFolder, `${sequenceNumber}.status`);
   }
 
   /**
@@ -103,7 +103,7 @@ export class StatusWriter {
   }
 
   private recordFor(sequenceNumber: number): string {
-    return path.join(this.recordFolder, `${sequenceNumber}.json`);
+    return join(this.recordFolder, `${sequenceNumber}.json`);
   }
 
   private document(report: StatusReport): Array<{ timestampUTC: string }> {

@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'fs';
-import Module, { createRequire } from 'module';
-import path from 'path';
+import { createRequire, Module } from 'module';
+import { basename, dirname, join } from 'path';
 import { Script } from 'vm';
 
 /** The cache's folder inside the data folder (removed with it by uninstall). */
@@ -33,7 +33,7 @@ export function enableCompileCacheIn(dataFolder: string): string | undefined {
     const stats = statSync(dataFolder, { throwIfNoEntry: false });
     if (!stats?.isDirectory()) return undefined;
     if (process.platform !== 'win32' && !ownedAndPrivate(stats)) return undefined;
-    const folder = path.join(dataFolder, COMPILE_CACHE_FOLDER);
+    const folder = join(dataFolder, COMPILE_CACHE_FOLDER);
     const { status } = api.enableCompileCache(folder);
     return status === statuses.ENABLED || status === statuses.ALREADY_ENABLED ? folder : undefined;
   } catch {
@@ -73,7 +73,7 @@ export function requireWithCodeCache(file: string, cacheFile: string | undefined
   }
   const module = { exports: {} };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-  wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   return module.exports;
 }
 
@@ -83,7 +83,7 @@ export function requireWithCodeCache(file: string, cacheFile: string | undefined
  */
 export function codeCacheFileFor(file: string): string | undefined {
   const folder = (Module as unknown as CompileCacheApi).getCompileCacheDir?.();
-  return folder ? path.join(folder, `${path.basename(file, '.js')}.v8cache`) : undefined;
+  return folder ? join(folder, `${basename(file, '.js')}.v8cache`) : undefined;
 }
 
 /** The V8 data of `cacheFile` when the file was made from exactly `source`. */

@@ -9,7 +9,7 @@
  * from source), never from the package: the customer's zip carries no simulator, and a Windows node
  * never accepts one in place of itself.
  */
-import path from 'path';
+import { dirname, isAbsolute, join, win32 } from 'path';
 import { MissingDependencyError } from '../extension/errors';
 import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
 import type { WindowsHost } from '../windows/port';
@@ -52,14 +52,14 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
   }
   const { PowerShellHost } = await import('../windows/powershell-host');
   return {
-    host: new PowerShellHost({ scriptsDir: path.join(extensionRoot, 'scripts') }),
+    host: new PowerShellHost({ scriptsDir: join(extensionRoot, 'scripts') }),
     license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),
   };
 }
 
 function loadSimulator(environment: NodeJS.ProcessEnv): SimulatorModule {
   const modulePath = environment[SIMULATOR_VARIABLE];
-  if (!modulePath || !path.isAbsolute(modulePath)) {
+  if (!modulePath || !isAbsolute(modulePath)) {
     throw new MissingDependencyError(
       `${HOST_VARIABLE} selects the simulated machine, which is not part of the extension package: set ${SIMULATOR_VARIABLE} to the absolute path of the simulator module (npm run build writes build/sim/simulator.js); received ${JSON.stringify(modulePath ?? null)}.`,
     );
@@ -88,10 +88,10 @@ export async function platformDecryptor(extensionRoot: string, environment: Node
     const { PowerShellDecryptor } = await import('../extension/decrypt-powershell');
     const systemRoot = environment.SystemRoot ?? 'C:\\Windows';
     return new PowerShellDecryptor({
-      powershellExe: path.win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
-      scriptPath: path.join(extensionRoot, 'scripts', 'Unprotect-ProtectedSettings.ps1'),
+      powershellExe: win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
+      scriptPath: join(extensionRoot, 'scripts', 'Unprotect-ProtectedSettings.ps1'),
     });
   }
   const { OpensslDecryptor } = await import('../extension/decrypt-openssl');
-  return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? path.dirname(extensionRoot) });
+  return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? dirname(extensionRoot) });
 }

@@ -4,7 +4,7 @@
  * cache from the data folder. It is a file of its own because Node compiles a script before
  * running it: only what loads after this file can come from a cache, so this file stays a few lines.
  */
-import path from 'path';
+import { basename, join } from 'path';
 import { enableCompileCacheIn, requireWithCodeCache } from './compile-cache';
 import { dataFolder } from './data-folder';
 
@@ -16,6 +16,6 @@ const HANDLER_MAIN = 'handler-main.js';
 const cacheFolder = enableCompileCacheIn(dataFolder(process.env));
 // Named by version: during an update two versions run in turn, each keeping its own.
 requireWithCodeCache(
-  path.join(__dirname, HANDLER_MAIN),
-  cacheFolder && path.join(cacheFolder, `${path.basename(HANDLER_MAIN, '.js')}-${__EXTENSION_VERSION__}.v8cache`),
+  join(__dirname, HANDLER_MAIN),
+  cacheFolder && join(cacheFolder, `${basename(HANDLER_MAIN, '.js')}-${__EXTENSION_VERSION__}.v8cache`),
 );

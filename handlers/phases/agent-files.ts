@@ -5,7 +5,7 @@
  * PSModulePath. Files the package does not have are simply not copied (a development checkout).
  */
 import { statSync } from 'fs';
-import path from 'path';
+import { join } from 'path';
 import { AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER } from '../../core/node-layout';
 import type { AgentInstallation } from '../../core/node-plan';
 
@@ -19,15 +19,16 @@ export async function agentInstallation(extensionRoot: string, version: string):
   const offer = (source: string, destination: string) => {
     if (isFile(source)) files.push({ source, path: destination });
   };
-  for (const name of RUNTIME) offer(path.join(extensionRoot, 'bin', name), `${AGENT_FOLDER}\\${name}`);
-  for (const name of AGENT_SCRIPTS) offer(path.join(extensionRoot, 'scripts', name), `${AGENT_SCRIPTS_FOLDER}\\${name}`);
-  for (const name of OWNER_MODULE) offer(path.join(extensionRoot, 'scripts', 'ArcRemoteSupport', name), `${OWNER_MODULE_FOLDER}\\${name}`);
+  for (const name of RUNTIME) offer(join(extensionRoot, 'bin', name), `${AGENT_FOLDER}\\${name}`);
+  for (const name of AGENT_SCRIPTS) offer(join(extensionRoot, 'scripts', name), `${AGENT_SCRIPTS_FOLDER}\\${name}`);
+  for (const name of OWNER_MODULE) offer(join(extensionRoot, 'scripts', 'ArcRemoteSupport', name), `${OWNER_MODULE_FOLDER}\\${name}`);
   return { version, folders: [AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER], files };
 }
 
 function isFile(file: string): boolean {
   try {
-    return statSync(file).isFile();
+    // A missing file (a development checkout) is an answer, not an error to build and throw.
+    return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }

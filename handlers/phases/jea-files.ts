@@ -4,7 +4,7 @@
  * node's own groups.
  */
 import { readFileSync } from 'fs';
-import path from 'path';
+import { join } from 'path';
 import { JEA_MODULE_FOLDER } from '../../core/node-layout';
 import type { JeaDefinition } from '../../core/node-intent';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
@@ -22,7 +22,7 @@ export const JEA_NODE_FILE_PATHS = JEA_MODULE_FILES.map(jeaNodePath);
 export async function loadJeaDefinition(extensionRoot: string, computerName: string): Promise<JeaDefinition> {
   const files = JEA_MODULE_FILES.map((relativePath) => ({
     path: jeaNodePath(relativePath),
-    content: readFileSync(path.join(extensionRoot, 'jea', ...relativePath.split('/')), 'utf8'),
+    content: readFileSync(join(extensionRoot, 'jea', ...relativePath.split('/')), 'utf8'),
   }));
   return { files, sessionConfiguration: generateSessionConfiguration(computerName) };
 }
