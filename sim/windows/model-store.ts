@@ -13,9 +13,16 @@ export async function readMachine(modelPath: string): Promise<MachineModel> {
   return readMachineAndText(modelPath).model;
 }
 
-/** The model and the text it was read from (serializeMachine's, when this module wrote it). */
-export function readMachineAndText(modelPath: string): { model: MachineModel; text: string } {
+/**
+ * The model and the text it was read from (serializeMachine's, when this module wrote it). `known`,
+ * an earlier read, is returned as it is when the file still holds its text: one parse less.
+ */
+export function readMachineAndText(
+  modelPath: string,
+  known?: { model: MachineModel; text: string },
+): { model: MachineModel; text: string } {
   const text = readFileSync(modelPath, 'utf8');
+  if (known?.text === text) return known;
   const model = JSON.parse(text) as MachineModel;
   if (model?.schemaVersion !== 1 || typeof model.nodes !== 'object' || typeof model.clock?.nowUtc !== 'string') {
     throw new Error(`${modelPath} is not a simulated machine model (schemaVersion 1)`);

@@ -51,6 +51,8 @@ export class SimulatedKillError extends Error {
 
 export class SimulatedHost implements WindowsHost {
   private launchCount = 0;
+  /** What now() read, for the next batch while the file still holds that text (a handler reads the clock, then observes). */
+  private clockRead: { model: MachineModel; text: string } | undefined;
   private readonly onKill: () => void;
 
   constructor(
@@ -67,7 +69,8 @@ export class SimulatedHost implements WindowsHost {
   /** The simulated machine's clock: handlers and agents on it live in its time. */
   async now(): Promise<Date> {
     try {
-      return new Date((await readMachine(this.modelPath)).clock.nowUtc);
+      this.clockRead = readMachineAndText(this.modelPath);
+      return new Date(this.clockRead.model.clock.nowUtc);
     } catch (error) {
       throw new HostBatchError(
         'clock',
@@ -130,8 +133,11 @@ export class SimulatedHost implements WindowsHost {
    * model cannot be read: execute then runs it under the lock, on the model as it is by then.
    */
   private runIfNothingChanges(operations: OperationRequest[], options: BatchOptions): OperationOutcome[] | undefined {
+    // The clock's read, once: the batch may change the model it runs on.
+    const known = this.clockRead;
+    this.clockRead = undefined;
     try {
-      const { model, text } = readMachineAndText(this.modelPath);
+      const { model, text } = readMachineAndText(this.modelPath, known);
       const batch = this.runBatch(model, operations, options);
       return batch.killedAt === null && serializeMachine(model) === text ? batch.outcomes : undefined;
     } catch {

@@ -548,6 +548,17 @@ describe('batches', () => {
     expect((await fs.stat(modelPath)).mtimeMs).toBe(before.mtimeMs);
   });
 
+  it('answers a batch after a clock read from the machine as it is then, not as the clock read it', async () => {
+    expect((await host.now()).toISOString()).toBe('2026-11-24T20:00:00.000Z');
+    await machine((model) => {
+      model.clock.nowUtc = '2026-11-25T08:00:00Z';
+      model.nodes['ARC-NODE-1']!.groups['remotesupport-test'] = { name: 'RemoteSupport-Test', description: 'd', members: [] };
+    });
+    const [group] = await values([op('getLocalGroup', { name: 'RemoteSupport-Test' })]);
+    expect(group).toMatchObject({ exists: true });
+    expect((await host.now()).toISOString()).toBe('2026-11-25T08:00:00.000Z');
+  });
+
   it('answers a batch that changes nothing while another process holds the lock, and changes the machine only under it', async () => {
     // Another process in the middle of its batch: the lock is fresh.
     await fs.mkdir(`${modelPath}.lock`);
