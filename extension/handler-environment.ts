@@ -1,5 +1,5 @@
-import { promises as fs } from 'fs';
-import path from 'path';
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { MissingDependencyError } from './errors';
 
 /** The folders the extension manager assigned to this extension (HandlerEnvironment.json). */
@@ -25,13 +25,13 @@ export interface ReadOptions {
  * and strips a UTF-8 byte-order mark.
  */
 export async function readHandlerEnvironment(extensionRoot: string, options: ReadOptions = {}): Promise<HandlerEnvironment> {
-  const file = path.join(extensionRoot, HANDLER_ENVIRONMENT_FILE);
+  const file = join(extensionRoot, HANDLER_ENVIRONMENT_FILE);
   const attempts = options.attempts ?? 5;
   const delayMs = options.delayMs ?? 200;
   let lastProblem = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      return parseHandlerEnvironment(await fs.readFile(file, 'utf8'), file);
+      return parseHandlerEnvironment(readFileSync(file, 'utf8'), file);
     } catch (error) {
       lastProblem = (error as Error).message;
     }

@@ -1,5 +1,5 @@
-import { promises as fs } from 'fs';
-import path from 'path';
+import { mkdirSync } from 'fs';
+import { dirname } from 'path';
 import { acquireDirectoryLock } from './directory-lock';
 import { HandlerError, ExitCode } from './errors';
 
@@ -21,7 +21,7 @@ export interface LockOptions {
 export async function withLock<T>(lockPath: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   const staleMs = options.staleMs ?? 30_000;
-  await fs.mkdir(path.dirname(lockPath), { recursive: true });
+  mkdirSync(dirname(lockPath), { recursive: true });
   let release: () => Promise<void>;
   try {
     release = await acquireDirectoryLock(`${lockPath}.lock`, {

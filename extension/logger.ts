@@ -1,5 +1,5 @@
 import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'fs';
-import path from 'path';
+import { join } from 'path';
 import { Redactor } from './redaction';
 
 export type LogLevel = 'INFO' | 'WARN' | 'ERROR';
@@ -29,7 +29,7 @@ export class Logger {
     private readonly name = 'handler',
     options: LoggerOptions = {},
   ) {
-    this.file = path.join(logFolder, `${name}.log`);
+    this.file = join(logFolder, `${name}.log`);
     this.maxBytes = options.maxBytes ?? 1024 * 1024;
     this.keep = options.keep ?? 5;
     this.clock = options.clock ?? (() => new Date());
@@ -79,6 +79,6 @@ export class Logger {
   }
 
   private rotated(index: number): string {
-    return path.join(this.logFolder, `${this.name}.${index}.log`);
+    return join(this.logFolder, `${this.name}.${index}.log`);
   }
 }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'fs';
-import path from 'path';
+import { join } from 'path';
 
 /**
  * Which settings this run applies. The manager sets `ConfigSequenceNumber`; when it does not, the
@@ -28,7 +28,7 @@ async function newestSettingsFile(configFolder: string): Promise<number | undefi
     const match = /^(\d+)\.settings$/.exec(name);
     if (!match) continue;
     const sequence = Number(match[1]);
-    const modified = (await fs.stat(path.join(configFolder, name))).mtimeMs;
+    const modified = (await fs.stat(join(configFolder, name))).mtimeMs;
     // On equal times the higher number wins: it was written by a later goal state.
     if (!newest || modified > newest.modified || (modified === newest.modified && sequence > newest.sequence)) {
       newest = { sequence, modified };

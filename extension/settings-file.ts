@@ -1,7 +1,7 @@
-import { promises as fs } from 'fs';
-import path from 'path';
-import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { ConfigurationError, describeValue } from './errors';
+import { sha256Hex } from './sha256';
 import { formatJsonPath, parseStrictJson, StrictJsonError, type JsonPath } from './strict-json';
 import { describeUnsafeCharacter, findUnsafeCharacter, SAFE_TEXT_DESCRIPTION } from './unsafe-text';
 
@@ -24,7 +24,7 @@ export interface HandlerSettings {
  */
 export async function readSettingsBytes(configFolder: string, sequenceNumber: number): Promise<Buffer | null> {
   try {
-    return await fs.readFile(settingsFilePath(configFolder, sequenceNumber));
+    return readFileSync(settingsFilePath(configFolder, sequenceNumber));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -32,7 +32,7 @@ export async function readSettingsBytes(configFolder: string, sequenceNumber: nu
 }
 
 export function settingsFilePath(configFolder: string, sequenceNumber: number): string {
-  return path.join(configFolder, `${sequenceNumber}.settings`);
+  return join(configFolder, `${sequenceNumber}.settings`);
 }
 
 /**
@@ -40,9 +40,7 @@ export function settingsFilePath(configFolder: string, sequenceNumber: number): 
  * The protected settings in the file are ciphertext, so the digest reveals nothing secret.
  */
 export function settingsDigest(bytes: Buffer | null): string {
-  return `sha256:${createHash('sha256')
-    .update(bytes ?? Buffer.alloc(0))
-    .digest('hex')}`;
+  return `sha256:${sha256Hex(bytes ?? new Uint8Array(0))}`;
 }
 
 /** Reads and checks the settings file; see parseSettingsFile. */

@@ -1,5 +1,5 @@
-import { promises as fs } from 'fs';
-import path from 'path';
+import { mkdirSync, readFileSync } from 'fs';
+import { join } from 'path';
 import { writeFileAtomically } from './atomic-file';
 import { escapeUnsafe } from './unsafe-text';
 
@@ -46,7 +46,7 @@ export class StatusWriter {
   ) {}
 
   fileFor(sequenceNumber: number): string {
-    return path.join(this.statusFolder, `${sequenceNumber}.status`);
+    return join(this.statusFolder, `${sequenceNumber}.status`);
   }
 
   /**
@@ -62,16 +62,25 @@ export class StatusWriter {
     return true;
   }
 
-  async write(sequenceNumber: number, report: StatusReport): Promise<void> {
-    const text = JSON.stringify(this.document(report));
-    await fs.mkdir(this.statusFolder, { recursive: true });
-    await writeFileAtomically(this.fileFor(sequenceNumber), text);
+  /**
+   * Writes the status of N; returns whether it wrote. A file that already says exactly this, all
+   * but the time, is left as it is (a no-op enable after a reboot): it keeps the time the result was
+   * first reported, and the run saves a write and a flush to disk.
+   */
+  async write(sequenceNumber: number, report: StatusReport): Promise<boolean> {
+    const document = this.document(report);
+    const text = JSON.stringify(document);
+    const file = this.fileFor(sequenceNumber);
+    if (sameButTheTime(readTextIfAny(file), document[0]!.timestampUTC, text)) return false;
+    mkdirSync(this.statusFolder, { recursive: true });
+    await writeFileAtomically(file, text);
+    return true;
   }
 
   /** The status value currently on disk for N, if the file is readable. */
   async read(sequenceNumber: number): Promise<StatusValue | undefined> {
     try {
-      const document = JSON.parse(await fs.readFile(this.fileFor(sequenceNumber), 'utf8'));
+      const document = JSON.parse(readFileSync(this.fileFor(sequenceNumber), 'utf8'));
       return document?.[0]?.status?.status;
     } catch {
       return undefined;
@@ -81,7 +90,7 @@ export class StatusWriter {
   /** The digest of the settings the status of N answers, if recorded. */
   async answers(sequenceNumber: number): Promise<string | undefined> {
     try {
-      const record = JSON.parse(await fs.readFile(this.recordFor(sequenceNumber), 'utf8'));
+      const record = JSON.parse(readFileSync(this.recordFor(sequenceNumber), 'utf8'));
       return record?.sequenceNumber === sequenceNumber && typeof record.settings === 'string' ? record.settings : undefined;
     } catch {
       return undefined;
@@ -89,15 +98,15 @@ export class StatusWriter {
   }
 
   private async record(sequenceNumber: number, settings: string): Promise<void> {
-    await fs.mkdir(this.recordFolder, { recursive: true });
+    mkdirSync(this.recordFolder, { recursive: true });
     await writeFileAtomically(this.recordFor(sequenceNumber), `${JSON.stringify({ sequenceNumber, settings })}\n`);
   }
 
   private recordFor(sequenceNumber: number): string {
-    return path.join(this.recordFolder, `${sequenceNumber}.json`);
+    return join(this.recordFolder, `${sequenceNumber}.json`);
   }
 
-  private document(report: StatusReport): unknown[] {
+  private document(report: StatusReport): Array<{ timestampUTC: string }> {
     const substatus = (report.substatus ?? []).map((item) => ({
       name: item.name,
       status: item.status,
@@ -137,6 +146,26 @@ export class StatusWriter {
       document = build([...kept, omitted]);
     }
     return document;
+  }
+}
+
+function readTextIfAny(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `current` (a status file's text) is `text` with another timestamp; anything unreadable is not. */
+function sameButTheTime(current: string | undefined, timestampUTC: string, text: string): boolean {
+  if (current === undefined) return false;
+  try {
+    const parsed: unknown = JSON.parse(current);
+    if (!Array.isArray(parsed) || parsed.length !== 1 || typeof parsed[0] !== 'object' || parsed[0] === null) return false;
+    return JSON.stringify([{ ...parsed[0], timestampUTC }]) === text;
+  } catch {
+    return false;
   }
 }
 

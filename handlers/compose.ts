@@ -9,11 +9,12 @@
  * from source), never from the package: the customer's zip carries no simulator, and a Windows node
  * never accepts one in place of itself.
  */
-import path from 'path';
+import { dirname, isAbsolute, join, win32 } from 'path';
 import { MissingDependencyError } from '../extension/errors';
 import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
 import type { JeaSessionLauncher } from '../windows/jea-session';
 import type { WindowsHost } from '../windows/port';
+import { codeCacheFileFor, requireWithCodeCache } from './compile-cache';
 import { managedIdentityLicenseSource, type AzureLicenseSource } from './license/license-source';
 
 export interface NodeAdapters {
@@ -59,7 +60,7 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
   }
   const { PowerShellHost } = await import('../windows/powershell-host');
   const { PowerShellSessionLauncher } = await import('../windows/powershell-session');
-  const scriptsDir = path.join(extensionRoot, 'scripts');
+  const scriptsDir = join(extensionRoot, 'scripts');
   return {
     readNodeFile: readWindowsFile,
     host: new PowerShellHost({ scriptsDir }),
@@ -70,15 +71,18 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
 
 function loadSimulator(environment: NodeJS.ProcessEnv): SimulatorModule {
   const modulePath = environment[SIMULATOR_VARIABLE];
-  if (!modulePath || !path.isAbsolute(modulePath)) {
+  if (!modulePath || !isAbsolute(modulePath)) {
     throw new MissingDependencyError(
       `${HOST_VARIABLE} selects the simulated machine, which is not part of the extension package: set ${SIMULATOR_VARIABLE} to the absolute path of the simulator module (npm run build writes build/sim/simulator.js); received ${JSON.stringify(modulePath ?? null)}.`,
     );
   }
   try {
+    // The bundle (build/sim/simulator.js) with the handler's code cache, when it keeps one: a simulated
+    // run then costs what the handler costs, not compiling the simulator again. The source (tests) as any module.
+    const cacheFile = modulePath.endsWith('.js') ? codeCacheFileFor(modulePath) : undefined;
     // A path known only at run time: the bundler leaves this require to Node.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(modulePath) as SimulatorModule;
+    return (cacheFile ? requireWithCodeCache(modulePath, cacheFile) : require(modulePath)) as SimulatorModule;
   } catch (error) {
     throw new MissingDependencyError(
       `The simulator module ${modulePath} (${SIMULATOR_VARIABLE}) could not be loaded: ${(error as Error).message.split('\n')[0]}`,
@@ -96,12 +100,12 @@ export async function platformDecryptor(extensionRoot: string, environment: Node
     const { PowerShellDecryptor } = await import('../extension/decrypt-powershell');
     const systemRoot = environment.SystemRoot ?? 'C:\\Windows';
     return new PowerShellDecryptor({
-      powershellExe: path.win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
-      scriptPath: path.join(extensionRoot, 'scripts', 'Unprotect-ProtectedSettings.ps1'),
+      powershellExe: win32.join(systemRoot, 'System32', 'WindowsPowerShell', 'v1.0', 'powershell.exe'),
+      scriptPath: join(extensionRoot, 'scripts', 'Unprotect-ProtectedSettings.ps1'),
     });
   }
   const { OpensslDecryptor } = await import('../extension/decrypt-openssl');
-  return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? path.dirname(extensionRoot) });
+  return new OpensslDecryptor({ certDir: environment.ARC_REMOTE_SUPPORT_CERT_DIR ?? dirname(extensionRoot) });
 }
 
 async function readWindowsFile(file: string): Promise<string | null> {

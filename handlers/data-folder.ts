@@ -1,4 +1,4 @@
-import path from 'path';
+import { join, win32 } from 'path';
 
 /**
  * Where the extension keeps what must outlive one version of the package: state, history, the
@@ -12,17 +12,17 @@ export function dataFolder(environment: NodeJS.ProcessEnv): string {
   if (override) return override;
   if (process.platform !== 'win32') return '/var/lib/arc-remote-support';
   const programData = environment.ProgramData ?? environment.PROGRAMDATA ?? 'C:\\ProgramData';
-  return path.win32.join(programData, 'ArcRemoteSupport');
+  return win32.join(programData, 'ArcRemoteSupport');
 }
 
 export function dataPaths(root: string) {
   return {
     root,
-    state: path.join(root, 'state.json'),
-    operations: path.join(root, 'operations.jsonl'),
-    upgradeMarker: path.join(root, 'upgrade.json'),
+    state: join(root, 'state.json'),
+    operations: join(root, 'operations.jsonl'),
+    upgradeMarker: join(root, 'upgrade.json'),
     // Which settings content each status answers (see extension/status.ts): no secret, a digest.
-    statusRecords: path.join(root, 'status-settings'),
+    statusRecords: join(root, 'status-settings'),
     // Beside the folder, not in it: uninstall removes the folder while holding the lock.
     lock: `${root}.lock`,
   };

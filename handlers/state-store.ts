@@ -1,4 +1,4 @@
-import { promises as fs } from 'fs';
+import { appendFileSync, mkdirSync, promises as fs, readFileSync } from 'fs';
 import { writeFileAtomically } from '../extension/atomic-file';
 import type { DesiredState } from '../core/desired-state';
 import { readEndedGrants, storeEndedGrants, type EndedGrant, type StoredEndedGrant } from '../core/ended-grants';
@@ -46,7 +46,10 @@ export interface UpgradeMarker {
 
 export type ReadResult<T> = { kind: 'missing' } | { kind: 'corrupt'; problem: string } | { kind: 'ok'; value: T };
 
-/** Reads and writes the files in the data folder; every write is atomic. */
+/**
+ * Reads and writes the files in the data folder; every write is atomic. What every run does (read
+ * the state, compare before writing, append to the journal) is synchronous: see atomic-file.ts.
+ */
 export class StateStore {
   readonly paths: ReturnType<typeof dataPaths>;
 
@@ -84,7 +87,7 @@ export class StateStore {
   async appendOperationIfPresent(entry: Record<string, unknown>): Promise<void> {
     try {
       // Escaped beyond JSON's own rules: a U+2028 in a problem must not split the line for a reader.
-      await fs.appendFile(this.paths.operations, `${escapeUnsafe(JSON.stringify(entry))}\n`, { encoding: 'utf8', flag: 'a' });
+      appendFileSync(this.paths.operations, `${escapeUnsafe(JSON.stringify(entry))}\n`, { encoding: 'utf8', flag: 'a' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
@@ -97,14 +100,8 @@ export class StateStore {
   private async writeJson(file: string, value: unknown): Promise<void> {
     const text = `${JSON.stringify(value, null, 2)}\n`;
     // A run that changes nothing (a no-op enable) leaves the file alone: no rewrite, no flush to disk.
-    if (
-      await fs.readFile(file, 'utf8').then(
-        (current) => current === text,
-        () => false,
-      )
-    )
-      return;
-    await fs.mkdir(this.paths.root, { recursive: true });
+    if (readTextIfAny(file) === text) return;
+    mkdirSync(this.paths.root, { recursive: true });
     await writeFileAtomically(file, text);
   }
 }
@@ -112,7 +109,7 @@ export class StateStore {
 async function readJson<T>(file: string, isValid: (value: T) => boolean): Promise<ReadResult<T>> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     return { kind: 'corrupt', problem: (error as Error).message };
@@ -123,6 +120,14 @@ async function readJson<T>(file: string, isValid: (value: T) => boolean): Promis
     return { kind: 'corrupt', problem: `${file} does not have the expected fields` };
   } catch (error) {
     return { kind: 'corrupt', problem: `${file} is not JSON (${(error as Error).message})` };
+  }
+}
+
+function readTextIfAny(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 

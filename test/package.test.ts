@@ -223,10 +223,11 @@ describe('package', () => {
         ...LAZY_MODULES.map((lazy) => `bin/${lazy.file}`),
       ].sort(),
     );
-    // handler.js, what handler.cmd runs, turns on the compile cache and then loads the handler.
+    // handler.js, what handler.cmd runs, turns on the compile cache and then runs the handler with its code cache.
     const start = dataOf(entries, 'bin/handler.js').toString('utf8');
-    expect(start).toContain(`require("./${HANDLER_MAIN_FILE}")`);
+    expect(start).toContain(`"${HANDLER_MAIN_FILE}"`);
     expect(start).toContain('enableCompileCache');
+    expect(start).toContain('createCachedData');
     expect(start.length).toBeLessThan(5_000);
     // handler-main.js loads the lazy modules from beside itself, and carries none of their code.
     for (const lazy of LAZY_MODULES) {

@@ -4,8 +4,8 @@
  * PowerShell it drives Windows with into its scripts folder, and the owner's module onto
  * PSModulePath. Files the package does not have are simply not copied (a development checkout).
  */
-import { promises as fs } from 'fs';
-import path from 'path';
+import { statSync } from 'fs';
+import { join } from 'path';
 import { AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER } from '../../core/node-layout';
 import type { AgentInstallation } from '../../core/node-plan';
 
@@ -16,18 +16,20 @@ const OWNER_MODULE = ['ArcRemoteSupport.psm1', 'ArcRemoteSupport.psd1'];
 
 export async function agentInstallation(extensionRoot: string, version: string): Promise<AgentInstallation> {
   const files: AgentInstallation['files'] = [];
-  const offer = async (source: string, destination: string) => {
-    if (
-      await fs.stat(source).then(
-        (stat) => stat.isFile(),
-        () => false,
-      )
-    )
-      files.push({ source, path: destination });
+  const offer = (source: string, destination: string) => {
+    if (isFile(source)) files.push({ source, path: destination });
   };
-  for (const name of RUNTIME) await offer(path.join(extensionRoot, 'bin', name), `${AGENT_FOLDER}\\${name}`);
-  for (const name of AGENT_SCRIPTS) await offer(path.join(extensionRoot, 'scripts', name), `${AGENT_SCRIPTS_FOLDER}\\${name}`);
-  for (const name of OWNER_MODULE)
-    await offer(path.join(extensionRoot, 'scripts', 'ArcRemoteSupport', name), `${OWNER_MODULE_FOLDER}\\${name}`);
+  for (const name of RUNTIME) offer(join(extensionRoot, 'bin', name), `${AGENT_FOLDER}\\${name}`);
+  for (const name of AGENT_SCRIPTS) offer(join(extensionRoot, 'scripts', name), `${AGENT_SCRIPTS_FOLDER}\\${name}`);
+  for (const name of OWNER_MODULE) offer(join(extensionRoot, 'scripts', 'ArcRemoteSupport', name), `${OWNER_MODULE_FOLDER}\\${name}`);
   return { version, folders: [AGENT_FOLDER, AGENT_SCRIPTS_FOLDER, OWNER_MODULE_FOLDER], files };
+}
+
+function isFile(file: string): boolean {
+  try {
+    // A missing file (a development checkout) is an answer, not an error to build and throw.
+    return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
 }

@@ -3,8 +3,8 @@
  * in the package as jea/) and the session configuration, made here per node because it names the
  * node's own groups.
  */
-import { promises as fs } from 'fs';
-import path from 'path';
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { JEA_MODULE_FOLDER } from '../../core/node-layout';
 import type { JeaDefinition } from '../../core/node-intent';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
@@ -20,11 +20,9 @@ export const jeaNodePath = (relativePath: string) => `${JEA_MODULE_FOLDER}\\${re
 export const JEA_NODE_FILE_PATHS = JEA_MODULE_FILES.map(jeaNodePath);
 
 export async function loadJeaDefinition(extensionRoot: string, computerName: string): Promise<JeaDefinition> {
-  const files = await Promise.all(
-    JEA_MODULE_FILES.map(async (relativePath) => ({
-      path: jeaNodePath(relativePath),
-      content: await fs.readFile(path.join(extensionRoot, 'jea', ...relativePath.split('/')), 'utf8'),
-    })),
-  );
+  const files = JEA_MODULE_FILES.map((relativePath) => ({
+    path: jeaNodePath(relativePath),
+    content: readFileSync(join(extensionRoot, 'jea', ...relativePath.split('/')), 'utf8'),
+  }));
   return { files, sessionConfiguration: generateSessionConfiguration(computerName) };
 }

@@ -1,7 +1,7 @@
 /**
  * Bundles the handler (handlers/main.ts and everything it imports, node_modules included) into one
- * CommonJS file for the node.exe the package carries, handler-main.js, loaded by handler.js
- * (handlers/start.ts), which first turns on the compile cache. The extension identity is baked in
+ * CommonJS file for the node.exe the package carries, handler-main.js, run by handler.js
+ * (handlers/start.ts) with its code cache. The extension identity is baked in
  * as defines, so the handler never reads yaml at run time; a handler source declares them with
  * `declare const __EXTENSION_VERSION__: string;` (and likewise for publisher and type).
  */
@@ -11,7 +11,7 @@ import { build, type Plugin } from 'esbuild';
 import { ExtensionIdentity, REPO_ROOT } from '../../manifests/extension-identity';
 
 export const HANDLER_ENTRY = path.join(REPO_ROOT, 'handlers', 'main.ts');
-/** handler.js: turns on the compile cache, then requires handler-main.js. */
+/** handler.js: turns on the compile cache, then runs handler-main.js with its code cache. */
 export const HANDLER_START_ENTRY = path.join(REPO_ROOT, 'handlers', 'start.ts');
 export const HANDLER_MAIN_FILE = 'handler-main.js';
 export const AGENT_ENTRY = path.join(REPO_ROOT, 'agent', 'main.ts');
@@ -64,17 +64,6 @@ const keepLazyModulesOutside: Plugin = {
   },
 };
 
-/** Leaves the start script's `require('./handler-main.js')` to Node. */
-const keepHandlerMainOutside: Plugin = {
-  name: 'keep-handler-main-outside',
-  setup(builder) {
-    builder.onResolve({ filter: new RegExp(`^\\./${HANDLER_MAIN_FILE.replace('.', '\\.')}$`) }, (args) => ({
-      path: args.path,
-      external: true,
-    }));
-  },
-};
-
 /**
  * Bundles handler.js and handler-main.js, and agent.js and each lazy module beside them; returns
  * handler.js and the size of the two files every handler run loads.
@@ -108,7 +97,7 @@ export async function bundleHandler(options: BundleOptions): Promise<{ outFile: 
   }
   const mainFile = path.join(path.dirname(options.outFile), HANDLER_MAIN_FILE);
   await build({ ...common, plugins: [keepLazyModulesOutside], entryPoints: [options.entry ?? HANDLER_ENTRY], outfile: mainFile });
-  await build({ ...common, plugins: [keepHandlerMainOutside], entryPoints: [HANDLER_START_ENTRY], outfile: options.outFile });
+  await build({ ...common, entryPoints: [HANDLER_START_ENTRY], outfile: options.outFile });
   // The node agent the scheduled tasks run, beside the handler and sharing its lazy modules.
   await build({
     ...common,

@@ -4,18 +4,30 @@
  * `<file>.lock` (a directory lock) and is written atomically, so no process loses another's write
  * and a process killed mid-way leaves the last complete model.
  */
-import { promises as fs } from 'fs';
+import { readFileSync } from 'fs';
 import { writeFileAtomically } from '../../extension/atomic-file';
 import { acquireDirectoryLock } from '../../extension/directory-lock';
 import type { MachineModel } from './machine-model';
 
 export async function readMachine(modelPath: string): Promise<MachineModel> {
-  const text = await fs.readFile(modelPath, 'utf8');
+  return readMachineAndText(modelPath).model;
+}
+
+/**
+ * The model and the text it was read from (serializeMachine's, when this module wrote it). `known`,
+ * an earlier read, is returned as it is when the file still holds its text: one parse less.
+ */
+export function readMachineAndText(
+  modelPath: string,
+  known?: { model: MachineModel; text: string },
+): { model: MachineModel; text: string } {
+  const text = readFileSync(modelPath, 'utf8');
+  if (known?.text === text) return known;
   const model = JSON.parse(text) as MachineModel;
   if (model?.schemaVersion !== 1 || typeof model.nodes !== 'object' || typeof model.clock?.nowUtc !== 'string') {
     throw new Error(`${modelPath} is not a simulated machine model (schemaVersion 1)`);
   }
-  return model;
+  return { model, text };
 }
 
 export function serializeMachine(model: MachineModel): string {

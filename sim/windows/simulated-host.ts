@@ -1,7 +1,8 @@
 /**
  * The Windows host port over the simulated machine (the JSON model file). One `execute` is one
  * "launch", like one powershell.exe process on a real node: lock the model, load it, run the
- * operations in order on the target node, save it atomically, unlock.
+ * operations in order on the target node, save it atomically, unlock. A batch that changes nothing
+ * (an observe) is answered from one read of the model, without the lock.
  *
  * Semantics both simulated hosts share (the operations' own are in their modules):
  * - the local node (the model's localNode, or the `localNode` option for a process that runs on a
@@ -22,7 +23,7 @@ import type { ProtectedSettingsDecryptor } from '../../extension/protected-setti
 import type { OperationName, OperationRequest } from '../../windows/operations';
 import { type BatchOptions, HostBatchError, type HostOperationError, type OperationOutcome, type WindowsHost } from '../../windows/port';
 import type { Fault, MachineModel } from './machine-model';
-import { readMachine, serializeMachine, withMachineLock, writeMachine } from './model-store';
+import { readMachine, readMachineAndText, serializeMachine, withMachineLock, writeMachine } from './model-store';
 import { sameName } from './names';
 import { runOperation, targetOf } from './run-operation';
 
@@ -50,6 +51,8 @@ export class SimulatedKillError extends Error {
 
 export class SimulatedHost implements WindowsHost {
   private launchCount = 0;
+  /** What now() read, for the next batch while the file still holds that text (a handler reads the clock, then observes). */
+  private clockRead: { model: MachineModel; text: string } | undefined;
   private readonly onKill: () => void;
 
   constructor(
@@ -66,7 +69,8 @@ export class SimulatedHost implements WindowsHost {
   /** The simulated machine's clock: handlers and agents on it live in its time. */
   async now(): Promise<Date> {
     try {
-      return new Date((await readMachine(this.modelPath)).clock.nowUtc);
+      this.clockRead = readMachineAndText(this.modelPath);
+      return new Date(this.clockRead.model.clock.nowUtc);
     } catch (error) {
       throw new HostBatchError(
         'clock',
@@ -88,6 +92,8 @@ export class SimulatedHost implements WindowsHost {
   async execute(operations: OperationRequest[], options: BatchOptions): Promise<OperationOutcome[]> {
     if (operations.length === 0) return [];
     this.launchCount += 1;
+    const unchanged = this.runIfNothingChanges(operations, options);
+    if (unchanged) return unchanged;
     let killedAt: { operation: OperationName; node: string } | null = null;
     let outcomes: OperationOutcome[];
     try {
@@ -118,6 +124,25 @@ export class SimulatedHost implements WindowsHost {
       throw new SimulatedKillError(operation, node);
     }
     return outcomes;
+  }
+
+  /**
+   * The outcomes of a batch that leaves the machine as it is (an observe), run without the lock:
+   * the model file is only ever replaced whole, so one read sees one whole machine, as under the
+   * lock. Undefined when the batch changes anything (a fault consumed, a kill, any write) or the
+   * model cannot be read: execute then runs it under the lock, on the model as it is by then.
+   */
+  private runIfNothingChanges(operations: OperationRequest[], options: BatchOptions): OperationOutcome[] | undefined {
+    // The clock's read, once: the batch may change the model it runs on.
+    const known = this.clockRead;
+    this.clockRead = undefined;
+    try {
+      const { model, text } = readMachineAndText(this.modelPath, known);
+      const batch = this.runBatch(model, operations, options);
+      return batch.killedAt === null && serializeMachine(model) === text ? batch.outcomes : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Runs the batch on the model in memory. On a kill fault, stops there (the caller saves). */

@@ -1,6 +1,10 @@
 /**
  * `npm run bench`: one JSON object per line. Timings are ratios measured side by side in one run
  * (interleaved), because the machines this runs on are shared and noisy.
+ *
+ * `npm run bench -- <section> ...` runs only the sections named (all by default): size (bundle
+ * and zip), cold-start (no-op enable against bare node), memory (handler peak), host (launches
+ * per command, the batched PowerShell phase, access changes), fleet (grant to 500 machines).
  */
 import execa from 'execa';
 import { promises as fs } from 'fs';
@@ -19,6 +23,15 @@ import { shippedNode } from '../../scripts/build/shipped-node';
 import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const SECTIONS = ['size', 'cold-start', 'memory', 'host', 'fleet', 'channel'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** The sections named on the command line, or all of them; an unknown name stops the run. */
+function chosenSections(argv: string[]): Set<Section> {
+  const unknown = argv.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`unknown bench section(s) ${unknown.join(', ')}; the sections are: ${SECTIONS.join(', ')}`);
+  return new Set(argv.length > 0 ? (argv as Section[]) : SECTIONS);
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -46,6 +59,7 @@ async function peakMemoryKb(node: string, args: string[], options: execa.Options
 }
 
 async function main(): Promise<void> {
+  const sections = chosenSections(process.argv.slice(2));
   const identity = loadExtensionIdentity();
   // The bundled handler runs, and bare node is timed, on the Node the package ships.
   const node = await shippedNode();
@@ -54,10 +68,11 @@ async function main(): Promise<void> {
   try {
     const handler = path.join(work, 'handler.js');
     const { size: bundleBytes } = await bundleHandler({ identity, outFile: handler });
-    emit({ metric: 'bundle_size', bytes: bundleBytes });
-
-    const built = await buildPackage({ outDir: path.join(work, 'dist'), log: () => undefined });
-    emit({ metric: 'zip_size', bytes: built.size, sha256: built.sha256 });
+    if (sections.has('size')) {
+      emit({ metric: 'bundle_size', bytes: bundleBytes });
+      const built = await buildPackage({ outDir: path.join(work, 'dist'), log: () => undefined });
+      emit({ metric: 'zip_size', bytes: built.size, sha256: built.sha256 });
+    }
 
     // A no-op enable: the manager has sent no settings yet.
     const root = path.join(work, 'ext');
@@ -78,36 +93,44 @@ async function main(): Promise<void> {
 
     await timeRun(node, [handler, 'enable'], options); // warm the file cache for both, and fill the compile cache
     await timeRun(node, ['-e', '0'], options);
-    const handlerTimes: number[] = [];
-    const bareTimes: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      handlerTimes.push(await timeRun(node, [handler, 'enable'], options));
-      bareTimes.push(await timeRun(node, ['-e', '0'], options));
+    if (sections.has('cold-start')) {
+      const handlerTimes: number[] = [];
+      const bareTimes: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        handlerTimes.push(await timeRun(node, [handler, 'enable'], options));
+        bareTimes.push(await timeRun(node, ['-e', '0'], options));
+      }
+      const ratio = median(handlerTimes) / median(bareTimes);
+      emit({
+        metric: 'cold_start_noop_enable_vs_bare_node',
+        note: 'enable with no settings on an installed simulated node: one observe batch, nothing to change; the compile cache in the data folder filled by the warm-up run',
+        node: `v${identity.linuxNodeRuntime.version} (${identity.linuxNodeRuntime.package})`,
+        runs_each: RUNS,
+        handler_median_ms: Number(median(handlerTimes).toFixed(1)),
+        bare_node_median_ms: Number(median(bareTimes).toFixed(1)),
+        ratio: Number(ratio.toFixed(2)),
+        target: '<= 1.5',
+        met: ratio <= 1.5,
+      });
     }
-    const ratio = median(handlerTimes) / median(bareTimes);
-    emit({
-      metric: 'cold_start_noop_enable_vs_bare_node',
-      note: 'enable with no settings on an installed simulated node: one observe batch, nothing to change; the compile cache in the data folder filled by the warm-up run',
-      node: `v${identity.linuxNodeRuntime.version} (${identity.linuxNodeRuntime.package})`,
-      runs_each: RUNS,
-      handler_median_ms: Number(median(handlerTimes).toFixed(1)),
-      bare_node_median_ms: Number(median(bareTimes).toFixed(1)),
-      ratio: Number(ratio.toFixed(2)),
-      target: '<= 1.5',
-      met: ratio <= 1.5,
-    });
 
-    const peaks: number[] = [];
-    for (let run = 0; run < 5; run++) peaks.push(await peakMemoryKb(node, [handler, 'enable'], options));
-    const peakMb = Math.max(...peaks) / 1024;
-    emit({ metric: 'handler_peak_memory', runs: peaks.length, max_mb: Number(peakMb.toFixed(1)), target: '< 80 MB', met: peakMb < 80 });
+    if (sections.has('memory')) {
+      const peaks: number[] = [];
+      for (let run = 0; run < 5; run++) peaks.push(await peakMemoryKb(node, [handler, 'enable'], options));
+      const peakMb = Math.max(...peaks) / 1024;
+      emit({ metric: 'handler_peak_memory', runs: peaks.length, max_mb: Number(peakMb.toFixed(1)), target: '< 80 MB', met: peakMb < 80 });
+    }
 
-    await benchLaunchesPerCommand(emit);
-    await benchBatchedPhase(emit);
-    await benchAccessChanges(emit);
-    await benchChannel(emit);
-    const fleet = await benchFleetGrant();
-    emit({ ...fleet, met: fleet.ratio !== undefined && Number(fleet.ratio) <= 1.15 && fleet.machines_failed === 0 });
+    if (sections.has('host')) {
+      await benchLaunchesPerCommand(emit);
+      await benchBatchedPhase(emit);
+      await benchAccessChanges(emit);
+    }
+    if (sections.has('fleet')) {
+      const fleet = await benchFleetGrant();
+      emit({ ...fleet, met: fleet.ratio !== undefined && Number(fleet.ratio) <= 1.15 && fleet.machines_failed === 0 });
+    }
+    if (sections.has('channel')) await benchChannel(emit);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

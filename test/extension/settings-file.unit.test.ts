@@ -186,6 +186,27 @@ describe('unsafe text', () => {
     },
   );
 
+  it('finds and escapes exactly the characters of the class, each of the 65536 UTF-16 units alone and inside ASCII text', () => {
+    const unsafe = new RegExp(`[${UNSAFE_CHARACTER_CLASS}]`, 'u');
+    const escaped = (unit: number) => `\\u${unit.toString(16).padStart(4, '0')}`;
+    const wrong: number[] = [];
+    let found = 0;
+    for (let unit = 0; unit <= 0xffff; unit++) {
+      const character = String.fromCharCode(unit);
+      const isUnsafe = unsafe.test(character);
+      if (isUnsafe) found += 1;
+      for (const text of [character, `plain ${character} text`]) {
+        const right =
+          (findUnsafeCharacter(text) !== undefined) === isUnsafe &&
+          escapeUnsafe(text) === (isUnsafe ? text.replace(character, escaped(unit)) : text);
+        if (!right) wrong.push(unit);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // C0, DEL and C1, the formatting characters and the 2048 surrogates, at least.
+    expect(found).toBeGreaterThan(65 + 2048 + 20);
+  });
+
   it('is the same class in the schema (so the CLI refuses what the handler refuses)', () => {
     expect(settingsSchema.properties.access.properties.consent.properties.acceptedBy.pattern).toBe(`^[^${UNSAFE_CHARACTER_CLASS}]{1,256}$`);
   });

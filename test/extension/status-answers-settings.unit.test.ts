@@ -85,6 +85,25 @@ describe('a status answers the settings it was written for', () => {
     expect(seen.map((item) => item.statusAtStart)).toEqual(['transitioning', 'success']);
   });
 
+  it('leaves the status file and its record as they are when a run with the same content finds the same result', async () => {
+    await settings(30);
+    expect(await run(1)).toBe(0);
+    const status = path.join(root, 'status', '1.status');
+    const record = path.join(base, 'data', 'status-settings', '1.json');
+    const [statusBefore, recordBefore] = [await fs.stat(status), await fs.stat(record)];
+    expect(await run(1)).toBe(0);
+    expect((await fs.stat(status)).ino).toBe(statusBefore.ino);
+    expect((await fs.stat(record)).ino).toBe(recordBefore.ino);
+
+    // The same content with another result (the node changed under it): the status says so.
+    afterLoad = async () => {
+      throw new Error('the host went away');
+    };
+    expect(await run(1)).toBe(1);
+    expect((await fs.stat(status)).ino).not.toBe(statusBefore.ino);
+    expect(await statusOf(1)).toMatchObject({ status: 'error' });
+  });
+
   it('reports transitioning before applying new content under the same sequence number', async () => {
     await settings(30);
     expect(await run(1)).toBe(0);

@@ -83,6 +83,53 @@ describe('status writer', () => {
     expect(await writer.transitioning(4, 'Enable', 'working', 'sha256:aaaa')).toBe(true);
   });
 
+  it('leaves a status that already says exactly this alone, whatever its time, and rewrites it when anything else differs', async () => {
+    let now = new Date('2026-11-24T20:00:00Z');
+    const writer = new StatusWriter(folder, 'Pub.Type', records, () => now);
+    const file = path.join(folder, '7.status');
+    const report = {
+      operation: 'Enable',
+      status: 'success' as const,
+      code: 0,
+      message: 'Access: none.',
+      substatus: [{ name: 'Node A', status: 'success' as const, code: 0, message: 'in place' }],
+    };
+    expect(await writer.write(7, report)).toBe(true);
+    const first = await fs.stat(file);
+
+    // The next run (a reboot later) finds nothing to change: the file, and its time, stay.
+    now = new Date('2026-11-25T08:00:00Z');
+    expect(await writer.write(7, report)).toBe(false);
+    expect((await fs.stat(file)).ino).toBe(first.ino);
+    expect((await read(7))[0].timestampUTC).toBe('2026-11-24T20:00:00Z');
+
+    // Any difference but the time is written, with the time of this run.
+    const changes = [
+      { ...report, message: 'Access: Diagnostics.' },
+      { ...report, status: 'warning' as const },
+      { ...report, code: 1 },
+      { ...report, operation: 'Install' },
+      { ...report, substatus: [{ ...report.substatus[0]!, message: 'gone' }] },
+      { ...report, substatus: [] },
+      report,
+    ];
+    for (const [index, changed] of changes.entries()) {
+      now = new Date(Date.UTC(2026, 10, 26, index));
+      expect([index, await writer.write(7, changed)]).toEqual([index, true]);
+      expect((await read(7))[0]).toMatchObject({ timestampUTC: now.toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    }
+    expect((await read(7))[0].status.formattedMessage.message).toBe('Access: none.');
+
+    // Another sequence number has its own file; a file that is not a status is written over.
+    expect(await writer.write(8, report)).toBe(true);
+    await fs.writeFile(file, '[{"version":"1.0"');
+    expect(await writer.write(7, report)).toBe(true);
+    expect((await read(7))[0].status.status).toBe('success');
+    await fs.writeFile(file, JSON.stringify([...(await read(7)), ...(await read(7))]));
+    expect(await writer.write(7, report)).toBe(true);
+    expect(await read(7)).toHaveLength(1);
+  });
+
   it('escapes control, NUL, separator, bidirectional and lone surrogate characters in every message', async () => {
     const writer = new StatusWriter(folder, 'Pub.Type', records, clock);
     const hostile = 'by Eve\u202e\u2066txt.exe\u0000\u2028\u0085\ud800 end';

@@ -1,7 +1,8 @@
 /**
- * The bundled handler keeps Node's compile cache in the data folder, and only there: runs on an
- * installed node reuse it, a run never creates the data folder for it, a data folder that others
- * may write to is not used, and uninstall leaves nothing of it behind.
+ * The bundled handler keeps its code caches in the data folder, and only there: runs on an
+ * installed node reuse them, a run never creates the data folder for them, a data folder that
+ * others may write to is not used, and uninstall leaves nothing of them behind. The handler's own
+ * cache holds what a whole run compiled, and serves only the exact source it was made from.
  */
 import execa from 'execa';
 import { existsSync, promises as fs } from 'fs';
@@ -40,14 +41,24 @@ describe('the compile cache of the bundled handler', () => {
     const machinePath = path.join(base, 'machine.json');
     await writeMachine(machinePath, createDefaultMachine());
     const data = path.join(base, 'data');
-    const run = (command: string, extraEnv: Record<string, string> = {}) =>
-      execa(node, [handler, command], {
-        cwd: root,
-        reject: false,
-        env: { ...simulatorEnvironment(machinePath, { simulator }), ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: '0', ...extraEnv },
-      });
+    const options = {
+      cwd: root,
+      env: { ...simulatorEnvironment(machinePath, { simulator }), ARC_REMOTE_SUPPORT_DATA: data, ConfigSequenceNumber: '0' },
+    };
+    const run = Object.assign(
+      (command: string, extraEnv: Record<string, string> = {}) =>
+        execa(node, [handler, command], { ...options, reject: false, env: { ...options.env, ...extraEnv } }),
+      { options, root },
+    );
     return { data, cache: path.join(data, COMPILE_CACHE_FOLDER), run };
   }
+
+  /** The handler's own cache (handlers/start.ts) in the cache folder, and what identifies one file version. */
+  const handlerCache = (cache: string) => path.join(cache, `${path.basename(HANDLER_MAIN_FILE, '.js')}-${identity.version}.v8cache`);
+  const version = async (file: string) => {
+    const stats = await fs.stat(file);
+    return `${stats.ino}:${stats.mtimeMs}`;
+  };
 
   it('is filled by a run on an installed node, and used by the next run', async () => {
     const { data, cache, run } = await node1('installed');
@@ -57,13 +68,59 @@ describe('the compile cache of the bundled handler', () => {
     expect(existsSync(cache)).toBe(false);
 
     expect((await run('enable')).exitCode).toBe(0);
-    const [version] = await fs.readdir(cache);
-    expect(version).toMatch(/^v22\./);
-    expect((await fs.readdir(path.join(cache, version!))).length).toBeGreaterThan(0);
+    // Node's compile cache (for the modules loaded later) and the handler's own, made from handler-main.js.
+    const kept = await fs.readdir(cache);
+    expect(kept).toHaveLength(2);
+    expect(kept).toEqual(expect.arrayContaining([path.basename(handlerCache(cache)), expect.stringMatching(/^v22\./)]));
+    const source = await fs.readFile(path.join(work, 'bin', HANDLER_MAIN_FILE));
+    const saved = await fs.readFile(handlerCache(cache));
+    expect(saved.readUInt32LE(0)).toBe(source.length);
+    expect(saved.subarray(4, 4 + source.length).equals(source)).toBe(true);
+    expect(saved.length).toBeGreaterThan(4 + source.length);
 
-    const next = await run('enable', { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
+    // The simulated Windows (loaded from outside the package) keeps its own in Node's folder.
+    const simulatorCache = path.join(
+      cache,
+      kept.find((name) => name.startsWith('v22'))!,
+      'simulator.v8cache',
+    );
+    expect(existsSync(simulatorCache)).toBe(true);
+
+    // A cache that cannot be used is replaced when the run ends: one left as it is was used.
+    const before = [await version(handlerCache(cache)), await version(simulatorCache)];
+    const next = await run('enable');
     expect(next.exitCode).toBe(0);
-    expect(next.stderr).toContain(`cache for ${path.join(work, 'bin', HANDLER_MAIN_FILE)} was accepted`);
+    expect([await version(handlerCache(cache)), await version(simulatorCache)]).toEqual(before);
+  }, 60_000);
+
+  it('serves only the source it was made from, and is made again for another source or another V8 configuration', async () => {
+    const { cache, run } = await node1('changed');
+    const main = path.join(work, 'changed-bin', HANDLER_MAIN_FILE);
+    await fs.cp(path.join(work, 'bin'), path.dirname(main), { recursive: true });
+    const runChanged = (extraArgs: string[] = []) =>
+      execa(node, [...extraArgs, path.join(path.dirname(main), 'handler.js'), 'enable'], { ...run.options, reject: false });
+    expect((await run('install')).exitCode).toBe(0);
+    expect((await runChanged()).exitCode).toBe(0);
+    expect((await runChanged()).exitCode).toBe(0);
+    const statusMessage = async () =>
+      JSON.parse(await fs.readFile(path.join(run.root, 'status', '0.status'), 'utf8'))[0].status.formattedMessage.message as string;
+    expect(await statusMessage()).toContain('; no grant is in force.');
+
+    // The same length, other text: V8 would take its cache for it; the handler must not.
+    const source = await fs.readFile(main, 'utf8');
+    expect(source.split('; no grant is in force.')).toHaveLength(2);
+    await fs.writeFile(main, source.replace('; no grant is in force.', '; NO GRANT IS IN FORCE.'));
+    const before = await version(handlerCache(cache));
+    expect((await runChanged()).exitCode).toBe(0);
+    expect(await statusMessage()).toContain('; NO GRANT IS IN FORCE.');
+    expect(await version(handlerCache(cache))).not.toBe(before);
+    const remade = await fs.readFile(handlerCache(cache));
+    expect(remade.subarray(4, 4 + Buffer.byteLength(source)).toString('utf8')).toContain('; NO GRANT IS IN FORCE.');
+
+    // Other V8 flags: V8 turns the cache down, and the run replaces it.
+    const kept = await version(handlerCache(cache));
+    expect((await runChanged(['--max-semi-space-size=8'])).exitCode).toBe(0);
+    expect(await version(handlerCache(cache))).not.toBe(kept);
   }, 60_000);
 
   it('never creates the data folder', async () => {

@@ -547,6 +547,49 @@ describe('batches', () => {
     await values([op('probe', {}), op('getLocalGroup', { name: 'x' }), op('listTasks', { folder: '\\' })]);
     expect((await fs.stat(modelPath)).mtimeMs).toBe(before.mtimeMs);
   });
+
+  it('answers a batch after a clock read from the machine as it is then, not as the clock read it', async () => {
+    expect((await host.now()).toISOString()).toBe('2026-11-24T20:00:00.000Z');
+    await machine((model) => {
+      model.clock.nowUtc = '2026-11-25T08:00:00Z';
+      model.nodes['ARC-NODE-1']!.groups['remotesupport-test'] = { name: 'RemoteSupport-Test', description: 'd', members: [] };
+    });
+    const [group] = await values([op('getLocalGroup', { name: 'RemoteSupport-Test' })]);
+    expect(group).toMatchObject({ exists: true });
+    expect((await host.now()).toISOString()).toBe('2026-11-25T08:00:00.000Z');
+  });
+
+  it('answers a batch that changes nothing while another process holds the lock, and changes the machine only under it', async () => {
+    // Another process in the middle of its batch: the lock is fresh.
+    await fs.mkdir(`${modelPath}.lock`);
+    const waiting = new SimulatedHost(modelPath, { lockWaitMs: 300 });
+    expect(codes(await waiting.execute([op('probe', {}), op('getLocalGroup', { name: 'Administrators' })], { phase: 'observe' }))).toEqual([
+      'ok',
+      'ok',
+    ]);
+    // A change waits for the lock, and here gives up: nothing was written.
+    const before = await fs.readFile(modelPath, 'utf8');
+    const write = waiting.execute([op('ensureLocalGroup', { name: 'RS-Test', description: 'd' })], { phase: 'apply' });
+    await expect(write).rejects.toMatchObject({ reason: 'NotStarted' });
+    expect(await fs.readFile(modelPath, 'utf8')).toBe(before);
+    // So does a read that consumes a fault: the fault is part of the machine.
+    await machine((model) => {
+      model.faults = [{ operation: 'getLocalGroup', action: 'fail' }];
+    });
+    await expect(waiting.execute([op('getLocalGroup', { name: 'Administrators' })], { phase: 'observe' })).rejects.toMatchObject({
+      reason: 'NotStarted',
+    });
+    expect((await readMachine(modelPath)).faults).toHaveLength(1);
+
+    // Released: the change is made, and the read consumes its fault.
+    await fs.rmdir(`${modelPath}.lock`);
+    expect(codes(await waiting.execute([op('getLocalGroup', { name: 'Administrators' })], { phase: 'observe' }))).toEqual(['Failed']);
+    expect((await readMachine(modelPath)).faults).toEqual([]);
+    expect(codes(await waiting.execute([op('ensureLocalGroup', { name: 'RS-Test', description: 'd' })], { phase: 'apply' }))).toEqual([
+      'ok',
+    ]);
+    expect(Object.keys((await readMachine(modelPath)).nodes['ARC-NODE-1']!.groups)).toContain('rs-test');
+  });
 });
 
 describe('faults', () => {
