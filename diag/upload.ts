@@ -249,9 +249,11 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
   try {
     const acked = new Set(state.acked);
     const pending = Array.from({ length: blocks }, (_, index) => index).filter((index) => !acked.has(index));
+    let stopped = false;
     const worker = async () => {
       const buffer = Buffer.alloc(Math.min(blockSize, bundle.size || 1));
-      for (let index = pending.shift(); index !== undefined; index = pending.shift()) {
+      // One worker failing stops the others taking new blocks.
+      for (let index = pending.shift(); index !== undefined && !stopped; index = pending.shift()) {
         const offset = index * blockSize;
         const length = Math.min(blockSize, bundle.size - offset);
         const { bytesRead } = await handle.read(buffer, 0, length, offset);
@@ -269,7 +271,16 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
         await save();
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, blocks)) }, worker));
+    const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, blocks)) }, () =>
+      worker().catch((error: unknown) => {
+        stopped = true;
+        throw error;
+      }),
+    );
+    // Every worker settles before the file closes and the first failure is reported.
+    const settled = await Promise.allSettled(workers);
+    const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
   } catch (error) {
     // Whatever was acknowledged stays in the journal for the next run.
     await saving.catch(() => undefined);

@@ -11,6 +11,7 @@ import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
 import { layOutExtensionFolder } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
+import { benchLogCollection } from './diag-bench';
 import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
     await benchAccessChanges(emit);
     const fleet = await benchFleetGrant();
     emit({ ...fleet, met: fleet.ratio !== undefined && Number(fleet.ratio) <= 1.15 && fleet.machines_failed === 0 });
+    await benchLogCollection(emit);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
