@@ -2,7 +2,7 @@
  * The architecture of DESIGN.md section 2, kept by a test: every relative import of every .ts file
  * must be an edge this table grants. Imports point down the picture and never back up: extension/
  * imports nothing of support, core/ imports no adapter, nothing imports cli/, and only sim/,
- * scripts/demo and test/ know the simulator. A new top-level folder (channel/, diag/) needs a row.
+ * scripts/demo and test/ know the simulator. A new top-level folder needs a row.
  */
 import path from 'path';
 import {
@@ -47,6 +47,9 @@ const ALLOWED: AllowedImports = {
   // The session layer names the grant's level with the domain's own type (GrantLevel), nothing more.
   // The engineer's side of a session dials through the relay client.
   'channel/session/': ['core/desired-state.ts', 'channel'],
+  // Log collection is planned and bundled below the agent: the node's folders (where our history is)
+  // and the protocol's atomic file write for the upload journal, nothing of handlers, agent or cli.
+  diag: ['core/node-layout.ts', 'extension/atomic-file.ts'],
   // Stand-ins replace the adapter and the manager; they never use the real adapter, cli or tests.
   // The channel rig stands in for the owner's CLI: it mints relay tokens and tickets as the CLI does.
   sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests', 'channel', 'channel/session/'],

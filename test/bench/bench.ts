@@ -15,6 +15,7 @@ import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { buildPackage } from '../../scripts/build/package';
 import { layOutExtensionFolder } from '../../sim/arm/extension-folder';
 import { createDefaultMachine, writeMachine } from '../../sim/windows/default-machine';
+import { benchLogCollection } from './diag-bench';
 import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
 import { benchChannel } from './channel-bench';
@@ -23,7 +24,7 @@ import { shippedNode } from '../../scripts/build/shipped-node';
 import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const SECTIONS = ['size', 'cold-start', 'memory', 'host', 'fleet', 'channel'] as const;
+const SECTIONS = ['size', 'cold-start', 'memory', 'host', 'fleet', 'channel', 'logs'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections named on the command line, or all of them; an unknown name stops the run. */
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
       emit({ ...fleet, met: fleet.ratio !== undefined && Number(fleet.ratio) <= 1.15 && fleet.machines_failed === 0 });
     }
     if (sections.has('channel')) await benchChannel(emit);
+    if (sections.has('logs')) await benchLogCollection(emit);
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
