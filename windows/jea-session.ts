@@ -29,6 +29,7 @@ export interface JeaCommandResult {
 export interface JeaSession {
   /** The session process (Windows pid; the simulated process id), for audit and cleanup. */
   readonly processId: number;
+  /** Runs one command; `onOutput` gets each line of its output as it comes, without the line end. */
   run(command: string, onOutput: (stream: JeaOutputStream, text: string) => void, signal: AbortSignal): Promise<JeaCommandResult>;
   /** Ends the session and its process; resolves when the process is gone (kills after a short grace). */
   close(): Promise<void>;

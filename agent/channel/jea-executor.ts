@@ -34,7 +34,8 @@ export class JeaCommandExecutor implements CommandExecutor {
     } catch (error) {
       return { ok: false, error: `The node could not open the JEA session: ${(error as Error).message}` };
     }
-    return session.run(command, onOutput, signal);
+    // The JEA session gives whole lines without their ends; the engineer's screen needs them.
+    return session.run(command, (stream, text) => onOutput(stream, `${text}\n`), signal);
   }
 
   async close(): Promise<void> {
