@@ -411,7 +411,13 @@ export class SessionHost {
   private onSocketClosed(): void {
     this.socketClosed = true;
     if (this.current !== 'ended')
-      this.finish({ reason: 'closed', detail: 'The engineer closed the connection.', code: CLOSE_CODES.normal });
+      // The node cannot tell the engineer leaving from the relay closing (a revoke deletes the
+      // hybrid connection before the node hears of it): the record says both.
+      this.finish({
+        reason: 'closed',
+        detail: 'The connection closed: the engineer left, or the relay closed it (a revoke deletes the hybrid connection).',
+        code: CLOSE_CODES.normal,
+      });
   }
 
   private armExpiry(): void {
