@@ -7,6 +7,9 @@
  * the account deleted, a new connect finds no listener, and the session's record and events stay.
  */
 import { randomUUID } from 'crypto';
+import path from 'path';
+import { loadExtensionIdentity } from '../../../manifests/extension-identity';
+import { bundleHandler } from '../../../scripts/build/bundle';
 import { BackgroundTasks, installedAgentTaskRunner, type AgentRun } from '../../../sim/windows/agent-task-runner';
 import { advanceClock } from '../../../sim/windows/simulation';
 import { RelayConnectError } from '../../../channel/relay/relay-error';
@@ -36,8 +39,10 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
       machine.clock.nowUtc = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
     });
     rig = await startChannelRig(fixture.base);
-    // The package's agent and scripts beside the handler, as install copies them onto the node (npm run build made agent.js).
-    await addAgentToPackage(fixture.root);
+    // The package's agent, bundled from this checkout, and its scripts beside the handler: install copies them onto the node.
+    const built = path.join(fixture.base, 'build', 'handler.js');
+    await bundleHandler({ identity: loadExtensionIdentity(), outFile: built });
+    await addAgentToPackage(fixture.root, path.join(path.dirname(built), 'agent.js'));
   });
 
   afterAll(async () => {
