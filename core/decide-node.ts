@@ -50,6 +50,8 @@ export interface NodeRequest {
    * undefined: the settings say nothing of a channel, and a node keeps the one its record has.
    */
   channels?: ReadonlyMap<string, { record: NodeChannel; listenToken: string }>;
+  /** The settings name the channel without its secrets: each node keeps the one it has for the same grant. */
+  keepChannel?: boolean;
 }
 
 /** What the node showed in its observe batch; the probe is null when it could not be read. */
@@ -187,9 +189,13 @@ function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
   if (refused && who.kind === 'local' && request.refuseEndedGrant) return { kind: 'refuse', ended: refused };
   // Settings that speak of a channel decide each node's; a node they do not name gets none.
   const given = request.channels?.get(probe.computerName.toUpperCase());
-  const withChannel: DesiredRecord = request.channels
-    ? { ...wanted, ...(given ? { channel: given.record } : { channel: undefined }) }
-    : wanted;
+  const stored =
+    request.keepChannel && previous.channel && previous.channel.grantId === wanted.grant?.grantId ? previous.channel : undefined;
+  const withChannel: DesiredRecord = stored
+    ? { ...wanted, channel: stored }
+    : request.channels
+      ? { ...wanted, ...(given ? { channel: given.record } : { channel: undefined }) }
+      : wanted;
   const kept: DesiredRecord = refused ? { ...withChannel, grant: null } : withChannel;
   const listed = recordEnds(previous, kept, ended, now, changedBy(who, request));
   const record: DesiredRecord = who.kind === 'peer' ? { ...listed, managedFrom: who.from } : listed;

@@ -36,17 +36,22 @@ interface PublicChannel {
   hybridConnections: Record<string, string>;
 }
 
-/** Undefined when neither part speaks of a channel, or no grant is given (nothing to listen for). */
+/**
+ * Undefined when neither part speaks of a channel, or no grant is given (nothing to listen for);
+ * 'keep' when only the public part came: a manager or `deploy` re-sent the public settings without
+ * the protected ones (Azure never returns those), and each node keeps the channel it has for the grant.
+ */
 export function readChannelSettings(
   publicSettings: Record<string, unknown>,
   protectedSettings: Record<string, unknown> | undefined,
   grant: Grant | undefined,
   now: Date,
-): ChannelSettings | undefined {
+): ChannelSettings | 'keep' | undefined {
   const visible = publicSettings.channel as PublicChannel | undefined;
   const secret = protectedSettings?.channel;
   if (visible === undefined && secret === undefined) return undefined;
   if (!grant) return undefined;
+  if (secret === undefined) return 'keep';
   if (visible === undefined)
     throw new ConfigurationError(
       PUBLIC,

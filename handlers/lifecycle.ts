@@ -181,14 +181,14 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const channels = readChannelSettings(settings.publicSettings, settings.protectedSettings, desired.grant, at);
       const report = await converge(context, {
         ...request,
-        ...(channels ? { channels } : {}),
+        ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),
         endedGrants: ended,
         observedLicense: observedLicenseOf(settings.publicSettings),
       });
       failIfNodeFailed(report, 'Enable');
       const cluster = await withPeers(context, state, report, {
         ...request,
-        ...(channels ? { channels } : {}),
+        ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),
         mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release',
       });
       // What this node has now: without an access section, the grant it kept.

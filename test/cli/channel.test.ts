@@ -22,7 +22,7 @@ import { importTicketPublicKey } from '../../channel/session/ticket-key';
 import { sessionSocketFromWebSocket } from '../../channel/session/websocket-session-socket';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
 import { toDesiredState } from '../../core/desired-state';
-import { readChannelSettings } from '../../handlers/channel-settings';
+import { readChannelSettings, type ChannelSettings } from '../../handlers/channel-settings';
 import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
 import { startTestRelay, type TestRelay } from '../../sim/relay';
 import { capture, runOffline, startEmulatedCli, SUBSCRIPTION, type CliRun, type EmulatedCli } from '../support/cli-harness';
@@ -132,7 +132,9 @@ async function nodeStandIn(
   executor: CommandExecutor,
 ): Promise<{ listener: RelayListener; hosts: SessionHost[] }> {
   const settings = settingsOf(machineName);
-  const channel = readChannelSettings(settings, protectedOf.get(machineName), toDesiredState(settings).grant, new Date())!.get(node)!;
+  const channel = (
+    readChannelSettings(settings, protectedOf.get(machineName), toDesiredState(settings).grant, new Date()) as ChannelSettings
+  ).get(node)!;
   const listenToken = (protectedOf.get(machineName)!.channel.listenTokens as Record<string, string>)[node]!;
   const hosts: SessionHost[] = [];
   const sockets: WebSocket[] = [];
@@ -216,7 +218,7 @@ describe('grant --relay-namespace', () => {
     expect(JSON.stringify(settings)).not.toMatch(/SharedAccessSignature|PUBLIC KEY/);
 
     // Protected: exactly what the handler reads, bound to the grant, the listen token ending with it.
-    const channels = readChannelSettings(settings, protectedOf.get('web-1'), toDesiredState(settings).grant, new Date())!;
+    const channels = readChannelSettings(settings, protectedOf.get('web-1'), toDesiredState(settings).grant, new Date()) as ChannelSettings;
     expect([...channels.keys()]).toEqual(['WEB-1']);
     const record = channels.get('WEB-1')!.record;
     expect(record).toMatchObject({ grantId, machine: 'web-1', relayNamespace: relay.host, hybridConnection: hc });
@@ -278,7 +280,14 @@ describe('grant --relay-namespace', () => {
     const tag = grantId.replace(/-/g, '').slice(0, 8);
     expect(settingsOf('clu-a').channel.hybridConnections).toEqual({ 'CLU-A': `rs-clu-a-${tag}-clu-a`, 'CLU-B': `rs-clu-a-${tag}-clu-b` });
     expect([
-      ...readChannelSettings(settingsOf('clu-a'), protectedOf.get('clu-a'), toDesiredState(settingsOf('clu-a')).grant, new Date())!.keys(),
+      ...(
+        readChannelSettings(
+          settingsOf('clu-a'),
+          protectedOf.get('clu-a'),
+          toDesiredState(settingsOf('clu-a')).grant,
+          new Date(),
+        ) as ChannelSettings
+      ).keys(),
     ]).toEqual(['CLU-A', 'CLU-B']);
   });
 

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'crypto';
 import { signSas } from '../../channel/relay/sas';
 import type { Grant } from '../../core/desired-state';
 import { isConfigurationError } from '../../extension/errors';
-import { readChannelSettings } from '../../handlers/channel-settings';
+import { readChannelSettings, type ChannelSettings } from '../../handlers/channel-settings';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
 const grant: Grant = {
@@ -43,7 +43,7 @@ function refusal(value: ReturnType<typeof settings>): { field: string; message: 
 describe('the channel in protected settings', () => {
   it('gives each node its hybrid connection, keyed by upper-case name, with the token only beside the record', () => {
     const { publicSettings, protectedSettings } = settings();
-    const channels = readChannelSettings(publicSettings, protectedSettings, grant, NOW)!;
+    const channels = readChannelSettings(publicSettings, protectedSettings, grant, NOW) as ChannelSettings;
     const web01 = channels.get('WEB01')!;
     expect(web01.record).toMatchObject({ grantId: grant.grantId, machine: 'arc-web-01', hybridConnection: 'rs-web01-3f2b8c1e' });
     expect(web01.record.listenTokenExpiresAt.toISOString()).toBe(grant.expiresAt.toISOString());
@@ -55,6 +55,12 @@ describe('the channel in protected settings', () => {
     expect(readChannelSettings({}, {}, grant, NOW)).toBeUndefined();
     const { publicSettings, protectedSettings } = settings();
     expect(readChannelSettings(publicSettings, protectedSettings, undefined, NOW)).toBeUndefined();
+  });
+
+  it("keeps each node's channel when only the public part is re-sent (Azure never returns protected settings)", () => {
+    const { publicSettings } = settings();
+    expect(readChannelSettings(publicSettings, undefined, grant, NOW)).toBe('keep');
+    expect(readChannelSettings(publicSettings, {}, grant, NOW)).toBe('keep');
   });
 
   it('refuses protected channel settings without their public part', () => {

@@ -95,11 +95,18 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     const processes = (await fixture.machine()).nodes[NODE]!.processes ?? [];
     expect(processes.length).toBe(1);
 
+    // The public settings re-sent without the protected ones (a deploy; Azure never returns them): the channel stays.
+    const resent = await rig.channelSettings(settings, expiresAt, [NODE]);
+    await fixture.writeSettings(1, { publicSettings: resent.publicSettings });
+    expect((await fixture.run('enable', { sequenceNumber: 1 })).exitCode).toBe(0);
+    expect(Object.values((await fixture.machine()).nodes[NODE]!.users ?? {}).map((user) => user.name)).toContain(account);
+    expect((await engineer.run('Get-Service -Name WinRM', () => undefined)).ok).toBe(true);
+
     // Revoke through the extension settings: level None.
     const ended = engineer.ended;
     const revokedAt = Date.now();
-    await fixture.writeSettings(1, { publicSettings: { ...settings, access: { level: 'None' } } });
-    expect((await fixture.run('enable', { sequenceNumber: 1 })).exitCode).toBe(0);
+    await fixture.writeSettings(3, { publicSettings: { ...settings, access: { level: 'None' } } });
+    expect((await fixture.run('enable', { sequenceNumber: 3 })).exitCode).toBe(0);
     const end: SessionEnd = await ended;
     await engineer.closed;
     expect(Date.now() - revokedAt).toBeLessThan(5000);
@@ -127,6 +134,7 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     expect(record.commands.map((command: { command: string; outcome: string }) => [command.command, command.outcome])).toEqual([
       ['Get-Service -Name WinRM', 'succeeded'],
       ['Restart-Service -Name Spooler', 'failed'],
+      ['Get-Service -Name WinRM', 'succeeded'],
     ]);
     const eventIds = node.events.map((event) => event.eventId);
     expect(eventIds).toEqual(expect.arrayContaining([1101, 1102]));
@@ -139,8 +147,8 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     const settings = grantSettings(now, { grantId });
     const expiresAt = new Date((settings.access as { expiresAt: string }).expiresAt);
     const account = channelUserName(grantId);
-    await fixture.writeSettings(2, await rig.channelSettings(settings, expiresAt, [NODE]));
-    expect((await fixture.run('enable', { sequenceNumber: 2 })).exitCode).toBe(0);
+    await fixture.writeSettings(4, await rig.channelSettings(settings, expiresAt, [NODE]));
+    expect((await fixture.run('enable', { sequenceNumber: 4 })).exitCode).toBe(0);
 
     const openSessionThenKill = async () => {
       agent = await startChannelTask(fixture.machinePath, NODE, rig.relay);
