@@ -11,6 +11,7 @@ import path from 'path';
 import { loadExtensionIdentity } from '../../../manifests/extension-identity';
 import { bundleHandler } from '../../../scripts/build/bundle';
 import { BackgroundTasks, installedAgentTaskRunner, type AgentRun } from '../../../sim/windows/agent-task-runner';
+import { updateMachine } from '../../../sim/windows/default-machine';
 import { advanceClock } from '../../../sim/windows/simulation';
 import { RelayConnectError } from '../../../channel/relay/relay-error';
 import type { SessionEnd } from '../../../channel/session/engineer-session';
@@ -200,5 +201,34 @@ describe('the channel on a node (handler package, agent, test relay, simulated W
     expect(node.files[CHANNEL_TOKEN_FILE.toLowerCase()]).toBeUndefined();
     expect(Object.keys(node.tasks).some((name) => name.endsWith('\\channel'))).toBe(false);
     expect(node.groups[GROUPS.diagnostics.toLowerCase()]!.members).toEqual([]);
+  });
+
+  it("ends a live session within 5 s when the grant's time passes on the node's clock, with the agent running", async () => {
+    const start = new Date((await fixture.machine()).clock.nowUtc);
+    const grantId = randomUUID();
+    const settings = grantSettings(new Date(start.getTime() + 5_000), { grantId }, 1);
+    const expiresAt = new Date((settings.access as { expiresAt: string }).expiresAt);
+    await fixture.writeSettings(5, await rig.channelSettings(settings, expiresAt, [NODE]));
+    expect((await fixture.run('enable', { sequenceNumber: 5 })).exitCode).toBe(0);
+    agent = await startChannelTask(fixture.machinePath, NODE, rig.relay);
+    await waitFor(
+      () => rig.relay.counters.openListeners(rig.hybridConnection(NODE)) === 1,
+      15_000,
+      () => agent!.output(),
+    );
+    const engineer = await rig.connect(NODE, grantId, expiresAt);
+    expect((await engineer.run('Get-Service -Name WinRM', () => undefined)).ok).toBe(true);
+
+    // The hour passes on the node (the simulated clock); nothing else happens: no task, no settings.
+    const passedAt = Date.now();
+    await updateMachine(fixture.machinePath, (model) => {
+      model.clock.nowUtc = iso(new Date(expiresAt.getTime() + 1_000));
+    });
+    const end = await engineer.ended;
+    await engineer.closed;
+    expect(Date.now() - passedAt).toBeLessThan(5000);
+    expect(end.reason).toBe('expired');
+    expect((await agent.exited).exitCode).toBe(0);
+    expect((await fixture.machine()).nodes[NODE]!.processes ?? []).toEqual([]);
   });
 });
