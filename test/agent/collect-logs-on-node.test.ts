@@ -19,6 +19,8 @@ import type { MachineModel } from '../../sim/windows/machine-model';
 import { ExtensionFixture, iso } from '../support/extension-fixture';
 import { startAzurite, type Azurite } from '../diag/azurite';
 import { readBundle } from '../diag/fixtures';
+import { runAgentCommand } from '../../agent/commands';
+import { SimulatedHost } from '../../sim/windows/simulated-host';
 
 jest.setTimeout(120_000);
 const NODE = 'ARC-NODE-1';
@@ -135,11 +137,11 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
     expect(properties.metadata).toMatchObject({ machine: NODE, collectionid: collectionId });
     const downloaded = path.join(fixture.base, 'downloaded.zip');
     await blob.downloadToFile(downloaded);
-    const { files: entries, names, manifest } = await readBundle(downloaded);
+    const { files: zipped, names, manifest } = await readBundle(downloaded);
     expect(names).toContain('ArcAgent/arc-agent-logs/himds.log');
     expect(names).toContain('Extensions/extension-logs/Microsoft.Test/handler.log');
     expect(names.some((name) => /secret\.log|agentconfig/i.test(name))).toBe(false);
-    expect(entries.get('ArcAgent/arc-agent-logs/himds.log')!.toString('utf8')).not.toContain(SECRET_SIG);
+    expect(zipped.get('ArcAgent/arc-agent-logs/himds.log')!.toString('utf8')).not.toContain(SECRET_SIG);
     expect(manifest.skipped).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ origin: 'C:\\ProgramData\\GuestConfig\\extension_logs\\Keys\\secret.log', reason: 'denied' }),
@@ -147,5 +149,18 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
       ]),
     );
     expect(manifest).toMatchObject({ collectionId, machine: NODE, trigger: 'owner' });
+
+    // The owner sees it: in the history (LogCollection) and as the last collection in status.
+    const host = new SimulatedHost(fixture.machinePath, { localNode: NODE });
+    const history = await runAgentCommand(['history', '--json'], host, new Date());
+    const entries = history.output
+      .split('\n')
+      .map((line) => JSON.parse(line).entry)
+      .filter(Boolean);
+    const collection = entries.find((entry: { kind: string }) => entry.kind === 'LogCollection');
+    expect(collection).toMatchObject({ endReason: 'uploaded', logCollection: { collectionId, blobName: record.blobName } });
+    const status = JSON.parse((await runAgentCommand(['status', '--json'], host, new Date())).output);
+    expect(status.lastLogCollection).toMatchObject({ collectionId, outcome: 'uploaded', consent: 'owner request' });
+    expect(history.output + JSON.stringify(status)).not.toContain(signature);
   });
 });
