@@ -36,7 +36,7 @@ export interface AgentResult {
 export const AUDIT_NOT_RECORDED_EXIT = 3;
 
 export const AGENT_USAGE =
-  'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json]>';
+  'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json] | channel | collect-logs>';
 
 export async function runAgentCommand(argv: string[], host: WindowsHost, now: Date): Promise<AgentResult> {
   const [command, ...rest] = argv;

@@ -8,7 +8,8 @@
  */
 import { readHistory } from '../core/access-history';
 import { formatUtc } from '../core/desired-state';
-import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, LOG_COLLECTIONS_FOLDER, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import { LOG_COLLECTION_RECORD_FILE_NAME, parseLogCollectionRecord, type LogCollectionRecord } from '../core/log-collection-record';
 import { parseSessionRecord, SESSION_RECORD_FILE_NAME, type SessionCommandRecord, type SessionRecord } from '../core/session-record';
 import { readTranscript, TRANSCRIPT_FILE_NAME } from '../core/session-transcript';
 import { op } from '../windows/operations';
@@ -49,6 +50,8 @@ export interface HistoryItem {
   commands: SessionCommandRecord[] | null;
   /** With --include-transcript: where the JEA endpoint wrote the account's transcripts. */
   transcriptFolder: string | null;
+  /** A log collection's record (kind LogCollection), null for the other kinds. */
+  logCollection: LogCollectionRecord | null;
 }
 
 const NOT_A_CHANNEL_SESSION = {
@@ -61,6 +64,7 @@ const NOT_A_CHANNEL_SESSION = {
   commandCount: null,
   commands: null,
   transcriptFolder: null,
+  logCollection: null,
 } as const;
 
 export async function historyCommand(argv: string[], host: WindowsHost): Promise<AgentResult> {
@@ -71,11 +75,12 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
   if (from && Number.isNaN(from.getTime()))
     return { exitCode: 2, output: `history: --from must be a UTC time such as 2026-03-01T00:00:00Z, not ${JSON.stringify(fromText)}` };
 
-  const [history, listing, sessionListing] = await host.execute(
+  const [history, listing, sessionListing, collectionListing] = await host.execute(
     [
       op('readFile', { path: HISTORY_FILE }),
       op('listDirectory', { path: TRANSCRIPT_FOLDER }),
       op('listDirectory', { path: CHANNEL_SESSIONS_FOLDER }),
+      op('listDirectory', { path: LOG_COLLECTIONS_FOLDER }),
     ],
     { phase: 'history', stopOnError: false },
   );
@@ -87,12 +92,14 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
   const warnings: string[] = [];
   const transcripts = await findTranscripts(host, listing, warnings);
   const records = sessionRecordFiles(sessionListing, warnings);
+  const collections = recordFiles(collectionListing, LOG_COLLECTIONS_FOLDER, LOG_COLLECTION_RECORD_FILE_NAME, 'log collection', warnings);
   const allReads = await host.execute(
-    [...transcripts.map((file) => file.path), ...records].map((path) => op('readFile', { path })),
+    [...transcripts.map((file) => file.path), ...records, ...collections].map((path) => op('readFile', { path })),
     { phase: 'history: transcripts and session records', stopOnError: false },
   );
   const reads = allReads.slice(0, transcripts.length);
-  const recordReads = allReads.slice(transcripts.length);
+  const recordReads = allReads.slice(transcripts.length, transcripts.length + records.length);
+  const collectionReads = allReads.slice(transcripts.length + records.length);
   const withTranscripts = options.flags.has('--include-transcript');
 
   const items: HistoryItem[] = [];
@@ -149,6 +156,18 @@ export async function historyCommand(argv: string[], host: WindowsHost): Promise
     }
     items.push(channelSessionItem(record, started, path, withTranscripts));
   });
+  collections.forEach((path, index) => {
+    const read = collectionReads[index];
+    const record = read?.ok ? parseLogCollectionRecord((read.value as { content: string | null }).content ?? '') : null;
+    const started = record ? new Date(record.startedAt) : null;
+    if (!record || !started || Number.isNaN(started.getTime())) {
+      warnings.push(
+        `Cannot read the log collection record ${path}: ${read && !read.ok ? read.error.message : 'it is not a log collection record'}`,
+      );
+      return;
+    }
+    items.push(logCollectionItem(record, started, path));
+  });
   // Newest first; of entries at the same time, the later line of the history first (the sort is stable).
   const shown = items
     .filter((item) => !from || item.time.getTime() >= from.getTime())
@@ -197,7 +216,41 @@ function channelSessionItem(record: SessionRecord, started: Date, path: string, 
     commandCount: commands.length,
     commands: withTranscripts ? commands : null,
     transcriptFolder: withTranscripts ? text(record.transcriptFolder) : null,
+    logCollection: null,
   };
+}
+
+function logCollectionItem(record: LogCollectionRecord, started: Date, path: string): HistoryItem {
+  const ended = new Date(record.endedAt);
+  return {
+    ...NOT_A_CHANNEL_SESSION,
+    time: started,
+    kind: 'LogCollection',
+    by: record.requestedBy,
+    level: null,
+    grantId: record.grantId,
+    supportRequestId: record.supportRequestId,
+    expiresAt: null,
+    termsVersion: null,
+    runAsUser: null,
+    endTime: Number.isNaN(ended.getTime()) ? null : ended,
+    path,
+    transcript: null,
+    endReason: record.outcome,
+    detail: record.detail,
+    logCollection: record,
+  };
+}
+
+/** A folder's record files; none while it does not exist (listDirectory says so without failing). */
+function recordFiles(listing: OperationOutcome | undefined, folder: string, name: RegExp, what: string, warnings: string[]): string[] {
+  if (!listing?.ok) {
+    warnings.push(`Cannot list the ${what} records in ${folder}: ${listing ? listing.error.message : 'no answer'}`);
+    return [];
+  }
+  return (listing.value as { entries: Array<{ name: string; type: string }> }).entries
+    .filter((entry) => entry.type === 'file' && name.test(entry.name))
+    .map((entry) => `${folder}\\${entry.name}`);
 }
 
 /** The channel session records in their folder; none while it does not exist. */

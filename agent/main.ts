@@ -8,6 +8,7 @@ import path from 'path';
 import { composeNode } from '../handlers/compose';
 import { runAgentCommand } from './commands';
 import { channelCommand } from './channel/channel-command';
+import { collectLogsCommand } from './diag/collect-logs-command';
 
 /** The folder whose `scripts` holds the node's PowerShell: beside agent.js, or one up (bin/ in the package). */
 function agentRoot(): string {
@@ -19,7 +20,17 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const now = (await binding.clock?.()) ?? new Date();
   const result =
-    argv[0] === 'channel' ? await channelCommand(argv.slice(1), binding, process.env) : await runAgentCommand(argv, binding.host, now);
+    argv[0] === 'channel'
+      ? await channelCommand(argv.slice(1), binding, process.env)
+      : argv[0] === 'collect-logs'
+        ? binding.logCollection
+          ? await collectLogsCommand(argv.slice(1), {
+              host: binding.host,
+              adapters: binding.logCollection,
+              clock: binding.clock ?? (async () => new Date()),
+            })
+          : { exitCode: 1, output: 'collect-logs: this node has no log source reader.' }
+        : await runAgentCommand(argv, binding.host, now);
   const stream = result.stream ?? (result.exitCode === 0 ? 'stdout' : 'stderr');
   (stream === 'stdout' ? process.stdout : process.stderr).write(`${result.output}\n`);
   return result.exitCode;

@@ -12,7 +12,8 @@ import { accessView, type GrantView } from '../core/access-view';
 import { channelConnection, channelSentence, readChannelState, type ChannelReading } from '../core/channel-view';
 import { parseDesiredRecord, serializeDesiredRecord } from '../core/desired-record';
 import { formatUtc } from '../core/desired-state';
-import { CHANNEL_STATUS_FILE, DESIRED_STATE_FILE, GROUPS, HISTORY_FILE } from '../core/node-layout';
+import { CHANNEL_STATUS_FILE, DESIRED_STATE_FILE, GROUPS, HISTORY_FILE, LOG_COLLECTIONS_FOLDER } from '../core/node-layout';
+import { LOG_COLLECTION_RECORD_FILE_NAME, parseLogCollectionRecord, type LogCollectionRecord } from '../core/log-collection-record';
 import { grantInForce } from '../core/node-intent';
 import { op } from '../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../windows/port';
@@ -46,11 +47,15 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
   const { record, problem } = parseDesiredRecord(fileContent(outcomes[0]));
   const grant = grantInForce(record, now);
   const channel = withUnread(readChannelState(record, now, fileContent(channelRead)), channelRead);
+  const lastCollection = await lastLogCollection(host);
   if (!options.flags.has('--json')) {
     const access = grant
       ? `Access: ${grant.level} for support request ${grant.supportRequestId} until ${formatUtc(grant.expiresAt)}.`
       : 'Access: none.';
-    return { exitCode: 0, output: channel.channel ? `${access} ${channelSentence(channel)}` : access };
+    const collection = lastCollection
+      ? ` Last log collection: ${lastCollection.collectionId} ${lastCollection.outcome} at ${lastCollection.endedAt}.`
+      : '';
+    return { exitCode: 0, output: `${channel.channel ? `${access} ${channelSentence(channel)}` : access}${collection}` };
   }
   const members = { diagnostics: membersOf(outcomes[1]), repair: membersOf(outcomes[2]) };
   const view = accessView({ record, now, members, history: withHistory ? readHistory(fileContent(outcomes[3])) : undefined });
@@ -102,6 +107,21 @@ export async function statusCommand(argv: string[], host: WindowsHost, now: Date
             updatedAt: channel.status?.updatedAt ?? null,
           }
         : null,
+    lastLogCollection: lastCollection
+      ? {
+          collectionId: lastCollection.collectionId,
+          trigger: lastCollection.trigger,
+          consent: lastCollection.consent,
+          outcome: lastCollection.outcome,
+          endedAt: lastCollection.endedAt,
+          window: lastCollection.window,
+          categories: lastCollection.categories,
+          blobName: lastCollection.blobName,
+          bundleBytes: lastCollection.bundleBytes,
+          fileCount: lastCollection.fileCount,
+          detail: lastCollection.detail,
+        }
+      : null,
     warnings,
   };
   return { exitCode: 0, output: asciiJson(report) };
@@ -132,4 +152,26 @@ function fileContent(outcome: OperationOutcome | undefined): string | null {
 
 function membersOf(outcome: OperationOutcome | undefined): string[] {
   return outcome?.ok ? ((outcome.value as { members?: string[] }).members ?? []) : [];
+}
+
+/** The log collection that ended last, from its records; null when none (or none readable). */
+async function lastLogCollection(host: WindowsHost): Promise<LogCollectionRecord | null> {
+  const [listing] = await host.execute([op('listDirectory', { path: LOG_COLLECTIONS_FOLDER })], {
+    phase: 'status: log collections',
+    stopOnError: false,
+  });
+  const names = listing?.ok
+    ? (listing.value as { entries: Array<{ name: string; type: string }> }).entries
+        .filter((entry) => entry.type === 'file' && LOG_COLLECTION_RECORD_FILE_NAME.test(entry.name))
+        .map((entry) => entry.name)
+    : [];
+  if (names.length === 0) return null;
+  const reads = await host.execute(
+    names.map((name) => op('readFile', { path: `${LOG_COLLECTIONS_FOLDER}\\${name}` })),
+    { phase: 'status: log collection records', stopOnError: false },
+  );
+  const records = reads
+    .map((read) => parseLogCollectionRecord(fileContent(read) ?? ''))
+    .filter((record): record is LogCollectionRecord => record !== null);
+  return records.sort((a, b) => Date.parse(b.endedAt) - Date.parse(a.endedAt))[0] ?? null;
 }

@@ -64,11 +64,23 @@ export function channelUserName(grantId: string): string {
   return `${CHANNEL_USER_PREFIX}${head[0].toLowerCase()}`;
 }
 
+/**
+ * Diagnostic log collection (DESIGN section 9): the owner's request waiting for the agent (one at a
+ * time), its upload SAS, machine-protected like the listen token; one record per collection; the
+ * bundle and its upload journal while the collection runs (deleted after it, or by retention).
+ */
+export const LOG_COLLECTION_REQUEST_FILE = `${DATA_FOLDER}\\log-collection-request.json`;
+export const LOG_COLLECTION_SAS_FILE = `${DATA_FOLDER}\\log-collection-upload.sas`;
+export const LOG_COLLECTIONS_FOLDER = `${DATA_FOLDER}\\LogCollections`;
+export const LOG_STAGING_FOLDER = `${DATA_FOLDER}\\LogStaging`;
+
 export const TASK_FOLDER = '\\ArcRemoteSupport\\';
 export const RECONCILE_TASK = 'Reconcile';
 export const RETENTION_TASK = 'Retention';
 /** The long-running `agent channel` while a grant with a channel is in force. */
 export const CHANNEL_TASK = 'Channel';
+/** The one-shot `agent collect-logs` for the owner's request. */
+export const COLLECT_LOGS_TASK = 'CollectLogs';
 export const expireTaskName = (grantId: string) => `Expire-${grantId}`;
 
 export const EVENT_SOURCE = 'ArcRemoteSupport';

@@ -12,6 +12,7 @@ import {
   AGENT_NODE,
   AGENT_SCRIPT,
   CHANNEL_TASK,
+  COLLECT_LOGS_TASK,
   RECONCILE_TASK,
   RETENTION_TASK,
   TASK_FOLDER,
@@ -49,7 +50,10 @@ export const RETENTION_TIME_UTC = '03:30';
  * run is killed before it can swallow the next one; retention may walk many transcripts.
  */
 /** PT0S: no limit; the channel runs as long as its grant and exits by itself after it. */
-const TIME_LIMIT = { expire: 'PT10M', reconcile: 'PT10M', retention: 'PT1H', channel: 'PT0S' } as const;
+const TIME_LIMIT = { expire: 'PT10M', reconcile: 'PT10M', retention: 'PT1H', channel: 'PT0S', collectLogs: 'PT2H' } as const;
+
+/** The collection starts this long after its request is registered (a TimeTrigger must lie ahead of registration). */
+export const COLLECT_LOGS_DELAY_MS = 30_000;
 
 /** How often Task Scheduler starts the channel again if it is not running (a running one is left alone). */
 export const CHANNEL_RESTART_INTERVAL = 'PT5M';
@@ -71,6 +75,12 @@ export const TASKS = {
     name: CHANNEL_TASK,
     command: 'channel',
     schedule: `at registration, at boot and every ${CHANNEL_RESTART_INTERVAL} while not running`,
+  },
+  collectLogs: {
+    folder: TASK_FOLDER,
+    name: COLLECT_LOGS_TASK,
+    command: 'collect-logs',
+    schedule: 'once, shortly after the owner requests a collection',
   },
 } as const;
 
@@ -159,6 +169,31 @@ export function channelTask({ registeredAt }: RecurringTaskInput): string {
     executionTimeLimit: TIME_LIMIT.channel,
     restartOnFailure: { interval: 'PT1M', count: 3 },
     command: ['channel'],
+  });
+}
+
+/**
+ * `CollectLogs`: one run of `agent collect-logs`, 30 s after registration (StartWhenAvailable runs
+ * it after a reboot within the day); a failed run (the upload cut) is started again and resumes.
+ */
+export function collectLogsTask({ registeredAt }: RecurringTaskInput): string {
+  const start = Math.ceil((timeOf('registeredAt', registeredAt) + COLLECT_LOGS_DELAY_MS) / 1000) * 1000;
+  const trigger = [
+    '<TimeTrigger>',
+    `  <StartBoundary>${utc(start)}</StartBoundary>`,
+    `  <EndBoundary>${utc(start + EXPIRE_CATCH_UP_WINDOW_MS)}</EndBoundary>`,
+    '  <Enabled>true</Enabled>',
+    '</TimeTrigger>',
+  ];
+  return taskXml({
+    name: COLLECT_LOGS_TASK,
+    description: "Collects the diagnostic logs the machine's owner asked for and uploads them to the owner's storage container.",
+    registeredAt,
+    triggers: trigger,
+    executionTimeLimit: TIME_LIMIT.collectLogs,
+    deleteExpiredTaskAfter: EXPIRE_DELETE_AFTER,
+    restartOnFailure: { interval: 'PT5M', count: 3 },
+    command: ['collect-logs'],
   });
 }
 

@@ -12,7 +12,9 @@
 import { dirname, isAbsolute, join, win32 } from 'path';
 import { MissingDependencyError } from '../extension/errors';
 import type { ProtectedSettingsDecryptor } from '../extension/protected-settings';
+import type { SourceReader } from '../diag/reader';
 import type { JeaSessionLauncher } from '../windows/jea-session';
+import { LOG_STAGING_FOLDER } from '../core/node-layout';
 import type { WindowsHost } from '../windows/port';
 import { codeCacheFileFor, requireWithCodeCache } from './compile-cache';
 import { managedIdentityLicenseSource, type AzureLicenseSource } from './license/license-source';
@@ -29,6 +31,20 @@ export interface NodeAdapters {
    * the agent's own read on Windows (it runs on the node as SYSTEM); elsewhere a host batch.
    */
   readNodeFile?: (path: string) => Promise<string | null>;
+  /** How the agent collects diagnostic logs on this node (agent collect-logs). */
+  logCollection?: LogCollectionAdapters;
+}
+
+export interface LogCollectionAdapters {
+  /** Reads the node's log sources. */
+  reader: SourceReader;
+  /** A local folder of this process for the bundle and its upload journal. */
+  stagingFolder: string;
+  /**
+   * Accept the storage emulator on a loopback address as the upload target: the simulated machine
+   * only (its tests upload to Azurite); never on Windows.
+   */
+  allowStorageEmulator: boolean;
 }
 
 export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
@@ -61,8 +77,11 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
   const { PowerShellHost } = await import('../windows/powershell-host');
   const { PowerShellSessionLauncher } = await import('../windows/powershell-session');
   const scriptsDir = join(extensionRoot, 'scripts');
+  const { WindowsFileSourceReader } = await import('../diag/windows-file-reader');
   return {
     readNodeFile: readWindowsFile,
+    // The agent runs on the node as SYSTEM: it reads the files and stages the bundle itself.
+    logCollection: { reader: new WindowsFileSourceReader(), stagingFolder: LOG_STAGING_FOLDER, allowStorageEmulator: false },
     host: new PowerShellHost({ scriptsDir }),
     sessions: new PowerShellSessionLauncher({ scriptsDir }),
     license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),

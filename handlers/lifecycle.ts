@@ -1,4 +1,6 @@
 import { readChannelSettings } from './channel-settings';
+import { readLogCollectionSettings } from './log-collection-settings';
+import { checkLogCollectionRequest, submitLogCollectionRequest } from './phases/log-collection-request';
 import type { Operation, OperationContext, OperationHandler, OperationResult } from '../extension/dispatcher';
 import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from '../core/access-summary';
@@ -179,6 +181,12 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       };
       // The grant's channel, one hybrid connection per node; checked before anything is applied.
       const channels = readChannelSettings(settings.publicSettings, settings.protectedSettings, desired.grant, at);
+      // The owner's log collection: checked, and refused while another runs, before anything is applied.
+      const adapters = await bindHost(context);
+      const logCollection = readLogCollectionSettings(settings.publicSettings, settings.protectedSettings, at, {
+        allowStorageEmulator: adapters.logCollection?.allowStorageEmulator === true,
+      });
+      const collectionState = logCollection ? await checkLogCollectionRequest(adapters.host, logCollection.request) : undefined;
       const report = await converge(context, {
         ...request,
         ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),
@@ -186,6 +194,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         observedLicense: observedLicenseOf(settings.publicSettings),
       });
       failIfNodeFailed(report, 'Enable');
+      if (logCollection && collectionState?.kind === 'new') await submitLogCollectionRequest(adapters.host, logCollection, at);
       const cluster = await withPeers(context, state, report, {
         ...request,
         ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),
@@ -218,7 +227,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         note.warn || pinned !== '' || auditIncomplete(report.result.audit) || cluster.substatus.some((item) => item.status !== 'success');
       return {
         status: warned ? 'warning' : 'success',
-        message: `${describeAccess(applied, at)} ${note.text}${pinned}${auditNote(report)}${peerNote(cluster)}`,
+        message: `${describeAccess(applied, at)} ${note.text}${pinned}${logCollectionNote(logCollection?.request.collectionId, collectionState)}${auditNote(report)}${peerNote(cluster)}`,
         substatus: cluster.substatus,
       };
     }),
@@ -404,6 +413,14 @@ function settingsNote(
   }
   if (empty && !appliedBefore) return { text: 'No settings received yet.', warn: false };
   return { text: `${what}; no grant is in force.`, warn: false };
+}
+
+/** What enable did with the owner's log collection request on this node. */
+function logCollectionNote(collectionId: string | undefined, state: { kind: string } | undefined): string {
+  if (!collectionId || !state) return '';
+  if (state.kind === 'done') return ` Log collection ${collectionId} has already run: its record is in the log collection history.`;
+  if (state.kind === 'same-waiting') return ` Log collection ${collectionId} is waiting or running.`;
+  return ` Log collection ${collectionId} requested: the CollectLogs task collects and uploads within a minute.`;
 }
 
 /** This node's ended grants after a run: the state's copy and the node's record, together. */

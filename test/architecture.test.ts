@@ -34,12 +34,15 @@ const ALLOWED: AllowedImports = {
   jea: ['core'],
   // The handler checks the channel's protected settings with the relay's own token and endpoint
   // rules and the ticket key's check (channel/session/ticket-key.ts, without the JWT library).
-  handlers: ['extension', 'core', 'windows', 'jea', 'manifests', 'channel', 'channel/session/ticket-key.ts'],
+  // It checks the owner's log collection request with the collection's own window, category and
+  // upload SAS rules, and compose gives the agent the node's log source reader.
+  handlers: ['extension', 'core', 'windows', 'jea', 'manifests', 'channel', 'channel/session/ticket-key.ts', 'diag'],
   // The one place that picks the real adapter or the simulated one.
   'handlers/compose.ts': ['windows-adapter'],
   // The agent runs the handler's convergence phases over adapters from the same composition point.
   // ... and hosts the engineers' sessions over the relay client and the session layer.
-  agent: ['extension', 'core', 'windows', 'handlers/compose.ts', 'handlers/phases/', 'channel', 'channel/session/'],
+  // ... and collects diagnostic logs with the collection library (plan, bundle, upload).
+  agent: ['extension', 'core', 'windows', 'handlers/compose.ts', 'handlers/phases/', 'channel', 'channel/session/', 'diag'],
   // The CLI signs the channel's relay tokens and tickets, and the engineer's connect speaks the session protocol.
   cli: ['extension', 'core', 'manifests', 'channel', 'channel/session/'],
   // The relay client speaks Azure Relay and nothing of support: the agent's channel builds on it.
@@ -52,7 +55,8 @@ const ALLOWED: AllowedImports = {
   diag: ['core/node-layout.ts', 'extension/atomic-file.ts'],
   // Stand-ins replace the adapter and the manager; they never use the real adapter, cli or tests.
   // The channel rig stands in for the owner's CLI: it mints relay tokens and tickets as the CLI does.
-  sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests', 'channel', 'channel/session/'],
+  // The simulated node offers the agent a log source reader over its files.
+  sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests', 'channel', 'channel/session/', 'diag'],
   scripts: ['extension', 'core', 'windows', 'windows-adapter', 'jea', 'handlers', 'agent', 'manifests'],
   // `npm start` runs the handler on the simulated machine.
   'scripts/demo/': ['sim', 'channel/session/'],

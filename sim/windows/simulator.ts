@@ -7,6 +7,7 @@ import type { NodeAdapters } from '../../handlers/compose';
 import { SimulatedHost } from './simulated-host';
 import { simulatedLicenseSource } from './simulated-license';
 import { SimulatedSessionLauncher } from './simulated-session';
+import { simulatedLogSourceReader } from './log-source-reader';
 
 /** The node `localNode` of the machine or cluster kept in `modelPath` (default: its local node). */
 export function simulatedNode(modelPath: string, localNode?: string): NodeAdapters {
@@ -16,5 +17,12 @@ export function simulatedNode(modelPath: string, localNode?: string): NodeAdapte
     license: simulatedLicenseSource(modelPath),
     clock: () => host.now(),
     sessions: new SimulatedSessionLauncher(modelPath, { localNode }),
+    logCollection: {
+      reader: simulatedLogSourceReader(modelPath, localNode),
+      // The bundle is staged on this machine, beside the model, one folder per node.
+      stagingFolder: `${modelPath}.log-staging/${(localNode ?? 'local').toUpperCase()}`,
+      // Only the simulated machine uploads to the storage emulator (Azurite) on a loopback address.
+      allowStorageEmulator: true,
+    },
   };
 }

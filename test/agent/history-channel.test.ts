@@ -144,6 +144,7 @@ describe('agent history and channel sessions', () => {
       // The command list and the transcripts' folder only when asked for.
       commands: null,
       transcriptFolder: null,
+      logCollection: null,
     });
     // ASCII only, for Windows PowerShell's console code page.
     expect((await n.history('--json')).output).toMatch(/^[\x20-\x7e\n]+$/);

@@ -18,6 +18,7 @@ import { parseDesiredRecord, serializeDesiredRecord, type DesiredRecord } from '
 import { formatUtc } from '../../core/desired-state';
 import * as layout from '../../core/node-layout';
 import { serializeSessionRecord, sessionRecordPath, type SessionRecord } from '../../core/session-record';
+import { logCollectionRecordPath, serializeLogCollectionRecord, type LogCollectionRecord } from '../../core/log-collection-record';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
 import { op } from '../../windows/operations';
 import { bundleHandler } from '../../scripts/build/bundle';
@@ -806,7 +807,7 @@ describe('the order of the local revoke', () => {
 });
 
 describe('the module', () => {
-  it('knows only where the agent is, and the groups and endpoint it empties without it (core/node-layout.ts); exports the three commands, each with help', async () => {
+  it('knows only where the agent is, and the groups and endpoint it empties without it (core/node-layout.ts); exports the four commands, each with help', async () => {
     const script = `
       $ErrorActionPreference = 'Stop'
       $module = Import-Module '${manifest}' -PassThru -Force
@@ -832,7 +833,76 @@ describe('the module', () => {
     expect(result.variables).not.toEqual(
       expect.arrayContaining([expect.stringMatching(/DataFolder|DesiredState|History|Transcript|EventSource|TaskFolder/)]),
     );
-    expect(result.commands).toEqual(['Disable-RemoteSupport', 'Get-RemoteSupportAccess', 'Get-RemoteSupportSessionHistory']);
+    expect(result.commands).toEqual([
+      'Disable-RemoteSupport',
+      'Get-RemoteSupportAccess',
+      'Get-RemoteSupportLogCollectionHistory',
+      'Get-RemoteSupportSessionHistory',
+    ]);
     for (const name of result.commands) expect(result.synopses[name]).toMatch(/^[A-Z].{20,}/);
+  });
+});
+
+describe('Get-RemoteSupportLogCollectionHistory', () => {
+  it('lists the log collections from their records, newest first, with the outcome, consent, blob and no other history kind', async () => {
+    const m = await machine(WITH_CHANNEL);
+    const record = (collectionId: string, startedAt: Date, outcome: LogCollectionRecord['outcome']): LogCollectionRecord => ({
+      collectionId,
+      trigger: 'owner',
+      requestedBy: 'the machine owner (extension settings)',
+      requestedAt: formatUtc(startedAt),
+      window: { from: formatUtc(at(-DAY / 2)), to: formatUtc(at(-DAY / 4)) },
+      categories: ['ArcAgent', 'EventLogs'],
+      includeSecurityLog: false,
+      grantId: null,
+      supportRequestId: null,
+      consent: 'owner request',
+      startedAt: formatUtc(startedAt),
+      endedAt: formatUtc(new Date(startedAt.getTime() + 60_000)),
+      outcome,
+      detail: outcome === 'uploaded' ? '2 file(s) and 9 skipped source(s) listed in its manifest.json' : 'the upload SAS expired',
+      container: outcome === 'uploaded' ? 'contosologs/support' : null,
+      blobName: outcome === 'uploaded' ? 'arc-node-1/20261124T180000Z-x.zip' : null,
+      bundleBytes: outcome === 'uploaded' ? 4096 : null,
+      fileCount: outcome === 'uploaded' ? 2 : null,
+      skippedCount: outcome === 'uploaded' ? 9 : null,
+      bundleSha256: null,
+    });
+    const older = record('11111111-2222-4333-8444-555555555555', at(-3 * 60 * 60_000), 'failed');
+    const newer = record('66666666-7777-4888-9999-000000000000', at(-60 * 60_000), 'uploaded');
+    const outcomes = await new SimulatedHost(m.modelPath).execute(
+      [
+        op('ensureDirectory', { path: layout.LOG_COLLECTIONS_FOLDER }),
+        ...[older, newer].map((entry) =>
+          op('writeFile', { path: logCollectionRecordPath(entry.collectionId), content: serializeLogCollectionRecord(entry) }),
+        ),
+      ],
+      { phase: 'the collect-logs agent' },
+    );
+    expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+
+    const { output, errors } = await m.run('Get-RemoteSupportLogCollectionHistory');
+    expect(errors).toEqual([]);
+    expect(output.map((entry: any) => [entry.CollectionId, entry.Outcome])).toEqual([
+      [newer.collectionId, 'uploaded'],
+      [older.collectionId, 'failed'],
+    ]);
+    expect(output[0]).toMatchObject({
+      Trigger: 'owner',
+      Consent: 'owner request',
+      GrantId: null,
+      Categories: ['ArcAgent', 'EventLogs'],
+      Container: 'contosologs/support',
+      BlobName: newer.blobName,
+      BundleBytes: 4096,
+      FileCount: 2,
+      SkippedCount: 9,
+      Path: logCollectionRecordPath(newer.collectionId),
+    });
+    expect(time(output[0].StartedAt)).toBe(at(-60 * 60_000).getTime());
+    expect(output[1]).toMatchObject({ Detail: 'the upload SAS expired', BlobName: null });
+
+    const recent = await m.run(`Get-RemoteSupportLogCollectionHistory -FromDate '${formatUtc(at(-2 * 60 * 60_000))}'`);
+    expect(recent.output.map((entry: any) => entry.CollectionId)).toEqual([newer.collectionId]);
   });
 });

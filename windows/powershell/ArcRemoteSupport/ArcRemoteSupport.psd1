@@ -7,7 +7,7 @@
     Description          = 'Shows the remote support access in force and its history, and revokes it locally without Azure.'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
-    FunctionsToExport    = @('Get-RemoteSupportAccess', 'Get-RemoteSupportSessionHistory', 'Disable-RemoteSupport')
+    FunctionsToExport    = @('Get-RemoteSupportAccess', 'Get-RemoteSupportSessionHistory', 'Get-RemoteSupportLogCollectionHistory', 'Disable-RemoteSupport')
     CmdletsToExport      = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

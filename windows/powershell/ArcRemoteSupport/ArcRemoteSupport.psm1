@@ -447,6 +447,86 @@ function Get-RemoteSupportSessionHistory {
     }
 }
 
+function Get-RemoteSupportLogCollectionHistory {
+    <#
+    .SYNOPSIS
+    Lists the diagnostic log collections made on this machine, newest first.
+
+    .DESCRIPTION
+    Each collection leaves a record in the data folder's LogCollections folder, and event 1201
+    (uploaded), 1202 (failed) or 1203 (cancelled) in the Application log. The node agent reads the
+    records. Each entry says who asked (Trigger: owner, through the extension settings, or
+    engineer), what it rests on (Consent: "owner request", or the grant), the window and the
+    categories, the outcome and why (Detail), and for an uploaded bundle the storage container
+    (account/container, never its SAS), the blob's name, its size, the number of files and of
+    skipped sources (the bundle's manifest.json lists each). Bundles uploaded are the owner's to
+    keep or delete in their storage account. When the agent is missing or broken, stops with an
+    error that says how to repair it. Needs an elevated PowerShell.
+
+    .PARAMETER FromDate
+    Only collections started at or after this time. A date without a time zone is this machine's
+    local time, as Get-Date gives it.
+
+    .OUTPUTS
+    ArcRemoteSupport.LogCollectionEntry: CollectionId, Trigger, RequestedBy, Consent, GrantId,
+    SupportRequestId, WindowFrom, WindowTo (UTC), Categories, IncludeSecurityLog, StartedAt,
+    EndedAt (UTC), Outcome, Detail, Container, BlobName, BundleBytes, FileCount, SkippedCount, Path.
+
+    .EXAMPLE
+    Get-RemoteSupportLogCollectionHistory | Select-Object -First 1
+
+    .EXAMPLE
+    Get-RemoteSupportLogCollectionHistory -FromDate (Get-Date).AddDays(-30) | Where-Object Outcome -ne 'uploaded'
+    #>
+    [CmdletBinding()]
+    [OutputType('ArcRemoteSupport.LogCollectionEntry')]
+    param([datetime] $FromDate = [datetime]::MinValue)
+
+    Assert-Administrator
+    $arguments = @('history', '--json')
+    if ($FromDate -ne [datetime]::MinValue) {
+        $arguments += @('--from', $FromDate.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [Globalization.CultureInfo]::InvariantCulture))
+    }
+    $run = Invoke-NodeAgent $arguments
+    $problem = $run.Problem
+    if ($null -eq $problem -and $run.ExitCode -ne 0) { $problem = Format-AgentFailure $run '' }
+    if ($null -ne $problem) { $PSCmdlet.ThrowTerminatingError((New-AgentUnavailableError $problem)) }
+    foreach ($line in @($run.Lines)) {
+        if ($line.Trim().Length -eq 0) { continue }
+        try { $value = ConvertFrom-DataJson $line }
+        catch { Write-Warning "A line of the node agent's history could not be read: $($_.Exception.Message)"; continue }
+        $entry = Get-ObjectProperty $value 'entry'
+        if ($null -eq $entry -or (Get-ObjectProperty $entry 'kind') -ne 'LogCollection') { continue }
+        $record = Get-ObjectProperty $entry 'logCollection'
+        if ($null -eq $record) { continue }
+        $window = Get-ObjectProperty $record 'window'
+        $item = [pscustomobject]@{
+            PSTypeName         = 'ArcRemoteSupport.LogCollectionEntry'
+            CollectionId       = Get-ObjectProperty $record 'collectionId'
+            Trigger            = Get-ObjectProperty $record 'trigger'
+            RequestedBy        = Get-ObjectProperty $record 'requestedBy'
+            Consent            = Get-ObjectProperty $record 'consent'
+            GrantId            = Get-ObjectProperty $record 'grantId'
+            SupportRequestId   = Get-ObjectProperty $record 'supportRequestId'
+            WindowFrom         = ConvertTo-UtcTime (Get-ObjectProperty $window 'from')
+            WindowTo           = ConvertTo-UtcTime (Get-ObjectProperty $window 'to')
+            Categories         = @(Get-ObjectProperty $record 'categories')
+            IncludeSecurityLog = Get-ObjectProperty $record 'includeSecurityLog'
+            StartedAt          = ConvertTo-UtcTime (Get-ObjectProperty $record 'startedAt')
+            EndedAt            = ConvertTo-UtcTime (Get-ObjectProperty $record 'endedAt')
+            Outcome            = Get-ObjectProperty $record 'outcome'
+            Detail             = Get-ObjectProperty $record 'detail'
+            Container          = Get-ObjectProperty $record 'container'
+            BlobName           = Get-ObjectProperty $record 'blobName'
+            BundleBytes        = Get-ObjectProperty $record 'bundleBytes'
+            FileCount          = Get-ObjectProperty $record 'fileCount'
+            SkippedCount       = Get-ObjectProperty $record 'skippedCount'
+            Path               = Get-ObjectProperty $entry 'path'
+        }
+        Set-DefaultDisplay $item @('StartedAt', 'CollectionId', 'Trigger', 'Outcome', 'FileCount', 'BlobName')
+    }
+}
+
 function Disable-RemoteSupport {
     <#
     .SYNOPSIS
@@ -535,4 +615,4 @@ function Disable-RemoteSupport {
     }
 }
 
-Export-ModuleMember -Function Get-RemoteSupportAccess, Get-RemoteSupportSessionHistory, Disable-RemoteSupport
+Export-ModuleMember -Function Get-RemoteSupportAccess, Get-RemoteSupportSessionHistory, Get-RemoteSupportLogCollectionHistory, Disable-RemoteSupport
