@@ -1,6 +1,4 @@
 import { readChannelSettings } from './channel-settings';
-import { readLogCollectionSettings } from './log-collection-settings';
-import { checkLogCollectionRequest, submitLogCollectionRequest } from './phases/log-collection-request';
 import type { Operation, OperationContext, OperationHandler, OperationResult } from '../extension/dispatcher';
 import { protocolEnvironment } from '../extension/dispatcher';
 import { describeAccess } from '../core/access-summary';
@@ -183,10 +181,12 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const channels = readChannelSettings(settings.publicSettings, settings.protectedSettings, desired.grant, at);
       // The owner's log collection: checked, and refused while another runs, before anything is applied.
       const adapters = await bindHost(context);
-      const logCollection = readLogCollectionSettings(settings.publicSettings, settings.protectedSettings, at, {
+      const asked = settings.publicSettings.logCollection !== undefined || settings.protectedSettings?.logCollection !== undefined;
+      const collection = asked ? await import('./log-collection') : undefined;
+      const logCollection = collection?.readLogCollectionSettings(settings.publicSettings, settings.protectedSettings, at, {
         allowStorageEmulator: adapters.logCollection?.allowStorageEmulator === true,
       });
-      const collectionState = logCollection ? await checkLogCollectionRequest(adapters.host, logCollection.request) : undefined;
+      const collectionState = logCollection ? await collection!.checkLogCollectionRequest(adapters.host, logCollection.request) : undefined;
       const report = await converge(context, {
         ...request,
         ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),
@@ -194,7 +194,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         observedLicense: observedLicenseOf(settings.publicSettings),
       });
       failIfNodeFailed(report, 'Enable');
-      if (logCollection && collectionState?.kind === 'new') await submitLogCollectionRequest(adapters.host, logCollection, at);
+      if (logCollection && collectionState?.kind === 'new') await collection!.submitLogCollectionRequest(adapters.host, logCollection, at);
       const cluster = await withPeers(context, state, report, {
         ...request,
         ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),

@@ -166,6 +166,7 @@ describe('package', () => {
       'HandlerManifest.json',
       'bin/agent.js',
       'bin/azure-license-reader.js',
+      'bin/log-collection.js',
       'bin/handler-main.js',
       'bin/handler.cmd',
       'bin/handler.js',

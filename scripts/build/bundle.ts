@@ -49,6 +49,7 @@ export function identityDefines(identity: BundleOptions['identity']): Record<str
  */
 export const LAZY_MODULES: ReadonlyArray<{ source: string; file: string }> = [
   { source: 'handlers/license/azure-license-reader.ts', file: 'azure-license-reader.js' },
+  { source: 'handlers/log-collection.ts', file: 'log-collection.js' },
 ];
 
 /** Leaves `import('./azure-license-reader')` as a runtime require of the file beside handler.js. */
