@@ -120,17 +120,7 @@ export function expireTask({ grantId, expiresAt, registeredAt }: ExpireTaskInput
 
 /** `Reconcile`: at boot (fail closed as early as possible) and every 15 minutes, indefinitely. */
 export function reconcileTask({ registeredAt }: RecurringTaskInput): string {
-  const triggers = [
-    '<BootTrigger>',
-    '  <Enabled>true</Enabled>',
-    '</BootTrigger>',
-    '<TimeTrigger>',
-    // No Duration: the repetition runs indefinitely.
-    `  <Repetition><Interval>${RECONCILE_INTERVAL}</Interval><StopAtDurationEnd>false</StopAtDurationEnd></Repetition>`,
-    `  <StartBoundary>${utc(wholeSeconds('registeredAt', registeredAt))}</StartBoundary>`,
-    '  <Enabled>true</Enabled>',
-    '</TimeTrigger>',
-  ];
+  const triggers = bootAndEvery(RECONCILE_INTERVAL, registeredAt);
   return taskXml({
     name: RECONCILE_TASK,
     description: 'Converges this node to the desired remote support access; revokes when in doubt.',
@@ -141,7 +131,6 @@ export function reconcileTask({ registeredAt }: RecurringTaskInput): string {
   });
 }
 
-/** `Retention`: daily at a fixed UTC time, from the first such time at or after registration. */
 /**
  * The channel's listener (`agent channel`), registered while a grant with a channel is in force:
  * it starts at registration, at boot, and again within minutes whenever it is not running
@@ -152,14 +141,7 @@ export function channelTask({ registeredAt }: RecurringTaskInput): string {
     '<RegistrationTrigger>',
     '  <Enabled>true</Enabled>',
     '</RegistrationTrigger>',
-    '<BootTrigger>',
-    '  <Enabled>true</Enabled>',
-    '</BootTrigger>',
-    '<TimeTrigger>',
-    `  <Repetition><Interval>${CHANNEL_RESTART_INTERVAL}</Interval><StopAtDurationEnd>false</StopAtDurationEnd></Repetition>`,
-    `  <StartBoundary>${utc(wholeSeconds('registeredAt', registeredAt))}</StartBoundary>`,
-    '  <Enabled>true</Enabled>',
-    '</TimeTrigger>',
+    ...bootAndEvery(CHANNEL_RESTART_INTERVAL, registeredAt),
   ];
   return taskXml({
     name: CHANNEL_TASK,
@@ -197,6 +179,7 @@ export function collectLogsTask({ registeredAt }: RecurringTaskInput): string {
   });
 }
 
+/** `Retention`: daily at a fixed UTC time, from the first such time at or after registration. */
 export function retentionTask({ registeredAt }: RecurringTaskInput): string {
   const triggers = [
     '<CalendarTrigger>',
@@ -216,6 +199,20 @@ export function retentionTask({ registeredAt }: RecurringTaskInput): string {
 }
 
 /** The bytes Task Scheduler expects: UTF-16LE with a BOM, as the declaration says. */
+/** At boot, and every `interval` from registration on, indefinitely (no Duration). */
+function bootAndEvery(interval: string, registeredAt: Date): string[] {
+  return [
+    '<BootTrigger>',
+    '  <Enabled>true</Enabled>',
+    '</BootTrigger>',
+    '<TimeTrigger>',
+    `  <Repetition><Interval>${interval}</Interval><StopAtDurationEnd>false</StopAtDurationEnd></Repetition>`,
+    `  <StartBoundary>${utc(wholeSeconds('registeredAt', registeredAt))}</StartBoundary>`,
+    '  <Enabled>true</Enabled>',
+    '</TimeTrigger>',
+  ];
+}
+
 export function encodeTaskXml(xml: string): Buffer {
   return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(xml.replace(/^\uFEFF/, ''), 'utf16le')]);
 }

@@ -8,7 +8,16 @@ import { XMLParser } from 'fast-xml-parser';
 import { promises as fs } from 'fs';
 import path from 'path';
 import { AGENT_FOLDER, AGENT_NODE, AGENT_SCRIPT, TASK_FOLDER, expireTaskName } from '../../core/node-layout';
-import { TASKS, agentArguments, encodeTaskXml, expireTask, reconcileTask, retentionTask } from '../../core/task-definitions';
+import {
+  TASKS,
+  agentArguments,
+  channelTask,
+  collectLogsTask,
+  encodeTaskXml,
+  expireTask,
+  reconcileTask,
+  retentionTask,
+} from '../../core/task-definitions';
 import { op } from '../../windows/operations';
 import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
@@ -27,6 +36,8 @@ const TASK_XML = {
   expire: () => expireTask({ grantId: GRANT, expiresAt: new Date(EXPIRES), registeredAt }),
   reconcile: () => reconcileTask({ registeredAt }),
   retention: () => retentionTask({ registeredAt }),
+  channel: () => channelTask({ registeredAt }),
+  collectLogs: () => collectLogsTask({ registeredAt }),
 };
 
 let work: string;
@@ -51,7 +62,7 @@ const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
-  isArray: (name) => ['TimeTrigger', 'BootTrigger', 'CalendarTrigger', 'Exec'].includes(name),
+  isArray: (name) => ['TimeTrigger', 'BootTrigger', 'CalendarTrigger', 'RegistrationTrigger', 'Exec'].includes(name),
 });
 /** Parsed XML, loosely typed: the assertions check its shape. */
 type Node = Record<string, any>;
@@ -98,9 +109,20 @@ describe('task XML', () => {
         RunOnlyIfNetworkAvailable: 'false',
         Enabled: 'true',
       });
-      expect(task.Settings.ExecutionTimeLimit).toMatch(/^PT\d+[MH]$/);
+      // Every task is bounded but the channel's, which runs as long as its grant and exits by itself.
+      if (kind === 'channel') expect(task.Settings.ExecutionTimeLimit).toBe('PT0S');
+      else expect(task.Settings.ExecutionTimeLimit).toMatch(/^PT\d+[MH]$/);
     },
   );
+
+  it('starts the channel at registration, at boot and every 5 minutes while it is not running, and again after a failure', () => {
+    const task = parse(TASK_XML.channel());
+    expect(Object.keys(task.Triggers as Node).sort()).toEqual(['BootTrigger', 'RegistrationTrigger', 'TimeTrigger']);
+    expect(task.Triggers.TimeTrigger[0].Repetition).toMatchObject({ Interval: 'PT5M', StopAtDurationEnd: 'false' });
+    expect(task.Settings.MultipleInstancesPolicy).toBe('IgnoreNew');
+    expect(task.Settings.RestartOnFailure).toEqual({ Interval: 'PT1M', Count: '3' });
+    expect(task.Actions.Exec[0].Arguments).toBe(agentArguments(['channel']));
+  });
 
   it.each(Object.keys(TASK_XML) as Array<keyof typeof TASK_XML>)('%s writes every time in UTC with Z, in whole seconds', (kind) => {
     const xml = TASK_XML[kind]();
