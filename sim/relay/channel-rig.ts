@@ -127,7 +127,7 @@ const REPO = path.resolve(__dirname, '..', '..');
  * Puts the package's agent and scripts beside the handler in an extension folder, as the zip has
  * them, so that install copies them onto the node. `agentJs` defaults to build/agent.js (npm run build).
  */
-export async function addAgentToPackage(extensionRoot: string, agentJs = path.join(REPO, 'build', 'agent.js')): Promise<void> {
+export async function addAgentToPackage(extensionRoot: string, agentJs: string): Promise<void> {
   await fs.mkdir(path.join(extensionRoot, 'bin'), { recursive: true });
   await fs.copyFile(agentJs, path.join(extensionRoot, 'bin', 'agent.js'));
   await fs.mkdir(path.join(extensionRoot, 'scripts'), { recursive: true });

@@ -6,6 +6,8 @@
  * A bad SAS is refused at enable (exit 53) naming the field without its signature; a second
  * request while one waits is refused naming it.
  */
+import { loadExtensionIdentity } from '../../manifests/extension-identity';
+import { bundleHandler } from '../../scripts/build/bundle';
 import { randomUUID } from 'crypto';
 import path from 'path';
 import { installedAgentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
@@ -67,7 +69,10 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
       addNodeFiles(machine, iso(new Date(nowUtc.getTime() - 60_000)));
     });
     certificate = await createTestCertificate(fixture.base);
-    await addAgentToPackage(fixture.root);
+    // The package's agent, bundled from this checkout (a fresh clone has no build/), beside the handler.
+    const built = path.join(fixture.base, 'build', 'handler.js');
+    await bundleHandler({ identity: loadExtensionIdentity(), outFile: built });
+    await addAgentToPackage(fixture.root, path.join(path.dirname(built), 'agent.js'));
     azurite = await startAzurite();
     await fixture.writeSettings(0, { publicSettings: { schemaVersion: 1 } });
     expect((await fixture.run('install', { sequenceNumber: 0 })).exitCode).toBe(0);
