@@ -125,7 +125,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 
 /**
  * Puts the package's agent and scripts beside the handler in an extension folder, as the zip has
- * them, so that install copies them onto the node. `agentJs` defaults to build/agent.js (npm run build).
+ * them, so that install copies them onto the node. `agentJs` is the agent bundled beside a handler (bundleHandler).
  */
 export async function addAgentToPackage(extensionRoot: string, agentJs: string): Promise<void> {
   await fs.mkdir(path.join(extensionRoot, 'bin'), { recursive: true });
