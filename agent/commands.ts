@@ -13,12 +13,19 @@
  */
 import { parseDesiredRecord } from '../core/desired-record';
 import { describeEnd, endedGrantBlocking, knownEndedGrants, recordEnds } from '../core/ended-grants';
-import { CHANNEL_SESSIONS_FOLDER, DESIRED_STATE_FILE, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../core/node-layout';
+import {
+  CHANNEL_SESSIONS_FOLDER,
+  DESIRED_STATE_FILE,
+  HISTORY_FILE,
+  LOG_COLLECTIONS_FOLDER,
+  LOG_STAGING_FOLDER,
+  TRANSCRIPT_FOLDER,
+} from '../core/node-layout';
 import { buildNodeIntent } from '../core/node-intent';
 import { describeRetention, planRetention, type RetentionInputs } from '../core/retention-plan';
 import { SESSION_RECORD_FILE_NAME } from '../core/session-record';
 import { op } from '../windows/operations';
-import type { WindowsHost } from '../windows/port';
+import type { OperationOutcome, WindowsHost } from '../windows/port';
 import { historyCommand } from './history-command';
 import { revokeCommand } from './revoke-command';
 import { statusCommand } from './status-command';
@@ -96,14 +103,24 @@ async function converge(host: WindowsHost, now: Date, phase: string): Promise<Ag
   };
 }
 
-/** Deletes transcripts, channel session records and history entries older than the retention period (at most 90 days). */
+/** A folder's listing; empty when it could not be listed (a missing folder has nothing to purge). */
+function entriesOf(outcome: OperationOutcome | undefined): RetentionInputs['transcripts'] {
+  return outcome?.ok ? (outcome.value as { entries: RetentionInputs['transcripts'] }).entries : [];
+}
+
+/**
+ * Deletes transcripts, channel session records, log collection records and history entries older
+ * than the retention period (at most 90 days), and log staging older than 7 days.
+ */
 async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
-  const [record, history, transcripts, sessions] = await host.execute(
+  const [record, history, transcripts, sessions, collections, staging] = await host.execute(
     [
       op('readFile', { path: DESIRED_STATE_FILE }),
       op('readFile', { path: HISTORY_FILE }),
       op('listDirectory', { path: TRANSCRIPT_FOLDER }),
       op('listDirectory', { path: CHANNEL_SESSIONS_FOLDER }),
+      op('listDirectory', { path: LOG_COLLECTIONS_FOLDER }),
+      op('listDirectory', { path: LOG_STAGING_FOLDER }),
     ],
     { phase: 'retention: observe', stopOnError: false },
   );
@@ -121,6 +138,8 @@ async function retention(host: WindowsHost, now: Date): Promise<AgentResult> {
     history: content(history),
     transcripts: transcripts?.ok ? (transcripts.value as { entries: RetentionInputs['transcripts'] }).entries : [],
     sessionRecords: recordFiles.map((file, index) => ({ ...file, content: content(recordReads[index]) })),
+    logCollectionRecords: entriesOf(collections),
+    logStaging: entriesOf(staging),
     now,
   });
   if (plan.operations.length > 0) {

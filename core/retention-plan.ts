@@ -7,7 +7,8 @@
  */
 import { op, type OperationRequest } from '../windows/operations';
 import { parseDesiredRecord } from './desired-record';
-import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, TRANSCRIPT_FOLDER } from './node-layout';
+import { LOG_COLLECTION_RECORD_FILE_NAME } from './log-collection-record';
+import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, LOG_COLLECTIONS_FOLDER, LOG_STAGING_FOLDER, TRANSCRIPT_FOLDER } from './node-layout';
 import { parseSessionRecord, SESSION_RECORD_FILE_NAME } from './session-record';
 
 /** Nothing is kept longer, whatever the record says (DESIGN section 1). */
@@ -22,13 +23,22 @@ export interface RetentionInputs {
   transcripts: Array<{ name: string; lastWriteTimeUtc: string }>;
   /** The session record folder's files, each with its content (null when it could not be read). */
   sessionRecords: Array<{ name: string; lastWriteTimeUtc: string; content: string | null }>;
+  /** The log collection records' folder entries (absent or empty when it could not be listed). */
+  logCollectionRecords?: Array<{ name: string; lastWriteTimeUtc: string }>;
+  /** The log staging folder's entries: bundles and journals of collections not finished. */
+  logStaging?: Array<{ name: string; lastWriteTimeUtc: string }>;
   now: Date;
 }
+
+/** Local staging of a log collection is kept at most this long, whatever the retention period (issue 13). */
+export const LOG_STAGING_DAYS = 7;
 
 export interface RetentionPlan {
   days: number;
   removedTranscripts: number;
   removedSessionRecords: number;
+  removedLogCollectionRecords: number;
+  removedStagingFiles: number;
   removedHistoryEntries: number;
   /** Empty when nothing is old enough to delete. */
   operations: OperationRequest[];
@@ -41,6 +51,14 @@ export function planRetention(inputs: RetentionInputs): RetentionPlan {
   const operations: OperationRequest[] = old.map((entry) => op('removePath', { path: `${TRANSCRIPT_FOLDER}\\${entry.name}` }));
   const oldRecords = inputs.sessionRecords.filter((file) => SESSION_RECORD_FILE_NAME.test(file.name) && sessionRecordTime(file) < cutoff);
   operations.push(...oldRecords.map((file) => op('removePath', { path: `${CHANNEL_SESSIONS_FOLDER}\\${file.name}` })));
+  // A collection record is written when the collection ends: its file's time is its end.
+  const oldCollections = (inputs.logCollectionRecords ?? []).filter(
+    (file) => LOG_COLLECTION_RECORD_FILE_NAME.test(file.name) && Date.parse(file.lastWriteTimeUtc) < cutoff,
+  );
+  operations.push(...oldCollections.map((file) => op('removePath', { path: `${LOG_COLLECTIONS_FOLDER}\\${file.name}` })));
+  const stagingCutoff = inputs.now.getTime() - LOG_STAGING_DAYS * 86_400_000;
+  const oldStaging = (inputs.logStaging ?? []).filter((file) => Date.parse(file.lastWriteTimeUtc) < stagingCutoff);
+  operations.push(...oldStaging.map((file) => op('removePath', { path: `${LOG_STAGING_FOLDER}\\${file.name}` })));
   const lines = (inputs.history ?? '').split('\n').filter(Boolean);
   // A line that cannot be read has no time to keep it by: it goes.
   const kept = lines.filter((line) => {
@@ -56,6 +74,8 @@ export function planRetention(inputs: RetentionInputs): RetentionPlan {
     days,
     removedTranscripts: old.length,
     removedSessionRecords: oldRecords.length,
+    removedLogCollectionRecords: oldCollections.length,
+    removedStagingFiles: oldStaging.length,
     removedHistoryEntries: lines.length - kept.length,
     operations,
   };
@@ -70,5 +90,9 @@ function sessionRecordTime(file: RetentionInputs['sessionRecords'][number]): num
 /** The command's one-line report. */
 export function describeRetention(plan: RetentionPlan): string {
   const entries = plan.removedHistoryEntries;
-  return `retention: kept ${plan.days} days; removed ${plan.removedTranscripts} transcript(s), ${plan.removedSessionRecords} channel session record(s) and ${entries} history entr${entries === 1 ? 'y' : 'ies'}`;
+  const logs =
+    plan.removedLogCollectionRecords + plan.removedStagingFiles > 0
+      ? `, ${plan.removedLogCollectionRecords} log collection record(s), ${plan.removedStagingFiles} log staging file(s)`
+      : '';
+  return `retention: kept ${plan.days} days; removed ${plan.removedTranscripts} transcript(s), ${plan.removedSessionRecords} channel session record(s)${logs} and ${entries} history entr${entries === 1 ? 'y' : 'ies'}`;
 }

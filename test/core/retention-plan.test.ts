@@ -1,6 +1,12 @@
 /** The Retention task's purge plan: what is older than the retention period goes, the rest stays. */
 import { serializeDesiredRecord } from '../../core/desired-record';
-import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, TRANSCRIPT_FOLDER } from '../../core/node-layout';
+import {
+  CHANNEL_SESSIONS_FOLDER,
+  HISTORY_FILE,
+  LOG_COLLECTIONS_FOLDER,
+  LOG_STAGING_FOLDER,
+  TRANSCRIPT_FOLDER,
+} from '../../core/node-layout';
 import { describeRetention, planRetention, type RetentionInputs } from '../../core/retention-plan';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
@@ -86,6 +92,28 @@ describe('retention plan', () => {
     ]);
     expect(describeRetention(result)).toBe(
       'retention: kept 30 days; removed 0 transcript(s), 2 channel session record(s) and 0 history entries',
+    );
+  });
+
+  it('deletes log collection records past the period, and log staging after 7 days whatever the period', () => {
+    const id = (n: number) => `0000000${n}-5d4a-4e7b-9c2d-1a2b3c4d5e6f.json`;
+    const result = plan({
+      logCollectionRecords: [
+        { name: id(1), lastWriteTimeUtc: daysAgo(31) },
+        { name: id(2), lastWriteTimeUtc: daysAgo(29) },
+        { name: 'notes.txt', lastWriteTimeUtc: daysAgo(60) },
+      ],
+      logStaging: [
+        { name: `${id(3)}.zip`, lastWriteTimeUtc: daysAgo(8) },
+        { name: `${id(4)}.journal.json`, lastWriteTimeUtc: daysAgo(6) },
+      ],
+    });
+    expect(result.operations).toEqual([
+      { op: 'removePath', path: `${LOG_COLLECTIONS_FOLDER}\\${id(1)}` },
+      { op: 'removePath', path: `${LOG_STAGING_FOLDER}\\${id(3)}.zip` },
+    ]);
+    expect(describeRetention(result)).toBe(
+      'retention: kept 30 days; removed 0 transcript(s), 0 channel session record(s), 1 log collection record(s), 1 log staging file(s) and 0 history entries',
     );
   });
 
