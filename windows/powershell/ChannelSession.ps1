@@ -8,7 +8,7 @@ Windows PowerShell 5.1 compatible. The node agent (SYSTEM) starts one process pe
 (windows/powershell-session.ts):
 
   powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File ChannelSession.ps1
-                 -UserName ArcRS-xxxxxxxx -ConfigurationName ArcRemoteSupport
+                 -UserName ArcRS-3f2b8c1e -ConfigurationName ArcRemoteSupport
 
 It gives the principal a fresh random password (made and dropped in this process, never written
 anywhere: so nothing stored can be stolen, and the agent opens sessions one at a time), and opens
