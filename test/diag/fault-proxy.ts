@@ -17,6 +17,10 @@ export interface FaultProxy {
   forbidRequest(n: number): void;
   /** Forwards the next request matching, then drops its answer and the connection, once. */
   loseAnswerTo(match: RegExp): void;
+  /** Stops forwarding once this many more bytes have gone up (the upload hangs), until release(). */
+  stallAfterBytes(bytes: number): void;
+  /** Forwards what a stall held back, and everything after. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +30,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let cutAt: number | null = null;
   let forbidAt: number | null = null;
   let loseMatch: RegExp | null = null;
+  let stallAt: number | null = null;
+  const held: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
   const state: Partial<FaultProxy> = { bytesUp: 0, requests: [] };
   const server = net.createServer((client) => {
@@ -50,6 +56,14 @@ export async function startFaultProxy(target: { host: string; port: number }): P
           loseMatch = null;
           losing = true;
         }
+      }
+      if (stallAt !== null && state.bytesUp! + chunk.length > stallAt) {
+        held.push(() => {
+          if (upstream.destroyed) return;
+          state.bytesUp! += chunk.length;
+          upstream.write(chunk);
+        });
+        return;
       }
       if (cutAt !== null && state.bytesUp! + chunk.length > cutAt) {
         const keep = Math.max(0, cutAt - state.bytesUp!);
@@ -87,6 +101,13 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     },
     loseAnswerTo(match: RegExp) {
       loseMatch = match;
+    },
+    stallAfterBytes(bytes: number) {
+      stallAt = state.bytesUp! + bytes;
+    },
+    release() {
+      stallAt = null;
+      for (const forward of held.splice(0)) forward();
     },
     async close() {
       for (const socket of sockets) socket.destroy();
