@@ -159,6 +159,12 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
     return { ...common, resume };
   }
 
+  if (line.command === 'collect-logs' && common.journal !== undefined)
+    throw new InputError(
+      '--journal',
+      common.journal,
+      'collect-logs keeps no journal (its SAS is never written down; the result table lists each machine): leave out --journal.',
+    );
   checkTargetOptions(machines, resourceGroup, tags.length, subscriptionId);
   const input = commandInput(line.command as FleetCommand, text, options, env);
   if (input.command === 'grant' && input.channel && common.whatIf)

@@ -159,7 +159,9 @@ What happens:
   skipped), zips them and uploads one blob, <machine>/<yyyymmddThhmmssZ>-<request id>.zip, with
   the request id in its metadata. One collection at a time per machine. Follow it with
   arc-remote-support status; the node keeps a record of each collection
-  (Get-RemoteSupportLogCollectionHistory).`;
+  (Get-RemoteSupportLogCollectionHistory). Bundles stay in your container until you delete them:
+  a lifecycle rule deleting them before 90 days keeps to the terms. No journal: run collect-logs
+  again for the machines that failed.`;
 
 function relayOptions(command: Command): Command {
   return command

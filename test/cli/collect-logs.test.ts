@@ -303,7 +303,7 @@ describe('collect-logs', () => {
     expect(cli.writesTo('away-1')).toBe(0);
   });
 
-  it('shows only redacted protected settings with --what-if, and refuses --resume', async () => {
+  it('shows only redacted protected settings with --what-if, and refuses --resume and --journal', async () => {
     const file = await sasFile('sas-what-if.txt', sasUrl());
     const writes = cli.emulator.counters.writes;
     const run = await owner([
@@ -326,6 +326,21 @@ describe('collect-logs', () => {
     const resumed = await owner(['collect-logs', '--resume', 'journal.json']);
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toMatch(/--resume: .*collect-logs keeps no journal/);
+    const journal = await owner([
+      'collect-logs',
+      ...machine('app-1'),
+      '--container-sas-file',
+      file,
+      '--hours',
+      '1',
+      '--category',
+      'ArcAgent',
+      '--journal',
+      'j.json',
+    ]);
+    expect(journal.code).toBe(2);
+    expect(journal.stderr).toMatch(/--journal: received "j\.json"\. collect-logs keeps no journal/);
+    expect(cli.emulator.counters.writes).toBe(writes);
   });
 
   it('a later write does not carry the one-shot request over (its SAS is not sent again)', async () => {
