@@ -29,7 +29,8 @@ export async function readContainerSasFile(option: string, file: string, options
   try {
     const stat = await fs.stat(file);
     if (!stat.isFile()) throw new InputError(option, file, 'Give the path of a file holding the container SAS URL on one line.');
-    // Like an SSH key: a SAS others can read may be used by them, one others can write may be swapped for theirs.
+    // Like an SSH key: a SAS others can read may be used by them, one others can write may be swapped
+    // for theirs. Windows keeps this in ACLs, which mode bits do not show: checked elsewhere only.
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0)
       throw new InputError(
         option,
