@@ -14,6 +14,7 @@ import { parseTag } from './input/tags';
 import type { RawCommandLine } from './program';
 import { relayChoice, RELAY_NAMESPACE_VARIABLE } from './channel/owner-config';
 import { parseNamespaceArgument } from './channel/namespace-names';
+import { parseCategories, parseWindowOptions, type WindowInput } from './input/log-collection-input';
 import { checkSupportRequestId } from './settings/new-grant';
 import type { TargetSelection } from './targets/resolve-targets';
 
@@ -48,6 +49,7 @@ export type CommandInput =
       skipSupportRequestCheck: boolean;
       channel?: GrantChannelInput;
     }
+  | { command: 'collect-logs'; containerSasFile: string; window: WindowInput; categories: string[]; includeSecurityLog: boolean }
   | { command: 'configure'; level?: GrantLevel; retentionDays?: number }
   | { command: 'revoke'; relay?: RelayInput }
   | { command: 'status'; relay?: RelayInput }
@@ -72,6 +74,8 @@ export interface Invocation {
   journal?: string;
   resume?: string;
   protectedSettingsFile?: string;
+  /** grant: the file of the container SAS the engineer's collections under this grant upload to (a resumed grant too). */
+  logContainerSasFile?: string;
 }
 
 const DEFAULT_ENDPOINT = 'https://management.azure.com';
@@ -111,6 +115,9 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
     concurrency,
     ...(text('journal') ? { journal: text('journal') } : {}),
     ...(text('protectedSettingsFile') ? { protectedSettingsFile: text('protectedSettingsFile') } : {}),
+    ...(options.logContainerSasFile !== undefined
+      ? { logContainerSasFile: requiredFile(text('logContainerSasFile'), '--log-container-sas-file') }
+      : {}),
   };
 
   if (resume !== undefined) {
@@ -119,6 +126,12 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
         '--resume',
         resume,
         'status changes nothing, so there is nothing to resume; run status with --machine or --resource-group.',
+      );
+    if (line.command === 'collect-logs')
+      throw new InputError(
+        '--resume',
+        resume,
+        'collect-logs keeps no journal (its SAS is never written down): run collect-logs again for the machines that failed.',
       );
     const given = [
       'machine',
@@ -146,6 +159,12 @@ export function toInvocation(line: RawCommandLine, env: NodeJS.ProcessEnv): Invo
     return { ...common, resume };
   }
 
+  if (line.command === 'collect-logs' && common.journal !== undefined)
+    throw new InputError(
+      '--journal',
+      common.journal,
+      'collect-logs keeps no journal (its SAS is never written down; the result table lists each machine): leave out --journal.',
+    );
   checkTargetOptions(machines, resourceGroup, tags.length, subscriptionId);
   const input = commandInput(line.command as FleetCommand, text, options, env);
   if (input.command === 'grant' && input.channel && common.whatIf)
@@ -242,6 +261,14 @@ function commandInput(
         ...(channel ? { channel } : {}),
       };
     }
+    case 'collect-logs':
+      return {
+        command,
+        containerSasFile: requiredFile(text('containerSasFile'), '--container-sas-file'),
+        window: parseWindowOptions(text('hours'), text('from'), text('to')),
+        categories: parseCategories(Array.isArray(options.category) ? (options.category as string[]) : []),
+        includeSecurityLog: options.includeSecurityLog === true,
+      };
     case 'configure': {
       const levelText = text('level');
       if (levelText === undefined && retentionDays === undefined) {
@@ -302,6 +329,22 @@ function checkTargetOptions(
       'Listing a resource group needs the subscription: add --subscription <id> or set AZURE_SUBSCRIPTION_ID.',
     );
   }
+}
+
+/** A SAS comes only from a file: the command line stays in the shell's history and the process list. */
+function requiredFile(value: string | undefined, option: string): string {
+  const file = required(
+    value,
+    option,
+    'Give the path of a file holding the container SAS URL on one line (https://<account>.blob.core.windows.net/<container>?<sas>), readable by you only.',
+  );
+  if (/^\s*https?:/i.test(file) || /[?&]sig=/i.test(file))
+    throw new InputError(
+      option,
+      '<a URL, not shown>',
+      'Give the path of a file holding the SAS, never the SAS itself: it would stay in the shell history. Issue a new SAS, since this one was exposed.',
+    );
+  return file;
 }
 
 function required(value: string | undefined, option: string, fix: string): string {

@@ -26,6 +26,11 @@ export interface CliIo {
   conflictRetry?: ConflictRetryOptions;
   /** Extra CA certificates for the relay (in-process tests; a process uses NODE_EXTRA_CA_CERTS). */
   relayCa?: string | Buffer;
+  /**
+   * Accept an upload SAS of the storage emulator on a loopback address over http (in-process
+   * tests against Azurite); no option or variable sets it, so the shipped CLI never does.
+   */
+  allowStorageEmulator?: boolean;
   /** Where connect hears SIGINT (default: the process). */
   signals?: NodeJS.EventEmitter;
 }

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { defineConnect } from './connect/connect-program';
 import { RELAY_NAMESPACE_VARIABLE } from './channel/owner-config';
+import { CATEGORIES } from '../diag/sources';
 import { EXIT_CODES_HELP } from './exit-codes';
 import { defineTicket } from './ticket/ticket-program';
 import type { CommandName } from './fleet/journal';
@@ -92,7 +93,11 @@ export function buildProgram(
       .option('--nodes <A,B>', "the machine's node names (default: the Node lines its extension reports, else its computer name)")
       .option('--engineer <upn>', 'who the access ticket is for, recorded by the node (default: support-request:<id>)')
       .option('--ticket-file <path>', "where to write the engineer's access ticket, one machine only (default: in the owner's folder)")
-      .option('--show-ticket', 'also print the access ticket (it holds bearer tokens)'),
+      .option('--show-ticket', 'also print the access ticket (it holds bearer tokens)')
+      .option(
+        '--log-container-sas-file <file>',
+        "a file holding the container SAS URL (sp=cw, sr=c, https) the engineer's log collections under this grant upload to (sent in protected settings, never printed)",
+      ),
   );
   define('configure', 'change the level of the grant in force and/or the retention; expiry and consent stay', true, (c) =>
     c.option('--level <level>', 'Diagnostics or DiagnosticsAndRepair').option('--retention-days <n>', 'days kept on the machine, 1-90'),
@@ -115,6 +120,20 @@ export function buildProgram(
     false,
     relayOptions,
   );
+  define(
+    'collect-logs',
+    "collect the machine's diagnostic logs and upload them to your storage container (no grant needed); the grant in force stays",
+    false,
+    (c) =>
+      c
+        .option('--container-sas-file <file>', 'a file holding the container SAS URL the bundle uploads to (never printed)')
+        .option('--hours <n>', 'collect the last n hours, 1-24 (the window ends a minute ago)')
+        .option('--from <utc>', 'start of the window, e.g. 2026-01-31T08:00:00Z (with --to; at most 24 hours)')
+        .option('--to <utc>', 'end of the window, not in the future')
+        .option('--category <A,B>', `what to collect (repeatable): ${CATEGORIES.join(', ')}`, collect)
+        .option('--include-security-log', 'with EventLogs: also the Security event log')
+        .addHelpText('after', COLLECT_LOGS_HELP),
+  );
   define('upgrade', 'upgrade the extension to a version (Azure upgradeExtensions)', false, (c) =>
     c.addOption(new Option('--version <version>', 'target extension version, e.g. 1.0.1')),
   );
@@ -123,6 +142,26 @@ export function buildProgram(
   defineConnect(program, onCommand);
   return program;
 }
+
+const COLLECT_LOGS_HELP = `
+The container SAS:
+  Make a container SAS that can create and write only (sp=cw, sr=c, spr=https), valid until the
+  upload is done, e.g.
+    az storage container generate-sas --account-name <account> --name <container> \\
+      --permissions cw --https-only --expiry <UTC> --auth-mode login --as-user -o tsv
+  and put the whole URL, https://<account>.blob.core.windows.net/<container>?<sas>, alone on one
+  line of a file only you can read (chmod 600). It is sent in the extension's protected settings
+  and never printed; the CLI refuses a file other users can read or write.
+
+What happens:
+  Each machine gets a request id. The extension hands the request to the node's agent, which
+  collects the categories' logs in the window (secrets redacted, a manifest of what was taken and
+  skipped), zips them and uploads one blob, <machine>/<yyyymmddThhmmssZ>-<request id>.zip, with
+  the request id in its metadata. One collection at a time per machine. Follow it with
+  arc-remote-support status; the node keeps a record of each collection
+  (Get-RemoteSupportLogCollectionHistory). Bundles stay in your container until you delete them:
+  a lifecycle rule deleting them before 90 days keeps to the terms. No journal: run collect-logs
+  again for the machines that failed.`;
 
 function relayOptions(command: Command): Command {
   return command

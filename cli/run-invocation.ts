@@ -17,6 +17,9 @@ import type { RunContext } from './commands/run-context';
 import { statusOne, type MachineStatus } from './commands/status';
 import { upgradeOne } from './commands/upgrade';
 import { cleanupChannelsOne } from './commands/cleanup-channels';
+import { collectLogsOne, type CollectLogsRequest } from './commands/collect-logs';
+import { readContainerSasFile } from './input/container-sas-file';
+import { resolveWindow } from './input/log-collection-input';
 import type { RelayContext } from './commands/run-context';
 import { GrantKeyStore } from './channel/grant-key-store';
 import { ownerHome } from './channel/owner-home';
@@ -50,9 +53,27 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
   // 1. Offline: journal to resume, protected settings, named targets, a way to accept the terms.
   const resumeFile = inv.resume ? path.resolve(io.cwd, inv.resume) : undefined;
   const resume = resumeFile ? await planResume(resumeFile, inv.command) : undefined;
-  const protectedSettings = inv.protectedSettingsFile
+  let protectedSettings = inv.protectedSettingsFile
     ? await ProtectedSettings.fromFile(path.resolve(io.cwd, inv.protectedSettingsFile))
     : undefined;
+  const sasOptions = { now: io.now(), allowStorageEmulator: io.allowStorageEmulator === true };
+  if (inv.logContainerSasFile) {
+    // The grant's upload container: the engineer's collections under this grant go there.
+    const sas = await readContainerSasFile('--log-container-sas-file', path.resolve(io.cwd, inv.logContainerSasFile), sasOptions);
+    protectedSettings = (protectedSettings ?? ProtectedSettings.empty()).withSection('logUpload', { containerSas: sas.url }, sas.secrets);
+  }
+  let collection: CollectLogsRequest | undefined;
+  if (inv.input?.command === 'collect-logs') {
+    const window = resolveWindow(inv.input.window, io.now());
+    const sas = await readContainerSasFile('--container-sas-file', path.resolve(io.cwd, inv.input.containerSasFile), sasOptions);
+    protectedSettings = ProtectedSettings.empty().withSection('logCollection', { containerSas: sas.url }, sas.secrets);
+    collection = {
+      window,
+      categories: inv.input.categories,
+      includeSecurityLog: inv.input.includeSecurityLog,
+      container: sas.container,
+    };
+  }
   let targets: Target[] = resume ? resume.targets : namedTargets(inv.selection);
   if (resume) {
     announceResume(resume, resumeFile!, note);
@@ -120,9 +141,9 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
     supportCheck = await checkSupportRequests(providers, input, targets, inv.timeoutMs);
   }
   const relay = await relayContext(inv, resume, providers, targets, io);
-  const request: ResumableRequest | { command: 'status' } | { command: 'cleanup-channels' } = resume
+  const request: RunRequest = resume
     ? resume.journal.request
-    : await buildRequest(inv, identity, targets, token.token, io, interactive, note, supportCheck, relay);
+    : await buildRequest(inv, identity, targets, token.token, io, interactive, note, supportCheck, relay, collection);
   if (request.command === 'grant' && request.channel && relay) {
     relay.grant = {
       namespace: relay.namespace!,
@@ -155,7 +176,7 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
 
   // 6. The journal, before the first write.
   const writer =
-    request.command === 'status' || request.command === 'cleanup-channels' || inv.whatIf
+    request.command === 'status' || request.command === 'cleanup-channels' || request.command === 'collect-logs' || inv.whatIf
       ? undefined
       : await startJournal(inv, io, { endpoint, audience }, request, targets, resume, ctx.forceUpdateTag);
 
@@ -172,6 +193,7 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
         return outcome;
       }
       if (request.command === 'cleanup-channels') return cleanupChannelsOne(ctx, target.ref);
+      if (request.command === 'collect-logs') return collectLogsOne(ctx, target.ref, request);
       return runOne(ctx, target, request);
     },
     {
@@ -209,6 +231,10 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
   summarize(inv, outcomes, session.throttled(), limiter.concurrency, writer?.file, note);
   return exitCodeFor(outcomes.map((outcome) => outcome.result));
 }
+
+/** What a run does: a resumable write, or a command that keeps no journal. */
+type RunRequest =
+  ResumableRequest | { command: 'status' } | { command: 'cleanup-channels' } | ({ command: 'collect-logs' } & CollectLogsRequest);
 
 function runOne(ctx: RunContext, target: Target, request: ResumableRequest): Promise<TargetOutcome> {
   const ref = target.ref!;
@@ -256,7 +282,8 @@ async function buildRequest(
   note: (text: string) => void,
   supportCheck: SupportRequestCheck | undefined,
   relay: RelayContext | undefined,
-): Promise<ResumableRequest | { command: 'status' } | { command: 'cleanup-channels' }> {
+  collection: CollectLogsRequest | undefined,
+): Promise<RunRequest> {
   const input = inv.input!;
   switch (input.command) {
     case 'deploy':
@@ -309,6 +336,9 @@ async function buildRequest(
       };
     case 'upgrade':
       return { command: 'upgrade', targetVersion: input.version };
+    case 'collect-logs':
+      // Resolved in step 1: the window checked and the SAS read before Azure is asked anything.
+      return { command: 'collect-logs', ...collection! };
     default:
       return { command: input.command };
   }

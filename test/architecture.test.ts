@@ -44,7 +44,8 @@ const ALLOWED: AllowedImports = {
   // ... and collects diagnostic logs with the collection library (plan, bundle, upload).
   agent: ['extension', 'core', 'windows', 'handlers/compose.ts', 'handlers/phases/', 'channel', 'channel/session/', 'diag'],
   // The CLI signs the channel's relay tokens and tickets, and the engineer's connect speaks the session protocol.
-  cli: ['extension', 'core', 'manifests', 'channel', 'channel/session/'],
+  // It checks the owner's log collection request (window, categories, upload SAS) with the node's own rules.
+  cli: ['extension', 'core', 'manifests', 'channel', 'channel/session/', 'diag/collect-plan.ts', 'diag/sources.ts', 'diag/upload-sas.ts'],
   // The relay client speaks Azure Relay and nothing of support: the agent's channel builds on it.
   channel: [],
   // The session layer names the grant's level with the domain's own type (GrantLevel), nothing more.

@@ -6,6 +6,7 @@ import { namespaceFromId } from '../channel/relay-namespaces';
 import { channelMarker, markerConnections, storedLevel } from '../settings/public-settings';
 import { machineSummary, parseNodeLines } from '../targets/node-lines';
 import { failureOutcome } from './failure';
+import { logCollectionStatus, type LogCollectionStatus } from './log-collection-status';
 import type { RunContext } from './run-context';
 
 export interface NodeStatus {
@@ -31,6 +32,8 @@ export interface MachineStatus {
   channel?: string;
   /** Hybrid connections left from this machine's ended grants (cleanup-channels removes them). */
   leftoverChannels?: string[];
+  /** The last log collection request and what the handler said of it. */
+  logCollection?: LogCollectionStatus;
 }
 
 export async function statusOne(
@@ -76,6 +79,7 @@ export function describeStatus(
   // Read as the handler reads it: a stored `none` is a revoke, `diagnosticsrepair` a repair grant.
   const level = storedLevel(extension.settings);
   const marker = channelMarker(extension.settings);
+  const collection = logCollectionStatus(extension.settings, extension.message);
   const hasGrant = level !== undefined && level !== 'None';
   const expires = hasGrant && access.expiresAt ? Date.parse(access.expiresAt) : Number.NaN;
   const timeLeft = !hasGrant
@@ -98,5 +102,6 @@ export function describeStatus(
       ? { channel: `${namespaceFromId(marker.relayNamespaceId)?.name ?? marker.relayNamespaceId}: ${markerConnections(marker).join(', ')}` }
       : {}),
     nodes: parseNodeLines(extension.message).map((line) => ({ node: line.node, message: line.text })),
+    ...(collection ? { logCollection: collection } : {}),
   };
 }

@@ -12,7 +12,8 @@ import { InputError } from '../errors';
 import type { GrantRecord } from '../settings/public-settings';
 import type { TargetOutcome, TargetResult } from './outcome';
 
-export type CommandName = 'deploy' | 'grant' | 'configure' | 'revoke' | 'status' | 'upgrade' | 'remove' | 'cleanup-channels';
+export type CommandName =
+  'deploy' | 'grant' | 'configure' | 'revoke' | 'status' | 'upgrade' | 'remove' | 'cleanup-channels' | 'collect-logs';
 
 /** What a command needs to run again identically. */
 export type ResumableRequest =

@@ -57,6 +57,10 @@ export function statusLines(statuses: MachineStatus[]): StatusLine[] {
         status.agentStatus && status.agentStatus !== 'Connected' ? `agent ${status.agentStatus}.` : '',
         status.message,
         status.channel ? `Channel ${status.channel}.` : '',
+        // The handler's own sentence is in its message already; otherwise say where the request stands.
+        status.logCollection && !status.message.includes(status.logCollection.requestId)
+          ? `Log collection ${status.logCollection.requestId}: ${status.logCollection.state}.`
+          : '',
         status.leftoverChannels
           ? `Left from ended grants (arc-remote-support cleanup-channels): ${status.leftoverChannels.join(', ')}.`
           : '',

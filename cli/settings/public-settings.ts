@@ -49,15 +49,34 @@ export function markerConnections(marker: ChannelMarker): string[] {
 
 export type AccessSettings = { level: 'None' } | GrantRecord;
 
+/** The owner's log collection request (public part; its container SAS goes in protected settings). */
+export interface LogCollectionRequest {
+  requestId: string;
+  window: { from: string; to: string };
+  categories: string[];
+  includeSecurityLog?: boolean;
+}
+
 export interface PublicSettings extends Record<string, unknown> {
   schemaVersion: 1;
   access: AccessSettings;
   retentionDays: number;
   observedLicense?: ObservedLicense;
   channel?: ChannelMarker;
+  logCollection?: LogCollectionRequest;
 }
 
 type Current = Record<string, unknown> | undefined;
+
+/**
+ * What stored settings carry over to the next write: everything but a log collection request. The
+ * request is one-shot and its SAS, in protected settings, is not sent again (Azure never returns
+ * it): kept alone, it would make the handler refuse every later write, a revoke included.
+ */
+function carried(current: Current): Record<string, unknown> {
+  const { logCollection: _oneShot, ...rest } = current ?? {};
+  return rest;
+}
 
 function currentRetention(current: Current): number {
   const days = current?.retentionDays;
@@ -76,7 +95,7 @@ function finish(settings: PublicSettings): PublicSettings {
 export function deploySettings(current: Current, options: { retentionDays?: number; observedLicense: ObservedLicense }): PublicSettings {
   const keptAccess = current?.access as AccessSettings | undefined;
   return finish({
-    ...(current ?? {}),
+    ...carried(current),
     schemaVersion: 1,
     access: keptAccess ?? { level: 'None' },
     retentionDays: options.retentionDays ?? currentRetention(current),
@@ -103,7 +122,7 @@ export function grantSettings(
 
 /** The settings without the channel marker: a channel ends with its grant. */
 function withoutChannel(current: Current): Record<string, unknown> {
-  const { channel: _ended, ...rest } = current ?? {};
+  const { channel: _ended, ...rest } = carried(current);
   return rest;
 }
 
@@ -134,12 +153,21 @@ export function configureSettings(
   return {
     droppedExpiredGrant,
     settings: finish({
-      ...(grant ? (current ?? {}) : withoutChannel(current)),
+      ...(grant ? carried(current) : withoutChannel(current)),
       schemaVersion: 1,
       access: nextAccess,
       retentionDays: change.retentionDays ?? currentRetention(current),
     }),
   };
+}
+
+/**
+ * The owner's log collection request added to what the machine has: the grant in force stays
+ * (an expired one is sent as no access, as configure sends it: it must never come back).
+ */
+export function collectLogsSettings(current: Current, request: LogCollectionRequest, now: Date): PublicSettings {
+  const { settings } = configureSettings(current, {}, now);
+  return finish({ ...settings, logCollection: { ...request } });
 }
 
 export function revokeSettings(current: Current): PublicSettings {

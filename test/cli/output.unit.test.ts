@@ -154,3 +154,35 @@ describe('result formats', () => {
     );
   });
 });
+
+describe('the last log collection in status', () => {
+  const ID = '0b6f3c2e-8d1a-4f5b-9c7e-2a4d6f8b0c1e';
+  const OTHER = '7d2e9a41-3b5c-4e6f-8a9b-1c2d3e4f5a6b';
+  const asked = { ...SETTINGS, logCollection: { requestId: ID, window: { from: 'F', to: 'T' }, categories: ['ArcAgent'] } };
+  const view = (message: string, settings: Record<string, unknown> = asked) =>
+    describeStatus('rg/node-1', REF, 'Connected', { provisioningState: 'Succeeded', settings, message }, new Date('2026-11-24T20:30:00Z'));
+
+  it("reads the handler's sentence about the request: waiting, already run, refused, or nothing yet", () => {
+    expect(view(`Access: none. Log collection ${ID} is waiting or running.\nNode NODE-1: access off.`).logCollection).toEqual({
+      requestId: ID,
+      state: 'waiting or running',
+      detail: `Log collection ${ID} is waiting or running.`,
+      window: { from: 'F', to: 'T' },
+      categories: ['ArcAgent'],
+    });
+    expect(
+      view(`Access: none. Log collection ${ID} has already run: its record is in the log collection history.`).logCollection,
+    ).toMatchObject({
+      state: 'already run',
+    });
+    const refusal = `Invalid setting 'logCollection.requestId': received ${ID} while the collection ${OTHER} (requested 2026-11-24T20:00:00Z) has not ended. Accepted: one collection at a time: wait until ${OTHER} ends (its record appears in the log collection history), then ask again.`;
+    expect(view(refusal).logCollection).toMatchObject({ requestId: ID, state: 'refused', detail: refusal });
+    expect(view('Access: none.').logCollection).toMatchObject({ requestId: ID, state: 'not reported' });
+    // The table says where a request stands when the handler's message does not.
+    expect(statusLines([view('Access: none.')])[0]!.message).toBe(`Access: none. Log collection ${ID}: not reported.`);
+  });
+
+  it('has none when the settings ask none and the handler says nothing of one', () => {
+    expect(view('Access: none.', SETTINGS)).not.toHaveProperty('logCollection');
+  });
+});
