@@ -52,7 +52,11 @@ export const SIMULATOR_VARIABLE = 'ARC_REMOTE_SUPPORT_SIMULATOR';
 
 /** What a simulator module exports (sim/windows/simulator.ts). */
 interface SimulatorModule {
-  simulatedNode(modelPath: string, localNode?: string): NodeAdapters;
+  simulatedNode(
+    modelPath: string,
+    localNode: string | undefined,
+    context: { environment: NodeJS.ProcessEnv; extensionRoot: string },
+  ): NodeAdapters;
 }
 
 export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot: string): Promise<NodeAdapters> {
@@ -60,7 +64,7 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
   if (choice?.startsWith('simulated:') && process.platform !== 'win32') {
     // simulated:<file>[#<node>]: the node this process runs on, when not the model's local node.
     const [modelPath = '', localNode] = choice.slice('simulated:'.length).split('#');
-    return loadSimulator(environment).simulatedNode(modelPath, localNode);
+    return loadSimulator(environment).simulatedNode(modelPath, localNode, { environment, extensionRoot });
   }
   if (choice) {
     throw new MissingDependencyError(

@@ -58,6 +58,9 @@ const ALLOWED: AllowedImports = {
   // The channel rig stands in for the owner's CLI: it mints relay tokens and tickets as the CLI does.
   // The simulated node offers the agent a log source reader over its files.
   sim: ['extension', 'core', 'windows', 'jea', 'handlers', 'agent', 'manifests', 'channel', 'channel/session/', 'diag'],
+  // Test-only, by an explicit variable: the simulated node's sessions through the real session
+  // launcher, ChannelSession.ps1 in a real pwsh against the tests' stand-ins.
+  'sim/windows/pwsh-sessions.ts': ['windows-adapter'],
   scripts: ['extension', 'core', 'windows', 'windows-adapter', 'jea', 'handlers', 'agent', 'manifests'],
   // `npm start` runs the handler on the simulated machine.
   'scripts/demo/': ['sim', 'channel/session/'],

@@ -42,6 +42,30 @@ function Save-StandInModel($Model) {
     [System.IO.File]::Move($temp, $path, $true)
 }
 
+# With $env:ARS_STANDIN_MODEL_LOCK set (the channel's session script, which shares the model with
+# running simulator processes: the agent, the handler), a change holds the model's lock as
+# sim/windows/model-store.ts takes it: the folder <model>.lock, which only one process can create
+# (mkdir), taken over when older than 5 s (its holder died). Held for one read, change and write,
+# so neither side loses the other's write. Without the variable (one bridge at a time) no lock.
+function Use-StandInModelLock([scriptblock] $Change) {
+    if (-not $env:ARS_STANDIN_MODEL_LOCK) { return (& $Change) }
+    $lock = $env:ARS_MACHINE_MODEL + '.lock'
+    $giveUpAt = [DateTime]::UtcNow.AddSeconds(60)
+    while ($true) {
+        # .NET's CreateDirectory succeeds on an existing folder; mkdir(1) fails, as mkdirSync does.
+        & '/bin/mkdir' $lock 2>$null
+        if ($LASTEXITCODE -eq 0) { break }
+        if ([System.IO.Directory]::Exists($lock) -and [System.IO.Directory]::GetLastWriteTimeUtc($lock) -lt [DateTime]::UtcNow.AddSeconds(-5)) {
+            try { [System.IO.Directory]::Delete($lock) } catch { $null = $_ }
+            continue
+        }
+        if ([DateTime]::UtcNow -gt $giveUpAt) { throw "The machine model's lock $lock was held by another process for 60 s." }
+        Start-Sleep -Milliseconds (Get-Random -Minimum 10 -Maximum 40)
+    }
+    try { return (& $Change) }
+    finally { try { [System.IO.Directory]::Delete($lock) } catch { $null = $_ } }
+}
+
 function Get-CurrentNodeName {
     if (-not $script:CurrentNode) { $script:CurrentNode = ([string] (Read-StandInModel).localNode).ToUpperInvariant() }
     return $script:CurrentNode
@@ -93,9 +117,11 @@ function Set-StandInNode([string] $Node) {
     $null = New-PSDrive -Name C -PSProvider FileSystem -Root $root -Scope Global
 }
 
-function Initialize-StandIn {
+# Makes $Node (default: the model's localNode) the current node.
+function Initialize-StandIn([string] $Node) {
     if (-not $env:ARS_MACHINE_ROOT) { throw 'ARS_MACHINE_ROOT is not set.' }
-    Set-StandInNode ([string] (Read-StandInModel).localNode)
+    if (-not $Node) { $Node = [string] (Read-StandInModel).localNode }
+    Set-StandInNode $Node
 }
 
 # Whether a remoting connection to $Name would open: the node must be on and must let us in. When
@@ -191,8 +217,13 @@ function New-StandInJeaSession($Cmdlet, [string] $ComputerName, [string] $Config
     if (-not ($env:PSModulePath -split [IO.Path]::PathSeparator -contains $modules)) { $env:PSModulePath = $modules + [IO.Path]::PathSeparator + $env:PSModulePath }
     $runspace = New-JeaRoleRunspace $pssc ([string[]] $groups) (Resolve-StandInPath ([string] $configuration.TranscriptDirectory))
     $shellId = [guid]::NewGuid().ToString().ToUpperInvariant()
-    $node['sessions'] = @(@($node.sessions) + @([ordered]@{ id = $shellId; configurationName = [string] $endpoint.name; user = $member; startedAtUtc = (Get-ModelNow $model) }))
-    Save-StandInModel $model
+    # The model as it is now: opening the runspace took a while, and others may have changed it.
+    Use-StandInModelLock {
+        $model = Read-StandInModel
+        $node = Get-StandInNode $model
+        $node['sessions'] = @(@($node.sessions) + @([ordered]@{ id = $shellId; configurationName = [string] $endpoint.name; user = $member; startedAtUtc = (Get-ModelNow $model) }))
+        Save-StandInModel $model
+    }
     [pscustomobject]@{ ComputerName = $ComputerName; ConfigurationName = [string] $endpoint.name; State = 'Opened'; Availability = 'Available'; Runspace = $runspace; ShellId = $shellId }
 }
 
@@ -202,10 +233,12 @@ function Remove-PSSession {
     $Session.State = 'Closed'
     if ($null -eq $Session.PSObject.Properties['Runspace']) { return }
     $Session.Runspace.Dispose()
-    $model = Read-StandInModel
-    $node = Get-StandInNode $model
-    $node['sessions'] = @(@($node.sessions) | Where-Object { $_.id -ne $Session.ShellId })
-    Save-StandInModel $model
+    Use-StandInModelLock {
+        $model = Read-StandInModel
+        $node = Get-StandInNode $model
+        $node['sessions'] = @(@($node.sessions) | Where-Object { $_.id -ne $Session.ShellId })
+        Save-StandInModel $model
+    }
 }
 
 # Invoke-Command -ComputerName or -Session: the script block runs "there" (current node and C:
@@ -663,17 +696,21 @@ function Set-LocalUser {
         [bool] $UserMayChangePassword,
         [switch] $AccountNeverExpires
     )
-    $model = Read-StandInModel
-    $entry = Get-UserEntry (Get-StandInNode $model) $Name
-    if ($null -eq $entry) { Write-UserNotFound $PSCmdlet $Name 'SetLocalUserCommand'; return }
-    if ($PSBoundParameters.ContainsKey('Password')) {
-        Assert-StandInPassword $Password
-        $entry['passwordLastSetUtc'] = Get-ModelNow $model
+    $bound = $PSBoundParameters
+    $cmdlet = $PSCmdlet
+    Use-StandInModelLock {
+        $model = Read-StandInModel
+        $entry = Get-UserEntry (Get-StandInNode $model) $Name
+        if ($null -eq $entry) { Write-UserNotFound $cmdlet $Name 'SetLocalUserCommand'; return }
+        if ($bound.ContainsKey('Password')) {
+            Assert-StandInPassword $Password
+            $entry['passwordLastSetUtc'] = Get-ModelNow $model
+        }
+        if ($bound.ContainsKey('Description')) { $entry['description'] = $Description }
+        if ($bound.ContainsKey('PasswordNeverExpires')) { $entry['passwordNeverExpires'] = $PasswordNeverExpires }
+        if ($bound.ContainsKey('UserMayChangePassword')) { $entry['userMayChangePassword'] = $UserMayChangePassword }
+        Save-StandInModel $model
     }
-    if ($PSBoundParameters.ContainsKey('Description')) { $entry['description'] = $Description }
-    if ($PSBoundParameters.ContainsKey('PasswordNeverExpires')) { $entry['passwordNeverExpires'] = $PasswordNeverExpires }
-    if ($PSBoundParameters.ContainsKey('UserMayChangePassword')) { $entry['userMayChangePassword'] = $UserMayChangePassword }
-    Save-StandInModel $model
 }
 
 # Windows takes a deleted account out of every group: members name it COMPUTER\name.
