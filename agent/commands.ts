@@ -5,7 +5,8 @@
  * `retention` deletes transcripts, channel session records and history older than the retention
  * period. The owner's module runs the others: `status` (the access in force), `history` (access
  * changes and sessions) and `revoke --local` (status-command.ts, history-command.ts, revoke-command.ts). The same plan
- * and apply code as the handlers.
+ * and apply code as the handlers. The engineer's JEA function runs `request-log-collection`
+ * (diag/request-log-collection-command.ts: its own exit codes, 3 being a refusal).
  *
  * Exit codes: 0 done; 1 failed (access may not be as recorded: the output says where it stopped);
  * 2 bad command line; 3 done, but an audit record (history line or event) could not be written:
@@ -29,6 +30,7 @@ import type { OperationOutcome, WindowsHost } from '../windows/port';
 import { historyCommand } from './history-command';
 import { revokeCommand } from './revoke-command';
 import { statusCommand } from './status-command';
+import { requestLogCollectionCommand } from './diag/request-log-collection-command';
 import { applyIntent, NodeNotReachable, observeNode } from '../handlers/phases/converge-node';
 import { auditIncomplete, describeAuditReport } from '../core/pending-audit';
 
@@ -43,7 +45,7 @@ export interface AgentResult {
 export const AUDIT_NOT_RECORDED_EXIT = 3;
 
 export const AGENT_USAGE =
-  'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json] | channel | collect-logs>';
+  'usage: agent <reconcile | expire --grant <id> | retention | status [--json] [--include-expired] | history [--json] [--from <UTC time>] [--include-transcript] | revoke --local --by <DOMAIN\\user> [--json] | channel | collect-logs | request-log-collection --from <UTC time> --to <UTC time> --category <A,B,...> --requested-by <DOMAIN\\user>>';
 
 export async function runAgentCommand(argv: string[], host: WindowsHost, now: Date): Promise<AgentResult> {
   const [command, ...rest] = argv;
@@ -63,6 +65,8 @@ export async function runAgentCommand(argv: string[], host: WindowsHost, now: Da
       return historyCommand(rest, host);
     case 'revoke':
       return revokeCommand(rest, host, now);
+    case 'request-log-collection':
+      return requestLogCollectionCommand(rest, host, now);
     default:
       return { exitCode: 2, output: AGENT_USAGE };
   }

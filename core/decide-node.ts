@@ -12,6 +12,7 @@ import { DESIRED_STATE_FILE, HISTORY_FILE } from './node-layout';
 import { buildNodeIntent, buildRemovalIntent, grantInForce, type JeaDefinition } from './node-intent';
 import type { AgentInstallation, NodeIntent, ObservedNode } from './node-plan';
 import type { NodeChannel } from './node-channel';
+import type { LogUploadGrant } from './log-upload-grant';
 import { checkPrerequisites, describeCheck, describeFailures, type CheckResult, type LicenseObservation } from './prerequisites';
 
 /** This node, or a peer this node's extension covers: `from` is this node's name. */
@@ -52,6 +53,13 @@ export interface NodeRequest {
   channels?: ReadonlyMap<string, { record: NodeChannel; listenToken: string }>;
   /** The settings name the channel without its secrets: each node keeps the one it has for the same grant. */
   keepChannel?: boolean;
+  /**
+   * The log upload SAS the settings' grant carries (protected settings), for every node; undefined:
+   * the settings give none, and the grant they state allows no engineer's collection.
+   */
+  logUpload?: { record: LogUploadGrant; sas: string };
+  /** Protected settings did not come (a public-only re-send): each node keeps the SAS it has for the same grant. */
+  keepLogUpload?: boolean;
 }
 
 /** What the node showed in its observe batch; the probe is null when it could not be read. */
@@ -132,6 +140,7 @@ export function decideNode(seen: SeenNode, who: NodeRole, request: NodeRequest, 
     resetFolderRights: request.resetFolderRights,
     computerName: target.probe.computerName,
     ...(target.channelToken !== undefined ? { channelToken: target.channelToken } : {}),
+    ...(target.logUploadSas !== undefined ? { logUploadSas: target.logUploadSas } : {}),
   });
   return { kind: 'converge', record: target.record, intent, ...refused };
 }
@@ -154,6 +163,7 @@ type Target =
       checkPrerequisites: boolean;
       refused?: EndedGrant;
       channelToken?: string;
+      logUploadSas?: string;
     };
 
 function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
@@ -196,7 +206,16 @@ function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
     : request.channels
       ? { ...wanted, ...(given ? { channel: given.record } : { channel: undefined }) }
       : wanted;
-  const kept: DesiredRecord = refused ? { ...withChannel, grant: null } : withChannel;
+  // The grant's log upload SAS, like the channel: given with the grant, or kept for the same grant.
+  const keptUpload =
+    request.keepLogUpload && previous.logUpload && previous.logUpload.grantId === wanted.grant?.grantId ? previous.logUpload : undefined;
+  const givenUpload = request.logUpload && request.logUpload.record.grantId === wanted.grant?.grantId ? request.logUpload : undefined;
+  const withUpload: DesiredRecord = keptUpload
+    ? { ...withChannel, logUpload: keptUpload }
+    : givenUpload
+      ? { ...withChannel, logUpload: givenUpload.record }
+      : withChannel;
+  const kept: DesiredRecord = refused ? { ...withUpload, grant: null } : withUpload;
   const listed = recordEnds(previous, kept, ended, now, changedBy(who, request));
   const record: DesiredRecord = who.kind === 'peer' ? { ...listed, managedFrom: who.from } : listed;
   const granting = grantInForce(record, now) !== undefined;
@@ -209,6 +228,7 @@ function targetOf(seen: SeenNode, who: NodeRole, request: NodeRequest): Target {
     checkPrerequisites,
     ...(refused ? { refused } : {}),
     ...(given && record.channel ? { channelToken: given.listenToken } : {}),
+    ...(givenUpload && record.logUpload ? { logUploadSas: givenUpload.sas } : {}),
   };
 }
 

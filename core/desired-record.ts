@@ -7,6 +7,7 @@
 import { DEFAULT_RETENTION_DAYS, type Grant, type GrantLevel } from './desired-state';
 import { readEndedGrants, storeEndedGrants, type EndedGrant } from './ended-grants';
 import { readNodeChannel, storeNodeChannel, type NodeChannel } from './node-channel';
+import { readLogUploadGrant, storeLogUploadGrant, type LogUploadGrant } from './log-upload-grant';
 
 export interface DesiredRecord {
   enabled: boolean;
@@ -24,6 +25,8 @@ export interface DesiredRecord {
   endedGrants?: EndedGrant[];
   /** The channel of the grant (core/node-channel.ts); absent without a grant or without a channel. */
   channel?: NodeChannel;
+  /** The log uploads the grant allows (core/log-upload-grant.ts); absent without a grant or without them. */
+  logUpload?: LogUploadGrant;
 }
 
 export const NO_ACCESS: DesiredRecord = { enabled: true, retentionDays: DEFAULT_RETENTION_DAYS, grant: null };
@@ -44,7 +47,8 @@ export function serializeDesiredRecord(record: DesiredRecord): string {
   const endedGrants = record.endedGrants?.length ? { endedGrants: storeEndedGrants(record.endedGrants) } : {};
   // Only the grant's own channel: a channel without its grant is not kept.
   const channel = grant && record.channel?.grantId === grant.grantId ? { channel: storeNodeChannel(record.channel) } : {};
-  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null, ...channel, ...endedGrants }, null, 2)}\n`;
+  const logUpload = grant && record.logUpload?.grantId === grant.grantId ? { logUpload: storeLogUploadGrant(record.logUpload) } : {};
+  return `${JSON.stringify({ schemaVersion: 1, enabled: record.enabled, retentionDays: record.retentionDays, ...managedFrom, grant: grant ?? null, ...channel, ...logUpload, ...endedGrants }, null, 2)}\n`;
 }
 
 /**
@@ -59,6 +63,7 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
     const grant = value.grant;
     const endedGrants = readEndedGrants(value.endedGrants);
     const channel = grant ? readNodeChannel(value.channel) : undefined;
+    const logUpload = grant ? readLogUploadGrant(value.logUpload) : undefined;
     return {
       record: {
         enabled: value.enabled,
@@ -78,6 +83,7 @@ export function parseDesiredRecord(text: string | null): { record: DesiredRecord
             }
           : null,
         ...(channel && channel.grantId === String(grant.grantId) ? { channel } : {}),
+        ...(logUpload && logUpload.grantId === String(grant.grantId) ? { logUpload } : {}),
         ...(endedGrants.length > 0 ? { endedGrants } : {}),
       },
     };

@@ -88,6 +88,14 @@ export function parseLogCollectionRecord(text: string): LogCollectionRecord | nu
   }
 }
 
+/** How both paths refuse a second collection while one waits or runs: what is running, and the fix. */
+export function collectionNotEnded(running: LogCollectionRequest): { what: string; fix: string } {
+  return {
+    what: `the collection ${running.collectionId} (requested ${running.requestedAt}) has not ended`,
+    fix: `one collection at a time: wait until ${running.collectionId} ends (its record appears in the log collection history), then ask again`,
+  };
+}
+
 export function consentOf(request: LogCollectionRequest): string {
   return request.grantId ? `grant ${request.grantId}` : 'owner request';
 }

@@ -36,6 +36,8 @@ export interface IntentInputs {
   computerName?: string;
   /** The listen token of the record's channel, from the protected settings (handler only). */
   channelToken?: string;
+  /** The log upload SAS of the record's grant, from the protected settings (handler only). */
+  logUploadSas?: string;
 }
 
 export type AccessChange = AccessChangeKind | null;
@@ -64,6 +66,7 @@ export function buildNodeIntent(inputs: IntentInputs): NodeIntent {
     agent: inputs.agent,
     ...(inputs.resetFolderRights ? { resetFolderRights: true } : {}),
     ...channelOf(inputs, grant),
+    ...logUploadOf(inputs, grant),
     tasks: {
       reconcile: reconcileTask({ registeredAt: now }),
       retention: retentionTask({ registeredAt: now }),
@@ -96,6 +99,19 @@ function channelOf(inputs: IntentInputs, grant: Grant | undefined): Pick<NodeInt
       ...(inputs.channelToken !== undefined ? { token: { secret: hostSecret(inputs.channelToken), changed: !stored } } : {}),
       task: channelTask({ registeredAt: inputs.now }),
     },
+  };
+}
+
+/**
+ * The log uploads of the grant in force: the SAS to store when the settings brought one (`changed`:
+ * not the one stored). No grant, or a grant without them: none, and the stored SAS goes.
+ */
+function logUploadOf(inputs: IntentInputs, grant: Grant | undefined): Pick<NodeIntent, 'logUpload'> {
+  const upload = inputs.record.logUpload;
+  if (!grant || !upload || upload.grantId !== grant.grantId) return {};
+  const stored = inputs.previous.logUpload?.sasDigest === upload.sasDigest;
+  return {
+    logUpload: inputs.logUploadSas !== undefined ? { sas: { secret: hostSecret(inputs.logUploadSas), changed: !stored } } : {},
   };
 }
 

@@ -73,6 +73,11 @@ export const LOG_COLLECTION_REQUEST_FILE = `${DATA_FOLDER}\\log-collection-reque
 export const LOG_COLLECTION_SAS_FILE = `${DATA_FOLDER}\\log-collection-upload.sas`;
 export const LOG_COLLECTIONS_FOLDER = `${DATA_FOLDER}\\LogCollections`;
 export const LOG_STAGING_FOLDER = `${DATA_FOLDER}\\LogStaging`;
+/**
+ * The upload SAS an owner's grant carries for the engineer's collections: machine-protected, kept
+ * while that grant is in force and removed, as access, when it ends.
+ */
+export const LOG_UPLOAD_SAS_FILE = `${DATA_FOLDER}\\grant-log-upload.sas`;
 
 export const TASK_FOLDER = '\\ArcRemoteSupport\\';
 export const RECONCILE_TASK = 'Reconcile';

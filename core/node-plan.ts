@@ -31,6 +31,7 @@ import {
   GROUPS,
   HISTORY_FILE,
   JEA_MODULE_FOLDER,
+  LOG_UPLOAD_SAS_FILE,
   OWNER_MODULE_FOLDER,
   PENDING_AUDIT_FILE,
   RECONCILE_TASK,
@@ -66,6 +67,8 @@ export interface ObservedNode {
   channelAccounts: string[] | 'none-possible' | null;
   /** Whether a listen token is stored (CHANNEL_TOKEN_FILE). */
   channelTokenStored: boolean;
+  /** Whether a grant's log upload SAS is stored (LOG_UPLOAD_SAS_FILE). */
+  logUploadSasStored: boolean;
 }
 
 export interface ManagedFile {
@@ -105,6 +108,11 @@ export interface NodeIntent {
    * and the Channel task's XML.
    */
   channel?: { account: string; member: string; token?: { secret: HostSecret; changed: boolean }; task: string };
+  /**
+   * The grant in force allows engineers' log uploads (DESIGN section 9): its SAS when the settings
+   * brought one (`changed`: not the one stored). Absent: no SAS may stay on the node.
+   */
+  logUpload?: { sas?: { secret: HostSecret; changed: boolean } };
 }
 
 export interface AgentInstallation {
@@ -162,6 +170,7 @@ export function observeOperations(jeaFiles: string[]): OperationRequest[] {
     ...[...OBSERVED_FILES, ...jeaFiles].map((path) => op('readFile', { path })),
     op('listLocalUsers', { prefix: CHANNEL_USER_PREFIX }),
     op('getPath', { path: CHANNEL_TOKEN_FILE }),
+    op('getPath', { path: LOG_UPLOAD_SAS_FILE }),
   ];
 }
 
@@ -194,7 +203,7 @@ export function readObservation(
     const read = value(13 + offset);
     files[path] = read?.exists ? (read.content ?? null) : null;
   });
-  // After the files: the channel's accounts, then its stored token.
+  // After the files: the channel's accounts, its stored token, then the grant's log upload SAS.
   const accountsAt = 13 + OBSERVED_FILES.length + jeaFiles.length;
   const accounts = outcomes[accountsAt + 1];
   const channelAccounts = accounts?.ok
@@ -205,6 +214,7 @@ export function readObservation(
   return {
     channelAccounts,
     channelTokenStored: value(accountsAt + 1)?.exists === true,
+    logUploadSasStored: value(accountsAt + 2)?.exists === true,
     groups: { engineers: group(0), diagnostics: group(1), repair: group(2) },
     endpointRegistered: value(3)?.exists === true,
     openSessions: (value(4)?.sessions ?? []).length,
@@ -264,6 +274,10 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
   // The channel's accounts of other grants (or of none), their session processes and a token without a grant go with the access.
   const channel = grant && observed.channelAccounts !== 'none-possible' ? intent.channel : undefined;
   for (const step of channelRemovals(observed, channel?.account)) steps.push(step);
+  // The log upload SAS of a grant no longer in force (or replaced by a new one) goes with the access.
+  const upload = grant ? intent.logUpload : undefined;
+  if (observed.logUploadSasStored && (!upload || upload.sas?.changed))
+    add("remove the grant's log upload SAS", op('removePath', { path: LOG_UPLOAD_SAS_FILE }), 'remove-access');
 
   // The audit of the change (records waiting from earlier runs first): after access was taken
   // away, before it is given (a run that dies in between still leaves the record of a grant).
@@ -339,6 +353,10 @@ function planPresent(intent: NodeIntent, observed: ObservedNode): Step[] {
     }
   }
 
+  // The grant's log upload SAS, machine-protected: engineers may collect once it is there.
+  if (upload?.sas && (upload.sas.changed || !observed.logUploadSasStored))
+    add("store the grant's log upload SAS", op('writeSecretFile', { path: LOG_UPLOAD_SAS_FILE, secret: upload.sas.secret }));
+
   // The channel's task last: it starts the agent's listener, which needs all of the above.
   const channelTask = present.get(CHANNEL_TASK.toLowerCase());
   if (channel && !channelTask)
@@ -370,6 +388,8 @@ function planRemoval(intent: NodeIntent, observed: ObservedNode): Step[] {
   }
   if (observed.openSessions > 0) add('end open support sessions', op('endSessions', { configurationName: ENDPOINT_NAME }), 'remove-access');
   steps.push(...channelRemovals(observed, undefined));
+  if (observed.logUploadSasStored)
+    add("remove the grant's log upload SAS", op('removePath', { path: LOG_UPLOAD_SAS_FILE }), 'remove-access');
   if (observed.endpointRegistered)
     add(`unregister the JEA endpoint ${ENDPOINT_NAME}`, op('unregisterSessionConfiguration', { name: ENDPOINT_NAME }), 'remove-access');
   steps.push(...auditSteps(intent, observed));

@@ -42,6 +42,8 @@ export interface UploadOptions {
   concurrency?: number;
   /** A revoke or expiry aborts: no block is sent after it and no commit. */
   abortSignal?: AbortSignal;
+  /** Awaited before each block and before the commit; what it throws stops the upload there, uncommitted. */
+  checkpoint?: () => Promise<void>;
   /** Tries per request for network errors, timeouts and 5xx (403 and other refusals: one). */
   maxAttempts?: number;
   retryDelayMs?: number;
@@ -254,6 +256,7 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
       const buffer = Buffer.alloc(Math.min(blockSize, bundle.size || 1));
       // One worker failing stops the others taking new blocks.
       for (let index = pending.shift(); index !== undefined && !stopped; index = pending.shift()) {
+        await options.checkpoint?.();
         const offset = index * blockSize;
         const length = Math.min(blockSize, bundle.size - offset);
         const { bytesRead } = await handle.read(buffer, 0, length, offset);
@@ -290,6 +293,7 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
   }
 
   checkUsable();
+  await options.checkpoint?.();
   const ids = Array.from({ length: blocks }, (_, index) => blockId(blobName, index));
   const sentByEarlierRun = state.commitSent;
   let tries = 0;

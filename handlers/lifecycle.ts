@@ -25,6 +25,8 @@ import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest 
 import { convergeCluster, type ClusterRequest } from './phases/cluster-peers';
 import { endedGrantsOf, StateStore, storeDesiredState, withEndedGrantsCopy, type RecordedState } from './state-store';
 import { auditIncomplete } from '../core/pending-audit';
+import type { NodeRequest } from '../core/decide-node';
+import type { LogUploadSettings } from './log-upload-settings';
 
 export interface LifecycleOptions {
   version: string;
@@ -182,7 +184,18 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       // The owner's log collection: checked, and refused while another runs, before anything is applied.
       const adapters = await bindHost(context);
       const asked = settings.publicSettings.logCollection !== undefined || settings.protectedSettings?.logCollection !== undefined;
-      const collection = asked ? await import('./log-collection') : undefined;
+      const uploadGiven = desired.grant !== undefined && settings.protectedSettings?.logUpload !== undefined;
+      const collection = asked || uploadGiven ? await import('./log-collection') : undefined;
+      // The grant's consent to engineers' log uploads, for every node: given, kept (no protected settings), or none.
+      const logUpload: NodeLogUpload = uploadGiven
+        ? uploadRequest(
+            collection!.readLogUploadSettings(settings.protectedSettings, desired.grant, at, {
+              allowStorageEmulator: adapters.logCollection?.allowStorageEmulator === true,
+            }),
+          )
+        : desired.grant && settings.protectedSettings === undefined
+          ? { keepLogUpload: true }
+          : {};
       const logCollection = collection?.readLogCollectionSettings(settings.publicSettings, settings.protectedSettings, at, {
         allowStorageEmulator: adapters.logCollection?.allowStorageEmulator === true,
       });
@@ -190,6 +203,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const report = await converge(context, {
         ...request,
         ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),
+        ...logUpload,
         endedGrants: ended,
         observedLicense: observedLicenseOf(settings.publicSettings),
       });
@@ -198,6 +212,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const cluster = await withPeers(context, state, report, {
         ...request,
         ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),
+        ...logUpload,
         mode: installOnPeersOf(settings.publicSettings) ? 'cover' : 'release',
       });
       // What this node has now: without an access section, the grant it kept.
@@ -337,6 +352,13 @@ export const KEPT_AFTER_UNINSTALL =
 async function isBeingReplaced(store: StateStore, version: string): Promise<boolean> {
   const marker = await store.readUpgradeMarker();
   return marker.kind === 'ok' && marker.value.fromVersion === version && marker.value.toVersion !== version;
+}
+
+type NodeLogUpload = Pick<NodeRequest, 'logUpload' | 'keepLogUpload'>;
+
+function uploadRequest(settings: LogUploadSettings | 'keep' | undefined): NodeLogUpload {
+  if (settings === 'keep') return { keepLogUpload: true };
+  return settings ? { logUpload: settings } : {};
 }
 
 function observedLicenseOf(publicSettings: Record<string, unknown>): ObservedLicenseSetting | undefined {

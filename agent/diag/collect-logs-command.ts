@@ -5,6 +5,11 @@
  * journal there (diag/upload.ts), then leaves a record and a Windows event, and deletes the request,
  * the SAS and the staging. An upload cut off (network, a killed agent) exits 1 and keeps the
  * request, the bundle and the journal: the task's next try resumes it. Exit 0 when nothing waits.
+ * An engineer's request (agent request-log-collection) uploads with its grant's SAS
+ * (LOG_UPLOAD_SAS_FILE, kept for the grant) and rests on that grant: before it starts, between
+ * upload blocks and right before the commit, a grant no longer in force (revoked, expired on the
+ * node's clock, replaced, or its log uploads withdrawn) cancels it: no commit, staging deleted,
+ * record 'cancelled' with the reason (event 1203). Blobs uploaded before are never touched.
  */
 import { promises as fs } from 'fs';
 import path from 'path';
@@ -23,7 +28,15 @@ import {
   type LogCollectionRecord,
   type LogCollectionRequest,
 } from '../../core/log-collection-record';
-import { EVENT_SOURCE, LOG_COLLECTION_REQUEST_FILE, LOG_COLLECTION_SAS_FILE, LOG_COLLECTIONS_FOLDER } from '../../core/node-layout';
+import {
+  DESIRED_STATE_FILE,
+  EVENT_SOURCE,
+  LOG_COLLECTION_REQUEST_FILE,
+  LOG_COLLECTION_SAS_FILE,
+  LOG_COLLECTIONS_FOLDER,
+  LOG_UPLOAD_SAS_FILE,
+} from '../../core/node-layout';
+import { endedCollectionGrant } from '../../core/engineer-log-collection';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
 import { op } from '../../windows/operations';
 import type { WindowsHost } from '../../windows/port';
@@ -50,8 +63,14 @@ export async function collectLogsCommand(argv: string[], inputs: CollectLogsInpu
   const now = () => new Date(startedAt.getTime() + (Date.now() - began));
   const removedStaging = await removeOldStaging(adapters.stagingFolder, now());
 
-  const [requestRead, sasRead, probe] = await host.execute(
-    [op('readFile', { path: LOG_COLLECTION_REQUEST_FILE }), op('readSecretFile', { path: LOG_COLLECTION_SAS_FILE }), op('probe', {})],
+  const [requestRead, sasRead, probe, grantSasRead, desiredRead] = await host.execute(
+    [
+      op('readFile', { path: LOG_COLLECTION_REQUEST_FILE }),
+      op('readSecretFile', { path: LOG_COLLECTION_SAS_FILE }),
+      op('probe', {}),
+      op('readSecretFile', { path: LOG_UPLOAD_SAS_FILE }),
+      op('readFile', { path: DESIRED_STATE_FILE }),
+    ],
     { phase: 'collect-logs: read the request', stopOnError: false },
   );
   if (!requestRead?.ok)
@@ -90,15 +109,29 @@ export async function collectLogsCommand(argv: string[], inputs: CollectLogsInpu
       bundleSha256: upload?.bundle.sha256 ?? null,
     });
 
-  const secret = sasRead?.ok ? (sasRead.value as { secret: string | null }).secret : null;
+  // An engineer's collection rests on its grant: checked before it starts, between upload blocks and
+  // before the commit, against the node's record and clock; the grant's SAS is the one it uploads with.
+  const engineer = request.trigger === 'engineer';
+  let checkGrant = async (): Promise<void> => undefined;
+  if (engineer) {
+    const grantId = request.grantId ?? '';
+    const ended = desiredRead?.ok
+      ? endedCollectionGrant(grantId, fileContent(desiredRead.value), await inputs.clock())
+      : { reason: 'revoked' as const, detail: `the node's grant could not be read (${desiredRead?.error.message ?? 'no answer'})` };
+    if (ended) return finish('cancelled', cancelledDetail(ended.detail, false));
+    checkGrant = () => stillInForce(host, grantId, inputs.clock);
+  }
+  const sasFile = engineer ? LOG_UPLOAD_SAS_FILE : LOG_COLLECTION_SAS_FILE;
+  const read = engineer ? grantSasRead : sasRead;
+  const secret = read?.ok ? (read.value as { secret: string | null }).secret : null;
   let sas: UploadSas;
   try {
-    if (secret === null)
-      throw new UploadSasError('sasUrl', `the upload SAS ${LOG_COLLECTION_SAS_FILE} is missing or cannot be read on this node`);
+    if (secret === null) throw new UploadSasError('sasUrl', `the upload SAS ${sasFile} is missing or cannot be read on this node`);
     sas = checkUploadSas(secret, { now: now(), allowLoopbackEmulator: adapters.allowStorageEmulator });
   } catch (error) {
     if (!(error instanceof UploadSasError)) throw error;
-    return finish('failed', `${error.message} Nothing was collected; ask again with a new SAS.`);
+    const fix = engineer ? 'the owner must grant again with --log-container-sas-file' : 'ask again with a new SAS';
+    return finish('failed', `${error.message} Nothing was collected; ${fix}.`);
   }
 
   const staging = stagingFiles(adapters.stagingFolder, request.collectionId);
@@ -111,6 +144,7 @@ export async function collectLogsCommand(argv: string[], inputs: CollectLogsInpu
   }
   const blobName = blobNameFor(request.collectionId, machine, new Date(bundle.manifest.createdUtc));
   try {
+    await checkGrant();
     await uploadBundle({
       sas,
       blobName,
@@ -123,8 +157,10 @@ export async function collectLogsCommand(argv: string[], inputs: CollectLogsInpu
         ...(request.supportRequestId ? { supportRequestId: request.supportRequestId } : {}),
       },
       now,
+      checkpoint: checkGrant,
     });
   } catch (error) {
+    if (error instanceof GrantEnded) return finish('cancelled', cancelledDetail(error.message, true));
     if (!(error instanceof UploadError)) throw error;
     // Kept for the task's next try, which resumes from the journal.
     if (error.resumable)
@@ -191,6 +227,35 @@ async function stagedBundle(
   return bundle;
 }
 
+/** The grant an engineer's collection rests on is no longer in force: the collection stops, uncommitted. */
+class GrantEnded extends Error {
+  override readonly name = 'GrantEnded';
+}
+
+/** Reads the node's record and clock again; throws GrantEnded when the grant no longer allows the collection. */
+async function stillInForce(host: WindowsHost, grantId: string, clock: () => Promise<Date>): Promise<void> {
+  const [read] = await host.execute([op('readFile', { path: DESIRED_STATE_FILE })], {
+    phase: 'collect-logs: check the grant',
+    stopOnError: false,
+  });
+  // A record that cannot be read stops the collection (fail closed).
+  const ended = read?.ok
+    ? endedCollectionGrant(grantId, fileContent(read.value), await clock())
+    : { detail: `the node's grant could not be read (${read?.error.message ?? 'no answer'})` };
+  if (ended) throw new GrantEnded(ended.detail);
+}
+
+function cancelledDetail(why: string, started: boolean): string {
+  return started
+    ? `${why} while it ran: stopped before its commit, so nothing was committed; its staging was deleted, and uploads made before are untouched.`
+    : `${why} before it started: nothing was collected.`;
+}
+
+function fileContent(value: unknown): string | null {
+  const read = value as { exists?: boolean; content?: string | null };
+  return read.exists === false ? null : (read.content ?? null);
+}
+
 /** The record and the event; then the request, the SAS and the staging go. */
 async function recordCollection(host: WindowsHost, adapters: LogCollectionAdapters, record: LogCollectionRecord): Promise<AgentResult> {
   const event = logCollectionEvent(record);
@@ -203,7 +268,8 @@ async function recordCollection(host: WindowsHost, adapters: LogCollectionAdapte
         sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
       }),
       op('writeEvent', { source: EVENT_SOURCE, ...event }),
-      op('removePath', { path: LOG_COLLECTION_SAS_FILE }),
+      // The owner's SAS served this one request; a grant's SAS stays for the grant (the plan removes it when the grant ends).
+      ...(record.trigger === 'engineer' ? [] : [op('removePath', { path: LOG_COLLECTION_SAS_FILE })]),
       op('removePath', { path: LOG_COLLECTION_REQUEST_FILE }),
     ],
     { phase: 'collect-logs: record' },

@@ -10,6 +10,7 @@ import { hostSecret, op } from '../../windows/operations';
 import type { WindowsHost } from '../../windows/port';
 import { COLLECT_LOGS_TASK, DATA_FOLDER, LOG_COLLECTION_REQUEST_FILE, LOG_COLLECTION_SAS_FILE, TASK_FOLDER } from '../../core/node-layout';
 import {
+  collectionNotEnded,
   logCollectionRecordPath,
   parseLogCollectionRequest,
   serializeLogCollectionRequest,
@@ -31,12 +32,10 @@ export async function checkLogCollectionRequest(host: WindowsHost, request: LogC
     throw new HandlerError(ExitCode.Failure, 'Enable could not read whether a log collection is running on this node.');
   const content = (waiting.value as { content: string | null }).content;
   const running = parseLogCollectionRequest(content);
-  if (running && running.collectionId !== request.collectionId)
-    throw new ConfigurationError(
-      'logCollection.requestId',
-      `${request.collectionId} while the collection ${running.collectionId} (requested ${running.requestedAt}) has not ended`,
-      `one collection at a time: wait until ${running.collectionId} ends (its record appears in the log collection history), then ask again`,
-    );
+  if (running && running.collectionId !== request.collectionId) {
+    const { what, fix } = collectionNotEnded(running);
+    throw new ConfigurationError('logCollection.requestId', `${request.collectionId} while ${what}`, fix);
+  }
   if (running) return { kind: 'same-waiting' };
   if ((record.value as { exists: boolean }).exists) return { kind: 'done' };
   if (content !== null)

@@ -41,6 +41,7 @@ function node(overrides: Partial<ObservedNode> = {}, record?: DesiredRecord): Ob
     openSessions: 0,
     channelAccounts: [],
     channelTokenStored: false,
+    logUploadSasStored: false,
     tasks: [
       { name: 'Reconcile', enabled: true },
       { name: 'Retention', enabled: true },

@@ -38,6 +38,7 @@ function freshNode(engineers: string[] = ['CONTOSO\\eng1']): ObservedNode {
     openSessions: 0,
     channelAccounts: [],
     channelTokenStored: false,
+    logUploadSasStored: false,
     tasks: [],
     files: {},
     folders: {},
@@ -57,6 +58,7 @@ function after(observed: ObservedNode, record: DesiredRecord, active: Grant | un
     openSessions: 0,
     channelAccounts: [],
     channelTokenStored: false,
+    logUploadSasStored: false,
     tasks: [
       { name: 'Reconcile', enabled: record.enabled },
       { name: 'Retention', enabled: record.enabled },

@@ -38,6 +38,7 @@ export function observedNode(files: Record<string, string | null> = {}, engineer
     openSessions: 0,
     channelAccounts: [],
     channelTokenStored: false,
+    logUploadSasStored: false,
     tasks: [],
     files,
     folders: {},
