@@ -4,7 +4,9 @@
  *
  * `npm run bench -- <section> ...` runs only the sections named (all by default): size (bundle
  * and zip), cold-start (no-op enable against bare node), memory (handler peak), host (launches
- * per command, the batched PowerShell phase, access changes), fleet (grant to 500 machines).
+ * per command, the batched PowerShell phase, access changes), fleet (grant to 500 machines),
+ * channel (revoke and expiry to close, round trip, agent memory, refused listens), channel-loop
+ * (grant to the first command through the whole loop), logs (bundle memory, upload, resume).
  */
 import execa from 'execa';
 import { promises as fs } from 'fs';
@@ -19,12 +21,13 @@ import { benchLogCollection } from './diag-bench';
 import { benchFleetGrant } from './fleet-bench';
 import { benchAccessChanges, benchBatchedPhase, benchLaunchesPerCommand } from './host-bench';
 import { benchChannel } from './channel-bench';
+import { benchChannelGrantToFirstCommand } from './channel-loop-bench';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { shippedNode } from '../../scripts/build/shipped-node';
 import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const SECTIONS = ['size', 'cold-start', 'memory', 'host', 'fleet', 'channel', 'logs'] as const;
+const SECTIONS = ['size', 'cold-start', 'memory', 'host', 'fleet', 'channel', 'channel-loop', 'logs'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections named on the command line, or all of them; an unknown name stops the run. */
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
       emit({ ...fleet, met: fleet.ratio !== undefined && Number(fleet.ratio) <= 1.15 && fleet.machines_failed === 0 });
     }
     if (sections.has('channel')) await benchChannel(emit);
+    if (sections.has('channel-loop')) await benchChannelGrantToFirstCommand(emit);
     if (sections.has('logs')) await benchLogCollection(emit);
   } finally {
     await fs.rm(work, { recursive: true, force: true });

@@ -45,54 +45,95 @@ const TICKET = 'TKT-2611240002';
 const ENGINEER = 'alex@support.example';
 const seed = ['--machine', 'FS-01', '--resource-group', RG];
 
+/** The loop's parts, up and connected: the emulator with the relay namespace attached, the package, the CLI bundle. */
+export interface ChannelLoopRig {
+  work: string;
+  cli: EmulatedCli;
+  relay: TestRelay;
+  runner: HandlerPackageRunner;
+  /** The owner's folder (ARC_REMOTE_SUPPORT_HOME): keys and tickets. */
+  home: string;
+  /** Variables the variant gives the node's Channel agent. */
+  agentEnvironment: Record<string, string>;
+  /** The owner's CLI, in-process against the emulator. */
+  owner(argv: string[]): Promise<CliRun>;
+  /** The engineer's `connect`: the CLI bundle as a child process, with only the ticket file and the relay's CA. */
+  connect(argv: string[]): execa.ExecaChildProcess;
+  close(): Promise<void>;
+}
+
+/** Names the loop uses: the cluster's resource group, the relay namespace, the support request, the engineer. */
+export const CHANNEL_LOOP = { RG, RELAY_RG, NS, TICKET, ENGINEER, seed } as const;
+
+/** Starts the loop's parts; `prepare` (the variant's own setup) runs beside the package build. */
+export async function startChannelLoopRig(prepare?: (work: string) => Promise<Record<string, string>>): Promise<ChannelLoopRig> {
+  const work = await fs.mkdtemp(path.join(tmpdir(), 'ars-channel-loop-'));
+  const prepared = Promise.resolve(prepare?.(work) ?? {});
+  prepared.catch(() => undefined);
+  const built = await buildPackage({ version: '1.0.0', outDir: path.join(work, 'dist'), log: () => undefined });
+  await execa('unzip', ['-q', built.zipPath, '-d', path.join(work, 'package')]);
+  const runner = handlerPackageRunner({
+    packages: { '1.0.0': path.join(work, 'package') },
+    workDir: path.join(work, 'machines'),
+    clusters: [['FS-01', 'FS-02']],
+  });
+  const relay = await startTestRelay({ rendezvousTimeoutMs: 5000 });
+  const cli = await startEmulatedCli({
+    supportTickets: openSupportTickets(TICKET),
+    operationMs: 5,
+    machines: ['FS-01', 'FS-02'].map((name) => ({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name })),
+    relayNamespaces: [{ subscriptionId: SUBSCRIPTION, resourceGroup: RELAY_RG, name: NS }],
+    runExtension: (run) => runner.runExtension(run),
+  });
+  cli.emulator.attachRelay(NS, relay);
+  const home = path.join(cli.folder, 'owner-home');
+  const bin = (await bundleCli({ identity: EXTENSION_IDENTITY, outFile: path.join(work, 'cli', 'arc-remote-support.js') })).outFile;
+  const agentEnvironment = await prepared;
+  return {
+    work,
+    cli,
+    relay,
+    runner,
+    home,
+    agentEnvironment,
+    owner: (argv) => cli.run(argv, { env: { AZURE_SUBSCRIPTION_ID: SUBSCRIPTION, ARC_REMOTE_SUPPORT_HOME: home } }),
+    connect: (argv) =>
+      execa(process.execPath, [bin, 'connect', ...argv], {
+        cwd: work,
+        env: { PATH: process.env.PATH ?? '', HOME: work, NODE_EXTRA_CA_CERTS: relay.caFile },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      }),
+    async close() {
+      await cli.close();
+      await relay.close();
+      await fs.rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
 export function describeChannelLoop(variant: ChannelLoopVariant): void {
   describe(variant.title, () => {
+    let rig: ChannelLoopRig;
     let work: string;
-    let cli: EmulatedCli;
     let relay: TestRelay;
     let runner: HandlerPackageRunner;
-    let bin: string;
-    let home: string;
     const agents: ChannelProcess[] = [];
-    /** Variables the variant gives the node's Channel agent. */
-    let agentEnvironment: Record<string, string> = {};
 
     beforeAll(async () => {
-      work = await fs.mkdtemp(path.join(tmpdir(), 'ars-channel-loop-'));
-      // The variant's own setup runs beside the package build (it is mostly a pwsh compile).
-      const prepared = Promise.resolve(variant.prepare?.(work) ?? {});
-      prepared.catch(() => undefined);
-      const built = await buildPackage({ version: '1.0.0', outDir: path.join(work, 'dist'), log: () => undefined });
-      await execa('unzip', ['-q', built.zipPath, '-d', path.join(work, 'package')]);
-      runner = handlerPackageRunner({
-        packages: { '1.0.0': path.join(work, 'package') },
-        workDir: path.join(work, 'machines'),
-        clusters: [['FS-01', 'FS-02']],
-      });
-      relay = await startTestRelay({ rendezvousTimeoutMs: 5000 });
-      cli = await startEmulatedCli({
-        supportTickets: openSupportTickets(TICKET),
-        operationMs: 5,
-        machines: ['FS-01', 'FS-02'].map((name) => ({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name })),
-        relayNamespaces: [{ subscriptionId: SUBSCRIPTION, resourceGroup: RELAY_RG, name: NS }],
-        runExtension: (run) => runner.runExtension(run),
-      });
-      cli.emulator.attachRelay(NS, relay);
-      home = path.join(cli.folder, 'owner-home');
-      bin = (await bundleCli({ identity: EXTENSION_IDENTITY, outFile: path.join(work, 'cli', 'arc-remote-support.js') })).outFile;
-      agentEnvironment = await prepared;
+      rig = await startChannelLoopRig(variant.prepare);
+      ({ work, relay, runner } = rig);
     }, 240_000);
 
     afterAll(async () => {
       for (const agent of agents) agent.kill();
-      await cli?.close();
-      await relay?.close();
-      await fs.rm(work, { recursive: true, force: true });
+      await rig?.close();
     });
 
     /** The owner's CLI: the owner's folder in the test's, no secret printed. */
     async function owner(argv: string[]): Promise<CliRun> {
-      const result = await cli.run(argv, { env: { AZURE_SUBSCRIPTION_ID: SUBSCRIPTION, ARC_REMOTE_SUPPORT_HOME: home } });
+      const result = await rig.owner(argv);
       expectNoSecret(`${result.stdout}\n${result.stderr}`);
       return result;
     }
@@ -102,16 +143,7 @@ export function describeChannelLoop(variant: ChannelLoopVariant): void {
       expect(text).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/);
     }
 
-    /** The engineer's `connect`: the CLI bundle as a child process, with only the ticket file and the relay's CA. */
-    function connect(argv: string[]) {
-      return execa(process.execPath, [bin, 'connect', ...argv], {
-        cwd: work,
-        env: { PATH: process.env.PATH ?? '', HOME: work, NODE_EXTRA_CA_CERTS: relay.caFile },
-        extendEnv: false,
-        reject: false,
-        timeout: 60_000,
-      });
-    }
+    const connect = (argv: string[]) => rig.connect(argv);
 
     let grantId: string;
     let modelPath: string;
@@ -169,7 +201,7 @@ export function describeChannelLoop(variant: ChannelLoopVariant): void {
       modelPath = runner.windowsOf({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'FS-01' }).modelPath;
       const model = await readMachine(modelPath);
       for (const node of ['FS-01', 'FS-02']) expect(Object.keys(model.nodes[node]!.tasks)).toContain('\\arcremotesupport\\channel');
-      agent = await startChannelTask(modelPath, 'FS-01', relay, undefined, agentEnvironment);
+      agent = await startChannelTask(modelPath, 'FS-01', relay, undefined, rig.agentEnvironment);
       agents.push(agent);
       await waitFor(
         () => relay.counters.openListeners(hybridConnection()) === 1,
@@ -296,7 +328,7 @@ export function describeChannelLoop(variant: ChannelLoopVariant): void {
         ['closed', expect.stringMatching(/^The connection closed/)],
         ['closed', expect.stringMatching(/^The connection closed/)],
       ]);
-      expect(await cli.emulator.validateTraffic()).toEqual([]);
+      expect(await rig.cli.emulator.validateTraffic()).toEqual([]);
     });
 
     if (variant.proof) {
