@@ -18,39 +18,6 @@ export interface AgentRun extends AgentResult {
   argv: string[];
 }
 
-/** Where the package's agent.js that install copied onto the node comes from, or null when the node has none. */
-export async function installedAgentSource(modelPath: string, node: string): Promise<string | null> {
-  const model = await readMachine(modelPath);
-  return model.nodes[node]?.files[AGENT_SCRIPT.toLowerCase()]?.copiedFrom?.source ?? null;
-}
-
-/**
- * Runs the node's installed agent with `argv` as a process on the Node the package ships, against
- * the simulated node, as a command that is not a task runs it (the JEA session's functions):
- * its exit code and output, or `missing` when the node has no agent.
- */
-export async function runInstalledAgent(
-  modelPath: string,
-  node: string,
-  argv: readonly string[],
-  signal?: AbortSignal,
-): Promise<{ exitCode: number; stdout: string; stderr: string } | { missing: string }> {
-  const installed = await installedAgentSource(modelPath, node);
-  if (!installed) return { missing: `${AGENT_SCRIPT} does not exist on ${node}` };
-  const child = execa(shippedNodePath(), [installed, ...argv], {
-    reject: false,
-    env: simulatorEnvironment(modelPath, { node, simulator: await simulatorBundle() }),
-  });
-  const stop = () => child.kill('SIGKILL');
-  signal?.addEventListener('abort', stop, { once: true });
-  try {
-    const run = await child;
-    return { exitCode: run.exitCode, stdout: run.stdout, stderr: run.stderr };
-  } finally {
-    signal?.removeEventListener('abort', stop);
-  }
-}
-
 /**
  * Runs the agent that install copied onto the node: the task's command line, with the node's
  * agent.js found in the simulated file system (a copy of the package's) and run as a process on

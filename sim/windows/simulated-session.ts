@@ -17,7 +17,8 @@
  * - close removes the process and the shell; `ended` then resolves with reason 'closed'.
  */
 import type { FunctionDefinition, FunctionParameter, ParameterRule, RoleDefinition } from '../../jea/role-model';
-import { runInstalledAgent } from './agent-task-runner';
+import { runInstalledAgent } from './installed-agent';
+import { SIMULATOR_VARIABLE } from './simulator-environment';
 import { agentFunctionAnswer, planAgentFunction } from './session-agent-functions';
 import {
   CHANNEL_SESSION_SCRIPT,
@@ -52,6 +53,11 @@ export interface SimulatedSessionOptions {
   scriptsDir?: string;
   /** How often an open session looks at the model; default 100 ms. */
   pollMs?: number;
+  /**
+   * The simulator module the node agent processes that sessions start load (our functions that
+   * run the agent); default ARC_REMOTE_SUPPORT_SIMULATOR, which every simulated agent process has.
+   */
+  simulator?: string;
 }
 
 interface Opened {
@@ -109,7 +115,12 @@ export class SimulatedSessionLauncher implements JeaSessionLauncher {
     } catch (error) {
       throw new Error(`${what} did not open: ${(error as Error).message}`);
     }
-    return new SimulatedJeaSession(this.modelPath, opened, this.options.pollMs ?? 100);
+    return new SimulatedJeaSession(
+      this.modelPath,
+      opened,
+      this.options.pollMs ?? 100,
+      this.options.simulator ?? process.env[SIMULATOR_VARIABLE],
+    );
   }
 }
 
@@ -126,6 +137,7 @@ class SimulatedJeaSession implements JeaSession {
     private readonly modelPath: string,
     private readonly opened: Opened,
     pollMs: number,
+    private readonly simulator: string | undefined,
   ) {
     this.processId = opened.processId;
     this.visible = visibleCommands(opened.roles);
@@ -187,10 +199,12 @@ class SimulatedJeaSession implements JeaSession {
     }
     const plan = planAgentFunction(f, bound, model.clock.nowUtc, `${this.opened.nodeKey}\\${this.opened.userName}`);
     if ('error' in plan) return refuse(plan.error);
+    if (!this.simulator)
+      return refuse(`The simulated session cannot start the node agent: ${SIMULATOR_VARIABLE} is not set and no simulator was given.`);
     this.running = true;
     let run: Awaited<ReturnType<typeof runInstalledAgent>>;
     try {
-      run = await runInstalledAgent(this.modelPath, this.opened.nodeKey, plan.argv, signal);
+      run = await runInstalledAgent(this.modelPath, this.opened.nodeKey, plan.argv, this.simulator, signal);
     } finally {
       this.running = false;
     }

@@ -10,6 +10,7 @@ import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windo
 import { powerOff } from '../../sim/windows/machine-events';
 import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { SimulatedSessionLauncher } from '../../sim/windows/simulated-session';
+import { simulatorBundle } from '../../sim/windows/simulator-bundle';
 import { op } from '../../windows/operations';
 import { CHANNEL_SESSION_SCRIPT, type JeaOutputStream, type JeaSession } from '../../windows/jea-session';
 import { makeTempDir } from '../support/cms';
@@ -69,7 +70,7 @@ describe('simulated JEA sessions', () => {
       configFilePath: 'C:\\ProgramData\\ArcRemoteSupport\\ArcRemoteSupport.pssc',
     };
     await writeMachine(modelPath, model);
-    launcher = new SimulatedSessionLauncher(modelPath, { pollMs: 50 });
+    launcher = new SimulatedSessionLauncher(modelPath, { pollMs: 50, simulator: await simulatorBundle() });
   });
 
   afterEach(async () => {
