@@ -57,6 +57,7 @@ const visibleCommands = [
     ),
   ),
 ];
+const NO_SENDER_LINE = 'Request-RemoteSupportLogCollection -Category EventLogs -Hours 1';
 const AGENT_FUNCTIONS = ['Request-RemoteSupportLogCollection', 'Get-RemoteSupportLogCollectionHistory'];
 const qualifiedTargets = [
   ...new Set(
@@ -104,6 +105,13 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
           functions: AGENT_FUNCTIONS,
           probes: [...protectedServiceProbes(), ...CONTROL_SERVICES],
           transcripts: true,
+        },
+        // A session without a connected user: the function refuses before running the agent.
+        {
+          id: 'no-sender',
+          jea,
+          sessions: [{ id: 'Diagnostics', groups: [groups.diagnostics], noSender: true }],
+          cases: [{ session: 'Diagnostics', line: NO_SENDER_LINE }],
         },
       ],
       control: cases.filter((c) => c.control !== 'none'),
@@ -317,6 +325,12 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
       );
       expect(future.message).toMatch(/-To 2099-01-01T00:00Z is after now/);
       expect([over.agentCalls, future.agentCalls]).toEqual([[], []]);
+    });
+
+    it('without a connected user ($PSSenderInfo) it refuses, before any agent call', () => {
+      const [result] = report.variants['no-sender']!.cases;
+      expect(result).toMatchObject({ ok: false, agentCalls: [] });
+      expect(result!.errorId).toMatch(/^ConnectedUserUnknown,/);
     });
 
     it('Get-RemoteSupportLogCollectionHistory shows the log collections only', () => {

@@ -29,6 +29,8 @@ export interface ProofSession {
   id: string;
   /** The groups the role verifier says the user belongs to. */
   groups: string[];
+  /** With ProofInput.agent: no $PSSenderInfo in this session (no connected user). */
+  noSender?: boolean;
 }
 
 export interface ProofVariant {

@@ -121,14 +121,16 @@ function Get-ServiceState {
 }
 
 # The node agent our functions run: the stand-in's drive, and the connected user of the session.
-function Set-AgentStandIn($runspace) {
+function Set-AgentStandIn($runspace, $session) {
     if ($null -eq $in.agent) { return }
     $proxy = $runspace.SessionStateProxy
+    $drive = [System.Management.Automation.PSDriveInfo]::new('C', $proxy.Provider.GetOne('FileSystem'), $in.agent.driveRoot, '', $null)
+    $null = $proxy.Drive.New($drive, 'global')
+    # A session marked noSender has no $PSSenderInfo, as a session WinRM did not start.
+    if ($null -ne $session.PSObject.Properties['noSender'] -and $session.noSender) { return }
     $identity = [System.Management.Automation.Remoting.PSIdentity]::new('Kerberos', $true, $in.agent.connectedUser, $null)
     $principal = [System.Management.Automation.Remoting.PSPrincipal]::new($identity, $null)
     $proxy.SetVariable('PSSenderInfo', [System.Management.Automation.Remoting.PSSenderInfo]::new($principal, 'http://localhost:5985/wsman'))
-    $drive = [System.Management.Automation.PSDriveInfo]::new('C', $proxy.Provider.GetOne('FileSystem'), $in.agent.driveRoot, '', $null)
-    $null = $proxy.Drive.New($drive, 'global')
 }
 
 # The calls the stand-in agent recorded since the last look, each its argument list; then forgets them.
@@ -158,7 +160,7 @@ foreach ($variant in $in.variants) {
         $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateFromSessionConfigurationFile($variant.psscPath, $verifier)
         $iss.TranscriptDirectory = $transcriptFolder
         $runspace = Open-JeaRunspace $iss $false
-        Set-AgentStandIn $runspace
+        Set-AgentStandIn $runspace $session
         $timings["$($variant.id)/$($session.id)/opened"] = $clock.ElapsedMilliseconds
         $listCommands = [pscustomobject]@{ session = $session.id; line = 'Get-Command'; script = $null }
         $visible = Invoke-AsClient $runspace $listCommands
