@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'fs';
 import * as path from 'path';
 import { JEA_MODULE_FOLDER, JEA_MODULE_NAME } from '../core/node-layout';
+import { functionCalls, renderAgentCall } from './agent-call';
 import { PsdHashtable, PsdScriptBlock, PsdValue, quote, renderDataFile } from './psd1';
 import { CommandRule, FunctionDefinition, FunctionParameter, ROLES_DIR, RoleDefinition, loadRoles } from './role-model';
 import { checkRoleSetSafety } from './safety';
@@ -65,7 +66,7 @@ export function moduleOfCall(call: string): string | undefined {
 export function modulesToImport(role: RoleDefinition): string[] {
   const named = [
     ...[...role.visibleCmdlets, ...role.visibleFunctions].flatMap((c) => (c.module ? [c.module] : [])),
-    ...role.functionDefinitions.flatMap((f) => f.calls.flatMap((call) => moduleOfCall(call) ?? [])),
+    ...role.functionDefinitions.flatMap((f) => functionCalls(f).flatMap((call) => moduleOfCall(call) ?? [])),
   ];
   const modules = new Map(named.filter((m) => m.toLowerCase() !== CORE_MODULE).map((m) => [m.toLowerCase(), m]));
   return [...modules.values()].sort((a, b) => byName({ name: a }, { name: b }));
@@ -83,7 +84,7 @@ const POWERSHELL_TYPE: Record<FunctionParameter['type'], string> = {
 /**
  * A function of our own as JEA defines it: a param block written from the role data (so its
  * constraints are the ones the safety rules checked; patterns anchored as JEA anchors a role's),
- * then the body.
+ * then the body, and for a function that runs the agent, the generated call and the answer.
  */
 export function renderFunctionScript(f: FunctionDefinition): string {
   const parameters = f.parameters.map((p, i) => {
@@ -94,7 +95,9 @@ export function renderFunctionScript(f: FunctionDefinition): string {
     lines.push(`${POWERSHELL_TYPE[p.type]} $${p.name}${i < f.parameters.length - 1 ? ',' : ''}`);
     return lines.map((line) => `    ${line}`).join('\n');
   });
-  return ['[CmdletBinding()]', 'param(', parameters.join('\n\n'), ')', f.body.replace(/\s+$/, '')].join('\n');
+  const script = ['[CmdletBinding()]', 'param(', parameters.join('\n\n'), ')', f.body.replace(/\s+$/, '')];
+  if (f.agent) script.push(renderAgentCall(f.agent), (f.answer ?? '').replace(/\s+$/, ''));
+  return script.join('\n');
 }
 
 export function renderRoleCapability(role: RoleDefinition, source: string): string {

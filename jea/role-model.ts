@@ -56,6 +56,22 @@ export interface FunctionDefinition {
   parameters: FunctionParameter[];
   /** PowerShell statements after the generated param block. */
   body: string;
+  /**
+   * The node agent command the function runs, after the body. The generator writes that call
+   * itself (jea/generate.ts renderAgentCall): the installed agent, this subcommand, and each
+   * flag's value from the local variable the body set (named after the flag: --from -> $from),
+   * except --requested-by, which is the connected user. jea/safety.ts allows only listed
+   * subcommands and flags.
+   */
+  agent?: AgentCall;
+  /** With `agent`: PowerShell statements after the call, reading $agentLines and $agentExitCode. */
+  answer?: string;
+}
+
+export interface AgentCall {
+  subcommand: string;
+  /** The flags passed, in order (`--json`, or `--from` with its value). */
+  arguments: string[];
 }
 
 export interface RoleDefinition {
@@ -152,16 +168,31 @@ function parseFunctionParameter(value: Json, where: string): FunctionParameter {
   return { ...rule, type: type as FunctionParameterType, mandatory: mandatory === true };
 }
 
+function parseAgentCall(value: Json, where: string): AgentCall {
+  const o = asObject(value, where, ['subcommand', 'arguments']);
+  const subcommand = asString(o['subcommand'], `${where}.subcommand`);
+  if (!/^[a-z][a-z-]*$/.test(subcommand)) fail(`${where}.subcommand`, 'must be a lower-case agent command name');
+  const args = asStringList(o['arguments'], `${where}.arguments`);
+  for (const [i, flag] of args.entries()) if (!/^--[a-z][a-z-]*$/.test(flag)) fail(`${where}.arguments[${i}]`, 'must be a --flag');
+  return { subcommand, arguments: args };
+}
+
 function parseFunctionDefinition(value: Json, where: string): FunctionDefinition {
-  const f = asObject(value, where, ['name', 'calls', 'parameters', 'body']);
+  const f = asObject(value, where, ['name', 'calls', 'parameters', 'body', 'agent', 'answer']);
   const parameters = f['parameters'] ?? [];
   if (!Array.isArray(parameters)) fail(`${where}.parameters`, 'must be a list');
-  return {
+  const definition: FunctionDefinition = {
     name: asString(f['name'], `${where}.name`),
     calls: asStringList(f['calls'], `${where}.calls`),
     parameters: parameters.map((p: Json, i: number) => parseFunctionParameter(p, `${where}.parameters[${i}]`)),
     body: asString(f['body'], `${where}.body`),
   };
+  if (f['agent'] !== undefined) definition.agent = parseAgentCall(f['agent'], `${where}.agent`);
+  if (f['answer'] !== undefined) {
+    if (!definition.agent) fail(`${where}.answer`, "reads the agent's answer, so it needs agent");
+    definition.answer = asString(f['answer'], `${where}.answer`);
+  }
+  return definition;
 }
 
 function parseCommand(value: Json, where: string): CommandRule {

@@ -3,6 +3,7 @@
  * returns problems as "<rule>: <what>"; an empty list means the role passes. The rules are the
  * JEA list of DESIGN.md section 4 plus what JEA's own mechanics make necessary (see each rule).
  */
+import { ENGINEER_AGENT_COMMANDS, REQUESTED_BY_FLAG, agentVariable, functionCalls } from './agent-call';
 import { CommandRule, RoleDefinition } from './role-model';
 import { acceptedServiceNames, compileConstraint } from './service-names';
 
@@ -143,6 +144,17 @@ const REACHING_PARAMETER_EXCEPTIONS: Readonly<Record<string, readonly string[]>>
 /** Verbs that only read, for roles marked readOnly. */
 const READ_ONLY_VERBS = new Set(['get', 'test', 'resolve', 'measure', 'select', 'sort', 'where', 'format', 'find', 'compare', 'group']);
 
+/**
+ * Commands a read-only role's own functions may call although their verb is not a reading one:
+ * each changes nothing on the machine (it writes to the caller's error stream, parses text, or
+ * turns a path into the file system's).
+ */
+const PURE_CALLS = new Set([
+  'microsoft.powershell.utility\\write-error',
+  'microsoft.powershell.utility\\convertfrom-json',
+  'microsoft.powershell.management\\convert-path',
+]);
+
 /** Service cmdlets that change a service's state: restricted to -Name and a refusing constraint. */
 export const SERVICE_CONTROL_COMMANDS = ['start-service', 'stop-service', 'restart-service'];
 
@@ -258,7 +270,7 @@ function functionDefinitions(role: RoleDefinition): string[] {
   const problems: string[] = [];
   for (const f of role.functionDefinitions) {
     if (listed.has(f.name.toLowerCase())) problems.push(`${f.name} is defined here and also listed as a visible command; define it only`);
-    for (const call of f.calls) {
+    for (const call of functionCalls(f)) {
       if (!/^[A-Za-z][A-Za-z0-9.]*\\[A-Za-z]+-[A-Za-z0-9]+$/.test(call))
         problems.push(`${f.name} calls '${call}', which is not a module-qualified Module\\Verb-Noun`);
       const reason = neverVisibleReason(call.split('\\').pop() ?? call);
@@ -266,6 +278,47 @@ function functionDefinitions(role: RoleDefinition): string[] {
     }
   }
   return problems.map((p) => `function-definitions: ${p}`);
+}
+
+/**
+ * A function of our own runs a program only one way: the node agent, through the call the
+ * generator writes from `agent:` (jea/agent-call.ts), with a subcommand and flags from
+ * ENGINEER_AGENT_COMMANDS, each value a local the body set from the function's parameters, which
+ * must all be constrained (so no free text reaches the agent), and the connected user for
+ * --requested-by. Its own statements hold no call operator and name no program.
+ */
+function agentCalls(role: RoleDefinition): string[] {
+  const problems: string[] = [];
+  for (const f of role.functionDefinitions) {
+    const text = `${f.body}\n${f.answer ?? ''}`;
+    if (text.includes('&')) problems.push(`${f.name}'s statements hold '&': a function runs programs only through agent:`);
+    const program = /[A-Za-z0-9_-]+\.(exe|com|cmd|bat|ps1|psm1|js|vbs|msc)\b/i.exec(text);
+    if (program) problems.push(`${f.name}'s statements name the program ${program[0]}: a function runs programs only through agent:`);
+    if (!f.agent) continue;
+    const allowed = ENGINEER_AGENT_COMMANDS[f.agent.subcommand];
+    if (!allowed) {
+      problems.push(
+        `${f.name} runs the agent's '${f.agent.subcommand}', which no role may run (allowed: ${Object.keys(ENGINEER_AGENT_COMMANDS).join(', ')})`,
+      );
+      continue;
+    }
+    if (role.readOnly && !allowed.readOnlyRoles)
+      problems.push(`${f.name} runs the agent's '${f.agent.subcommand}', which a read-only role may not`);
+    for (const flag of f.agent.arguments.filter((a) => !allowed.flags.includes(a)))
+      problems.push(`${f.name} passes ${flag} to '${f.agent.subcommand}', which takes only ${allowed.flags.join(', ')}`);
+    if (new Set(f.agent.arguments).size !== f.agent.arguments.length) problems.push(`${f.name} passes a flag twice`);
+    for (const p of f.parameters.filter((x) => x.type !== 'switch' && !x.validateSet && x.validatePattern === undefined))
+      problems.push(`${f.name} -${p.name} takes free text, and the function runs the agent; give it a validateSet or validatePattern`);
+    for (const flag of f.agent.arguments.filter((a) => a !== REQUESTED_BY_FLAG && allowed.flags.includes(a) && a !== '--json')) {
+      if (!new RegExp(`\\$${agentVariable(flag)}\\s*=`, 'i').test(f.body))
+        problems.push(`${f.name} passes ${flag} but its body never sets $${agentVariable(flag)}`);
+    }
+    if (new RegExp(`\\$${agentVariable(REQUESTED_BY_FLAG)}\\b`, 'i').test(text))
+      problems.push(
+        `${f.name}'s statements touch $${agentVariable(REQUESTED_BY_FLAG)}: only the generated call sets it, from the connected user`,
+      );
+  }
+  return problems.map((p) => `agent-calls: ${p}`);
 }
 
 function reachingParameters(role: RoleDefinition): string[] {
@@ -343,11 +396,17 @@ function mandatorySelectors(role: RoleDefinition): string[] {
 
 function readOnly(role: RoleDefinition): string[] {
   if (!role.readOnly) return [];
+  // A function that runs an agent command allowed to read-only roles is judged by that command.
+  const agentAllowed = new Set(
+    role.functionDefinitions
+      .filter((f) => f.agent && ENGINEER_AGENT_COMMANDS[f.agent.subcommand]?.readOnlyRoles === true)
+      .map((f) => f.name.toLowerCase()),
+  );
   const problems = visibleCommands(role)
-    .filter((c) => !READ_ONLY_VERBS.has(verbOf(c.name)))
+    .filter((c) => !READ_ONLY_VERBS.has(verbOf(c.name)) && !(c.kind === 'own' && agentAllowed.has(c.name.toLowerCase())))
     .map((c) => `read-only: ${c.name} is not a read-only command`);
   for (const f of role.functionDefinitions) {
-    for (const call of f.calls.filter((c) => !READ_ONLY_VERBS.has(verbOf(c))))
+    for (const call of functionCalls(f).filter((c) => !READ_ONLY_VERBS.has(verbOf(c)) && !PURE_CALLS.has(c.toLowerCase())))
       problems.push(`read-only: ${f.name} calls ${call}, which is not a read-only command`);
   }
   if (role.visibleExternalCommands.length > 0) problems.push('read-only: a read-only role runs no programs');
@@ -387,6 +446,7 @@ export const ROLE_RULES: ReadonlyArray<(role: RoleDefinition) => string[]> = [
   providers,
   externalCommands,
   functionDefinitions,
+  agentCalls,
   reachingParameters,
   unrestrictedParameters,
   constrainedParameters,

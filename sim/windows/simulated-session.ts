@@ -8,12 +8,18 @@
  * - run: the line is parsed as a NoLanguage session takes it (session-command-line.ts), checked
  *   against the GENERATED roles of the principal's groups (jea-visibility.ts), then run on the
  *   model (session-commands.ts); refusals are error output with JEA's words, and `ok: false`;
+ *   our own functions that run the node agent (Request-RemoteSupportLogCollection...) make their
+ *   checks, then run the node's installed agent with the same command line as on Windows, the
+ *   connected user being COMPUTER\principal (session-agent-functions.ts);
  * - the session ends by itself within about `pollMs` (default 100 ms) when its process is ended
  *   (endChannelSessionProcesses, power off), its shell is ended (endSessions), or the principal is
  *   deleted; what is left of it (process, shell) is then removed;
  * - close removes the process and the shell; `ended` then resolves with reason 'closed'.
  */
-import type { ParameterRule, RoleDefinition } from '../../jea/role-model';
+import type { FunctionDefinition, FunctionParameter, ParameterRule, RoleDefinition } from '../../jea/role-model';
+import { runInstalledAgent } from './installed-agent';
+import { SIMULATOR_VARIABLE } from './simulator-environment';
+import { agentFunctionAnswer, planAgentFunction } from './session-agent-functions';
 import {
   CHANNEL_SESSION_SCRIPT,
   type JeaCommandResult,
@@ -47,6 +53,11 @@ export interface SimulatedSessionOptions {
   scriptsDir?: string;
   /** How often an open session looks at the model; default 100 ms. */
   pollMs?: number;
+  /**
+   * The simulator module the node agent processes that sessions start load (our functions that
+   * run the agent); default ARC_REMOTE_SUPPORT_SIMULATOR, which every simulated agent process has.
+   */
+  simulator?: string;
 }
 
 interface Opened {
@@ -104,7 +115,12 @@ export class SimulatedSessionLauncher implements JeaSessionLauncher {
     } catch (error) {
       throw new Error(`${what} did not open: ${(error as Error).message}`);
     }
-    return new SimulatedJeaSession(this.modelPath, opened, this.options.pollMs ?? 100);
+    return new SimulatedJeaSession(
+      this.modelPath,
+      opened,
+      this.options.pollMs ?? 100,
+      this.options.simulator ?? process.env[SIMULATOR_VARIABLE],
+    );
   }
 }
 
@@ -121,6 +137,7 @@ class SimulatedJeaSession implements JeaSession {
     private readonly modelPath: string,
     private readonly opened: Opened,
     pollMs: number,
+    private readonly simulator: string | undefined,
   ) {
     this.processId = opened.processId;
     this.visible = visibleCommands(opened.roles);
@@ -162,6 +179,44 @@ class SimulatedJeaSession implements JeaSession {
     await this.finish('closed');
   }
 
+  /**
+   * One of our own functions that runs the node agent: its checks refuse before anything runs;
+   * otherwise the node's installed agent runs (outside the model lock: it reads and writes the
+   * model itself) and its answer is printed.
+   */
+  private async runAgentFunction(
+    f: FunctionDefinition,
+    bound: Map<string, string[] | true>,
+    onOutput: (stream: JeaOutputStream, text: string) => void,
+    signal: AbortSignal,
+    refuse: (message: string) => JeaCommandResult,
+  ): Promise<JeaCommandResult> {
+    const model = await readMachine(this.modelPath);
+    const broken = this.brokenBy(model);
+    if (broken !== null) {
+      await this.finish(broken);
+      return { ok: false, error: `The session has ended: ${broken}` };
+    }
+    const plan = planAgentFunction(f, bound, model.clock.nowUtc, `${this.opened.nodeKey}\\${this.opened.userName}`);
+    if ('error' in plan) return refuse(plan.error);
+    if (!this.simulator)
+      return refuse(`The simulated session cannot start the node agent: ${SIMULATOR_VARIABLE} is not set and no simulator was given.`);
+    this.running = true;
+    let run: Awaited<ReturnType<typeof runInstalledAgent>>;
+    try {
+      run = await runInstalledAgent(this.modelPath, this.opened.nodeKey, plan.argv, this.simulator, signal);
+    } finally {
+      this.running = false;
+    }
+    if (signal.aborted) return { ok: false, error: 'The command was cancelled.' };
+    if ('missing' in run)
+      return refuse(`The node agent is missing (${run.missing}): ask the machine owner to reinstall the ArcRemoteSupport extension.`);
+    const answer = agentFunctionAnswer(f, run);
+    if ('error' in answer) return refuse(answer.error);
+    for (const line of answer.output) onOutput('output', line);
+    return { ok: true };
+  }
+
   async run(command: string, onOutput: (stream: JeaOutputStream, text: string) => void, signal: AbortSignal): Promise<JeaCommandResult> {
     if (this.running) throw new Error('A command is still running: run one command at a time');
     if (this.endReason !== null) return { ok: false, error: `The session has ended: ${this.endReason}` };
@@ -176,6 +231,10 @@ class SimulatedJeaSession implements JeaSession {
     if (!visible) return refuse(notRecognized(parsed.command));
     const bound = bindArguments(visible, parsed.tokens);
     if (typeof bound === 'string') return refuse(bound);
+    const missing = missingMandatory(visible, bound);
+    if (missing) return refuse(missing);
+    const own = this.opened.roles.flatMap((role) => role.functionDefinitions).find((f) => sameName(f.name, visible.name) && f.agent);
+    if (own) return this.runAgentFunction(own, bound, onOutput, signal, refuse);
 
     this.running = true;
     const lines: Array<{ stream: JeaOutputStream; text: string }> = [];
@@ -208,26 +267,52 @@ class SimulatedJeaSession implements JeaSession {
   }
 }
 
+/**
+ * Our own functions' parameters are positional in the order they are declared (an advanced
+ * function's default), switches excepted: the first of them not bound yet.
+ */
+function ownPositional(command: VisibleCommand, bound: Map<string, string[] | true>): string | null {
+  for (const p of command.parameters?.values() ?? []) {
+    const rule = p.rules[0] as Partial<FunctionParameter> | undefined;
+    if (rule?.type === undefined || rule.type === 'switch') continue;
+    if (!bound.has(p.name.toLowerCase())) return p.name;
+  }
+  return null;
+}
+
+/** PowerShell's refusal when a mandatory parameter of our own function is not given, or null. */
+function missingMandatory(command: VisibleCommand, bound: Map<string, string[] | true>): string | null {
+  const missing = [...(command.parameters?.values() ?? [])]
+    .filter((p) => p.rules.some((rule) => (rule as Partial<FunctionParameter>).mandatory === true) && !bound.has(p.name.toLowerCase()))
+    .map((p) => p.name);
+  return missing.length > 0 ? `Cannot process command because of one or more missing mandatory parameters: ${missing.join(' ')}.` : null;
+}
+
 /** Binds the tokens to the command's parameters as the JEA proxy would, or says why not. */
 function bindArguments(command: VisibleCommand, tokens: readonly Token[]): Map<string, string[] | true> | string {
   const bound = new Map<string, string[] | true>();
-  const bindValue = (parameter: string, rules: readonly ParameterRule[] | null, value: string): string | null => {
-    if (rules) {
-      const invalid = validateValue(parameter, rules, value);
+  const bindValue = (parameter: string, rules: readonly ParameterRule[] | null, values: readonly string[]): string | null => {
+    // A list for a parameter of our own function that takes one value: PowerShell cannot convert it.
+    const type = (rules?.[0] as Partial<FunctionParameter> | undefined)?.type;
+    if (values.length > 1 && type !== undefined && !type.endsWith('[]')) {
+      return `Cannot process argument transformation on parameter '${parameter}'. Cannot convert value to type System.${type === 'int' ? 'Int32' : type === 'long' ? 'Int64' : 'String'}.`;
+    }
+    for (const value of values) {
+      const invalid = rules ? validateValue(parameter, rules, value) : null;
       if (invalid) return invalid;
     }
-    bound.set(parameter.toLowerCase(), [value]);
+    bound.set(parameter.toLowerCase(), [...values]);
     return null;
   };
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (token.kind === 'value') {
-      const positional = positionalParameter(command.name);
+      const positional = positionalParameter(command.name) ?? ownPositional(command, bound);
       const target = positional ? bindParameterName(command, positional) : null;
       if (!target || 'error' in target || bound.has(target.name.toLowerCase())) {
         return `A positional parameter cannot be found that accepts argument '${token.text}'.`;
       }
-      const invalid = bindValue(target.name, target.rules, token.text);
+      const invalid = bindValue(target.name, target.rules, token.items);
       if (invalid) return invalid;
       continue;
     }
@@ -247,7 +332,7 @@ function bindArguments(command: VisibleCommand, tokens: readonly Token[]): Map<s
       return `Missing an argument for parameter '${target.name}'. Specify a parameter of type 'System.String' and try again.`;
     }
     i += 1;
-    const invalid = bindValue(target.name, target.rules, next.text);
+    const invalid = bindValue(target.name, target.rules, next.items);
     if (invalid) return invalid;
   }
   return bound;

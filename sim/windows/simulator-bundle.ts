@@ -9,9 +9,12 @@ import path from 'path';
 import { build } from 'esbuild';
 import { generateJeaFiles } from '../../jea/generate';
 
+import { SIMULATOR_SOURCE } from './simulator-environment';
+
+// Kept here too for the callers that build the bundle and then its environment.
+export { SIMULATOR_SOURCE, simulatorEnvironment } from './simulator-environment';
+
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-/** The simulator's source, for the handler or agent run in this very process (jest, tsx). */
-export const SIMULATOR_SOURCE = path.join(__dirname, 'simulator.ts');
 export const SIMULATOR_BUNDLE = path.join(REPO_ROOT, 'build', 'sim', 'simulator.js');
 
 let built: Promise<string> | undefined;
@@ -42,17 +45,6 @@ export function simulatorBundle(): Promise<string> {
     return SIMULATOR_BUNDLE;
   })();
   return built;
-}
-
-/**
- * The environment that runs a handler or agent against node `node` of the model in `modelPath`:
- * from source in this process by default, or from the bundle (`simulator`: simulatorBundle()).
- */
-export function simulatorEnvironment(modelPath: string, options: { node?: string; simulator?: string } = {}): Record<string, string> {
-  return {
-    ARC_REMOTE_SUPPORT_HOST: `simulated:${modelPath}${options.node ? `#${options.node}` : ''}`,
-    ARC_REMOTE_SUPPORT_SIMULATOR: options.simulator ?? SIMULATOR_SOURCE,
-  };
 }
 
 // `npm run build` runs this file after the product's build.

@@ -73,7 +73,7 @@ describe('generateJeaFiles', () => {
     expect(diagnostics).toMatch(/Name = 'DependentServices'\r\n\s+\}/);
     expect(diagnostics).toMatch(/VisibleFunctions = @\((\r\n.*)*\r\n\s+'Get-WinEvent'\r\n/);
     expect(diagnostics).toMatch(
-      /FunctionDefinitions = @\(\r\n\s+@\{\r\n\s+Name = 'Get-WinEvent'\r\n\s+ScriptBlock = \{\r\n\s+\[CmdletBinding\(\)\]\r\n\s+param\(/,
+      /FunctionDefinitions = @\((\r\n.*)*\r\n\s+Name = 'Get-WinEvent'\r\n\s+ScriptBlock = \{\r\n\s+\[CmdletBinding\(\)\]\r\n\s+param\(/,
     );
     expect(diagnostics).toContain('Microsoft.PowerShell.Diagnostics\\Get-WinEvent @query');
     expect(diagnostics).not.toMatch(/VisibleProviders|VisibleExternalCommands/);
@@ -111,8 +111,52 @@ describe('generateJeaFiles', () => {
   it('imports the modules that visible commands come from and that our own functions call', () => {
     const diagnostics = generated.roles.find((r) => r.name === 'Diagnostics')!;
     expect(modulesToImport(diagnostics)).toEqual(expect.arrayContaining(['Microsoft.PowerShell.Diagnostics', 'NetTCPIP', 'CimCmdlets']));
-    const onlyAFunction = { ...diagnostics, visibleCmdlets: [], visibleFunctions: [] };
+    const onlyAFunction = {
+      ...diagnostics,
+      visibleCmdlets: [],
+      visibleFunctions: [],
+      functionDefinitions: diagnostics.functionDefinitions.slice(0, 1),
+    };
     expect(modulesToImport(onlyAFunction)).toEqual(['Microsoft.PowerShell.Diagnostics']);
+    // A function that runs the agent also needs what the generated call runs (Convert-Path, Write-Error).
+    const agentOnly = { ...onlyAFunction, functionDefinitions: diagnostics.functionDefinitions.filter((f) => f.agent) };
+    expect(modulesToImport(agentOnly)).toEqual(['Microsoft.PowerShell.Management', 'Microsoft.PowerShell.Utility']);
+  });
+
+  it('writes the agent call of a function with agent: the fixed paths, the subcommand and flags as constants, values from locals', () => {
+    const script = renderFunctionScript({
+      name: 'Request-Thing',
+      calls: [],
+      parameters: [{ name: 'Hours', type: 'int', mandatory: true, validatePattern: '[1-9]' }],
+      body: '$agentFrom = $Hours',
+      agent: { subcommand: 'request-log-collection', arguments: ['--from', '--requested-by'] },
+      answer: '$agentLines',
+    });
+    expect(script).toContain(
+      "$agentNode = Microsoft.PowerShell.Management\\Convert-Path -LiteralPath 'C:\\Program Files\\ArcRemoteSupport\\node.exe'",
+    );
+    expect(script).toContain(
+      "$agentScript = Microsoft.PowerShell.Management\\Convert-Path -LiteralPath 'C:\\Program Files\\ArcRemoteSupport\\agent.js'",
+    );
+    expect(script).toContain('if ($null -ne $PSSenderInfo) { $agentRequestedBy = $PSSenderInfo.ConnectedUser }');
+    expect(script).toContain(
+      "$agentLines = @(foreach ($agentLine in @(& $agentNode $agentScript 'request-log-collection' '--from' $agentFrom '--requested-by' $agentRequestedBy 2>&1)) { [string] $agentLine })",
+    );
+    // The body first, then the call, then the answer.
+    const at = (text: string) => script.indexOf(text);
+    expect(at('$agentFrom = $Hours')).toBeLessThan(at('& $agentNode'));
+    expect(at('& $agentNode')).toBeLessThan(script.lastIndexOf('$agentLines'));
+    expect(script.endsWith('$agentLines')).toBe(true);
+    // A switch flag takes no value.
+    const history = renderFunctionScript({
+      name: 'Get-Thing',
+      calls: [],
+      parameters: [],
+      body: '#',
+      agent: { subcommand: 'history', arguments: ['--json'] },
+    });
+    expect(history).toContain("& $agentNode $agentScript 'history' '--json' 2>&1");
+    expect(history).not.toContain('PSSenderInfo');
   });
 
   it('makes the Repair pattern from the protected-service list', () => {

@@ -17,7 +17,7 @@ import { accessGroups } from '../../jea/session-configuration';
 import { findPwsh, makeTempDir } from '../support/cms';
 import { ProofReport, ProofVariant, runJeaProof } from '../support/jea-proof';
 import { loadInventory } from '../support/jea/inventory';
-import { Expectation, SERVICE_TABLE, Session, proofCases, proofFailures } from '../support/jea/proofs';
+import { CONNECTED_USER, Expectation, SERVICE_TABLE, Session, proofCases, proofFailures } from '../support/jea/proofs';
 
 type Edit = [from: string | RegExp, to: string];
 
@@ -46,6 +46,39 @@ const startServiceName =
   '  - name: Start-Service\n    module: Microsoft.PowerShell.Management\n    parameters:\n      - name: Name\n        refuseProtectedServices: true\n';
 
 const MUTANTS: Mutant[] = [
+  // The engineer's log collection: what gets through reaches the (stand-in) agent.
+  {
+    id: 'Request-RemoteSupportLogCollection -Hours: up to 99',
+    file: 'Diagnostics.yaml',
+    edits: [["validatePattern: '[1-9]|1[0-9]|2[0-4]'", "validatePattern: '[1-9][0-9]?'"]],
+    commands: ['Request-RemoteSupportLogCollection'],
+    caughtBy: 'Request-RemoteSupportLogCollection -Category EventLogs -Hours 25: expected no agent call',
+    safety: false,
+  },
+  {
+    id: 'Request-RemoteSupportLogCollection: the 24-hour check dropped',
+    file: 'Diagnostics.yaml',
+    edits: [[/\n\s+elseif \(\(\$end - \$start\)\.TotalHours -gt 24\) \{[^\n]*/, '']],
+    commands: ['Request-RemoteSupportLogCollection'],
+    caughtBy: '-To 2026-01-02T00:01Z: expected no agent call',
+    safety: false,
+  },
+  {
+    id: 'Request-RemoteSupportLogCollection: a -To after now taken',
+    file: 'Diagnostics.yaml',
+    edits: [['if ($end -gt $now) {', 'if ($false) {']],
+    commands: ['Request-RemoteSupportLogCollection'],
+    caughtBy: '-To 2099-01-01T00:00Z: expected no agent call',
+    safety: false,
+  },
+  {
+    id: 'Request-RemoteSupportLogCollection -Category: set dropped',
+    file: 'Diagnostics.yaml',
+    edits: [['        validateSet: [ArcRemoteSupport, ArcAgent, Extensions, EventLogs, Cluster, HyperV, WindowsUpdate]\n', '']],
+    commands: ['Request-RemoteSupportLogCollection'],
+    caughtBy: 'Request-RemoteSupportLogCollection -Hours 1 -Category Security: expected no agent call',
+    safety: true,
+  },
   // Event logs.
   {
     id: 'Get-WinEvent -LogName: set dropped',
@@ -76,8 +109,8 @@ const MUTANTS: Mutant[] = [
     file: 'Diagnostics.yaml',
     edits: [
       [
-        '      - name: Hours\n',
-        "      - name: FilterXPath\n        type: string\n        validatePattern: '[^\\n]+'\n      - name: Hours\n",
+        "      - name: Hours\n        type: int\n        validatePattern: '[1-9][0-9]{0,3}'\n",
+        "      - name: FilterXPath\n        type: string\n        validatePattern: '[^\\n]+'\n      - name: Hours\n        type: int\n        validatePattern: '[1-9][0-9]{0,3}'\n",
       ],
       ["      $xpath = '*'\n", "      $xpath = '*'\n      if ($FilterXPath) { $xpath = $FilterXPath }\n"],
     ],
@@ -294,6 +327,7 @@ describe('weakening a role makes the proofs fail', () => {
       control: [],
       describe: [],
       services: SERVICE_TABLE,
+      agent: { connectedUser: CONNECTED_USER },
     });
   }, 300_000);
   afterAll(() => fs.rm(work, { recursive: true, force: true }));

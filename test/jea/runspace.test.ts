@@ -20,9 +20,10 @@ import { generateJeaFiles } from '../../jea/generate';
 import { protectedServiceProbes } from '../../jea/service-names';
 import { accessGroups } from '../../jea/session-configuration';
 import { findPwsh, makeTempDir } from '../support/cms';
-import { ProofReport, runJeaProof } from '../support/jea-proof';
+import { ProofReport, STAND_IN_COLLECTION_ID, STAND_IN_RUNNING_ID, runJeaProof } from '../support/jea-proof';
 import { findCommand, loadInventory } from '../support/jea/inventory';
 import {
+  CONNECTED_USER,
   Expectation,
   MUST_KEEP_RUNNING,
   ORDINARY_SERVICES,
@@ -45,10 +46,19 @@ const inventory = loadInventory();
 const cases = proofCases(jea.roles, inventory);
 const CONTROL_SERVICES = ['Spooler', 'W32Time', 'MSSQL$SQLEXPRESS'];
 
-/** Every visible command of the roles, and each command the module-qualified names point at. */
+/**
+ * Every visible command of the roles that Windows has (our functions that run the agent are ours
+ * alone), and each command the module-qualified names point at.
+ */
 const visibleCommands = [
-  ...new Set(jea.roles.flatMap((r) => [...r.visibleCmdlets, ...r.visibleFunctions, ...r.functionDefinitions].map((c) => c.name))),
+  ...new Set(
+    jea.roles.flatMap((r) =>
+      [...r.visibleCmdlets, ...r.visibleFunctions, ...r.functionDefinitions.filter((f) => !f.agent)].map((c) => c.name),
+    ),
+  ),
 ];
+const NO_SENDER_LINE = 'Request-RemoteSupportLogCollection -Category EventLogs -Hours 1';
+const AGENT_FUNCTIONS = ['Request-RemoteSupportLogCollection', 'Get-RemoteSupportLogCollectionHistory'];
 const qualifiedTargets = [
   ...new Set(
     Object.values(QUALIFIED_NAMES)
@@ -92,13 +102,22 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
           ],
           cases,
           resolve: QUALIFIED_NAMES,
+          functions: AGENT_FUNCTIONS,
           probes: [...protectedServiceProbes(), ...CONTROL_SERVICES],
           transcripts: true,
+        },
+        // A session without a connected user: the function refuses before running the agent.
+        {
+          id: 'no-sender',
+          jea,
+          sessions: [{ id: 'Diagnostics', groups: [groups.diagnostics], noSender: true }],
+          cases: [{ session: 'Diagnostics', line: NO_SENDER_LINE }],
         },
       ],
       control: cases.filter((c) => c.control !== 'none'),
       describe: [...new Set([...visibleCommands, ...qualifiedTargets])],
       services: SERVICE_TABLE,
+      agent: { connectedUser: CONNECTED_USER },
     });
     elapsedMs = Date.now() - started;
   }, 240_000);
@@ -233,6 +252,92 @@ describe('JEA runspaces built from our session configuration (real PowerShell)',
 
     it('cannot stop, start, restart or change a service, or flush DNS', () => {
       expect(failuresOf('Diagnostics changes nothing')).toEqual([]);
+    });
+  });
+
+  describe("the engineer's log collection", () => {
+    const caseOf = (session: string, line: string) => shipped().cases.find((c) => c.session === session && c.line === line)!;
+
+    it('Request-RemoteSupportLogCollection takes exactly -Category (mandatory, the fixed set), -Hours (1..24), -From and -To (UTC minutes)', () => {
+      const utc = '^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z)$';
+      for (const level of ['Diagnostics', 'DiagnosticsAndRepair']) {
+        const shape = shipped().functions[level]!.find((f) => f.name === 'Request-RemoteSupportLogCollection')!;
+        expect(shape.parameters).toEqual({
+          Category: {
+            type: 'String[]',
+            mandatory: true,
+            validateSet: ['ArcRemoteSupport', 'ArcAgent', 'Extensions', 'EventLogs', 'Cluster', 'HyperV', 'WindowsUpdate'],
+            validatePattern: [],
+          },
+          Hours: { type: 'Int32', mandatory: false, validateSet: [], validatePattern: ['^([1-9]|1[0-9]|2[0-4])$'] },
+          From: { type: 'String', mandatory: false, validateSet: [], validatePattern: [utc] },
+          To: { type: 'String', mandatory: false, validateSet: [], validatePattern: [utc] },
+        });
+        const history = shipped().functions[level]!.find((f) => f.name === 'Get-RemoteSupportLogCollectionHistory')!;
+        expect(history.parameters).toEqual({});
+      }
+      expect(shipped().functions['NoGroup']!.map((f) => f.found)).toEqual([false, false]);
+    });
+
+    it('runs the node agent with exactly the window, the categories and the connected user, and prints its answer', () => {
+      expect(failuresOf('log collection')).toEqual([]);
+      const fixed = caseOf(
+        'Diagnostics',
+        'Request-RemoteSupportLogCollection -Category EventLogs,ArcAgent -From 2026-01-01T00:00Z -To 2026-01-01T06:00Z',
+      );
+      expect(fixed.output).toEqual([`Log collection ${STAND_IN_COLLECTION_ID} requested: the SYSTEM agent collects and uploads it.`]);
+      expect(fixed.agentCalls![0]!.slice(1)).toEqual([
+        'request-log-collection',
+        '--from',
+        '2026-01-01T00:00:00Z',
+        '--to',
+        '2026-01-01T06:00:00Z',
+        '--category',
+        'EventLogs,ArcAgent',
+        '--requested-by',
+        CONNECTED_USER,
+      ]);
+    });
+
+    it('-Hours N asks for the N hours that end now', () => {
+      const call = caseOf('Diagnostics', 'Request-RemoteSupportLogCollection -Category WindowsUpdate -Hours 2').agentCalls![0]!;
+      const from = Date.parse(call[3]!);
+      const to = Date.parse(call[5]!);
+      expect(to - from).toBe(2 * 3600_000);
+      expect(Math.abs(Date.now() - to)).toBeLessThan(240_000);
+    });
+
+    it("the agent's refusal comes back as the error, naming the running collection", () => {
+      const refusal = caseOf('Diagnostics', 'Request-RemoteSupportLogCollection -Category Cluster -Hours 1');
+      expect(refusal.ok).toBe(false);
+      expect(refusal.message).toContain(STAND_IN_RUNNING_ID);
+    });
+
+    it('a refused window says why, before any agent call', () => {
+      const over = caseOf(
+        'Diagnostics',
+        'Request-RemoteSupportLogCollection -Category EventLogs -From 2026-01-01T00:00Z -To 2026-01-02T00:01Z',
+      );
+      expect(over.message).toMatch(/at most 24 hours/);
+      const future = caseOf(
+        'Diagnostics',
+        'Request-RemoteSupportLogCollection -Category EventLogs -From 2098-12-31T12:00Z -To 2099-01-01T00:00Z',
+      );
+      expect(future.message).toMatch(/-To 2099-01-01T00:00Z is after now/);
+      expect([over.agentCalls, future.agentCalls]).toEqual([[], []]);
+    });
+
+    it('without a connected user ($PSSenderInfo) it refuses, before any agent call', () => {
+      const [result] = report.variants['no-sender']!.cases;
+      expect(result).toMatchObject({ ok: false, agentCalls: [] });
+      expect(result!.errorId).toMatch(/^ConnectedUserUnknown,/);
+    });
+
+    it('Get-RemoteSupportLogCollectionHistory shows the log collections only', () => {
+      const history = caseOf('Diagnostics', 'Get-RemoteSupportLogCollectionHistory');
+      expect(history.output).toHaveLength(1);
+      expect(history.output[0]).toContain(`CollectionId=${STAND_IN_COLLECTION_ID}`);
+      expect(history.output[0]).toContain('Outcome=uploaded');
     });
   });
 

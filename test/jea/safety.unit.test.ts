@@ -2,6 +2,7 @@
  * The safety rules: the shipped roles pass, and each rule catches a role that breaks it.
  */
 import { PROTECTED_SERVICES, PROTECTED_SERVICE_TABLE } from '../../core/node-layout';
+import { CATEGORIES } from '../../diag/sources';
 import { FunctionDefinition, RoleDefinition, loadRoles } from '../../jea/role-model';
 import { ESCAPE_PROBES, checkRoleSafety, checkRoleSetSafety } from '../../jea/safety';
 import {
@@ -49,6 +50,14 @@ describe('the shipped roles', () => {
     expect(roles.map((r) => r.name)).toEqual(['Diagnostics', 'Repair']);
     for (const r of roles) expect(checkRoleSafety(r)).toEqual([]);
     expect(checkRoleSetSafety(roles)).toEqual([]);
+  });
+
+  it("Diagnostics' log collection takes the categories of diag/sources.ts, and a window: no path, URL or free text", () => {
+    const request = diagnostics.functionDefinitions.find((f) => f.name === 'Request-RemoteSupportLogCollection')!;
+    expect(request.parameters.map((p) => p.name)).toEqual(['Category', 'Hours', 'From', 'To']);
+    expect(request.parameters[0]).toMatchObject({ type: 'string[]', mandatory: true, validateSet: [...CATEGORIES] });
+    const history = diagnostics.functionDefinitions.find((f) => f.name === 'Get-RemoteSupportLogCollectionHistory')!;
+    expect([history.parameters, history.agent]).toEqual([[], { subcommand: 'history', arguments: ['--json'] }]);
   });
 
   it('Diagnostics reads events only through our own Get-WinEvent, whose -LogName is mandatory and one of a list without Security', () => {
@@ -193,6 +202,67 @@ describe('each rule catches a bad role', () => {
 
   it.each(cases)('%s: %j', (rule, change) => {
     expect(rulesHit(role(change))).toContain(rule);
+  });
+
+  describe('agent-calls: a read-only role runs the node agent only through an allowed subcommand, flags and validated values', () => {
+    const request = diagnostics.functionDefinitions.find((f) => f.name === 'Request-RemoteSupportLogCollection')!;
+    const withRequest = (change: Partial<FunctionDefinition>) => role({ readOnly: true, functionDefinitions: [{ ...request, ...change }] });
+    const problems = (change: Partial<FunctionDefinition>) =>
+      checkRoleSafety(withRequest(change)).filter((p) => p.includes('agent-calls:'));
+
+    it('the shipped function passes in a read-only role, and its agent call is the one allowed', () => {
+      expect(request.agent).toEqual({
+        subcommand: 'request-log-collection',
+        arguments: ['--from', '--to', '--category', '--requested-by'],
+      });
+      expect(checkRoleSafety(withRequest({}))).toEqual([]);
+    });
+
+    it('refuses another agent command, or one that takes a flag it may not pass', () => {
+      expect(problems({ agent: { subcommand: 'revoke', arguments: [] } })).toEqual([
+        "Sample: agent-calls: Request-RemoteSupportLogCollection runs the agent's 'revoke', which no role may run (allowed: request-log-collection, history)",
+      ]);
+      expect(problems({ agent: { subcommand: 'request-log-collection', arguments: ['--from', '--to', '--category', '--sas'] } })).toEqual([
+        "Sample: agent-calls: Request-RemoteSupportLogCollection passes --sas to 'request-log-collection', which takes only --from, --to, --category, --requested-by",
+      ]);
+    });
+
+    it('refuses a free-text parameter, or a value for a flag the body never sets', () => {
+      const freeText = [...request.parameters.filter((p) => p.name !== 'To'), { name: 'To', type: 'string' as const, mandatory: false }];
+      expect(problems({ parameters: freeText })).toEqual([
+        'Sample: agent-calls: Request-RemoteSupportLogCollection -To takes free text, and the function runs the agent; give it a validateSet or validatePattern',
+      ]);
+      expect(rulesHit(withRequest({ parameters: freeText }))).toContain('constrained-parameters');
+      expect(problems({ body: request.body.replace(/\$agentTo = .*\n/, '') })).toEqual([
+        'Sample: agent-calls: Request-RemoteSupportLogCollection passes --to but its body never sets $agentTo',
+      ]);
+    });
+
+    it('refuses a body that calls anything else: a program, the call operator, or the connected user set by hand', () => {
+      expect(problems({ body: `${request.body}\n& $agentNode $agentScript revoke` })).toEqual([
+        "Sample: agent-calls: Request-RemoteSupportLogCollection's statements hold '&': a function runs programs only through agent:",
+      ]);
+      expect(problems({ body: `${request.body}\ncmd.exe /c whoami` })).toEqual([
+        "Sample: agent-calls: Request-RemoteSupportLogCollection's statements name the program cmd.exe: a function runs programs only through agent:",
+      ]);
+      expect(problems({ answer: `${request.answer}\n$agentRequestedBy = 'someone else'` })).toEqual([
+        "Sample: agent-calls: Request-RemoteSupportLogCollection's statements touch $agentRequestedBy: only the generated call sets it, from the connected user",
+      ]);
+      // A function without agent: runs no program either.
+      expect(rulesHit(role({ functionDefinitions: [winEvent({ body: '& C:\\Windows\\System32\\whoami.exe' })] }))).toContain('agent-calls');
+    });
+
+    it('a read-only role may show the function only because of its agent command: not another verb, not a changing call', () => {
+      const renamed = withRequest({ name: 'Set-RemoteSupportThing', agent: undefined, answer: undefined });
+      expect(checkRoleSafety(renamed)).toEqual(
+        expect.arrayContaining(['Sample: read-only: Set-RemoteSupportThing is not a read-only command']),
+      );
+      expect(checkRoleSafety(withRequest({ calls: ['Microsoft.PowerShell.Management\\Stop-Service'] }))).toEqual(
+        expect.arrayContaining([
+          'Sample: read-only: Request-RemoteSupportLogCollection calls Microsoft.PowerShell.Management\\Stop-Service, which is not a read-only command',
+        ]),
+      );
+    });
   });
 
   it('merge: a command visible in two roles (JEA would loosen its restrictions)', () => {

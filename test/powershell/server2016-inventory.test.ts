@@ -113,7 +113,8 @@ const ROLE_SAMPLE = `@{
         'Get-Net*'
         'Get-Nowhere*'
     )
-    VisibleFunctions = @('gsv', 'Clear-DnsClientCache')
+    VisibleFunctions = @('gsv', 'Clear-DnsClientCache', 'Get-OwnThing')
+    FunctionDefinitions = @(@{ Name = 'Get-OwnThing'; ScriptBlock = { param([string] $Name) Microsoft.PowerShell.Utility\\Write-Error -Mesage $Name } })
 }
 `;
 
@@ -140,6 +141,8 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
   let samples: string;
   let nodeScripts: string[];
   let roleFiles: string[];
+  /** The role capability files, read as scripts too: the bodies of our own functions run on the node. */
+  let roleScripts: string[];
   let standInScripts: string[];
   let standInSources: string[];
   let uses: PowerShellUses;
@@ -200,6 +203,7 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
       ).flat(),
       ...(await filesUnder(built.stagingDir, DATA)),
     ];
+    roleScripts = roleFiles.filter((file) => /\.psrc$/i.test(file));
     standInScripts = [
       path.join(REPO, 'test', 'powershell', 'WindowsStandIn.psm1'),
       ...(await filesUnder(path.join(REPO, 'test', 'support', 'jea'), SCRIPT)),
@@ -208,7 +212,7 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
 
     const sampleScripts = [...Object.keys(SAMPLES), 'StandIn.psm1'].map((name) => path.join(samples, name));
     uses = await readPowerShellUses(findPwsh(), {
-      scripts: [...nodeScripts, ...standInScripts, ...sampleScripts],
+      scripts: [...nodeScripts, ...roleScripts, ...standInScripts, ...sampleScripts, path.join(samples, 'role.psrc')],
       roles: [...roleFiles, path.join(samples, 'role.psrc')],
       cmdletSources: [...standInSources, path.join(samples, 'StandIn.cs')],
     });
@@ -255,6 +259,23 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
 
   it('every command and named parameter our node scripts use exists on Server 2016, or is checked for first', () => {
     expect(show(applyAllowList(scriptFindings(), INVENTORY_FAULTS).remaining)).toEqual([]);
+  });
+
+  it("every command and named parameter the JEA roles' own functions run exists on Server 2016", () => {
+    const used = uses.scripts.filter((s) => roleScripts.includes(s.file)).flatMap((s) => s.uses.map((u) => u.command));
+    expect(used).toEqual(
+      expect.arrayContaining([
+        'Microsoft.PowerShell.Diagnostics\\Get-WinEvent',
+        'Microsoft.PowerShell.Management\\Convert-Path',
+        'Microsoft.PowerShell.Utility\\Write-Error',
+        'Microsoft.PowerShell.Utility\\ConvertFrom-Json',
+      ]),
+    );
+    const findings = checkScripts(
+      uses.scripts.filter((s) => roleScripts.includes(s.file)),
+      context,
+    );
+    expect(show(applyAllowList(findings, INVENTORY_FAULTS).remaining)).toEqual([]);
   });
 
   it('every module, command and parameter a JEA role makes visible exists on Server 2016', () => {
@@ -349,7 +370,7 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
       ]);
     });
 
-    it('reports what a role makes visible that Server 2016 does not have', () => {
+    it('reports what a role makes visible that Server 2016 does not have, and what its own functions run; its own function is no finding', () => {
       expect(sampleFindings('role.psrc')).toEqual([
         '2 NoSuchModule: ModulesToImport names no module of Server 2016',
         '4 Get-NothingAtAll: VisibleCmdlets names no command',
@@ -358,6 +379,7 @@ describe('Windows facts checked against the Server 2016 inventory', () => {
         '7 Get-EventLog -EntryType: ValidateSet has values the command does not accept: Critical',
         '9 Get-Nowhere*: VisibleCmdlets pattern matches no command',
         '11 gsv: VisibleFunctions names no command',
+        '12 Microsoft.PowerShell.Utility\\Write-Error -Mesage: no such parameter',
       ]);
     });
 

@@ -10,7 +10,8 @@ stdin: JSON {"scripts":[paths],"roles":[paths],"cmdletSources":[paths]}. stdout:
   hashtable literal splatted with @name), and the capability checks that guard the call: the
   conditions of the if clauses around it, where the condition (or a term of its -and chain) is
   `Get-Command X` (or a variable assigned from it), or `(Get-Command X).Parameters.ContainsKey('P')`.
-- roles (.psrc, .pssc): ModulesToImport, and each VisibleCmdlets / VisibleFunctions entry with the
+- roles (.psrc, .pssc): ModulesToImport, the names FunctionDefinitions defines (ownFunctions), and
+  each VisibleCmdlets / VisibleFunctions entry with the
   parameters it makes visible and their ValidateSet values.
 - cmdletSources (.cs): read with the C# parser; every [Cmdlet] class with its [Parameter] properties.
 
@@ -258,9 +259,17 @@ function Read-Role([string] $File) {
     $root = $ast.Find({ param($n) $n -is [System.Management.Automation.Language.HashtableAst] }, $true)
     $entries = New-Object System.Collections.ArrayList
     $modules = New-Object System.Collections.ArrayList
+    $ownFunctions = New-Object System.Collections.ArrayList
     if ($null -ne $root) {
         foreach ($pair in $root.KeyValuePairs) {
             $key = Get-ConstantText $pair.Item1
+            # FunctionDefinitions = @( @{ Name = ...; ScriptBlock = {...} } ): the role's own functions.
+            if ($key -eq 'FunctionDefinitions') {
+                foreach ($h in $pair.Item2.FindAll({ param($n) $n -is [System.Management.Automation.Language.HashtableAst] }, $true)) {
+                    $nameNode = Get-HashtableValue $h 'Name'
+                    if ($null -ne $nameNode -and $null -ne (Get-HashtableValue $h 'ScriptBlock')) { $null = $ownFunctions.Add($nameNode.Extent.Text.Trim("'", '"')) }
+                }
+            }
             if ($key -eq 'ModulesToImport') {
                 foreach ($s in $pair.Item2.FindAll({ param($n) $n -is [System.Management.Automation.Language.StringConstantExpressionAst] }, $true)) {
                     if ([object]::ReferenceEquals((Get-OuterHashtable $s), $root)) { $null = $modules.Add([ordered]@{ name = $s.Value; line = $s.Extent.StartLineNumber }) }
@@ -305,6 +314,7 @@ function Read-Role([string] $File) {
         parseErrors = @(foreach ($e in $errors) { '{0}:{1} {2}' -f $e.Extent.StartLineNumber, $e.Extent.StartColumnNumber, $e.Message })
         modulesToImport = @($modules)
         entries = @($entries)
+        ownFunctions = @($ownFunctions)
     }
 }
 

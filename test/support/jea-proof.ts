@@ -9,6 +9,7 @@ import execa from 'execa';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { JEA_MODULE_NAME } from '../../core/node-layout';
+import { AGENT_CALL_COMMANDS } from '../../jea/agent-call';
 import { GeneratedJeaFiles, modulesToImport } from '../../jea/generate';
 import { generateSessionConfiguration } from '../../jea/session-configuration';
 import { loadInventory } from './jea/inventory';
@@ -28,6 +29,8 @@ export interface ProofSession {
   id: string;
   /** The groups the role verifier says the user belongs to. */
   groups: string[];
+  /** With ProofInput.agent: no $PSSenderInfo in this session (no connected user). */
+  noSender?: boolean;
 }
 
 export interface ProofVariant {
@@ -39,6 +42,8 @@ export interface ProofVariant {
   resolve?: Readonly<Record<string, readonly string[]>>;
   /** Service names the deployed Repair pattern must refuse; checked with .NET's regex when given. */
   probes?: readonly string[];
+  /** Our own functions whose parameters (type, mandatory, validation) each session reports. */
+  functions?: readonly string[];
   transcripts?: boolean;
 }
 
@@ -59,11 +64,18 @@ export interface ProofReport {
     VariantReport & {
       patternCheck: Record<string, { probes: number; accepted: string[] }>;
       transcripts: Array<{ file: string; text: string }>;
+      functions: Record<string, FunctionShape[]>;
     }
   >;
   control: CaseResult[];
   /** Milliseconds since the start of the pwsh process after each phase: standIns, each variant, control. */
   timings: Record<string, number>;
+}
+
+export interface FunctionShape {
+  name: string;
+  found: boolean;
+  parameters?: Record<string, { type: string; mandatory: boolean; validateSet: string[]; validatePattern: string[] }>;
 }
 
 export interface ProofInput {
@@ -76,6 +88,62 @@ export interface ProofInput {
   /** Commands whose parameter metadata the control session reports. */
   describe: readonly string[];
   services: ReadonlyArray<{ name: string; displayName: string; dependents: readonly string[] }>;
+  /**
+   * Puts a stand-in node agent where our functions run it (a C: drive in each session, mapped to a
+   * folder holding Program Files\ArcRemoteSupport\node.exe and agent.js) and makes each session's
+   * $PSSenderInfo name this connected user. Each case's result lists the agent calls it made.
+   */
+  agent?: { connectedUser: string };
+}
+
+/**
+ * The stand-in agent (a shell script named node.exe): records each call's arguments, one per line
+ * and a line `--end--` after them, and answers as the agent would: `history` with one log
+ * collection entry and one access change, `request-log-collection` with a collection id, or, for
+ * the category Cluster, a refusal (exit 3) naming a running collection.
+ */
+export const STAND_IN_COLLECTION_ID = '6f1d2c3b-0000-4000-8000-00000000c011';
+export const STAND_IN_RUNNING_ID = '6f1d2c3b-0000-4000-8000-0000000000a1';
+export const STAND_IN_HISTORY_ENTRY = {
+  kind: 'LogCollection',
+  logCollection: {
+    collectionId: STAND_IN_COLLECTION_ID,
+    trigger: 'engineer',
+    requestedBy: 'ARS-TEST-NODE\\ars-engineer',
+    window: { from: '2026-01-01T00:00:00.000Z', to: '2026-01-01T06:00:00.000Z' },
+    categories: ['EventLogs'],
+    outcome: 'uploaded',
+  },
+};
+
+function standInAgentScript(callsFile: string): string {
+  const history = [JSON.stringify({ entry: STAND_IN_HISTORY_ENTRY }), JSON.stringify({ entry: { kind: 'Granted', by: 'owner' } })];
+  return [
+    '#!/bin/sh',
+    `for argument in "$@"; do printf '%s\\n' "$argument" >> '${callsFile}'; done`,
+    `printf -- '--end--\\n' >> '${callsFile}'`,
+    'case "$2" in',
+    ...[`  history) printf '%s\\n' '${history[0]}' '${history[1]}'; exit 0 ;;`],
+    '  request-log-collection)',
+    '    case "$*" in',
+    `      *Cluster*) echo 'Refused: log collection ${STAND_IN_RUNNING_ID} is running on this node; one collection at a time.' >&2; exit 3 ;;`,
+    '    esac',
+    `    echo 'Log collection ${STAND_IN_COLLECTION_ID} requested: the SYSTEM agent collects and uploads it.'; exit 0 ;;`,
+    'esac',
+    "echo 'unknown command' >&2",
+    'exit 2',
+    '',
+  ].join('\n');
+}
+
+async function writeStandInAgent(work: string): Promise<{ driveRoot: string; callsFile: string }> {
+  const driveRoot = path.join(work, 'agent-drive');
+  const folder = path.join(driveRoot, 'Program Files', 'ArcRemoteSupport');
+  const callsFile = path.join(work, 'agent-calls.txt');
+  await fs.mkdir(folder, { recursive: true });
+  await fs.writeFile(path.join(folder, 'node.exe'), standInAgentScript(callsFile), { mode: 0o755 });
+  await fs.writeFile(path.join(folder, 'agent.js'), '// stand-in: node.exe above answers\n');
+  return { driveRoot, callsFile };
 }
 
 /** Copies the generated module files under <moduleRoot>/ArcRemoteSupportJea, as on a node. */
@@ -154,6 +222,7 @@ export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
       cases: variant.cases.map((c) => ({ session: c.session, line: c.line ?? null, script: c.script ?? null })),
       resolve: variant.resolve ?? {},
       probes: variant.probes ?? [],
+      functions: variant.functions ?? [],
       transcripts: variant.transcripts === true,
     });
   }
@@ -166,6 +235,9 @@ export async function runJeaProof(input: ProofInput): Promise<ProofReport> {
     describe: input.describe,
     variants,
     control: input.control.map((c) => ({ session: c.session, line: c.line ?? null, script: c.script ?? null })),
+    // The generated agent call resolves the agent's path with the real Convert-Path.
+    keepReal: AGENT_CALL_COMMANDS.map((c) => c.split('\\').pop()!),
+    agent: input.agent ? { ...(await writeStandInAgent(input.work)), connectedUser: input.agent.connectedUser } : null,
   };
   const { stdout } = await execa(
     input.pwsh,

@@ -60,6 +60,8 @@ export interface RoleReport {
   parseErrors: string[];
   modulesToImport: Array<{ name: string; line: number }>;
   entries: RoleEntry[];
+  /** The functions the file defines itself (FunctionDefinitions): JEA shows these, not a Windows command. */
+  ownFunctions: string[];
 }
 
 export interface CmdletSourceReport {
@@ -118,6 +120,7 @@ export async function readPowerShellUses(pwsh: string, files: PowerShellFiles): 
       parseErrors: list(r.parseErrors),
       modulesToImport: list(r.modulesToImport),
       entries: list(r.entries),
+      ownFunctions: list(r.ownFunctions),
     })),
     cmdlets: list(raw.cmdlets).map((c) => ({ ...c, parameters: list(c.parameters).map((p) => ({ ...p, aliases: list(p.aliases) })) })),
     local: raw.local ?? {},

@@ -11,6 +11,7 @@ Input (JSON on stdin; test/support/jea-proof.ts writes it):
   inventory (test/support/jea/stand-ins.ts): its commands (name, kind, parameters with aliases),
   the C# of its cmdlets and the .psm1 of its functions.
 - services: the fake service table (name, displayName, dependents).
+- keepReal: commands that stay this PowerShell's own (JeaRunspace.psm1 Install-JeaStandIns says why).
 - describe: commands whose parameter metadata to report, as the unrestricted session sees them.
 - variants: role sets to prove, each with its moduleRoot (holding the ArcRemoteSupportJea module),
   psscPath, sessions (id and the groups the role verifier says the user is in), cases (session and
@@ -19,13 +20,16 @@ Input (JSON on stdin; test/support/jea-proof.ts writes it):
   and whether to keep transcripts.
 - control: cases to run in an unrestricted session with the same commands, to show that what the
   roles refuse would otherwise run.
+- agent (or null): driveRoot, a folder mapped as C: in each role session (it holds the stand-in
+  node agent at C:\Program Files\ArcRemoteSupport), callsFile, where the stand-in records each
+  call, and connectedUser, the user each session's $PSSenderInfo names (WinRM sets it on Windows).
 
 The stand-ins and the runspaces come from JeaRunspace.psm1 (which says how stand-ins replace
 Windows commands).
 
 Output (JSON on stdout): timings (milliseconds since the start, after each phase), standIns (per command: module, real or stand-in, kind; lacking),
 described, variants (sessions with language mode, visible commands and providers; cases with ok,
-errorId, message, output; the visible commands again after the cases; resolved names; services and actions of the fake service table;
+errorId, message, output, agentCalls (each call's arguments); the visible commands again after the cases; resolved names; services and actions of the fake service table;
 patternCheck; transcripts) and control (cases).
 #>
 
@@ -38,7 +42,7 @@ $originalModulePath = $env:PSModulePath
 
 #region Stand-ins
 Import-Module (Join-Path $PSScriptRoot 'JeaRunspace.psm1') -Force
-$standInState = Install-JeaStandIns $in.work $in.behaviorSource $in.standIns $in.services
+$standInState = Install-JeaStandIns $in.work $in.behaviorSource $in.standIns $in.services @($in.keepReal)
 $standInRoot = $standInState.standInRoot
 $commandReport = $standInState.commands
 $lackingReport = @($standInState.lacking)
@@ -49,7 +53,7 @@ $timings['standIns'] = $clock.ElapsedMilliseconds
 # As a remote client does in a NoLanguage session: the line becomes commands with constant
 # arguments on the client, and a script block argument reaches the server as a string.
 function Invoke-AsClient($runspace, $case) {
-    $result = [ordered]@{ session = $case.session; line = $case.line; script = $case.script; ok = $false; errorId = $null; message = $null; output = @() }
+    $result = [ordered]@{ session = $case.session; line = $case.line; script = $case.script; ok = $false; errorId = $null; message = $null; output = @(); agentCalls = @() }
     $ps = [powershell]::Create()
     $ps.Runspace = $runspace
     try {
@@ -94,10 +98,51 @@ function Get-Resolution($runspace, [string] $name) {
     return [ordered]@{ name = $name; found = $true; commandType = [string] $command.CommandType; module = $command.ModuleName; visibility = [string] $command.Visibility }
 }
 
+# A function's own parameters as the session defines them: type, mandatory, and validation.
+function Get-FunctionShape($runspace, [string] $name) {
+    $command = $runspace.SessionStateProxy.InvokeCommand.GetCommand($name, [System.Management.Automation.CommandTypes]::Function)
+    if ($null -eq $command) { return [ordered]@{ name = $name; found = $false } }
+    $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+    $parameters = [ordered]@{}
+    foreach ($parameter in $command.Parameters.Values) {
+        if ($common -contains $parameter.Name) { continue }
+        $set = @($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | ForEach-Object { $_.ValidValues })
+        $pattern = @($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidatePatternAttribute] } | ForEach-Object { $_.RegexPattern })
+        $mandatory = @($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.Mandatory }).Count -gt 0
+        $parameters[$parameter.Name] = [ordered]@{ type = $parameter.ParameterType.Name; mandatory = $mandatory; validateSet = $set; validatePattern = $pattern }
+    }
+    return [ordered]@{ name = $name; found = $true; parameters = $parameters }
+}
+
 function Get-ServiceState {
     $services = [ordered]@{}
     foreach ($service in [ArsJeaStandIn.ServiceTable]::Services) { $services[$service.Name] = $service.Status }
     return [ordered]@{ services = $services; actions = @([ArsJeaStandIn.ServiceTable]::Actions) }
+}
+
+# The node agent our functions run: the stand-in's drive, and the connected user of the session.
+function Set-AgentStandIn($runspace, $session) {
+    if ($null -eq $in.agent) { return }
+    $proxy = $runspace.SessionStateProxy
+    $drive = [System.Management.Automation.PSDriveInfo]::new('C', $proxy.Provider.GetOne('FileSystem'), $in.agent.driveRoot, '', $null)
+    $null = $proxy.Drive.New($drive, 'global')
+    # A session marked noSender has no $PSSenderInfo, as a session WinRM did not start.
+    if ($null -ne $session.PSObject.Properties['noSender'] -and $session.noSender) { return }
+    $identity = [System.Management.Automation.Remoting.PSIdentity]::new('Kerberos', $true, $in.agent.connectedUser, $null)
+    $principal = [System.Management.Automation.Remoting.PSPrincipal]::new($identity, $null)
+    $proxy.SetVariable('PSSenderInfo', [System.Management.Automation.Remoting.PSSenderInfo]::new($principal, 'http://localhost:5985/wsman'))
+}
+
+# The calls the stand-in agent recorded since the last look, each its argument list; then forgets them.
+function Read-AgentCalls {
+    if ($null -eq $in.agent -or -not (Test-Path -LiteralPath $in.agent.callsFile)) { return ,@() }
+    $calls = @()
+    $current = @()
+    foreach ($line in @(Get-Content -LiteralPath $in.agent.callsFile)) {
+        if ($line -eq '--end--') { $calls += ,@($current); $current = @() } else { $current += $line }
+    }
+    Remove-Item -LiteralPath $in.agent.callsFile
+    return ,$calls
 }
 
 $variants = [ordered]@{}
@@ -108,16 +153,23 @@ foreach ($variant in $in.variants) {
     $sessions = [ordered]@{}
     $cases = @()
     $resolved = [ordered]@{}
+    $shapes = [ordered]@{}
     foreach ($session in $variant.sessions) {
         $groups = @($session.groups)
         $verifier = [Func[string, bool]] { param($group) $groups -contains $group }.GetNewClosure()
         $iss = [System.Management.Automation.Runspaces.InitialSessionState]::CreateFromSessionConfigurationFile($variant.psscPath, $verifier)
         $iss.TranscriptDirectory = $transcriptFolder
         $runspace = Open-JeaRunspace $iss $false
+        Set-AgentStandIn $runspace $session
         $timings["$($variant.id)/$($session.id)/opened"] = $clock.ElapsedMilliseconds
         $listCommands = [pscustomobject]@{ session = $session.id; line = 'Get-Command'; script = $null }
         $visible = Invoke-AsClient $runspace $listCommands
-        foreach ($case in @($variant.cases | Where-Object { $_.session -eq $session.id })) { $cases += Invoke-AsClient $runspace $case }
+        $null = Read-AgentCalls
+        foreach ($case in @($variant.cases | Where-Object { $_.session -eq $session.id })) {
+            $result = Invoke-AsClient $runspace $case
+            $result.agentCalls = Read-AgentCalls
+            $cases += $result
+        }
         $timings["$($variant.id)/$($session.id)/cases"] = $clock.ElapsedMilliseconds
         # Listed again after the cases: nothing they ran (our functions included) made more visible.
         $visibleAfter = Invoke-AsClient $runspace $listCommands
@@ -131,6 +183,7 @@ foreach ($variant in $in.variants) {
         $names = @()
         if ($null -ne $variant.resolve.PSObject.Properties[$session.id]) { $names = @($variant.resolve.($session.id)) }
         $resolved[$session.id] = @(foreach ($name in $names) { Get-Resolution $runspace $name })
+        $shapes[$session.id] = @(foreach ($name in @($variant.functions)) { Get-FunctionShape $runspace $name })
         $runspace.Dispose()
     }
     $state = Get-ServiceState
@@ -157,7 +210,7 @@ foreach ($variant in $in.variants) {
         $transcripts = @(Get-ChildItem -Path $transcriptFolder -Recurse -File -ErrorAction Ignore | ForEach-Object { [ordered]@{ file = $_.Name; text = Get-Content -Raw -Path $_.FullName } })
     }
     $timings[$variant.id] = $clock.ElapsedMilliseconds
-    $variants[$variant.id] = [ordered]@{ sessions = $sessions; cases = $cases; resolved = $resolved; services = $state.services; actions = $state.actions; patternCheck = $patternCheck; transcripts = $transcripts }
+    $variants[$variant.id] = [ordered]@{ sessions = $sessions; cases = $cases; resolved = $resolved; functions = $shapes; services = $state.services; actions = $state.actions; patternCheck = $patternCheck; transcripts = $transcripts }
 }
 $env:PSModulePath = $standInRoot + [IO.Path]::PathSeparator + $originalModulePath
 #endregion

@@ -47,10 +47,13 @@ function Initialize-ServiceTable($Services) {
 <#
 Compiles and writes the stand-ins: $StandIns (one entry per Windows module a role imports: its
 commands with kind and parameters, the C# of its cmdlets, the .psm1 of its functions), the fake
-service table $Services (name, displayName, dependents). Returns the state (standInRoot,
+service table $Services (name, displayName, dependents), and $KeepReal: commands that keep this
+PowerShell's implementation although it lacks a parameter (the path cmdlets lack -UseTransaction,
+which PowerShell 6 removed), because our own functions call them privately for what they do (the
+generated agent call resolves the agent's path with Convert-Path). Returns the state (standInRoot,
 assembly, replaced, modules, commands, lacking), also kept for Open-JeaRunspace.
 #>
-function Install-JeaStandIns([string] $Work, [string] $BehaviorSource, $StandIns, $Services) {
+function Install-JeaStandIns([string] $Work, [string] $BehaviorSource, $StandIns, $Services, [string[]] $KeepReal = @()) {
     $standInRoot = Join-Path $Work 'standins'
     $builtInRoot = Join-Path $Work 'builtin-standins'
     $null = New-Item -ItemType Directory -Force -Path $standInRoot, $builtInRoot
@@ -79,7 +82,7 @@ function Install-JeaStandIns([string] $Work, [string] $BehaviorSource, $StandIns
             $source = 'stand-in'
             if ($null -ne $entry) {
                 $lacking = @(Get-Lacking $entry $command)
-                if ($lacking.Count -eq 0) { $source = 'real' }
+                if ($lacking.Count -eq 0 -or $KeepReal -contains $command.name) { $source = 'real' }
                 elseif ($module.name -eq 'Microsoft.PowerShell.Core') { $source = 'real'; $lackingReport += '{0} lacks {1}' -f $command.name, ($lacking -join ', ') }
                 else { $replaced += $command.name }
             } elseif ($module.name -eq 'Microsoft.PowerShell.Core') {

@@ -33,6 +33,8 @@ export interface Expectation {
   parameter?: string;
   control: Control;
   group: string;
+  /** The node agent calls the line makes: none, or exactly one with these arguments (a RegExp matches one). */
+  agentCall?: 'none' | readonly (string | RegExp)[];
 }
 
 /** What RestrictedRemoteServer shows everyone. */
@@ -75,6 +77,8 @@ export const DIAGNOSTICS_COMMANDS = [
   'Get-Disk',
   'Get-ScheduledTask',
   'Get-ScheduledTaskInfo',
+  'Request-RemoteSupportLogCollection',
+  'Get-RemoteSupportLogCollectionHistory',
 ];
 export const REPAIR_COMMANDS = ['Start-Service', 'Stop-Service', 'Restart-Service', 'Clear-DnsClientCache', 'Register-DnsClient'];
 export const VISIBLE: Readonly<Record<Session, readonly string[]>> = {
@@ -348,6 +352,105 @@ const scripts: Expectation[] = (['Diagnostics', 'DiagnosticsAndRepair'] as const
   })),
 );
 
+// ---- the engineer's log collection --------------------------------------------------------
+
+/** The user each session's $PSSenderInfo names (the stand-in of WinRM's authenticated user). */
+export const CONNECTED_USER = 'ARS-TEST-NODE\\ars-engineer-7';
+const REQUEST = 'Request-RemoteSupportLogCollection';
+const AGENT_JS = /[\\/]Program Files[\\/]ArcRemoteSupport[\\/]agent\.js$/;
+const UTC_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const WINDOW_REFUSED = ['LogCollectionWindowRefused'];
+const requestCall = (from: string | RegExp, to: string | RegExp, categories: string): Array<string | RegExp> => [
+  AGENT_JS,
+  'request-log-collection',
+  '--from',
+  from,
+  '--to',
+  to,
+  '--category',
+  categories,
+  '--requested-by',
+  CONNECTED_USER,
+];
+
+/** What the engineer's collection function runs, and every window or value it refuses before the agent. */
+const logCollection: Expectation[] = [
+  {
+    ...runs('Diagnostics', `${REQUEST} -Category EventLogs,ArcAgent -From 2026-01-01T00:00Z -To 2026-01-01T06:00Z`, 'log collection'),
+    agentCall: requestCall('2026-01-01T00:00:00Z', '2026-01-01T06:00:00Z', 'EventLogs,ArcAgent'),
+  },
+  // Exactly 24 hours, seconds given, a category twice: passed once.
+  {
+    ...runs(
+      'Diagnostics',
+      `${REQUEST} -Category EventLogs,EventLogs -From 2026-01-01T00:00:30Z -To 2026-01-02T00:00:30Z`,
+      'log collection',
+    ),
+    agentCall: requestCall('2026-01-01T00:00:30Z', '2026-01-02T00:00:30Z', 'EventLogs'),
+  },
+  {
+    ...runs('Diagnostics', `${REQUEST} -Category WindowsUpdate -Hours 2`, 'log collection'),
+    agentCall: requestCall(UTC_SECOND, UTC_SECOND, 'WindowsUpdate'),
+  },
+  {
+    ...runs('DiagnosticsAndRepair', `${REQUEST} -Category ArcRemoteSupport -Hours 24`, 'log collection'),
+    agentCall: requestCall(UTC_SECOND, UTC_SECOND, 'ArcRemoteSupport'),
+  },
+  // The agent refuses (another collection runs): its words come back as the error.
+  {
+    ...refused('Diagnostics', `${REQUEST} -Category Cluster -Hours 1`, ['LogCollectionRefused'], 'log collection', { control: 'none' }),
+    agentCall: requestCall(UTC_SECOND, UTC_SECOND, 'Cluster'),
+  },
+  { ...runs('Diagnostics', 'Get-RemoteSupportLogCollectionHistory', 'log collection'), agentCall: [AGENT_JS, 'history', '--json'] },
+  // Refused before the agent is called.
+  ...[
+    `${REQUEST} -Category EventLogs -From 2026-01-01T00:00Z -To 2026-01-02T00:01Z`,
+    `${REQUEST} -Category EventLogs -From 2098-12-31T12:00Z -To 2099-01-01T00:00Z`,
+    `${REQUEST} -Category EventLogs -From 2026-01-01T06:00Z -To 2026-01-01T06:00Z`,
+    `${REQUEST} -Category EventLogs -From 2026-01-01T07:00Z -To 2026-01-01T06:00Z`,
+    `${REQUEST} -Category EventLogs -From 2026-02-30T00:00Z -To 2026-03-01T00:00Z`,
+    `${REQUEST} -Category EventLogs`,
+    `${REQUEST} -Category EventLogs -From 2026-01-01T00:00Z`,
+    `${REQUEST} -Category EventLogs -Hours 1 -From 2026-01-01T00:00Z -To 2026-01-01T06:00Z`,
+  ].map((line) => ({
+    ...refused('Diagnostics', line, WINDOW_REFUSED, 'log collection', { control: 'none' as const }),
+    agentCall: 'none' as const,
+  })),
+  ...[
+    ['Hours', '0'],
+    ['Hours', '25'],
+    ['Hours', '-1'],
+    ['From', '"2026-01-01 00:00"'],
+    ['From', UNC],
+    ['To', '2026-01-01T06:00+02:00'],
+    ['To', `"2026-01-01T06:00Z' --category Security"`],
+  ].map(([parameter, value]) => ({
+    ...badValue('Diagnostics', `${REQUEST} -Category EventLogs`, parameter!, value!, {
+      command: REQUEST,
+      control: 'none',
+      group: 'log collection',
+    }),
+    agentCall: 'none' as const,
+  })),
+  ...['Security', 'All', UNC, 'EventLogs,Security'].map((value) => ({
+    ...badValue('Diagnostics', `${REQUEST} -Hours 1`, 'Category', value, { command: REQUEST, control: 'none', group: 'log collection' }),
+    agentCall: 'none' as const,
+  })),
+  // No path, URL, other machine or free text: no such parameter.
+  ...['-Path C:\\Windows', '-Uri https://example.com/c?sig=x', '-ContainerSas x', '-ComputerName otherhost', '-RequestedBy someone'].map(
+    (extra) => ({
+      ...refused('Diagnostics', `${REQUEST} -Category EventLogs -Hours 1 ${extra}`, HIDDEN, 'log collection', { control: 'none' as const }),
+      agentCall: 'none' as const,
+    }),
+  ),
+  { ...refused('Diagnostics', `${REQUEST} -Hours 1`, MANDATORY, 'log collection', { control: 'none' }), agentCall: 'none' },
+  {
+    ...refused('Diagnostics', 'Get-RemoteSupportLogCollectionHistory -FromDate 2026-01-01', HIDDEN, 'log collection', { control: 'none' }),
+    agentCall: 'none',
+  },
+  { ...refused('NoGroup', `${REQUEST} -Category EventLogs -Hours 1`, NOT_FOUND, 'log collection', { control: 'none' }), agentCall: 'none' },
+];
+
 // ---- DiagnosticsAndRepair -----------------------------------------------------------------
 
 const repairRuns: Expectation[] = [
@@ -480,7 +583,10 @@ export function hiddenParameterCases(roles: readonly RoleDefinition[], inventory
         name: c.name,
         listed: (c.parameters ?? []).map((p) => p.name.toLowerCase()),
       })),
-      ...role.functionDefinitions.map((f) => ({ name: f.name, listed: f.parameters.map((p) => p.name.toLowerCase()) })),
+      // Our functions that run the agent have no Windows command behind them: nothing hidden.
+      ...role.functionDefinitions
+        .filter((f) => !f.agent)
+        .map((f) => ({ name: f.name, listed: f.parameters.map((p) => p.name.toLowerCase()) })),
     ];
     for (const { name, listed } of commands) {
       const found = findCommand(inventory, name);
@@ -516,6 +622,7 @@ export function proofCases(roles: readonly RoleDefinition[], inventory: Inventor
     ...notForAnyone,
     ...noScriptBlocks,
     ...scripts,
+    ...logCollection,
     ...repairRuns,
     ...protectedByName,
     ...protectedOtherWays,
@@ -535,6 +642,8 @@ export interface CaseResult {
   errorId: string | null;
   message: string | null;
   output: string[];
+  /** The stand-in agent's calls during the case, each its arguments (agent.js first). */
+  agentCalls?: string[][];
 }
 
 export interface VariantReport {
@@ -552,9 +661,24 @@ const shortId = (errorId: string | null): string | null => errorId?.split(',')[0
 export const caseText = (e: { line?: string | null; script?: string | null }): string => e.line ?? `script: ${e.script}`;
 
 /** What went against the spec, one line per failure; [] when the variant holds. */
+/** Whether the agent calls are the expected ones; undefined when they are. */
+function judgeAgentCalls(expected: Expectation['agentCall'], calls: readonly string[][]): string | undefined {
+  if (expected === undefined) return undefined;
+  if (expected === 'none') return calls.length === 0 ? undefined : `expected no agent call, got ${JSON.stringify(calls)}`;
+  const call = calls[0];
+  const matches =
+    calls.length === 1 &&
+    call !== undefined &&
+    call.length === expected.length &&
+    expected.every((e, i) => (typeof e === 'string' ? call[i] === e : e.test(call[i] ?? '')));
+  return matches ? undefined : `expected one agent call ${expected.map(String).join(' ')}, got ${JSON.stringify(calls)}`;
+}
+
 export function judgeCase(expectation: Expectation, result: CaseResult | undefined): string | undefined {
   const what = `${expectation.session}: ${caseText(expectation)}`;
   if (!result) return `${what}: no result`;
+  const agent = judgeAgentCalls(expectation.agentCall, result.agentCalls ?? []);
+  if (agent) return `${what}: ${agent}`;
   const errorId = shortId(result.errorId);
   if (expectation.runs) {
     if (!result.ok) return `${what}: expected to run, refused with ${errorId}: ${result.message}`;
