@@ -73,6 +73,8 @@ export const LOG_COLLECTION_REQUEST_FILE = `${DATA_FOLDER}\\log-collection-reque
 export const LOG_COLLECTION_SAS_FILE = `${DATA_FOLDER}\\log-collection-upload.sas`;
 export const LOG_COLLECTIONS_FOLDER = `${DATA_FOLDER}\\LogCollections`;
 export const LOG_STAGING_FOLDER = `${DATA_FOLDER}\\LogStaging`;
+/** Event log channels exported for a collection, deleted once its bundle is written. */
+export const LOG_EXPORT_FOLDER = `${LOG_STAGING_FOLDER}\\Exports`;
 
 export const TASK_FOLDER = '\\ArcRemoteSupport\\';
 export const RECONCILE_TASK = 'Reconcile';

@@ -1,12 +1,12 @@
 /**
  * A SourceReader over a node's file tree addressed by Windows paths: the agent's reader on Windows
  * (Node's fs; the agent is SYSTEM on the node) and on the simulated Windows (the machine model's
- * files). Files and the logs Windows already wrote on request are read; exporting event log
- * channels (wevtutil epl through a host operation) is not built yet: those sources are skipped and
- * the manifest says why. Nothing is made up in their place.
+ * files). Files and the logs Windows already wrote on request are read from the tree; event log
+ * channels are exported by the host (event-log-export.ts) and read back from their copy there.
  */
 import type { Readable } from 'stream';
-import { GENERATED_LOG_PATHS, SourceReadError, type Listing, type SourceEntry, type SourceReader } from './reader';
+import type { EventLogExporter } from './event-log-export';
+import { GENERATED_LOG_PATHS, SourceReadError, type Listing, type SourceEntry, type SourceReader, type TimeWindow } from './reader';
 import { KNOWN_ROOTS, namePattern, sourceFolder, type KnownRoot, type Source } from './sources';
 
 export interface TreeItem {
@@ -27,18 +27,16 @@ export interface NodeFileTree {
   read(path: string, start: number, end: number): Promise<Readable>;
 }
 
-export const EVENT_LOG_EXPORT_MISSING =
-  'exporting event log channels is not built into this agent yet, so this channel was left out; export it on the node with wevtutil epl if it is needed';
-
 export class TreeSourceReader implements SourceReader {
   constructor(
     private readonly tree: NodeFileTree,
+    private readonly eventLogs: EventLogExporter,
     private readonly roots: Record<KnownRoot, string> = KNOWN_ROOTS,
   ) {}
 
-  async list(source: Source): Promise<Listing> {
+  async list(source: Source, window: TimeWindow): Promise<Listing> {
     const { spec } = source;
-    if (spec.kind === 'eventLog') throw new SourceReadError('unreadable', `${spec.channel}: ${EVENT_LOG_EXPORT_MISSING}`);
+    if (spec.kind === 'eventLog') return this.eventLogs.list(source, spec, window);
     if (spec.kind === 'generated') {
       const path = GENERATED_LOG_PATHS[spec.producer];
       const item = await this.tree.item(path);
@@ -72,8 +70,13 @@ export class TreeSourceReader implements SourceReader {
   }
 
   open(entry: SourceEntry, range: { start: number; end: number }): Promise<Readable> {
-    if (!entry.windowsPath) return Promise.reject(new SourceReadError('missing', `${entry.origin} has no path on this node`));
-    return this.tree.read(entry.windowsPath, range.start, range.end);
+    const path = entry.stagedPath ?? entry.windowsPath;
+    if (!path) return Promise.reject(new SourceReadError('missing', `${entry.origin} has no path on this node`));
+    return this.tree.read(path, range.start, range.end);
+  }
+
+  release(): Promise<void> {
+    return this.eventLogs.release();
   }
 
   private entry(sourceId: string, path: string, name: string, item: TreeItem, text: boolean): SourceEntry {

@@ -1,11 +1,14 @@
 /**
  * The agent's log source reader on Windows: the node's own files through Node's fs (the agent runs
- * there as SYSTEM). Links are reported, never followed (lstat).
+ * there as SYSTEM), event log channels exported through the host. Links are reported, never
+ * followed (lstat).
  */
 import { promises as fs, type Stats } from 'fs';
 import { win32 } from 'path';
 import { Readable } from 'stream';
 import { SourceReadError, errorReason } from './reader';
+import type { WindowsHost } from '../windows/port';
+import { HostEventLogExporter } from './event-log-export';
 import { TreeSourceReader, type NodeFileTree, type TreeItem } from './tree-reader';
 
 function itemOf(name: string, stat: Stats): TreeItem {
@@ -51,8 +54,9 @@ const windowsFiles: NodeFileTree = {
   },
 };
 
+/** This node's files; event log channels exported by `host` (this machine's PowerShell). */
 export class WindowsFileSourceReader extends TreeSourceReader {
-  constructor() {
-    super(windowsFiles);
+  constructor(host: WindowsHost) {
+    super(windowsFiles, new HostEventLogExporter(host));
   }
 }

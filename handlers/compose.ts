@@ -78,11 +78,12 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
   const { PowerShellSessionLauncher } = await import('../windows/powershell-session');
   const scriptsDir = join(extensionRoot, 'scripts');
   const { WindowsFileSourceReader } = await import('../diag/windows-file-reader');
+  const host = new PowerShellHost({ scriptsDir });
   return {
     readNodeFile: readWindowsFile,
     // The agent runs on the node as SYSTEM: it reads the files and stages the bundle itself.
-    logCollection: { reader: new WindowsFileSourceReader(), stagingFolder: LOG_STAGING_FOLDER, allowStorageEmulator: false },
-    host: new PowerShellHost({ scriptsDir }),
+    logCollection: { reader: new WindowsFileSourceReader(host), stagingFolder: LOG_STAGING_FOLDER, allowStorageEmulator: false },
+    host,
     sessions: new PowerShellSessionLauncher({ scriptsDir }),
     license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),
   };

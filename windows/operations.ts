@@ -22,6 +22,12 @@ export type Sddl = string;
  */
 export const SECRET_FILE_FOLDER = 'C:\\ProgramData\\ArcRemoteSupport';
 
+/**
+ * Where exportEventLog may write: the agent's log staging folder's Exports (core/node-layout.ts
+ * LOG_EXPORT_FOLDER; a test keeps the two equal). Nothing else on the node is overwritten.
+ */
+export const EVENT_EXPORT_FOLDER = 'C:\\ProgramData\\ArcRemoteSupport\\LogStaging\\Exports';
+
 /** Marks a HostSecret by name, not class identity: the simulated Windows is a bundle with its own copy of this class. */
 const HOST_SECRET = Symbol.for('arc-remote-support.host-secret');
 
@@ -171,6 +177,13 @@ export interface OperationCatalog {
   /** Writes to the Application log, creating the source when missing. */
   writeEvent: [{ source: string; eventId: number; level: EventLevel; message: string }, { written: boolean }];
   readEvents: [{ source: string }, { events: Array<{ eventId: number; level: EventLevel; message: string; timeUtc: string }> }];
+  /**
+   * Exports an event log channel's events selected by `query` (an XPath over System/TimeCreated,
+   * diag/reader.ts eventLogQuery) to `path`, a `.evtx` file directly in EVENT_EXPORT_FOLDER,
+   * replacing it (wevtutil epl). A channel the node does not have (an optional role's) is
+   * `present: false` and writes nothing. `size`: the file's bytes (0 when absent).
+   */
+  exportEventLog: [{ channel: string; query: string; path: string }, { present: boolean; size: number }];
 
   /**
    * Secret files, under SECRET_FILE_FOLDER only. The file holds the secret encrypted with the
@@ -218,6 +231,7 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'listTasks',
   'writeEvent',
   'readEvents',
+  'exportEventLog',
   'writeSecretFile',
   'readSecretFile',
 ];

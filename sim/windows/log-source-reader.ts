@@ -6,7 +6,9 @@
 import { promises as fs } from 'fs';
 import { Readable } from 'stream';
 import { SourceReadError } from '../../diag/reader';
+import { HostEventLogExporter } from '../../diag/event-log-export';
 import { TreeSourceReader, type NodeFileTree, type TreeItem } from '../../diag/tree-reader';
+import type { WindowsHost } from '../../windows/port';
 import type { FileEntry, NodeModel } from './machine-model';
 import { readMachine } from './model-store';
 import { compareNames } from './names';
@@ -55,6 +57,7 @@ export function modelFileTree(modelPath: string, localNode?: string): NodeFileTr
   };
 }
 
-export function simulatedLogSourceReader(modelPath: string, localNode?: string): TreeSourceReader {
-  return new TreeSourceReader(modelFileTree(modelPath, localNode));
+/** The node's files from the model; event log channels exported through `host` into the model's files. */
+export function simulatedLogSourceReader(modelPath: string, host: WindowsHost, localNode?: string): TreeSourceReader {
+  return new TreeSourceReader(modelFileTree(modelPath, localNode), new HostEventLogExporter(host));
 }

@@ -127,6 +127,7 @@ function Get-OpTarget($Op) {
         '^(listSessions|endSessions)$' { $field = 'configurationName' }
         '^(listTasks)$' { $field = 'folder' }
         '^(writeEvent|readEvents)$' { $field = 'source' }
+        '^(exportEventLog)$' { $field = 'channel' }
         '^(writeSecretFile|readSecretFile)$' { $field = 'path' }
         '^(registerTask|getTask|setTaskEnabled|deleteTask)$' {
             $folder = Get-ObjectProperty $Op 'folder'
@@ -931,6 +932,67 @@ function Invoke-ReadEvents($Op) {
     return [ordered]@{ events = $events }
 }
 
+# What exportEventLog lets reach wevtutil (diag/sources.ts CHANNEL_NAME_PATTERN, diag/reader.ts
+# EVENT_LOG_QUERY_PATTERN, windows/operations.ts EVENT_EXPORT_FOLDER): a plain channel name, the
+# window query of two UTC times, and a .evtx file directly in the export folder. Nothing else, so no
+# quote or option can ride in on a field.
+$script:ChannelNamePattern = '^[A-Za-z0-9][A-Za-z0-9 ./-]*\z'
+$script:EventQueryPattern = '^\*\[System\[TimeCreated\[@SystemTime>=''[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,7})?Z'' and @SystemTime<=''[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,7})?Z''\]\]\]\z'
+$script:EventExportFolder = 'C:\ProgramData\ArcRemoteSupport\LogStaging\Exports'
+# ERROR_EVT_CHANNEL_NOT_FOUND: wevtutil exits with the Windows error code.
+$script:ChannelNotFoundExitCode = 15007
+
+# Runs wevtutil.exe (a program: no cmdlet of 5.1 exports .evtx) and returns its exit code and what it
+# printed. 5.1 turns a native program's stderr into error records, which 'Stop' would make fatal.
+function Invoke-Wevtutil([string[]] $Arguments) {
+    $command = Get-Command -Name 'wevtutil.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($null -eq $command) { throw (New-HostError 'Failed' 'wevtutil.exe is not on this node (it comes with every Windows Server).' $null) }
+    $previous = $ErrorActionPreference
+    $ErrorActionPreference = 'Continue'
+    try { $lines = @(& $command.Source @Arguments 2>&1 | ForEach-Object { [string] $_ }) }
+    finally { $ErrorActionPreference = $previous }
+    return @{ ExitCode = $LASTEXITCODE; Lines = $lines }
+}
+
+# Exports the channel's events inside the query's window with wevtutil epl, replacing the file. A
+# channel this node does not have (an optional role's) is present = $false and writes nothing.
+function Invoke-ExportEventLog($Op) {
+    $channel = Get-OpField $Op 'channel'
+    $query = Get-OpField $Op 'query'
+    if ($channel -cnotmatch $script:ChannelNamePattern) {
+        throw (New-HostError 'InvalidRequest' "'$channel' is not an event log channel name (letters, digits, space, '.', '/', '-')." $channel)
+    }
+    if ($query -cnotmatch $script:EventQueryPattern) {
+        throw (New-HostError 'InvalidRequest' "The query for the channel '$channel' is not a window of two UTC times: '$query'." $channel)
+    }
+    $path = Get-OpPath $Op
+    $leaf = $path.Text.Substring($path.Text.LastIndexOf('\') + 1)
+    if ($null -eq $path.Parent -or -not [string]::Equals($path.Parent, $script:EventExportFolder, [StringComparison]::OrdinalIgnoreCase) -or
+        $leaf -cnotmatch '^[A-Za-z0-9_-]+\.[Ee][Vv][Tt][Xx]\z') {
+        throw (New-HostError 'InvalidRequest' "The export path '$($path.Text)' is not a .evtx file directly in '$($script:EventExportFolder)'." $path.Text)
+    }
+    if (-not [System.IO.Directory]::Exists([System.IO.Path]::GetDirectoryName($path.Full))) {
+        throw (New-HostError 'NotFound' "Cannot export '$channel': the folder '$($path.Parent)' does not exist." $path.Parent)
+    }
+    $logs = Invoke-Wevtutil @('el')
+    if ($logs.ExitCode -ne 0) {
+        throw (New-HostError 'Failed' "wevtutil could not list this node's event logs (exit code $($logs.ExitCode)): $($logs.Lines -join ' ')" $channel)
+    }
+    $present = $false
+    foreach ($line in $logs.Lines) { if ([string]::Equals($line.Trim(), $channel, [StringComparison]::OrdinalIgnoreCase)) { $present = $true } }
+    if (-not $present) { return [ordered]@{ present = $false; size = 0 } }
+    $export = Invoke-Wevtutil @('epl', $channel, $path.Full, "/q:$query", '/ow:true')
+    # Removed between the listing and the export (a role uninstalled): as absent.
+    if ($export.ExitCode -eq $script:ChannelNotFoundExitCode) { return [ordered]@{ present = $false; size = 0 } }
+    if ($export.ExitCode -ne 0) {
+        throw (New-HostError 'Failed' "wevtutil could not export the event log channel '$channel' (exit code $($export.ExitCode)): $($export.Lines -join ' ')" $channel)
+    }
+    if (-not [System.IO.File]::Exists($path.Full)) {
+        throw (New-HostError 'Failed' "wevtutil reported the channel '$channel' exported, but '$($path.Text)' was not written." $channel)
+    }
+    return [ordered]@{ present = $true; size = [long] (New-Object System.IO.FileInfo($path.Full)).Length }
+}
+
 #endregion
 
 #region Probe
@@ -1235,6 +1297,7 @@ $script:OperationFunctions = @{
     listTasks                      = 'Invoke-ListTasks'
     writeEvent                     = 'Invoke-WriteEvent'
     readEvents                     = 'Invoke-ReadEvents'
+    exportEventLog                 = 'Invoke-ExportEventLog'
     writeSecretFile                = 'Invoke-WriteSecretFile'
     readSecretFile                 = 'Invoke-ReadSecretFile'
 }
