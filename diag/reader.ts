@@ -1,7 +1,7 @@
 /**
- * How a collection reads the node: the agent supplies a reader for Windows (files, event logs
- * exported by the host over the window, the cluster and Windows Update logs written on request);
- * LocalFolderReader serves a folder that stands for drive C: (the tests, the simulated Windows).
+ * How a collection reads the node: the agent supplies a reader (tree-reader.ts: files, and event
+ * logs and the cluster and Windows Update logs the host makes on request); LocalFolderReader serves
+ * a folder that stands for drive C: (the tests).
  */
 import { promises as fs } from 'fs';
 import path from 'path';

@@ -8,7 +8,7 @@ import { win32 } from 'path';
 import { Readable } from 'stream';
 import { SourceReadError, errorReason } from './reader';
 import type { WindowsHost } from '../windows/port';
-import { HostEventLogExporter } from './event-log-export';
+import { HostLogExporter } from './host-log-export';
 import { TreeSourceReader, type NodeFileTree, type TreeItem } from './tree-reader';
 
 function itemOf(name: string, stat: Stats): TreeItem {
@@ -35,13 +35,6 @@ const windowsFiles: NodeFileTree = {
     }
     return items;
   },
-  async item(path) {
-    try {
-      return itemOf(win32.basename(path), await fs.lstat(path));
-    } catch {
-      return null;
-    }
-  },
   async read(path, start, end) {
     if (end <= start) return Readable.from([]);
     let handle;
@@ -57,6 +50,6 @@ const windowsFiles: NodeFileTree = {
 /** This node's files; event log channels exported by `host` (this machine's PowerShell). */
 export class WindowsFileSourceReader extends TreeSourceReader {
   constructor(host: WindowsHost) {
-    super(windowsFiles, new HostEventLogExporter(host));
+    super(windowsFiles, new HostLogExporter(host));
   }
 }

@@ -108,7 +108,16 @@ export function createDefaultMachine(options: DefaultMachineOptions = {}): Machi
   for (const name of names) {
     const node = createDefaultNode(name);
     // A cluster node runs the Failover Clustering role (Hyper-V is not installed).
-    if (count > 1) node.eventLogs!['Microsoft-Windows-FailoverClustering/Operational'] = [];
+    if (count > 1) {
+      node.eventLogs!['Microsoft-Windows-FailoverClustering/Operational'] = [];
+      node.services.splice(1, 0, {
+        name: 'ClusSvc',
+        displayName: 'Cluster Service',
+        status: 'Running',
+        startType: 'Automatic',
+        dependentServices: [],
+      });
+    }
     nodes[name] = node;
   }
   return {

@@ -3,7 +3,7 @@
  * the node's `events` (writeEvent writes there); the other channels it has are `eventLogs`.
  * Semantics:
  * - the channel must be a plain channel name, the query eventLogQuery's shape (a window of UTC
- *   times), the path a `.evtx` file directly in EVENT_EXPORT_FOLDER: else InvalidRequest; that
+ *   times), the path a `.evtx` file directly in EXPORTED_LOGS_FOLDER: else InvalidRequest; that
  *   folder must exist (NotFound);
  * - a channel the node does not have -> `present: false`, nothing written;
  * - else the channel's events created inside the window (both ends included, as the XPath's >=
@@ -12,7 +12,7 @@
  */
 import { CHANNEL_NAME_PATTERN } from '../../diag/sources';
 import { windowOfEventLogQuery } from '../../diag/reader';
-import { EVENT_EXPORT_FOLDER, type OperationCatalog } from '../../windows/operations';
+import { EXPORTED_LOGS_FOLDER, type OperationCatalog } from '../../windows/operations';
 import { writeFile, type NodeContext } from './file-system';
 import type { EventRecord, NodeModel } from './machine-model';
 import { sameName } from './names';
@@ -38,10 +38,10 @@ export function exportEventLog(ctx: NodeContext, request: Request<'exportEventLo
   if (!window) throw new OperationFailure('InvalidRequest', `The query for ${channel} is not a window of UTC times: '${query}'`, channel);
   const path = parseWindowsPath(request.path);
   const folder = path ? parentOf(path) : null;
-  if (!path || !folder || !sameName(folder.text, EVENT_EXPORT_FOLDER) || !/^[A-Za-z0-9_-]+\.evtx$/i.test(leafName(path))) {
+  if (!path || !folder || !sameName(folder.text, EXPORTED_LOGS_FOLDER) || !/^[A-Za-z0-9_-]+\.evtx$/i.test(leafName(path))) {
     throw new OperationFailure(
       'InvalidRequest',
-      `The export path '${request.path}' is not a .evtx file directly in '${EVENT_EXPORT_FOLDER}'`,
+      `The export path '${request.path}' is not a .evtx file directly in '${EXPORTED_LOGS_FOLDER}'`,
       request.path,
     );
   }

@@ -51,7 +51,7 @@ function addNodeFiles(machine: MachineModel, now: string): void {
   put('C:\\ProgramData\\GuestConfig\\extension_logs\\Microsoft.Test\\handler.log', 'handler ran\n');
 }
 
-/** What Windows wrote in the System and Application logs: one event inside the collection's window, one before it. */
+/** What Windows wrote in the System and Application logs (one event inside the collection's window, one before it) and the cluster's. */
 function addNodeEvents(machine: MachineModel, now: Date): void {
   const node = machine.nodes[NODE]!;
   const at = (minutesAgo: number) => iso(new Date(now.getTime() - minutesAgo * 60_000));
@@ -59,6 +59,13 @@ function addNodeEvents(machine: MachineModel, now: Date): void {
     { source: 'EventLog', eventId: 6005, level: 'Information', message: 'INSIDE-WINDOW system', timeUtc: at(30) },
     { source: 'EventLog', eventId: 6006, level: 'Information', message: 'BEFORE-WINDOW system', timeUtc: at(120) },
   );
+  node.eventLogs!['Microsoft-Windows-FailoverClustering/Operational']!.push({
+    source: 'Microsoft-Windows-FailoverClustering',
+    eventId: 1069,
+    level: 'Error',
+    message: 'INSIDE-WINDOW cluster',
+    timeUtc: at(20),
+  });
   node.events.push(
     { source: 'Application Error', eventId: 1000, level: 'Error', message: 'INSIDE-WINDOW application', timeUtc: at(10) },
     { source: 'Application Error', eventId: 1000, level: 'Error', message: 'BEFORE-WINDOW application', timeUtc: at(90) },
@@ -79,7 +86,7 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
   const request = (requestId: string) => ({
     requestId,
     window: { from: iso(new Date(nowUtc.getTime() - 3_600_000)), to: iso(nowUtc) },
-    categories: ['ArcRemoteSupport', 'ArcAgent', 'Extensions', 'EventLogs', 'HyperV'],
+    categories: ['ArcRemoteSupport', 'ArcAgent', 'Extensions', 'EventLogs', 'HyperV', 'Cluster', 'WindowsUpdate'],
   });
 
   beforeAll(async () => {
@@ -183,6 +190,11 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
       query,
       truncated: false,
     });
+    // The cluster log, made on request over the window (the simulated machine's rendering), and
+    // the Windows Update log.
+    expect(zipped.get('Cluster/cluster-log/Cluster.log')!.toString('utf8')).toContain('INSIDE-WINDOW cluster');
+    expect(names).toContain('WindowsUpdate/windows-update-log/WindowsUpdate.log');
+    expect(names).toContain('Cluster/event-failover-clustering/Microsoft-Windows-FailoverClustering_4Operational.evtx');
     expect(manifest.skipped).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ origin: 'C:\\ProgramData\\GuestConfig\\extension_logs\\Keys\\secret.log', reason: 'denied' }),

@@ -9,12 +9,12 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { Readable } from 'stream';
 import { writeBundle, type BundleOptions } from '../../diag/bundle';
-import { HostEventLogExporter } from '../../diag/event-log-export';
+import { HostLogExporter } from '../../diag/host-log-export';
 import { errorReason, eventLogQuery, SourceReadError, type SourceEntry } from '../../diag/reader';
 import { SOURCES, type Source } from '../../diag/sources';
 import { TreeSourceReader, type NodeFileTree, type TreeItem } from '../../diag/tree-reader';
 import { LOG_EXPORT_FOLDER } from '../../core/node-layout';
-import { EVENT_EXPORT_FOLDER, type OperationRequest } from '../../windows/operations';
+import { EXPORTED_LOGS_FOLDER, type OperationRequest } from '../../windows/operations';
 import type { HostOperationError, OperationOutcome, WindowsHost } from '../../windows/port';
 import { readBundle } from './fixtures';
 
@@ -28,12 +28,6 @@ class MemoryTree implements NodeFileTree {
   async children(): Promise<TreeItem[] | null> {
     return null;
   }
-  async item(file: string): Promise<TreeItem | null> {
-    const bytes = this.files.get(file.toLowerCase());
-    return bytes
-      ? { name: file.slice(file.lastIndexOf('\\') + 1), type: 'file', size: bytes.length, modifiedUtc: NOW.toISOString() }
-      : null;
-  }
   async read(file: string, start: number, end: number): Promise<Readable> {
     const bytes = this.files.get(file.toLowerCase());
     if (!bytes) throw new SourceReadError('missing', `${file} is gone`);
@@ -43,7 +37,7 @@ class MemoryTree implements NodeFileTree {
 
 type Answer = { present: boolean; bytes?: Buffer } | { error: Pick<HostOperationError, 'code' | 'message'> };
 
-/** A host that records every batch and exports channels from a table into the tree. */
+/** A host that records every batch and exports channels and generated logs (by producer) from a table into the tree. */
 class FakeHost implements WindowsHost {
   readonly batches: OperationRequest[][] = [];
   launches = 0;
@@ -60,6 +54,12 @@ class FakeHost implements WindowsHost {
       if (request.op === 'exportEventLog') {
         const answer = this.channels[request.channel] ?? { present: false };
         if ('error' in answer) return { ok: false, error: { operation: request.op, target: request.channel, ...answer.error } };
+        if (answer.present) this.tree.files.set(request.path.toLowerCase(), answer.bytes ?? Buffer.alloc(0));
+        return { ok: true, value: { present: answer.present, size: answer.present ? (answer.bytes?.length ?? 0) : 0 } };
+      }
+      if (request.op === 'writeGeneratedLog') {
+        const answer = this.channels[request.producer] ?? { present: false };
+        if ('error' in answer) return { ok: false, error: { operation: request.op, target: request.producer, ...answer.error } };
         if (answer.present) this.tree.files.set(request.path.toLowerCase(), answer.bytes ?? Buffer.alloc(0));
         return { ok: true, value: { present: answer.present, size: answer.present ? (answer.bytes?.length ?? 0) : 0 } };
       }
@@ -80,7 +80,7 @@ const EVTX = Buffer.concat([Buffer.from('ElfFile\0'), Buffer.alloc(200, 7)]);
 function reader(channels: Record<string, Answer>): { tree: MemoryTree; host: FakeHost; reader: TreeSourceReader } {
   const tree = new MemoryTree();
   const host = new FakeHost(tree, channels);
-  return { tree, host, reader: new TreeSourceReader(tree, new HostEventLogExporter(host)) };
+  return { tree, host, reader: new TreeSourceReader(tree, new HostLogExporter(host)) };
 }
 
 async function text(stream: Readable): Promise<Buffer> {
@@ -124,7 +124,7 @@ describe('event log channels through the host', () => {
   });
 
   it('the agent and the PowerShell agree on the export folder', () => {
-    expect(LOG_EXPORT_FOLDER).toBe(EVENT_EXPORT_FOLDER);
+    expect(LOG_EXPORT_FOLDER).toBe(EXPORTED_LOGS_FOLDER);
   });
 
   it("says a channel the node does not have is missing, and a failed export unreadable in the host's words", async () => {
@@ -162,6 +162,39 @@ describe('event log channels through the host', () => {
   });
 });
 
+describe('logs Windows writes on request, through the host', () => {
+  it('asks for the cluster log from the window start into the export folder, as text read from the copy', async () => {
+    const log = Buffer.from('00000a10.00001b2c::2026/03/10-09:00:00.000 INFO  [RCM] resource online\n');
+    const { host, reader: subject } = reader({ clusterLog: { present: true, bytes: log } });
+    const listing = await subject.list(source('cluster-log'), WINDOW);
+    const path = `${LOG_EXPORT_FOLDER}\\cluster-log.log`;
+    expect(host.batches).toEqual([
+      [
+        { op: 'ensureDirectory', path: LOG_EXPORT_FOLDER },
+        { op: 'writeGeneratedLog', producer: 'clusterLog', sinceUtc: WINDOW.from, path },
+      ],
+    ]);
+    expect(listing.entries).toEqual([
+      { sourceId: 'cluster-log', origin: 'clusterLog', name: 'Cluster.log', size: log.length, text: true, stagedPath: path },
+    ]);
+    expect(await text(await subject.open(listing.entries[0]!, { start: 0, end: log.length }))).toEqual(log);
+  });
+
+  it('says a node without the cluster service has no cluster log, and a failed Windows Update log is unreadable', async () => {
+    const { reader: subject } = reader({
+      windowsUpdateLog: { error: { code: 'Failed', message: 'Get-WindowsUpdateLog: symbols could not be read' } },
+    });
+    await expect(subject.list(source('cluster-log'), WINDOW)).rejects.toMatchObject({
+      reason: 'missing',
+      message: 'clusterLog is not on this node',
+    });
+    await expect(subject.list(source('windows-update-log'), WINDOW)).rejects.toMatchObject({
+      reason: 'unreadable',
+      message: 'windowsUpdateLog could not be exported: Get-WindowsUpdateLog: symbols could not be read',
+    });
+  });
+});
+
 describe('event log channels in a bundle', () => {
   let work: string;
   beforeEach(async () => {
@@ -169,8 +202,14 @@ describe('event log channels in a bundle', () => {
   });
   afterEach(() => fs.rm(work, { recursive: true, force: true }));
 
-  const bundle = (subject: TreeSourceReader, categories: BundleOptions['request']['categories'], securityLogOptIn = false) =>
+  const bundle = (
+    subject: TreeSourceReader,
+    categories: BundleOptions['request']['categories'],
+    securityLogOptIn = false,
+    sources: readonly Source[] = SOURCES,
+  ) =>
     writeBundle({
+      sources,
       request: {
         collectionId: 'c-1',
         machine: 'node1',
@@ -221,6 +260,22 @@ describe('event log channels in a bundle', () => {
     );
     expect(tree.files.size).toBe(0);
     expect(host.batches.at(-1)).toEqual([{ op: 'removePath', path: LOG_EXPORT_FOLDER }]);
+  });
+
+  it('keeps the newest lines of a generated log over its cap, and redacts it', async () => {
+    const cap = 4096;
+    const log = Buffer.from(`${'x'.repeat(1023)}\n`.repeat(8) + 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123\nnewest line\n');
+    const { reader: subject } = reader({ windowsUpdateLog: { present: true, bytes: log } });
+    const result = await bundle(subject, ['WindowsUpdate'], false, [{ ...source('windows-update-log'), maxFileBytes: cap }]);
+    const { files, manifest } = await readBundle(result.file);
+    const kept = files.get('WindowsUpdate/windows-update-log/WindowsUpdate.log')!.toString('utf8');
+    expect(kept.endsWith('newest line\n')).toBe(true);
+    expect(kept).not.toContain('abcdefghijklmnopqrstuvwxyz0123');
+    expect(manifest.entries.find((entry) => entry.sourceId === 'windows-update-log')).toMatchObject({
+      origin: 'windowsUpdateLog',
+      truncated: true,
+      keptFrom: log.length - cap,
+    });
   });
 
   it('never asks the host for the Security log without the owner opting in', async () => {

@@ -6,7 +6,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { daclOf, SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
-import { EVENT_EXPORT_FOLDER, hostSecret, op, type HostSecret, type OperationRequest } from '../../windows/operations';
+import { EXPORTED_LOGS_FOLDER, hostSecret, op, type HostSecret, type OperationRequest } from '../../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../../windows/port';
 import { PowerShellHost } from '../../windows/powershell-host';
 import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
@@ -664,7 +664,7 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
       );
     });
     const query = "*[System[TimeCreated[@SystemTime>='2026-11-24T18:00:00.000Z' and @SystemTime<='2026-11-24T20:00:00.000Z']]]";
-    const exported = `${EVENT_EXPORT_FOLDER}\\event-system.evtx`;
+    const exported = `${EXPORTED_LOGS_FOLDER}\\event-system.evtx`;
     const lines = [2, 3].map(
       (eventId) =>
         `${JSON.stringify({ channel: 'System', timeCreated: eventId === 2 ? '2026-11-24T18:00:00Z' : '2026-11-24T19:30:00Z', provider: 'Service Control Manager', eventId, level: 'Information', message: `event ${eventId}` })}\n`,
@@ -674,11 +674,11 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
         [
           // The folder first: the export does not make it.
           op('exportEventLog', { channel: 'System', query, path: exported }),
-          op('ensureDirectory', { path: EVENT_EXPORT_FOLDER }),
+          op('ensureDirectory', { path: EXPORTED_LOGS_FOLDER }),
           op('exportEventLog', { channel: 'System', query, path: exported }),
           op('readFile', { path: exported }),
-          op('exportEventLog', { channel: 'Microsoft-Windows-Hyper-V-VMMS-Admin', query, path: `${EVENT_EXPORT_FOLDER}\\hyperv.evtx` }),
-          op('getPath', { path: `${EVENT_EXPORT_FOLDER}\\hyperv.evtx` }),
+          op('exportEventLog', { channel: 'Microsoft-Windows-Hyper-V-VMMS-Admin', query, path: `${EXPORTED_LOGS_FOLDER}\\hyperv.evtx` }),
+          op('getPath', { path: `${EXPORTED_LOGS_FOLDER}\\hyperv.evtx` }),
           // Only a plain channel name, the window query and a .evtx file in the export folder get through.
           op('exportEventLog', { channel: 'System" /f:xml', query, path: exported }),
           op('exportEventLog', { channel: 'System', query: `${query} or *`, path: exported }),
@@ -688,7 +688,7 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
             path: exported,
           }),
           op('exportEventLog', { channel: 'System', query, path: 'C:\\Windows\\System32\\config\\system.evtx' }),
-          op('exportEventLog', { channel: 'System', query, path: `${EVENT_EXPORT_FOLDER}\\event-system.txt` }),
+          op('exportEventLog', { channel: 'System', query, path: `${EXPORTED_LOGS_FOLDER}\\event-system.txt` }),
         ],
         { stopOnError: false },
       ),

@@ -6,7 +6,7 @@
 import { existsSync, promises as fs, readFileSync } from 'fs';
 import * as path from 'path';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
-import { EVENT_EXPORT_FOLDER, OPERATION_NAMES, hostSecret, op, type OperationRequest } from '../../windows/operations';
+import { EXPORTED_LOGS_FOLDER, OPERATION_NAMES, hostSecret, op, type OperationRequest } from '../../windows/operations';
 import { HostBatchError, type OperationOutcome } from '../../windows/port';
 import { PowerShellHost } from '../../windows/powershell-host';
 import type { MachineModel, NodeModel } from '../../sim/windows/machine-model';
@@ -148,8 +148,9 @@ describe('PowerShellHost with the stand-in Windows', () => {
         message: 'Access granted until 2026-03-03T09:30:00Z',
       }),
       op('readEvents', { source: 'ArcRemoteSupport' }),
-      op('ensureDirectory', { path: EVENT_EXPORT_FOLDER }),
-      op('exportEventLog', { channel: 'Application', query: WINDOW_QUERY, path: `${EVENT_EXPORT_FOLDER}\\event-application.evtx` }),
+      op('ensureDirectory', { path: EXPORTED_LOGS_FOLDER }),
+      op('exportEventLog', { channel: 'Application', query: WINDOW_QUERY, path: `${EXPORTED_LOGS_FOLDER}\\event-application.evtx` }),
+      op('writeGeneratedLog', { producer: 'windowsUpdateLog', sinceUtc: NOW, path: `${EXPORTED_LOGS_FOLDER}\\windows-update-log.log` }),
       op('removeLocalGroup', { name: 'ArcRemoteSupport Diagnostics' }),
       op('removePath', { path: `${FOLDER}\\Expire.xml` }),
       op('copyFromHandler', { source: agentSource, path: `${FOLDER}\\agent.js` }),
@@ -233,6 +234,7 @@ describe('PowerShellHost with the stand-in Windows', () => {
       { events: [{ eventId: 1001, level: 'Warning', message: 'Access granted until 2026-03-03T09:30:00Z', timeUtc: NOW }] },
       { created: true },
       { present: true, size: Buffer.byteLength(exportedEvent) },
+      { present: true, size: Buffer.byteLength('stand-in Windows Update log\r\n') },
       { removed: true },
       { removed: true },
       { copied: true },
