@@ -950,7 +950,7 @@ function Invoke-Wevtutil([string[]] $Arguments) {
     if ($null -eq $command) { throw (New-HostError 'Failed' 'wevtutil.exe is not on this node (it comes with every Windows Server).' $null) }
     $previous = $ErrorActionPreference
     $ErrorActionPreference = 'Continue'
-    try { $lines = @(& $command.Source @Arguments 2>&1 | ForEach-Object { [string] $_ }) }
+    try { $lines = @(& $command.Path @Arguments 2>&1 | ForEach-Object { [string] $_ }) }
     finally { $ErrorActionPreference = $previous }
     return @{ ExitCode = $LASTEXITCODE; Lines = $lines }
 }
