@@ -78,6 +78,8 @@ export const LOG_STAGING_FOLDER = `${DATA_FOLDER}\\LogStaging`;
  * while that grant is in force and removed, as access, when it ends.
  */
 export const LOG_UPLOAD_SAS_FILE = `${DATA_FOLDER}\\grant-log-upload.sas`;
+/** Event log channels exported for a collection, deleted once its bundle is written. */
+export const LOG_EXPORT_FOLDER = `${LOG_STAGING_FOLDER}\\Exports`;
 
 export const TASK_FOLDER = '\\ArcRemoteSupport\\';
 export const RECONCILE_TASK = 'Reconcile';

@@ -23,7 +23,7 @@ import {
 } from './collect-plan';
 import type { DenyOptions } from './deny';
 import { RedactingStream, type RedactionCounts } from './redact';
-import { SourceReadError, errorReason, type SourceReader, type Skipped, type TimeWindow } from './reader';
+import { errorReason, type SourceReader, type Skipped, type TimeWindow } from './reader';
 import { SOURCES, sourcesFor, type Category, type KnownRoot, type Source } from './sources';
 
 /** Unreadable entries tolerated before the collection fails (WALinuxAgent gives up after 8). */
@@ -174,7 +174,7 @@ async function listSources(
       try {
         listings.push({ source, listing: await reader.list(source, window) });
       } catch (error) {
-        const reason = error instanceof SourceReadError ? error.reason : errorReason(error);
+        const reason = errorReason(error);
         const optional = source.spec.kind !== 'files' && source.spec.whenPresent && reason === 'missing';
         skip(reason, optional ? 'not present on this node (a role it does not run)' : (error as Error).message);
       }
@@ -184,6 +184,16 @@ async function listSources(
 }
 
 export async function writeBundle(options: BundleOptions): Promise<BundleResult> {
+  try {
+    return await bundleSources(options);
+  } finally {
+    // The exported channels are in the zip or not taken: their copies go. One left behind (the host
+    // failed to remove it) goes with the staging retention after 7 days.
+    await options.reader.release?.().catch(() => undefined);
+  }
+}
+
+async function bundleSources(options: BundleOptions): Promise<BundleResult> {
   const now = options.now ?? (() => new Date());
   const { request, reader } = options;
   const window = checkWindow(request.window, now());
@@ -237,7 +247,7 @@ export async function writeBundle(options: BundleOptions): Promise<BundleResult>
       try {
         source = await reader.open(entry, { start: entry.start, end: entry.end });
       } catch (error) {
-        const reason = error instanceof SourceReadError ? error.reason : errorReason(error);
+        const reason = errorReason(error);
         skipped.push({ sourceId: entry.sourceId, origin: entry.origin, reason, detail: (error as Error).message });
         if (++errors > maxErrors) {
           throw new BundleError(

@@ -1,7 +1,7 @@
 /**
- * How a collection reads the node: the agent supplies a reader for Windows (files, event logs
- * exported by the host over the window, the cluster and Windows Update logs written on request);
- * LocalFolderReader serves a folder that stands for drive C: (the tests, the simulated Windows).
+ * How a collection reads the node: the agent supplies a reader (tree-reader.ts: files, and event
+ * logs and the cluster and Windows Update logs the host makes on request); LocalFolderReader serves
+ * a folder that stands for drive C: (the tests).
  */
 import { promises as fs } from 'fs';
 import path from 'path';
@@ -28,6 +28,8 @@ export interface SourceEntry {
   text: boolean;
   /** The event query the host applied (the window), recorded in the manifest. */
   query?: string;
+  /** The node path of the copy the host made for this collection (an exported channel), read in its place. */
+  stagedPath?: string;
 }
 
 export const SKIP_REASONS = ['missing', 'locked', 'unreadable', 'over-cap', 'denied', 'budget', 'deadline', 'outside-window'] as const;
@@ -62,11 +64,23 @@ export interface SourceReader {
   list(source: Source, window: TimeWindow): Promise<Listing>;
   /** The entry's bytes from `start` to `end` (exclusive), as listed; rejects with SourceReadError. */
   open(entry: SourceEntry, range: { start: number; end: number }): Promise<Readable>;
+  /** Deletes what listing made on the node (exported channels); called once the bundle is written or failed. */
+  release?(): Promise<void>;
 }
 
 /** The XPath query that selects a channel's events inside the window (wevtutil epl /q:). */
 export function eventLogQuery(window: TimeWindow): string {
   return `*[System[TimeCreated[@SystemTime>='${window.from}' and @SystemTime<='${window.to}']]]`;
+}
+
+/** eventLogQuery's shape and nothing else (the hosts refuse any other query): UTC times only. */
+export const EVENT_LOG_QUERY_PATTERN =
+  /^\*\[System\[TimeCreated\[@SystemTime>='(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z)' and @SystemTime<='(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z)'\]\]\]$/;
+
+/** The window an eventLogQuery selects, or null for any other text. */
+export function windowOfEventLogQuery(query: string): TimeWindow | null {
+  const match = EVENT_LOG_QUERY_PATTERN.exec(query);
+  return match ? { from: match[1]!, to: match[2]! } : null;
 }
 
 /** The file Windows keeps a channel in (`/` in a channel name is `%4` in its file name). */
@@ -82,7 +96,18 @@ export const GENERATED_LOG_PATHS = {
 
 const EVENT_LOG_FOLDER = 'C:\\Windows\\System32\\winevt\\Logs';
 
+/**
+ * Why a read failed, in the manifest's words. A SourceReadError is known by its name, not class
+ * identity: the simulated Windows' reader is a bundle of its own, with its own copy of the class.
+ */
 export function errorReason(error: unknown): 'missing' | 'locked' | 'unreadable' {
+  const own = error as Partial<SourceReadError> | undefined;
+  if (
+    error instanceof Error &&
+    own?.name === 'SourceReadError' &&
+    (own.reason === 'missing' || own.reason === 'locked' || own.reason === 'unreadable')
+  )
+    return own.reason;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
   if (code === 'EBUSY' || code === 'EPERM' || code === 'EACCES') return 'locked';

@@ -196,6 +196,12 @@ export const SOURCES: readonly Source[] = [
   },
 ];
 
+/**
+ * What a channel name may hold: letters, digits, space, '.', '/', '-' (`Microsoft-Windows-WinRM/Operational`).
+ * The hosts refuse any other name, so a channel can never carry a quote or an option into wevtutil.
+ */
+export const CHANNEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 ./-]*$/;
+
 /** The absolute Windows folder a file source lists. */
 export function sourceFolder(spec: FileSource, roots: Record<KnownRoot, string> = KNOWN_ROOTS): string {
   return `${roots[spec.root]}\\${spec.folder}`;
@@ -239,7 +245,7 @@ export function sourceDefinitionProblems(source: Source): string[] {
     }
     if (!Number.isInteger(spec.depth) || spec.depth < 0 || spec.depth > 2) problems.push(`${source.id}: depth must be 0, 1 or 2`);
   }
-  if (spec.kind === 'eventLog' && !/^[A-Za-z0-9][A-Za-z0-9 ./-]*$/.test(spec.channel)) {
+  if (spec.kind === 'eventLog' && !CHANNEL_NAME_PATTERN.test(spec.channel)) {
     problems.push(`${source.id}: channel '${spec.channel}' is not a plain channel name`);
   }
   return problems;

@@ -1,12 +1,12 @@
 /**
  * A SourceReader over a node's file tree addressed by Windows paths: the agent's reader on Windows
  * (Node's fs; the agent is SYSTEM on the node) and on the simulated Windows (the machine model's
- * files). Files and the logs Windows already wrote on request are read; exporting event log
- * channels (wevtutil epl through a host operation) is not built yet: those sources are skipped and
- * the manifest says why. Nothing is made up in their place.
+ * files). Files are read from the tree; event log channels and the logs Windows writes on request
+ * are made by the host (host-log-export.ts) and read back from their copy there.
  */
 import type { Readable } from 'stream';
-import { GENERATED_LOG_PATHS, SourceReadError, type Listing, type SourceEntry, type SourceReader } from './reader';
+import type { LogExporter } from './host-log-export';
+import { SourceReadError, type Listing, type SourceEntry, type SourceReader, type TimeWindow } from './reader';
 import { KNOWN_ROOTS, namePattern, sourceFolder, type KnownRoot, type Source } from './sources';
 
 export interface TreeItem {
@@ -21,32 +21,21 @@ export interface TreeItem {
 export interface NodeFileTree {
   /** The folder's children sorted by name, or null when it does not exist. */
   children(folder: string): Promise<TreeItem[] | null>;
-  /** The item at a path, or null when it does not exist. */
-  item(path: string): Promise<TreeItem | null>;
   /** Bytes [start, end) of a file; rejects with SourceReadError. */
   read(path: string, start: number, end: number): Promise<Readable>;
 }
 
-export const EVENT_LOG_EXPORT_MISSING =
-  'exporting event log channels is not built into this agent yet, so this channel was left out; export it on the node with wevtutil epl if it is needed';
-
 export class TreeSourceReader implements SourceReader {
   constructor(
     private readonly tree: NodeFileTree,
+    private readonly exporter: LogExporter,
     private readonly roots: Record<KnownRoot, string> = KNOWN_ROOTS,
   ) {}
 
-  async list(source: Source): Promise<Listing> {
+  async list(source: Source, window: TimeWindow): Promise<Listing> {
     const { spec } = source;
-    if (spec.kind === 'eventLog') throw new SourceReadError('unreadable', `${spec.channel}: ${EVENT_LOG_EXPORT_MISSING}`);
-    if (spec.kind === 'generated') {
-      const path = GENERATED_LOG_PATHS[spec.producer];
-      const item = await this.tree.item(path);
-      if (!item) throw new SourceReadError('missing', `${spec.producer} is not on this node (${path})`);
-      if (item.type !== 'file')
-        return { entries: [], skipped: [{ sourceId: source.id, origin: path, reason: 'denied', detail: 'not a regular file' }] };
-      return { entries: [this.entry(source.id, path, item.name, item, true)], skipped: [] };
-    }
+    if (spec.kind === 'eventLog') return this.exporter.eventLog(source, spec, window);
+    if (spec.kind === 'generated') return this.exporter.generatedLog(source, spec, window);
     const folder = sourceFolder(spec, this.roots);
     if (!(await this.tree.children(folder))) throw new SourceReadError('missing', `${folder} does not exist`);
     const patterns = spec.include.map(namePattern);
@@ -72,8 +61,13 @@ export class TreeSourceReader implements SourceReader {
   }
 
   open(entry: SourceEntry, range: { start: number; end: number }): Promise<Readable> {
-    if (!entry.windowsPath) return Promise.reject(new SourceReadError('missing', `${entry.origin} has no path on this node`));
-    return this.tree.read(entry.windowsPath, range.start, range.end);
+    const path = entry.stagedPath ?? entry.windowsPath;
+    if (!path) return Promise.reject(new SourceReadError('missing', `${entry.origin} has no path on this node`));
+    return this.tree.read(path, range.start, range.end);
+  }
+
+  release(): Promise<void> {
+    return this.exporter.release();
   }
 
   private entry(sourceId: string, path: string, name: string, item: TreeItem, text: boolean): SourceEntry {

@@ -1,11 +1,14 @@
 /**
  * The agent's log source reader on Windows: the node's own files through Node's fs (the agent runs
- * there as SYSTEM). Links are reported, never followed (lstat).
+ * there as SYSTEM), event log channels exported through the host. Links are reported, never
+ * followed (lstat).
  */
 import { promises as fs, type Stats } from 'fs';
 import { win32 } from 'path';
 import { Readable } from 'stream';
 import { SourceReadError, errorReason } from './reader';
+import type { WindowsHost } from '../windows/port';
+import { HostLogExporter } from './host-log-export';
 import { TreeSourceReader, type NodeFileTree, type TreeItem } from './tree-reader';
 
 function itemOf(name: string, stat: Stats): TreeItem {
@@ -32,13 +35,6 @@ const windowsFiles: NodeFileTree = {
     }
     return items;
   },
-  async item(path) {
-    try {
-      return itemOf(win32.basename(path), await fs.lstat(path));
-    } catch {
-      return null;
-    }
-  },
   async read(path, start, end) {
     if (end <= start) return Readable.from([]);
     let handle;
@@ -51,8 +47,9 @@ const windowsFiles: NodeFileTree = {
   },
 };
 
+/** This node's files; event log channels exported by `host` (this machine's PowerShell). */
 export class WindowsFileSourceReader extends TreeSourceReader {
-  constructor() {
-    super(windowsFiles);
+  constructor(host: WindowsHost) {
+    super(windowsFiles, new HostLogExporter(host));
   }
 }

@@ -48,6 +48,8 @@ export interface LogCollectionAdapters {
 }
 
 export const HOST_VARIABLE = 'ARC_REMOTE_SUPPORT_HOST';
+/** How long one log export (a channel, the cluster log, the Windows Update log) may take on Windows. */
+const LOG_EXPORT_TIMEOUT_MS = 10 * 60_000;
 export const SIMULATOR_VARIABLE = 'ARC_REMOTE_SUPPORT_SIMULATOR';
 
 /** What a simulator module exports (sim/windows/simulator.ts). */
@@ -82,10 +84,12 @@ export async function composeNode(environment: NodeJS.ProcessEnv, extensionRoot:
   const { PowerShellSessionLauncher } = await import('../windows/powershell-session');
   const scriptsDir = join(extensionRoot, 'scripts');
   const { WindowsFileSourceReader } = await import('../diag/windows-file-reader');
+  // Exporting a day of a busy channel, or writing the cluster or Windows Update log, can take minutes.
+  const logExports = new PowerShellHost({ scriptsDir, timeoutMs: LOG_EXPORT_TIMEOUT_MS });
   return {
     readNodeFile: readWindowsFile,
     // The agent runs on the node as SYSTEM: it reads the files and stages the bundle itself.
-    logCollection: { reader: new WindowsFileSourceReader(), stagingFolder: LOG_STAGING_FOLDER, allowStorageEmulator: false },
+    logCollection: { reader: new WindowsFileSourceReader(logExports), stagingFolder: LOG_STAGING_FOLDER, allowStorageEmulator: false },
     host: new PowerShellHost({ scriptsDir }),
     sessions: new PowerShellSessionLauncher({ scriptsDir }),
     license: managedIdentityLicenseSource(environment.ARC_REMOTE_SUPPORT_ARM_ENDPOINT),

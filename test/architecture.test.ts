@@ -52,8 +52,9 @@ const ALLOWED: AllowedImports = {
   // The engineer's side of a session dials through the relay client.
   'channel/session/': ['core/desired-state.ts', 'channel'],
   // Log collection is planned and bundled below the agent: the node's folders (where our history is)
-  // and the protocol's atomic file write for the upload journal, nothing of handlers, agent or cli.
-  diag: ['core/node-layout.ts', 'extension/atomic-file.ts'],
+  // and the protocol's atomic file write for the upload journal, nothing of handlers, agent or cli;
+  // event log channels are exported through the host port (its operations, not an adapter).
+  diag: ['core/node-layout.ts', 'extension/atomic-file.ts', 'windows/port.ts', 'windows/operations.ts'],
   // Stand-ins replace the adapter and the manager; they never use the real adapter, cli or tests.
   // The channel rig stands in for the owner's CLI: it mints relay tokens and tickets as the CLI does.
   // The simulated node offers the agent a log source reader over its files.

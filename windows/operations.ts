@@ -22,6 +22,13 @@ export type Sddl = string;
  */
 export const SECRET_FILE_FOLDER = 'C:\\ProgramData\\ArcRemoteSupport';
 
+/**
+ * Where exportEventLog and writeGeneratedLog may write: the agent's log staging folder's Exports
+ * (core/node-layout.ts LOG_EXPORT_FOLDER; a test keeps the two equal). Nothing else on the node is
+ * overwritten.
+ */
+export const EXPORTED_LOGS_FOLDER = 'C:\\ProgramData\\ArcRemoteSupport\\LogStaging\\Exports';
+
 /** Marks a HostSecret by name, not class identity: the simulated Windows is a bundle with its own copy of this class. */
 const HOST_SECRET = Symbol.for('arc-remote-support.host-secret');
 
@@ -71,6 +78,7 @@ export function isHostSecret(value: unknown): value is HostSecret {
   );
 }
 
+export type GeneratedLogProducer = 'clusterLog' | 'windowsUpdateLog';
 export type TaskState = 'Ready' | 'Running' | 'Disabled' | 'Queued' | 'Unknown';
 export type ClusterNodeState = 'Up' | 'Down' | 'Paused' | 'Joining' | 'Unknown';
 export type ArcAgentStatus = 'Connected' | 'Disconnected' | 'Expired' | 'NotInstalled';
@@ -171,6 +179,21 @@ export interface OperationCatalog {
   /** Writes to the Application log, creating the source when missing. */
   writeEvent: [{ source: string; eventId: number; level: EventLevel; message: string }, { written: boolean }];
   readEvents: [{ source: string }, { events: Array<{ eventId: number; level: EventLevel; message: string; timeUtc: string }> }];
+  /**
+   * Exports an event log channel's events selected by `query` (an XPath over System/TimeCreated,
+   * diag/reader.ts eventLogQuery) to `path`, a `.evtx` file directly in EXPORTED_LOGS_FOLDER,
+   * replacing it (wevtutil epl). A channel the node does not have (an optional role's) is
+   * `present: false` and writes nothing. `size`: the file's bytes (0 when absent).
+   */
+  exportEventLog: [{ channel: string; query: string; path: string }, { present: boolean; size: number }];
+  /**
+   * Writes a log Windows makes on request to `path`, a `.log` file directly in EXPORTED_LOGS_FOLDER,
+   * replacing it: `clusterLog`, this node's cluster log from `sinceUtc` on (Get-ClusterLog -TimeSpan,
+   * in UTC), on a node without the cluster service `present: false`; `windowsUpdateLog`, the
+   * Windows Update log (Get-WindowsUpdateLog, which takes no window: all of it), `present: false`
+   * where Windows has no such command.
+   */
+  writeGeneratedLog: [{ producer: GeneratedLogProducer; sinceUtc: string; path: string }, { present: boolean; size: number }];
 
   /**
    * Secret files, under SECRET_FILE_FOLDER only. The file holds the secret encrypted with the
@@ -218,6 +241,8 @@ export const OPERATION_NAMES: readonly OperationName[] = [
   'listTasks',
   'writeEvent',
   'readEvents',
+  'exportEventLog',
+  'writeGeneratedLog',
   'writeSecretFile',
   'readSecretFile',
 ];

@@ -60,6 +60,18 @@ export function createDefaultNode(computerName: string): NodeModel {
     tasks: {},
     eventSources: [],
     events: [],
+    // Every Windows Server has these; an optional role's channels come with the role.
+    eventLogs: Object.fromEntries(
+      [
+        'System',
+        'Setup',
+        'Security',
+        'Microsoft-Windows-WinRM/Operational',
+        'Microsoft-Windows-TaskScheduler/Operational',
+        'Microsoft-Windows-PowerShell/Operational',
+        'Microsoft-Windows-WindowsUpdateClient/Operational',
+      ].map((channel) => [channel, []]),
+    ),
   };
 }
 
@@ -93,7 +105,21 @@ export function createDefaultMachine(options: DefaultMachineOptions = {}): Machi
   if (!Number.isInteger(count) || count < 1) throw new Error(`nodes must be a whole number of at least 1, not ${count}`);
   const names = options.names ?? Array.from({ length: count }, (_, index) => `ARC-NODE-${index + 1}`);
   const nodes: Record<string, NodeModel> = {};
-  for (const name of names) nodes[name] = createDefaultNode(name);
+  for (const name of names) {
+    const node = createDefaultNode(name);
+    // A cluster node runs the Failover Clustering role (Hyper-V is not installed).
+    if (count > 1) {
+      node.eventLogs!['Microsoft-Windows-FailoverClustering/Operational'] = [];
+      node.services.splice(1, 0, {
+        name: 'ClusSvc',
+        displayName: 'Cluster Service',
+        status: 'Running',
+        startType: 'Automatic',
+        dependentServices: [],
+      });
+    }
+    nodes[name] = node;
+  }
   return {
     schemaVersion: 1,
     clock: { nowUtc: formatUtc(options.nowUtc !== undefined ? parseUtc(options.nowUtc) : Math.floor(Date.now() / 1000) * 1000) },

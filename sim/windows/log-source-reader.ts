@@ -6,7 +6,9 @@
 import { promises as fs } from 'fs';
 import { Readable } from 'stream';
 import { SourceReadError } from '../../diag/reader';
+import { HostLogExporter } from '../../diag/host-log-export';
 import { TreeSourceReader, type NodeFileTree, type TreeItem } from '../../diag/tree-reader';
+import type { WindowsHost } from '../../windows/port';
 import type { FileEntry, NodeModel } from './machine-model';
 import { readMachine } from './model-store';
 import { compareNames } from './names';
@@ -41,11 +43,6 @@ export function modelFileTree(modelPath: string, localNode?: string): NodeFileTr
       const items = await Promise.all(children.map(itemOf));
       return items.sort((a, b) => compareNames(a.name, b.name));
     },
-    async item(raw) {
-      const path = parseWindowsPath(raw);
-      const entry = path ? (await node()).files[path.key] : undefined;
-      return entry ? itemOf(entry) : null;
-    },
     async read(raw, start, end) {
       const path = parseWindowsPath(raw);
       const entry = path ? (await node()).files[path.key] : undefined;
@@ -55,6 +52,7 @@ export function modelFileTree(modelPath: string, localNode?: string): NodeFileTr
   };
 }
 
-export function simulatedLogSourceReader(modelPath: string, localNode?: string): TreeSourceReader {
-  return new TreeSourceReader(modelFileTree(modelPath, localNode));
+/** The node's files from the model; event log channels and generated logs made through `host` into the model's files. */
+export function simulatedLogSourceReader(modelPath: string, host: WindowsHost, localNode?: string): TreeSourceReader {
+  return new TreeSourceReader(modelFileTree(modelPath, localNode), new HostLogExporter(host));
 }

@@ -57,12 +57,29 @@ export interface NodeModel {
   /** Keyed by `<folder>\<name>` in lower case. */
   tasks: Record<string, TaskEntry>;
   eventSources: string[];
-  events: Array<{ source: string; eventId: number; level: EventLevel; message: string; timeUtc: string }>;
+  /** The Application log (writeEvent writes there). */
+  events: EventRecord[];
+  /**
+   * The node's other event log channels, by name as Windows spells it (any case matches), with
+   * what Windows wrote there; a channel not listed is not on this node (an optional role's).
+   * Unset: the Application log only.
+   */
+  eventLogs?: Record<string, EventRecord[]>;
   /**
    * This node's stand-in for DPAPI's machine-bound key: AES-256, base64, made when the node first
    * protects or reads a secret file (secret-files.ts; the PowerShell stand-in uses it too).
    */
   dataProtectionKey?: string;
+}
+
+export interface EventRecord {
+  /** The provider (event source). */
+  source: string;
+  eventId: number;
+  level: EventLevel;
+  message: string;
+  /** TimeCreated. */
+  timeUtc: string;
 }
 
 export interface FileEntry {

@@ -6,6 +6,8 @@ import type { OperationCatalog, OperationName } from '../../windows/operations';
 import { OPERATION_NAMES, isHostSecret } from '../../windows/operations';
 import type { HostOperationError, OperationOutcome } from '../../windows/port';
 import * as endpoints from './accounts-and-endpoints';
+import * as eventLogs from './event-logs';
+import * as generatedLogs from './generated-logs';
 import * as files from './file-system';
 import * as users from './local-users';
 import type { MachineModel } from './machine-model';
@@ -49,6 +51,8 @@ const FIELDS: { [N in OperationName]: Record<keyof OperationCatalog[N][0], Field
   listTasks: { folder: 'string' },
   writeEvent: { source: 'string', eventId: 'number', level: { oneOf: ['Information', 'Warning', 'Error'] }, message: 'string' },
   readEvents: { source: 'string' },
+  exportEventLog: { channel: 'string', query: 'string', path: 'string' },
+  writeGeneratedLog: { producer: { oneOf: ['clusterLog', 'windowsUpdateLog'] }, sinceUtc: 'string', path: 'string' },
   writeSecretFile: { path: 'string', secret: 'secret' },
   readSecretFile: { path: 'string' },
 };
@@ -87,6 +91,8 @@ const RUNNERS: { [N in OperationName]: (ctx: RunContext, request: OperationCatal
   listTasks: tasks.listTasks,
   writeEvent: tasks.writeEvent,
   readEvents: tasks.readEvents,
+  exportEventLog: eventLogs.exportEventLog,
+  writeGeneratedLog: generatedLogs.writeGeneratedLog,
   writeSecretFile: secrets.writeSecretFile,
   readSecretFile: secrets.readSecretFile,
 };
@@ -100,7 +106,7 @@ export function targetOf(request: unknown): string | null {
   if (typeof request !== 'object' || request === null) return null;
   const fields = request as Record<string, unknown>;
   if (typeof fields.folder === 'string' && typeof fields.name === 'string') return tasks.taskTarget(fields.folder, fields.name);
-  for (const field of ['path', 'name', 'configurationName', 'source', 'folder', 'prefix', 'scriptName']) {
+  for (const field of ['channel', 'producer', 'path', 'name', 'configurationName', 'source', 'folder', 'prefix', 'scriptName']) {
     if (typeof fields[field] === 'string') return fields[field];
   }
   return null;

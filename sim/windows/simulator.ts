@@ -31,7 +31,7 @@ export function simulatedNode(modelPath: string, localNode?: string, context?: S
     clock: () => host.now(),
     sessions: sessionLauncher(modelPath, localNode, context),
     logCollection: {
-      reader: simulatedLogSourceReader(modelPath, localNode),
+      reader: simulatedLogSourceReader(modelPath, host, localNode),
       // The bundle is staged on this machine, beside the model, one folder per node.
       stagingFolder: `${modelPath}.log-staging/${(localNode ?? 'local').toUpperCase()}`,
       // Only the simulated machine uploads to the storage emulator (Azurite) on a loopback address.

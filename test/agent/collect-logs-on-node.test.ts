@@ -15,7 +15,14 @@ import { advanceClock } from '../../sim/windows/simulation';
 import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
 import { addAgentToPackage } from '../../sim/relay/channel-rig';
 import * as files from '../../sim/windows/file-system';
-import { COLLECT_LOGS_TASK, LOG_COLLECTION_REQUEST_FILE, LOG_COLLECTION_SAS_FILE, TASK_FOLDER } from '../../core/node-layout';
+import {
+  COLLECT_LOGS_TASK,
+  LOG_COLLECTION_REQUEST_FILE,
+  LOG_COLLECTION_SAS_FILE,
+  LOG_EXPORT_FOLDER,
+  TASK_FOLDER,
+} from '../../core/node-layout';
+import { eventLogQuery } from '../../diag/reader';
 import { logCollectionRecordPath, parseLogCollectionRecord } from '../../core/log-collection-record';
 import type { MachineModel } from '../../sim/windows/machine-model';
 import { ExtensionFixture, iso } from '../support/extension-fixture';
@@ -44,6 +51,27 @@ function addNodeFiles(machine: MachineModel, now: string): void {
   put('C:\\ProgramData\\GuestConfig\\extension_logs\\Microsoft.Test\\handler.log', 'handler ran\n');
 }
 
+/** What Windows wrote in the System and Application logs (one event inside the collection's window, one before it) and the cluster's. */
+function addNodeEvents(machine: MachineModel, now: Date): void {
+  const node = machine.nodes[NODE]!;
+  const at = (minutesAgo: number) => iso(new Date(now.getTime() - minutesAgo * 60_000));
+  node.eventLogs!['System']!.push(
+    { source: 'EventLog', eventId: 6005, level: 'Information', message: 'INSIDE-WINDOW system', timeUtc: at(30) },
+    { source: 'EventLog', eventId: 6006, level: 'Information', message: 'BEFORE-WINDOW system', timeUtc: at(120) },
+  );
+  node.eventLogs!['Microsoft-Windows-FailoverClustering/Operational']!.push({
+    source: 'Microsoft-Windows-FailoverClustering',
+    eventId: 1069,
+    level: 'Error',
+    message: 'INSIDE-WINDOW cluster',
+    timeUtc: at(20),
+  });
+  node.events.push(
+    { source: 'Application Error', eventId: 1000, level: 'Error', message: 'INSIDE-WINDOW application', timeUtc: at(10) },
+    { source: 'Application Error', eventId: 1000, level: 'Error', message: 'BEFORE-WINDOW application', timeUtc: at(90) },
+  );
+}
+
 describe('log collection on a node (handler, CollectLogs task, agent, Azurite)', () => {
   let fixture: ExtensionFixture;
   let azurite: Azurite;
@@ -58,7 +86,7 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
   const request = (requestId: string) => ({
     requestId,
     window: { from: iso(new Date(nowUtc.getTime() - 3_600_000)), to: iso(nowUtc) },
-    categories: ['ArcRemoteSupport', 'ArcAgent', 'Extensions', 'EventLogs'],
+    categories: ['ArcRemoteSupport', 'ArcAgent', 'Extensions', 'EventLogs', 'HyperV', 'Cluster', 'WindowsUpdate'],
   });
 
   beforeAll(async () => {
@@ -67,6 +95,7 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
       // Today's time: the SAS's expiry is checked against it.
       machine.clock.nowUtc = iso(nowUtc);
       addNodeFiles(machine, iso(new Date(nowUtc.getTime() - 60_000)));
+      addNodeEvents(machine, nowUtc);
     });
     certificate = await createTestCertificate(fixture.base);
     // The package's agent, bundled from this checkout (a fresh clone has no build/), beside the handler.
@@ -147,12 +176,37 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
     expect(names).toContain('Extensions/extension-logs/Microsoft.Test/handler.log');
     expect(names.some((name) => /secret\.log|agentconfig/i.test(name))).toBe(false);
     expect(zipped.get('ArcAgent/arc-agent-logs/himds.log')!.toString('utf8')).not.toContain(SECRET_SIG);
+    // The System and Application logs as the host exported them over the window (the simulated
+    // machine's rendering, one event a line), with the query in the manifest.
+    const system = zipped.get('EventLogs/event-system/System.evtx')!.toString('utf8');
+    const application = zipped.get('EventLogs/event-application/Application.evtx')!.toString('utf8');
+    expect(system).toContain('INSIDE-WINDOW system');
+    expect(application).toContain('INSIDE-WINDOW application');
+    expect(system + application).not.toContain('BEFORE-WINDOW');
+    const window = request(collectionId).window;
+    const query = eventLogQuery({ from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() });
+    expect(manifest.entries.find((entry) => entry.sourceId === 'event-system')).toMatchObject({
+      origin: 'System',
+      query,
+      truncated: false,
+    });
+    // The cluster log, made on request over the window (the simulated machine's rendering), and
+    // the Windows Update log.
+    expect(zipped.get('Cluster/cluster-log/Cluster.log')!.toString('utf8')).toContain('INSIDE-WINDOW cluster');
+    expect(names).toContain('WindowsUpdate/windows-update-log/WindowsUpdate.log');
+    expect(names).toContain('Cluster/event-failover-clustering/Microsoft-Windows-FailoverClustering_4Operational.evtx');
     expect(manifest.skipped).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ origin: 'C:\\ProgramData\\GuestConfig\\extension_logs\\Keys\\secret.log', reason: 'denied' }),
-        expect.objectContaining({ sourceId: 'event-system', reason: 'unreadable' }),
+        // The simulator's reader is a bundle of its own: its errors keep their reason across.
+        expect.objectContaining({ sourceId: 'ars-logs', reason: 'missing' }),
+        // Hyper-V is not installed on this node.
+        expect.objectContaining({ sourceId: 'event-hyperv-vmms-admin', reason: 'missing' }),
+        expect.objectContaining({ sourceId: 'event-security', reason: 'denied' }),
       ]),
     );
+    // The exported copies are gone from the node once the bundle is written.
+    expect(Object.keys(node.files).filter((key) => key.startsWith(`${LOG_EXPORT_FOLDER.toLowerCase()}\\`))).toEqual([]);
     expect(manifest).toMatchObject({ collectionId, machine: NODE, trigger: 'owner' });
 
     // The owner sees it: in the history (LogCollection) and as the last collection in status.

@@ -4,7 +4,8 @@ Runs windows/powershell/HostBridge.ps1 on Linux pwsh against the stand-in Window
 
 .DESCRIPTION
 The entry script PowerShellHost starts in tests instead of HostBridge.ps1: it loads the stand-in
-commands into the global scope (where the bridge's module finds them before any real cmdlet),
+commands into the global scope (where the bridge's module finds them before any real cmdlet) and
+its programs (bin/) onto PATH,
 makes the model's local node current with its C: drive, then runs the real bridge, which reads the
 request from this process's stdin. Needs $env:ARS_MACHINE_MODEL and $env:ARS_MACHINE_ROOT.
 #>
@@ -13,6 +14,8 @@ Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
+# Stand-in Windows programs (wevtutil.exe) come first on PATH.
+$env:PATH = (Join-Path $PSScriptRoot 'bin') + [System.IO.Path]::PathSeparator + $env:PATH
 Import-Module (Join-Path $PSScriptRoot 'WindowsStandIn.psm1') -Global -Force -DisableNameChecking
 Initialize-StandIn
 

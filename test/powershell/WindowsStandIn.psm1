@@ -1150,6 +1150,55 @@ function New-Object {
 
 #endregion
 
+#region Services and the logs Windows writes on request
+
+# Each call of a stand-in below, as a JSON line in $env:ARS_STANDIN_CALLS (when set), so a test can
+# assert the exact parameters; $env:ARS_STANDIN_FAIL names a command that fails as Windows' would.
+function Add-StandInCall([string] $Command, [hashtable] $Parameters) {
+    if ($env:ARS_STANDIN_CALLS) {
+        $line = ConvertTo-Json -InputObject ([ordered]@{ command = $Command; parameters = $Parameters }) -Compress -Depth 5
+        [System.IO.File]::AppendAllText($env:ARS_STANDIN_CALLS, $line + "`n")
+    }
+    if ($env:ARS_STANDIN_FAIL -eq $Command) { throw (New-StandInError "$Command failed: the stand-in was told to fail." 'StandInFailure' InvalidOperation $null $null) }
+}
+
+# Get-Service -Name: the node's services from the model; a name it lacks is ObjectNotFound.
+function Get-Service {
+    [CmdletBinding()]
+    param([Parameter(Position = 0)] [Alias('ServiceName')] [string[]] $Name)
+    $node = Get-StandInNode (Read-StandInModel)
+    foreach ($one in $Name) {
+        $found = @(@($node.services) | Where-Object { [string]::Equals([string] $_.name, $one, [StringComparison]::OrdinalIgnoreCase) })
+        if ($found.Count -eq 0) {
+            $PSCmdlet.WriteError((New-StandInError "Cannot find any service with service name '$one'." 'NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.GetServiceCommand' ObjectNotFound $one $null))
+            continue
+        }
+        [pscustomobject]@{ Name = [string] $found[0].name; DisplayName = [string] $found[0].displayName; Status = [string] $found[0].status }
+    }
+}
+
+# Get-ClusterLog -Node -Destination -TimeSpan -UseLocalTime: writes <node>_cluster.log into the destination, as Windows names it.
+function Get-ClusterLog {
+    [CmdletBinding()]
+    param([Parameter(Position = 0)] [string[]] $Node, [string] $Destination, [Alias('Span')] [uint32] $TimeSpan, [Alias('lt')] [switch] $UseLocalTime)
+    Add-StandInCall 'Get-ClusterLog' @{ Node = $Node; Destination = $Destination; TimeSpan = $TimeSpan; UseLocalTime = $UseLocalTime.IsPresent }
+    foreach ($one in $Node) {
+        $file = [System.IO.Path]::Combine($Destination, $one + '_cluster.log')
+        [System.IO.File]::WriteAllText($file, "stand-in cluster log of $one, the last $TimeSpan minutes`r`n")
+        [System.IO.FileInfo]::new($file)
+    }
+}
+
+# Get-WindowsUpdateLog -LogPath: writes the merged log there.
+function Get-WindowsUpdateLog {
+    [CmdletBinding()]
+    param([Parameter(Position = 0)] [Alias('PsPath')] [string[]] $ETLPath, [Parameter(Position = 1)] [string] $LogPath, [switch] $ForceFlush)
+    Add-StandInCall 'Get-WindowsUpdateLog' @{ LogPath = $LogPath; ForceFlush = $ForceFlush.IsPresent }
+    [System.IO.File]::WriteAllText($LogPath, "stand-in Windows Update log`r`n")
+}
+
+#endregion
+
 Export-ModuleMember -Function @(
     'Initialize-StandIn', 'Invoke-Command', 'New-PSSession', 'Remove-PSSession', 'Copy-Item',
     'Get-CimInstance', 'Get-ItemProperty', 'azcmagent',
@@ -1162,5 +1211,6 @@ Export-ModuleMember -Function @(
     'Register-ScheduledTask', 'Get-ScheduledTask', 'Export-ScheduledTask', 'Enable-ScheduledTask', 'Disable-ScheduledTask',
     'Unregister-ScheduledTask',
     'New-EventLog', 'Write-EventLog', 'Get-WinEvent',
+    'Get-Service', 'Get-ClusterLog', 'Get-WindowsUpdateLog',
     'New-Object'
 )

@@ -6,7 +6,7 @@
 import { promises as fs } from 'fs';
 import path from 'path';
 import { daclOf, SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
-import { hostSecret, op, type HostSecret, type OperationRequest } from '../../windows/operations';
+import { EXPORTED_LOGS_FOLDER, hostSecret, op, type HostSecret, type OperationRequest } from '../../windows/operations';
 import type { OperationOutcome, WindowsHost } from '../../windows/port';
 import { PowerShellHost } from '../../windows/powershell-host';
 import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
@@ -645,6 +645,62 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
       expect(failure.error.target).toBe(FILE);
       expect(failure.error.message).not.toContain(blob.slice(0, 16));
     });
+  });
+
+  it("exports an event log channel's events inside the window; a channel the node lacks is absent", async () => {
+    const event = (timeUtc: string, eventId: number) => ({
+      source: 'Service Control Manager',
+      eventId,
+      level: 'Information' as const,
+      message: `event ${eventId}`,
+      timeUtc,
+    });
+    await machine((model) => {
+      model.nodes['ARC-NODE-1']!.eventLogs!['System']!.push(
+        event('2026-11-24T17:59:59Z', 1),
+        event('2026-11-24T18:00:00Z', 2),
+        event('2026-11-24T19:30:00Z', 3),
+        event('2026-11-24T20:00:01Z', 4),
+      );
+    });
+    const query = "*[System[TimeCreated[@SystemTime>='2026-11-24T18:00:00.000Z' and @SystemTime<='2026-11-24T20:00:00.000Z']]]";
+    const exported = `${EXPORTED_LOGS_FOLDER}\\event-system.evtx`;
+    const lines = [2, 3].map(
+      (eventId) =>
+        `${JSON.stringify({ channel: 'System', timeCreated: eventId === 2 ? '2026-11-24T18:00:00Z' : '2026-11-24T19:30:00Z', provider: 'Service Control Manager', eventId, level: 'Information', message: `event ${eventId}` })}\n`,
+    );
+    expect(
+      await run(
+        [
+          // The folder first: the export does not make it.
+          op('exportEventLog', { channel: 'System', query, path: exported }),
+          op('ensureDirectory', { path: EXPORTED_LOGS_FOLDER }),
+          op('exportEventLog', { channel: 'System', query, path: exported }),
+          op('readFile', { path: exported }),
+          op('exportEventLog', { channel: 'Microsoft-Windows-Hyper-V-VMMS-Admin', query, path: `${EXPORTED_LOGS_FOLDER}\\hyperv.evtx` }),
+          op('getPath', { path: `${EXPORTED_LOGS_FOLDER}\\hyperv.evtx` }),
+          // Only a plain channel name, the window query and a .evtx file in the export folder get through.
+          op('exportEventLog', { channel: 'System" /f:xml', query, path: exported }),
+          op('exportEventLog', { channel: 'System', query: `${query} or *`, path: exported }),
+          op('exportEventLog', {
+            channel: 'System',
+            query: "*[System[TimeCreated[@SystemTime>='x' and @SystemTime<='y']]]",
+            path: exported,
+          }),
+          op('exportEventLog', { channel: 'System', query, path: 'C:\\Windows\\System32\\config\\system.evtx' }),
+          op('exportEventLog', { channel: 'System', query, path: `${EXPORTED_LOGS_FOLDER}\\event-system.txt` }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([
+      { error: { operation: 'exportEventLog', code: 'NotFound' } },
+      { created: true },
+      { present: true, size: Buffer.byteLength(lines.join('')) },
+      { exists: true, content: lines.join('') },
+      { present: false, size: 0 },
+      { exists: false, type: null, sddl: null },
+      ...Array.from({ length: 5 }, () => ({ error: { operation: 'exportEventLog', code: 'InvalidRequest' } })),
+    ]);
   });
 
   it('starts one host process per batch', async () => {

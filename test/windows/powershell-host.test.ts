@@ -6,7 +6,7 @@
 import { existsSync, promises as fs, readFileSync } from 'fs';
 import * as path from 'path';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
-import { OPERATION_NAMES, hostSecret, op, type OperationRequest } from '../../windows/operations';
+import { EXPORTED_LOGS_FOLDER, OPERATION_NAMES, hostSecret, op, type OperationRequest } from '../../windows/operations';
 import { HostBatchError, type OperationOutcome } from '../../windows/port';
 import { PowerShellHost } from '../../windows/powershell-host';
 import type { MachineModel, NodeModel } from '../../sim/windows/machine-model';
@@ -20,6 +20,7 @@ const standInEntry = path.join(repo, 'test', 'powershell', 'Invoke-BridgeWithSta
 const pwsh = findPwsh();
 
 const NOW = '2026-03-02T09:30:00.000Z';
+const WINDOW_QUERY = "*[System[TimeCreated[@SystemTime>='2026-03-02T09:00:00.000Z' and @SystemTime<='2026-03-02T09:30:00.000Z']]]";
 const FOLDER = 'C:\\ProgramData\\ArcRemoteSupport';
 const ENDPOINT = 'ArcRemoteSupport';
 const PSSC_PATH = `${FOLDER}\\${ENDPOINT}.pssc`;
@@ -147,6 +148,9 @@ describe('PowerShellHost with the stand-in Windows', () => {
         message: 'Access granted until 2026-03-03T09:30:00Z',
       }),
       op('readEvents', { source: 'ArcRemoteSupport' }),
+      op('ensureDirectory', { path: EXPORTED_LOGS_FOLDER }),
+      op('exportEventLog', { channel: 'Application', query: WINDOW_QUERY, path: `${EXPORTED_LOGS_FOLDER}\\event-application.evtx` }),
+      op('writeGeneratedLog', { producer: 'windowsUpdateLog', sinceUtc: NOW, path: `${EXPORTED_LOGS_FOLDER}\\windows-update-log.log` }),
       op('removeLocalGroup', { name: 'ArcRemoteSupport Diagnostics' }),
       op('removePath', { path: `${FOLDER}\\Expire.xml` }),
       op('copyFromHandler', { source: agentSource, path: `${FOLDER}\\agent.js` }),
@@ -154,6 +158,14 @@ describe('PowerShellHost with the stand-in Windows', () => {
       op('readSecretFile', { path: `${FOLDER}\\relay.token` }),
     ];
     expect(new Set(batch.map((o) => o.op))).toEqual(new Set(OPERATION_NAMES));
+    const exportedEvent = `${JSON.stringify({
+      channel: 'Application',
+      timeCreated: NOW,
+      provider: 'ArcRemoteSupport',
+      eventId: 1001,
+      level: 'Warning',
+      message: 'Access granted until 2026-03-03T09:30:00Z',
+    })}\n`;
 
     const outcomes = await host.execute(batch, { phase: 'test: every operation' });
 
@@ -220,6 +232,9 @@ describe('PowerShellHost with the stand-in Windows', () => {
       { removed: true },
       { written: true },
       { events: [{ eventId: 1001, level: 'Warning', message: 'Access granted until 2026-03-03T09:30:00Z', timeUtc: NOW }] },
+      { created: true },
+      { present: true, size: Buffer.byteLength(exportedEvent) },
+      { present: true, size: Buffer.byteLength('stand-in Windows Update log\r\n') },
       { removed: true },
       { removed: true },
       { copied: true },
@@ -230,6 +245,8 @@ describe('PowerShellHost with the stand-in Windows', () => {
     // Files are real, on the node's C: drive; the model holds their SDDL and Windows' other state.
     const c = path.join(root, 'NODE1', 'C', 'ProgramData', 'ArcRemoteSupport');
     expect(readFileSync(path.join(c, 'state.json'), 'utf8')).toBe(state);
+    // The stand-in wevtutil's export of the Application log: the event just written.
+    expect(readFileSync(path.join(c, 'LogStaging', 'Exports', 'event-application.evtx'), 'utf8')).toBe(exportedEvent);
     expect(existsSync(path.join(c, 'Expire.xml'))).toBe(false);
     const node = readModel().nodes['NODE1'];
     expect(node?.files['c:\\programdata\\arcremotesupport\\state.json']?.sddl).toBe(SYSTEM_AND_ADMINISTRATORS_ONLY);

@@ -127,6 +127,8 @@ function Get-OpTarget($Op) {
         '^(listSessions|endSessions)$' { $field = 'configurationName' }
         '^(listTasks)$' { $field = 'folder' }
         '^(writeEvent|readEvents)$' { $field = 'source' }
+        '^(exportEventLog)$' { $field = 'channel' }
+        '^(writeGeneratedLog)$' { $field = 'producer' }
         '^(writeSecretFile|readSecretFile)$' { $field = 'path' }
         '^(registerTask|getTask|setTaskEnabled|deleteTask)$' {
             $folder = Get-ObjectProperty $Op 'folder'
@@ -931,6 +933,117 @@ function Invoke-ReadEvents($Op) {
     return [ordered]@{ events = $events }
 }
 
+# What exportEventLog lets reach wevtutil (diag/sources.ts CHANNEL_NAME_PATTERN, diag/reader.ts
+# EVENT_LOG_QUERY_PATTERN, windows/operations.ts EXPORTED_LOGS_FOLDER): a plain channel name, the
+# window query of two UTC times, and a .evtx file directly in the export folder (writeGeneratedLog:
+# a .log file there). Nothing else, so no quote or option can ride in on a field.
+$script:ChannelNamePattern = '^[A-Za-z0-9][A-Za-z0-9 ./-]*\z'
+$script:EventQueryPattern = '^\*\[System\[TimeCreated\[@SystemTime>=''[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,7})?Z'' and @SystemTime<=''[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,7})?Z''\]\]\]\z'
+$script:ExportedLogsFolder = 'C:\ProgramData\ArcRemoteSupport\LogStaging\Exports'
+# ERROR_EVT_CHANNEL_NOT_FOUND: wevtutil exits with the Windows error code.
+$script:ChannelNotFoundExitCode = 15007
+
+# Runs wevtutil.exe (a program: no cmdlet of 5.1 exports .evtx) and returns its exit code and what it
+# printed. 5.1 turns a native program's stderr into error records, which 'Stop' would make fatal.
+function Invoke-Wevtutil([string[]] $Arguments) {
+    $command = Get-Command -Name 'wevtutil.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($null -eq $command) { throw (New-HostError 'Failed' 'wevtutil.exe is not on this node (it comes with every Windows Server).' $null) }
+    $previous = $ErrorActionPreference
+    $ErrorActionPreference = 'Continue'
+    try { $lines = @(& $command.Path @Arguments 2>&1 | ForEach-Object { [string] $_ }) }
+    finally { $ErrorActionPreference = $previous }
+    return @{ ExitCode = $LASTEXITCODE; Lines = $lines }
+}
+
+# Exports the channel's events inside the query's window with wevtutil epl, replacing the file. A
+# channel this node does not have (an optional role's) is present = $false and writes nothing.
+function Invoke-ExportEventLog($Op) {
+    $channel = Get-OpField $Op 'channel'
+    $query = Get-OpField $Op 'query'
+    if ($channel -cnotmatch $script:ChannelNamePattern) {
+        throw (New-HostError 'InvalidRequest' "'$channel' is not an event log channel name (letters, digits, space, '.', '/', '-')." $channel)
+    }
+    if ($query -cnotmatch $script:EventQueryPattern) {
+        throw (New-HostError 'InvalidRequest' "The query for the channel '$channel' is not a window of two UTC times: '$query'." $channel)
+    }
+    $path = Get-ExportPath $Op 'evtx'
+    $logs = Invoke-Wevtutil @('el')
+    if ($logs.ExitCode -ne 0) {
+        throw (New-HostError 'Failed' "wevtutil could not list this node's event logs (exit code $($logs.ExitCode)): $($logs.Lines -join ' ')" $channel)
+    }
+    $present = $false
+    foreach ($line in $logs.Lines) { if ([string]::Equals($line.Trim(), $channel, [StringComparison]::OrdinalIgnoreCase)) { $present = $true } }
+    if (-not $present) { return [ordered]@{ present = $false; size = 0 } }
+    $export = Invoke-Wevtutil @('epl', $channel, $path.Full, "/q:$query", '/ow:true')
+    # Removed between the listing and the export (a role uninstalled): as absent.
+    if ($export.ExitCode -eq $script:ChannelNotFoundExitCode) { return [ordered]@{ present = $false; size = 0 } }
+    if ($export.ExitCode -ne 0) {
+        throw (New-HostError 'Failed' "wevtutil could not export the event log channel '$channel' (exit code $($export.ExitCode)): $($export.Lines -join ' ')" $channel)
+    }
+    if (-not [System.IO.File]::Exists($path.Full)) {
+        throw (New-HostError 'Failed' "wevtutil reported the channel '$channel' exported, but '$($path.Text)' was not written." $channel)
+    }
+    return [ordered]@{ present = $true; size = [long] (New-Object System.IO.FileInfo($path.Full)).Length }
+}
+
+# The request's path, refused unless it is a file directly in the export folder with this extension.
+function Get-ExportPath($Op, [string] $Extension) {
+    $path = Get-OpPath $Op
+    $leaf = $path.Text.Substring($path.Text.LastIndexOf('\') + 1)
+    if ($null -eq $path.Parent -or -not [string]::Equals($path.Parent, $script:ExportedLogsFolder, [StringComparison]::OrdinalIgnoreCase) -or
+        $leaf -notmatch ('^[A-Za-z0-9_-]+\.' + $Extension + '\z')) {
+        throw (New-HostError 'InvalidRequest' "The export path '$($path.Text)' is not a .$Extension file directly in '$($script:ExportedLogsFolder)'." $path.Text)
+    }
+    if (-not [System.IO.Directory]::Exists([System.IO.Path]::GetDirectoryName($path.Full))) {
+        throw (New-HostError 'NotFound' "Cannot write '$($path.Text)': the folder '$($path.Parent)' does not exist." $path.Parent)
+    }
+    return $path
+}
+
+# Writes the cluster log (from sinceUtc on, in UTC) or the Windows Update log to the export folder.
+# Get-ClusterLog runs here, on the node, as SYSTEM: it cannot run remotely without CredSSP.
+# Get-WindowsUpdateLog runs without -ForceFlush, which would stop the update services.
+function Invoke-WriteGeneratedLog($Op) {
+    $producer = Get-OpField $Op 'producer'
+    $sinceText = Get-OpField $Op 'sinceUtc'
+    if ($producer -cnotin @('clusterLog', 'windowsUpdateLog')) {
+        throw (New-HostError 'InvalidRequest' "'$producer' is not clusterLog or windowsUpdateLog." $producer)
+    }
+    if ($sinceText -cnotmatch '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,7})?Z\z') {
+        throw (New-HostError 'InvalidRequest' "sinceUtc '$sinceText' is not a UTC time such as 2026-01-31T08:00:00Z." $producer)
+    }
+    $path = Get-ExportPath $Op 'log'
+    $absent = [ordered]@{ present = $false; size = 0 }
+    if ($producer -eq 'windowsUpdateLog') {
+        if ($null -eq (Get-Command -Name 'Get-WindowsUpdateLog' -ErrorAction SilentlyContinue)) { return $absent }
+        $null = Get-WindowsUpdateLog -LogPath $path.Full -ErrorAction Stop
+    }
+    else {
+        # The Failover Clustering feature brings the cluster service; a node without it has no cluster log.
+        if ($null -eq (Get-Service -Name 'ClusSvc' -ErrorAction SilentlyContinue)) { return $absent }
+        if ($null -eq (Get-Command -Name 'Get-ClusterLog' -ErrorAction SilentlyContinue)) { return $absent }
+        $styles = [System.Globalization.DateTimeStyles]::AdjustToUniversal -bor [System.Globalization.DateTimeStyles]::AssumeUniversal
+        $since = [DateTime]::Parse($sinceText, [System.Globalization.CultureInfo]::InvariantCulture, $styles)
+        # -TimeSpan counts minutes back from now: from the window's start, whole minutes, at least one.
+        $minutes = [Math]::Max(1, [int] [Math]::Ceiling(([DateTime]::UtcNow - $since).TotalMinutes))
+        # Get-ClusterLog names its own file (<node>_cluster.log) in the folder it is given: one of our own.
+        $folder = Join-Path ([System.IO.Path]::GetDirectoryName($path.Full)) ('ClusterLog-' + [Guid]::NewGuid().ToString('N'))
+        $null = [System.IO.Directory]::CreateDirectory($folder)
+        try {
+            $written = @(Get-ClusterLog -Node $env:COMPUTERNAME -Destination $folder -TimeSpan $minutes -UseLocalTime:$false -ErrorAction Stop)
+            $file = $null
+            foreach ($item in $written) { if ($item -is [System.IO.FileInfo]) { $file = $item } }
+            if ($null -eq $file) { throw (New-HostError 'Failed' "Get-ClusterLog wrote no cluster log of $($env:COMPUTERNAME)." $producer) }
+            [System.IO.File]::Copy($file.FullName, $path.Full, $true)
+        }
+        finally { [System.IO.Directory]::Delete($folder, $true) }
+    }
+    if (-not [System.IO.File]::Exists($path.Full)) {
+        throw (New-HostError 'Failed' "The $producer was made, but '$($path.Text)' was not written." $producer)
+    }
+    return [ordered]@{ present = $true; size = [long] (New-Object System.IO.FileInfo($path.Full)).Length }
+}
+
 #endregion
 
 #region Probe
@@ -1235,6 +1348,8 @@ $script:OperationFunctions = @{
     listTasks                      = 'Invoke-ListTasks'
     writeEvent                     = 'Invoke-WriteEvent'
     readEvents                     = 'Invoke-ReadEvents'
+    exportEventLog                 = 'Invoke-ExportEventLog'
+    writeGeneratedLog              = 'Invoke-WriteGeneratedLog'
     writeSecretFile                = 'Invoke-WriteSecretFile'
     readSecretFile                 = 'Invoke-ReadSecretFile'
 }
