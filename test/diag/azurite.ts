@@ -54,7 +54,12 @@ export async function startAzurite(options: { skipApiVersionCheck?: boolean } = 
     });
   });
   const credential = new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY);
-  const service = new BlobServiceClient(`${origin}/${DEV_ACCOUNT}`, credential, { retryOptions: { maxTries: 1 } });
+  // No retries, so a test sees every answer; no kept-alive sockets, which Azurite closes when idle
+  // (a reused one then fails as 'socket hang up' in a test that waited between two calls).
+  const service = new BlobServiceClient(`${origin}/${DEV_ACCOUNT}`, credential, {
+    retryOptions: { maxTries: 1 },
+    keepAliveOptions: { enable: false },
+  });
   return {
     origin,
     port: Number(new URL(origin).port),
