@@ -10,8 +10,8 @@
 import { AnonymousCredential, ContainerClient, newPipeline, type BlockBlobClient } from '@azure/storage-blob';
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
-import { writeFileAtomically } from '../extension/atomic-file';
 import type { UploadSas } from './upload-sas';
+import { UploadJournal } from './upload-journal';
 
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 const MAX_BLOCKS = 50_000;
@@ -77,18 +77,6 @@ export class UploadError extends Error {
   }
 }
 
-interface Journal {
-  schema: 1;
-  blobName: string;
-  size: number;
-  sha256: string;
-  blockSize: number;
-  acked: number[];
-  /** A commit was sent: a 409 on a later try means it went through. */
-  commitSent: boolean;
-  committed: boolean;
-}
-
 /** `<machine>/<time>-<collection id>.zip`: unique per collection, sorted by time per machine. */
 export function blobNameFor(collectionId: string, machine: string, createdUtc: Date): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'unknown';
@@ -103,17 +91,6 @@ export function blobNameFor(collectionId: string, machine: string, createdUtc: D
 export function blockId(blobName: string, index: number): string {
   const prefix = createHash('sha256').update(blobName).digest('hex').slice(0, 16);
   return Buffer.from(`${prefix}-${String(index).padStart(6, '0')}`).toString('base64');
-}
-
-async function readJournal(file: string): Promise<Journal | null> {
-  try {
-    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as Journal;
-    return parsed && parsed.schema === 1 && Array.isArray(parsed.acked) ? parsed : null;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    // A journal that cannot be read is started again: every block is re-sent, nothing is lost.
-    return null;
-  }
 }
 
 interface RestLike {
@@ -131,6 +108,18 @@ const retryable = (error: RestLike) =>
 function describe(error: RestLike): string {
   const parts = [error.statusCode !== undefined ? `HTTP ${error.statusCode}` : 'no response', error.code].filter(Boolean);
   return parts.join(' ');
+}
+
+/** Hashed in slices with a turn of the event loop between them: the other blocks keep moving. */
+const HASH_SLICE = 1024 * 1024;
+
+async function md5Of(body: Buffer): Promise<Buffer> {
+  const hash = createHash('md5');
+  for (let at = 0; at < body.length; at += HASH_SLICE) {
+    if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    hash.update(body.subarray(at, at + HASH_SLICE));
+  }
+  return hash.digest();
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -162,24 +151,9 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
     );
   }
 
-  let journal = await readJournal(options.journalFile);
-  if (
-    !journal ||
-    journal.blobName !== blobName ||
-    journal.size !== bundle.size ||
-    journal.sha256 !== bundle.sha256 ||
-    journal.blockSize !== blockSize
-  ) {
-    journal = { schema: 1, blobName, size: bundle.size, sha256: bundle.sha256, blockSize, acked: [], commitSent: false, committed: false };
-  }
-  const state = journal;
-  const resumedBlocks = state.acked.length;
-  if (state.committed) return { blobName, blocks, resumedBlocks, bytesSent: 0, commitFoundDone: true };
-
-  // Journal writes one at a time, in order; a failed write fails the upload.
-  let saving: Promise<void> = Promise.resolve();
-  const save = () => (saving = saving.then(() => writeFileAtomically(options.journalFile, JSON.stringify(state))));
-  await save();
+  const journal = await UploadJournal.open(options.journalFile, { blobName, size: bundle.size, sha256: bundle.sha256, blockSize });
+  const resumedBlocks = journal.ackedCount;
+  if (journal.committed) return { blobName, blocks, resumedBlocks, bytesSent: 0, commitFoundDone: true };
 
   const container = new ContainerClient(
     sas.containerUrl,
@@ -247,8 +221,7 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
   const handle = await fs.open(bundle.file, 'r');
   let bytesSent = 0;
   try {
-    const acked = new Set(state.acked);
-    const pending = Array.from({ length: blocks }, (_, index) => index).filter((index) => !acked.has(index));
+    const pending = Array.from({ length: blocks }, (_, index) => index).filter((index) => !journal.isAcked(index));
     let stopped = false;
     const worker = async () => {
       const buffer = Buffer.alloc(Math.min(blockSize, bundle.size || 1));
@@ -260,15 +233,15 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
         if (bytesRead !== length)
           throw new UploadError('bundle-changed', `the bundle ${bundle.file} shrank while uploading: collect again.`, false);
         const body = buffer.subarray(0, length);
-        const md5 = createHash('md5').update(body).digest();
+        const md5 = await md5Of(body);
         const id = blockId(blobName, index);
         await attempt(`block ${index + 1} of ${blocks}`, () => {
           options.onRequest?.({ kind: 'stage', index, bytes: length });
           bytesSent += length;
           return client.stageBlock(id, body, length, { transactionalContentMD5: md5, abortSignal });
         });
-        state.acked.push(index);
-        await save();
+        // Counted once on disk; the other workers' blocks stay on the wire meanwhile.
+        await journal.recordAcked(index);
       }
     };
     const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, blocks)) }, () =>
@@ -283,7 +256,7 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
     if (failure) throw failure.reason;
   } catch (error) {
     // Whatever was acknowledged stays in the journal for the next run.
-    await saving.catch(() => undefined);
+    await journal.settled();
     throw error;
   } finally {
     await handle.close();
@@ -291,15 +264,12 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
 
   checkUsable();
   const ids = Array.from({ length: blocks }, (_, index) => blockId(blobName, index));
-  const sentByEarlierRun = state.commitSent;
+  const sentByEarlierRun = journal.commitSent;
   let tries = 0;
   let commitFoundDone = false;
   await attempt('the commit', async () => {
     const retried = tries++ > 0 || sentByEarlierRun;
-    if (!state.commitSent) {
-      state.commitSent = true;
-      await save();
-    }
+    if (!journal.commitSent) await journal.markCommitSent();
     options.onRequest?.({ kind: 'commit' });
     try {
       await client.commitBlockList(ids, {
@@ -329,7 +299,6 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
       );
     }
   });
-  state.committed = true;
-  await save();
+  await journal.markCommitted();
   return { blobName, blocks, resumedBlocks, bytesSent, commitFoundDone };
 }

@@ -204,6 +204,34 @@ describe('the upload', () => {
     expect(sha256(await storedBytes(stored))).toBe(bundle.sha256);
   });
 
+  it('with four blocks in flight, a cut mid-way keeps every journalled block in storage and the resume sends only the rest', async () => {
+    const bundle = await bundleOf(BLOCK * 12 + 500);
+    const blocks = 13;
+    const { options, stored } = await setup(bundle, { concurrency: 4, maxAttempts: 1 });
+    const commitsBefore = commits();
+    proxy.cutAfterBytes(Math.floor(bundle.size / 2));
+    const first = (await uploadBundle(options).catch((caught: unknown) => caught)) as UploadError;
+    expect(first).toMatchObject({ code: 'network', resumable: true });
+    const acked = (JSON.parse(await fs.readFile(options.journalFile, 'utf8')) as { acked: number[] }).acked;
+    expect(acked.length).toBeGreaterThanOrEqual(3);
+    expect(acked.length).toBeLessThan(blocks);
+    // The account key (not the upload's write-only SAS) can list what storage holds: every block
+    // the journal counts is there.
+    const staged = (await stored.getBlockList('uncommitted')).uncommittedBlocks!.map((block) => block.name);
+    expect(staged).toEqual(expect.arrayContaining(acked.map((index) => blockId(options.blobName, index))));
+
+    const stagesBefore = stages();
+    const second = await uploadBundle(options);
+    const lengthOf = (index: number) => Math.min(BLOCK, bundle.size - index * BLOCK);
+    const missing = Array.from({ length: blocks }, (_, index) => index).filter((index) => !acked.includes(index));
+    expect(second).toMatchObject({ blocks, resumedBlocks: acked.length, commitFoundDone: false });
+    expect(stages() - stagesBefore).toBe(missing.length);
+    expect(second.bytesSent).toBe(missing.reduce((sum, index) => sum + lengthOf(index), 0));
+    expect(commits() - commitsBefore).toBe(1);
+    expect((await storedBytes(stored)).equals(await fs.readFile(bundle.file))).toBe(true);
+    expect(JSON.parse(await fs.readFile(options.journalFile, 'utf8'))).toMatchObject({ committed: true });
+  });
+
   it('absorbs a cut connection with its own retries, re-sending the one block', async () => {
     const bundle = await bundleOf(BLOCK * 6);
     const { options, stored } = await setup(bundle, { maxAttempts: 3 });
