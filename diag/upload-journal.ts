@@ -2,9 +2,9 @@
  * The upload's journal: which blocks storage acknowledged, whether a commit was sent and whether
  * it is done, in a local file replaced atomically (new file, fsync, rename). A block counts as
  * sent only once a write that holds it has reached the disk, so a killed agent never skips a block
- * storage lacks. Writes run off the event loop (an fsync takes milliseconds, and a synchronous one
- * would stall the other blocks on the wire) and one at a time; acknowledgements arriving while a
- * write is under way go together in the next one.
+ * storage lacks. Writes run off the event loop (an fsync takes milliseconds, tens on a busy disk,
+ * and a synchronous one would stall the blocks on the wire) and one at a time; acknowledgements
+ * arriving while a write is under way go together in the next one.
  */
 import { promises as fs } from 'fs';
 
@@ -59,6 +59,8 @@ export class UploadJournal {
   private written: Promise<void> = Promise.resolve();
   /** The write that will take the next changes, while it has not started. */
   private next: Promise<void> | undefined;
+  /** The first write that failed: the upload stops, and what it did not record it sends again next run. */
+  private writeFailure: Error | undefined;
 
   private constructor(
     private readonly file: string,
@@ -118,9 +120,20 @@ export class UploadJournal {
     return this.save();
   }
 
+  /** The first journal write that failed, if any. */
+  get failure(): Error | undefined {
+    return this.writeFailure;
+  }
+
   /** Waits for the writes asked for so far; their failures are the callers' to report. */
   settled(): Promise<void> {
     return this.written.catch(() => undefined);
+  }
+
+  /** Resolves once everything recorded so far is on disk; rejects if any journal write failed. */
+  async durable(): Promise<void> {
+    await this.settled();
+    if (this.writeFailure) throw this.writeFailure;
   }
 
   /**
@@ -135,6 +148,8 @@ export class UploadJournal {
         this.next = undefined;
         return replaceFile(this.file, JSON.stringify(this.state));
       });
+    // Recorded here, so that a caller need not wait on each write (durable() reports it).
+    next.catch((error: Error) => (this.writeFailure ??= error));
     this.next = next;
     this.written = next;
     return next;

@@ -110,6 +110,12 @@ function describe(error: RestLike): string {
   return parts.join(' ');
 }
 
+interface PreparedBlock {
+  index: number;
+  body: Buffer;
+  md5: Buffer;
+}
+
 /** Hashed in slices with a turn of the event loop between them: the other blocks keep moving. */
 const HASH_SLICE = 1024 * 1024;
 
@@ -223,37 +229,62 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
   try {
     const pending = Array.from({ length: blocks }, (_, index) => index).filter((index) => !journal.isAcked(index));
     let stopped = false;
-    const worker = async () => {
-      const buffer = Buffer.alloc(Math.min(blockSize, bundle.size || 1));
-      // One worker failing stops the others taking new blocks.
-      for (let index = pending.shift(); index !== undefined && !stopped; index = pending.shift()) {
+    const carryOn = () => !stopped && !journal.failure;
+
+    // Blocks are read and hashed one at a time across the workers (the hashing shares the one
+    // thread), in order, each while the worker's previous block is still on the wire.
+    let preparing: Promise<unknown> = Promise.resolve();
+    const prepareNext = (buffer: Buffer): Promise<PreparedBlock | undefined> => {
+      const prepared = preparing.then(async () => {
+        const index = carryOn() ? pending.shift() : undefined;
+        if (index === undefined) return undefined;
         const offset = index * blockSize;
         const length = Math.min(blockSize, bundle.size - offset);
         const { bytesRead } = await handle.read(buffer, 0, length, offset);
         if (bytesRead !== length)
           throw new UploadError('bundle-changed', `the bundle ${bundle.file} shrank while uploading: collect again.`, false);
         const body = buffer.subarray(0, length);
-        const md5 = await md5Of(body);
-        const id = blockId(blobName, index);
-        await attempt(`block ${index + 1} of ${blocks}`, () => {
-          options.onRequest?.({ kind: 'stage', index, bytes: length });
-          bytesSent += length;
-          return client.stageBlock(id, body, length, { transactionalContentMD5: md5, abortSignal });
-        });
-        // Counted once on disk; the other workers' blocks stay on the wire meanwhile.
-        await journal.recordAcked(index);
-      }
+        return { index, body, md5: await md5Of(body) };
+      });
+      preparing = prepared.catch(() => undefined);
+      return prepared;
     };
-    const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, blocks)) }, () =>
-      worker().catch((error: unknown) => {
+
+    const worker = async () => {
+      // Two buffers: one block on the wire, the next being read into the other.
+      const size = Math.min(blockSize, bundle.size || 1);
+      const buffers = [Buffer.alloc(size), Buffer.alloc(size)];
+      let next = prepareNext(buffers[0]!);
+      try {
+        // One worker failing stops the others taking new blocks.
+        for (let turn = 1; ; turn++) {
+          const block = await next;
+          if (!block || !carryOn()) return;
+          next = prepareNext(buffers[turn % 2]!);
+          const { index, body, md5 } = block;
+          await attempt(`block ${index + 1} of ${blocks}`, () => {
+            options.onRequest?.({ kind: 'stage', index, bytes: body.length });
+            bytesSent += body.length;
+            return client.stageBlock(blockId(blobName, index), body, body.length, { transactionalContentMD5: md5, abortSignal });
+          });
+          // It counts once a journal write holding it is on disk (durable() below, before the
+          // commit); the next block does not wait for the disk.
+          void journal.recordAcked(index);
+        }
+      } catch (error) {
         stopped = true;
         throw error;
-      }),
-    );
+      } finally {
+        // Not sent: the next run sends it. Its read ends before the file closes.
+        await next.catch(() => undefined);
+      }
+    };
+    const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, blocks)) }, () => worker());
     // Every worker settles before the file closes and the first failure is reported.
     const settled = await Promise.allSettled(workers);
     const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failure) throw failure.reason;
+    await journal.durable();
   } catch (error) {
     // Whatever was acknowledged stays in the journal for the next run.
     await journal.settled();

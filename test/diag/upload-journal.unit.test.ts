@@ -27,7 +27,10 @@ describe('the upload journal', () => {
       [3, 0, 7, 1].map((index) => journal.recordAcked(index).then(() => seenAtSettle.push(onDisk().acked.includes(index)))),
     );
     expect(seenAtSettle).toEqual([true, true, true, true]);
-    expect(onDisk().acked.sort()).toEqual([0, 1, 3, 7]);
+    // Recorded without waiting: durable() waits for the disk.
+    for (const index of [4, 5]) void journal.recordAcked(index);
+    await journal.durable();
+    expect(onDisk().acked).toEqual([3, 0, 7, 1, 4, 5]);
     // No temporary file is left beside it.
     expect(await fs.readdir(work)).toEqual(['upload.journal.json']);
   });
@@ -76,8 +79,10 @@ describe('the upload journal', () => {
     await fs.rm(work, { recursive: true, force: true });
     await expect(journal.recordAcked(0)).rejects.toMatchObject({ code: 'ENOENT' });
     await fs.mkdir(work);
-    // The next write tries again and holds everything acknowledged.
+    // The next write tries again and holds everything acknowledged, but the run still reports the failure.
     await journal.recordAcked(1);
     expect(onDisk().acked).toEqual([0, 1]);
+    await expect(journal.durable()).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(journal.failure).toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -1,6 +1,6 @@
 import { AnonymousCredential, ContainerClient, newPipeline } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'crypto';
-import { promises as fs } from 'fs';
+import { promises as fs, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { writeBundle } from '../../diag/bundle';
@@ -230,6 +230,25 @@ describe('the upload', () => {
     expect(commits() - commitsBefore).toBe(1);
     expect((await storedBytes(stored)).equals(await fs.readFile(bundle.file))).toBe(true);
     expect(JSON.parse(await fs.readFile(options.journalFile, 'utf8'))).toMatchObject({ committed: true });
+  });
+
+  it('a journal that cannot be written stops the upload before its commit', async () => {
+    const bundle = await bundleOf(BLOCK * 8);
+    const folder = path.join(work, 'journal');
+    await fs.mkdir(folder);
+    const { options, stored } = await setup(bundle, { concurrency: 2, journalFile: path.join(folder, 'upload.journal.json') });
+    const commitsBefore = commits();
+    let staged = 0;
+    const error = await uploadBundle({
+      ...options,
+      onRequest: (request) => {
+        if (request.kind === 'stage' && ++staged === 3) rmSync(folder, { recursive: true, force: true });
+      },
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ENOENT' });
+    expect(staged).toBeLessThan(8);
+    expect(commits()).toBe(commitsBefore);
+    expect(await stored.exists()).toBe(false);
   });
 
   it('absorbs a cut connection with its own retries, re-sending the one block', async () => {
