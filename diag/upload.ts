@@ -10,8 +10,8 @@
 import { AnonymousCredential, ContainerClient, newPipeline, type BlockBlobClient } from '@azure/storage-blob';
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
-import { writeFileAtomically } from '../extension/atomic-file';
 import type { UploadSas } from './upload-sas';
+import { UploadJournal } from './upload-journal';
 
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 const MAX_BLOCKS = 50_000;
@@ -79,18 +79,6 @@ export class UploadError extends Error {
   }
 }
 
-interface Journal {
-  schema: 1;
-  blobName: string;
-  size: number;
-  sha256: string;
-  blockSize: number;
-  acked: number[];
-  /** A commit was sent: a 409 on a later try means it went through. */
-  commitSent: boolean;
-  committed: boolean;
-}
-
 /** `<machine>/<time>-<collection id>.zip`: unique per collection, sorted by time per machine. */
 export function blobNameFor(collectionId: string, machine: string, createdUtc: Date): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'unknown';
@@ -105,17 +93,6 @@ export function blobNameFor(collectionId: string, machine: string, createdUtc: D
 export function blockId(blobName: string, index: number): string {
   const prefix = createHash('sha256').update(blobName).digest('hex').slice(0, 16);
   return Buffer.from(`${prefix}-${String(index).padStart(6, '0')}`).toString('base64');
-}
-
-async function readJournal(file: string): Promise<Journal | null> {
-  try {
-    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as Journal;
-    return parsed && parsed.schema === 1 && Array.isArray(parsed.acked) ? parsed : null;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    // A journal that cannot be read is started again: every block is re-sent, nothing is lost.
-    return null;
-  }
 }
 
 interface RestLike {
@@ -133,6 +110,24 @@ const retryable = (error: RestLike) =>
 function describe(error: RestLike): string {
   const parts = [error.statusCode !== undefined ? `HTTP ${error.statusCode}` : 'no response', error.code].filter(Boolean);
   return parts.join(' ');
+}
+
+interface PreparedBlock {
+  index: number;
+  body: Buffer;
+  md5: Buffer;
+}
+
+/** Hashed in slices with a turn of the event loop between them: the other blocks keep moving. */
+const HASH_SLICE = 1024 * 1024;
+
+async function md5Of(body: Buffer): Promise<Buffer> {
+  const hash = createHash('md5');
+  for (let at = 0; at < body.length; at += HASH_SLICE) {
+    if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    hash.update(body.subarray(at, at + HASH_SLICE));
+  }
+  return hash.digest();
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -164,24 +159,9 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
     );
   }
 
-  let journal = await readJournal(options.journalFile);
-  if (
-    !journal ||
-    journal.blobName !== blobName ||
-    journal.size !== bundle.size ||
-    journal.sha256 !== bundle.sha256 ||
-    journal.blockSize !== blockSize
-  ) {
-    journal = { schema: 1, blobName, size: bundle.size, sha256: bundle.sha256, blockSize, acked: [], commitSent: false, committed: false };
-  }
-  const state = journal;
-  const resumedBlocks = state.acked.length;
-  if (state.committed) return { blobName, blocks, resumedBlocks, bytesSent: 0, commitFoundDone: true };
-
-  // Journal writes one at a time, in order; a failed write fails the upload.
-  let saving: Promise<void> = Promise.resolve();
-  const save = () => (saving = saving.then(() => writeFileAtomically(options.journalFile, JSON.stringify(state))));
-  await save();
+  const journal = await UploadJournal.open(options.journalFile, { blobName, size: bundle.size, sha256: bundle.sha256, blockSize });
+  const resumedBlocks = journal.ackedCount;
+  if (journal.committed) return { blobName, blocks, resumedBlocks, bytesSent: 0, commitFoundDone: true };
 
   const container = new ContainerClient(
     sas.containerUrl,
@@ -249,44 +229,69 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
   const handle = await fs.open(bundle.file, 'r');
   let bytesSent = 0;
   try {
-    const acked = new Set(state.acked);
-    const pending = Array.from({ length: blocks }, (_, index) => index).filter((index) => !acked.has(index));
+    const pending = Array.from({ length: blocks }, (_, index) => index).filter((index) => !journal.isAcked(index));
     let stopped = false;
-    const worker = async () => {
-      const buffer = Buffer.alloc(Math.min(blockSize, bundle.size || 1));
-      // One worker failing stops the others taking new blocks.
-      for (let index = pending.shift(); index !== undefined && !stopped; index = pending.shift()) {
-        await options.checkpoint?.();
+    const carryOn = () => !stopped && !journal.failure;
+
+    // Blocks are read and hashed one at a time across the workers (the hashing shares the one
+    // thread), in order, each while the worker's previous block is still on the wire.
+    let preparing: Promise<unknown> = Promise.resolve();
+    const prepareNext = (buffer: Buffer): Promise<PreparedBlock | undefined> => {
+      const prepared = preparing.then(async () => {
+        const index = carryOn() ? pending.shift() : undefined;
+        if (index === undefined) return undefined;
         const offset = index * blockSize;
         const length = Math.min(blockSize, bundle.size - offset);
         const { bytesRead } = await handle.read(buffer, 0, length, offset);
         if (bytesRead !== length)
           throw new UploadError('bundle-changed', `the bundle ${bundle.file} shrank while uploading: collect again.`, false);
         const body = buffer.subarray(0, length);
-        const md5 = createHash('md5').update(body).digest();
-        const id = blockId(blobName, index);
-        await attempt(`block ${index + 1} of ${blocks}`, () => {
-          options.onRequest?.({ kind: 'stage', index, bytes: length });
-          bytesSent += length;
-          return client.stageBlock(id, body, length, { transactionalContentMD5: md5, abortSignal });
-        });
-        state.acked.push(index);
-        await save();
-      }
+        return { index, body, md5: await md5Of(body) };
+      });
+      preparing = prepared.catch(() => undefined);
+      return prepared;
     };
-    const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, blocks)) }, () =>
-      worker().catch((error: unknown) => {
+
+    const worker = async () => {
+      // Two buffers: one block on the wire, the next being read into the other.
+      const size = Math.min(blockSize, bundle.size || 1);
+      const buffers = [Buffer.alloc(size), Buffer.alloc(size)];
+      let next = prepareNext(buffers[0]!);
+      try {
+        // One worker failing stops the others taking new blocks.
+        for (let turn = 1; ; turn++) {
+          const block = await next;
+          if (!block || !carryOn()) return;
+          // The caller's check between blocks (a grant that ended stops the upload here).
+          await options.checkpoint?.();
+          next = prepareNext(buffers[turn % 2]!);
+          const { index, body, md5 } = block;
+          await attempt(`block ${index + 1} of ${blocks}`, () => {
+            options.onRequest?.({ kind: 'stage', index, bytes: body.length });
+            bytesSent += body.length;
+            return client.stageBlock(blockId(blobName, index), body, body.length, { transactionalContentMD5: md5, abortSignal });
+          });
+          // It counts once a journal write holding it is on disk (durable() below, before the
+          // commit); the next block does not wait for the disk.
+          void journal.recordAcked(index);
+        }
+      } catch (error) {
         stopped = true;
         throw error;
-      }),
-    );
+      } finally {
+        // Not sent: the next run sends it. Its read ends before the file closes.
+        await next.catch(() => undefined);
+      }
+    };
+    const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, blocks)) }, () => worker());
     // Every worker settles before the file closes and the first failure is reported.
     const settled = await Promise.allSettled(workers);
     const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failure) throw failure.reason;
+    await journal.durable();
   } catch (error) {
     // Whatever was acknowledged stays in the journal for the next run.
-    await saving.catch(() => undefined);
+    await journal.settled();
     throw error;
   } finally {
     await handle.close();
@@ -295,15 +300,12 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
   checkUsable();
   await options.checkpoint?.();
   const ids = Array.from({ length: blocks }, (_, index) => blockId(blobName, index));
-  const sentByEarlierRun = state.commitSent;
+  const sentByEarlierRun = journal.commitSent;
   let tries = 0;
   let commitFoundDone = false;
   await attempt('the commit', async () => {
     const retried = tries++ > 0 || sentByEarlierRun;
-    if (!state.commitSent) {
-      state.commitSent = true;
-      await save();
-    }
+    if (!journal.commitSent) await journal.markCommitSent();
     options.onRequest?.({ kind: 'commit' });
     try {
       await client.commitBlockList(ids, {
@@ -333,7 +335,6 @@ export async function uploadBundle(options: UploadOptions): Promise<UploadResult
       );
     }
   });
-  state.committed = true;
-  await save();
+  await journal.markCommitted();
   return { blobName, blocks, resumedBlocks, bytesSent, commitFoundDone };
 }

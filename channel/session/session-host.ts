@@ -15,6 +15,7 @@ import {
   CLOSE_CODES,
   COMMANDS_PER_WINDOW,
   HELLO_TIMEOUT_MS,
+  OUTPUT_CHUNK_CHARS,
   RATE_WINDOW_MS,
   chunkOutput,
   parseEngineerFrame,
@@ -161,6 +162,8 @@ interface RunningCommand {
   controller: AbortController;
   outputBytes: number;
   cancelled: boolean;
+  /** Output given in this turn of the event loop, not sent yet: one `out` frame per stream run. */
+  unsent?: { stream: OutputStream; text: string };
 }
 
 function closeCodeFor(error: FrameError): number {
@@ -338,6 +341,8 @@ export class SessionHost {
       result = { ok: false, error: 'The node could not run the command.' };
     }
     if (this.running !== running) return; // the session ended meanwhile and recorded it as interrupted
+    this.flushOutput(running);
+    if (this.running !== running) return; // sending the output failed and ended the session
     this.running = undefined;
     const outcome: CommandOutcome = running.cancelled ? 'cancelled' : result.ok ? 'succeeded' : 'failed';
     const error = outcome === 'cancelled' ? 'Cancelled by the engineer.' : result.ok ? undefined : (result.error ?? 'The command failed.');
@@ -345,11 +350,33 @@ export class SessionHost {
     this.recordCommand(running, outcome, failure ?? error);
   }
 
+  /**
+   * Output given in one go (a command's lines usually come together) travels in one `out` frame
+   * per stream, sent at the end of the current turn: each frame costs a hop through the relay
+   * each way, more than the text it carries.
+   */
   private output(running: RunningCommand, stream: OutputStream, text: string): void {
     if (this.running !== running || this.current !== 'ready') return;
     const value = String(text);
     running.outputBytes += Buffer.byteLength(value, 'utf8');
-    for (const chunk of chunkOutput(value)) this.send({ type: 'out', id: running.id, stream, text: chunk });
+    const unsent = running.unsent;
+    if (unsent?.stream === stream) unsent.text += value;
+    else {
+      this.flushOutput(running);
+      running.unsent = { stream, text: value };
+      queueMicrotask(() => this.flushOutput(running));
+    }
+    // Never more than a frame's worth waits.
+    if (running.unsent!.text.length >= OUTPUT_CHUNK_CHARS) this.flushOutput(running);
+  }
+
+  /** Sends the command's unsent output, in order, before anything else is said about it. */
+  private flushOutput(running: RunningCommand): void {
+    const unsent = running.unsent;
+    if (!unsent) return;
+    running.unsent = undefined;
+    if (this.running !== running || this.current !== 'ready') return;
+    for (const chunk of chunkOutput(unsent.text)) this.send({ type: 'out', id: running.id, stream: unsent.stream, text: chunk });
   }
 
   private cancel(id: string): void {
@@ -371,6 +398,10 @@ export class SessionHost {
 
   private finish(end: { reason: EndReason | 'refused'; refusal?: SessionRefusal; detail: string; code: number }): void {
     if (this.current === 'ended') return;
+    // What the command printed goes before the end, as it was given.
+    if (this.running) this.flushOutput(this.running);
+    // A failed send just now ended the session itself.
+    if ((this.current as SessionState) === 'ended') return;
     this.current = 'ended';
     this.clearTimer('helloTimer');
     this.clearTimer('expiryTimer');

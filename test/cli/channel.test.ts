@@ -343,9 +343,9 @@ describe('connect', () => {
       .split('\n')
       .map((line) => JSON.parse(line));
     expect(lines[0]).toMatchObject({ type: 'ready', machine: 'other-1', node: 'OTHER-1', level: 'Diagnostics' });
+    // The two lines the command gave in one go come in one out frame.
     expect(lines.slice(1)).toEqual([
-      { type: 'out', stream: 'output', text: 'Status : Running\n' },
-      { type: 'out', stream: 'output', text: '(Restart-Service Spooler)\n' },
+      { type: 'out', stream: 'output', text: 'Status : Running\n(Restart-Service Spooler)\n' },
       { type: 'done', ok: false, error: 'The term Restart-Service is not allowed at level Diagnostics.' },
     ]);
   });

@@ -1,6 +1,6 @@
 import { AnonymousCredential, ContainerClient, newPipeline } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'crypto';
-import { promises as fs } from 'fs';
+import { promises as fs, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { writeBundle } from '../../diag/bundle';
@@ -202,6 +202,53 @@ describe('the upload', () => {
     expect(second.bytesSent).toBe(bundle.size - journal.acked.length * BLOCK);
     expect(commits() - commitsBefore).toBe(1);
     expect(sha256(await storedBytes(stored))).toBe(bundle.sha256);
+  });
+
+  it('with four blocks in flight, a cut mid-way keeps every journalled block in storage and the resume sends only the rest', async () => {
+    const bundle = await bundleOf(BLOCK * 12 + 500);
+    const blocks = 13;
+    const { options, stored } = await setup(bundle, { concurrency: 4, maxAttempts: 1 });
+    const commitsBefore = commits();
+    proxy.cutAfterBytes(Math.floor(bundle.size / 2));
+    const first = (await uploadBundle(options).catch((caught: unknown) => caught)) as UploadError;
+    expect(first).toMatchObject({ code: 'network', resumable: true });
+    const acked = (JSON.parse(await fs.readFile(options.journalFile, 'utf8')) as { acked: number[] }).acked;
+    expect(acked.length).toBeGreaterThanOrEqual(3);
+    expect(acked.length).toBeLessThan(blocks);
+    // The account key (not the upload's write-only SAS) can list what storage holds: every block
+    // the journal counts is there.
+    const staged = (await stored.getBlockList('uncommitted')).uncommittedBlocks!.map((block) => block.name);
+    expect(staged).toEqual(expect.arrayContaining(acked.map((index) => blockId(options.blobName, index))));
+
+    const stagesBefore = stages();
+    const second = await uploadBundle(options);
+    const lengthOf = (index: number) => Math.min(BLOCK, bundle.size - index * BLOCK);
+    const missing = Array.from({ length: blocks }, (_, index) => index).filter((index) => !acked.includes(index));
+    expect(second).toMatchObject({ blocks, resumedBlocks: acked.length, commitFoundDone: false });
+    expect(stages() - stagesBefore).toBe(missing.length);
+    expect(second.bytesSent).toBe(missing.reduce((sum, index) => sum + lengthOf(index), 0));
+    expect(commits() - commitsBefore).toBe(1);
+    expect((await storedBytes(stored)).equals(await fs.readFile(bundle.file))).toBe(true);
+    expect(JSON.parse(await fs.readFile(options.journalFile, 'utf8'))).toMatchObject({ committed: true });
+  });
+
+  it('a journal that cannot be written stops the upload before its commit', async () => {
+    const bundle = await bundleOf(BLOCK * 8);
+    const folder = path.join(work, 'journal');
+    await fs.mkdir(folder);
+    const { options, stored } = await setup(bundle, { concurrency: 2, journalFile: path.join(folder, 'upload.journal.json') });
+    const commitsBefore = commits();
+    let staged = 0;
+    const error = await uploadBundle({
+      ...options,
+      onRequest: (request) => {
+        if (request.kind === 'stage' && ++staged === 3) rmSync(folder, { recursive: true, force: true });
+      },
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ENOENT' });
+    expect(staged).toBeLessThan(8);
+    expect(commits()).toBe(commitsBefore);
+    expect(await stored.exists()).toBe(false);
   });
 
   it('absorbs a cut connection with its own retries, re-sending the one block', async () => {

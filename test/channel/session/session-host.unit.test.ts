@@ -5,7 +5,13 @@
  * nothing secret in it.
  */
 import { MemoryJtiStore } from '../../../channel/session/jti-store';
-import { COMMANDS_PER_WINDOW, HELLO_TIMEOUT_MS, MAX_COMMAND_CHARS, MAX_INBOUND_FRAME_BYTES } from '../../../channel/session/protocol';
+import {
+  COMMANDS_PER_WINDOW,
+  HELLO_TIMEOUT_MS,
+  MAX_COMMAND_CHARS,
+  MAX_INBOUND_FRAME_BYTES,
+  OUTPUT_CHUNK_CHARS,
+} from '../../../channel/session/protocol';
 import { SessionHost, type SessionAuditEntry, type SessionGrant } from '../../../channel/session/session-host';
 import { SessionSlots } from '../../../channel/session/session-slots';
 import { FakeTimers } from '../fake-timers';
@@ -224,6 +230,57 @@ describe('commands', () => {
     ]);
   });
 
+  it('output given in one go travels in one frame per stream run, in order; output given later streams as it comes', async () => {
+    const w = world();
+    const { socket } = await ready(w);
+    socket.deliver({ type: 'run', id: 'c1', command: 'Get-Service' });
+    await until(() => w.executor.pending.length === 1);
+    const { onOutput } = w.executor.current;
+    for (const line of ['', 'Status  Name', '------  ----', 'Running WinRM', '']) onOutput('output', `${line}\n`);
+    onOutput('error', 'one\n');
+    onOutput('error', 'two\n');
+    onOutput('output', 'after\n');
+    await settle();
+    expect(socket.sent.slice(1)).toEqual([
+      { type: 'out', id: 'c1', stream: 'output', text: '\nStatus  Name\n------  ----\nRunning WinRM\n\n' },
+      { type: 'out', id: 'c1', stream: 'error', text: 'one\ntwo\n' },
+      { type: 'out', id: 'c1', stream: 'output', text: 'after\n' },
+    ]);
+    // Still running: what comes later is sent on its own, before the command ends.
+    onOutput('output', 'later\n');
+    await settle();
+    expect(socket.last()).toEqual({ type: 'out', id: 'c1', stream: 'output', text: 'later\n' });
+    onOutput('output', 'last\n');
+    w.executor.current.finish({ ok: true });
+    await until(() => socket.ofType('done').length === 1);
+    expect(socket.sent.slice(-2)).toEqual([
+      { type: 'out', id: 'c1', stream: 'output', text: 'last\n' },
+      { type: 'done', id: 'c1', ok: true },
+    ]);
+    const sentText = socket
+      .ofType('out')
+      .map((frame) => frame.text)
+      .join('');
+    expect(commandEntries(w)).toEqual([expect.objectContaining({ outputBytes: Buffer.byteLength(sentText) })]);
+  });
+
+  it('output given in one go over a frame size goes in frames of at most OUTPUT_CHUNK_CHARS, nothing lost or reordered', async () => {
+    const w = world();
+    const { socket } = await ready(w);
+    socket.deliver({ type: 'run', id: 'c1', command: 'Get-WinEvent' });
+    await until(() => w.executor.pending.length === 1);
+    const lines = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(4, '0')} ${'é'.repeat(60)}\n`);
+    for (const line of lines) w.executor.current.onOutput('output', line);
+    w.executor.current.finish({ ok: true });
+    await until(() => socket.ofType('done').length === 1);
+    const out = socket.ofType('out');
+    expect(out.length).toBeGreaterThan(1);
+    expect(out.length).toBeLessThan(lines.length / 10);
+    for (const frame of out) expect(frame.text.length).toBeLessThanOrEqual(OUTPUT_CHUNK_CHARS);
+    expect(out.map((frame) => frame.text).join('')).toBe(lines.join(''));
+    expect(socket.last()).toEqual({ type: 'done', id: 'c1', ok: true });
+  });
+
   it('a failed command reports its error; an executor that throws is reported without its internals', async () => {
     const w = world();
     const { socket } = await ready(w);
@@ -324,7 +381,11 @@ describe('the end of a session', () => {
     await until(() => w.executor.pending.length === 1);
     w.executor.current.onOutput('output', 'event 1');
     host.end('revoked');
-    expect(socket.last()).toEqual({ type: 'ended', reason: 'revoked' });
+    // What the command printed just before goes first.
+    expect(socket.sent.slice(-2)).toEqual([
+      { type: 'out', id: 'c1', stream: 'output', text: 'event 1' },
+      { type: 'ended', reason: 'revoked' },
+    ]);
     expect(socket.closed).toEqual({ code: 1000, reason: 'revoked' });
     expect(w.executor.current.signal.aborted).toBe(true);
     expect(w.slots.open).toBe(0);
