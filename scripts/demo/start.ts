@@ -9,7 +9,7 @@ import { promises as fs } from 'fs';
 import { randomUUID } from 'crypto';
 import { tmpdir } from 'os';
 import path from 'path';
-import { agentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
+import { agentTaskRunner, BackgroundTasks, installedAgentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
 import { GROUPS } from '../../core/node-layout';
 import { op } from '../../windows/operations';
 import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windows/default-machine';
@@ -22,6 +22,7 @@ import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulat
 import { shippedNode } from '../build/shipped-node';
 import { SHIPPED_NODE_VARIABLE } from '../../sim/shipped-node-path';
 import { addAgentToPackage, startChannelRig, startChannelTask, waitFor } from '../../sim/relay/channel-rig';
+import { startAzurite } from '../../sim/storage/azurite';
 
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
   };
   // Azure Relay, played by a local test relay; the certificate the manager encrypts protected settings to.
   const rig = await startChannelRig(work);
+  // Azure Storage, played by Azurite: the owner's container for diagnostic logs.
+  const storage = await startAzurite();
 
   const now = new Date();
   const consent = { termsVersion: '2026.1', acceptedAt: iso(now), acceptedBy: 'owner@contoso.example' };
@@ -133,15 +136,18 @@ async function main(): Promise<void> {
   const simulatedNow = new Date((await readMachine(machinePath)).clock.nowUtc);
 
   say(
-    'Grant Diagnostics again for a new support request, with a channel: a hybrid connection per node, its listen token in protected settings',
+    'Grant Diagnostics again for a new support request, with a channel (a hybrid connection per node, its listen token in protected settings) and a container for logs',
   );
   const second = randomUUID();
   const secondGrant = grant('Diagnostics', second, simulatedNow);
   const secondExpiry = new Date(secondGrant.access.expiresAt);
+  // The owner also gives a create/write-only container SAS for the engineer's log collections.
+  const containerSas = await storage.containerSas('support-logs', { expiresOn: secondExpiry });
   const { publicSettings: withChannel, ...protectedPart } = await rig.channelSettings(
     secondGrant,
     secondExpiry,
     Object.keys(machine.nodes),
+    { logUpload: { containerSas } },
   );
   await settings(4, withChannel, protectedPart);
   await run(identity.version, 'enable', 4);
@@ -172,6 +178,34 @@ async function main(): Promise<void> {
     for (const line of output) console.log(`     ${line}`);
     if (!result.ok) console.log(`     refused by the JEA endpoint: ${result.error}`);
   }
+  say(
+    "The engineer asks for diagnostic logs (the owner's container came with the grant); the node's SYSTEM agent collects and uploads them",
+  );
+  const engineerSays = async (command: string) => {
+    const lines: string[] = [];
+    const result = await engineer.run(command, (stream, text) => {
+      if (stream === 'output') lines.push(...text.split(/\r?\n/).filter((line) => line.trim() !== ''));
+    });
+    console.log(`   > ${command}`);
+    for (const line of lines) console.log(`     ${line}`);
+    if (!result.ok) console.log(`     refused: ${result.error}`);
+  };
+  await engineerSays('Request-RemoteSupportLogCollection -Hours 2 -Category ArcRemoteSupport,ArcAgent');
+  // Task Scheduler starts the one-shot CollectLogs task (the agent as a process, as SYSTEM on a node).
+  const collectRuns: AgentRun[] = [];
+  const background = new BackgroundTasks();
+  const requestedAt = new Date((await readMachine(machinePath)).clock.nowUtc);
+  await advanceClock(
+    machinePath,
+    iso(new Date(requestedAt.getTime() + 60_000)),
+    installedAgentTaskRunner(machinePath, collectRuns, background),
+  );
+  await background.stopAll();
+  for (const collected of collectRuns.filter((item) => item.argv[0] === 'collect-logs'))
+    console.log(`   task ${collected.task} on ${collected.node}: ${collected.output}`);
+  for await (const blob of storage.service.getContainerClient('support-logs').listBlobsFlat())
+    console.log(`   in the owner's container: ${blob.name}, ${blob.properties.contentLength} bytes`);
+  await engineerSays('Get-RemoteSupportLogCollectionHistory');
   say('Revoke, while the engineer is connected');
   const revokedAt = Date.now();
   await settings(5, { schemaVersion: 1, access: { level: 'None' }, cluster: { installOnPeers: true } });
@@ -182,6 +216,7 @@ async function main(): Promise<void> {
   const exit = await agent.exited;
   console.log(`   the agent on ${node} stopped listening and exited ${exit.exitCode}: ${exit.output.trim().split('\n').pop()}`);
   await rig.close();
+  await storage.stop();
   say('Uninstall');
   await run(next.version, 'uninstall', 5);
 

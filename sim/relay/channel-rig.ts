@@ -39,6 +39,8 @@ export interface ChannelRig {
     publicSettings: Record<string, unknown>,
     expiresAt: Date,
     nodes: string[],
+    /** Other protected sections sent with the channel's (the grant's log upload container). */
+    otherProtected?: Record<string, unknown>,
   ): Promise<{ publicSettings: Record<string, unknown>; protectedSettings: string; protectedSettingsCertThumbprint: string }>;
   /** An engineer with a fresh Send token and ticket for a node. */
   connect(node: string, grantId: string, expiresAt: Date, overrides?: { engineer?: string; ticketId?: string }): Promise<EngineerSession>;
@@ -72,7 +74,7 @@ export async function startChannelRig(certificateDir: string): Promise<ChannelRi
     certificate,
     ticketKey,
     hybridConnection: (node) => ensure(node),
-    async channelSettings(publicSettings, expiresAt, nodes) {
+    async channelSettings(publicSettings, expiresAt, nodes, otherProtected = {}) {
       const channel = {
         ticketPublicKey: ticketKey.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
         listenTokens: Object.fromEntries(nodes.map((node) => [node, token(node, 'agent-listen', LISTEN_KEY, expiresAt)])),
@@ -87,7 +89,7 @@ export async function startChannelRig(certificateDir: string): Promise<ChannelRi
           },
         },
         protectedSettingsCertThumbprint: certificate.thumbprint,
-        protectedSettings: await encryptToCms(JSON.stringify({ channel }), certificate.crtPath, 'aes256'),
+        protectedSettings: await encryptToCms(JSON.stringify({ ...otherProtected, channel }), certificate.crtPath, 'aes256'),
       };
     },
     sendToken: (node, expiresAt) => token(node, 'engineer-send', SEND_KEY, expiresAt),

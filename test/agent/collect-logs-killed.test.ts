@@ -22,7 +22,7 @@ import * as files from '../../sim/windows/file-system';
 import { AGENT_SCRIPT, DATA_FOLDER } from '../../core/node-layout';
 import { logCollectionRecordPath, parseLogCollectionRecord } from '../../core/log-collection-record';
 import { ExtensionFixture, iso } from '../support/extension-fixture';
-import { startAzurite, type Azurite } from '../diag/azurite';
+import { startAzurite, type Azurite } from '../../sim/storage/azurite';
 import { startFaultProxy, type FaultProxy } from '../diag/fault-proxy';
 
 jest.setTimeout(180_000);

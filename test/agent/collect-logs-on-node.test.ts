@@ -26,7 +26,7 @@ import { eventLogQuery } from '../../diag/reader';
 import { logCollectionRecordPath, parseLogCollectionRecord } from '../../core/log-collection-record';
 import type { MachineModel } from '../../sim/windows/machine-model';
 import { ExtensionFixture, iso } from '../support/extension-fixture';
-import { startAzurite, type Azurite } from '../diag/azurite';
+import { startAzurite, type Azurite } from '../../sim/storage/azurite';
 import { readBundle } from '../diag/fixtures';
 import { runAgentCommand } from '../../agent/commands';
 import { SimulatedHost } from '../../sim/windows/simulated-host';

@@ -26,7 +26,7 @@ import { AGENT_SCRIPT, LOG_COLLECTION_REQUEST_FILE, LOG_UPLOAD_SAS_FILE } from '
 import { logCollectionRecordPath, parseLogCollectionRecord, type LogCollectionRecord } from '../../core/log-collection-record';
 import type { MachineModel } from '../../sim/windows/machine-model';
 import { ExtensionFixture, grantSettings, iso } from '../support/extension-fixture';
-import { startAzurite, type Azurite } from '../diag/azurite';
+import { startAzurite, type Azurite } from '../../sim/storage/azurite';
 import { readBundle } from '../diag/fixtures';
 
 jest.setTimeout(180_000);

@@ -13,7 +13,7 @@ import { LocalFolderReader } from '../../diag/reader';
 import { SOURCES } from '../../diag/sources';
 import { checkUploadSas } from '../../diag/upload-sas';
 import { UploadError, uploadBundle, type BundleFile } from '../../diag/upload';
-import { startAzurite } from '../diag/azurite';
+import { startAzurite } from '../../sim/storage/azurite';
 import { startFaultProxy } from '../diag/fault-proxy';
 
 type Emit = (record: Record<string, unknown>) => void;

@@ -18,7 +18,7 @@ import { advanceClock } from '../../sim/windows/simulation';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { shippedNodePath } from '../../sim/shipped-node-path';
 import { AGENT_SCRIPT } from '../../core/node-layout';
-import { startAzurite, type Azurite } from '../diag/azurite';
+import { startAzurite, type Azurite } from '../../sim/storage/azurite';
 import { startEmulatedCli, SUBSCRIPTION, type CliRun, type EmulatedCli } from '../support/cli-harness';
 
 const RG = 'rg-logs';

@@ -17,7 +17,7 @@ import { COLLECT_LOGS_TASK, LOG_COLLECTION_REQUEST_FILE, TASK_FOLDER } from '../
 import { logCollectionRecordPath, parseLogCollectionRecord } from '../../core/log-collection-record';
 import { CHANNEL_LOOP, startChannelLoopRig, type ChannelLoopRig } from '../support/channel-loop';
 import { SUBSCRIPTION } from '../support/cli-harness';
-import { startAzurite, type Azurite } from '../diag/azurite';
+import { startAzurite, type Azurite } from '../../sim/storage/azurite';
 
 jest.setTimeout(180_000);
 const { RG, NS, TICKET, ENGINEER, seed } = CHANNEL_LOOP;

@@ -7,7 +7,7 @@ import { writeBundle } from '../../diag/bundle';
 import { LocalFolderReader } from '../../diag/reader';
 import { UploadSasError, checkUploadSas } from '../../diag/upload-sas';
 import { UploadError, blobNameFor, blockId, uploadBundle, type BundleFile, type UploadOptions } from '../../diag/upload';
-import { startAzurite, type Azurite } from './azurite';
+import { startAzurite, type Azurite } from '../../sim/storage/azurite';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import { plant, readBundle, sha256 } from './fixtures';
 
