@@ -946,11 +946,21 @@ $script:ChannelNotFoundExitCode = 15007
 # Runs wevtutil.exe (a program: no cmdlet of 5.1 exports .evtx) and returns its exit code and what it
 # printed. 5.1 turns a native program's stderr into error records, which 'Stop' would make fatal.
 function Invoke-Wevtutil([string[]] $Arguments) {
-    $command = Get-Command -Name 'wevtutil.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if ($null -eq $command) { throw (New-HostError 'Failed' 'wevtutil.exe is not on this node (it comes with every Windows Server).' $null) }
+    # Windows' own copy by its full path, so no folder earlier on SYSTEM's PATH can stand in for it;
+    # off Windows (the tests' stand-in) there is none, and PATH finds the program.
+    $program = $null
+    if ($env:SystemRoot) {
+        $systemCopy = [System.IO.Path]::Combine($env:SystemRoot, 'System32', 'wevtutil.exe')
+        if ([System.IO.File]::Exists($systemCopy)) { $program = $systemCopy }
+    }
+    if ($null -eq $program) {
+        $found = Get-Command -Name 'wevtutil.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+        if ($null -ne $found) { $program = $found.Path }
+    }
+    if ($null -eq $program) { throw (New-HostError 'Failed' 'wevtutil.exe is not on this node (it comes with every Windows Server).' $null) }
     $previous = $ErrorActionPreference
     $ErrorActionPreference = 'Continue'
-    try { $lines = @(& $command.Path @Arguments 2>&1 | ForEach-Object { [string] $_ }) }
+    try { $lines = @(& $program @Arguments 2>&1 | ForEach-Object { [string] $_ }) }
     finally { $ErrorActionPreference = $previous }
     return @{ ExitCode = $LASTEXITCODE; Lines = $lines }
 }
