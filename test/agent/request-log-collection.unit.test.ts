@@ -23,16 +23,11 @@ import { createDefaultMachine, readMachine, writeMachine } from '../../sim/windo
 import { SimulatedHost } from '../../sim/windows/simulated-host';
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
 import { hostSecret, op } from '../../windows/operations';
+import { testGrant } from '../support/test-grant';
 
 const NODE = 'ARC-NODE-1';
 const NOW = new Date('2026-11-24T20:00:00Z');
-const grant: Grant = {
-  level: 'Diagnostics',
-  grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
-  expiresAt: new Date('2026-11-25T04:00:00Z'),
-  supportRequestId: 'TKT-2611240001',
-  consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
-};
+const grant: Grant = testGrant({ supportRequestId: 'TKT-2611240001' });
 const withUploads: DesiredRecord = {
   enabled: true,
   retentionDays: 90,

@@ -11,15 +11,10 @@ import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode, type Step } from '../../core/node-plan';
 import { decideNode, LOCAL_NODE, type NodeRequest } from '../../core/decide-node';
 import type { ProbeResult } from '../../windows/operations';
+import { testGrant } from '../support/test-grant';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
-const grant: Grant = {
-  level: 'Diagnostics',
-  grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
-  expiresAt: new Date('2026-11-25T04:00:00Z'),
-  supportRequestId: 'TKT-1',
-  consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
-};
+const grant: Grant = testGrant();
 const upload: LogUploadGrant = {
   grantId: grant.grantId,
   container: 'contosologs/support',

@@ -13,15 +13,10 @@ import {
 import { serializePendingAudit, type PendingAudit } from '../../core/pending-audit';
 import { buildNodeIntent, buildRemovalIntent } from '../../core/node-intent';
 import { planNode, type ObservedNode } from '../../core/node-plan';
+import { testGrant } from '../support/test-grant';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
-const grant: Grant = {
-  level: 'Diagnostics',
-  grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
-  expiresAt: new Date('2026-11-25T04:00:00Z'),
-  supportRequestId: 'TKT-1',
-  consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
-};
+const grant: Grant = testGrant();
 const jea = {
   files: [{ path: 'C:\\Program Files\\WindowsPowerShell\\Modules\\ArcRemoteSupportJea\\ArcRemoteSupportJea.psd1', content: '@{}' }],
   sessionConfiguration: "@{ SchemaVersion = '2.0.0.0' }",

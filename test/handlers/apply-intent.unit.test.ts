@@ -21,15 +21,10 @@ import { applyIntent, observeNode } from '../../handlers/phases/converge-node';
 import type { OperationRequest } from '../../windows/operations';
 import { HostBatchError, type BatchOptions, type OperationOutcome, type WindowsHost } from '../../windows/port';
 import { observedNode } from '../support/cluster-node';
+import { testGrant } from '../support/test-grant';
 
 const NOW = new Date('2026-11-24T21:00:00Z');
-const grant: Grant = {
-  level: 'Diagnostics',
-  grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
-  expiresAt: new Date('2026-11-25T04:00:00Z'),
-  supportRequestId: 'TKT-1',
-  consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
-};
+const grant: Grant = testGrant();
 const granted: DesiredRecord = { enabled: true, retentionDays: 30, grant };
 const revoked: DesiredRecord = { ...granted, grant: null };
 

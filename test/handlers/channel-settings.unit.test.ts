@@ -4,15 +4,10 @@ import { signSas } from '../../channel/relay/sas';
 import type { Grant } from '../../core/desired-state';
 import { isConfigurationError } from '../../extension/errors';
 import { readChannelSettings, type ChannelSettings } from '../../handlers/channel-settings';
+import { testGrant } from '../support/test-grant';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
-const grant: Grant = {
-  level: 'Diagnostics',
-  grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
-  expiresAt: new Date('2026-11-25T04:00:00Z'),
-  supportRequestId: 'TKT-1',
-  consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
-};
+const grant: Grant = testGrant();
 const NAMESPACE = 'contoso-support.servicebus.windows.net';
 const KEY = 'listen-key-0123456789abcdef0123456789abcdef';
 const publicKey = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();

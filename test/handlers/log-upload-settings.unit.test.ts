@@ -6,16 +6,11 @@ import { createHash } from 'crypto';
 import type { Grant } from '../../core/desired-state';
 import { isConfigurationError } from '../../extension/errors';
 import { readLogUploadSettings } from '../../handlers/log-upload-settings';
+import { testGrant } from '../support/test-grant';
 
 const NOW = new Date('2026-11-24T20:00:00Z');
 const SIGNATURE = 'c2VjcmV0LXNpZ25hdHVyZS12YWx1ZQ%3D%3D';
-const grant: Grant = {
-  level: 'Diagnostics',
-  grantId: '3f2b8c1e-5d4a-4e7b-9c2d-1a2b3c4d5e6f',
-  expiresAt: new Date('2026-11-25T04:00:00Z'),
-  supportRequestId: 'TKT-1',
-  consent: { termsVersion: '2026.1', acceptedAt: new Date('2026-11-24T19:59:00Z'), acceptedBy: 'owner@contoso.example' },
-};
+const grant: Grant = testGrant();
 const sas = (fields: Record<string, string> = {}) => {
   const query = new URLSearchParams({ sv: '2024-11-04', sr: 'c', sp: 'cw', se: '2026-11-25T04:00:00Z', ...fields });
   return `https://contosologs.blob.core.windows.net/support?${query.toString()}&sig=${SIGNATURE}`;
