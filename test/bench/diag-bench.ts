@@ -46,7 +46,7 @@ async function writeLogs(root: string, totalMiB: number): Promise<void> {
 }
 
 /** Peak RSS growth (MB) over the baseline while `run` runs, sampled every 20 ms. */
-async function peakGrowthMb(run: () => Promise<unknown>): Promise<{ peakMb: number; seconds: number }> {
+async function peakGrowthMb(run: () => Promise<unknown>): Promise<{ peakMb: number; peakRssMb: number; seconds: number }> {
   global.gc?.();
   const baseline = process.memoryUsage.rss();
   let peak = baseline;
@@ -58,14 +58,15 @@ async function peakGrowthMb(run: () => Promise<unknown>): Promise<{ peakMb: numb
     clearInterval(timer);
   }
   peak = Math.max(peak, process.memoryUsage.rss());
-  return { peakMb: (peak - baseline) / MiB, seconds: (Date.now() - started) / 1000 };
+  return { peakMb: (peak - baseline) / MiB, peakRssMb: peak / MiB, seconds: (Date.now() - started) / 1000 };
 }
 
 async function benchBundleMemory(work: string, emit: Emit): Promise<void> {
   const now = new Date();
   const sources = SOURCES.map((source) => (source.id === 'ars-logs' ? { ...source, maxFileBytes: 64 * MiB } : source));
-  const results: Record<string, { peakMb: number; seconds: number; bundleMb: number }> = {};
-  for (const totalMiB of [64, 256]) {
+  const results: Record<string, { peakMb: number; peakRssMb: number; seconds: number; bundleMb: number }> = {};
+  // The issue's measure: at least 1 GiB of logs; the small run shows the growth does not follow the input.
+  for (const totalMiB of [64, 1024]) {
     const root = path.join(work, `node-${totalMiB}`);
     await writeLogs(root, totalMiB);
     const output = path.join(work, `bundle-${totalMiB}.zip`);
@@ -84,7 +85,8 @@ async function benchBundleMemory(work: string, emit: Emit): Promise<void> {
         outputFile: output,
         deadline: new Date(now.getTime() + 3600_000),
         sources,
-        budgetBytes: 1024 * MiB,
+        // Above the input, so that every byte is read, redacted and zipped.
+        budgetBytes: 2048 * MiB,
       });
       size = result.size;
     });
@@ -93,15 +95,16 @@ async function benchBundleMemory(work: string, emit: Emit): Promise<void> {
     await fs.rm(output, { force: true });
   }
   const small = results[64]!;
-  const large = results[256]!;
+  const large = results[1024]!;
   emit({
     metric: 'logs_bundle_peak_memory',
-    note: 'peak RSS growth while bundling text logs (redacted, deflate level 1), in-process, sampled every 20 ms',
+    note: 'peak RSS growth over the process baseline while bundling text logs (redacted, deflate level 1), in-process, sampled every 20 ms; peak_rss_large_mb is the whole process (the bench harness included)',
     input_small_mb: 64,
     peak_small_mb: Number(small.peakMb.toFixed(1)),
     seconds_small: Number(small.seconds.toFixed(1)),
-    input_large_mb: 256,
+    input_large_mb: 1024,
     peak_large_mb: Number(large.peakMb.toFixed(1)),
+    peak_rss_large_mb: Number(large.peakRssMb.toFixed(1)),
     seconds_large: Number(large.seconds.toFixed(1)),
     bundle_large_mb: Number(large.bundleMb.toFixed(1)),
     target: 'independent of input size (large within 30 MB of small), under 150 MB',
