@@ -27,14 +27,15 @@ function withoutQuery(text: string): string {
 }
 
 function oneWord(text: string): string {
-  return escapeUnsafe(withoutQuery(String(text))).replace(/\s+/g, '_');
+  return escapeUnsafe(withoutQuery(String(text)).replace(/\s+/g, '_'));
 }
 
 /** One line, no double quote inside (the quotes end the reason), no final period. */
 function quoted(text: string): string {
-  return escapeUnsafe(withoutQuery(String(text ?? '')))
+  const line = withoutQuery(String(text ?? ''))
     .replace(/\s+/g, ' ')
     .replace(/"/g, "'")
     .trim()
     .replace(/\.$/, '');
+  return escapeUnsafe(line);
 }
