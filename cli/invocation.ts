@@ -52,7 +52,7 @@ export type CommandInput =
   | { command: 'collect-logs'; containerSasFile: string; window: WindowInput; categories: string[]; includeSecurityLog: boolean }
   | { command: 'configure'; level?: GrantLevel; retentionDays?: number }
   | { command: 'revoke'; relay?: RelayInput }
-  | { command: 'status'; relay?: RelayInput }
+  | { command: 'status'; relay?: RelayInput; refresh?: boolean }
   | { command: 'cleanup-channels'; relay?: RelayInput }
   | { command: 'upgrade'; version: string }
   | { command: 'remove' };
@@ -291,8 +291,11 @@ function commandInput(
           required(text('version'), '--version', 'Give the extension version to upgrade to, e.g. --version 1.0.1.'),
         ),
       };
+    case 'status': {
+      const relay = relayInput(text, env);
+      return { command, ...(relay ? { relay } : {}), ...(options.refresh === true ? { refresh: true } : {}) };
+    }
     case 'revoke':
-    case 'status':
     case 'cleanup-channels': {
       const relay = relayInput(text, env);
       return { command, ...(relay ? { relay } : {}) };

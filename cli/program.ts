@@ -112,7 +112,10 @@ export function buildProgram(
     'status',
     "show provisioning, the handler's message, level, ticket, expiry and time left, per machine and node, and hybrid connections left from ended grants",
     false,
-    relayOptions,
+    (c) =>
+      relayOptions(c)
+        .option('--refresh', "first make the extension run again (same settings, new forceUpdateTag) so the status is the node's now")
+        .addHelpText('after', STATUS_HELP),
   );
   define(
     'cleanup-channels',
@@ -158,10 +161,21 @@ What happens:
   collects the categories' logs in the window (secrets redacted, a manifest of what was taken and
   skipped), zips them and uploads one blob, <machine>/<yyyymmddThhmmssZ>-<request id>.zip, with
   the request id in its metadata. One collection at a time per machine. Follow it with
-  arc-remote-support status; the node keeps a record of each collection
+  arc-remote-support status --refresh; the node keeps a record of each collection
   (Get-RemoteSupportLogCollectionHistory). Bundles stay in your container until you delete them:
   a lifecycle rule deleting them before 90 days keeps to the terms. No journal: run collect-logs
   again for the machines that failed.`;
+
+const STATUS_HELP = `
+Why --refresh:
+  Azure updates an extension's status only when its handler runs, so status shows what the
+  handler said the last time it ran: a log collection stays "requested" after the node's agent
+  uploaded it, and the channel's state is the one of that run. --refresh sends the extension's
+  public settings again with a new forceUpdateTag (no protected settings: the node keeps its
+  channel and upload container; a log collection request is not sent again), waits for the
+  handler, then shows the status: each node's access, channel and last log collection (uploaded,
+  failed or cancelled, when, and the blob or the reason). A machine that is not Connected, or
+  has no extension, is named and nothing is sent to it.`;
 
 function relayOptions(command: Command): Command {
   return command

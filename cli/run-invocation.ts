@@ -188,7 +188,9 @@ export async function executeInvocation(inv: Invocation, io: ResolvedIo, identit
     async (target) => {
       if (!target.ref) return { result: target.problem?.result ?? 'failed', detail: target.problem?.detail ?? 'not a machine' };
       if (request.command === 'status') {
-        const { outcome, status } = await statusOne(ctx, target.ref, target.label);
+        const { outcome, status } = await statusOne(ctx, target.ref, target.label, {
+          refresh: inv.input?.command === 'status' && inv.input.refresh === true,
+        });
         if (status) statuses.set(target, status);
         return outcome;
       }

@@ -74,6 +74,13 @@ export const LOG_COLLECTION_SAS_FILE = `${DATA_FOLDER}\\log-collection-upload.sa
 export const LOG_COLLECTIONS_FOLDER = `${DATA_FOLDER}\\LogCollections`;
 export const LOG_STAGING_FOLDER = `${DATA_FOLDER}\\LogStaging`;
 /**
+ * A copy of the record of the collection that ended last, written with it: the handler's observe
+ * batch reads this one file to report the outcome, instead of listing LOG_COLLECTIONS_FOLDER. Not
+ * a record's name (a UUID), so the history skips it; retention deletes it with the records.
+ */
+export const LAST_LOG_COLLECTION_NAME = 'last.json';
+export const LAST_LOG_COLLECTION_FILE = `${LOG_COLLECTIONS_FOLDER}\\${LAST_LOG_COLLECTION_NAME}`;
+/**
  * The upload SAS an owner's grant carries for the engineer's collections: machine-protected, kept
  * while that grant is in force and removed, as access, when it ends.
  */

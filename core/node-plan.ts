@@ -21,6 +21,7 @@ import {
   AGENT_FOLDER,
   AGENT_VERSION_FILE,
   CHANNEL_STATUS_FILE,
+  LAST_LOG_COLLECTION_FILE,
   CHANNEL_TASK,
   CHANNEL_TOKEN_FILE,
   CHANNEL_USER_PREFIX,
@@ -148,6 +149,7 @@ const OBSERVED_FILES = [
   SESSION_CONFIGURATION_FILE,
   AGENT_VERSION_FILE,
   CHANNEL_STATUS_FILE,
+  LAST_LOG_COLLECTION_FILE,
 ];
 
 /** The observe batch (the probe first); readObservation turns its outcomes into an ObservedNode. */

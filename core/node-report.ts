@@ -3,7 +3,8 @@
  * saying what was done and the access the node has now, or why the node was left as it was and
  * the fix; and one per prerequisite check when this node is refused. A node whose grant in force
  * has a channel also says how the channel is connected, as the agent last reported it
- * (core/channel-view.ts): so the CLI's status and the portal show the connection per node.
+ * (core/channel-view.ts): so the CLI's status and the portal show the connection per node. A node
+ * that has run a log collection says how the last one ended (core/last-log-collection.ts).
  */
 import { ExitCode, type ErrorDetail } from '../extension/errors';
 import type { ProbeResult } from '../windows/operations';
@@ -12,7 +13,8 @@ import type { LeaveDecision, NodeRole } from './decide-node';
 import type { DesiredRecord } from './desired-record';
 import { formatUtc } from './desired-state';
 import { describeEndReason, type EndedGrant } from './ended-grants';
-import { CHANNEL_STATUS_FILE, GROUPS } from './node-layout';
+import { describeLastLogCollection } from './last-log-collection';
+import { CHANNEL_STATUS_FILE, GROUPS, LAST_LOG_COLLECTION_FILE } from './node-layout';
 import { grantInForce } from './node-intent';
 import type { ObservedNode, Step } from './node-plan';
 import { auditIncomplete, describeAuditReport, type AuditReport } from './pending-audit';
@@ -128,7 +130,9 @@ function convergedLine(run: ConvergedNode, { name, who, now }: NodeReportContext
   const grant = grantInForce(run.record, now);
   const channel = readChannelState(run.record, now, run.observed.files[CHANNEL_STATUS_FILE] ?? null);
   const connection = channel.channel ? `; ${describeChannelReading(channel)}` : '';
-  const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}${connection}`;
+  const lastCollection = describeLastLogCollection(run.observed.files[LAST_LOG_COLLECTION_FILE] ?? null);
+  const collection = lastCollection ? `; ${lastCollection}` : '';
+  const state = `${grant ? `access ${grant.level} until ${formatUtc(grant.expiresAt)}` : 'access off'}${peer ? `, covered from ${peer.from}` : ''}${connection}${collection}`;
   if (run.refused) {
     const { grantId, endedAt } = run.refused;
     return nodeLine(

@@ -8,7 +8,14 @@
 import { op, type OperationRequest } from '../windows/operations';
 import { parseDesiredRecord } from './desired-record';
 import { LOG_COLLECTION_RECORD_FILE_NAME } from './log-collection-record';
-import { CHANNEL_SESSIONS_FOLDER, HISTORY_FILE, LOG_COLLECTIONS_FOLDER, LOG_STAGING_FOLDER, TRANSCRIPT_FOLDER } from './node-layout';
+import {
+  CHANNEL_SESSIONS_FOLDER,
+  HISTORY_FILE,
+  LAST_LOG_COLLECTION_NAME,
+  LOG_COLLECTIONS_FOLDER,
+  LOG_STAGING_FOLDER,
+  TRANSCRIPT_FOLDER,
+} from './node-layout';
 import { parseSessionRecord, SESSION_RECORD_FILE_NAME } from './session-record';
 
 /** Nothing is kept longer, whatever the record says (DESIGN section 1). */
@@ -56,6 +63,11 @@ export function planRetention(inputs: RetentionInputs): RetentionPlan {
     (file) => LOG_COLLECTION_RECORD_FILE_NAME.test(file.name) && Date.parse(file.lastWriteTimeUtc) < cutoff,
   );
   operations.push(...oldCollections.map((file) => op('removePath', { path: `${LOG_COLLECTIONS_FOLDER}\\${file.name}` })));
+  // The last one's copy (LAST_LOG_COLLECTION_FILE) is no older than its record: it goes with it.
+  const oldCopy = (inputs.logCollectionRecords ?? []).filter(
+    (file) => file.name.toLowerCase() === LAST_LOG_COLLECTION_NAME && Date.parse(file.lastWriteTimeUtc) < cutoff,
+  );
+  operations.push(...oldCopy.map((file) => op('removePath', { path: `${LOG_COLLECTIONS_FOLDER}\\${file.name}` })));
   const stagingCutoff = inputs.now.getTime() - LOG_STAGING_DAYS * 86_400_000;
   const oldStaging = (inputs.logStaging ?? []).filter((file) => Date.parse(file.lastWriteTimeUtc) < stagingCutoff);
   operations.push(...oldStaging.map((file) => op('removePath', { path: `${LOG_STAGING_FOLDER}\\${file.name}` })));

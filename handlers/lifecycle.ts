@@ -18,7 +18,8 @@ import { composeNode, type NodeAdapters } from './compose';
 import { ExitCode, HandlerError } from '../extension/errors';
 import type { ObservedLicenseSetting } from './license/license-source';
 import type { DesiredRecord } from '../core/desired-record';
-import { EVENT_SOURCE } from '../core/node-layout';
+import { EVENT_SOURCE, LAST_LOG_COLLECTION_FILE } from '../core/node-layout';
+import { describeLastLogCollection } from '../core/last-log-collection';
 import { agentInstallation } from './phases/agent-files';
 import { JEA_NODE_FILE_PATHS, loadJeaDefinition } from './phases/jea-files';
 import { convergeLocalNode, type LocalConvergeReport, type LocalConvergeRequest } from './phases/local-node';
@@ -242,7 +243,7 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
         note.warn || pinned !== '' || auditIncomplete(report.result.audit) || cluster.substatus.some((item) => item.status !== 'success');
       return {
         status: warned ? 'warning' : 'success',
-        message: `${describeAccess(applied, at)} ${note.text}${pinned}${logCollectionNote(logCollection?.request.collectionId, collectionState)}${auditNote(report)}${peerNote(cluster)}`,
+        message: `${describeAccess(applied, at)} ${note.text}${pinned}${logCollectionNote(logCollection?.request.collectionId, collectionState)}${lastCollectionNote(report)}${auditNote(report)}${peerNote(cluster)}`,
         substatus: cluster.substatus,
       };
     }),
@@ -443,6 +444,15 @@ function logCollectionNote(collectionId: string | undefined, state: { kind: stri
   if (state.kind === 'done') return ` Log collection ${collectionId} has already run: its record is in the log collection history.`;
   if (state.kind === 'same-waiting') return ` Log collection ${collectionId} is waiting or running.`;
   return ` Log collection ${collectionId} requested: the CollectLogs task collects and uploads within a minute.`;
+}
+
+/**
+ * How this node's last log collection ended, read in the observe batch: Azure refreshes the
+ * extension's status only when the handler runs, so each enable says it (`status --refresh`).
+ */
+function lastCollectionNote(report: LocalConvergeReport): string {
+  const last = describeLastLogCollection(report.result.observed.files[LAST_LOG_COLLECTION_FILE] ?? null);
+  return last ? ` ${last[0]!.toUpperCase()}${last.slice(1)}.` : '';
 }
 
 /** This node's ended grants after a run: the state's copy and the node's record, together. */

@@ -33,6 +33,7 @@ import {
   EVENT_SOURCE,
   LOG_COLLECTION_REQUEST_FILE,
   LOG_COLLECTION_SAS_FILE,
+  LAST_LOG_COLLECTION_FILE,
   LOG_COLLECTIONS_FOLDER,
   LOG_UPLOAD_SAS_FILE,
 } from '../../core/node-layout';
@@ -264,6 +265,12 @@ async function recordCollection(host: WindowsHost, adapters: LogCollectionAdapte
       op('ensureDirectory', { path: LOG_COLLECTIONS_FOLDER, sddl: SYSTEM_AND_ADMINISTRATORS_ONLY }),
       op('writeFile', {
         path: logCollectionRecordPath(record.collectionId),
+        content: serializeLogCollectionRecord(record),
+        sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
+      }),
+      // The same record again where the handler's observe batch reads it: how the last one ended.
+      op('writeFile', {
+        path: LAST_LOG_COLLECTION_FILE,
         content: serializeLogCollectionRecord(record),
         sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
       }),

@@ -2,10 +2,13 @@
  * The machine's last log collection request as Azure knows it: the request in the public settings
  * and what the handler said about it in its status message (handlers/lifecycle.ts, the enable that
  * took it): requested, still waiting or running, already run, or refused with the handler's reason.
- * The handler reports when it runs; the collection's own end (uploaded or failed, the blob) is
- * recorded on the node, where Get-RemoteSupportLogCollectionHistory reads it.
+ * Each enable also says how the node's last collection ended (core/last-log-collection.ts): that
+ * outcome (uploaded, failed or cancelled; when; the blob or the reason) is shown when it is about
+ * the request in the settings, or when the settings hold none (a later write dropped it). Azure
+ * hears from the handler only when it runs: `status --refresh` makes it run.
  */
-export type LogCollectionState = 'requested' | 'waiting or running' | 'already run' | 'refused' | 'not reported';
+export type LogCollectionOutcome = 'uploaded' | 'failed' | 'cancelled';
+export type LogCollectionState = 'requested' | 'waiting or running' | 'already run' | 'refused' | 'not reported' | LogCollectionOutcome;
 
 export interface LogCollectionStatus {
   requestId: string;
@@ -14,10 +17,18 @@ export interface LogCollectionStatus {
   detail: string;
   window?: { from: string; to: string };
   categories?: string[];
+  /** When it ended, for an outcome. */
+  endedAt?: string;
+  /** `<account>/<container>/<blob>`, when uploaded. */
+  blob?: string;
+  /** Why it failed or was cancelled. */
+  reason?: string;
 }
 
 const NOTE = /Log collection ([0-9a-fA-F-]{36}) (requested|is waiting or running|has already run)[^.]*\./g;
 const REFUSAL = /Invalid setting '(?:protectedSettings\.)?logCollection[^']*': .*?Accepted: .*?\.(?=\s|$)/;
+const OUTCOME =
+  /[Ll]ast log collection ([0-9a-fA-F-]{36}) (uploaded|failed|cancelled) at (\S+?)(?: to (\S+?\/\S+?\/\S+?)(?=[.;]?(?:\s|$))|: "([^"]*)")/;
 const STATES: Record<string, LogCollectionState> = {
   requested: 'requested',
   'is waiting or running': 'waiting or running',
@@ -36,6 +47,19 @@ export function logCollectionStatus(
     ...(requestId && asked?.window ? { window: asked.window } : {}),
     ...(requestId && Array.isArray(asked?.categories) ? { categories: asked.categories } : {}),
   };
+  const ended = OUTCOME.exec(text);
+  if (ended && (!requestId || ended[1]!.toLowerCase() === requestId)) {
+    const [detail, id, outcome, endedAt, blob, reason] = ended;
+    return {
+      requestId: id!.toLowerCase(),
+      state: outcome as LogCollectionOutcome,
+      detail: `${detail!.charAt(0).toUpperCase()}${detail!.slice(1)}.`,
+      endedAt: endedAt!,
+      ...(blob ? { blob } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+      ...shape,
+    };
+  }
   const notes = [...text.matchAll(NOTE)];
   const note = notes.find((match) => match[1]!.toLowerCase() === requestId) ?? (requestId ? undefined : notes[0]);
   if (note) return { requestId: note[1]!.toLowerCase(), state: STATES[note[2]!]!, detail: note[0], ...shape };

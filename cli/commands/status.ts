@@ -5,6 +5,9 @@ import { findLeftovers } from '../channel/leftover-channels';
 import { namespaceFromId } from '../channel/relay-namespaces';
 import { channelMarker, markerConnections, storedLevel } from '../settings/public-settings';
 import { machineSummary, parseNodeLines } from '../targets/node-lines';
+import { requireConnected, requireMachine } from '../checks/machine-checks';
+import { refreshSettings } from '../settings/public-settings';
+import { notDeployed } from './extension-write';
 import { failureOutcome } from './failure';
 import { logCollectionStatus, type LogCollectionStatus } from './log-collection-status';
 import type { RunContext } from './run-context';
@@ -40,8 +43,13 @@ export async function statusOne(
   ctx: RunContext,
   ref: MachineRef,
   label: string,
+  options: { refresh?: boolean } = {},
 ): Promise<{ outcome: TargetOutcome; status?: MachineStatus }> {
   try {
+    if (options.refresh) {
+      const refused = await refresh(ctx, ref);
+      if (refused) return { outcome: refused };
+    }
     const machine = await ctx.api.getMachine(ref);
     if (!machine) {
       return {
@@ -62,6 +70,21 @@ export async function statusOne(
   } catch (error) {
     return { outcome: await failureOutcome(ctx, ref, error) };
   }
+}
+
+/**
+ * Makes the extension run enable again so that its status is the node's now: Azure refreshes an
+ * extension's instance view only when the handler runs. The public settings it has, minus a log
+ * collection request (one-shot), with a new forceUpdateTag and no protected settings: the node
+ * keeps its channel and the grant's upload SAS on a public-only send. Waits for provisioning like
+ * every write. A machine not connected, or without the extension, is refused and nothing is sent.
+ */
+async function refresh(ctx: RunContext, ref: MachineRef): Promise<TargetOutcome | undefined> {
+  requireConnected(await requireMachine(ctx.api, ref));
+  const current = await ctx.api.getExtension(ref);
+  if (!current) return notDeployed(ref);
+  await ctx.api.updateExtension(ref, { settings: refreshSettings(current.settings), forceUpdateTag: ctx.forceUpdateTag });
+  return undefined;
 }
 
 export function describeStatus(

@@ -89,6 +89,14 @@ function finish(settings: PublicSettings): PublicSettings {
 }
 
 /**
+ * `status --refresh`: the settings Azure has, sent again only so that the handler runs and reports
+ * (with a new forceUpdateTag); the one-shot log collection request is not among them (see carried).
+ */
+export function refreshSettings(current: Current): PublicSettings {
+  return finish({ ...carried(current) } as PublicSettings);
+}
+
+/**
  * Deploying a new extension starts with no access. Deploying over an existing one keeps its access
  * and retention: a redeploy must not silently revoke (or keep a stale) grant the owner set.
  */

@@ -4,7 +4,8 @@
  * a simulated Windows Server; the handler takes the request and its SAS, and the node's
  * CollectLogs task (the simulated Task Scheduler) runs the installed agent, which uploads the
  * bundle to Azurite. `status` shows the request as the handler reported it, the node's record
- * (the owner's module reads it) the upload; a later revoke goes through without the request.
+ * (the owner's module reads it) the upload, and `status --refresh` (the handler runs again) the
+ * upload with its blob; a later revoke goes through without the request.
  */
 import execa from 'execa';
 import { promises as fs } from 'fs';
@@ -17,7 +18,7 @@ import { readMachine } from '../../sim/windows/default-machine';
 import { advanceClock } from '../../sim/windows/simulation';
 import { simulatorBundle, simulatorEnvironment } from '../../sim/windows/simulator-bundle';
 import { shippedNodePath } from '../../sim/shipped-node-path';
-import { AGENT_SCRIPT } from '../../core/node-layout';
+import { AGENT_SCRIPT, LOG_COLLECTION_REQUEST_FILE } from '../../core/node-layout';
 import { startAzurite, type Azurite } from '../../sim/storage/azurite';
 import { startEmulatedCli, SUBSCRIPTION, type CliRun, type EmulatedCli } from '../support/cli-harness';
 
@@ -139,6 +140,18 @@ describe("the owner's log collection: CLI, emulated Arc, real handler, CollectLo
     // Azure hears from the handler only when it runs: status still shows the request it took.
     const after = JSON.parse((await owner(['status', ...seed, '--output', 'json'])).stdout).machines[0];
     expect(after.logCollection).toMatchObject({ requestId, state: 'requested' });
+
+    // status --refresh runs the handler again (public settings, a new tag): it reads the node's last
+    // collection and reports it, and no request goes to the node again.
+    const refreshed = await owner(['status', ...seed, '--refresh', '--output', 'json']);
+    expect(refreshed.code).toBe(0);
+    expect(runner.commands.at(-1)).toBe('APP-01 enable 1.0.0 -> 0');
+    const shown = JSON.parse(refreshed.stdout).machines[0];
+    expect(shown.logCollection).toMatchObject({ requestId, state: 'uploaded', blob: `devstoreaccount1/owner-logs/${blobs[0]}` });
+    expect(shown.nodes).toEqual([{ node: NODE, message: expect.stringContaining(`last log collection ${requestId} uploaded at `) }]);
+    expect(shown.message).toMatch(new RegExp(`Last log collection ${requestId} uploaded at \\S+Z to devstoreaccount1/owner-logs/`));
+    const requestFile = (await readMachine(modelPath)).nodes[NODE]!.files[LOG_COLLECTION_REQUEST_FILE.toLowerCase()];
+    expect(requestFile).toBeUndefined();
 
     // A revoke after it does not send the request again without its SAS: the handler takes it.
     const revoked = await owner(['revoke', ...seed, '--output', 'json']);

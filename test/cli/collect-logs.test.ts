@@ -10,6 +10,8 @@ import { promises as fs } from 'fs';
 import path from 'path';
 import type { ExtensionRun, ExtensionRunResult } from '../../sim/arm';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
+import { describeLastLogCollection } from '../../core/last-log-collection';
+import { serializeLogCollectionRecord, type LogCollectionRecord } from '../../core/log-collection-record';
 import { openSupportTickets, startEmulatedCli, SUBSCRIPTION, type CliRun, type EmulatedCli } from '../support/cli-harness';
 
 const RG = 'rg-logs';
@@ -37,6 +39,9 @@ function sasUrl(change: Record<string, string | null> = {}, base = 'https://cont
   return `${base}?${query}`;
 }
 
+/** The node's LAST_LOG_COLLECTION_FILE, as the agent left it; null: none ran yet. */
+let nodeLastCollection: string | null = null;
+
 /** The extension manager as the handler reports a log collection request it took. */
 const seenRuns: ExtensionRun[] = [];
 async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> {
@@ -44,6 +49,9 @@ async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> 
   if (run.kind === 'delete') return { provisioningState: 'Succeeded' };
   const requestId = (run.properties.settings?.logCollection as { requestId?: string } | undefined)?.requestId;
   const note = requestId ? ` Log collection ${requestId} requested: the CollectLogs task collects and uploads within a minute.` : '';
+  // What the node's last collection left, as the handler words it (core/last-log-collection.ts).
+  const last = describeLastLogCollection(nodeLastCollection);
+  const ended = last ? ` ${last[0]!.toUpperCase()}${last.slice(1)}.` : '';
   return {
     provisioningState: 'Succeeded',
     instanceView: {
@@ -54,7 +62,7 @@ async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> 
         code: 'ProvisioningState/succeeded',
         level: 'Info',
         displayStatus: 'Provisioning succeeded',
-        message: `Access: as set.${note}\nNode ${run.machine.name.toUpperCase()}: no change needed.`,
+        message: `Access: as set.${note}${ended}\nNode ${run.machine.name.toUpperCase()}: no change needed${last ? `; ${last}` : ''}.`,
       },
     },
   };
@@ -386,6 +394,101 @@ describe('grant --log-container-sas-file', () => {
     const refused = await grant(['--log-container-sas-file', await sasFile('grant-read.txt', sasUrl({ sp: 'racw' }))]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--log-container-sas-file: received ".*grant-read\.txt"\. The SAS in the file: sasUrl has sp=racw/);
+    expect(cli.emulator.counters.writes).toBe(writes);
+  });
+});
+
+describe('status --refresh', () => {
+  const uploaded = (requestId: string): LogCollectionRecord => ({
+    collectionId: requestId,
+    trigger: 'owner',
+    requestedBy: 'owner',
+    requestedAt: '2026-12-06T10:00:00Z',
+    window: { from: '2026-12-06T08:00:00Z', to: '2026-12-06T09:59:00Z' },
+    categories: ['ArcAgent'],
+    includeSecurityLog: false,
+    grantId: null,
+    supportRequestId: null,
+    consent: 'owner request',
+    startedAt: '2026-12-06T10:00:30Z',
+    endedAt: '2026-12-06T10:01:10Z',
+    outcome: 'uploaded',
+    detail: 'uploaded 12 file(s)',
+    container: 'contosologs/support-logs',
+    blobName: `app-1/20261206T100110Z-${requestId}.zip`,
+    bundleBytes: 4096,
+    fileCount: 12,
+    skippedCount: 0,
+    bundleSha256: 'ab'.repeat(32),
+  });
+
+  it('runs the handler again with the public settings only and shows how the collection ended', async () => {
+    const file = await sasFile('refresh-sas.txt', `${sasUrl()}\n`);
+    const asked = await owner([
+      'collect-logs',
+      ...machine('app-1'),
+      '--container-sas-file',
+      file,
+      '--hours',
+      '1',
+      '--category',
+      'ArcAgent',
+      '--output',
+      'json',
+    ]);
+    expect(asked.code).toBe(0);
+    const requestId = UUID.exec(JSON.parse(asked.stdout).results[0].detail)![0];
+    // The agent uploaded it since; Azure still has what the handler said when it took the request.
+    nodeLastCollection = serializeLogCollectionRecord(uploaded(requestId));
+    const stale = JSON.parse((await owner(['status', ...machine('app-1'), '--output', 'json'])).stdout).machines[0];
+    expect(stale.logCollection).toMatchObject({ requestId, state: 'requested' });
+    const before = settingsOf('app-1');
+    const tagBefore = stored('app-1')!.properties.forceUpdateTag;
+
+    const refreshed = await owner(['status', ...machine('app-1'), '--refresh', '--output', 'json']);
+    expect(refreshed.code).toBe(0);
+    const sent = lastRun('app-1').properties;
+    const { logCollection: _oneShot, ...kept } = before;
+    expect(sent.settings).toEqual(kept);
+    expect(sent).not.toHaveProperty('protectedSettings');
+    expect(sent.forceUpdateTag).toEqual(expect.any(String));
+    expect(sent.forceUpdateTag).not.toBe(tagBefore);
+    const shown = JSON.parse(refreshed.stdout).machines[0];
+    expect(shown.logCollection).toEqual({
+      requestId,
+      state: 'uploaded',
+      endedAt: '2026-12-06T10:01:10Z',
+      blob: `contosologs/support-logs/app-1/20261206T100110Z-${requestId}.zip`,
+      detail: `Last log collection ${requestId} uploaded at 2026-12-06T10:01:10Z to contosologs/support-logs/app-1/20261206T100110Z-${requestId}.zip.`,
+    });
+    expect(shown.nodes[0].message).toContain(`last log collection ${requestId} uploaded`);
+
+    // A failed one: its reason, quoted as the node recorded it.
+    nodeLastCollection = serializeLogCollectionRecord({
+      ...uploaded(requestId),
+      outcome: 'failed',
+      container: null,
+      blobName: null,
+      detail: 'the container SAS expired at 2026-12-06T10:00:00Z: make a new one.',
+    });
+    const failed = JSON.parse((await owner(['status', ...machine('app-1'), '--refresh', '--output', 'json'])).stdout).machines[0];
+    expect(failed.logCollection).toMatchObject({
+      requestId,
+      state: 'failed',
+      endedAt: '2026-12-06T10:01:10Z',
+      reason: 'the container SAS expired at 2026-12-06T10:00:00Z: make a new one',
+    });
+    nodeLastCollection = null;
+  });
+
+  it('names a machine that is not connected or has no extension, and writes nothing', async () => {
+    const writes = cli.emulator.counters.writes;
+    const away = await owner(['status', ...machine('away-1'), '--refresh', '--output', 'json']);
+    expect(away.code).not.toBe(0);
+    expect(JSON.parse(away.stdout).results[0].detail).toMatch(/^machine away-1 is Disconnected \(Azure Arc agent status\)/);
+    const bare = await owner(['status', ...machine('bare-1'), '--refresh', '--output', 'json']);
+    expect(bare.code).not.toBe(0);
+    expect(JSON.parse(bare.stdout).results[0].detail).toMatch(/^the extension is not deployed on bare-1\. Fix: deploy it first/);
     expect(cli.emulator.counters.writes).toBe(writes);
   });
 });

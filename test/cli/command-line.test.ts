@@ -17,6 +17,14 @@ describe('help', () => {
     );
   });
 
+  it('says what status --refresh does and why', async () => {
+    const { code, stdout } = await runOffline(['status', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/--refresh\s+first make the extension run again/);
+    expect(stdout).toMatch(/Azure updates an extension's status only when its handler runs/);
+    expect(stdout).toMatch(/nothing is sent to it\./);
+  });
+
   it("documents each command's options with the exit codes", async () => {
     const { code, stdout } = await runOffline(['grant', '--help']);
     expect(code).toBe(0);

@@ -3,6 +3,7 @@ import { serializeDesiredRecord } from '../../core/desired-record';
 import {
   CHANNEL_SESSIONS_FOLDER,
   HISTORY_FILE,
+  LAST_LOG_COLLECTION_FILE,
   LOG_COLLECTIONS_FOLDER,
   LOG_STAGING_FOLDER,
   TRANSCRIPT_FOLDER,
@@ -95,13 +96,14 @@ describe('retention plan', () => {
     );
   });
 
-  it('deletes log collection records past the period, and log staging after 7 days whatever the period', () => {
+  it('deletes log collection records (and the copy of the last one) past the period, and log staging after 7 days whatever the period', () => {
     const id = (n: number) => `0000000${n}-5d4a-4e7b-9c2d-1a2b3c4d5e6f.json`;
     const result = plan({
       logCollectionRecords: [
         { name: id(1), lastWriteTimeUtc: daysAgo(31) },
         { name: id(2), lastWriteTimeUtc: daysAgo(29) },
         { name: 'notes.txt', lastWriteTimeUtc: daysAgo(60) },
+        { name: 'last.json', lastWriteTimeUtc: daysAgo(31) },
       ],
       logStaging: [
         { name: `${id(3)}.zip`, lastWriteTimeUtc: daysAgo(8) },
@@ -110,6 +112,7 @@ describe('retention plan', () => {
     });
     expect(result.operations).toEqual([
       { op: 'removePath', path: `${LOG_COLLECTIONS_FOLDER}\\${id(1)}` },
+      { op: 'removePath', path: LAST_LOG_COLLECTION_FILE },
       { op: 'removePath', path: `${LOG_STAGING_FOLDER}\\${id(3)}.zip` },
     ]);
     expect(describeRetention(result)).toBe(
