@@ -13,6 +13,7 @@ import { loadExtensionIdentity } from '../../manifests/extension-identity';
 import { startArmEmulator } from '../../sim/arm';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-00000000f1ee';
+const SUPPORT_REQUEST = 'TKT-FLEET-1';
 
 export interface FleetBenchOptions {
   machines: number;
@@ -29,6 +30,8 @@ export async function benchFleetGrant(
     operationMs: 50,
     validate: false,
     machines: names.map((name) => ({ subscriptionId: SUBSCRIPTION, resourceGroup: 'fleet', name, tags: { ring: 'pilot' } })),
+    // grant reads the support request in Azure Support first.
+    supportTickets: [{ subscriptionId: SUBSCRIPTION, name: SUPPORT_REQUEST, status: 'Open', title: 'Fleet bench' }],
   });
   try {
     const identity = loadExtensionIdentity();
@@ -74,7 +77,7 @@ export async function benchFleetGrant(
         '--duration',
         '8h',
         '--support-request',
-        'TKT-FLEET-1',
+        SUPPORT_REQUEST,
         '--accept-terms',
         '--journal',
         path.join(work, 'journal.json'),
