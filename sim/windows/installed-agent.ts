@@ -3,7 +3,7 @@
  * runs it (the JEA session's own functions): the package's agent.js the node's file system refers
  * to, as a process on the Node the package ships, against that node of the model.
  */
-import execa from 'execa';
+import type execaModule from 'execa';
 import { AGENT_SCRIPT } from '../../core/node-layout';
 import { shippedNodePath } from '../shipped-node-path';
 import { readMachine } from './model-store';
@@ -28,6 +28,10 @@ export async function runInstalledAgent(
 ): Promise<{ exitCode: number; stdout: string; stderr: string } | { missing: string }> {
   const installed = await installedAgentSource(modelPath, node);
   if (!installed) return { missing: `${AGENT_SCRIPT} does not exist on ${node}` };
+  // Loaded here, not with the module: every simulated handler run loads the simulator, and only a
+  // JEA function that runs the agent needs a process.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const execa = require('execa') as typeof execaModule;
   const child = execa(shippedNodePath(), [installed, ...argv], {
     reject: false,
     env: simulatorEnvironment(modelPath, { node, simulator }),
