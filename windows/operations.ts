@@ -119,8 +119,13 @@ export interface OperationCatalog {
   probe: [NoFields, ProbeResult];
 
   ensureDirectory: [{ path: string; sddl?: Sddl }, { created: boolean }];
-  /** Writes UTF-8 text, or bytes when `encoding` is base64 (task XML is UTF-16LE). */
-  writeFile: [{ path: string; content: string; encoding?: 'utf8' | 'base64'; sddl?: Sddl }, { changed: boolean }];
+  /**
+   * Writes UTF-8 text, or bytes when `encoding` is base64 (task XML is UTF-16LE). With `createNew`
+   * the write is the decision of who goes first: the file appears whole only if none is at the path
+   * (one atomic rename that never replaces), else Exists and nothing is touched. Not idempotent by
+   * design: the second of two such writes, even with the same content, is Exists.
+   */
+  writeFile: [{ path: string; content: string; encoding?: 'utf8' | 'base64'; sddl?: Sddl; createNew?: boolean }, { changed: boolean }];
   readFile: [{ path: string; encoding?: 'utf8' | 'base64' }, { exists: boolean; content: string | null }];
   /**
    * Copies a file of the machine running the handler (`source`, a local path there: the package)

@@ -14,10 +14,13 @@ import type { OperationName, OperationRequest } from './operations';
  * - InvalidRequest: the request itself is wrong (unknown operation, missing field);
  * - DomainController: the operation needs local accounts, which a domain controller does not have
  *   (the channel's per-grant account: the channel is unavailable there);
+ * - Exists: a create-only write (writeFile createNew) found the file already there: someone else
+ *   went first, and the file is theirs, untouched;
  * - Failed: the Windows command failed; `message` says how;
  * - Skipped: not run, because an earlier operation of the batch failed.
  */
-export type HostErrorCode = 'NotFound' | 'AccessDenied' | 'NodeUnreachable' | 'InvalidRequest' | 'DomainController' | 'Failed' | 'Skipped';
+export type HostErrorCode =
+  'NotFound' | 'AccessDenied' | 'NodeUnreachable' | 'InvalidRequest' | 'DomainController' | 'Exists' | 'Failed' | 'Skipped';
 
 export interface HostOperationError {
   /** The operation's name, e.g. "registerTask". */

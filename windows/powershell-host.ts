@@ -46,6 +46,7 @@ const ERROR_CODES: readonly HostErrorCode[] = [
   'NodeUnreachable',
   'InvalidRequest',
   'DomainController',
+  'Exists',
   'Failed',
   'Skipped',
 ];

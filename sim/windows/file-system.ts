@@ -5,7 +5,9 @@
  *   SDDL is applied to it anyway; a file in the way -> Failed;
  * - writeFile needs its folder: a missing parent -> NotFound with the parent as target; a folder
  *   at the path -> Failed; utf8 content is written as UTF-8 without BOM; unchanged bytes and SDDL
- *   -> `changed: false` and nothing is touched; a file keeps its SDDL when none is given;
+ *   -> `changed: false` and nothing is touched; a file keeps its SDDL when none is given; with
+ *   `createNew` an existing file -> Exists and nothing is touched (the model lock makes the check
+ *   and the write one step, as the rename that never replaces does on Windows);
  * - readFile of a missing path -> `exists: false`; of a folder -> Failed; utf8 decodes like
  *   .NET File.ReadAllText: a UTF-8 BOM is dropped, a UTF-16 LE/BE BOM selects UTF-16;
  * - removePath removes a folder with everything in it; a missing path -> `removed: false`;
@@ -86,6 +88,9 @@ export function writeFile(ctx: NodeContext, request: Request<'writeFile'>): Resu
     throw new OperationFailure('NotFound', `Cannot write '${path.text}': the folder '${parent.text}' does not exist`, parent.text);
   }
   const contentBase64 = bytes.toString('base64');
+  if (existing && request.createNew === true) {
+    throw new OperationFailure('Exists', `'${path.text}' already exists: it was left as it is`, request.path);
+  }
   if (existing && 'path' in existing) {
     const sameSddl = request.sddl === undefined || request.sddl === existing.sddl;
     if (existing.contentBase64 === contentBase64 && sameSddl) return { changed: false };

@@ -17,7 +17,8 @@ import * as processes from './processes';
 import * as secrets from './secret-files';
 import * as tasks from './tasks-and-events';
 
-type FieldType = 'string' | 'string?' | 'boolean' | 'number' | 'string[]' | 'secret' | { oneOf: ReadonlyArray<string | undefined> };
+type FieldType =
+  'string' | 'string?' | 'boolean' | 'boolean?' | 'number' | 'string[]' | 'secret' | { oneOf: ReadonlyArray<string | undefined> };
 
 const ENCODING = { oneOf: ['utf8', 'base64', undefined] };
 
@@ -25,7 +26,7 @@ const ENCODING = { oneOf: ['utf8', 'base64', undefined] };
 const FIELDS: { [N in OperationName]: Record<keyof OperationCatalog[N][0], FieldType> } = {
   probe: {},
   ensureDirectory: { path: 'string', sddl: 'string?' },
-  writeFile: { path: 'string', content: 'string', encoding: ENCODING, sddl: 'string?' },
+  writeFile: { path: 'string', content: 'string', encoding: ENCODING, sddl: 'string?', createNew: 'boolean?' },
   copyFromHandler: { source: 'string', path: 'string' },
   readFile: { path: 'string', encoding: ENCODING },
   removePath: { path: 'string' },
@@ -144,13 +145,15 @@ function checkFields(fields: Record<string, FieldType>, request: Record<string, 
           ? value === undefined || typeof value === 'string'
           : type === 'boolean'
             ? typeof value === 'boolean'
-            : type === 'number'
-              ? typeof value === 'number' && Number.isFinite(value)
-              : type === 'string[]'
-                ? Array.isArray(value) && value.every((item) => typeof item === 'string')
-                : type === 'secret'
-                  ? isHostSecret(value)
-                  : type.oneOf.includes(value as string | undefined);
+            : type === 'boolean?'
+              ? value === undefined || typeof value === 'boolean'
+              : type === 'number'
+                ? typeof value === 'number' && Number.isFinite(value)
+                : type === 'string[]'
+                  ? Array.isArray(value) && value.every((item) => typeof item === 'string')
+                  : type === 'secret'
+                    ? isHostSecret(value)
+                    : type.oneOf.includes(value as string | undefined);
     // A secret field's wrong value may still be the secret: it is never quoted.
     const shown = value === undefined ? 'missing' : type === 'secret' ? `a ${typeof value}` : JSON.stringify(value);
     if (!ok) return `field '${field}' must be ${describe(type)}, not ${shown}`;
@@ -161,6 +164,12 @@ function checkFields(fields: Record<string, FieldType>, request: Record<string, 
 function describe(type: FieldType): string {
   if (type === 'secret') return 'a secret made with hostSecret()';
   if (typeof type === 'string')
-    return type === 'string?' ? 'a string or absent' : type === 'string[]' ? 'an array of strings' : `a ${type}`;
+    return type === 'string?'
+      ? 'a string or absent'
+      : type === 'boolean?'
+        ? 'a boolean or absent'
+        : type === 'string[]'
+          ? 'an array of strings'
+          : `a ${type}`;
   return `one of ${type.oneOf.map((value) => (value === undefined ? 'absent' : `'${value}'`)).join(', ')}`;
 }

@@ -133,6 +133,34 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
     ]);
   });
 
+  it('creates a file only when none is there, and leaves an existing one untouched', async () => {
+    const request = `${BASE}\\request.json`;
+    expect(
+      await run(
+        [
+          op('ensureDirectory', { path: BASE }),
+          op('writeFile', { path: request, content: 'first', sddl: SYSTEM_AND_ADMINISTRATORS_ONLY, createNew: true }),
+          op('writeFile', { path: request, content: 'second', createNew: true }),
+          op('writeFile', { path: request, content: 'first', createNew: true }),
+          op('readFile', { path: request }),
+          op('getPath', { path: request }),
+          op('listDirectory', { path: BASE }),
+          op('writeFile', { path: `${BASE}\\nowhere\\request.json`, content: 'x', createNew: true }),
+        ],
+        { stopOnError: false },
+      ),
+    ).toEqual([
+      { created: true },
+      { changed: true },
+      { error: { operation: 'writeFile', code: 'Exists' } },
+      { error: { operation: 'writeFile', code: 'Exists' } },
+      { exists: true, content: 'first' },
+      { exists: true, type: 'file', sddl: daclOf(SYSTEM_AND_ADMINISTRATORS_ONLY) },
+      { exists: true, entries: [{ name: 'request.json', type: 'file', lastWriteTimeUtc: 'time' }] },
+      { error: { operation: 'writeFile', code: 'NotFound' } },
+    ]);
+  });
+
   it('copies a file from the machine running the handler, once', async () => {
     const source = path.join(work, 'node.exe');
     const bytes = Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0xff, 0x0a, 0x0d]);

@@ -351,11 +351,32 @@ function Invoke-EnsureDirectory($Op) {
     return [ordered]@{ created = $created }
 }
 
+# Creates the file whole, or not at all when one is at the path: the bytes go to a temporary file
+# in the same folder, then one rename that never replaces (File.Move fails when the target exists,
+# atomically) decides who went first. A reader never sees it half written.
+function New-FileBytes([string] $FullPath, [string] $Text, [byte[]] $Bytes) {
+    $temp = $FullPath + '.' + [Guid]::NewGuid().ToString('N') + '.tmp'
+    [System.IO.File]::WriteAllBytes($temp, $Bytes)
+    try {
+        try { [System.IO.File]::Move($temp, $FullPath) }
+        catch {
+            if ([System.IO.File]::Exists($FullPath)) {
+                throw (New-HostError 'Exists' "'$Text' already exists: it was left as it is." $Text)
+            }
+            throw
+        }
+    }
+    finally {
+        if ([System.IO.File]::Exists($temp)) { [System.IO.File]::Delete($temp) }
+    }
+}
+
 function Invoke-WriteFile($Op) {
     $path = Get-OpPath $Op
     $content = Get-OpField $Op 'content' -AllowEmpty
     $encoding = Get-OpEncoding $Op
     $sddl = Get-OpField $Op 'sddl' -Optional
+    $createNew = Get-OpField $Op 'createNew' -Kind bool -Optional
     $full = $path.Full
     if ($encoding -eq 'base64') {
         try { $bytes = [Convert]::FromBase64String($content) }
@@ -367,6 +388,11 @@ function Invoke-WriteFile($Op) {
     if ($path.IsRoot -or [System.IO.Directory]::Exists($full)) { throw (New-HostError 'Failed' "'$($path.Text)' is a folder, not a file." $null) }
     if (-not [System.IO.Directory]::Exists([System.IO.Path]::GetDirectoryName($full))) {
         throw (New-HostError 'NotFound' "Cannot write '$($path.Text)': the folder '$($path.Parent)' does not exist." $path.Parent)
+    }
+    if ($createNew -eq $true) {
+        New-FileBytes $full $path.Text $bytes
+        if ($null -ne $sddl) { $null = Set-PathSddl $path.Text $sddl }
+        return [ordered]@{ changed = $true }
     }
     $changed = $true
     if ([System.IO.File]::Exists($full)) {
