@@ -80,13 +80,7 @@ export async function requestLogCollectionCommand(argv: string[], host: WindowsH
       `the upload SAS of the grant ${found.grant.grantId} is not on this node: ask the owner to grant again with --log-container-sas-file.`,
     );
   const waitingText = contentOf(waiting.value);
-  const running = parseLogCollectionRequest(waitingText);
-  if (running) {
-    const { what, fix } = collectionNotEnded(running);
-    return refused(`${what}: ${fix}.`);
-  }
-  if (waitingText !== null)
-    return refused(`${LOG_COLLECTION_REQUEST_FILE} is not a log collection request; the owner must delete it as an administrator.`);
+  if (waitingText !== null) return refusedForWaiting(waitingText);
 
   const request: LogCollectionRequest = {
     collectionId: randomUUID(),
@@ -102,15 +96,19 @@ export async function requestLogCollectionCommand(argv: string[], host: WindowsH
   };
   const outcomes = await host.execute(
     [
+      // Created only if none waits: the read above told nothing about a request of the same instant.
       op('writeFile', {
         path: LOG_COLLECTION_REQUEST_FILE,
         content: serializeLogCollectionRequest(request),
         sddl: SYSTEM_AND_ADMINISTRATORS_ONLY,
+        createNew: true,
       }),
       op('registerTask', { folder: TASK_FOLDER, name: COLLECT_LOGS_TASK, xml: collectLogsTask({ registeredAt: now }) }),
     ],
     { phase: 'request-log-collection: hand over to the agent' },
   );
+  const [created] = outcomes;
+  if (created && !created.ok && created.error.code === 'Exists') return refusedForWaiting(await readWaiting(host));
   const failed = outcomes.find((outcome) => !outcome.ok);
   if (failed && !failed.ok)
     return { exitCode: 1, output: `request-log-collection: could not hand the request to the agent: ${failed.error.message}` };
@@ -118,6 +116,26 @@ export async function requestLogCollectionCommand(argv: string[], host: WindowsH
     exitCode: 0,
     output: `Log collection ${request.collectionId} requested: ${categories.join(', ')} from ${window.from} to ${window.to}, under the grant ${request.grantId} (support request ${request.supportRequestId}); the node's agent starts it in about ${Math.round(COLLECT_LOGS_DELAY_MS / 1000)} seconds and uploads it to ${found.upload.container}.`,
   };
+}
+
+/** The refusal while `waitingText` is in the request file (null: one was, but could not be read). */
+function refusedForWaiting(waitingText: string | null): AgentResult {
+  const running = parseLogCollectionRequest(waitingText);
+  if (running) {
+    const { what, fix } = collectionNotEnded(running);
+    return refused(`${what}: ${fix}.`);
+  }
+  if (waitingText === null)
+    return refused('another collection was requested at the same moment and could not be read (it may have ended already); try again.');
+  return refused(`${LOG_COLLECTION_REQUEST_FILE} is not a log collection request; the owner must delete it as an administrator.`);
+}
+
+/** The request that went first, or null when it cannot be read or is gone already. */
+async function readWaiting(host: WindowsHost): Promise<string | null> {
+  const [waiting] = await host.execute([op('readFile', { path: LOG_COLLECTION_REQUEST_FILE })], {
+    phase: 'request-log-collection: read the one that went first',
+  });
+  return waiting?.ok ? contentOf(waiting.value) : null;
 }
 
 function contentOf(value: unknown): string | null {
