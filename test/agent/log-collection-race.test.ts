@@ -5,7 +5,8 @@
  * decides. Exactly one request waits on the node, and the other path is refused naming it, with
  * the words of an ordinary refusal (exit 53 for the owner's enable, exit 3 for the engineer). The
  * owner's SAS is on the node only when the owner's request is the one that waits. Run several
- * times over, so a pass is not one lucky interleaving.
+ * times over, so a pass is not one lucky interleaving. A request whose SAS then fails is taken
+ * back, so it cannot block the next enable as "waiting" with no task to run it.
  */
 import { promises as fs } from 'fs';
 import { tmpdir } from 'os';
@@ -122,7 +123,7 @@ function refusalOf(running: LogCollectionRequest): string {
   return `Log collection refused: ${what}: ${fix}.`;
 }
 
-describe('two log collection requests at the same instant', () => {
+describe('one log collection request at a time, decided by the create', () => {
   let base: string;
   let modelPath: string;
 
@@ -223,4 +224,23 @@ describe('two log collection requests at the same instant', () => {
       }
     },
   );
+
+  it("takes back the owner's request when its SAS cannot be stored, so that enable again submits it", async () => {
+    await freshNode();
+    const machine = await readMachine(modelPath);
+    machine.faults.push({ operation: 'writeSecretFile', target: LOG_COLLECTION_SAS_FILE, action: 'fail', message: 'The disk is full' });
+    await writeMachine(modelPath, machine);
+    const host = new SimulatedHost(modelPath, { localNode: NODE });
+    const owner = ownerRequest();
+    expect(await checkLogCollectionRequest(host, owner)).toEqual({ kind: 'new' });
+    await expect(submitLogCollectionRequest(host, { request: owner, containerSas: OWNER_SAS }, NOW)).rejects.toThrow(
+      'Enable could not hand the log collection to the agent: The disk is full',
+    );
+    expect(await node()).toEqual({ waiting: null, ownerSasStored: false, task: false });
+
+    expect(await checkLogCollectionRequest(host, owner)).toEqual({ kind: 'new' });
+    await submitLogCollectionRequest(host, { request: owner, containerSas: OWNER_SAS }, NOW);
+    const after = await node();
+    expect(after).toEqual({ waiting: { ...owner, schemaVersion: 1 }, ownerSasStored: true, task: true });
+  });
 });
