@@ -161,6 +161,24 @@ describe.each(subjects)('the Windows host contract: $name', (subject) => {
     ]);
   });
 
+  it('lets exactly one of three creates of the same file at the same time win, each in its own host process', async () => {
+    await run([op('ensureDirectory', { path: BASE })]);
+    const request = `${BASE}\\request.json`;
+    const hosts = ['a', 'b', 'c'].map(() => subject.create(modelPath, work));
+    const results = await Promise.all(
+      hosts.map((each, index) =>
+        each.execute([op('writeFile', { path: request, content: `writer ${index}`, createNew: true })], { phase: 'contract' }),
+      ),
+    );
+    const winners = results.flatMap((outcomes, index) => (outcomes[0]?.ok ? [index] : []));
+    expect(winners).toHaveLength(1);
+    expect(normalize(results.map((outcomes) => outcomes[0]!)).filter((outcome) => JSON.stringify(outcome).includes('Exists'))).toEqual([
+      { error: { operation: 'writeFile', code: 'Exists' } },
+      { error: { operation: 'writeFile', code: 'Exists' } },
+    ]);
+    expect(await run([op('readFile', { path: request })])).toEqual([{ exists: true, content: `writer ${winners[0]}` }]);
+  });
+
   it('copies a file from the machine running the handler, once', async () => {
     const source = path.join(work, 'node.exe');
     const bytes = Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0xff, 0x0a, 0x0d]);
