@@ -1,6 +1,6 @@
 import { AnonymousCredential, ContainerClient, newPipeline } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'crypto';
-import { promises as fs, rmSync } from 'fs';
+import { promises as fs, renameSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { writeBundle } from '../../diag/bundle';
@@ -242,7 +242,9 @@ describe('the upload', () => {
     const error = await uploadBundle({
       ...options,
       onRequest: (request) => {
-        if (request.kind === 'stage' && ++staged === 3) rmSync(folder, { recursive: true, force: true });
+        // Moved away in one step: deleting it could race a journal write creating its temporary
+        // file there (ENOTEMPTY), leaving the folder in place.
+        if (request.kind === 'stage' && ++staged === 3) renameSync(folder, `${folder}.gone`);
       },
     }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'ENOENT' });
