@@ -94,19 +94,24 @@ export interface RecurringTaskInput {
   registeredAt: Date;
 }
 
-/** `Expire-<grantId>`: revokes that grant once, at its expiry. */
-export function expireTask({ grantId, expiresAt, registeredAt }: ExpireTaskInput): string {
-  // The id becomes part of a task name and a command line: only a UUID may get there.
-  if (!UUID.test(grantId)) throw new Error(`grantId must be a UUID, not ${JSON.stringify(grantId)}`);
-  // Rounded up: the task must never fire before the grant's expiry.
-  const start = Math.ceil(timeOf('expiresAt', expiresAt) / 1000) * 1000;
-  const trigger = [
+/** Fires once at `start`; a machine that was off then runs it when back within the catch-up window. */
+function oneShotTrigger(start: number): string[] {
+  return [
     '<TimeTrigger>',
     `  <StartBoundary>${utc(start)}</StartBoundary>`,
     `  <EndBoundary>${utc(start + EXPIRE_CATCH_UP_WINDOW_MS)}</EndBoundary>`,
     '  <Enabled>true</Enabled>',
     '</TimeTrigger>',
   ];
+}
+
+/** `Expire-<grantId>`: revokes that grant once, at its expiry. */
+export function expireTask({ grantId, expiresAt, registeredAt }: ExpireTaskInput): string {
+  // The id becomes part of a task name and a command line: only a UUID may get there.
+  if (!UUID.test(grantId)) throw new Error(`grantId must be a UUID, not ${JSON.stringify(grantId)}`);
+  // Rounded up: the task must never fire before the grant's expiry.
+  const start = Math.ceil(timeOf('expiresAt', expiresAt) / 1000) * 1000;
+  const trigger = oneShotTrigger(start);
   return taskXml({
     name: expireTaskName(grantId),
     description: `Revokes the remote support grant ${grantId} at its expiry, ${utc(start)}, then unregisters itself.`,
@@ -160,16 +165,11 @@ export function channelTask({ registeredAt }: RecurringTaskInput): string {
  */
 export function collectLogsTask({ registeredAt }: RecurringTaskInput): string {
   const start = Math.ceil((timeOf('registeredAt', registeredAt) + COLLECT_LOGS_DELAY_MS) / 1000) * 1000;
-  const trigger = [
-    '<TimeTrigger>',
-    `  <StartBoundary>${utc(start)}</StartBoundary>`,
-    `  <EndBoundary>${utc(start + EXPIRE_CATCH_UP_WINDOW_MS)}</EndBoundary>`,
-    '  <Enabled>true</Enabled>',
-    '</TimeTrigger>',
-  ];
+  const trigger = oneShotTrigger(start);
   return taskXml({
     name: COLLECT_LOGS_TASK,
-    description: "Collects the diagnostic logs the machine's owner asked for and uploads them to the owner's storage container.",
+    description:
+      "Collects the diagnostic logs the machine's owner, or a support engineer under a grant that allows it, asked for and uploads them to the owner's storage container.",
     registeredAt,
     triggers: trigger,
     executionTimeLimit: TIME_LIMIT.collectLogs,
