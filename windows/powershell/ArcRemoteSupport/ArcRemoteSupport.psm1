@@ -159,6 +159,28 @@ function Get-AgentReport([string[]] $Arguments, [bool] $ReportOnFailure) {
     return @{ Report = $report; Problem = $null }
 }
 
+# `agent history --json` from $FromDate (MinValue: from the start), with $Extra arguments: its lines
+# as objects ({"warning": "..."} or {"entry": {...}}, newest entry first), or the problem that stopped
+# it. A line that cannot be read is a warning, and the others are still returned.
+function Read-AgentHistory([datetime] $FromDate, [string[]] $Extra) {
+    $arguments = @('history', '--json')
+    # Local or unspecified dates are local time.
+    if ($FromDate -ne [datetime]::MinValue) {
+        $arguments += @('--from', $FromDate.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [Globalization.CultureInfo]::InvariantCulture))
+    }
+    $arguments += $Extra
+    $run = Invoke-NodeAgent $arguments
+    $problem = $run.Problem
+    if ($null -eq $problem -and $run.ExitCode -ne 0) { $problem = Format-AgentFailure $run '' }
+    if ($null -ne $problem) { return @{ Problem = $problem; Values = @() } }
+    $values = foreach ($line in @($run.Lines)) {
+        if ($line.Trim().Length -eq 0) { continue }
+        try { ConvertFrom-DataJson $line }
+        catch { Write-Warning "A line of the node agent's history could not be read: $($_.Exception.Message)" }
+    }
+    return @{ Problem = $null; Values = @($values) }
+}
+
 function New-AgentUnavailableError([string] $Problem) {
     $exception = New-Object System.InvalidOperationException("$Problem $script:RepairAdvice")
     return (New-Object System.Management.Automation.ErrorRecord($exception, 'NodeAgentUnavailable',
@@ -425,21 +447,11 @@ function Get-RemoteSupportSessionHistory {
     param([datetime] $FromDate = [datetime]::MinValue, [switch] $IncludeTranscript)
 
     Assert-Administrator
-    $arguments = @('history', '--json')
-    # Local or unspecified dates are local time; MinValue stays "from the start".
-    if ($FromDate -ne [datetime]::MinValue) {
-        $arguments += @('--from', $FromDate.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [Globalization.CultureInfo]::InvariantCulture))
-    }
-    if ($IncludeTranscript) { $arguments += '--include-transcript' }
-    $run = Invoke-NodeAgent $arguments
-    $problem = $run.Problem
-    if ($null -eq $problem -and $run.ExitCode -ne 0) { $problem = Format-AgentFailure $run '' }
-    if ($null -ne $problem) { $PSCmdlet.ThrowTerminatingError((New-AgentUnavailableError $problem)) }
-    # One JSON object a line: {"warning": "..."} or {"entry": {...}}, newest entry first.
-    foreach ($line in @($run.Lines)) {
-        if ($line.Trim().Length -eq 0) { continue }
-        try { $value = ConvertFrom-DataJson $line }
-        catch { Write-Warning "A line of the node agent's history could not be read: $($_.Exception.Message)"; continue }
+    $extra = @()
+    if ($IncludeTranscript) { $extra += '--include-transcript' }
+    $history = Read-AgentHistory $FromDate $extra
+    if ($null -ne $history.Problem) { $PSCmdlet.ThrowTerminatingError((New-AgentUnavailableError $history.Problem)) }
+    foreach ($value in $history.Values) {
         $warning = Get-ObjectProperty $value 'warning'
         if ($null -ne $warning) { Write-Warning $warning; continue }
         $entry = Get-ObjectProperty $value 'entry'
@@ -483,18 +495,9 @@ function Get-RemoteSupportLogCollectionHistory {
     param([datetime] $FromDate = [datetime]::MinValue)
 
     Assert-Administrator
-    $arguments = @('history', '--json')
-    if ($FromDate -ne [datetime]::MinValue) {
-        $arguments += @('--from', $FromDate.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [Globalization.CultureInfo]::InvariantCulture))
-    }
-    $run = Invoke-NodeAgent $arguments
-    $problem = $run.Problem
-    if ($null -eq $problem -and $run.ExitCode -ne 0) { $problem = Format-AgentFailure $run '' }
-    if ($null -ne $problem) { $PSCmdlet.ThrowTerminatingError((New-AgentUnavailableError $problem)) }
-    foreach ($line in @($run.Lines)) {
-        if ($line.Trim().Length -eq 0) { continue }
-        try { $value = ConvertFrom-DataJson $line }
-        catch { Write-Warning "A line of the node agent's history could not be read: $($_.Exception.Message)"; continue }
+    $history = Read-AgentHistory $FromDate @()
+    if ($null -ne $history.Problem) { $PSCmdlet.ThrowTerminatingError((New-AgentUnavailableError $history.Problem)) }
+    foreach ($value in $history.Values) {
         $entry = Get-ObjectProperty $value 'entry'
         if ($null -eq $entry -or (Get-ObjectProperty $entry 'kind') -ne 'LogCollection') { continue }
         $record = Get-ObjectProperty $entry 'logCollection'
