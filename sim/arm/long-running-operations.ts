@@ -139,6 +139,11 @@ export class OperationRunner {
 /** The extension manager's default: every operation succeeds. */
 export async function succeedEveryRun(run: ExtensionRun): Promise<ExtensionRunResult> {
   if (run.kind === 'delete') return { provisioningState: 'Succeeded' };
+  return succeededRun(run, `Extension ${run.kind} succeeded.`);
+}
+
+/** A run that succeeded, its instance view carrying the handler's `message`. */
+export function succeededRun(run: ExtensionRun, message: string): ExtensionRunResult {
   return {
     provisioningState: 'Succeeded',
     instanceView: {
@@ -149,7 +154,7 @@ export async function succeedEveryRun(run: ExtensionRun): Promise<ExtensionRunRe
         code: 'ProvisioningState/succeeded',
         level: 'Info',
         displayStatus: 'Provisioning succeeded',
-        message: `Extension ${run.kind} succeeded.`,
+        message,
         time: new Date().toISOString(),
       },
     },

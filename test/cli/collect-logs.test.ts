@@ -13,6 +13,7 @@ import { checkPublicSettings } from '../../cli/settings/settings-check';
 import { describeLastLogCollection } from '../../core/last-log-collection';
 import { serializeLogCollectionRecord, type LogCollectionRecord } from '../../core/log-collection-record';
 import { openSupportTickets, startEmulatedCli, SUBSCRIPTION, type CliRun, type EmulatedCli } from '../support/cli-harness';
+import { succeededRun } from '../../sim/arm/long-running-operations';
 
 const RG = 'rg-logs';
 const EXTENSION = 'WindowsRemoteSupport';
@@ -52,20 +53,10 @@ async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> 
   // What the node's last collection left, as the handler words it (core/last-log-collection.ts).
   const last = describeLastLogCollection(nodeLastCollection);
   const ended = last ? ` ${last[0]!.toUpperCase()}${last.slice(1)}.` : '';
-  return {
-    provisioningState: 'Succeeded',
-    instanceView: {
-      name: run.extensionName,
-      type: run.properties.type,
-      typeHandlerVersion: run.properties.typeHandlerVersion,
-      status: {
-        code: 'ProvisioningState/succeeded',
-        level: 'Info',
-        displayStatus: 'Provisioning succeeded',
-        message: `Access: as set.${note}${ended}\nNode ${run.machine.name.toUpperCase()}: no change needed${last ? `; ${last}` : ''}.`,
-      },
-    },
-  };
+  return succeededRun(
+    run,
+    `Access: as set.${note}${ended}\nNode ${run.machine.name.toUpperCase()}: no change needed${last ? `; ${last}` : ''}.`,
+  );
 }
 
 let cli: EmulatedCli;

@@ -11,6 +11,7 @@ import { normalizeLevel } from '../../core/desired-state';
 import { checkPublicSettings } from '../../cli/settings/settings-check';
 import { capture, openSupportTickets, startEmulatedCli, SUBSCRIPTION, type EmulatedCli } from '../support/cli-harness';
 import { API_VERSION, rawRequest, waitFor } from '../sim/arm/emulator-clients';
+import { succeededRun } from '../../sim/arm/long-running-operations';
 
 const RG = 'rg-support';
 const EXTENSION = 'WindowsRemoteSupport';
@@ -44,20 +45,7 @@ async function extensionManager(run: ExtensionRun): Promise<ExtensionRunResult> 
       ? `Node ${node.toUpperCase()}: ${state}; 3 change(s) applied.`
       : `Node ${node.toUpperCase()}: cluster node Up; not managed from ${nodes[0]}.`,
   );
-  return {
-    provisioningState: 'Succeeded',
-    instanceView: {
-      name: run.extensionName,
-      type: run.properties.type,
-      typeHandlerVersion: run.properties.typeHandlerVersion,
-      status: {
-        code: 'ProvisioningState/succeeded',
-        level: 'Info',
-        displayStatus: 'Provisioning succeeded',
-        message: [`Access: ${state}.`, ...lines].join('\n'),
-      },
-    },
-  };
+  return succeededRun(run, [`Access: ${state}.`, ...lines].join('\n'));
 }
 
 let cli: EmulatedCli;
