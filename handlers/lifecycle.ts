@@ -200,7 +200,9 @@ export function lifecycleHandlers(options: LifecycleOptions): Record<Operation, 
       const logCollection = collection?.readLogCollectionSettings(settings.publicSettings, settings.protectedSettings, at, {
         allowStorageEmulator: adapters.logCollection?.allowStorageEmulator === true,
       });
-      const collectionState = logCollection ? await collection!.checkLogCollectionRequest(adapters.host, logCollection.request) : undefined;
+      const collectionState = logCollection
+        ? await collection!.checkLogCollectionRequest(adapters.host, logCollection.request, at)
+        : undefined;
       const report = await converge(context, {
         ...request,
         ...(channels === 'keep' ? { keepChannel: true } : channels ? { channels } : {}),

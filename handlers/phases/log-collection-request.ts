@@ -22,18 +22,39 @@ import type { LogCollectionSettings } from '../log-collection-settings';
 
 export type RequestState = { kind: 'new' } | { kind: 'same-waiting' } | { kind: 'done' };
 
-/** Reads the node: refuses while another collection waits or runs; says whether this one is new. */
-export async function checkLogCollectionRequest(host: WindowsHost, request: LogCollectionRequest): Promise<RequestState> {
-  const [waiting, record] = await host.execute(
-    [op('readFile', { path: LOG_COLLECTION_REQUEST_FILE }), op('getPath', { path: logCollectionRecordPath(request.collectionId) })],
+/**
+ * Reads the node: refuses while another collection waits or runs; says whether this one is new.
+ * A request that waits with no CollectLogs run to come (a handler killed before registering the
+ * task, or a task whose tries ran out and expired) gets its task again first, so that it ends and
+ * never blocks the next collection for good; its upload resumes from the journal.
+ */
+export async function checkLogCollectionRequest(host: WindowsHost, request: LogCollectionRequest, at: Date): Promise<RequestState> {
+  const [waiting, record, task] = await host.execute(
+    [
+      op('readFile', { path: LOG_COLLECTION_REQUEST_FILE }),
+      op('getPath', { path: logCollectionRecordPath(request.collectionId) }),
+      op('getTask', { folder: TASK_FOLDER, name: COLLECT_LOGS_TASK }),
+    ],
     { phase: 'enable: log collection (observe)' },
   );
-  if (!waiting?.ok || !record?.ok)
+  if (!waiting?.ok || !record?.ok || !task?.ok)
     throw new HandlerError(ExitCode.Failure, 'Enable could not read whether a log collection is running on this node.');
   const content = (waiting.value as { content: string | null }).content;
+  if (content !== null && parseLogCollectionRequest(content) && (task.value as { state: string | null }).state !== 'Running')
+    await restartCollectLogs(host, at);
   if (content !== null) return waitingState(content, request);
   if ((record.value as { exists: boolean }).exists) return { kind: 'done' };
   return { kind: 'new' };
+}
+
+/** Registers CollectLogs again (a one-shot task 30 s from now), for the request that waits. */
+async function restartCollectLogs(host: WindowsHost, at: Date): Promise<void> {
+  const [registered] = await host.execute(
+    [op('registerTask', { folder: TASK_FOLDER, name: COLLECT_LOGS_TASK, xml: collectLogsTask({ registeredAt: at }) })],
+    { phase: 'enable: log collection (restart the waiting one)' },
+  );
+  if (registered && !registered.ok)
+    throw new HandlerError(ExitCode.Failure, `Enable could not start the waiting log collection again: ${registered.error.message}`);
 }
 
 /**

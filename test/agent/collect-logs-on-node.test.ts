@@ -12,6 +12,7 @@ import { randomUUID } from 'crypto';
 import path from 'path';
 import { installedAgentTaskRunner, type AgentRun } from '../../sim/windows/agent-task-runner';
 import { advanceClock } from '../../sim/windows/simulation';
+import { updateMachine } from '../../sim/windows/default-machine';
 import { createTestCertificate, encryptToCms, type TestCertificate } from '../../sim/arm/protected-settings-cms';
 import { addAgentToPackage } from '../../sim/relay/channel-rig';
 import * as files from '../../sim/windows/file-system';
@@ -221,5 +222,30 @@ describe('log collection on a node (handler, CollectLogs task, agent, Azurite)',
     const status = JSON.parse((await runAgentCommand(['status', '--json'], host, new Date())).output);
     expect(status.lastLogCollection).toMatchObject({ collectionId, outcome: 'uploaded', consent: 'owner request' });
     expect(history.output + JSON.stringify(status)).not.toContain(signature);
+  });
+  it('a request left waiting with no CollectLogs run to come gets its task again from the next enable, and ends', async () => {
+    const stalled = randomUUID();
+    const sas = await azurite.containerSas('stalled-logs');
+    await fixture.writeSettings(4, await settingsWith(request(stalled), sas));
+    expect((await fixture.run('enable', { sequenceNumber: 4 })).exitCode).toBe(0);
+    // The task's tries ran out and it expired (or the handler was killed before registering it).
+    const taskKey = `${TASK_FOLDER}${COLLECT_LOGS_TASK}`.toLowerCase();
+    await updateMachine(fixture.machinePath, (machine) => {
+      delete machine.nodes[NODE]!.tasks[taskKey];
+    });
+
+    // The owner asks for another collection: refused, naming the waiting one, whose task is back.
+    await fixture.writeSettings(5, await settingsWith(request(randomUUID()), sas));
+    expect((await fixture.run('enable', { sequenceNumber: 5 })).exitCode).toBe(53);
+    expect((await fixture.status(5)).status.formattedMessage.message).toContain(stalled);
+    expect((await fixture.machine()).nodes[NODE]!.tasks[taskKey]).toBeDefined();
+
+    const runs: AgentRun[] = [];
+    const clock = new Date((await fixture.machine()).clock.nowUtc);
+    await advanceClock(fixture.machinePath, iso(new Date(clock.getTime() + 120_000)), installedAgentTaskRunner(fixture.machinePath, runs));
+    expect(runs.find((run) => run.argv[0] === 'collect-logs')?.output).toMatch(new RegExp(`${stalled} uploaded`));
+    const node = (await fixture.machine()).nodes[NODE]!;
+    expect(node.files[LOG_COLLECTION_REQUEST_FILE.toLowerCase()]).toBeUndefined();
+    expect(node.files[logCollectionRecordPath(stalled).toLowerCase()]).toBeDefined();
   });
 });

@@ -190,7 +190,7 @@ describe('one log collection request at a time, decided by the create', () => {
         const owner = ownerRequest();
         const ownerHost = hostFor(gate, 'owner');
         const ownerPath = (async () => {
-          expect(await checkLogCollectionRequest(ownerHost, owner)).toEqual({ kind: 'new' });
+          expect(await checkLogCollectionRequest(ownerHost, owner, NOW)).toEqual({ kind: 'new' });
           await submitLogCollectionRequest(ownerHost, { request: owner, containerSas: OWNER_SAS }, NOW);
         })().then(
           () => null,
@@ -232,13 +232,13 @@ describe('one log collection request at a time, decided by the create', () => {
     await writeMachine(modelPath, machine);
     const host = new SimulatedHost(modelPath, { localNode: NODE });
     const owner = ownerRequest();
-    expect(await checkLogCollectionRequest(host, owner)).toEqual({ kind: 'new' });
+    expect(await checkLogCollectionRequest(host, owner, NOW)).toEqual({ kind: 'new' });
     await expect(submitLogCollectionRequest(host, { request: owner, containerSas: OWNER_SAS }, NOW)).rejects.toThrow(
       'Enable could not hand the log collection to the agent: The disk is full',
     );
     expect(await node()).toEqual({ waiting: null, ownerSasStored: false, task: false });
 
-    expect(await checkLogCollectionRequest(host, owner)).toEqual({ kind: 'new' });
+    expect(await checkLogCollectionRequest(host, owner, NOW)).toEqual({ kind: 'new' });
     await submitLogCollectionRequest(host, { request: owner, containerSas: OWNER_SAS }, NOW);
     const after = await node();
     expect(after).toEqual({ waiting: { ...owner, schemaVersion: 1 }, ownerSasStored: true, task: true });
