@@ -30,6 +30,7 @@ import { COLLECT_LOGS_DELAY_MS, collectLogsTask } from '../../core/task-definiti
 import { SYSTEM_AND_ADMINISTRATORS_ONLY } from '../../windows/acl';
 import { op } from '../../windows/operations';
 import type { WindowsHost } from '../../windows/port';
+import { restartStalledCollection } from '../../handlers/phases/log-collection-request';
 import { parseOptions } from '../arguments';
 import type { AgentResult } from '../commands';
 
@@ -63,15 +64,16 @@ export async function requestLogCollectionCommand(argv: string[], host: WindowsH
     return usage(`request-log-collection: ${error.message}`);
   }
 
-  const [desired, waiting, sasStored] = await host.execute(
+  const [desired, waiting, sasStored, task] = await host.execute(
     [
       op('readFile', { path: DESIRED_STATE_FILE }),
       op('readFile', { path: LOG_COLLECTION_REQUEST_FILE }),
       op('getPath', { path: LOG_UPLOAD_SAS_FILE }),
+      op('getTask', { folder: TASK_FOLDER, name: COLLECT_LOGS_TASK }),
     ],
     { phase: 'request-log-collection: read the grant', stopOnError: false },
   );
-  if (!desired?.ok || !waiting?.ok || !sasStored?.ok)
+  if (!desired?.ok || !waiting?.ok || !sasStored?.ok || !task?.ok)
     return refused('this node could not be read (its grant, or whether a collection is running); try again, or ask the owner.');
   const found = grantForEngineerCollection(contentOf(desired.value), now);
   if (!found.ok) return refused(found.refusal);
@@ -80,7 +82,11 @@ export async function requestLogCollectionCommand(argv: string[], host: WindowsH
       `the upload SAS of the grant ${found.grant.grantId} is not on this node: ask the owner to grant again with --log-container-sas-file.`,
     );
   const waitingText = contentOf(waiting.value);
-  if (waitingText !== null) return refusedForWaiting(waitingText);
+  if (waitingText !== null) {
+    // A waiting request with no run to come gets its task again, so that it ends (the refusal stands).
+    await restartStalledCollection(host, waitingText, (task.value as { state: string | null }).state, now).catch(() => undefined);
+    return refusedForWaiting(waitingText);
+  }
 
   const request: LogCollectionRequest = {
     collectionId: randomUUID(),

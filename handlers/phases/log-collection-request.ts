@@ -40,15 +40,23 @@ export async function checkLogCollectionRequest(host: WindowsHost, request: LogC
   if (!waiting?.ok || !record?.ok || !task?.ok)
     throw new HandlerError(ExitCode.Failure, 'Enable could not read whether a log collection is running on this node.');
   const content = (waiting.value as { content: string | null }).content;
-  if (content !== null && parseLogCollectionRequest(content) && (task.value as { state: string | null }).state !== 'Running')
-    await restartCollectLogs(host, at);
+  await restartStalledCollection(host, content, (task.value as { state: string | null }).state, at);
   if (content !== null) return waitingState(content, request);
   if ((record.value as { exists: boolean }).exists) return { kind: 'done' };
   return { kind: 'new' };
 }
 
-/** Registers CollectLogs again (a one-shot task 30 s from now), for the request that waits. */
-async function restartCollectLogs(host: WindowsHost, at: Date): Promise<void> {
+/**
+ * Registers CollectLogs again (a one-shot task 30 s from now) when a request waits (`waiting`, the
+ * request file's content) and the task is not running (`taskState`, from getTask).
+ */
+export async function restartStalledCollection(
+  host: WindowsHost,
+  waiting: string | null,
+  taskState: string | null,
+  at: Date,
+): Promise<void> {
+  if (waiting === null || !parseLogCollectionRequest(waiting) || taskState === 'Running') return;
   const [registered] = await host.execute(
     [op('registerTask', { folder: TASK_FOLDER, name: COLLECT_LOGS_TASK, xml: collectLogsTask({ registeredAt: at }) })],
     { phase: 'enable: log collection (restart the waiting one)' },

@@ -112,6 +112,20 @@ describe('agent request-log-collection', () => {
     expect(await waiting()).toEqual(first);
   });
 
+  it('gives a waiting request with no run to come its CollectLogs task again, and still refuses the new one', async () => {
+    await nodeWith(withUploads);
+    expect((await run()).exitCode).toBe(0);
+    const first = (await waiting())!;
+    const taskKey = `${TASK_FOLDER}${COLLECT_LOGS_TASK}`.toLowerCase();
+    await host.execute([op('deleteTask', { folder: TASK_FOLDER, name: COLLECT_LOGS_TASK })], { phase: 'test: the task expired' });
+    expect((await nodeFiles()).tasks[taskKey]).toBeUndefined();
+    const second = await run(withArg('--requested-by', 'CONTOSO\\eng2'));
+    expect(second.exitCode).toBe(3);
+    expect(second.output).toContain(first.collectionId);
+    expect(await waiting()).toEqual(first);
+    expect((await nodeFiles()).tasks[taskKey]).toBeDefined();
+  });
+
   it.each([
     ['no grant has ever been given', null, NOW, /no grant is in force on this node/],
     ['the grant was revoked', { ...withUploads, grant: null, logUpload: undefined }, NOW, /no grant is in force on this node/],
